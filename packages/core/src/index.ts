@@ -1,0 +1,93 @@
+export { allocateProRata } from './allocateProRata.js'
+export {
+  type AmountInput,
+  type CreatePriceTableParameters,
+  createPriceTable,
+  type ModelPrice,
+  type ModelPriceInput,
+  type PriceTable,
+  type PriceVersion,
+  type PriceVersionInput,
+} from './createPriceTable.js'
+export {
+  decodeAck,
+  decodeAttestation,
+  decodeReceipt,
+  encodeAck,
+  encodeAttestation,
+  encodeReceipt,
+} from './encoding.js'
+export {
+  BaseError,
+  InvalidAllocationError,
+  InvalidEncodingError,
+  InvalidFieldError,
+  InvalidPriceTableError,
+  InvalidSharesError,
+  InvalidUsageError,
+  LeafNotFoundError,
+  SignerMismatchError,
+  UnknownModelError,
+} from './errors.js'
+export { hashAck } from './hashAck.js'
+export { hashAttestation } from './hashAttestation.js'
+export { hashBatch } from './hashBatch.js'
+export { hashReceipt } from './hashReceipt.js'
+export { zeroHash } from './internal/bytes.js'
+export {
+  createReceiptsTree,
+  createRebateTree,
+  type MerkleTree,
+  type RebateEntry,
+  rebateLeaf,
+  receiptLeaf,
+  verifyMerkleProof,
+} from './merkleTree.js'
+export { parseOpenAIUsage } from './parseOpenAIUsage.js'
+export { priceUsage, resolveModelPrice } from './priceUsage.js'
+export { type SignAckParameters, signAck } from './signAck.js'
+export { type SignAttestationParameters, signAttestation } from './signAttestation.js'
+export { type SignReceiptParameters, type SignReceiptReturnType, signReceipt } from './signReceipt.js'
+export { assertShares, BPS, type RevenueShares, type RevenueSplit, splitRevenue } from './splitRevenue.js'
+export {
+  batchSchema,
+  createDomain,
+  domainSchema,
+  eip712Type,
+  type FieldKind,
+  receiptAckSchema,
+  requestAttestationSchema,
+  type StructField,
+  type StructSchema,
+  typedDataTypes,
+  typedDataValue,
+  usageReceiptSchema,
+  usageSources,
+} from './typedData.js'
+export type {
+  Address,
+  Batch,
+  Hex,
+  ReceiptAck,
+  RequestAttestation,
+  RmaDomain,
+  Signed,
+  SignedReceiptAck,
+  SignedRequestAttestation,
+  SignedUsageReceipt,
+  Usage,
+  UsageReceipt,
+  UsageSource,
+} from './types.js'
+export { verifyAck } from './verifyAck.js'
+export { verifyAttestation } from './verifyAttestation.js'
+export { type VerifyReceiptParameters, verifyReceipt } from './verifyReceipt.js'
+export {
+  type ChainAnchor,
+  type ChainIssue,
+  chainKey,
+  type ReceiptChain,
+  type VerifyReceiptChainOptions,
+  type VerifyReceiptChainReturnType,
+  verifyReceiptChain,
+} from './verifyReceiptChain.js'

@@ -1,0 +1,53 @@
+import { recoverAddress, type Signer } from 'ethers'
+import { SignerMismatchError } from '../errors.js'
+import { type StructSchema, typedDataTypes, typedDataValue } from '../typedData.js'
+import type { Address, Hex, RmaDomain, Signed } from '../types.js'
+
+/** An ethers v6 wallet exposes its key: sign the digest directly, skipping ethers' encoder. */
+type LocalSigner = Signer & { address: string; signingKey: { sign(digest: string): { serialized: string } } }
+
+function isLocal(signer: Signer): signer is LocalSigner {
+  const candidate = signer as Partial<LocalSigner>
+  return typeof candidate.address === 'string' && typeof candidate.signingKey?.sign === 'function'
+}
+
+/**
+ * Compiles a signing function for one object type. A local wallet signs the fast-path digest;
+ * any other ethers Signer (JSON-RPC, hardware, KMS) gets the full typed data, so it can show
+ * the user what they sign. Both give the same signature for the same key.
+ */
+export function createTypedSigner<T extends object>(
+  schema: StructSchema,
+  hash: (value: T, domain: RmaDomain) => Hex,
+  signerField: keyof T & string,
+): (value: T, signer: Signer, domain: RmaDomain) => Promise<Signed<T>> {
+  const types = typedDataTypes(schema)
+  return async (value, signer, domain) => {
+    const digest = hash(value, domain)
+    const expected = value[signerField] as Address
+    let signature: Hex
+    if (isLocal(signer)) {
+      assertSigner(expected, signer.address)
+      signature = signer.signingKey.sign(digest).serialized as Hex
+    } else {
+      assertSigner(expected, await signer.getAddress())
+      signature = (await signer.signTypedData(domain, types, typedDataValue(schema, value))) as Hex
+    }
+    return { ...value, signature }
+  }
+}
+
+function assertSigner(expected: string, actual: string): void {
+  if (expected.toLowerCase() !== actual.toLowerCase())
+    throw new SignerMismatchError({ expected, actual })
+}
+
+/** Whether `signature` over `digest` recovers to `expected`; false for malformed signatures. */
+export function isSignedBy(digest: Hex, signature: unknown, expected: string): boolean {
+  if (typeof signature !== 'string') return false
+  try {
+    return recoverAddress(digest, signature).toLowerCase() === expected.toLowerCase()
+  } catch {
+    return false
+  }
+}
