@@ -18,7 +18,9 @@ export function allocateProRata(total: bigint, weights: readonly bigint[]): bigi
   let sum = 0n
   for (const weight of weights) {
     if (typeof weight !== 'bigint' || weight < 0n)
-      throw new InvalidAllocationError(`Weights must be non-negative bigints, got ${String(weight)}.`)
+      throw new InvalidAllocationError(
+        `Weights must be non-negative bigints, got ${String(weight)}.`,
+      )
     sum += weight
   }
   if (sum === 0n) {
@@ -36,7 +38,9 @@ export function allocateProRata(total: bigint, weights: readonly bigint[]): bigi
   }
   if (left > 0n) {
     const order = weights.map((_, i) => i)
-    order.sort((a, b) => (remainders[b]! > remainders[a]! ? 1 : remainders[b]! < remainders[a]! ? -1 : a - b))
+    order.sort((a, b) =>
+      remainders[b]! > remainders[a]! ? 1 : remainders[b]! < remainders[a]! ? -1 : a - b,
+    )
     for (let k = 0; k < Number(left); k++) parts[order[k]!]! += 1n
   }
   return parts

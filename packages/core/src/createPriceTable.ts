@@ -51,7 +51,8 @@ export function createPriceTable(parameters: CreatePriceTableParameters): PriceT
     const list: readonly PriceVersionInput[] = Array.isArray(definition)
       ? definition
       : [{ ...(definition as ModelPriceInput), effectiveFrom: 0 }]
-    if (list.length === 0) throw new InvalidPriceTableError(`Model "${model}" has no price version.`)
+    if (list.length === 0)
+      throw new InvalidPriceTableError(`Model "${model}" has no price version.`)
     const versions = list
       .map((v) => toVersion(model, v))
       .sort((a, b) => a.effectiveFrom - b.effectiveFrom)
@@ -79,7 +80,8 @@ function toVersion(model: string, v: PriceVersionInput): PriceVersion {
   return {
     effectiveFrom: v.effectiveFrom,
     input,
-    cachedInput: v.cachedInput === undefined ? input : toAmount(model, 'cachedInput', v.cachedInput),
+    cachedInput:
+      v.cachedInput === undefined ? input : toAmount(model, 'cachedInput', v.cachedInput),
     output,
     reasoning: v.reasoning === undefined ? output : toAmount(model, 'reasoning', v.reasoning),
   }

@@ -1,6 +1,13 @@
 import { decodeStruct, encodeStruct } from './internal/structCodec.js'
 import { receiptAckSchema, requestAttestationSchema, usageReceiptSchema } from './typedData.js'
-import type { ReceiptAck, RequestAttestation, SignedReceiptAck, SignedRequestAttestation, SignedUsageReceipt, UsageReceipt } from './types.js'
+import type {
+  ReceiptAck,
+  RequestAttestation,
+  SignedReceiptAck,
+  SignedRequestAttestation,
+  SignedUsageReceipt,
+  UsageReceipt,
+} from './types.js'
 
 const RECEIPT_TAG = 1
 const ATTESTATION_TAG = 2

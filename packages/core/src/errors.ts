@@ -16,7 +16,9 @@ export class BaseError extends Error {
 
   constructor(
     shortMessage: string,
-    options: { code: string; details?: string | undefined; cause?: unknown } = { code: 'RMA_ERROR' },
+    options: { code: string; details?: string | undefined; cause?: unknown } = {
+      code: 'RMA_ERROR',
+    },
   ) {
     super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, {
       cause: options.cause,
@@ -117,7 +119,8 @@ export class LeafNotFoundError extends BaseError {
 
 function describe(value: unknown): string {
   if (typeof value === 'bigint') return `bigint ${value}`
-  if (typeof value === 'string') return `string "${value.length > 80 ? `${value.slice(0, 80)}…` : value}"`
+  if (typeof value === 'string')
+    return `string "${value.length > 80 ? `${value.slice(0, 80)}…` : value}"`
   if (value === null) return 'null'
   return `${typeof value} ${String(value)}`
 }

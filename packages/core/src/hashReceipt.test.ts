@@ -21,7 +21,10 @@ import {
 import type { Address, RmaDomain } from './types.js'
 
 const domainArbitrary = fc
-  .record({ chainId: fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }), verifyingContract: addressArbitrary })
+  .record({
+    chainId: fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }),
+    verifyingContract: addressArbitrary,
+  })
   .map((d) => createDomain(d))
 
 function viaEthers(schema: StructSchema, domain: RmaDomain, value: object) {
@@ -54,7 +57,9 @@ describe('hashReceipt', () => {
     const a = createDomain({ chainId: 1, verifyingContract: `0x${'11'.repeat(20)}` })
     const b = createDomain({ chainId: 2, verifyingContract: `0x${'11'.repeat(20)}` })
     const c = createDomain({ chainId: 1, verifyingContract: `0x${'22'.repeat(20)}` })
-    expect(new Set([hashReceipt(receipt, a), hashReceipt(receipt, b), hashReceipt(receipt, c)]).size).toBe(3)
+    expect(
+      new Set([hashReceipt(receipt, a), hashReceipt(receipt, b), hashReceipt(receipt, c)]).size,
+    ).toBe(3)
   })
 
   test('accepts mixed-case hex and hashes it as the same bytes', () => {
@@ -65,16 +70,32 @@ describe('hashReceipt', () => {
   })
 
   test.each([
-    ['assetId', '0x1234', 'Invalid value for field "assetId": expected 0x-prefixed hex of 32 bytes.'],
-    ['meter', `0x${'zz'.repeat(20)}`, 'Invalid value for field "meter": expected 0x-prefixed hex of 20 bytes.'],
+    [
+      'assetId',
+      '0x1234',
+      'Invalid value for field "assetId": expected 0x-prefixed hex of 32 bytes.',
+    ],
+    [
+      'meter',
+      `0x${'zz'.repeat(20)}`,
+      'Invalid value for field "meter": expected 0x-prefixed hex of 20 bytes.',
+    ],
     ['seq', -1, 'Invalid value for field "seq": expected a non-negative safe integer.'],
     ['seq', 1.5, 'Invalid value for field "seq": expected a non-negative safe integer.'],
-    ['inputTokens', 2 ** 53, 'Invalid value for field "inputTokens": expected a non-negative safe integer.'],
+    [
+      'inputTokens',
+      2 ** 53,
+      'Invalid value for field "inputTokens": expected a non-negative safe integer.',
+    ],
     ['amount', -1n, 'Invalid value for field "amount": expected a bigint in [0, 2^256).'],
     ['amount', 1n << 256n, 'Invalid value for field "amount": expected a bigint in [0, 2^256).'],
     ['amount', 5, 'Invalid value for field "amount": expected a bigint in [0, 2^256).'],
     ['model', undefined, 'Invalid value for field "model": expected a string.'],
-    ['usageSource', 'guessed', 'Invalid value for field "usageSource": expected one of reported, estimated, partial.'],
+    [
+      'usageSource',
+      'guessed',
+      'Invalid value for field "usageSource": expected one of reported, estimated, partial.',
+    ],
   ])('rejects a malformed %s with InvalidFieldError', (field, value, message) => {
     const receipt = fc.sample(receiptArbitrary, { numRuns: 1, seed: 1 })[0]!
     const domain = createDomain({ chainId: 1, verifyingContract: `0x${'11'.repeat(20)}` })
@@ -107,8 +128,12 @@ describe('hashAttestation, hashAck, hashBatch', () => {
     })
     fc.assert(
       fc.property(attestation, domainArbitrary, (value, domain) => {
-        expect(hashAttestation(value, domain)).toBe(viaEthers(requestAttestationSchema, domain, value))
-        expect(hashAttestation(value, domain)).toBe(viaViem(requestAttestationSchema, domain, value))
+        expect(hashAttestation(value, domain)).toBe(
+          viaEthers(requestAttestationSchema, domain, value),
+        )
+        expect(hashAttestation(value, domain)).toBe(
+          viaViem(requestAttestationSchema, domain, value),
+        )
       }),
       { numRuns: 300 },
     )

@@ -35,8 +35,8 @@ export { hashBatch } from './hashBatch.js'
 export { hashReceipt } from './hashReceipt.js'
 export { zeroHash } from './internal/bytes.js'
 export {
-  createReceiptsTree,
   createRebateTree,
+  createReceiptsTree,
   type MerkleTree,
   type RebateEntry,
   rebateLeaf,
@@ -47,8 +47,18 @@ export { parseOpenAIUsage } from './parseOpenAIUsage.js'
 export { priceUsage, resolveModelPrice } from './priceUsage.js'
 export { type SignAckParameters, signAck } from './signAck.js'
 export { type SignAttestationParameters, signAttestation } from './signAttestation.js'
-export { type SignReceiptParameters, type SignReceiptReturnType, signReceipt } from './signReceipt.js'
-export { assertShares, BPS, type RevenueShares, type RevenueSplit, splitRevenue } from './splitRevenue.js'
+export {
+  type SignReceiptParameters,
+  type SignReceiptReturnType,
+  signReceipt,
+} from './signReceipt.js'
+export {
+  assertShares,
+  BPS,
+  type RevenueShares,
+  type RevenueSplit,
+  splitRevenue,
+} from './splitRevenue.js'
 export {
   batchSchema,
   createDomain,

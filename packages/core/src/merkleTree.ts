@@ -22,7 +22,12 @@ export type MerkleTree<V> = {
   /** The leaf hash of a value. */
   leafHash(value: V): Hex
   /** OpenZeppelin's `standard-v1` JSON dump (amounts as decimal strings). */
-  dump(): { format: 'standard-v1'; leafEncoding: string[]; tree: Hex[]; values: { value: string[]; treeIndex: number }[] }
+  dump(): {
+    format: 'standard-v1'
+    leafEncoding: string[]
+    tree: Hex[]
+    values: { value: string[]; treeIndex: number }[]
+  }
 }
 
 /**
@@ -51,13 +56,17 @@ export function createRebateTree(entries: readonly RebateEntry[]): MerkleTree<Re
   for (const entry of entries) {
     const key = entry.user.toLowerCase()
     if (byUser.has(key))
-      throw new BaseError(`User ${entry.user} appears twice in the rebate tree.`, { code: 'DUPLICATE_LEAF' })
+      throw new BaseError(`User ${entry.user} appears twice in the rebate tree.`, {
+        code: 'DUPLICATE_LEAF',
+      })
     byUser.set(key, entry)
   }
-  const tree = createTree(['address', 'uint256'], entries, (e) => rebateLeaf(e.user, e.cumulativeAmount), (e) => [
-    e.user.toLowerCase(),
-    e.cumulativeAmount.toString(),
-  ])
+  const tree = createTree(
+    ['address', 'uint256'],
+    entries,
+    (e) => rebateLeaf(e.user, e.cumulativeAmount),
+    (e) => [e.user.toLowerCase(), e.cumulativeAmount.toString()],
+  )
   return {
     ...tree,
     entry(user) {
@@ -77,7 +86,11 @@ export function createRebateTree(entries: readonly RebateEntry[]): MerkleTree<Re
 export function receiptLeaf(receiptHash: Hex): Hex {
   const encoded = new Uint8Array(32)
   if (!writeHex(encoded, 0, receiptHash, 32))
-    throw new InvalidFieldError({ field: 'receiptHash', expected: 'hex of 32 bytes', value: receiptHash })
+    throw new InvalidFieldError({
+      field: 'receiptHash',
+      expected: 'hex of 32 bytes',
+      value: receiptHash,
+    })
   return toHex(keccak_256(keccak_256(encoded)))
 }
 
@@ -92,8 +105,16 @@ export function rebateLeaf(user: Address, cumulativeAmount: bigint): Hex {
   const encoded = new Uint8Array(64)
   if (!writeHex(encoded, 12, user, 20))
     throw new InvalidFieldError({ field: 'user', expected: 'hex of 20 bytes', value: user })
-  if (typeof cumulativeAmount !== 'bigint' || cumulativeAmount < 0n || cumulativeAmount >= 1n << 256n)
-    throw new InvalidFieldError({ field: 'cumulativeAmount', expected: 'a uint256 bigint', value: cumulativeAmount })
+  if (
+    typeof cumulativeAmount !== 'bigint' ||
+    cumulativeAmount < 0n ||
+    cumulativeAmount >= 1n << 256n
+  )
+    throw new InvalidFieldError({
+      field: 'cumulativeAmount',
+      expected: 'a uint256 bigint',
+      value: cumulativeAmount,
+    })
   writeHex(encoded, 32, `0x${cumulativeAmount.toString(16).padStart(64, '0')}`, 32)
   return toHex(keccak_256(keccak_256(encoded)))
 }
@@ -105,7 +126,11 @@ export function rebateLeaf(user: Address, cumulativeAmount: bigint): Hex {
  * @example
  * verifyMerkleProof({ root: tree.root, leaf: tree.leafHash(value), proof: tree.getProof(value) }) // true
  */
-export function verifyMerkleProof(parameters: { root: Hex; leaf: Hex; proof: readonly Hex[] }): boolean {
+export function verifyMerkleProof(parameters: {
+  root: Hex
+  leaf: Hex
+  proof: readonly Hex[]
+}): boolean {
   const { root, leaf, proof } = parameters
   const start = new Uint8Array(32)
   if (!writeHex(start, 0, leaf, 32)) return false
@@ -120,7 +145,8 @@ function createTree<V>(
   leafOf: (value: V) => Hex,
   encode: (value: V) => string[],
 ): MerkleTree<V> {
-  if (values.length === 0) throw new BaseError('A Merkle tree needs at least one leaf.', { code: 'EMPTY_TREE' })
+  if (values.length === 0)
+    throw new BaseError('A Merkle tree needs at least one leaf.', { code: 'EMPTY_TREE' })
   const leaves = values.map((value, valueIndex) => ({ hex: leafOf(value), valueIndex }))
   const bytes = new Map(leaves.map((l) => [l.hex, Buffer.from(l.hex.slice(2), 'hex')]))
   leaves.sort((a, b) => Buffer.compare(bytes.get(a.hex)!, bytes.get(b.hex)!))

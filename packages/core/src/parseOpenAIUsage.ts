@@ -18,12 +18,18 @@ import type { Usage } from './types.js'
  */
 export function parseOpenAIUsage(usage: unknown): Usage {
   if (typeof usage !== 'object' || usage === null)
-    throw new InvalidUsageError('Usage must be an object.', `Received ${usage === null ? 'null' : typeof usage}.`)
+    throw new InvalidUsageError(
+      'Usage must be an object.',
+      `Received ${usage === null ? 'null' : typeof usage}.`,
+    )
   const u = usage as Record<string, unknown>
   const responses = 'input_tokens' in u
   const parsed: Usage = {
     inputTokens: count(u, responses ? 'input_tokens' : 'prompt_tokens', true),
-    cachedInputTokens: count(detail(u, responses ? 'input_tokens_details' : 'prompt_tokens_details'), 'cached_tokens'),
+    cachedInputTokens: count(
+      detail(u, responses ? 'input_tokens_details' : 'prompt_tokens_details'),
+      'cached_tokens',
+    ),
     outputTokens: count(u, responses ? 'output_tokens' : 'completion_tokens'),
     reasoningTokens: count(
       detail(u, responses ? 'output_tokens_details' : 'completion_tokens_details'),
@@ -49,6 +55,9 @@ function count(u: Record<string, unknown>, key: string, required = false): numbe
     return 0
   }
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw new InvalidUsageError(`Usage "${key}" must be a non-negative integer.`, `Received ${String(value)}.`)
+    throw new InvalidUsageError(
+      `Usage "${key}" must be a non-negative integer.`,
+      `Received ${String(value)}.`,
+    )
   return value
 }

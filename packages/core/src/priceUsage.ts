@@ -59,14 +59,28 @@ function lookup(table: PriceTable, name: string): readonly PriceVersion[] | unde
 }
 
 function checkUsage(usage: Usage): Usage {
-  for (const key of ['inputTokens', 'cachedInputTokens', 'outputTokens', 'reasoningTokens'] as const) {
+  for (const key of [
+    'inputTokens',
+    'cachedInputTokens',
+    'outputTokens',
+    'reasoningTokens',
+  ] as const) {
     const value = usage[key]
     if (!Number.isSafeInteger(value) || value < 0)
-      throw new InvalidUsageError(`Usage field "${key}" must be a non-negative integer.`, `Received ${String(value)}.`)
+      throw new InvalidUsageError(
+        `Usage field "${key}" must be a non-negative integer.`,
+        `Received ${String(value)}.`,
+      )
   }
   if (usage.cachedInputTokens > usage.inputTokens)
-    throw new InvalidUsageError('Cached input tokens exceed input tokens.', 'Cached tokens are part of input tokens.')
+    throw new InvalidUsageError(
+      'Cached input tokens exceed input tokens.',
+      'Cached tokens are part of input tokens.',
+    )
   if (usage.reasoningTokens > usage.outputTokens)
-    throw new InvalidUsageError('Reasoning tokens exceed output tokens.', 'Reasoning tokens are part of output tokens.')
+    throw new InvalidUsageError(
+      'Reasoning tokens exceed output tokens.',
+      'Reasoning tokens are part of output tokens.',
+    )
   return usage
 }

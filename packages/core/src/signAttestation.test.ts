@@ -50,7 +50,11 @@ describe('signAttestation / verifyAttestation', () => {
   })
 
   test('refuses to sign for another user', async () => {
-    const error = await signAttestation({ attestation, signer: Wallet.createRandom(), domain }).catch((e) => e)
+    const error = await signAttestation({
+      attestation,
+      signer: Wallet.createRandom(),
+      domain,
+    }).catch((e) => e)
     expect(error).toBeInstanceOf(SignerMismatchError)
     expect(error.code).toBe('SIGNER_MISMATCH')
   })

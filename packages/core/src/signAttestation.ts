@@ -19,6 +19,8 @@ const sign = createTypedSigner(requestAttestationSchema, hashAttestation, 'user'
  * @example
  * const signed = await signAttestation({ attestation, signer: userWallet, domain })
  */
-export function signAttestation(parameters: SignAttestationParameters): Promise<SignedRequestAttestation> {
+export function signAttestation(
+  parameters: SignAttestationParameters,
+): Promise<SignedRequestAttestation> {
   return sign(parameters.attestation, parameters.signer, parameters.domain)
 }

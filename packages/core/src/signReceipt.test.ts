@@ -12,7 +12,10 @@ const meter = Wallet.createRandom()
 const domain = createDomain({ chainId: 31337, verifyingContract: `0x${'5f'.repeat(20)}` })
 
 function sampleReceipt(seed: number): UsageReceipt {
-  return { ...fc.sample(receiptArbitrary, { numRuns: 1, seed })[0]!, meter: meter.address as Address }
+  return {
+    ...fc.sample(receiptArbitrary, { numRuns: 1, seed })[0]!,
+    meter: meter.address as Address,
+  }
 }
 
 describe('signReceipt', () => {
@@ -69,21 +72,34 @@ describe('verifyReceipt', () => {
     timestamp: (r) => r.timestamp + 1,
   }
 
-  test.each(Object.keys(changes) as (keyof UsageReceipt)[])('fails when %s is changed', async (field) => {
-    const receipt = { ...sampleReceipt(5), seq: 9, inputTokens: 100, outputTokens: 50, timestamp: 1_700_000_000 }
-    const signed = await signReceipt({ receipt, signer: meter, domain })
-    expect(verifyReceipt({ receipt: signed, domain })).toBe(true)
-    const tampered = { ...signed, [field]: changes[field](signed) }
-    expect(verifyReceipt({ receipt: tampered, domain })).toBe(false)
-  })
+  test.each(Object.keys(changes) as (keyof UsageReceipt)[])(
+    'fails when %s is changed',
+    async (field) => {
+      const receipt = {
+        ...sampleReceipt(5),
+        seq: 9,
+        inputTokens: 100,
+        outputTokens: 50,
+        timestamp: 1_700_000_000,
+      }
+      const signed = await signReceipt({ receipt, signer: meter, domain })
+      expect(verifyReceipt({ receipt: signed, domain })).toBe(true)
+      const tampered = { ...signed, [field]: changes[field](signed) }
+      expect(verifyReceipt({ receipt: tampered, domain })).toBe(false)
+    },
+  )
 
   test('fails under another domain, a flipped signature byte, or a malformed signature', async () => {
     const signed = await signReceipt({ receipt: sampleReceipt(6), signer: meter, domain })
     const otherDomain = createDomain({ chainId: 1, verifyingContract: domain.verifyingContract })
     expect(verifyReceipt({ receipt: signed, domain: otherDomain })).toBe(false)
-    expect(verifyReceipt({ receipt: { ...signed, signature: flipHex(signed.signature) }, domain })).toBe(false)
+    expect(
+      verifyReceipt({ receipt: { ...signed, signature: flipHex(signed.signature) }, domain }),
+    ).toBe(false)
     expect(verifyReceipt({ receipt: { ...signed, signature: '0x1234' }, domain })).toBe(false)
-    expect(verifyReceipt({ receipt: { ...signed, signature: undefined as never }, domain })).toBe(false)
+    expect(verifyReceipt({ receipt: { ...signed, signature: undefined as never }, domain })).toBe(
+      false,
+    )
   })
 })
 

@@ -20,7 +20,7 @@ export type RevenueSplit = { issuer: bigint; supporters: bigint; users: bigint; 
  *
  * @example
  * splitRevenue(1001n, { issuerBps: 5000, supportersBps: 3000, usersBps: 1500, protocolBps: 500 })
- * // { issuer: 502n, supporters: 300n, users: 150n, protocol: 49n }
+ * // { issuer: 501n, supporters: 300n, users: 150n, protocol: 50n }
  */
 export function splitRevenue(revenue: bigint, shares: RevenueShares): RevenueSplit {
   assertShares(shares)

@@ -86,7 +86,9 @@ export function eip712Type(kind: FieldKind): string {
 }
 
 /** The `types` argument of ethers' `signTypedData` / viem's `hashTypedData` for a schema. */
-export function typedDataTypes(schema: StructSchema): Record<string, { name: string; type: string }[]> {
+export function typedDataTypes(
+  schema: StructSchema,
+): Record<string, { name: string; type: string }[]> {
   return {
     [schema.primaryType]: schema.fields.map((f) => ({ name: f.name, type: eip712Type(f.kind) })),
   }

@@ -46,8 +46,10 @@ async function chain(
   return out
 }
 
-const verify = (receipts: SignedUsageReceipt[], anchors?: Map<string, { seq: number; hash: Hex }>) =>
-  verifyReceiptChain(receipts, trusted, { domain, ...(anchors ? { anchors } : {}) })
+const verify = (
+  receipts: SignedUsageReceipt[],
+  anchors?: Map<string, { seq: number; hash: Hex }>,
+) => verifyReceiptChain(receipts, trusted, { domain, ...(anchors ? { anchors } : {}) })
 
 describe('verifyReceiptChain', () => {
   test('accepts interleaved, shuffled chains of two meters and three users', async () => {
@@ -57,7 +59,9 @@ describe('verifyReceiptChain', () => {
       chain(meterB, users[0]!, 4),
       chain(meterB, users[2]!, 1),
     ])
-    const all = chains.flat().sort((a, b) => (a.requestHash + a.user < b.requestHash + b.user ? -1 : 1))
+    const all = chains
+      .flat()
+      .sort((a, b) => (a.requestHash + a.user < b.requestHash + b.user ? -1 : 1))
     const result = verify(all)
     expect(result.issues).toEqual([])
     expect(result.valid).toBe(true)
@@ -76,7 +80,9 @@ describe('verifyReceiptChain', () => {
     const receipts = await chain(meterA, users[0]!, 5)
     const result = verify([...receipts.slice(0, 2), ...receipts.slice(3)])
     expect(result.valid).toBe(false)
-    expect(result.issues).toEqual([{ type: 'gap', meter: meterA.address, user: users[0], afterSeq: 2, nextSeq: 4 }])
+    expect(result.issues).toEqual([
+      { type: 'gap', meter: meterA.address, user: users[0], afterSeq: 2, nextSeq: 4 },
+    ])
   })
 
   test('a changed middle receipt breaks the next link; a changed head breaks its signature', async () => {
@@ -94,7 +100,13 @@ describe('verifyReceiptChain', () => {
     ])
     const head = receipts.map((r) => (r.seq === 4 ? { ...r, outputTokens: 999 } : r))
     expect(verify(head).issues).toEqual([
-      { type: 'badSignature', meter: meterA.address, user: users[1], seq: 4, hash: hashReceipt(head[3]!, domain) },
+      {
+        type: 'badSignature',
+        meter: meterA.address,
+        user: users[1],
+        seq: 4,
+        hash: hashReceipt(head[3]!, domain),
+      },
     ])
   })
 
@@ -102,13 +114,19 @@ describe('verifyReceiptChain', () => {
     const receipts = await chain(meterA, users[0]!, 3)
     const garbled = receipts.map((r) => (r.seq === 2 ? { ...r, signature: '0x00' as Hex } : r))
     expect(verify(garbled).valid).toBe(true)
-    const forgedHead = receipts.map((r, i) => (i === 2 ? { ...r, signature: receipts[0]!.signature } : r))
+    const forgedHead = receipts.map((r, i) =>
+      i === 2 ? { ...r, signature: receipts[0]!.signature } : r,
+    )
     expect(verify(forgedHead).issues.map((i) => i.type)).toEqual(['badSignature'])
   })
 
   test('reports a fork with both signatures as a proven equivocation', async () => {
     const receipts = await chain(meterB, users[2]!, 3)
-    const rival = await signReceipt({ receipt: { ...receipts[1]!, amount: 1n }, signer: meterB, domain })
+    const rival = await signReceipt({
+      receipt: { ...receipts[1]!, amount: 1n },
+      signer: meterB,
+      domain,
+    })
     const result = verify([...receipts, rival])
     expect(result.issues).toEqual([
       {
@@ -128,14 +146,22 @@ describe('verifyReceiptChain', () => {
   test('reports a receipt given twice as a duplicate', async () => {
     const receipts = await chain(meterA, users[2]!, 2)
     expect(verify([...receipts, receipts[0]!]).issues).toEqual([
-      { type: 'duplicate', meter: meterA.address, user: users[2], seq: 1, hash: hashReceipt(receipts[0]!, domain) },
+      {
+        type: 'duplicate',
+        meter: meterA.address,
+        user: users[2],
+        seq: 1,
+        hash: hashReceipt(receipts[0]!, domain),
+      },
     ])
   })
 
   test('reports an untrusted meter without checking further', async () => {
     const rogue = Wallet.createRandom()
     const receipts = await chain(rogue, users[0]!, 2)
-    expect(verify(receipts).issues).toEqual([{ type: 'untrustedMeter', meter: rogue.address, user: users[0] }])
+    expect(verify(receipts).issues).toEqual([
+      { type: 'untrustedMeter', meter: rogue.address, user: users[0] },
+    ])
     expect(verify(receipts).chains).toEqual([])
   })
 
@@ -143,8 +169,16 @@ describe('verifyReceiptChain', () => {
     const receipts = await chain(meterA, users[0]!, 2)
     const result = verify([{ ...receipts[0]!, amount: -5n }, receipts[1]!])
     expect(result.issues[0]).toMatchObject({ type: 'invalidReceipt', index: 0 })
-    expect(result.issues[0]?.type === 'invalidReceipt' && result.issues[0].error.code).toBe('INVALID_FIELD')
-    expect(result.issues[1]).toEqual({ type: 'gap', meter: meterA.address, user: users[0], afterSeq: 0, nextSeq: 2 })
+    expect(result.issues[0]?.type === 'invalidReceipt' && result.issues[0].error.code).toBe(
+      'INVALID_FIELD',
+    )
+    expect(result.issues[1]).toEqual({
+      type: 'gap',
+      meter: meterA.address,
+      user: users[0],
+      afterSeq: 0,
+      nextSeq: 2,
+    })
     expect(result.hashes[0]).toBeUndefined()
   })
 
@@ -159,9 +193,22 @@ describe('verifyReceiptChain', () => {
     ])
     const wrong = { seq: 3, hash: hashReceipt(first[1]!, domain) }
     expect(verify(rest, new Map([[key, wrong]])).issues).toEqual([
-      { type: 'brokenLink', meter: meterA.address, user: users[0], seq: 4, expected: wrong.hash, actual: anchor.hash },
+      {
+        type: 'brokenLink',
+        meter: meterA.address,
+        user: users[0],
+        seq: 4,
+        expected: wrong.hash,
+        actual: anchor.hash,
+      },
     ])
-    const badGenesis = await signReceipt({ receipt: { ...first[0]!, prev: anchor.hash }, signer: meterA, domain })
-    expect(verify([badGenesis]).issues).toMatchObject([{ type: 'brokenLink', seq: 1, expected: zeroHash }])
+    const badGenesis = await signReceipt({
+      receipt: { ...first[0]!, prev: anchor.hash },
+      signer: meterA,
+      domain,
+    })
+    expect(verify([badGenesis]).issues).toMatchObject([
+      { type: 'brokenLink', seq: 1, expected: zeroHash },
+    ])
   })
 })

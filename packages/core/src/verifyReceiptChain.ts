@@ -12,7 +12,14 @@ export type ChainIssue =
   | { type: 'brokenLink'; meter: Address; user: Address; seq: number; expected: Hex; actual: Hex }
   | { type: 'duplicate'; meter: Address; user: Address; seq: number; hash: Hex }
   /** Two different receipts with one seq. `proven`: both carry the meter's valid signature. */
-  | { type: 'fork'; meter: Address; user: Address; seq: number; hashes: [Hex, Hex]; proven: boolean }
+  | {
+      type: 'fork'
+      meter: Address
+      user: Address
+      seq: number
+      hashes: [Hex, Hex]
+      proven: boolean
+    }
   | { type: 'badSignature'; meter: Address; user: Address; seq: number; hash: Hex }
 
 /** One (meter, user) chain as verified: its seq range and head. */
@@ -100,14 +107,22 @@ export function verifyReceiptChain(
       const receipt = receipts[i]!
       const hash = hashes[i]!
       if (receipt.seq === lastSeq && head >= 0) {
-        if (hash === lastHash) issues.push({ type: 'duplicate', meter, user, seq: receipt.seq, hash })
+        if (hash === lastHash)
+          issues.push({ type: 'duplicate', meter, user, seq: receipt.seq, hash })
         else issues.push(fork(receipts[head]!, lastHash, receipt, hash))
         continue
       }
       if (receipt.seq !== lastSeq + 1)
         issues.push({ type: 'gap', meter, user, afterSeq: lastSeq, nextSeq: receipt.seq })
       else if (receipt.prev.toLowerCase() !== lastHash)
-        issues.push({ type: 'brokenLink', meter, user, seq: receipt.seq, expected: lastHash, actual: receipt.prev })
+        issues.push({
+          type: 'brokenLink',
+          meter,
+          user,
+          seq: receipt.seq,
+          expected: lastHash,
+          actual: receipt.prev,
+        })
       lastSeq = receipt.seq
       lastHash = hash
       head = i
@@ -116,17 +131,19 @@ export function verifyReceiptChain(
     const headReceipt = receipts[head]!
     if (!isSignedBy(lastHash, headReceipt.signature, meter))
       issues.push({ type: 'badSignature', meter, user, seq: lastSeq, hash: lastHash })
-    chains.push({ meter, user, fromSeq: receipts[indexes[0]!]!.seq, toSeq: lastSeq, count, head: lastHash })
+    chains.push({
+      meter,
+      user,
+      fromSeq: receipts[indexes[0]!]!.seq,
+      toSeq: lastSeq,
+      count,
+      head: lastHash,
+    })
   }
   return { valid: issues.length === 0, chains, issues, hashes }
 }
 
-function fork(
-  a: SignedUsageReceipt,
-  aHash: Hex,
-  b: SignedUsageReceipt,
-  bHash: Hex,
-): ChainIssue {
+function fork(a: SignedUsageReceipt, aHash: Hex, b: SignedUsageReceipt, bHash: Hex): ChainIssue {
   const proven = isSignedBy(aHash, a.signature, a.meter) && isSignedBy(bHash, b.signature, b.meter)
   return { type: 'fork', meter: a.meter, user: a.user, seq: a.seq, hashes: [aHash, bHash], proven }
 }

@@ -38,7 +38,8 @@ export function createStructHasher(schema: StructSchema): (value: object) => Uin
       const { name, kind } = fields[i]!
       const v = record[name]
       const offset = 32 * (i + 1)
-      if (!writeField(buffer, offset, kind, v)) throw new InvalidFieldError({ field: name, expected: expected[kind], value: v })
+      if (!writeField(buffer, offset, kind, v))
+        throw new InvalidFieldError({ field: name, expected: expected[kind], value: v })
     }
     return keccak_256(buffer)
   }
@@ -53,7 +54,12 @@ const expected = {
   usageSource: `one of ${usageSources.join(', ')}`,
 } as const
 
-function writeField(buffer: Uint8Array, offset: number, kind: keyof typeof expected, v: unknown): boolean {
+function writeField(
+  buffer: Uint8Array,
+  offset: number,
+  kind: keyof typeof expected,
+  v: unknown,
+): boolean {
   switch (kind) {
     case 'bytes32':
       return writeHex(buffer, offset, v, 32)

@@ -19,7 +19,8 @@ export function buildTree(sortedLeaves: readonly Uint8Array[]): Uint8Array[] {
   const n = sortedLeaves.length
   const tree = new Array<Uint8Array>(2 * n - 1)
   for (let i = 0; i < n; i++) tree[tree.length - 1 - i] = sortedLeaves[i]!
-  for (let i = tree.length - 1 - n; i >= 0; i--) tree[i] = hashPair(tree[2 * i + 1]!, tree[2 * i + 2]!)
+  for (let i = tree.length - 1 - n; i >= 0; i--)
+    tree[i] = hashPair(tree[2 * i + 1]!, tree[2 * i + 2]!)
   return tree
 }
 

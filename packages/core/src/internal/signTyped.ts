@@ -4,7 +4,10 @@ import { type StructSchema, typedDataTypes, typedDataValue } from '../typedData.
 import type { Address, Hex, RmaDomain, Signed } from '../types.js'
 
 /** An ethers v6 wallet exposes its key: sign the digest directly, skipping ethers' encoder. */
-type LocalSigner = Signer & { address: string; signingKey: { sign(digest: string): { serialized: string } } }
+type LocalSigner = Signer & {
+  address: string
+  signingKey: { sign(digest: string): { serialized: string } }
+}
 
 function isLocal(signer: Signer): signer is LocalSigner {
   const candidate = signer as Partial<LocalSigner>

@@ -23,18 +23,27 @@ export function encodeStruct(schema: StructSchema, tag: number, value: Signed<ob
   const parts: Uint8Array[] = [Uint8Array.of(tag)]
   for (const { name, kind } of schema.fields) {
     const part = encodeField(kind, record[name])
-    if (!part) throw new InvalidFieldError({ field: name, expected: expected(kind), value: record[name] })
+    if (!part)
+      throw new InvalidFieldError({ field: name, expected: expected(kind), value: record[name] })
     parts.push(part)
   }
   const signature = new Uint8Array(SIGNATURE_BYTES)
   if (!writeHex(signature, 0, value.signature, SIGNATURE_BYTES))
-    throw new InvalidFieldError({ field: 'signature', expected: 'hex of 65 bytes', value: value.signature })
+    throw new InvalidFieldError({
+      field: 'signature',
+      expected: 'hex of 65 bytes',
+      value: value.signature,
+    })
   parts.push(signature)
   return Buffer.concat(parts).toString('base64url')
 }
 
 /** Decodes and validates untrusted input; every failure is an {@link InvalidEncodingError}. */
-export function decodeStruct<T extends object>(schema: StructSchema, tag: number, input: unknown): Signed<T> {
+export function decodeStruct<T extends object>(
+  schema: StructSchema,
+  tag: number,
+  input: unknown,
+): Signed<T> {
   if (typeof input !== 'string' || input.length === 0)
     throw new InvalidEncodingError(`${schema.primaryType} encoding must be a non-empty string.`)
   if (input.length > MAX_ENCODED_LENGTH)
@@ -105,14 +114,18 @@ type Reader = { bytes: Uint8Array; offset: number; name: string }
 
 function take(reader: Reader, size: number, type: string): Uint8Array {
   if (reader.offset + size > reader.bytes.length)
-    throw new InvalidEncodingError(`${type} encoding is truncated.`, `Field "${reader.name}" needs ${size} more bytes.`)
+    throw new InvalidEncodingError(
+      `${type} encoding is truncated.`,
+      `Field "${reader.name}" needs ${size} more bytes.`,
+    )
   const out = reader.bytes.subarray(reader.offset, reader.offset + size)
   reader.offset += size
   return out
 }
 
 function decodeField(reader: Reader, kind: FieldKind, type: string): unknown {
-  const invalid = (why: string) => new InvalidEncodingError(`${type} field "${reader.name}" is invalid.`, why)
+  const invalid = (why: string) =>
+    new InvalidEncodingError(`${type} field "${reader.name}" is invalid.`, why)
   switch (kind) {
     case 'bytes32':
       return toHex(take(reader, 32, type))
@@ -132,7 +145,8 @@ function decodeField(reader: Reader, kind: FieldKind, type: string): unknown {
     }
     case 'string': {
       const length = readUint(take(reader, 2, type), 0, 2)
-      if (length > MAX_STRING_BYTES) throw invalid(`A string has at most ${MAX_STRING_BYTES} bytes.`)
+      if (length > MAX_STRING_BYTES)
+        throw invalid(`A string has at most ${MAX_STRING_BYTES} bytes.`)
       try {
         return strictUtf8.decode(take(reader, length, type))
       } catch (error) {
@@ -152,4 +166,3 @@ function decodeField(reader: Reader, kind: FieldKind, type: string): unknown {
 function expected(kind: FieldKind): string {
   return kind === 'string' ? `a string of at most ${MAX_STRING_BYTES} UTF-8 bytes` : kind
 }
-

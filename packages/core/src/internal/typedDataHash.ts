@@ -24,7 +24,9 @@ export function domainSeparator(domain: RmaDomain): Uint8Array {
  * Compiles a schema into `hashTypedData(domain, value)`:
  * keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(value)), as 0x-hex.
  */
-export function createTypedDataHasher(schema: StructSchema): (domain: RmaDomain, value: object) => Hex {
+export function createTypedDataHasher(
+  schema: StructSchema,
+): (domain: RmaDomain, value: object) => Hex {
   const hashStruct = createStructHasher(schema)
   return (domain, value) => {
     digestInput.set(domainSeparator(domain), 2)

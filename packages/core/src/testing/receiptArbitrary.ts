@@ -3,7 +3,9 @@ import { usageSources } from '../typedData.js'
 import type { Hex, UsageReceipt } from '../types.js'
 
 const hexOf = (bytes: number) =>
-  fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => `0x${Buffer.from(b).toString('hex')}` as Hex)
+  fc
+    .uint8Array({ minLength: bytes, maxLength: bytes })
+    .map((b) => `0x${Buffer.from(b).toString('hex')}` as Hex)
 
 export const bytes32Arbitrary = hexOf(32)
 export const addressArbitrary = hexOf(20)
