@@ -25,34 +25,60 @@ function expectTableError(fn: () => unknown, message: string) {
 
 describe('createPriceTable', () => {
   test('a single price is one version in force since 0, with cachedInput and reasoning defaulted', () => {
-    const table = createPriceTable({ models: { 'gpt-4o': { input: 2_500_000n, output: 10_000_000n } } })
+    const table = createPriceTable({
+      models: { 'gpt-4o': { input: 2_500_000n, output: 10_000_000n } },
+    })
     expect(table.models.get('gpt-4o')).toEqual([
-      { effectiveFrom: 0, input: 2_500_000n, cachedInput: 2_500_000n, output: 10_000_000n, reasoning: 10_000_000n },
+      {
+        effectiveFrom: 0,
+        input: 2_500_000n,
+        cachedInput: 2_500_000n,
+        output: 10_000_000n,
+        reasoning: 10_000_000n,
+      },
     ])
     expect(table.aliases.size).toBe(0)
   })
 
   test('explicit cachedInput and reasoning prices are kept', () => {
     const table = createPriceTable({
-      models: { o3: { input: 2_000_000n, cachedInput: 500_000n, output: 8_000_000n, reasoning: 9_000_000n } },
+      models: {
+        o3: { input: 2_000_000n, cachedInput: 500_000n, output: 8_000_000n, reasoning: 9_000_000n },
+      },
     })
     expect(table.models.get('o3')).toEqual([
-      { effectiveFrom: 0, input: 2_000_000n, cachedInput: 500_000n, output: 8_000_000n, reasoning: 9_000_000n },
+      {
+        effectiveFrom: 0,
+        input: 2_000_000n,
+        cachedInput: 500_000n,
+        output: 8_000_000n,
+        reasoning: 9_000_000n,
+      },
     ])
   })
 
   test('accepts bigint, safe-integer number and decimal-string prices alike', () => {
-    const fromBigint = createPriceTable({ models: { m: { input: 2_500_000n, cachedInput: 0n, output: 10n } } })
-    const fromNumber = createPriceTable({ models: { m: { input: 2_500_000, cachedInput: 0, output: 10 } } })
-    const fromString = createPriceTable({ models: { m: { input: '2500000', cachedInput: '0', output: '10' } } })
-    const expected = [{ effectiveFrom: 0, input: 2_500_000n, cachedInput: 0n, output: 10n, reasoning: 10n }]
+    const fromBigint = createPriceTable({
+      models: { m: { input: 2_500_000n, cachedInput: 0n, output: 10n } },
+    })
+    const fromNumber = createPriceTable({
+      models: { m: { input: 2_500_000, cachedInput: 0, output: 10 } },
+    })
+    const fromString = createPriceTable({
+      models: { m: { input: '2500000', cachedInput: '0', output: '10' } },
+    })
+    const expected = [
+      { effectiveFrom: 0, input: 2_500_000n, cachedInput: 0n, output: 10n, reasoning: 10n },
+    ]
     expect(fromBigint.models.get('m')).toEqual(expected)
     expect(fromNumber.models.get('m')).toEqual(expected)
     expect(fromString.models.get('m')).toEqual(expected)
   })
 
   test('a decimal string beyond 2^53 stays exact', () => {
-    const table = createPriceTable({ models: { m: { input: '123456789012345678901234567890', output: 1 } } })
+    const table = createPriceTable({
+      models: { m: { input: '123456789012345678901234567890', output: 1 } },
+    })
     expect(table.models.get('m')![0]!.input).toBe(123_456_789_012_345_678_901_234_567_890n)
   })
 
@@ -143,7 +169,10 @@ describe('createPriceTable errors', () => {
   })
 
   test('an empty version list', () => {
-    expectTableError(() => createPriceTable({ models: { m: [] } }), 'Model "m" has no price version.')
+    expectTableError(
+      () => createPriceTable({ models: { m: [] } }),
+      'Model "m" has no price version.',
+    )
   })
 
   test('an effectiveFrom that is not unix seconds', () => {

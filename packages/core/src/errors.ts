@@ -109,6 +109,14 @@ export class InvalidAllocationError extends BaseError {
   }
 }
 
+/** A Merkle tree cannot be built from the values given (none, or one user twice). */
+export class InvalidTreeError extends BaseError {
+  override name = 'InvalidTreeError'
+  constructor(shortMessage: string, code: 'EMPTY_TREE' | 'DUPLICATE_LEAF') {
+    super(shortMessage, { code })
+  }
+}
+
 /** A value asked of a Merkle tree is not one of its leaves. */
 export class LeafNotFoundError extends BaseError {
   override name = 'LeafNotFoundError'

@@ -90,7 +90,12 @@ describe('hashReceipt', () => {
     ['amount', -1n, 'Invalid value for field "amount": expected a bigint in [0, 2^256).'],
     ['amount', 1n << 256n, 'Invalid value for field "amount": expected a bigint in [0, 2^256).'],
     ['amount', 5, 'Invalid value for field "amount": expected a bigint in [0, 2^256).'],
-    ['model', undefined, 'Invalid value for field "model": expected a string.'],
+    ['model', undefined, 'Invalid value for field "model": expected a well-formed Unicode string.'],
+    [
+      'model',
+      'gpt\ud800',
+      'Invalid value for field "model": expected a well-formed Unicode string.',
+    ],
     [
       'usageSource',
       'guessed',

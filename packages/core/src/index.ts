@@ -24,6 +24,7 @@ export {
   InvalidFieldError,
   InvalidPriceTableError,
   InvalidSharesError,
+  InvalidTreeError,
   InvalidUsageError,
   LeafNotFoundError,
   SignerMismatchError,

@@ -1,5 +1,5 @@
 import { keccak_256 } from '@noble/hashes/sha3'
-import { BaseError, InvalidFieldError, LeafNotFoundError } from './errors.js'
+import { InvalidFieldError, InvalidTreeError, LeafNotFoundError } from './errors.js'
 import { toHex, writeHex } from './internal/bytes.js'
 import { buildTree, processProof, proofOf } from './internal/merkle.js'
 import type { Address, Hex } from './types.js'
@@ -56,9 +56,10 @@ export function createRebateTree(entries: readonly RebateEntry[]): MerkleTree<Re
   for (const entry of entries) {
     const key = entry.user.toLowerCase()
     if (byUser.has(key))
-      throw new BaseError(`User ${entry.user} appears twice in the rebate tree.`, {
-        code: 'DUPLICATE_LEAF',
-      })
+      throw new InvalidTreeError(
+        `User ${entry.user} appears twice in the rebate tree.`,
+        'DUPLICATE_LEAF',
+      )
     byUser.set(key, entry)
   }
   const tree = createTree(
@@ -146,7 +147,7 @@ function createTree<V>(
   encode: (value: V) => string[],
 ): MerkleTree<V> {
   if (values.length === 0)
-    throw new BaseError('A Merkle tree needs at least one leaf.', { code: 'EMPTY_TREE' })
+    throw new InvalidTreeError('A Merkle tree needs at least one leaf.', 'EMPTY_TREE')
   const leaves = values.map((value, valueIndex) => ({ hex: leafOf(value), valueIndex }))
   const bytes = new Map(leaves.map((l) => [l.hex, Buffer.from(l.hex.slice(2), 'hex')]))
   leaves.sort((a, b) => Buffer.compare(bytes.get(a.hex)!, bytes.get(b.hex)!))

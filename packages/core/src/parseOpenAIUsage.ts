@@ -57,7 +57,16 @@ function count(u: Record<string, unknown>, key: string, required = false): numbe
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
     throw new InvalidUsageError(
       `Usage "${key}" must be a non-negative integer.`,
-      `Received ${String(value)}.`,
+      `Received ${show(value)}.`,
     )
   return value
+}
+
+/** `String(value)` throws on some untrusted objects (`{ "toString": 1 }`); the error must not. */
+function show(value: unknown): string {
+  try {
+    return String(value)
+  } catch {
+    return typeof value
+  }
 }

@@ -59,6 +59,11 @@ function lookup(table: PriceTable, name: string): readonly PriceVersion[] | unde
 }
 
 function checkUsage(usage: Usage): Usage {
+  if (typeof usage !== 'object' || usage === null)
+    throw new InvalidUsageError(
+      'Usage must be an object.',
+      `Received ${usage === null ? 'null' : typeof usage}.`,
+    )
   for (const key of [
     'inputTokens',
     'cachedInputTokens',

@@ -1,4 +1,4 @@
-import { Wallet } from 'ethers'
+import { type Signer, Wallet } from 'ethers'
 import { describe, expect, test } from 'vitest'
 import { hashReceipt } from './hashReceipt.js'
 import { zeroHash } from './internal/bytes.js'
@@ -14,7 +14,7 @@ const users = [1, 2, 3].map(() => Wallet.createRandom().address as Address)
 const trusted = [meterA.address, meterB.address] as Address[]
 
 async function chain(
-  meter: Wallet,
+  meter: Signer & { address: string },
   user: Address,
   length: number,
   from = { seq: 0, hash: zeroHash },

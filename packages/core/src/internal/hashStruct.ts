@@ -39,25 +39,26 @@ export function createStructHasher(schema: StructSchema): (value: object) => Uin
       const v = record[name]
       const offset = 32 * (i + 1)
       if (!writeField(buffer, offset, kind, v))
-        throw new InvalidFieldError({ field: name, expected: expected[kind], value: v })
+        throw new InvalidFieldError({ field: name, expected: fieldExpectations[kind], value: v })
     }
     return keccak_256(buffer)
   }
 }
 
-const expected = {
+/** What each field kind accepts, as error messages say it. */
+export const fieldExpectations = {
   bytes32: '0x-prefixed hex of 32 bytes',
   address: '0x-prefixed hex of 20 bytes',
   uint64: 'a non-negative safe integer',
   uint256: 'a bigint in [0, 2^256)',
-  string: 'a string',
+  string: 'a well-formed Unicode string',
   usageSource: `one of ${usageSources.join(', ')}`,
 } as const
 
 function writeField(
   buffer: Uint8Array,
   offset: number,
-  kind: keyof typeof expected,
+  kind: keyof typeof fieldExpectations,
   v: unknown,
 ): boolean {
   switch (kind) {
@@ -75,7 +76,8 @@ function writeField(
       if (typeof v !== 'bigint' || v < 0n || v > MAX_UINT256) return false
       return writeHex(buffer, offset, `0x${v.toString(16).padStart(64, '0')}`, 32)
     case 'string':
-      if (typeof v !== 'string') return false
+      // A lone surrogate has no UTF-8 form: it would be hashed as U+FFFD and decode differently.
+      if (typeof v !== 'string' || !v.isWellFormed()) return false
       buffer.set(hashString(v), offset)
       return true
     case 'usageSource': {

@@ -3,6 +3,7 @@ import type { FieldKind, StructSchema } from '../typedData.js'
 import { usageSources } from '../typedData.js'
 import type { Signed } from '../types.js'
 import { MAX_UINT256, readUint, toHex, writeHex, writeUint } from './bytes.js'
+import { fieldExpectations } from './hashStruct.js'
 
 /** Longest header value accepted before any decoding work: bounds memory and CPU per request. */
 export const MAX_ENCODED_LENGTH = 2048
@@ -10,7 +11,8 @@ const MAX_STRING_BYTES = 256
 const SIGNATURE_BYTES = 65
 const base64url = /^[A-Za-z0-9_-]+$/
 const utf8 = new TextEncoder()
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM keeps a leading U+FEFF in the model: stripping it would change the signed string
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * Compact binary form of a signed object, base64url without padding:
@@ -53,7 +55,15 @@ export function decodeStruct<T extends object>(
     )
   if (!base64url.test(input))
     throw new InvalidEncodingError(`${schema.primaryType} encoding is not base64url.`)
-  const bytes = new Uint8Array(Buffer.from(input, 'base64url'))
+  const decoded = Buffer.from(input, 'base64url')
+  // Buffer ignores a dangling last character and non-zero spare bits: without this check,
+  // several header values would decode to the same object.
+  if (decoded.toString('base64url') !== input)
+    throw new InvalidEncodingError(
+      `${schema.primaryType} encoding is not canonical base64url.`,
+      'Spare bits must be zero and no character may be left over.',
+    )
+  const bytes = new Uint8Array(decoded)
   if (bytes[0] !== tag)
     throw new InvalidEncodingError(
       `Not an encoded ${schema.primaryType}.`,
@@ -95,7 +105,7 @@ function encodeField(kind: FieldKind, v: unknown): Uint8Array | undefined {
       return Uint8Array.from([digits.length / 2, ...Buffer.from(digits, 'hex')])
     }
     case 'string': {
-      if (typeof v !== 'string') return undefined
+      if (typeof v !== 'string' || !v.isWellFormed()) return undefined
       const text = utf8.encode(v)
       if (text.length > MAX_STRING_BYTES) return undefined
       const out = new Uint8Array(2 + text.length)
@@ -164,5 +174,6 @@ function decodeField(reader: Reader, kind: FieldKind, type: string): unknown {
 }
 
 function expected(kind: FieldKind): string {
-  return kind === 'string' ? `a string of at most ${MAX_STRING_BYTES} UTF-8 bytes` : kind
+  const base = fieldExpectations[kind]
+  return kind === 'string' ? `${base} of at most ${MAX_STRING_BYTES} UTF-8 bytes` : base
 }
