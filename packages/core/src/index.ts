@@ -35,6 +35,15 @@ export { hashAttestation } from './hashAttestation.js'
 export { hashBatch } from './hashBatch.js'
 export { hashReceipt } from './hashReceipt.js'
 export { zeroHash } from './internal/bytes.js'
+export type {
+  AppendReceiptParameters,
+  BatchRecord,
+  BatchStatus,
+  ChainHead,
+  ListReceiptsParameters,
+  ReceiptStore,
+  StoredReceipt,
+} from './ReceiptStore.js'
 export {
   createRebateTree,
   createReceiptsTree,
