@@ -35,15 +35,6 @@ export { hashAttestation } from './hashAttestation.js'
 export { hashBatch } from './hashBatch.js'
 export { hashReceipt } from './hashReceipt.js'
 export { zeroHash } from './internal/bytes.js'
-export type {
-  AppendReceiptParameters,
-  BatchRecord,
-  BatchStatus,
-  ChainHead,
-  ListReceiptsParameters,
-  ReceiptStore,
-  StoredReceipt,
-} from './ReceiptStore.js'
 export {
   createRebateTree,
   createReceiptsTree,
@@ -55,6 +46,15 @@ export {
 } from './merkleTree.js'
 export { parseOpenAIUsage } from './parseOpenAIUsage.js'
 export { priceUsage, resolveModelPrice } from './priceUsage.js'
+export type {
+  AppendReceiptParameters,
+  BatchRecord,
+  BatchStatus,
+  ChainHead,
+  ListReceiptsParameters,
+  ReceiptStore,
+  StoredReceipt,
+} from './ReceiptStore.js'
 export { type SignAckParameters, signAck } from './signAck.js'
 export { type SignAttestationParameters, signAttestation } from './signAttestation.js'
 export {

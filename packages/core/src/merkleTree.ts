@@ -1,6 +1,6 @@
-import { keccak_256 } from '@noble/hashes/sha3'
 import { InvalidFieldError, InvalidTreeError, LeafNotFoundError } from './errors.js'
 import { toHex, writeHex } from './internal/bytes.js'
+import { keccak, keccakHex } from './internal/keccak.js'
 import { buildTree, processProof, proofOf } from './internal/merkle.js'
 import type { Address, Hex } from './types.js'
 
@@ -92,7 +92,7 @@ export function receiptLeaf(receiptHash: Hex): Hex {
       expected: 'hex of 32 bytes',
       value: receiptHash,
     })
-  return toHex(keccak_256(keccak_256(encoded)))
+  return keccakHex(keccak(encoded))
 }
 
 /**
@@ -117,7 +117,7 @@ export function rebateLeaf(user: Address, cumulativeAmount: bigint): Hex {
       value: cumulativeAmount,
     })
   writeHex(encoded, 32, `0x${cumulativeAmount.toString(16).padStart(64, '0')}`, 32)
-  return toHex(keccak_256(keccak_256(encoded)))
+  return keccakHex(keccak(encoded))
 }
 
 /**

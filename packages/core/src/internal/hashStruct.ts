@@ -1,7 +1,7 @@
-import { keccak_256 } from '@noble/hashes/sha3'
 import { InvalidFieldError } from '../errors.js'
 import { eip712Type, type StructSchema, usageSources } from '../typedData.js'
 import { MAX_UINT256, writeHex, writeUint } from './bytes.js'
+import { keccak } from './keccak.js'
 
 const utf8 = new TextEncoder()
 const stringHashes = new Map<string, Uint8Array>()
@@ -10,7 +10,7 @@ const stringHashes = new Map<string, Uint8Array>()
 function hashString(value: string): Uint8Array {
   let hash = stringHashes.get(value)
   if (hash === undefined) {
-    hash = keccak_256(utf8.encode(value))
+    hash = keccak(utf8.encode(value))
     if (stringHashes.size >= 4096) stringHashes.clear()
     stringHashes.set(value, hash)
   }
@@ -30,7 +30,7 @@ export function encodeType(schema: StructSchema): string {
  */
 export function createStructHasher(schema: StructSchema): (value: object) => Uint8Array {
   const buffer = new Uint8Array(32 * (schema.fields.length + 1))
-  buffer.set(keccak_256(utf8.encode(encodeType(schema))), 0)
+  buffer.set(keccak(utf8.encode(encodeType(schema))), 0)
   const fields = schema.fields
   return (value) => {
     const record = value as Record<string, unknown>
@@ -41,7 +41,7 @@ export function createStructHasher(schema: StructSchema): (value: object) => Uin
       if (!writeField(buffer, offset, kind, v))
         throw new InvalidFieldError({ field: name, expected: fieldExpectations[kind], value: v })
     }
-    return keccak_256(buffer)
+    return keccak(buffer)
   }
 }
 

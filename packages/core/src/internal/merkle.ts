@@ -1,6 +1,6 @@
-import { keccak_256 } from '@noble/hashes/sha3'
 import type { Hex } from '../types.js'
 import { toHex } from './bytes.js'
+import { keccak } from './keccak.js'
 
 /** keccak256 of the two nodes in ascending byte order (OpenZeppelin `MerkleProof` rule). */
 export function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -8,7 +8,7 @@ export function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
   const ordered = Buffer.compare(a, b) <= 0
   pair.set(ordered ? a : b, 0)
   pair.set(ordered ? b : a, 32)
-  return keccak_256(pair)
+  return keccak(pair)
 }
 
 /**

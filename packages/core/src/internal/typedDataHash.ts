@@ -1,8 +1,7 @@
-import { keccak_256 } from '@noble/hashes/sha3'
 import { domainSchema, type StructSchema } from '../typedData.js'
 import type { Hex, RmaDomain } from '../types.js'
-import { toHex } from './bytes.js'
 import { createStructHasher } from './hashStruct.js'
+import { keccakHex } from './keccak.js'
 
 const hashDomainStruct = createStructHasher(domainSchema)
 const separators = new WeakMap<RmaDomain, Uint8Array>()
@@ -31,6 +30,6 @@ export function createTypedDataHasher(
   return (domain, value) => {
     digestInput.set(domainSeparator(domain), 2)
     digestInput.set(hashStruct(value), 34)
-    return toHex(keccak_256(digestInput))
+    return keccakHex(digestInput)
   }
 }

@@ -1,0 +1,27 @@
+import type { Figure } from './figure.js'
+
+/** The figures as an aligned text table: name, value, target, pass. */
+export function formatTable(figures: readonly Figure[]): string {
+  const rows = [
+    ['figure', 'value', 'target', 'pass'],
+    ...figures.map((f) => [
+      f.name,
+      `${format(f.value)} ${f.unit}`,
+      `${f.better === 'higher' ? '>=' : '<='} ${format(f.target)} ${f.unit}`,
+      f.pass ? 'PASS' : 'FAIL',
+    ]),
+  ]
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
+  const line = (row: string[]) =>
+    row
+      .map((cell, column) =>
+        column === 0 ? cell.padEnd(widths[0]!) : cell.padStart(widths[column]!),
+      )
+      .join('  ')
+  const rule = widths.map((width) => '-'.repeat(width)).join('  ')
+  return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join('\n')
+}
+
+function format(value: number): string {
+  return value.toLocaleString('en-US', { maximumFractionDigits: 3 })
+}
