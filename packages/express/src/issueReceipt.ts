@@ -1,0 +1,86 @@
+import {
+  type Address,
+  hashReceipt,
+  priceUsage,
+  type StoredReceipt,
+  signReceipt,
+  UnknownModelError,
+  type Usage,
+  type UsageSource,
+} from '@rma/core'
+import type { MeterConfig } from './resolveMeterConfig.js'
+import type { RmaRequestContext } from './types.js'
+
+export type IssueReceiptParameters = {
+  config: MeterConfig
+  context: RmaRequestContext
+  usage: Usage
+  usageSource: UsageSource
+  /** The model the upstream reported; the requested one when it reported none. */
+  model: string
+  responseHash: `0x${string}`
+}
+
+/**
+ * Prices a call, signs its receipt as the next of the (meter, user) chain and stores it
+ * durably; resolves once stored. The amount never exceeds the attestation's spend cap.
+ *
+ * @example
+ * const stored = await issueReceipt({ config, context, usage, usageSource: 'reported', model, responseHash })
+ */
+export async function issueReceipt(
+  parameters: IssueReceiptParameters,
+): Promise<StoredReceipt & { capped: boolean }> {
+  const { config, context, usage, usageSource, model, responseHash } = parameters
+  const { signer, address } = await config.signer()
+  const timestamp = config.now()
+  const priced = price(config, model, String(context.body.model ?? ''), usage, timestamp)
+  const capped = context.maxAmount !== undefined && priced > context.maxAmount
+  const amount = capped ? (context.maxAmount as bigint) : priced
+  const stored = await config.store.append({
+    id: context.id,
+    meter: address,
+    user: context.user as Address,
+    sign: async (head) => {
+      const receipt = await signReceipt({
+        signer,
+        domain: config.domain,
+        receipt: {
+          assetId: config.assetId,
+          meter: address,
+          user: context.user,
+          seq: head.seq + 1,
+          prev: head.hash,
+          requestHash: context.requestHash,
+          responseHash,
+          model,
+          ...usage,
+          usageSource,
+          amount,
+          timestamp,
+        },
+      })
+      return { receipt, hash: hashReceipt(receipt, config.domain) }
+    },
+  })
+  return { ...stored, capped }
+}
+
+function price(
+  config: MeterConfig,
+  model: string,
+  requested: string,
+  usage: Usage,
+  at: number,
+): bigint {
+  for (const name of [model, requested]) {
+    try {
+      return priceUsage(config.prices, name, usage, { at })
+    } catch (error) {
+      if (!(error instanceof UnknownModelError)) throw error
+    }
+  }
+  // Only reachable with unknownModel 'free' (or an upstream reporting an unpriced model for a
+  // priced request model, which the loop above already covered).
+  return 0n
+}

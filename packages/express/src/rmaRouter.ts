@@ -1,0 +1,148 @@
+import { BaseError, decodeAck, type Hex, verifyAck } from '@rma/core'
+import express, { type NextFunction, type Request, type Response, type Router } from 'express'
+import { MeterError } from './errors.js'
+import { receiptToJSON } from './receiptToJSON.js'
+import type { RmaMeter } from './rmaMeter.js'
+import { sendError } from './sendError.js'
+
+export type RmaRouterOptions = {
+  /** The meter whose store, domain and metrics the routes serve. */
+  meter: RmaMeter
+  /** Mount path of the routes (default `/rma`). */
+  basePath?: string
+}
+
+/**
+ * The meter's own routes:
+ * - `GET /rma/receipts/:id`: one receipt (by call id or receipt hash);
+ * - `GET /rma/receipts?user=0x…&from=&to=&limit=`: a user's receipts by time;
+ * - `POST /rma/acks`: a ReceiptAck, as `{ "ack": "<encoded>" }` or the `rma-ack` header;
+ * - `GET /rma/health`: the meter address, asset and store reachability;
+ * - `GET /rma/metrics`: Prometheus metrics.
+ *
+ * @example
+ * app.use(rmaRouter({ meter }))
+ */
+export function rmaRouter(options: RmaRouterOptions): Router {
+  const { meter } = options
+  const { store, domain } = meter.config
+  const base = options.basePath ?? '/rma'
+  const router = express.Router()
+  const route =
+    (handler: (req: Request, res: Response) => Promise<void>) =>
+    (req: Request, res: Response, next: NextFunction) =>
+      handler(req, res).catch((error: unknown) =>
+        error instanceof MeterError ? sendError(res, error) : next(error),
+      )
+
+  router.get(
+    `${base}/receipts/:id`,
+    route(async (req, res) => {
+      const id = String(req.params.id)
+      const stored = /^0x[0-9a-fA-F]{64}$/.test(id)
+        ? await store.getByHash(id as Hex)
+        : await store.get(id)
+      if (!stored) throw notFound(`No receipt ${id}.`)
+      res.json(receiptToJSON(stored))
+    }),
+  )
+
+  router.get(
+    `${base}/receipts`,
+    route(async (req, res) => {
+      const user = String(req.query.user ?? '')
+      if (!/^0x[0-9a-fA-F]{40}$/.test(user))
+        throw badRequest('rma_invalid_query', 'Query parameter `user` must be an address.')
+      const number = (name: string) => {
+        const value = req.query[name]
+        if (value === undefined) return undefined
+        const parsed = Number(value)
+        if (!Number.isSafeInteger(parsed) || parsed < 0)
+          throw badRequest(
+            'rma_invalid_query',
+            `Query parameter \`${name}\` must be a non-negative integer.`,
+          )
+        return parsed
+      }
+      const limit = Math.min(number('limit') ?? 100, 1000)
+      const list = await store.listByUser({
+        user: user as Hex,
+        from: number('from'),
+        to: number('to'),
+        limit,
+      })
+      res.json({ object: 'list', data: list.map(receiptToJSON) })
+    }),
+  )
+
+  router.post(
+    `${base}/acks`,
+    express.json({ limit: '16kb' }),
+    route(async (req, res) => {
+      const encoded = (req.body as { ack?: unknown } | undefined)?.ack ?? req.get('rma-ack')
+      let ack: ReturnType<typeof decodeAck>
+      try {
+        ack = decodeAck(encoded)
+      } catch (error) {
+        throw badRequest(
+          'rma_ack_malformed',
+          `Malformed ack: ${error instanceof BaseError ? error.shortMessage : 'unreadable'}`,
+        )
+      }
+      if (!verifyAck({ ack, domain }))
+        throw new MeterError({
+          status: 401,
+          type: 'authentication_error',
+          code: 'rma_ack_invalid',
+          message: 'The ack signature does not match its user.',
+        })
+      const receipt = await store.getByHash(ack.receiptHash)
+      if (
+        !receipt ||
+        receipt.receipt.user.toLowerCase() !== ack.user.toLowerCase() ||
+        receipt.receipt.seq !== ack.seq
+      )
+        throw notFound('The acked receipt is not a receipt of this user on this meter.')
+      await store.addAck(ack)
+      res.status(201).json({ object: 'rma.ack', meter: ack.meter, user: ack.user, seq: ack.seq })
+    }),
+  )
+
+  router.get(
+    `${base}/health`,
+    route(async (_req, res) => {
+      const { address } = await meter.config.signer()
+      // A cheap read proves the store answers.
+      const batch = await store.latestBatch(meter.config.assetId)
+      res.json({
+        ok: true,
+        meter: address,
+        assetId: meter.config.assetId,
+        chainId: domain.chainId.toString(),
+        lastEpoch: batch?.epoch ?? 0,
+      })
+    }),
+  )
+
+  router.get(
+    `${base}/metrics`,
+    route(async (_req, res) => {
+      res.type(meter.metrics.registry.contentType).send(await meter.metrics.registry.metrics())
+    }),
+  )
+
+  return router
+}
+
+function notFound(message: string): MeterError {
+  return new MeterError({
+    status: 404,
+    type: 'invalid_request_error',
+    code: 'rma_not_found',
+    message,
+  })
+}
+
+function badRequest(code: string, message: string): MeterError {
+  return new MeterError({ status: 400, type: 'invalid_request_error', code, message })
+}

@@ -1,0 +1,128 @@
+import { once } from 'node:events'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import {
+  type Address,
+  createPriceTable,
+  encodeAttestation,
+  type Hex,
+  type ReceiptStore,
+  signAttestation,
+} from '@rma/core'
+import { Wallet } from 'ethers'
+import express from 'express'
+import { keccak256 } from 'js-sha3'
+import { type OpenAIProxyOptions, openaiProxy } from '../openaiProxy.js'
+import type { RmaMeterOptions } from '../resolveMeterConfig.js'
+import { type RmaMeter, rmaMeter } from '../rmaMeter.js'
+import { rmaRouter } from '../rmaRouter.js'
+import { createFakeUpstream, type FakeUpstream } from './createFakeUpstream.js'
+
+export const assetId = `0x${'a5'.repeat(32)}` as Hex
+export const settlementContract = `0x${'5e'.repeat(20)}` as Address
+export const chainId = 31337
+/** USDC-like 6-decimal prices per 1M tokens. */
+export const prices = createPriceTable({
+  models: {
+    'gpt-4o-mini': { input: 150_000n, cachedInput: 75_000n, output: 600_000n, reasoning: 600_000n },
+    'text-embedding-3-small': { input: 20_000n, output: 0n },
+    slow: { input: 150_000n, output: 600_000n },
+    'no-usage': { input: 150_000n, output: 600_000n },
+    'bad-sse': { input: 150_000n, output: 600_000n },
+    'bad-json': { input: 150_000n, output: 600_000n },
+    'fail-429': { input: 1n, output: 1n },
+    'fail-500': { input: 1n, output: 1n },
+  },
+})
+
+export type MeteredApp = {
+  url: string
+  meter: RmaMeter
+  meterWallet: Wallet
+  upstream: FakeUpstream
+  store: ReceiptStore
+  close(): Promise<void>
+}
+
+/**
+ * A real Express server on 127.0.0.1 running rmaMeter + rmaRouter + openaiProxy in front of
+ * the fake upstream: the shape of a provider app, for tests and benchmarks.
+ *
+ * @example
+ * const app = await createMeteredApp({ store: createMemoryStore() })
+ */
+export async function createMeteredApp(options: {
+  store: ReceiptStore
+  meter?: Partial<RmaMeterOptions>
+  proxy?: Partial<OpenAIProxyOptions>
+  upstream?: FakeUpstream
+}): Promise<MeteredApp> {
+  const upstream = options.upstream ?? (await createFakeUpstream())
+  const meterWallet = Wallet.createRandom() as unknown as Wallet
+  const meter = rmaMeter({
+    assetId,
+    chainId,
+    settlementContract,
+    prices,
+    store: options.store,
+    signer: meterWallet,
+    ...options.meter,
+  })
+  const app = express()
+  app.use(meter)
+  app.use(rmaRouter({ meter }))
+  app.post(
+    '/v1/*path',
+    openaiProxy({ upstream: `${upstream.url}/v1`, apiKey: 'sk-upstream', ...options.proxy }),
+  )
+  const server: Server = app.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    meter,
+    meterWallet,
+    upstream,
+    store: options.store,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      if (!options.upstream) await upstream.close()
+    },
+  }
+}
+
+let nonce = 0n
+
+/**
+ * A fetch that attests every request as `user`, as @rma/client does: signs keccak256 of the
+ * exact body bytes and sends the `rma-attestation` header.
+ *
+ * @example
+ * const client = new OpenAI({ baseURL: `${app.url}/v1`, apiKey: 'x', fetch: attestingFetch(user) })
+ */
+export function attestingFetch(user: Wallet, extra: Record<string, string> = {}): typeof fetch {
+  return async (input, init = {}) => {
+    const body = typeof init.body === 'string' ? init.body : ''
+    const attestation = await signAttestation({
+      signer: user,
+      domain: {
+        name: 'RMA',
+        version: '1',
+        chainId: BigInt(chainId),
+        verifyingContract: settlementContract,
+      },
+      attestation: {
+        assetId,
+        user: user.address as Address,
+        requestHash: `0x${keccak256(body)}`,
+        nonce: ++nonce,
+        expiry: Math.floor(Date.now() / 1000) + 60,
+        maxAmount: 10n ** 12n,
+      },
+    })
+    const headers = new Headers(init.headers)
+    headers.set('rma-attestation', encodeAttestation(attestation))
+    for (const [name, value] of Object.entries(extra)) headers.set(name, value)
+    return fetch(input, { ...init, headers })
+  }
+}

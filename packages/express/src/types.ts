@@ -1,0 +1,37 @@
+import type { Address, Hex, Usage } from '@rma/core'
+import type { Endpoint } from './usage/endpointOf.js'
+
+/** What the meter knows about a metered call; on `req.rma` for handlers after it. */
+export type RmaRequestContext = {
+  /** The call's id, sent as `rma-receipt-id` (also for streams, before usage is known). */
+  id: string
+  endpoint: Endpoint
+  user: Address
+  /** keccak256 of the exact request body bytes. */
+  requestHash: Hex
+  /** The exact request body bytes and their parsed JSON. */
+  rawBody: Buffer
+  body: Record<string, unknown>
+  stream: boolean
+  /** The client asked for the receipt inside the stream (`rma-receipt: inline`). */
+  inline: boolean
+  /** The spend cap of the caller's attestation, if any. */
+  maxAmount: bigint | undefined
+  startedAt: number
+  /**
+   * Set by a handler (such as `openaiProxy`) that read the upstream's usage itself, for
+   * example from a usage chunk it removed from the stream.
+   */
+  upstreamUsage?: { usage: Usage; model: string | undefined }
+  /** Set by a handler that keeps reading the upstream after the client left, for exact usage. */
+  draining?: boolean
+}
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by `rmaMeter()` on metered routes. */
+      rma?: RmaRequestContext
+    }
+  }
+}
