@@ -94,34 +94,46 @@ export async function createMeteredApp(options: {
 let nonce = 0n
 
 /**
- * A fetch that attests every request as `user`, as @rma/client does: signs keccak256 of the
- * exact body bytes and sends the `rma-attestation` header.
+ * The `rma-attestation` header value for `body` signed by `user`, as @rma/client makes it.
+ *
+ * @example
+ * const header = await attest(user, JSON.stringify(body))
+ */
+export async function attest(user: Wallet, body: string): Promise<string> {
+  const attestation = await signAttestation({
+    signer: user,
+    domain: {
+      name: 'RMA',
+      version: '1',
+      chainId: BigInt(chainId),
+      verifyingContract: settlementContract,
+    },
+    attestation: {
+      assetId,
+      user: user.address as Address,
+      requestHash: `0x${keccak256(body)}`,
+      nonce: ++nonce,
+      expiry: Math.floor(Date.now() / 1000) + 60,
+      maxAmount: 10n ** 12n,
+    },
+  })
+  return encodeAttestation(attestation)
+}
+
+/**
+ * A fetch that attests every request as `user`: signs keccak256 of the exact body bytes and
+ * sends the `rma-attestation` header.
  *
  * @example
  * const client = new OpenAI({ baseURL: `${app.url}/v1`, apiKey: 'x', fetch: attestingFetch(user) })
  */
 export function attestingFetch(user: Wallet, extra: Record<string, string> = {}): typeof fetch {
   return async (input, init = {}) => {
-    const body = typeof init.body === 'string' ? init.body : ''
-    const attestation = await signAttestation({
-      signer: user,
-      domain: {
-        name: 'RMA',
-        version: '1',
-        chainId: BigInt(chainId),
-        verifyingContract: settlementContract,
-      },
-      attestation: {
-        assetId,
-        user: user.address as Address,
-        requestHash: `0x${keccak256(body)}`,
-        nonce: ++nonce,
-        expiry: Math.floor(Date.now() / 1000) + 60,
-        maxAmount: 10n ** 12n,
-      },
-    })
     const headers = new Headers(init.headers)
-    headers.set('rma-attestation', encodeAttestation(attestation))
+    headers.set(
+      'rma-attestation',
+      await attest(user, typeof init.body === 'string' ? init.body : ''),
+    )
     for (const [name, value] of Object.entries(extra)) headers.set(name, value)
     return fetch(input, { ...init, headers })
   }
