@@ -1,0 +1,206 @@
+import {
+  type Address,
+  type BatchRecord,
+  type ChainHead,
+  decodeAck,
+  encodeAck,
+  type Hex,
+  type ReceiptStore,
+  type StoredReceipt,
+  zeroHash,
+} from '@rma/core'
+import { createKeyedMutex } from './internal/keyedMutex.js'
+import {
+  assertSettleable,
+  chainKeyOf,
+  lower,
+  normaliseHashes,
+  type ReceiptRow,
+  toReceiptRow,
+  toStoredReceipt,
+} from './internal/receipts.js'
+import { closedError, duplicateIdError, hashTakenError } from './internal/storeErrors.js'
+
+type MemoryRow = ReceiptRow & { epoch: number | null }
+
+/**
+ * A {@link ReceiptStore} that keeps everything in process memory. **For unit tests only**:
+ * nothing survives a restart, so a receipt a client received could be lost. It follows the same
+ * contract as the SQLite and PostgreSQL stores (same errors, orderings and lowercase output).
+ *
+ * @example
+ * import { createMemoryStore } from '@rma/store'
+ *
+ * const store = createMemoryStore()
+ * const stored = await store.append({ id: 'call-1', meter, user, sign: (head) => signNext(head) })
+ */
+export function createMemoryStore(): ReceiptStore {
+  const byId = new Map<string, MemoryRow>()
+  const byHash = new Map<string, MemoryRow>()
+  const heads = new Map<string, ChainHead>()
+  const acks = new Map<string, { seq: number; ack: string }>()
+  const batches = new Map<string, BatchRecord>()
+  const chains = createKeyedMutex()
+  const reservedIds = new Set<string>()
+  let closed = false
+
+  function assertOpen(): void {
+    if (closed) throw closedError()
+  }
+
+  function stored(row: MemoryRow): StoredReceipt {
+    return toStoredReceipt(row)
+  }
+
+  function sorted(rows: Iterable<MemoryRow>, compare: (a: MemoryRow, b: MemoryRow) => number) {
+    return [...rows].sort(compare)
+  }
+
+  return {
+    async append({ id, meter, user, sign }) {
+      assertOpen()
+      if (reservedIds.has(id) || byId.has(id)) throw duplicateIdError(id)
+      reservedIds.add(id)
+      try {
+        const m = lower(meter)
+        const u = lower(user)
+        const key = chainKeyOf(m, u)
+        return await chains.run(key, async () => {
+          const head = heads.get(key) ?? { seq: 0, hash: zeroHash }
+          const row: MemoryRow = {
+            ...toReceiptRow(id, head, m, u, await sign({ ...head })),
+            epoch: null,
+          }
+          if (byHash.has(row.hash)) throw hashTakenError(row.hash)
+          byId.set(id, row)
+          byHash.set(row.hash, row)
+          heads.set(key, { seq: row.seq, hash: row.hash })
+          return stored(row)
+        })
+      } finally {
+        reservedIds.delete(id)
+      }
+    },
+
+    async get(id) {
+      assertOpen()
+      const row = byId.get(id)
+      return row && stored(row)
+    },
+
+    async getByHash(hash) {
+      assertOpen()
+      const row = byHash.get(lower(hash))
+      return row && stored(row)
+    },
+
+    async head(meter, user) {
+      assertOpen()
+      return { ...(heads.get(chainKeyOf(lower(meter), lower(user))) ?? { seq: 0, hash: zeroHash }) }
+    },
+
+    async listByUser({ user, from = 0, to = Number.MAX_SAFE_INTEGER, limit }) {
+      assertOpen()
+      const u = lower(user)
+      const rows = sorted(
+        [...byId.values()].filter((r) => r.user === u && r.timestamp >= from && r.timestamp < to),
+        (a, b) => a.timestamp - b.timestamp || compareChain(a, b),
+      )
+      return rows.slice(0, limit ?? rows.length).map(stored)
+    },
+
+    async listUnsettled({ assetId, limit }) {
+      assertOpen()
+      const a = lower(assetId)
+      const rows = sorted(
+        [...byId.values()].filter((r) => r.assetId === a && r.epoch === null),
+        compareChain,
+      )
+      return rows.slice(0, limit ?? rows.length).map(stored)
+    },
+
+    async markSettled({ assetId, epoch, hashes }) {
+      assertOpen()
+      const a = lower(assetId)
+      const unique = normaliseHashes(hashes)
+      const found = new Map<string, { assetId: string; epoch: number | null }>()
+      for (const hash of unique) {
+        const row = byHash.get(hash)
+        if (row) found.set(hash, row)
+      }
+      assertSettleable({ assetId: a, epoch, hashes: unique }, found)
+      for (const hash of unique) byHash.get(hash)!.epoch = epoch
+    },
+
+    async listBatchReceipts({ assetId, epoch }) {
+      assertOpen()
+      const a = lower(assetId)
+      return sorted(
+        [...byId.values()].filter((r) => r.assetId === a && r.epoch === epoch),
+        compareChain,
+      ).map(stored)
+    },
+
+    async addAck(ack) {
+      assertOpen()
+      const key = chainKeyOf(lower(ack.meter), lower(ack.user))
+      const encoded = encodeAck(ack)
+      const current = acks.get(key)
+      if (!current || current.seq < ack.seq) acks.set(key, { seq: ack.seq, ack: encoded })
+    },
+
+    async latestAck(meter: Address, user: Address) {
+      assertOpen()
+      const current = acks.get(chainKeyOf(lower(meter), lower(user)))
+      return current && decodeAck(current.ack)
+    },
+
+    async saveBatch(batch) {
+      assertOpen()
+      const copy = normaliseBatch(batch)
+      batches.set(batchKey(copy.assetId, copy.epoch), copy)
+    },
+
+    async getBatch(assetId, epoch) {
+      assertOpen()
+      const batch = batches.get(batchKey(lower(assetId), epoch))
+      return batch && { ...batch }
+    },
+
+    async latestBatch(assetId) {
+      assertOpen()
+      const a = lower(assetId)
+      let latest: BatchRecord | undefined
+      for (const batch of batches.values())
+        if (batch.assetId === a && (!latest || batch.epoch > latest.epoch)) latest = batch
+      return latest && { ...latest }
+    },
+
+    async close() {
+      closed = true
+    },
+  }
+}
+
+/** (meter, user, seq) order, as SQL `ORDER BY meter, "user", seq` over lowercase hex text. */
+function compareChain(a: ReceiptRow, b: ReceiptRow): number {
+  if (a.meter !== b.meter) return a.meter < b.meter ? -1 : 1
+  if (a.user !== b.user) return a.user < b.user ? -1 : 1
+  return a.seq - b.seq
+}
+
+function batchKey(assetId: Hex, epoch: number): string {
+  return `${assetId}:${epoch}`
+}
+
+/** Same lowercase normalisation the SQL stores apply on write. */
+function normaliseBatch(batch: BatchRecord): BatchRecord {
+  return {
+    ...batch,
+    assetId: lower(batch.assetId),
+    receiptsRoot: lower(batch.receiptsRoot),
+    rebateRoot: lower(batch.rebateRoot),
+    batchHash: lower(batch.batchHash),
+    txHash: batch.txHash === null ? null : lower(batch.txHash),
+  }
+}

@@ -1,0 +1,113 @@
+import type { Pool } from 'pg'
+import { StoreError } from '../errors.js'
+import { withTransaction } from './postgresTransaction.js'
+import { schemaTooNewError } from './storeErrors.js'
+
+export type PostgresMigration = { version: number; name: string; up: (schema: string) => string }
+
+/**
+ * The PostgreSQL schema, one entry per version; `schema` is the quoted schema name. Never edit
+ * an applied migration: append a new one. Money is NUMERIC(78, 0) (exact for any uint256).
+ */
+export const postgresMigrations: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    name: 'receipts, chain heads, acks, batches',
+    up: (s) => `
+      CREATE TABLE ${s}.receipts (
+        id TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        asset_id TEXT NOT NULL,
+        meter TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        timestamp BIGINT NOT NULL,
+        epoch BIGINT,
+        receipt TEXT NOT NULL,
+        CONSTRAINT receipts_pkey PRIMARY KEY (id),
+        CONSTRAINT receipts_hash_key UNIQUE (hash),
+        CONSTRAINT receipts_chain_seq_key UNIQUE (meter, "user", seq)
+      );
+      CREATE INDEX receipts_user_time ON ${s}.receipts ("user", timestamp);
+      CREATE INDEX receipts_asset_epoch ON ${s}.receipts (asset_id, epoch, meter, "user", seq);
+      CREATE TABLE ${s}.chain_heads (
+        meter TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (meter, "user")
+      );
+      CREATE TABLE ${s}.acks (
+        meter TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        ack TEXT NOT NULL,
+        PRIMARY KEY (meter, "user")
+      );
+      CREATE TABLE ${s}.batches (
+        asset_id TEXT NOT NULL,
+        epoch BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        revenue NUMERIC(78, 0) NOT NULL,
+        receipt_count BIGINT NOT NULL,
+        receipts_root TEXT NOT NULL,
+        rebate_root TEXT NOT NULL,
+        batch_uri TEXT NOT NULL,
+        batch_hash TEXT NOT NULL,
+        tx_hash TEXT,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (asset_id, epoch)
+      );
+    `,
+  },
+]
+
+const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+
+/** The schema name as a quoted SQL identifier; names that would need escaping are refused. */
+export function quoteSchema(schema: string): string {
+  if (!identifier.test(schema))
+    throw new StoreError('INVALID_OPTIONS', `Invalid PostgreSQL schema name "${schema}".`, {
+      details: 'Use letters, digits and underscores (at most 63), not starting with a digit.',
+    })
+  return `"${schema}"`
+}
+
+/**
+ * Applies the missing migrations in one transaction under a transaction-level advisory lock
+ * keyed by the schema name, so processes starting at once migrate one after the other and the
+ * later ones find nothing to do.
+ */
+export async function migratePostgres(
+  pool: Pool,
+  schema: string,
+  migrations: readonly PostgresMigration[] = postgresMigrations,
+): Promise<void> {
+  const s = quoteSchema(schema)
+  const latest = migrations.at(-1)?.version ?? 0
+  await withTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`@rma/store:${schema}`])
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${s}`)
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.migrations (
+        version INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      )`,
+    )
+    const { rows } = await client.query<{ current: number }>(
+      `SELECT coalesce(max(version), 0) AS current FROM ${s}.migrations`,
+    )
+    const current = rows[0]!.current
+    if (current > latest) throw schemaTooNewError(current, latest)
+    for (const migration of migrations) {
+      if (migration.version <= current) continue
+      await client.query(migration.up(s))
+      await client.query(`INSERT INTO ${s}.migrations (version, name) VALUES ($1, $2)`, [
+        migration.version,
+        migration.name,
+      ])
+    }
+  })
+}

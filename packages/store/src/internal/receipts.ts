@@ -1,0 +1,160 @@
+import {
+  type AppendReceiptParameters,
+  type BatchRecord,
+  type BatchStatus,
+  type ChainHead,
+  decodeReceipt,
+  encodeReceipt,
+  type Hex,
+  type StoredReceipt,
+} from '@rma/core'
+import {
+  invalidHashError,
+  invalidReceiptError,
+  settledElsewhereError,
+  unknownReceiptError,
+} from './storeErrors.js'
+
+/** A receipt ready to insert: indexed columns, lowercase, plus the compact encoding. */
+export type ReceiptRow = {
+  id: string
+  hash: Hex
+  assetId: Hex
+  meter: Hex
+  user: Hex
+  seq: number
+  timestamp: number
+  receipt: string
+}
+
+/** Lowercase, so every lookup by address or hash is case-insensitive. */
+export function lower<T extends string>(value: T): T {
+  return value.toLowerCase() as T
+}
+
+export function chainKeyOf(meter: string, user: string): string {
+  return `${meter}:${user}`
+}
+
+const hash32 = /^0x[0-9a-f]{64}$/
+
+/**
+ * Checks that what `sign` returned is the chain's next receipt (right meter, user, seq, prev)
+ * and encodes it. The hash itself is trusted: the store has no EIP-712 domain to recompute it.
+ */
+export function toReceiptRow(
+  id: string,
+  head: ChainHead,
+  meter: Hex,
+  user: Hex,
+  signed: Awaited<ReturnType<AppendReceiptParameters['sign']>>,
+): ReceiptRow {
+  const { receipt } = signed
+  if (
+    typeof receipt?.meter !== 'string' ||
+    lower(receipt.meter) !== meter ||
+    typeof receipt.user !== 'string' ||
+    lower(receipt.user) !== user ||
+    receipt.seq !== head.seq + 1 ||
+    typeof receipt.prev !== 'string' ||
+    lower(receipt.prev) !== lower(head.hash)
+  )
+    throw invalidReceiptError(head, { meter, user }, receipt ?? {})
+  const hash = typeof signed.hash === 'string' ? lower(signed.hash) : undefined
+  if (!hash || !hash32.test(hash)) throw invalidHashError(signed.hash)
+  return {
+    id,
+    hash,
+    assetId: lower(receipt.assetId),
+    meter,
+    user,
+    seq: receipt.seq,
+    timestamp: receipt.timestamp,
+    receipt: encodeReceipt(receipt),
+  }
+}
+
+/** The stored form as callers see it: decoded, so addresses and hashes come back lowercase. */
+export function toStoredReceipt(row: {
+  id: string
+  hash: string
+  epoch: number | string | bigint | null
+  receipt: string
+}): StoredReceipt {
+  return {
+    id: row.id,
+    hash: row.hash as Hex,
+    receipt: decodeReceipt(row.receipt),
+    epoch: row.epoch === null ? null : Number(row.epoch),
+  }
+}
+
+/** A batch row as both SQL adapters name its columns (numbers may arrive as strings from pg). */
+export type BatchRow = {
+  asset_id: string
+  epoch: number | string
+  status: string
+  revenue: string
+  receipt_count: number | string
+  receipts_root: string
+  rebate_root: string
+  batch_uri: string
+  batch_hash: string
+  tx_hash: string | null
+  created_at: number | string
+}
+
+export function toBatchRecord(row: BatchRow): BatchRecord {
+  return {
+    assetId: row.asset_id as Hex,
+    epoch: Number(row.epoch),
+    status: row.status as BatchStatus,
+    revenue: BigInt(row.revenue),
+    receiptCount: Number(row.receipt_count),
+    receiptsRoot: row.receipts_root as Hex,
+    rebateRoot: row.rebate_root as Hex,
+    batchUri: row.batch_uri,
+    batchHash: row.batch_hash as Hex,
+    txHash: row.tx_hash as Hex | null,
+    createdAt: Number(row.created_at),
+  }
+}
+
+/** The batch's column values, in the column order of {@link BatchRow}; money as decimal text. */
+export function batchValues(batch: BatchRecord): (string | number | null)[] {
+  return [
+    lower(batch.assetId),
+    batch.epoch,
+    batch.status,
+    batch.revenue.toString(),
+    batch.receiptCount,
+    lower(batch.receiptsRoot),
+    lower(batch.rebateRoot),
+    batch.batchUri,
+    lower(batch.batchHash),
+    batch.txHash === null ? null : lower(batch.txHash),
+    batch.createdAt,
+  ]
+}
+
+/**
+ * The `markSettled` rule, shared by the adapters: every hash must be a receipt of the asset that
+ * is unsettled or already in this epoch. Throws on the first offender, before anything changes.
+ */
+export function assertSettleable(
+  parameters: { assetId: Hex; epoch: number; hashes: readonly Hex[] },
+  found: ReadonlyMap<string, { assetId: string; epoch: number | null }>,
+): void {
+  for (const hash of parameters.hashes) {
+    const receipt = found.get(hash)
+    if (!receipt || receipt.assetId !== parameters.assetId)
+      throw unknownReceiptError(hash, parameters.assetId, parameters.epoch)
+    if (receipt.epoch !== null && receipt.epoch !== parameters.epoch)
+      throw settledElsewhereError(hash, receipt.epoch, parameters.epoch)
+  }
+}
+
+/** Lowercase, deduplicated hashes of a `markSettled` call, in input order. */
+export function normaliseHashes(hashes: readonly Hex[]): Hex[] {
+  return [...new Set(hashes.map(lower))]
+}

@@ -1,0 +1,80 @@
+import type Database from 'better-sqlite3'
+import { schemaTooNewError } from './storeErrors.js'
+
+export type Migration = { version: number; name: string; up: string }
+
+/**
+ * The SQLite schema, one entry per version. Never edit an applied migration: append a new one.
+ * Addresses and hashes are stored lowercase; money is decimal TEXT (exact for any uint256).
+ */
+export const sqliteMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'receipts, acks, batches',
+    up: `
+      CREATE TABLE receipts (
+        id TEXT PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        asset_id TEXT NOT NULL,
+        meter TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        timestamp INTEGER NOT NULL,
+        epoch INTEGER,
+        receipt TEXT NOT NULL,
+        UNIQUE (meter, "user", seq)
+      ) STRICT;
+      CREATE INDEX receipts_user_time ON receipts ("user", timestamp);
+      CREATE INDEX receipts_asset_epoch ON receipts (asset_id, epoch, meter, "user", seq);
+      CREATE TABLE acks (
+        meter TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ack TEXT NOT NULL,
+        PRIMARY KEY (meter, "user")
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE batches (
+        asset_id TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        revenue TEXT NOT NULL,
+        receipt_count INTEGER NOT NULL,
+        receipts_root TEXT NOT NULL,
+        rebate_root TEXT NOT NULL,
+        batch_uri TEXT NOT NULL,
+        batch_hash TEXT NOT NULL,
+        tx_hash TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (asset_id, epoch)
+      ) STRICT;
+    `,
+  },
+]
+
+/**
+ * Applies the missing migrations in one `BEGIN IMMEDIATE` transaction, which takes the write
+ * lock first, so a second process opening the same file waits and then finds nothing to do.
+ */
+export function migrateSqlite(
+  db: Database.Database,
+  migrations: readonly Migration[] = sqliteMigrations,
+): void {
+  const latest = migrations.at(-1)?.version ?? 0
+  db.transaction(() => {
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+    )
+    const { current } = db
+      .prepare('SELECT coalesce(max(version), 0) AS current FROM migrations')
+      .get() as {
+      current: number
+    }
+    if (current > latest) throw schemaTooNewError(current, latest)
+    const record = db.prepare('INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)')
+    for (const migration of migrations) {
+      if (migration.version <= current) continue
+      db.exec(migration.up)
+      record.run(migration.version, migration.name, Date.now())
+    }
+  }).immediate()
+}

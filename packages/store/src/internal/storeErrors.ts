@@ -1,0 +1,87 @@
+import type { ChainHead } from '@rma/core'
+import { StoreError } from '../errors.js'
+
+// One constructor per failure, shared by the adapters so that every store words an error alike.
+
+export function duplicateIdError(id: string): StoreError {
+  return new StoreError('DUPLICATE_RECEIPT_ID', `Receipt id "${id}" is already taken.`, {
+    details: 'Give every call its own id (for example a random UUID).',
+  })
+}
+
+export function seqTakenError(meter: string, user: string, seq: number): StoreError {
+  return new StoreError(
+    'RECEIPT_CONFLICT',
+    `Chain ${meter}/${user} already has a receipt with seq ${seq}.`,
+    {
+      details:
+        'Another writer appends to this chain: give each meter process its own key, or share one PostgreSQL store.',
+    },
+  )
+}
+
+export function hashTakenError(hash: string): StoreError {
+  return new StoreError('RECEIPT_CONFLICT', `Receipt ${hash} is already stored.`)
+}
+
+export function invalidReceiptError(
+  head: ChainHead,
+  expected: { meter: string; user: string },
+  received: { meter: unknown; user: unknown; seq: unknown; prev: unknown },
+): StoreError {
+  return new StoreError(
+    'INVALID_RECEIPT',
+    `Signed receipt does not extend the chain head (seq ${head.seq}).`,
+    {
+      details:
+        `Expected meter ${expected.meter}, user ${expected.user}, seq ${head.seq + 1}, prev ${head.hash}; ` +
+        `received meter ${String(received.meter)}, user ${String(received.user)}, seq ${String(received.seq)}, prev ${String(received.prev)}.`,
+    },
+  )
+}
+
+export function invalidHashError(hash: unknown): StoreError {
+  return new StoreError('INVALID_RECEIPT', 'Signed receipt hash is not 32 bytes of hex.', {
+    details: `Return the receipt's EIP-712 hash (hashReceipt) from sign; received ${String(hash)}.`,
+  })
+}
+
+export function chainResetError(id: string): StoreError {
+  return new StoreError(
+    'CHAIN_RESET',
+    `Receipt "${id}" was dropped: an earlier receipt of its chain failed to store.`,
+    { details: 'Retry the call; the chain continues from its last stored receipt.' },
+  )
+}
+
+export function closedError(): StoreError {
+  return new StoreError('STORE_CLOSED', 'The receipt store is closed.')
+}
+
+export function schemaTooNewError(found: number, supported: number): StoreError {
+  return new StoreError(
+    'SCHEMA_TOO_NEW',
+    `Database schema version ${found} is newer than this @rma/store supports (${supported}).`,
+    { details: 'Upgrade @rma/store, or point the store at another database.' },
+  )
+}
+
+export function unknownReceiptError(hash: string, assetId: string, epoch: number): StoreError {
+  return new StoreError(
+    'UNKNOWN_RECEIPT',
+    `Receipt ${hash} is not a receipt of asset ${assetId}.`,
+    {
+      details: `Nothing was marked settled in epoch ${epoch}.`,
+    },
+  )
+}
+
+export function settledElsewhereError(hash: string, other: number, epoch: number): StoreError {
+  return new StoreError(
+    'RECEIPT_CONFLICT',
+    `Receipt ${hash} is already settled in epoch ${other}.`,
+    {
+      details: `Nothing was marked settled in epoch ${epoch}.`,
+    },
+  )
+}

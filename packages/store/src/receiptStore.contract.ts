@@ -1,0 +1,584 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  type Address,
+  type BatchRecord,
+  type ChainHead,
+  decodeAck,
+  decodeReceipt,
+  encodeAck,
+  encodeReceipt,
+  type Hex,
+  type ReceiptStore,
+  type SignedUsageReceipt,
+  type StoredReceipt,
+  verifyReceiptChain,
+  zeroHash,
+} from '@rma/core'
+import type { Wallet } from 'ethers'
+import { afterEach, describe, expect, test } from 'vitest'
+import { StoreError } from './errors.js'
+import {
+  ackFor,
+  randomHex,
+  randomWallet,
+  receiptSigner,
+  testAssetId,
+  testDomain,
+} from './testing/receiptSigner.js'
+
+export type DescribeReceiptStoreOptions = {
+  /** Opens the storage of a closed store again. Given for persistent stores only. */
+  reopen?: (closed: ReceiptStore) => ReceiptStore | Promise<ReceiptStore>
+}
+
+/**
+ * The behaviour every {@link ReceiptStore} must have, run against each adapter. `makeStore`
+ * returns a fresh, empty store for every test; the suite closes it afterwards.
+ */
+export function describeReceiptStore(
+  name: string,
+  makeStore: () => ReceiptStore | Promise<ReceiptStore>,
+  options: DescribeReceiptStoreOptions = {},
+): void {
+  describe(`${name} (ReceiptStore contract)`, () => {
+    const opened: ReceiptStore[] = []
+    const meter = randomWallet()
+    const otherMeter = randomWallet()
+
+    async function open(): Promise<ReceiptStore> {
+      const store = await makeStore()
+      opened.push(store)
+      return store
+    }
+
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((store) => store.close()))
+    })
+
+    function append(
+      store: ReceiptStore,
+      id: string,
+      user: Address,
+      extra: { meter?: Wallet; timestamp?: number; assetId?: Hex } = {},
+    ): Promise<StoredReceipt> {
+      const signer = extra.meter ?? meter
+      return store.append({
+        id,
+        meter: signer.address as Address,
+        user,
+        sign: receiptSigner({ ...extra, meter: signer, user }),
+      })
+    }
+
+    function randomUser(): Address {
+      return randomHex(20)
+    }
+
+    function ids(receipts: StoredReceipt[]): string[] {
+      return receipts.map((r) => r.id)
+    }
+
+    test('append allocates seq 1, 2, 3, each signed on the head and linked to the previous hash', async () => {
+      const store = await open()
+      const user = randomUser()
+      const sign = receiptSigner({ meter, user })
+      const heads: ChainHead[] = []
+      const stored: StoredReceipt[] = []
+      for (const id of ['call-1', 'call-2', 'call-3'])
+        stored.push(
+          await store.append({
+            id,
+            meter: meter.address as Address,
+            user,
+            sign: (head) => {
+              heads.push(head)
+              return sign(head)
+            },
+          }),
+        )
+      const [first, second, third] = stored as [StoredReceipt, StoredReceipt, StoredReceipt]
+      expect(heads).toEqual([
+        { seq: 0, hash: zeroHash },
+        { seq: 1, hash: first.hash },
+        { seq: 2, hash: second.hash },
+      ])
+      expect(stored.map((s) => [s.id, s.receipt.seq, s.receipt.prev, s.epoch])).toEqual([
+        ['call-1', 1, zeroHash, null],
+        ['call-2', 2, first.hash, null],
+        ['call-3', 3, second.hash, null],
+      ])
+      const verified = verifyReceiptChain(
+        stored.map((s) => s.receipt),
+        [meter.address as Address],
+        { domain: testDomain },
+      )
+      expect(verified.issues).toEqual([])
+      expect(verified.hashes).toEqual(stored.map((s) => s.hash))
+      expect(await store.head(meter.address as Address, user)).toEqual({
+        seq: 3,
+        hash: third.hash,
+      })
+    })
+
+    test('head is seq 0 and the zero hash for an empty chain, and ignores address case', async () => {
+      const store = await open()
+      const user = randomUser()
+      expect(await store.head(meter.address as Address, user)).toEqual({ seq: 0, hash: zeroHash })
+      const stored = await append(store, 'a', user)
+      const upper = `0x${user.slice(2).toUpperCase()}` as Address
+      expect(await store.head(meter.address.toLowerCase() as Address, upper)).toEqual({
+        seq: 1,
+        hash: stored.hash,
+      })
+    })
+
+    test('200 concurrent appends across 10 users leave every chain gap-free and validly linked', async () => {
+      const store = await open()
+      const users = Array.from({ length: 10 }, randomUser)
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => append(store, `call-${i}`, users[i % 10]!)),
+      )
+      expect(new Set(results.map((r) => r.hash)).size).toBe(200)
+      const stored = (await Promise.all(users.map((user) => store.listByUser({ user })))).flat()
+      expect(stored).toHaveLength(200)
+      const { issues, chains } = verifyReceiptChain(
+        stored.map((s) => s.receipt),
+        [meter.address as Address],
+        { domain: testDomain },
+      )
+      expect(issues).toEqual([])
+      expect(chains.map((c) => [c.fromSeq, c.toSeq, c.count])).toEqual(
+        Array.from({ length: 10 }, () => [1, 20, 20]),
+      )
+      for (const user of users)
+        expect((await store.head(meter.address as Address, user)).seq).toBe(20)
+    })
+
+    test('sign runs one at a time per chain and concurrently across chains', async () => {
+      const store = await open()
+      const users = Array.from({ length: 4 }, randomUser)
+      const active = new Map<string, number>()
+      let maxPerChain = 0
+      let total = 0
+      let maxTotal = 0
+      await Promise.all(
+        Array.from({ length: 16 }, (_, i) => {
+          const user = users[i % users.length]!
+          const sign = receiptSigner({ meter, user })
+          return store.append({
+            id: `slow-${i}`,
+            meter: meter.address as Address,
+            user,
+            sign: async (head) => {
+              active.set(user, (active.get(user) ?? 0) + 1)
+              total++
+              maxPerChain = Math.max(maxPerChain, active.get(user)!)
+              maxTotal = Math.max(maxTotal, total)
+              await sleep(3)
+              active.set(user, active.get(user)! - 1)
+              total--
+              return sign(head)
+            },
+          })
+        }),
+      )
+      expect(maxPerChain).toBe(1)
+      expect(maxTotal).toBeGreaterThan(1)
+    })
+
+    test('a sign callback that throws stores nothing and does not consume a seq', async () => {
+      const store = await open()
+      const user = randomUser()
+      const first = await append(store, 'first', user)
+      const failure = new Error('signer offline')
+      await expect(
+        store.append({
+          id: 'second',
+          meter: meter.address as Address,
+          user,
+          sign: async () => {
+            throw failure
+          },
+        }),
+      ).rejects.toBe(failure)
+      expect(await store.get('second')).toBeUndefined()
+      expect(await store.head(meter.address as Address, user)).toEqual({ seq: 1, hash: first.hash })
+      const second = await append(store, 'second', user)
+      expect([second.receipt.seq, second.receipt.prev]).toEqual([2, first.hash])
+    })
+
+    test('a signed receipt that does not extend the head is rejected and stores nothing', async () => {
+      const store = await open()
+      const user = randomUser()
+      const first = await append(store, 'first', user)
+      const sign = receiptSigner({ meter, user })
+      const error = await store
+        .append({
+          id: 'skip',
+          meter: meter.address as Address,
+          user,
+          sign: (head) => sign({ seq: head.seq + 1, hash: head.hash }),
+        })
+        .catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(StoreError)
+      expect(error).toMatchObject({
+        code: 'INVALID_RECEIPT',
+        shortMessage: 'Signed receipt does not extend the chain head (seq 1).',
+      })
+      expect(await store.get('skip')).toBeUndefined()
+      expect(await store.head(meter.address as Address, user)).toEqual({ seq: 1, hash: first.hash })
+    })
+
+    test('a duplicate id is rejected, keeps the first receipt and consumes no seq', async () => {
+      const store = await open()
+      const [alice, bob] = [randomUser(), randomUser()]
+      const first = await append(store, 'dup', alice)
+      const error = await append(store, 'dup', bob).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(StoreError)
+      expect(error).toMatchObject({
+        code: 'DUPLICATE_RECEIPT_ID',
+        shortMessage: 'Receipt id "dup" is already taken.',
+      })
+      expect(await store.get('dup')).toEqual(first)
+      expect(await store.head(meter.address as Address, bob)).toEqual({ seq: 0, hash: zeroHash })
+      expect((await append(store, 'bob-1', bob)).receipt.seq).toBe(1)
+    })
+
+    test('a receipt whose hash is already stored is rejected and the chain stays intact', async () => {
+      const store = await open()
+      const user = randomUser()
+      const first = await append(store, 'first', user)
+      const sign = receiptSigner({ meter, user })
+      const [clash, concurrent] = await Promise.allSettled([
+        store.append({
+          id: 'clash',
+          meter: meter.address as Address,
+          user,
+          sign: async (head) => ({ ...(await sign(head)), hash: first.hash }),
+        }),
+        append(store, 'concurrent', user),
+      ])
+      expect(clash).toMatchObject({
+        status: 'rejected',
+        reason: {
+          code: 'RECEIPT_CONFLICT',
+          shortMessage: `Receipt ${first.hash} is already stored.`,
+        },
+      })
+      // Signed on top of the clashing receipt (SQLite pipelines signing) or after it failed.
+      if (concurrent.status === 'rejected')
+        expect(concurrent.reason).toMatchObject({ code: 'CHAIN_RESET' })
+      expect(await store.get('clash')).toBeUndefined()
+      const next = await append(store, 'next', user)
+      const chain = await store.listByUser({ user })
+      expect(chain.map((r) => r.receipt.seq)).toEqual(chain.map((_, i) => i + 1))
+      expect(chain.at(-1)).toEqual(next)
+      const { issues } = verifyReceiptChain(
+        chain.map((r) => r.receipt),
+        [meter.address as Address],
+        { domain: testDomain },
+      )
+      expect(issues).toEqual([])
+    })
+
+    test('two concurrent appends with one id: exactly one is stored', async () => {
+      const store = await open()
+      const results = await Promise.allSettled([
+        append(store, 'same', randomUser()),
+        append(store, 'same', randomUser()),
+      ])
+      const fulfilled = results.filter((r) => r.status === 'fulfilled')
+      const rejected = results.filter((r) => r.status === 'rejected')
+      expect(fulfilled).toHaveLength(1)
+      expect(rejected.map((r) => (r.reason as StoreError).code)).toEqual(['DUPLICATE_RECEIPT_ID'])
+      expect(await store.get('same')).toEqual(fulfilled[0]!.value)
+    })
+
+    test('get and getByHash return the stored receipt decoded, looked up case-insensitively', async () => {
+      const store = await open()
+      const user = randomUser()
+      const sign = receiptSigner({ meter, user })
+      let signed: SignedUsageReceipt | undefined
+      const stored = await store.append({
+        id: 'call-x',
+        meter: meter.address as Address,
+        user,
+        sign: async (head) => {
+          const result = await sign(head)
+          signed = result.receipt
+          return result
+        },
+      })
+      expect(stored.receipt).toEqual(decodeReceipt(encodeReceipt(signed!)))
+      expect(stored.receipt.meter).toBe(meter.address.toLowerCase())
+      expect(await store.get('call-x')).toEqual(stored)
+      const upperHash = `0x${stored.hash.slice(2).toUpperCase()}` as Hex
+      expect(await store.getByHash(upperHash)).toEqual(stored)
+      expect(await store.get('call-y')).toBeUndefined()
+      expect(await store.getByHash(randomHex(32))).toBeUndefined()
+    })
+
+    test('listByUser: from inclusive, to exclusive, oldest first, limited, per user', async () => {
+      const store = await open()
+      const [user, other] = [randomUser(), randomUser()]
+      await append(store, 'a100', user, { timestamp: 100 })
+      await append(store, 'a300', user, { timestamp: 300 })
+      await append(store, 'a400', user, { timestamp: 400 })
+      await append(store, 'b200', user, { timestamp: 200, meter: otherMeter })
+      await append(store, 'b250', user, { timestamp: 250, meter: otherMeter })
+      await append(store, 'o200', other, { timestamp: 200 })
+      expect(ids(await store.listByUser({ user }))).toEqual([
+        'a100',
+        'b200',
+        'b250',
+        'a300',
+        'a400',
+      ])
+      expect(ids(await store.listByUser({ user, from: 200, to: 300 }))).toEqual(['b200', 'b250'])
+      expect(ids(await store.listByUser({ user, from: 250 }))).toEqual(['b250', 'a300', 'a400'])
+      expect(ids(await store.listByUser({ user, from: 200, limit: 2 }))).toEqual(['b200', 'b250'])
+      expect(ids(await store.listByUser({ user, to: 100 }))).toEqual([])
+      const upper = `0x${other.slice(2).toUpperCase()}` as Address
+      expect(ids(await store.listByUser({ user: upper }))).toEqual(['o200'])
+    })
+
+    test('listUnsettled: one asset, unsettled only, in (meter, user, seq) order, limited', async () => {
+      const store = await open()
+      const users = [randomUser(), randomUser()]
+      const all: StoredReceipt[] = []
+      for (const signer of [meter, otherMeter])
+        for (const user of users)
+          for (let i = 0; i < 2; i++)
+            all.push(await append(store, `${signer.address}-${user}-${i}`, user, { meter: signer }))
+      await append(store, 'other-asset', users[0]!, {
+        meter: randomWallet(),
+        assetId: randomHex(32),
+      })
+      const expected = [...all].sort(
+        (a, b) =>
+          compare(a.receipt.meter, b.receipt.meter) ||
+          compare(a.receipt.user, b.receipt.user) ||
+          a.receipt.seq - b.receipt.seq,
+      )
+      expect(ids(await store.listUnsettled({ assetId: testAssetId }))).toEqual(ids(expected))
+      expect(ids(await store.listUnsettled({ assetId: testAssetId, limit: 3 }))).toEqual(
+        ids(expected.slice(0, 3)),
+      )
+      await store.markSettled({ assetId: testAssetId, epoch: 1, hashes: [expected[0]!.hash] })
+      expect(ids(await store.listUnsettled({ assetId: testAssetId }))).toEqual(
+        ids(expected.slice(1)),
+      )
+    })
+
+    test('markSettled assigns an epoch, listBatchReceipts returns it in chain order, re-marking is idempotent', async () => {
+      const store = await open()
+      const [alice, bob] = [randomUser(), randomUser()]
+      const a1 = await append(store, 'a1', alice)
+      const b1 = await append(store, 'b1', bob)
+      const a2 = await append(store, 'a2', alice)
+      const rest = await append(store, 'a3', alice)
+      const hashes = [a2.hash, b1.hash, a1.hash]
+      await store.markSettled({ assetId: testAssetId, epoch: 1, hashes })
+      const expected = [a1, a2, b1].sort((x, y) => compare(x.receipt.user, y.receipt.user))
+      const batch = await store.listBatchReceipts({ assetId: testAssetId, epoch: 1 })
+      expect(ids(batch)).toEqual(ids(expected))
+      expect(batch.map((r) => r.epoch)).toEqual([1, 1, 1])
+      await store.markSettled({
+        assetId: testAssetId.toUpperCase().replace('0X', '0x') as Hex,
+        epoch: 1,
+        hashes: [a1.hash.toUpperCase().replace('0X', '0x') as Hex, a1.hash],
+      })
+      expect(ids(await store.listBatchReceipts({ assetId: testAssetId, epoch: 1 }))).toEqual(
+        ids(expected),
+      )
+      expect((await store.get('a3'))?.epoch).toBe(null)
+      expect(ids(await store.listUnsettled({ assetId: testAssetId }))).toEqual([rest.id])
+    })
+
+    test('markSettled is atomic: a receipt settled in another epoch fails the whole call', async () => {
+      const store = await open()
+      const user = randomUser()
+      const a = await append(store, 'a', user)
+      const b = await append(store, 'b', user)
+      await store.markSettled({ assetId: testAssetId, epoch: 1, hashes: [a.hash] })
+      const error = await store
+        .markSettled({ assetId: testAssetId, epoch: 2, hashes: [b.hash, a.hash] })
+        .catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(StoreError)
+      expect(error).toMatchObject({
+        code: 'RECEIPT_CONFLICT',
+        shortMessage: `Receipt ${a.hash} is already settled in epoch 1.`,
+        details: 'Nothing was marked settled in epoch 2.',
+      })
+      expect((await store.get('b'))?.epoch).toBe(null)
+      expect(await store.listBatchReceipts({ assetId: testAssetId, epoch: 2 })).toEqual([])
+    })
+
+    test('markSettled is atomic: an unknown hash or another asset’s receipt fails the whole call', async () => {
+      const store = await open()
+      const user = randomUser()
+      const a = await append(store, 'a', user)
+      const foreign = await append(store, 'f', user, {
+        meter: otherMeter,
+        assetId: randomHex(32),
+      })
+      const unknown = randomHex(32)
+      for (const hash of [unknown, foreign.hash]) {
+        const error = await store
+          .markSettled({ assetId: testAssetId, epoch: 1, hashes: [a.hash, hash] })
+          .catch((e: unknown) => e)
+        expect(error).toBeInstanceOf(StoreError)
+        expect(error).toMatchObject({
+          code: 'UNKNOWN_RECEIPT',
+          shortMessage: `Receipt ${hash} is not a receipt of asset ${testAssetId}.`,
+        })
+      }
+      expect((await store.get('a'))?.epoch).toBe(null)
+      expect((await store.get('f'))?.epoch).toBe(null)
+    })
+
+    test('concurrent markSettled of the same receipts into two epochs: exactly one wins', async () => {
+      const store = await open()
+      const user = randomUser()
+      const hashes: Hex[] = []
+      for (let i = 0; i < 5; i++) hashes.push((await append(store, `r${i}`, user)).hash)
+      const results = await Promise.allSettled([
+        store.markSettled({ assetId: testAssetId, epoch: 1, hashes }),
+        store.markSettled({ assetId: testAssetId, epoch: 2, hashes: [...hashes].reverse() }),
+      ])
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+      const rejected = results.filter((r) => r.status === 'rejected')
+      expect(rejected.map((r) => (r.reason as StoreError).code)).toEqual(['RECEIPT_CONFLICT'])
+      const epochs = await Promise.all(
+        [1, 2].map(
+          async (epoch) => (await store.listBatchReceipts({ assetId: testAssetId, epoch })).length,
+        ),
+      )
+      expect(epochs.sort()).toEqual([0, 5])
+    })
+
+    test('acks: the latest seq per chain is kept; older and equal seqs are ignored', async () => {
+      const store = await open()
+      const userWallet = randomWallet()
+      const user = userWallet.address as Address
+      const receipts: StoredReceipt[] = []
+      for (let i = 1; i <= 3; i++) receipts.push(await append(store, `r${i}`, user))
+      const ackOf = (r: StoredReceipt, hash = r.hash) => ackFor(userWallet, r.receipt, hash)
+      const [ack2, ack3, ack1, otherAck3] = await Promise.all([
+        ackOf(receipts[1]!),
+        ackOf(receipts[2]!),
+        ackOf(receipts[0]!),
+        ackOf(receipts[2]!, randomHex(32)),
+      ])
+      expect(await store.latestAck(meter.address as Address, user)).toBeUndefined()
+      await store.addAck(ack2)
+      expect(await store.latestAck(meter.address as Address, user)).toEqual(
+        decodeAck(encodeAck(ack2)),
+      )
+      await store.addAck(ack3)
+      await store.addAck(ack1)
+      await store.addAck(otherAck3)
+      await store.addAck(ack3)
+      const lowerCase = [meter.address.toLowerCase(), user.toLowerCase()] as [Address, Address]
+      expect(await store.latestAck(...lowerCase)).toEqual(decodeAck(encodeAck(ack3)))
+    })
+
+    test('batches: saveBatch upserts by (assetId, epoch); getBatch and latestBatch read exactly', async () => {
+      const store = await open()
+      const batch = (epoch: number, overrides: Partial<BatchRecord> = {}): BatchRecord => ({
+        assetId: testAssetId,
+        epoch,
+        status: 'built',
+        revenue: 10n ** 30n + 7n,
+        receiptCount: 10_000,
+        receiptsRoot: randomHex(32),
+        rebateRoot: randomHex(32),
+        batchUri: `https://batches.example/${epoch}.json`,
+        batchHash: randomHex(32),
+        txHash: null,
+        createdAt: 1_760_000_000_000 + epoch,
+        ...overrides,
+      })
+      expect(await store.latestBatch(testAssetId)).toBeUndefined()
+      const first = batch(1)
+      await store.saveBatch(first)
+      expect(await store.getBatch(testAssetId, 1)).toEqual(first)
+      const submitted = { ...first, status: 'submitted' as const, txHash: randomHex(32) }
+      await store.saveBatch(submitted)
+      const upperAsset = `0x${testAssetId.slice(2).toUpperCase()}` as Hex
+      expect(await store.getBatch(upperAsset, 1)).toEqual(submitted)
+      const second = batch(2, { revenue: 0n })
+      await store.saveBatch(second)
+      await store.saveBatch(batch(1, { assetId: randomHex(32) }))
+      expect(await store.latestBatch(testAssetId)).toEqual(second)
+      expect(await store.getBatch(testAssetId, 3)).toBeUndefined()
+    })
+
+    test('a closed store rejects calls with STORE_CLOSED', async () => {
+      const store = await open()
+      await store.close()
+      const error = await store.get('x').catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(StoreError)
+      expect(error).toMatchObject({
+        code: 'STORE_CLOSED',
+        shortMessage: 'The receipt store is closed.',
+      })
+      await expect(append(store, 'y', randomUser())).rejects.toMatchObject({ code: 'STORE_CLOSED' })
+    })
+
+    const { reopen } = options
+    if (reopen)
+      test('everything persists across close and reopen, and the chain continues', async () => {
+        const store = await open()
+        const userWallet = randomWallet()
+        const user = userWallet.address as Address
+        const a = await append(store, 'a', user)
+        const b = await append(store, 'b', user)
+        await store.markSettled({ assetId: testAssetId, epoch: 1, hashes: [a.hash] })
+        const ack = await ackFor(userWallet, b.receipt, b.hash)
+        await store.addAck(ack)
+        const saved: BatchRecord = {
+          assetId: testAssetId,
+          epoch: 1,
+          status: 'confirmed',
+          revenue: 2n ** 200n,
+          receiptCount: 1,
+          receiptsRoot: randomHex(32),
+          rebateRoot: randomHex(32),
+          batchUri: 'ipfs://batch-1',
+          batchHash: randomHex(32),
+          txHash: randomHex(32),
+          createdAt: 1_760_000_000,
+        }
+        await store.saveBatch(saved)
+        // Accepted before close: close waits for it to be stored.
+        const pending = append(store, 'c', user)
+        await store.close()
+        const c = await pending
+
+        const again = await reopen(store)
+        opened.push(again)
+        expect(await again.get('a')).toEqual({ ...a, epoch: 1 })
+        expect(await again.get('c')).toEqual(c)
+        expect(await again.head(meter.address as Address, user)).toEqual({ seq: 3, hash: c.hash })
+        expect(await again.latestAck(meter.address as Address, user)).toEqual(
+          decodeAck(encodeAck(ack)),
+        )
+        expect(await again.getBatch(testAssetId, 1)).toEqual(saved)
+        const d = await append(again, 'd', user)
+        expect([d.receipt.seq, d.receipt.prev]).toEqual([4, c.hash])
+        const chain = await again.listByUser({ user })
+        expect(
+          verifyReceiptChain(
+            chain.map((r) => r.receipt),
+            [meter.address as Address],
+            { domain: testDomain },
+          ).issues,
+        ).toEqual([])
+      })
+  })
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
