@@ -154,7 +154,7 @@ describe('tampering is rejected', () => {
   test('a flipped bit in any proof element, a wrong amount, a foreign proof', () => {
     const twoOrMore = fc.uniqueArray(fc.record({ user: address, cumulativeAmount: amount }), {
       minLength: 2,
-      maxLength: 64,
+      maxLength: 32,
       selector: (e) => e.user.toLowerCase(),
     })
     fc.assert(
@@ -176,7 +176,11 @@ describe('tampering is rejected', () => {
           expect(verifyMerkleProof({ root: tree.root, leaf, proof: tampered })).toBe(false)
           expect(StandardMerkleTree.verify(tree.root, rebateEncoding, value, tampered)).toBe(false)
 
-          const more = entry.cumulativeAmount + 1n
+          // a different amount, also when the drawn one is the largest uint256
+          const more =
+            entry.cumulativeAmount === (1n << 256n) - 1n
+              ? entry.cumulativeAmount - 1n
+              : entry.cumulativeAmount + 1n
           expect(
             verifyMerkleProof({ root: tree.root, leaf: rebateLeaf(entry.user, more), proof }),
           ).toBe(false)

@@ -56,9 +56,13 @@ export async function createMeteredApp(options: {
   meter?: Partial<RmaMeterOptions>
   proxy?: Partial<OpenAIProxyOptions>
   upstream?: FakeUpstream
+  /** The meter's private key (default: a random one); fixed to restart a meter on its chains. */
+  meterKey?: string
+  /** Port on 127.0.0.1 (default: any free one). */
+  port?: number
 }): Promise<MeteredApp> {
   const upstream = options.upstream ?? (await createFakeUpstream())
-  const meterWallet = Wallet.createRandom() as unknown as Wallet
+  const meterWallet = options.meterKey ? new Wallet(options.meterKey) : (Wallet.createRandom() as unknown as Wallet)
   const meter = rmaMeter({
     assetId,
     chainId,
@@ -75,7 +79,7 @@ export async function createMeteredApp(options: {
     '/v1/*path',
     openaiProxy({ upstream: `${upstream.url}/v1`, apiKey: 'sk-upstream', ...options.proxy }),
   )
-  const server: Server = app.listen(0, '127.0.0.1')
+  const server: Server = app.listen(options.port ?? 0, '127.0.0.1')
   await once(server, 'listening')
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

@@ -1,0 +1,11 @@
+export { createFakeUpstream, type FakeUpstream, fakeUsage } from './createFakeUpstream.js'
+export {
+  assetId,
+  attest,
+  attestingFetch,
+  chainId,
+  createMeteredApp,
+  type MeteredApp,
+  prices,
+  settlementContract,
+} from './createMeteredApp.js'
