@@ -1,7 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Address, createDomain, hashReceipt, type SignedUsageReceipt, verifyReceiptChain } from '@rma/core'
+import {
+  type Address,
+  createDomain,
+  hashReceipt,
+  type SignedUsageReceipt,
+  verifyReceiptChain,
+} from '@rma/core'
 import { chainId, createFakeUpstream, settlementContract } from '@rma/express/testing'
 import { createSqliteStore } from '@rma/store'
 import { Wallet } from 'ethers'
@@ -16,7 +22,12 @@ test('kill -9 during concurrent calls: every receipt a client received is stored
   const upstream = await createFakeUpstream()
   const meter = Wallet.createRandom()
   const users = Array.from({ length: 4 }, () => Wallet.createRandom() as unknown as Wallet)
-  const env = { STORE: 'sqlite', SQLITE_PATH: join(dir, 'receipts.db'), METER_KEY: meter.privateKey, UPSTREAM_URL: upstream.url }
+  const env = {
+    STORE: 'sqlite',
+    SQLITE_PATH: join(dir, 'receipts.db'),
+    METER_KEY: meter.privateKey,
+    UPSTREAM_URL: upstream.url,
+  }
   try {
     let server = await startMeterServer(env)
     const received: SignedUsageReceipt[] = []
@@ -46,9 +57,12 @@ test('kill -9 during concurrent calls: every receipt a client received is stored
 
     const store = createSqliteStore({ path: env.SQLITE_PATH })
     try {
-      for (const receipt of received) expect(await store.getByHash(hashReceipt(receipt, domain))).toBeDefined()
+      for (const receipt of received)
+        expect(await store.getByHash(hashReceipt(receipt, domain))).toBeDefined()
       const all = (
-        await Promise.all(users.map((u) => store.listByUser({ user: u.address as Address, limit: 100_000 })))
+        await Promise.all(
+          users.map((u) => store.listByUser({ user: u.address as Address, limit: 100_000 })),
+        )
       ).flat()
       const result = verifyReceiptChain(
         all.map((s) => s.receipt),

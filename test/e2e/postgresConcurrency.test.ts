@@ -17,11 +17,21 @@ test('two meter processes on one PostgreSQL, 200 concurrent calls each for one u
   const user = Wallet.createRandom() as unknown as Wallet
   const meters = [Wallet.createRandom(), Wallet.createRandom()]
   const servers = await Promise.all(
-    meters.map((m) => startMeterServer({ STORE: 'postgres', PG_URL, PG_SCHEMA: schema, METER_KEY: m.privateKey, UPSTREAM_URL: upstream.url })),
+    meters.map((m) =>
+      startMeterServer({
+        STORE: 'postgres',
+        PG_URL,
+        PG_SCHEMA: schema,
+        METER_KEY: m.privateKey,
+        UPSTREAM_URL: upstream.url,
+      }),
+    ),
   )
   try {
     const receipts = await Promise.all(
-      servers.flatMap((server, s) => Array.from({ length: 200 }, (_, n) => paidCall(server.url, user, s * 1000 + n))),
+      servers.flatMap((server, s) =>
+        Array.from({ length: 200 }, (_, n) => paidCall(server.url, user, s * 1000 + n)),
+      ),
     )
     expect(receipts.filter((r) => r === undefined)).toHaveLength(0)
     const store = createPostgresStore({ connectionString: PG_URL, schema })

@@ -62,7 +62,9 @@ export async function createMeteredApp(options: {
   port?: number
 }): Promise<MeteredApp> {
   const upstream = options.upstream ?? (await createFakeUpstream())
-  const meterWallet = options.meterKey ? new Wallet(options.meterKey) : (Wallet.createRandom() as unknown as Wallet)
+  const meterWallet = options.meterKey
+    ? new Wallet(options.meterKey)
+    : (Wallet.createRandom() as unknown as Wallet)
   const meter = rmaMeter({
     assetId,
     chainId,
