@@ -12,7 +12,7 @@ export {
   resolveMeterConfig,
 } from './resolveMeterConfig.js'
 export { type MeterEvents, type RmaMeter, rmaMeter } from './rmaMeter.js'
-export { type RmaRouterOptions, rmaRouter } from './rmaRouter.js'
+export { type RebateProofLike, type RmaRouterOptions, rmaRouter } from './rmaRouter.js'
 export { createSseParser, type SseEvent } from './sse/createSseParser.js'
 export type { RmaRequestContext } from './types.js'
 export { type Endpoint, endpointOf } from './usage/endpointOf.js'

@@ -1,4 +1,4 @@
-import { BaseError, decodeAck, type Hex, verifyAck } from '@rma/core'
+import { type Address, BaseError, decodeAck, type Hex, verifyAck } from '@rma/core'
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
 import { MeterError } from './errors.js'
 import { receiptToJSON } from './receiptToJSON.js'
@@ -10,6 +10,20 @@ export type RmaRouterOptions = {
   meter: RmaMeter
   /** Mount path of the routes (default `/rma`). */
   basePath?: string
+  /**
+   * Serves `GET /rma/proofs/:user`: a user's cumulative rebate and Merkle proof in the latest
+   * settled batch. Pass `settlement.proofFor` from @rma/settlement.
+   */
+  proofs?: (user: Address) => Promise<RebateProofLike | undefined>
+}
+
+/** What `/rma/proofs/:user` serves; the shape of @rma/settlement's `RebateProof`. */
+export type RebateProofLike = {
+  user: Address
+  epoch: number
+  cumulativeAmount: bigint
+  claimed: bigint
+  proof: Hex[]
 }
 
 /**
@@ -17,6 +31,7 @@ export type RmaRouterOptions = {
  * - `GET /rma/receipts/:id`: one receipt (by call id or receipt hash);
  * - `GET /rma/receipts?user=0x…&from=&to=&limit=`: a user's receipts by time;
  * - `POST /rma/acks`: a ReceiptAck, as `{ "ack": "<encoded>" }` or the `rma-ack` header;
+ * - `GET /rma/proofs/:user`: the user's cumulative rebate proof (with the `proofs` option);
  * - `GET /rma/health`: the meter address, asset and store reachability;
  * - `GET /rma/metrics`: Prometheus metrics.
  *
@@ -105,6 +120,26 @@ export function rmaRouter(options: RmaRouterOptions): Router {
         throw notFound('The acked receipt is not a receipt of this user on this meter.')
       await store.addAck(ack)
       res.status(201).json({ object: 'rma.ack', meter: ack.meter, user: ack.user, seq: ack.seq })
+    }),
+  )
+
+  router.get(
+    `${base}/proofs/:user`,
+    route(async (req, res) => {
+      const user = String(req.params.user)
+      if (!options.proofs) throw notFound('This server does not serve rebate proofs.')
+      if (!/^0x[0-9a-fA-F]{40}$/.test(user))
+        throw badRequest('rma_invalid_query', 'The user must be an address.')
+      const proof = await options.proofs(user as Address)
+      if (!proof) throw notFound(`No rebate for ${user} yet.`)
+      res.json({
+        object: 'rma.rebate_proof',
+        user: proof.user,
+        epoch: proof.epoch,
+        cumulativeAmount: proof.cumulativeAmount.toString(),
+        claimed: proof.claimed.toString(),
+        proof: proof.proof,
+      })
     }),
   )
 
