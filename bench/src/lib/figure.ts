@@ -10,9 +10,10 @@ export type Figure = {
   /** What the value is compared with, including its measured rate; null for a plain count. */
   baseline: string | null
   better: Better
-  target: number
-  /** Whether `value` meets `target` in the `better` direction. */
-  pass: boolean
+  /** The value to meet; null for an informational figure, reported but never judged. */
+  target: number | null
+  /** Whether `value` meets `target` in the `better` direction; null when there is no target. */
+  pass: boolean | null
   /** Raw measurements behind the value (rates in ops/s, sample sizes, versions). */
   detail?: Record<string, unknown>
 }
@@ -26,7 +27,13 @@ export type FigureInput = Omit<Figure, 'pass'>
  * figure({ name: 'settle gas', value: 74_210, unit: 'gas', baseline: null, better: 'lower', target: 80_000 })
  */
 export function figure(input: FigureInput): Figure {
-  const pass = input.better === 'higher' ? input.value >= input.target : input.value <= input.target
+  const { target } = input
+  const pass =
+    target === null
+      ? null
+      : input.better === 'higher'
+        ? input.value >= target
+        : input.value <= target
   const { detail, ...rest } = input
   return detail === undefined ? { ...rest, pass } : { ...rest, pass, detail }
 }

@@ -1,14 +1,16 @@
 import type { Figure } from './figure.js'
 
-/** The figures as an aligned text table: name, value, target, pass. */
+/** The figures as an aligned text table: name, value, target, pass (`info` without a target). */
 export function formatTable(figures: readonly Figure[]): string {
   const rows = [
     ['figure', 'value', 'target', 'pass'],
     ...figures.map((f) => [
       f.name,
       `${format(f.value)} ${f.unit}`,
-      `${f.better === 'higher' ? '>=' : '<='} ${format(f.target)} ${f.unit}`,
-      f.pass ? 'PASS' : 'FAIL',
+      f.target === null
+        ? '-'
+        : `${f.better === 'higher' ? '>=' : '<='} ${format(f.target)} ${f.unit}`,
+      f.pass === null ? 'info' : f.pass ? 'PASS' : 'FAIL',
     ]),
   ]
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))

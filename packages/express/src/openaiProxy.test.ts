@@ -1,7 +1,10 @@
+import { once } from 'node:events'
 import { decodeReceipt, type Hex, verifyReceipt } from '@rma/core'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
+import express from 'express'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { openaiProxy } from './openaiProxy.js'
 import type { ReceiptJSON } from './receiptToJSON.js'
 import { fakeUsage } from './testing/createFakeUpstream.js'
 import {
@@ -297,5 +300,28 @@ describe('custodial identify and the /rma routes', () => {
       meter: string
     }
     expect(health).toMatchObject({ ok: true, meter: app.meterWallet.address })
+  })
+})
+
+describe('openaiProxy alone', () => {
+  test('without the meter and without a body parser it forwards the exact body', async () => {
+    const bare = express()
+    bare.post('/v1/*path', openaiProxy({ upstream: `${app.upstream.url}/v1` }))
+    const server = bare.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    try {
+      const port = (server.address() as { port: number }).port
+      const body = chat({ stream: true })
+      const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+      })
+      expect(res.headers.get('content-type')).toBe('text/event-stream')
+      expect((await res.text()).endsWith('data: [DONE]\n\n')).toBe(true)
+      expect(app.upstream.requests.at(-1)?.body).toMatchObject(body)
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
   })
 })

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express'
 import { MeterError } from './errors.js'
+import { readRawBody } from './readRawBody.js'
 import { sendError } from './sendError.js'
 import { createIncludeUsageStripper } from './sse/createIncludeUsageStripper.js'
 import { createSseParser } from './sse/createSseParser.js'
@@ -70,7 +71,7 @@ export function openaiProxy(options: OpenAIProxyOptions): RequestHandler {
       if (!res.writableFinished && !drain) controller.abort(new Error('client closed'))
     })
     try {
-      const { body, addedUsage } = requestBody(req, includeUsage)
+      const { body, addedUsage } = await requestBody(req, includeUsage)
       const path = req.path.replace(/^\/v1(?=\/)/, '')
       const query = req.originalUrl.includes('?')
         ? req.originalUrl.slice(req.originalUrl.indexOf('?'))
@@ -103,9 +104,30 @@ export function openaiProxy(options: OpenAIProxyOptions): RequestHandler {
   }
 }
 
-function requestBody(req: Request, includeUsage: boolean): { body: Buffer; addedUsage: boolean } {
-  const raw = req.rma?.rawBody ?? Buffer.from(JSON.stringify(req.body ?? {}))
-  const body = req.rma?.body ?? (req.body as Record<string, unknown> | undefined)
+/**
+ * The bytes to send upstream: the meter's exact bytes, else a body parser's result, else the
+ * request read here (the proxy also works alone, without the meter or a body parser).
+ */
+async function requestBody(
+  req: Request,
+  includeUsage: boolean,
+): Promise<{ body: Buffer; addedUsage: boolean }> {
+  let raw: Buffer
+  let body: Record<string, unknown> | undefined
+  if (req.rma) {
+    raw = req.rma.rawBody
+    body = req.rma.body
+  } else if (req.body !== undefined) {
+    raw = Buffer.from(JSON.stringify(req.body))
+    body = req.body as Record<string, unknown>
+  } else {
+    raw = await readRawBody(req, 10 * 1024 * 1024)
+    try {
+      body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>
+    } catch {
+      body = undefined
+    }
+  }
   const isChat = /\/chat\/completions$/.test(req.path)
   const options = body?.stream_options as { include_usage?: unknown } | undefined
   if (!includeUsage || !isChat || body?.stream !== true || options?.include_usage === true)

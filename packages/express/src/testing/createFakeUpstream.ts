@@ -12,7 +12,7 @@ export const fakeUsage = {
 
 export type FakeUpstream = {
   url: string
-  /** Request bodies received, in order. */
+  /** The last 1,000 request bodies received, in order. */
   requests: { path: string; body: Record<string, unknown>; headers: IncomingMessage['headers'] }[]
   /** Streams whose connection the proxy closed before the end. */
   cancelled: number
@@ -44,6 +44,8 @@ export async function createFakeUpstream(options: { chunks?: number } = {}): Pro
       >
       const path = (req.url ?? '').split('?')[0] ?? ''
       state.requests.push({ path, body, headers: req.headers })
+      // Bounded, so long benchmarks do not grow memory.
+      if (state.requests.length > 1000) state.requests.splice(0, state.requests.length - 1000)
       handle(path, body, res, chunks, state).catch(() => res.destroy())
     })
   })

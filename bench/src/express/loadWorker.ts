@@ -1,0 +1,126 @@
+import { performance } from 'node:perf_hooks'
+import { parentPort } from 'node:worker_threads'
+import { createFakeUpstream } from '@rma/express/testing'
+import { Pool } from 'undici'
+import type { LoadRequest, LoadResult, ToWorker } from './loadProtocol.js'
+
+// A worker thread with its own event loop: the fake OpenAI upstream and a closed-loop load
+// generator. The servers under test run on the main thread, so their event loop does nothing
+// but serve; on 2 cores this worker gets the other core. See meterOverhead.bench.ts.
+
+const port = parentPort
+if (!port) throw new Error('loadWorker.ts runs as a worker thread')
+
+const upstream = await createFakeUpstream()
+const pools = new Map<string, Pool>()
+
+function poolFor(origin: string, connections: number): Pool {
+  const key = `${origin} ${connections}`
+  let pool = pools.get(key)
+  if (!pool) {
+    pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 })
+    pools.set(key, pool)
+  }
+  return pool
+}
+
+/**
+ * `concurrency` virtual users, each sending its next request as soon as the previous one has
+ * been read to the end, until `durationMs` has passed or `headers` is used up. Every request
+ * is timed: total latency, time to the response head, time to the first body chunk.
+ */
+async function run(request: LoadRequest): Promise<LoadResult> {
+  const pool = poolFor(request.origin, request.concurrency)
+  const { perRequestHeader, commonHeaders, body, path, expectHeader, expectBytes } = request
+  const limit = Math.min(
+    request.maxRequests ?? Number.POSITIVE_INFINITY,
+    perRequestHeader && !perRequestHeader.cycle
+      ? perRequestHeader.values.length
+      : Number.POSITIVE_INFINITY,
+  )
+  const latencyMs: number[] = []
+  const headMs: number[] = []
+  const firstChunkMs: number[] = []
+  const failures: string[] = []
+  let next = 0
+  let bytes = -1
+  const cpuBefore = process.threadCpuUsage()
+  const eluBefore = performance.eventLoopUtilization()
+  const started = performance.now()
+  const deadline = started + request.durationMs
+
+  const one = async (index: number) => {
+    const headers: Record<string, string> = { ...commonHeaders }
+    if (perRequestHeader) {
+      const { name, values } = perRequestHeader
+      headers[name] = values[index % values.length]!
+    }
+    const t0 = performance.now()
+    const response = await pool.request({ path, method: 'POST', headers, body })
+    const t1 = performance.now()
+    let first = 0
+    let size = 0
+    await new Promise<void>((resolve, reject) => {
+      response.body.on('data', (chunk: Buffer) => {
+        if (size === 0) first = performance.now()
+        size += chunk.length
+      })
+      response.body.on('end', resolve)
+      response.body.on('error', reject)
+    })
+    const t2 = performance.now()
+    latencyMs.push(t2 - t0)
+    headMs.push(t1 - t0)
+    firstChunkMs.push((first || t2) - t0)
+    if (response.statusCode !== 200) failures.push(`status ${response.statusCode}`)
+    else if (expectHeader && response.headers[expectHeader] === undefined)
+      failures.push(`no ${expectHeader} header`)
+    else if (expectBytes !== undefined && size !== expectBytes)
+      failures.push(`${size} body bytes, expected ${expectBytes}`)
+    bytes = size
+  }
+
+  const virtualUser = async () => {
+    for (;;) {
+      if (next >= limit || performance.now() >= deadline) return
+      await one(next++)
+    }
+  }
+  await Promise.all(Array.from({ length: request.concurrency }, virtualUser))
+  const elapsedMs = performance.now() - started
+  const cpu = process.threadCpuUsage(cpuBefore)
+  const elu = performance.eventLoopUtilization(eluBefore)
+  // The fake upstream keeps every request it saw; a benchmark sends tens of thousands.
+  upstream.requests.length = 0
+  return {
+    completed: latencyMs.length,
+    elapsedMs,
+    latencyMs,
+    headMs,
+    firstChunkMs,
+    failures: failures.slice(0, 5),
+    failureCount: failures.length,
+    lastBodyBytes: bytes,
+    workerCpuMs: (cpu.user + cpu.system) / 1000,
+    workerEventLoopUtilization: elu.utilization,
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'close') {
+    void Promise.all([...pools.values()].map((pool) => pool.close()))
+      .then(() => upstream.close())
+      .then(() => port.postMessage({ type: 'closed' }))
+    return
+  }
+  run(message.request).then(
+    (result) => port.postMessage({ type: 'result', id: message.id, result }),
+    (error: unknown) =>
+      port.postMessage({
+        type: 'error',
+        id: message.id,
+        message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      }),
+  )
+})
+port.postMessage({ type: 'ready', upstreamUrl: upstream.url })

@@ -1,0 +1,71 @@
+import { performance } from 'node:perf_hooks'
+import { Worker } from 'node:worker_threads'
+import type { FromWorker, LoadRequest, LoadResult } from './loadProtocol.js'
+
+export type ServerLoadResult = LoadResult & {
+  /** CPU time of this (the servers') thread during the run. */
+  serverCpuMs: number
+  serverEventLoopUtilization: number
+}
+
+export type LoadWorker = {
+  /** The fake OpenAI upstream the worker serves, for the proxies under test. */
+  upstreamUrl: string
+  /** Runs one load run; this thread's CPU and event-loop use are measured around it. */
+  run(request: LoadRequest): Promise<ServerLoadResult>
+  close(): Promise<void>
+}
+
+/** Starts `loadWorker.ts` on its own thread and waits for its upstream to listen. */
+export async function startLoadWorker(): Promise<LoadWorker> {
+  const worker = new Worker(new URL('./loadWorker.ts', import.meta.url))
+  const pending = new Map<
+    number,
+    { resolve: (r: LoadResult) => void; reject: (e: Error) => void }
+  >()
+  let nextId = 0
+  let onClosed: (() => void) | undefined
+  const upstreamUrl = await new Promise<string>((resolve, reject) => {
+    worker.once('error', reject)
+    worker.on('message', (message: FromWorker) => {
+      if (message.type === 'ready') resolve(message.upstreamUrl)
+      else if (message.type === 'closed') onClosed?.()
+      else {
+        const waiter = pending.get(message.id)
+        pending.delete(message.id)
+        if (message.type === 'result') waiter?.resolve(message.result)
+        else waiter?.reject(new Error(`load worker: ${message.message}`))
+      }
+    })
+  })
+  worker.on('error', (error) => {
+    for (const waiter of pending.values()) waiter.reject(error)
+    pending.clear()
+  })
+  return {
+    upstreamUrl,
+    async run(request) {
+      const id = nextId++
+      const cpuBefore = process.threadCpuUsage()
+      const eluBefore = performance.eventLoopUtilization()
+      const result = await new Promise<LoadResult>((resolve, reject) => {
+        pending.set(id, { resolve, reject })
+        worker.postMessage({ type: 'run', id, request })
+      })
+      const cpu = process.threadCpuUsage(cpuBefore)
+      const elu = performance.eventLoopUtilization(eluBefore)
+      return {
+        ...result,
+        serverCpuMs: (cpu.user + cpu.system) / 1000,
+        serverEventLoopUtilization: elu.utilization,
+      }
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        onClosed = resolve
+        worker.postMessage({ type: 'close' })
+      })
+      await worker.terminate()
+    },
+  }
+}
