@@ -3,6 +3,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
   type Address,
+  createDomain,
   createPriceTable,
   encodeAttestation,
   type Hex,
@@ -15,7 +16,7 @@ import { keccak256 } from 'js-sha3'
 import { type OpenAIProxyOptions, openaiProxy } from '../openaiProxy.js'
 import type { RmaMeterOptions } from '../resolveMeterConfig.js'
 import { type RmaMeter, rmaMeter } from '../rmaMeter.js'
-import { rmaRouter } from '../rmaRouter.js'
+import { type RmaRouterOptions, rmaRouter } from '../rmaRouter.js'
 import { createFakeUpstream, type FakeUpstream } from './createFakeUpstream.js'
 
 export const assetId = `0x${'a5'.repeat(32)}` as Hex
@@ -60,6 +61,7 @@ export async function createMeteredApp(options: {
   meterKey?: string
   /** Port on 127.0.0.1 (default: any free one). */
   port?: number
+  router?: Omit<RmaRouterOptions, 'meter'>
 }): Promise<MeteredApp> {
   const upstream = options.upstream ?? (await createFakeUpstream())
   const meterWallet = options.meterKey
@@ -76,7 +78,7 @@ export async function createMeteredApp(options: {
   })
   const app = express()
   app.use(meter)
-  app.use(rmaRouter({ meter }))
+  app.use(rmaRouter({ meter, ...options.router }))
   app.post(
     '/v1/*path',
     openaiProxy({ upstream: `${upstream.url}/v1`, apiKey: 'sk-upstream', ...options.proxy }),
@@ -99,23 +101,32 @@ export async function createMeteredApp(options: {
 
 let nonce = 0n
 
+/** Which asset and domain an attestation is for (default: this module's test constants). */
+export type AttestTarget = {
+  assetId?: Hex
+  chainId?: number | bigint
+  settlementContract?: Address
+}
+
 /**
  * The `rma-attestation` header value for `body` signed by `user`, as @rma/client makes it.
  *
  * @example
  * const header = await attest(user, JSON.stringify(body))
  */
-export async function attest(user: Wallet, body: string): Promise<string> {
+export async function attest(
+  user: Wallet,
+  body: string,
+  target: AttestTarget = {},
+): Promise<string> {
   const attestation = await signAttestation({
     signer: user,
-    domain: {
-      name: 'RMA',
-      version: '1',
-      chainId: BigInt(chainId),
-      verifyingContract: settlementContract,
-    },
+    domain: createDomain({
+      chainId: target.chainId ?? chainId,
+      verifyingContract: target.settlementContract ?? settlementContract,
+    }),
     attestation: {
-      assetId,
+      assetId: target.assetId ?? assetId,
       user: user.address as Address,
       requestHash: `0x${keccak256(body)}`,
       nonce: ++nonce,
@@ -133,13 +144,15 @@ export async function attest(user: Wallet, body: string): Promise<string> {
  * @example
  * const client = new OpenAI({ baseURL: `${app.url}/v1`, apiKey: 'x', fetch: attestingFetch(user) })
  */
-export function attestingFetch(user: Wallet, extra: Record<string, string> = {}): typeof fetch {
+export function attestingFetch(
+  user: Wallet,
+  extra: Record<string, string> = {},
+  target: AttestTarget = {},
+): typeof fetch {
   return async (input, init = {}) => {
     const headers = new Headers(init.headers)
-    headers.set(
-      'rma-attestation',
-      await attest(user, typeof init.body === 'string' ? init.body : ''),
-    )
+    const body = typeof init.body === 'string' ? init.body : ''
+    headers.set('rma-attestation', await attest(user, body, target))
     for (const [name, value] of Object.entries(extra)) headers.set(name, value)
     return fetch(input, { ...init, headers })
   }

@@ -1,5 +1,6 @@
 export { createFakeUpstream, type FakeUpstream, fakeUsage } from './createFakeUpstream.js'
 export {
+  type AttestTarget,
   assetId,
   attest,
   attestingFetch,

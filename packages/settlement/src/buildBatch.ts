@@ -1,0 +1,124 @@
+import {
+  type Address,
+  allocateProRata,
+  type ChainAnchor,
+  type ChainIssue,
+  chainKey,
+  createRebateTree,
+  createReceiptsTree,
+  encodeReceipt,
+  type Hex,
+  type RevenueShares,
+  type RmaDomain,
+  type StoredReceipt,
+  splitRevenue,
+  verifyReceiptChain,
+} from '@rma/core'
+import { type BatchFile, type RebateLine, splitToStrings } from './batchFile.js'
+import { SettlementError } from './errors.js'
+
+export type BuildBatchParameters = {
+  assetId: Hex
+  epoch: number
+  chainId: bigint
+  contract: Address
+  domain: RmaDomain
+  /** Unsettled receipts, ordered by (meter, user, seq). */
+  receipts: readonly StoredReceipt[]
+  /** The last settled receipt of each chain continued here. */
+  anchors: ReadonlyMap<string, ChainAnchor>
+  trustedMeters: readonly Address[]
+  shares: RevenueShares
+  /** The previous batch's rebate lines (cumulative); empty for the first epoch. */
+  previousRebates: readonly RebateLine[]
+}
+
+export type BuildBatchReturnType = {
+  file: BatchFile
+  /** Receipts in the batch: every receipt of every chain that verified. */
+  included: StoredReceipt[]
+  /** Problems of the chains left out; their receipts stay unsettled. */
+  issues: ChainIssue[]
+}
+
+/**
+ * Builds one batch: verifies the receipts as chains (one signature per chain head), leaves out
+ * every chain with an issue, sums the revenue, splits it with `splitRevenue`, divides the
+ * users' share by spend with `allocateProRata` (users ordered by address), adds it to each
+ * user's cumulative rebate, and builds the receipts tree and the cumulative rebate tree.
+ *
+ * @example
+ * const { file, included, issues } = buildBatch({ assetId, epoch: 3, chainId, contract, domain, receipts, anchors, trustedMeters, shares, previousRebates })
+ */
+export function buildBatch(parameters: BuildBatchParameters): BuildBatchReturnType {
+  const { receipts, domain } = parameters
+  const verified = verifyReceiptChain(
+    receipts.map((r) => r.receipt),
+    parameters.trustedMeters,
+    { domain, anchors: parameters.anchors },
+  )
+  const bad = new Set<string>()
+  for (const issue of verified.issues)
+    if (issue.type === 'invalidReceipt') {
+      const r = receipts[issue.index]!.receipt
+      bad.add(chainKey(r.meter, r.user))
+    } else bad.add(chainKey(issue.meter, issue.user))
+  const included = receipts.filter((r) => !bad.has(chainKey(r.receipt.meter, r.receipt.user)))
+  if (included.length === 0)
+    throw new SettlementError('INVALID_RECEIPTS', 'No receipt chain verified; nothing to settle.', {
+      details: verified.issues.map((i) => i.type).join(', '),
+    })
+
+  let revenue = 0n
+  const spend = new Map<string, bigint>()
+  for (const { receipt } of included) {
+    revenue += receipt.amount
+    const user = receipt.user.toLowerCase()
+    spend.set(user, (spend.get(user) ?? 0n) + receipt.amount)
+  }
+  const split = splitRevenue(revenue, parameters.shares)
+  const users = [...spend.keys()].sort()
+  const parts = allocateProRata(
+    split.users,
+    users.map((u) => spend.get(u)!),
+  )
+  const lines = new Map<string, RebateLine>()
+  for (const line of parameters.previousRebates)
+    lines.set(line.user.toLowerCase(), {
+      ...line,
+      user: line.user.toLowerCase() as Address,
+      epochAmount: '0',
+    })
+  users.forEach((user, i) => {
+    const before = BigInt(lines.get(user)?.cumulativeAmount ?? '0')
+    lines.set(user, {
+      user: user as Address,
+      epochAmount: parts[i]!.toString(),
+      cumulativeAmount: (before + parts[i]!).toString(),
+    })
+  })
+  const rebates = [...lines.values()].sort((a, b) => (a.user < b.user ? -1 : 1))
+
+  const hashes = included.map((r) => r.hash)
+  const receiptsTree = createReceiptsTree(hashes)
+  const rebateTree = createRebateTree(
+    rebates.map((r) => ({ user: r.user, cumulativeAmount: BigInt(r.cumulativeAmount) })),
+  )
+  const file: BatchFile = {
+    version: 1,
+    assetId: parameters.assetId.toLowerCase() as Hex,
+    epoch: parameters.epoch,
+    chainId: parameters.chainId.toString(),
+    contract: parameters.contract.toLowerCase() as Address,
+    revenue: revenue.toString(),
+    receiptCount: included.length,
+    split: splitToStrings(split),
+    receiptsRoot: receiptsTree.root,
+    rebateRoot: rebateTree.root,
+    receipts: included.map((r) => ({ id: r.id, hash: r.hash, encoded: encodeReceipt(r.receipt) })),
+    rebates,
+    receiptsTree: receiptsTree.dump(),
+    rebateTree: rebateTree.dump(),
+  }
+  return { file, included, issues: verified.issues }
+}

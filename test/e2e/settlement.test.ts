@@ -1,0 +1,222 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  type Anvil,
+  deploySettlementFixture,
+  type SettlementFixture,
+  startAnvil,
+} from '@rma/contracts/testing'
+import {
+  type Address,
+  allocateProRata,
+  createDomain,
+  decodeReceipt,
+  type Hex,
+  splitRevenue,
+} from '@rma/core'
+import {
+  attest,
+  createFakeUpstream,
+  createMeteredApp,
+  type FakeUpstream,
+  type MeteredApp,
+} from '@rma/express/testing'
+import {
+  batchFilePath,
+  createSettlementClient,
+  readBatchFile,
+  type SettlementClient,
+} from '@rma/settlement'
+import { createSqliteStore } from '@rma/store'
+import { Wallet } from 'ethers'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+
+const shares = { issuerBps: 5000, supportersBps: 3000, usersBps: 1500, protocolBps: 500 }
+const SCALE = 10n ** 18n
+
+let anvil: Anvil
+let fx: SettlementFixture
+let upstream: FakeUpstream
+let app: MeteredApp
+let settlement: SettlementClient
+let dir: string
+let users: Wallet[]
+let supporters: Wallet[]
+const stakes = [1_000_000n, 3_000_000n]
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rma-settle-'))
+  anvil = await startAnvil()
+  fx = await deploySettlementFixture(anvil, { shares })
+  upstream = await createFakeUpstream()
+  const store = createSqliteStore({ path: join(dir, 'receipts.db') })
+  settlement = createSettlementClient({
+    store,
+    signer: fx.settler,
+    contract: fx.settlementAddress as Address,
+    assetId: fx.assetId as Hex,
+    batchDir: join(dir, 'batches'),
+  })
+  app = await createMeteredApp({
+    store,
+    upstream,
+    meterKey: fx.meter.privateKey,
+    meter: {
+      assetId: fx.assetId as Hex,
+      chainId: 31337,
+      settlementContract: fx.settlementAddress as Address,
+    },
+    router: { proofs: (user) => settlement.proofFor(user) },
+  })
+  supporters = fx.others.slice(0, 2)
+  users = [
+    Wallet.createRandom(),
+    Wallet.createRandom(),
+    Wallet.createRandom(),
+  ] as unknown as Wallet[]
+  for (const [i, supporter] of supporters.entries())
+    await (await fx.settlement.connect(supporter).stake(fx.assetId, stakes[i]!)).wait()
+}, 120_000)
+
+afterAll(async () => {
+  await app?.close()
+  await upstream?.close()
+  await anvil?.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function call(user: Wallet, n: number, stream: boolean): Promise<bigint> {
+  const body = JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: `q${n}` }],
+    stream,
+  })
+  const header = await attest(user, body, {
+    assetId: fx.assetId as Hex,
+    chainId: 31337,
+    settlementContract: fx.settlementAddress as Address,
+  })
+  const res = await fetch(`${app.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'rma-attestation': header, 'rma-receipt': 'inline' },
+    body,
+  })
+  expect(res.status).toBe(200)
+  const text = await res.text()
+  const encoded = stream
+    ? JSON.parse(text.split('event: rma.receipt\ndata: ')[1]!).receipt
+    : res.headers.get('rma-receipt')
+  return decodeReceipt(encoded).amount
+}
+
+test('three epochs metered through @rma/express, settled on anvil, every role paid its exact split', async () => {
+  const domain = createDomain({
+    chainId: 31337,
+    verifyingContract: fx.settlementAddress as Address,
+  })
+  const expected = { issuer: 0n, supporters: 0n, users: 0n, protocol: 0n }
+  const rebates = new Map<string, bigint>()
+  let rewardPerStake = 0n
+  for (let epoch = 1; epoch <= 3; epoch++) {
+    const spend = new Map<string, bigint>()
+    for (let n = 0; n < 4 + epoch; n++) {
+      const user = users[(n + epoch) % users.length]!
+      const amount = await call(user, epoch * 100 + n, n % 2 === 1)
+      const key = user.address.toLowerCase()
+      spend.set(key, (spend.get(key) ?? 0n) + amount)
+    }
+    const result = await settlement.settleOnce()
+    expect(result).toMatchObject({
+      status: 'settled',
+      epoch,
+      receiptCount: 4 + epoch,
+      recovered: false,
+    })
+    if (result.status !== 'settled') throw new Error('not settled')
+    const revenue = [...spend.values()].reduce((a, b) => a + b, 0n)
+    expect(result.revenue).toBe(revenue)
+    const split = splitRevenue(revenue, shares)
+    for (const role of ['issuer', 'supporters', 'users', 'protocol'] as const)
+      expected[role] += split[role]
+    const ordered = [...spend.keys()].sort()
+    allocateProRata(
+      split.users,
+      ordered.map((u) => spend.get(u)!),
+    ).forEach((part, i) => {
+      rebates.set(ordered[i]!, (rebates.get(ordered[i]!) ?? 0n) + part)
+    })
+    rewardPerStake += (split.supporters * SCALE) / (stakes[0]! + stakes[1]!)
+
+    // The batch file matches what the chain committed to.
+    const [event] = await fx.settlement.queryFilter(
+      fx.settlement.filters.Settled!(fx.assetId, epoch),
+    )
+    const args = (
+      event as unknown as {
+        args: { receiptsRoot: string; rebateRoot: string; batchHash: string; batchUri: string }
+      }
+    ).args
+    const file = await readBatchFile(
+      batchFilePath(join(dir, 'batches'), fx.assetId as Hex, epoch),
+      {
+        domain,
+        receiptsRoot: args.receiptsRoot as Hex,
+        rebateRoot: args.rebateRoot as Hex,
+        batchHash: args.batchHash as Hex,
+      },
+    )
+    expect(file.receiptCount).toBe(4 + epoch)
+    expect(args.batchUri.endsWith(`/${epoch}.json`)).toBe(true)
+  }
+  expect(await settlement.settleOnce()).toEqual({ status: 'idle', unsettled: 0 })
+
+  // Funded per role, read back from the chain, equals the exact split of every epoch.
+  const payouts = await settlement.payouts()
+  expect(payouts.epoch).toBe(3)
+  expect(payouts.issuer.funded).toBe(expected.issuer)
+  expect(payouts.supporters.funded).toBe(expected.supporters)
+  expect(payouts.users.funded).toBe(expected.users)
+  expect(payouts.protocol.claimable).toBe(expected.protocol)
+
+  // Users: one claim covers all three epochs; the proof route serves the same proof.
+  for (const user of users) {
+    const want = rebates.get(user.address.toLowerCase()) ?? 0n
+    const served = (await (await fetch(`${app.url}/rma/proofs/${user.address}`)).json()) as {
+      cumulativeAmount: string
+      proof: string[]
+    }
+    expect(BigInt(served.cumulativeAmount)).toBe(want)
+    const before = await fx.token.balanceOf(user.address)
+    const { amount } = await settlement.claimRebate(user.address as Address)
+    expect(amount).toBe(want)
+    expect((await fx.token.balanceOf(user.address)) - before).toBe(want)
+  }
+  await expect(settlement.claimRebate(users[0]!.address as Address)).rejects.toMatchObject({
+    code: 'NOTHING_TO_CLAIM',
+  })
+
+  // Supporters: pro rata to stake through the accumulator.
+  for (const [i, supporter] of supporters.entries()) {
+    const want = (stakes[i]! * rewardPerStake) / SCALE
+    expect(await fx.settlement.claimableRewards(fx.assetId, supporter.address)).toBe(want)
+    const before = await fx.token.balanceOf(supporter.address)
+    await settlement.claimRewards(supporter)
+    expect((await fx.token.balanceOf(supporter.address)) - before).toBe(want)
+  }
+
+  // Issuer and protocol.
+  const issuerBefore = await fx.token.balanceOf(fx.issuer.address)
+  await settlement.claimIssuer()
+  expect((await fx.token.balanceOf(fx.issuer.address)) - issuerBefore).toBe(expected.issuer)
+  const ownerBefore = await fx.token.balanceOf(fx.owner.address)
+  await (await fx.settlement.connect(fx.owner).claimProtocol(fx.tokenAddress)).wait()
+  expect((await fx.token.balanceOf(fx.owner.address)) - ownerBefore).toBe(expected.protocol)
+
+  // Everything funded is paid or still owed (supporters keep only their rounding dust).
+  const after = await settlement.payouts()
+  expect(after.issuer.claimable).toBe(0n)
+  expect(after.users.claimed).toBe(expected.users)
+  expect(after.supporters.claimed + after.supporters.claimable).toBe(expected.supporters)
+  expect(after.supporters.claimable).toBeLessThan(2n)
+})
