@@ -282,9 +282,9 @@ export function createSettlementClient(options: SettlementClientOptions) {
     await store.saveBatch(submitted)
     events.emit('batch:submitted', { epoch: record.epoch, txHash: tx.hash as Hex })
     const receipt = await call(() => tx.wait(confirmations))
-    if (!receipt || receipt.status !== 1)
+    if (receipt?.status !== 1)
       throw new SettlementError('TX_REVERTED', `settle(epoch ${record.epoch}) reverted.`)
-    return confirm(submitted, tx.hash as Hex, recovered, receipt.gasUsed)
+    return confirm(submitted, tx.hash as Hex, recovered, receipt?.gasUsed)
   }
 
   async function confirm(
