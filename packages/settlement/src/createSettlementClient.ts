@@ -227,10 +227,14 @@ export function createSettlementClient(options: SettlementClientOptions) {
       hashes: file.receipts.map((r) => r.hash),
     })
     if (record.txHash) {
-      const mined = await call(() =>
-        signer.provider!.waitForTransaction(record.txHash!, confirmations, 30_000),
-      ).catch(() => null)
-      if (mined?.status === 1) return confirm(record, record.txHash, true)
+      // Sent before the crash: wait for it if the node still has it, else send it again.
+      const sent = await call(() => signer.provider!.getTransaction(record.txHash!))
+      if (sent) {
+        const mined = await sent.wait(confirmations).catch(() => null)
+        if (mined?.status === 1) return confirm(record, record.txHash, true, mined.gasUsed)
+        const now = await asset()
+        if (now.epoch >= record.epoch) return resume(record, now)
+      }
     }
     return submit(record, state, true)
   }

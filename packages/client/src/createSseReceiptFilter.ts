@@ -1,0 +1,222 @@
+import type { Hex, Usage } from '@rma/core'
+import { keccak256 } from 'js-sha3'
+import { readReportedUsage } from './readReportedUsage.js'
+
+const LF = 10
+const CR = 13
+const receiptLines = [
+  new TextEncoder().encode('event: rma.receipt'),
+  new TextEncoder().encode('event:rma.receipt'),
+]
+
+/** The inline receipt frame's payload: `{"object":"rma.receipt","id","hash","receipt"}`. */
+export type InlineReceipt = { id: string | undefined; encoded: string }
+
+/** What a filtered stream contained, once it ended. */
+export type SseFilterResult = {
+  /** Bytes held back since `data: [DONE]`: deliver them after the receipt is checked. */
+  held: Uint8Array[]
+  /** The inline receipt; `'malformed'` when the frame could not be read; `undefined` when none came. */
+  receipt: InlineReceipt | 'malformed' | undefined
+  /** keccak256 of every byte except the inline receipt frame. */
+  responseHash: Hex
+  usage: Usage | undefined
+  model: string | undefined
+  failed: boolean
+}
+
+export type SseReceiptFilter = {
+  /** Takes bytes from the network; returns the bytes to deliver now (whole SSE frames). */
+  push(chunk: Uint8Array): Uint8Array[]
+  /** The stream ended: the held bytes, the receipt and what the stream reported. */
+  end(): SseFilterResult
+  /** The stream was aborted: hash of every byte received so far, and what it reported. */
+  abort(): Pick<SseFilterResult, 'responseHash' | 'usage' | 'model' | 'failed'>
+}
+
+/**
+ * Removes the meter's inline receipt frame (`event: rma.receipt`, appended after the upstream's
+ * last byte) from an SSE stream before the SDK parses it, and keeps every other byte as sent.
+ *
+ * Bytes are split into frames at blank lines (`\n`, `\r\n` or `\r` line ends, frames cut at any
+ * byte). A frame holding an `event: rma.receipt` line is held until the stream ends: only the
+ * last frame is the meter's receipt (an identical frame from the upstream, followed by more
+ * bytes, is delivered as data). From `data: [DONE]` on, bytes are held too, so an SDK that stops
+ * reading at `[DONE]` still sees the end of the stream only after the receipt is checked.
+ * Every delivered or held byte is hashed (the meter's `responseHash`) and each data frame is read
+ * for usage, model and failure.
+ *
+ * @example
+ * const filter = createSseReceiptFilter()
+ * for await (const chunk of body) for (const bytes of filter.push(chunk)) controller.enqueue(bytes)
+ * const { held, receipt, responseHash, usage } = filter.end()
+ */
+export function createSseReceiptFilter(): SseReceiptFilter {
+  const hasher = keccak256.create()
+  const decoder = new TextDecoder()
+  let parts: Uint8Array[] = []
+  let lineEmpty = true
+  let lastCR = false
+  let endAfterCR = false
+  let candidate: Uint8Array | undefined
+  let holding = false
+  const held: Uint8Array[] = []
+  let usage: Usage | undefined
+  let model: string | undefined
+  let failed = false
+
+  const data = (bytes: Uint8Array, out: Uint8Array[]) => {
+    if (bytes.length === 0) return
+    hasher.update(bytes)
+    const text = decoder.decode(bytes)
+    const event = readEvent(text)
+    if (event?.data === '[DONE]') holding = true
+    else if (event) {
+      let payload: unknown
+      try {
+        payload = JSON.parse(event.data)
+      } catch {}
+      const reported = readReportedUsage(payload, event.event)
+      if (reported.usage) usage = reported.usage
+      if (reported.model) model = reported.model
+      if (reported.failed || event.event === 'error') failed = true
+    }
+    ;(holding ? held : out).push(bytes)
+  }
+
+  const frame = (bytes: Uint8Array, out: Uint8Array[]) => {
+    if (candidate) {
+      data(candidate, out)
+      candidate = undefined
+    }
+    const at = indexOfReceiptLine(bytes)
+    if (at === -1) return data(bytes, out)
+    data(bytes.subarray(0, at), out)
+    candidate = bytes.subarray(at)
+  }
+
+  const take = (chunk: Uint8Array, from: number, to: number): Uint8Array => {
+    const piece = chunk.subarray(from, to)
+    if (parts.length === 0) return piece
+    parts.push(piece)
+    const joined = concat(parts)
+    parts = []
+    return joined
+  }
+
+  return {
+    push(chunk) {
+      const out: Uint8Array[] = []
+      let start = 0
+      for (let i = 0; i < chunk.length; i++) {
+        const b = chunk[i]
+        if (endAfterCR) {
+          endAfterCR = false
+          if (b === LF) {
+            frame(take(chunk, start, i + 1), out)
+            start = i + 1
+            lastCR = false
+            continue
+          }
+          frame(take(chunk, start, i), out)
+          start = i
+        }
+        if (b === LF) {
+          if (lastCR) {
+            lastCR = false
+            continue
+          }
+          if (lineEmpty) {
+            frame(take(chunk, start, i + 1), out)
+            start = i + 1
+          }
+          lineEmpty = true
+        } else if (b === CR) {
+          lastCR = true
+          if (lineEmpty) endAfterCR = true
+          lineEmpty = true
+        } else {
+          lastCR = false
+          lineEmpty = false
+        }
+      }
+      if (start < chunk.length) parts.push(chunk.subarray(start))
+      return out
+    },
+    end() {
+      const out: Uint8Array[] = []
+      endAfterCR = false
+      if (parts.length > 0) frame(concat(parts), out)
+      parts = []
+      held.unshift(...out)
+      let receipt: SseFilterResult['receipt']
+      if (candidate) receipt = readInlineReceipt(decoder.decode(candidate))
+      candidate = undefined
+      return { held, receipt, responseHash: `0x${hasher.hex()}`, usage, model, failed }
+    },
+    abort() {
+      if (candidate) hasher.update(candidate)
+      for (const part of parts) hasher.update(part)
+      return { responseHash: `0x${hasher.hex()}`, usage, model, failed }
+    },
+  }
+}
+
+/** Byte offset of an `event: rma.receipt` line in a frame, or -1. */
+function indexOfReceiptLine(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) {
+    if (i > 0 && bytes[i - 1] !== LF && bytes[i - 1] !== CR) continue
+    if (bytes[i] !== 101 /* e */) continue
+    for (const line of receiptLines) {
+      const end = i + line.length
+      if (end > bytes.length) continue
+      let same = true
+      for (let k = 0; k < line.length && same; k++) same = bytes[i + k] === line[k]
+      if (same && (end === bytes.length || bytes[end] === LF || bytes[end] === CR)) return i
+    }
+  }
+  return -1
+}
+
+/** The `event` and joined `data` fields of one SSE frame; `undefined` without data. */
+function readEvent(text: string): { event: string | null; data: string } | undefined {
+  let event: string | null = null
+  const data: string[] = []
+  for (const line of text.split(/\r\n|\r|\n/)) {
+    if (line === '' || line.startsWith(':')) continue
+    const colon = line.indexOf(':')
+    const field = colon === -1 ? line : line.slice(0, colon)
+    let value = colon === -1 ? '' : line.slice(colon + 1)
+    if (value.startsWith(' ')) value = value.slice(1)
+    if (field === 'event') event = value
+    else if (field === 'data') data.push(value)
+  }
+  return data.length === 0 ? undefined : { event, data: data.join('\n') }
+}
+
+function readInlineReceipt(text: string): InlineReceipt | 'malformed' {
+  const event = readEvent(text)
+  if (!event) return 'malformed'
+  let payload: unknown
+  try {
+    payload = JSON.parse(event.data)
+  } catch {
+    return 'malformed'
+  }
+  if (typeof payload !== 'object' || payload === null) return 'malformed'
+  const { object, id, receipt } = payload as Record<string, unknown>
+  if (object !== 'rma.receipt' || typeof receipt !== 'string') return 'malformed'
+  return { id: typeof id === 'string' ? id : undefined, encoded: receipt }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const part of parts) length += part.length
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}

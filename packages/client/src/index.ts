@@ -1,0 +1,52 @@
+export { authenticateReceipt } from './authenticateReceipt.js'
+export { type CallFacts, checkReceiptContent } from './checkReceiptContent.js'
+export { createFileLedgerStore } from './createFileLedgerStore.js'
+export type { LedgerExport, ReceiptLedger } from './createLedger.js'
+export {
+  createMemoryLedgerStore,
+  type LedgerEntry,
+  type LedgerStore,
+} from './createMemoryLedgerStore.js'
+export type { RmaClient } from './createRmaEngine.js'
+export { createRmaFetch, type RmaFetch } from './createRmaFetch.js'
+export {
+  createSseReceiptFilter,
+  type InlineReceipt,
+  type SseFilterResult,
+  type SseReceiptFilter,
+} from './createSseReceiptFilter.js'
+export {
+  ChainMismatchError,
+  type ChainMismatchKind,
+  InvalidClientOptionsError,
+  PriceMismatchError,
+  ReceiptBindingError,
+  ReceiptError,
+  type ReceiptErrorContext,
+  ReceiptMalformedError,
+  ReceiptMissingError,
+  ReceiptSignatureError,
+  RequestHashMismatchError,
+  ResponseHashMismatchError,
+  SpendCapExceededError,
+  UnknownCallError,
+  UntrustedMeterError,
+  UsageMismatchError,
+} from './errors.js'
+export { getReceipt } from './getReceipt.js'
+export { getRMA } from './getRMA.js'
+export { isMeteredCall } from './isMeteredCall.js'
+export { type ReportedUsage, readReportedUsage } from './readReportedUsage.js'
+export type { RmaClientOptions, TrustedMeters } from './resolveClientConfig.js'
+export { type AxiosLike, rmaAxios } from './rmaAxios.js'
+export type {
+  LedgerTotals,
+  Observation,
+  ReceiptChecks,
+  ReceiptRecord,
+  RejectedRecord,
+  RmaClientEvents,
+  Totals,
+  UsageCheck,
+} from './types.js'
+export { type OpenAILike, type WithRMAOptions, withRMA } from './withRMA.js'
