@@ -1,9 +1,20 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import {
+  type Anvil,
+  deploySettlementFixture,
+  type SettlementFixture,
+  startAnvil,
+} from '@rma/contracts/testing'
 import type { Address, Hex } from '@rma/core'
-import { type Anvil, deploySettlementFixture, type SettlementFixture, startAnvil } from '@rma/contracts/testing'
-import { attest, createFakeUpstream, createMeteredApp, type FakeUpstream, type MeteredApp } from '@rma/express/testing'
+import {
+  attest,
+  createFakeUpstream,
+  createMeteredApp,
+  type FakeUpstream,
+  type MeteredApp,
+} from '@rma/express/testing'
 import { createSqliteStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, expect, test } from 'vitest'
@@ -28,7 +39,11 @@ beforeAll(async () => {
     store: createSqliteStore({ path: join(dir, 'receipts.db') }),
     upstream,
     meterKey: fx.meter.privateKey,
-    meter: { assetId: fx.assetId as Hex, chainId: 31337, settlementContract: fx.settlementAddress as Address },
+    meter: {
+      assetId: fx.assetId as Hex,
+      chainId: 31337,
+      settlementContract: fx.settlementAddress as Address,
+    },
   })
   env = {
     RPC_URL: anvil.url,
@@ -49,9 +64,20 @@ afterAll(async () => {
 
 async function meterCalls(n: number) {
   for (let i = 0; i < n; i++) {
-    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `c${calls++}` }] })
-    const header = await attest(user, body, { assetId: fx.assetId as Hex, chainId: 31337, settlementContract: fx.settlementAddress as Address })
-    const res = await fetch(`${app.url}/v1/chat/completions`, { method: 'POST', headers: { 'rma-attestation': header }, body })
+    const body = JSON.stringify({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: `c${calls++}` }],
+    })
+    const header = await attest(user, body, {
+      assetId: fx.assetId as Hex,
+      chainId: 31337,
+      settlementContract: fx.settlementAddress as Address,
+    })
+    const res = await fetch(`${app.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'rma-attestation': header },
+      body,
+    })
     expect(res.status).toBe(200)
     await res.arrayBuffer()
   }
@@ -73,7 +99,12 @@ test('killed after building: the rerun sends the recorded batch once', async () 
   expect(killed.signal).toBe('SIGKILL')
   expect(await settledEpochs()).toEqual([])
   const rerun = await runFixture('settleProcess.ts', env)
-  expect(JSON.parse(rerun.stdout)).toMatchObject({ status: 'settled', epoch: 1, receiptCount: 5, recovered: true })
+  expect(JSON.parse(rerun.stdout)).toMatchObject({
+    status: 'settled',
+    epoch: 1,
+    receiptCount: 5,
+    recovered: true,
+  })
   expect(await settledEpochs()).toEqual([{ epoch: 1, receiptCount: 5 }])
 })
 
@@ -82,7 +113,12 @@ test('killed after sending (mined): the rerun confirms without sending again', a
   const killed = await runFixture('settleProcess.ts', { ...env, KILL_AT: 'submitted' })
   expect(killed.signal).toBe('SIGKILL')
   const rerun = await runFixture('settleProcess.ts', env)
-  expect(JSON.parse(rerun.stdout)).toMatchObject({ status: 'settled', epoch: 2, receiptCount: 3, recovered: true })
+  expect(JSON.parse(rerun.stdout)).toMatchObject({
+    status: 'settled',
+    epoch: 2,
+    receiptCount: 3,
+    recovered: true,
+  })
   expect((await settledEpochs()).map((e) => e.epoch)).toEqual([1, 2])
 })
 
@@ -95,7 +131,12 @@ test('killed before confirming (still pending): the rerun waits for the same tra
   await rpc('evm_setAutomine', [true])
   await rpc('evm_mine')
   const rerun = await runFixture('settleProcess.ts', env)
-  expect(JSON.parse(rerun.stdout)).toMatchObject({ status: 'settled', epoch: 3, receiptCount: 4, recovered: true })
+  expect(JSON.parse(rerun.stdout)).toMatchObject({
+    status: 'settled',
+    epoch: 3,
+    receiptCount: 4,
+    recovered: true,
+  })
   expect((await settledEpochs()).map((e) => e.epoch)).toEqual([1, 2, 3])
 })
 
@@ -107,7 +148,12 @@ test('killed before confirming and the transaction dropped: the rerun sends the 
   await rpc('anvil_dropAllTransactions')
   await rpc('evm_setAutomine', [true])
   const rerun = await runFixture('settleProcess.ts', env)
-  expect(JSON.parse(rerun.stdout)).toMatchObject({ status: 'settled', epoch: 4, receiptCount: 2, recovered: true })
+  expect(JSON.parse(rerun.stdout)).toMatchObject({
+    status: 'settled',
+    epoch: 4,
+    receiptCount: 2,
+    recovered: true,
+  })
   const epochs = await settledEpochs()
   expect(epochs.map((e) => e.epoch)).toEqual([1, 2, 3, 4])
 
