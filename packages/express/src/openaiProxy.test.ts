@@ -325,3 +325,26 @@ describe('openaiProxy alone', () => {
     }
   })
 })
+
+describe('a store that fails', () => {
+  test('the call is delivered uncharged, marked unstored, and the meter emits error', async () => {
+    const store = createMemoryStore()
+    const failing = { ...store, append: () => Promise.reject(new Error('disk full')) }
+    const broken = await createMeteredApp({ store: failing, upstream: app.upstream })
+    const errors: string[] = []
+    broken.meter.events.on('error', (e) => errors.push(e.message))
+    try {
+      const res = await attestingFetch(user)(`${broken.url}/v1/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify(chat()),
+      })
+      expect(res.status).toBe(200)
+      expect(((await res.json()) as { choices: unknown[] }).choices).toHaveLength(1)
+      expect(res.headers.get('rma-receipt')).toBeNull()
+      expect(res.headers.get('rma-receipt-status')).toBe('unstored')
+      expect(errors).toEqual(['disk full'])
+    } finally {
+      await broken.close()
+    }
+  })
+})

@@ -298,7 +298,8 @@ function createHooks(
         read.model ?? requestedModel(context),
         `0x${keccak256(body)}`,
       )
-      if (!stored) return undefined
+      // The call is delivered uncharged; the header tells a client why no receipt came.
+      if (!stored) return { 'rma-receipt-status': 'unstored', 'rma-receipt-id': id }
       return { 'rma-receipt': encodeReceipt(stored.receipt), 'rma-receipt-id': id }
     },
     onClientGone() {

@@ -269,6 +269,16 @@ async function responsesStream(
     event('response.created', {
       response: { ...responseObject(model, false), status: 'in_progress', output: [] },
     }),
+    event('response.output_item.added', {
+      output_index: 0,
+      item: { type: 'message', id: 'msg_1', status: 'in_progress', role: 'assistant', content: [] },
+    }),
+    event('response.content_part.added', {
+      item_id: 'msg_1',
+      output_index: 0,
+      content_index: 0,
+      part: { type: 'output_text', text: '', annotations: [] },
+    }),
   ]
   for (let i = 0; i < chunks; i++)
     frames.push(
