@@ -57,6 +57,7 @@ export type {
 } from './ReceiptStore.js'
 export { type SignAckParameters, signAck } from './signAck.js'
 export { type SignAttestationParameters, signAttestation } from './signAttestation.js'
+export { type SignatureBackend, signatureBackend } from './signatureBackend.js'
 export {
   type SignReceiptParameters,
   type SignReceiptReturnType,

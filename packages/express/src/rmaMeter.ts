@@ -269,7 +269,7 @@ function createHooks(
       }
       return Buffer.from(`event: rma.receipt\ndata: ${JSON.stringify(frame)}\n\n`)
     },
-    async onBodyEnd(body: Buffer, status: number) {
+    async onBodyEnd(body: Buffer, status: number): Promise<Record<string, string> | undefined> {
       if (status >= 400) {
         metrics.requests.inc({ endpoint, outcome: 'failed' })
         return undefined

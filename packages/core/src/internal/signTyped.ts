@@ -1,7 +1,8 @@
-import { recoverAddress, type Signer } from 'ethers'
+import type { Signer } from 'ethers'
 import { SignerMismatchError } from '../errors.js'
 import { type StructSchema, typedDataTypes, typedDataValue } from '../typedData.js'
 import type { Address, Hex, RmaDomain, Signed } from '../types.js'
+import { recoverSigner } from './recoverSigner.js'
 
 /** An ethers v6 wallet exposes its key: sign the digest directly, skipping ethers' encoder. */
 type LocalSigner = Signer & {
@@ -45,11 +46,16 @@ function assertSigner(expected: string, actual: string): void {
     throw new SignerMismatchError({ expected, actual })
 }
 
-/** Whether `signature` over `digest` recovers to `expected`; false for malformed signatures. */
+/**
+ * Whether `signature` over `digest` recovers to `expected`; false for malformed signatures.
+ * The same answer as ethers' `recoverAddress` for every input; libsecp256k1 does the recovery
+ * where it loads (see `signatureBackend`).
+ */
 export function isSignedBy(digest: Hex, signature: unknown, expected: string): boolean {
   if (typeof signature !== 'string') return false
   try {
-    return recoverAddress(digest, signature).toLowerCase() === expected.toLowerCase()
+    const signer = recoverSigner(digest, signature)
+    return signer !== null && signer === expected.toLowerCase()
   } catch {
     return false
   }
