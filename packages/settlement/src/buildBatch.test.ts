@@ -1,0 +1,118 @@
+import {
+  type Address,
+  allocateProRata,
+  createDomain,
+  createRebateTree,
+  type Hex,
+  hashReceipt,
+  type StoredReceipt,
+  signReceipt,
+  splitRevenue,
+  zeroHash,
+} from '@rma/core'
+import { Wallet } from 'ethers'
+import { describe, expect, test } from 'vitest'
+import { buildBatch } from './buildBatch.js'
+import { SettlementError } from './errors.js'
+
+const domain = createDomain({ chainId: 31337, verifyingContract: `0x${'5e'.repeat(20)}` })
+const assetId = `0x${'a1'.repeat(32)}` as Hex
+const meter = Wallet.createRandom()
+const shares = { issuerBps: 5000, supportersBps: 3000, usersBps: 1500, protocolBps: 500 }
+
+async function chain(user: Address, amounts: bigint[], signer = meter): Promise<StoredReceipt[]> {
+  const out: StoredReceipt[] = []
+  let prev = zeroHash
+  for (const [i, amount] of amounts.entries()) {
+    const receipt = await signReceipt({
+      signer,
+      domain,
+      receipt: {
+        assetId,
+        meter: signer.address as Address,
+        user,
+        seq: i + 1,
+        prev,
+        requestHash: zeroHash,
+        responseHash: zeroHash,
+        model: 'm',
+        inputTokens: 1,
+        cachedInputTokens: 0,
+        outputTokens: 1,
+        reasoningTokens: 0,
+        usageSource: 'reported',
+        amount,
+        timestamp: 1,
+      },
+    })
+    const hash = hashReceipt(receipt, domain)
+    out.push({ id: `${user}-${i}`, hash, receipt, epoch: null })
+    prev = hash
+  }
+  return out
+}
+
+const base = {
+  assetId,
+  chainId: 31337n,
+  contract: domain.verifyingContract,
+  domain,
+  anchors: new Map(),
+  trustedMeters: [meter.address as Address],
+  shares,
+}
+
+describe('buildBatch', () => {
+  test('splits revenue exactly and adds each pro-rata rebate to the cumulative total', async () => {
+    const [a, b] = [
+      Wallet.createRandom().address.toLowerCase(),
+      Wallet.createRandom().address.toLowerCase(),
+    ].sort() as Address[]
+    const receipts = [...(await chain(a!, [1001n, 7n])), ...(await chain(b!, [333n]))]
+    const previousRebates = [{ user: a!, epochAmount: '5', cumulativeAmount: '40' }]
+    const { file, included, issues } = buildBatch({ ...base, epoch: 2, receipts, previousRebates })
+    expect(issues).toEqual([])
+    expect(included).toHaveLength(3)
+    expect(file.revenue).toBe('1341')
+    const split = splitRevenue(1341n, shares)
+    expect(file.split).toEqual({
+      issuer: `${split.issuer}`,
+      supporters: `${split.supporters}`,
+      users: `${split.users}`,
+      protocol: `${split.protocol}`,
+    })
+    const [ra, rb] = allocateProRata(split.users, [1008n, 333n])
+    expect(file.rebates).toEqual([
+      { user: a, epochAmount: `${ra}`, cumulativeAmount: `${40n + ra!}` },
+      { user: b, epochAmount: `${rb}`, cumulativeAmount: `${rb}` },
+    ])
+    expect(file.rebateRoot).toBe(
+      createRebateTree(
+        file.rebates.map((r) => ({ user: r.user, cumulativeAmount: BigInt(r.cumulativeAmount) })),
+      ).root,
+    )
+  })
+
+  test('leaves out a chain that does not verify and keeps the others', async () => {
+    const rogue = Wallet.createRandom()
+    const good = await chain(Wallet.createRandom().address as Address, [10n])
+    const bad = await chain(Wallet.createRandom().address as Address, [20n], rogue)
+    const { included, issues } = buildBatch({
+      ...base,
+      epoch: 1,
+      receipts: [...good, ...bad],
+      previousRebates: [],
+    })
+    expect(included.map((r) => r.hash)).toEqual(good.map((r) => r.hash))
+    expect(issues).toEqual([
+      { type: 'untrustedMeter', meter: rogue.address, user: bad[0]!.receipt.user },
+    ])
+  })
+
+  test('throws a typed error when nothing verifies', async () => {
+    const bad = await chain(Wallet.createRandom().address as Address, [20n], Wallet.createRandom())
+    expect(() => buildBatch({ ...base, epoch: 1, receipts: bad, previousRebates: [] })).toThrow(
+      SettlementError,
+    )
+  })
+})
