@@ -34,7 +34,13 @@ describe('withRetry', () => {
     let calls = 0
     const revert = Object.assign(new Error('execution reverted'), { code: 'CALL_EXCEPTION' })
     await expect(
-      withRetry(() => (calls++, Promise.reject(revert)), { baseDelayMs: 1 }),
+      withRetry(
+        () => {
+          calls++
+          return Promise.reject(revert)
+        },
+        { baseDelayMs: 1 },
+      ),
     ).rejects.toBe(revert)
     expect(calls).toBe(1)
     expect(isTransient(revert)).toBe(false)
