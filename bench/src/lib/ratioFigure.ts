@@ -11,7 +11,8 @@ export type RatioFigureParameters = {
   baselineLabel: string
   /** What one operation is, for the rates: `receipts`, `signatures`. */
   opName: string
-  target: number
+  /** null for an informational figure. */
+  target: number | null
   better?: 'higher' | 'lower'
   detail?: Record<string, unknown>
 }
