@@ -2,15 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { allocateProRata } from './allocateProRata.js'
 import { InvalidAllocationError } from './errors.js'
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the call to throw')
-}
+import { thrown } from './testing/thrown.js'
 
 function expectAllocationError(fn: () => unknown, message: string) {
   const error = thrown(fn)

@@ -1,15 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { createPriceTable } from './createPriceTable.js'
 import { InvalidPriceTableError } from './errors.js'
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the call to throw')
-}
+import { thrown } from './testing/thrown.js'
 
 function expectTableError(fn: () => unknown, message: string) {
   const error = thrown(fn)

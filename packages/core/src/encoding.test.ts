@@ -15,6 +15,7 @@ import { zeroHash } from './internal/bytes.js'
 import { signAck } from './signAck.js'
 import { signAttestation } from './signAttestation.js'
 import { signReceipt } from './signReceipt.js'
+import { thrown } from './testing/thrown.js'
 import {
   createDomain,
   receiptAckSchema,
@@ -35,15 +36,6 @@ import type {
 import { verifyAck } from './verifyAck.js'
 import { verifyAttestation } from './verifyAttestation.js'
 import { verifyReceipt } from './verifyReceipt.js'
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the call to throw')
-}
 
 function expectInvalidEncoding(fn: () => unknown, message: string) {
   const error = thrown(fn)

@@ -11,16 +11,8 @@ import {
   receiptLeaf,
   verifyMerkleProof,
 } from './merkleTree.js'
+import { thrown } from './testing/thrown.js'
 import type { Address, Hex } from './types.js'
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the call to throw')
-}
 
 const hexOf = (bytes: number) =>
   fc

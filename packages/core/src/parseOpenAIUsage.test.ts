@@ -2,15 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { InvalidUsageError } from './errors.js'
 import { parseOpenAIUsage } from './parseOpenAIUsage.js'
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the call to throw')
-}
+import { thrown } from './testing/thrown.js'
 
 function expectInvalidUsage(usage: unknown, message: string) {
   const error = thrown(() => parseOpenAIUsage(usage))

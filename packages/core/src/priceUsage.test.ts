@@ -4,16 +4,8 @@ import { createPriceTable } from './createPriceTable.js'
 import { InvalidUsageError, UnknownModelError } from './errors.js'
 import { parseOpenAIUsage } from './parseOpenAIUsage.js'
 import { priceUsage, resolveModelPrice } from './priceUsage.js'
+import { thrown } from './testing/thrown.js'
 import type { Usage } from './types.js'
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the call to throw')
-}
 
 function expectUnknownModel(fn: () => unknown, model: string) {
   const error = thrown(fn)

@@ -2,15 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { InvalidSharesError } from './errors.js'
 import { assertShares, BPS, type RevenueShares, splitRevenue } from './splitRevenue.js'
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the call to throw')
-}
+import { thrown } from './testing/thrown.js'
 
 const sharesDetails = 'Each share is an integer number of basis points and the four sum to 10000.'
 
