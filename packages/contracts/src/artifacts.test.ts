@@ -1,0 +1,15 @@
+import { expect, test } from 'vitest'
+import { compileContracts } from '../scripts/compileContracts.js'
+import { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
+import { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'
+
+// solc-js compiles the contracts again (a few seconds): the committed artifacts must be exactly
+// what the committed sources produce. After editing a .sol file, run `pnpm compile`.
+test('the committed artifacts equal a fresh compile of contracts/', () => {
+  const { contracts } = compileContracts()
+  const fresh = Object.fromEntries(contracts.map((c) => [c.name, c]))
+  expect(rmaSettlementAbi).toEqual(fresh.RMASettlement?.abi)
+  expect(rmaSettlementBytecode).toBe(fresh.RMASettlement?.bytecode)
+  expect(testTokenAbi).toEqual(fresh.TestToken?.abi)
+  expect(testTokenBytecode).toBe(fresh.TestToken?.bytecode)
+}, 120_000)

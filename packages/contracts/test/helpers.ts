@@ -1,0 +1,104 @@
+import type {
+  ContractTransactionReceipt,
+  ContractTransactionResponse,
+  LogDescription,
+} from 'ethers'
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest'
+import { parseSettlementError } from '../src/parseSettlementError.js'
+import {
+  type Anvil,
+  type DeploySettlementFixtureParameters,
+  deploySettlementFixture,
+  type SettlementFixture,
+  startAnvil,
+} from '../src/testing/index.js'
+import type { RmaSettlementContract } from '../src/types.js'
+
+/** Sends a transaction and waits for its receipt. */
+export async function mined(
+  sent: Promise<ContractTransactionResponse>,
+): Promise<ContractTransactionReceipt> {
+  const receipt = await (await sent).wait()
+  if (!receipt) throw new Error('not mined')
+  return receipt
+}
+
+/** Expects a contract call to revert with the settlement contract's custom error `name`. */
+export async function expectRevert(
+  sent: Promise<unknown>,
+  name: string,
+  args?: readonly unknown[],
+): Promise<void> {
+  const error = await sent.then(
+    () => {
+      throw new Error(`expected a revert with ${name}, but the call succeeded`)
+    },
+    (e: unknown) => e,
+  )
+  const parsed = parseSettlementError(error)
+  expect(parsed?.name ?? error, `revert reason`).toBe(name)
+  if (args) expect([...(parsed?.args ?? [])]).toEqual(args)
+}
+
+/** The settlement contract's events in a receipt, in order. */
+export function eventsOf(
+  settlement: RmaSettlementContract,
+  receipt: ContractTransactionReceipt,
+  name?: string,
+): LogDescription[] {
+  const events: LogDescription[] = []
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== receipt.to?.toLowerCase()) continue
+    const parsed = settlement.interface.parseLog(log)
+    if (parsed && (!name || parsed.name === name)) events.push(parsed)
+  }
+  return events
+}
+
+/** The named arguments of an event as a plain object. */
+export function argsOf(event: LogDescription | undefined): Record<string, unknown> {
+  if (!event) throw new Error('no such event')
+  return event.args.toObject()
+}
+
+/**
+ * Starts anvil and deploys the fixture once per file; every test starts from that state
+ * (evm_snapshot / evm_revert).
+ */
+export function useSettlementFixture(parameters: DeploySettlementFixtureParameters = {}) {
+  const context = {} as { anvil: Anvil; fx: SettlementFixture }
+  let snapshot = ''
+  beforeAll(async () => {
+    context.anvil = await startAnvil()
+    context.fx = await deploySettlementFixture(context.anvil, parameters)
+    snapshot = await context.anvil.snapshot()
+  }, 60_000)
+  beforeEach(async () => {
+    await context.anvil.revert(snapshot)
+    snapshot = await context.anvil.snapshot()
+  })
+  afterAll(async () => {
+    await context.anvil?.stop()
+  })
+  return context
+}
+
+/** A settle call with placeholder batch fields. */
+export function settleArgs(
+  assetId: string,
+  epoch: number | bigint,
+  revenue: bigint,
+  rebateRoot = `0x${'00'.repeat(32)}`,
+  receiptCount = 10,
+) {
+  return [
+    assetId,
+    epoch,
+    revenue,
+    `0x${'11'.repeat(32)}`,
+    rebateRoot,
+    receiptCount,
+    'ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
+    `0x${'22'.repeat(32)}`,
+  ] as const
+}
