@@ -1,0 +1,17 @@
+export {
+  type ClaimRebateParameters,
+  type ClaimRebateReturnType,
+  claimRebate,
+} from './claimRebate.js'
+export { type ClientEnvConfig, clientConfigFromEnv } from './clientConfigFromEnv.js'
+export { formatReceipt } from './formatReceipt.js'
+export { loadWallet } from './loadWallet.js'
+export {
+  type Call,
+  type CallResult,
+  type ClientConfig,
+  createRmaOpenAI,
+  type RmaOpenAI,
+  runCalls,
+  runClient,
+} from './runClient.js'

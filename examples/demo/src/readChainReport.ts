@@ -1,0 +1,194 @@
+import type { RmaSettlementContract, TestTokenContract } from '@rma/contracts'
+import type { Address, Hex, RevenueShares } from '@rma/core'
+import { type EventLog, type Provider, ZeroAddress } from 'ethers'
+
+export type Roles<T = bigint> = { issuer: T; supporters: T; users: T; protocol: T }
+
+export const roleNames = ['issuer', 'supporters', 'users', 'protocol'] as const
+
+/** One `Settled` event and the gas of its transaction. */
+export type Settlement = {
+  epoch: number
+  revenue: bigint
+  receiptCount: number
+  parts: Roles
+  txHash: Hex
+  gasUsed: bigint
+}
+
+/** Everything the demo reports, read from the chain: events, `getAsset`, token balances. */
+export type ChainReport = {
+  shares: RevenueShares
+  unbondingDelay: number
+  settlements: Settlement[]
+  /** Σ `Settled.revenue`. */
+  revenue: bigint
+  /** Σ of each role's part in the `Settled` events. */
+  fundedByEvents: Roles
+  /** Per role as the contract's own counters say (`getAsset`; protocol: owed + claimed). */
+  funded: Roles
+  /** Per role from the counters (`getAsset`; protocol: Σ `ProtocolClaimed`). */
+  claimed: Roles
+  /** Per role from the claim events (`IssuerClaimed`, `RewardsClaimed`, `RebateClaimed`, `ProtocolClaimed`). */
+  claimedByEvents: Roles
+  /** Per role from token balances: what each account holds beyond what it was minted and staked. */
+  received: Roles
+  supporters: {
+    address: Address
+    staked: bigint
+    withdrawn: bigint
+    active: bigint
+    unbonding: bigint
+    claimed: bigint
+    claimable: bigint
+    received: bigint
+  }[]
+  users: { address: Address; claimed: bigint; received: bigint }[]
+  /** The settlement contract's token balance, and what it must cover. */
+  contractBalance: bigint
+  totalStake: bigint
+  totalUnbonding: bigint
+}
+
+export type ReadChainReportParameters = {
+  provider: Provider
+  settlement: RmaSettlementContract
+  token: TestTokenContract
+  assetId: Hex
+  issuer: Address
+  /** The settlement contract's owner: the protocol fee recipient. */
+  owner: Address
+  supporters: readonly Address[]
+  users: readonly Address[]
+}
+
+/**
+ * Reads the asset's whole history back from the chain: every settlement (`Settled` events and
+ * their gas), the per-role counters of `getAsset`, every claim event, stakes and withdrawals,
+ * and token balances. Nothing is taken from the demo's memory.
+ *
+ * @example
+ * const report = await readChainReport({ provider, settlement, token, assetId, issuer, owner, supporters, users })
+ */
+export async function readChainReport(p: ReadChainReportParameters): Promise<ChainReport> {
+  const { settlement, token, assetId } = p
+  const settlementAddress = await settlement.getAddress()
+  const tokenAddress = await token.getAddress()
+  const events = async (name: string, ...args: unknown[]) =>
+    (await settlement.queryFilter(settlement.filters[name]!(...args))) as EventLog[]
+  const sum = (logs: EventLog[], field = 'amount') =>
+    logs.reduce((total, log) => total + (log.args[field] as bigint), 0n)
+  const by = (logs: EventLog[], field: string, address: Address) =>
+    logs.filter((log) => String(log.args[field]).toLowerCase() === address.toLowerCase())
+  const minted = async (to: Address) => {
+    const logs = (await token.queryFilter(token.filters.Transfer!(ZeroAddress, to))) as EventLog[]
+    return sum(logs, 'value')
+  }
+
+  const asset = await settlement.getAsset(assetId)
+  const settledLogs = await events('Settled', assetId)
+  const settlements: Settlement[] = []
+  for (const log of settledLogs) {
+    const receipt = await p.provider.getTransactionReceipt(log.transactionHash)
+    settlements.push({
+      epoch: Number(log.args.epoch),
+      revenue: log.args.revenue as bigint,
+      receiptCount: Number(log.args.receiptCount),
+      parts: {
+        issuer: log.args.issuerAmount as bigint,
+        supporters: log.args.supportersAmount as bigint,
+        users: log.args.usersAmount as bigint,
+        protocol: log.args.protocolAmount as bigint,
+      },
+      txHash: log.transactionHash as Hex,
+      gasUsed: receipt?.gasUsed ?? 0n,
+    })
+  }
+  settlements.sort((a, b) => a.epoch - b.epoch)
+  const fundedByEvents = Object.fromEntries(
+    roleNames.map((role) => [role, settlements.reduce((t, s) => t + s.parts[role], 0n)]),
+  ) as Roles
+
+  const issuerClaims = await events('IssuerClaimed', assetId)
+  const rewardClaims = await events('RewardsClaimed', assetId)
+  const rebateClaims = await events('RebateClaimed', assetId)
+  const protocolClaims = (await settlement.queryFilter(
+    settlement.filters.ProtocolClaimed!(tokenAddress),
+  )) as EventLog[]
+  const staked = await events('Staked', assetId)
+  const withdrawn = await events('Withdrawn', assetId)
+  const protocolOwed = await settlement.protocolOwed(tokenAddress)
+
+  const supporters = []
+  for (const address of p.supporters) {
+    const [position, claimable, balance, mint] = await Promise.all([
+      settlement.stakeOf(assetId, address),
+      settlement.claimableRewards(assetId, address),
+      token.balanceOf(address),
+      minted(address),
+    ])
+    const stakedAmount = sum(by(staked, 'supporter', address))
+    const withdrawnAmount = sum(by(withdrawn, 'supporter', address))
+    supporters.push({
+      address,
+      staked: stakedAmount,
+      withdrawn: withdrawnAmount,
+      active: position.active,
+      unbonding: position.unbonding,
+      claimed: sum(by(rewardClaims, 'supporter', address)),
+      claimable,
+      // balance = minted − staked + withdrawn + rewards received
+      received: balance - mint + stakedAmount - withdrawnAmount,
+    })
+  }
+  const users = []
+  for (const address of p.users)
+    users.push({
+      address,
+      claimed: sum(by(rebateClaims, 'user', address)),
+      received: (await token.balanceOf(address)) - (await minted(address)),
+    })
+
+  const protocolClaimed = sum(protocolClaims)
+  return {
+    shares: {
+      issuerBps: Number(asset.issuerBps),
+      supportersBps: Number(asset.supportersBps),
+      usersBps: Number(asset.usersBps),
+      protocolBps: Number(asset.protocolBps),
+    },
+    unbondingDelay: Number(asset.unbondingDelay),
+    settlements,
+    revenue: settlements.reduce((t, s) => t + s.revenue, 0n),
+    fundedByEvents,
+    funded: {
+      issuer: asset.issuerFunded,
+      supporters: asset.supportersFunded,
+      users: asset.rebatesFunded,
+      protocol: protocolOwed + protocolClaimed,
+    },
+    claimed: {
+      issuer: asset.issuerClaimed,
+      supporters: asset.supportersClaimed,
+      users: asset.rebatesClaimed,
+      protocol: protocolClaimed,
+    },
+    claimedByEvents: {
+      issuer: sum(issuerClaims),
+      supporters: sum(rewardClaims),
+      users: sum(rebateClaims),
+      protocol: protocolClaimed,
+    },
+    received: {
+      issuer: (await token.balanceOf(p.issuer)) - (await minted(p.issuer)),
+      supporters: supporters.reduce((t, s) => t + s.received, 0n),
+      users: users.reduce((t, u) => t + u.received, 0n),
+      protocol: (await token.balanceOf(p.owner)) - (await minted(p.owner)),
+    },
+    supporters,
+    users,
+    contractBalance: await token.balanceOf(settlementAddress),
+    totalStake: asset.totalStake,
+    totalUnbonding: asset.totalUnbonding,
+  }
+}

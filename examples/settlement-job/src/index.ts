@@ -1,0 +1,9 @@
+export { loadWallet } from './loadWallet.js'
+export { settlementJobConfigFromEnv } from './settlementJobConfigFromEnv.js'
+export {
+  type ConfirmedBatch,
+  type Logger,
+  type SettlementJob,
+  type SettlementJobConfig,
+  startSettlementJob,
+} from './startSettlementJob.js'

@@ -1,0 +1,73 @@
+import { resolve } from 'node:path'
+import type { Address, Hex } from '@rma/core'
+import { JsonRpcProvider } from 'ethers'
+import { loadWallet } from './loadWallet.js'
+import type { SettlementJobConfig } from './startSettlementJob.js'
+
+type Env = Record<string, string | undefined>
+
+/**
+ * The job's configuration from environment variables (see the README): RMA_RPC_URL,
+ * RMA_SETTLER_PRIVATE_KEY or RMA_SETTLER_KEYSTORE (+ _PASSWORD), RMA_SETTLEMENT_CONTRACT,
+ * RMA_ASSET_ID, RMA_DB or RMA_DATABASE_URL, RMA_BATCH_DIR, RMA_BATCH_BASE_URI,
+ * RMA_SETTLE_EVERY (seconds), RMA_MIN_RECEIPTS, RMA_CONFIRMATIONS.
+ *
+ * @example
+ * const job = startSettlementJob(await settlementJobConfigFromEnv(process.env))
+ */
+export async function settlementJobConfigFromEnv(
+  env: Env = process.env,
+): Promise<
+  SettlementJobConfig & { provider: JsonRpcProvider; every: number; minReceipts: number }
+> {
+  const rpcUrl = required(env, 'RMA_RPC_URL', /^(https?|wss?):\/\//, 'a JSON-RPC URL')
+  const wallet = await loadWallet(env, 'RMA_SETTLER')
+  if (!wallet)
+    throw new Error('Set RMA_SETTLER_PRIVATE_KEY or RMA_SETTLER_KEYSTORE (the settler key).')
+  // No response cache: ethers reuses identical calls for 250 ms, which would give two
+  // transactions sent back to back the same nonce.
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1 })
+  return {
+    provider,
+    signer: wallet.connect(provider),
+    settlementContract: required(
+      env,
+      'RMA_SETTLEMENT_CONTRACT',
+      /^0x[0-9a-fA-F]{40}$/,
+      'an address',
+    ) as Address,
+    assetId: required(env, 'RMA_ASSET_ID', /^0x[0-9a-fA-F]{64}$/, 'a bytes32') as Hex,
+    db: pathOf(env, env.RMA_DB || '.rma/receipts.db'),
+    databaseUrl: env.RMA_DATABASE_URL || undefined,
+    batchDir: pathOf(env, env.RMA_BATCH_DIR || '.rma/batches'),
+    batchBaseUri: env.RMA_BATCH_BASE_URI || undefined,
+    every: integer(env, 'RMA_SETTLE_EVERY', 60) * 1000,
+    minReceipts: integer(env, 'RMA_MIN_RECEIPTS', 1),
+    confirmations: integer(env, 'RMA_CONFIRMATIONS', 1),
+  }
+}
+
+/**
+ * Relative paths are taken from where the command was started (`INIT_CWD`, set by pnpm), not
+ * from the package directory pnpm runs the script in, so the provider and the settlement job
+ * started from the same place share one database.
+ */
+function pathOf(env: Env, path: string): string {
+  return resolve(env.INIT_CWD ?? process.cwd(), path)
+}
+
+function required(env: Env, name: string, pattern: RegExp, what: string): string {
+  const value = env[name]
+  if (!value) throw new Error(`${name} is not set: it must be ${what}.`)
+  if (!pattern.test(value)) throw new Error(`${name} must be ${what}.`)
+  return value
+}
+
+function integer(env: Env, name: string, fallback: number): number {
+  const value = env[name]
+  if (!value) return fallback
+  const parsed = Number(value)
+  if (!Number.isSafeInteger(parsed) || parsed < 1)
+    throw new Error(`${name} must be a positive integer.`)
+  return parsed
+}

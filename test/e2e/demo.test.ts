@@ -1,0 +1,134 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { roleNames, runDemo } from '@rma/example-demo'
+import { expect, test } from 'vitest'
+
+const demoMain = fileURLToPath(new URL('../../examples/demo/src/main.ts', import.meta.url))
+
+function startDemo(args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', demoMain, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString()
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return { child, exited, output: () => ({ stdout, stderr }) }
+}
+
+async function unreachable(url: string): Promise<boolean> {
+  return fetch(url, { method: 'POST', signal: AbortSignal.timeout(2_000) }).then(
+    () => false,
+    () => true,
+  )
+}
+
+test('the demo, in process: every role paid its exact split, read back from the chain', async () => {
+  const lines: string[] = []
+  const result = await runDemo({ users: 3, epochs: 2, log: (line) => lines.push(line) })
+  const { chain, facts } = result
+
+  expect(result.checks.filter((c) => !c.ok)).toEqual([])
+  expect(result.ok).toBe(true)
+  expect(chain.settlements.map((s) => s.epoch)).toEqual([1, 2])
+  expect(facts.calls).toBe(12)
+  expect(facts.streamingCalls).toBeGreaterThan(0)
+  expect(chain.settlements.reduce((t, s) => t + s.receiptCount, 0)).toBe(facts.calls)
+
+  // The parts sum exactly to the revenue, per epoch and in total, and the counters agree.
+  for (const s of chain.settlements)
+    expect(s.parts.issuer + s.parts.supporters + s.parts.users + s.parts.protocol).toBe(s.revenue)
+  const funded = roleNames.reduce((t, role) => t + chain.funded[role], 0n)
+  expect(funded).toBe(chain.revenue)
+  expect(chain.revenue).toBeGreaterThan(0n)
+  for (const role of roleNames) {
+    expect(chain.funded[role]).toBe(chain.fundedByEvents[role])
+    expect(chain.claimed[role]).toBe(chain.claimedByEvents[role])
+    expect(chain.received[role]).toBe(chain.claimed[role])
+  }
+
+  // Every role claimed exactly its funded amount, except the supporters' rounding dust.
+  expect(chain.claimed.issuer).toBe(chain.funded.issuer)
+  expect(chain.claimed.users).toBe(chain.funded.users)
+  expect(chain.claimed.protocol).toBe(chain.funded.protocol)
+  const dust = chain.funded.supporters - chain.claimed.supporters
+  expect(dust).toBeGreaterThanOrEqual(0n)
+  expect(dust).toBeLessThan(2n)
+  expect(chain.contractBalance).toBe(chain.totalStake + chain.totalUnbonding + dust)
+
+  // Supporters: the larger stake earned three times as much (to the unit, before flooring).
+  const [small, large] = chain.supporters
+  expect(large!.staked).toBe(3n * small!.staked)
+  expect(large!.claimed - 3n * small!.claimed).toBeLessThanOrEqual(3n)
+  expect(large!.withdrawn).toBe(large!.staked)
+  expect(small!.active).toBe(small!.staked)
+
+  // Every user was paid a rebate into its own wallet.
+  for (const user of chain.users) {
+    expect(user.claimed).toBeGreaterThan(0n)
+    expect(user.received).toBe(user.claimed)
+  }
+  expect(lines.some((l) => l.includes('STAND-IN'))).toBe(true)
+})
+
+test('pnpm demo -- --json: one JSON object on stdout, sums matching the chain', async () => {
+  const demo = startDemo(['--', '--json'])
+  const code = await demo.exited
+  const { stdout, stderr } = demo.output()
+  expect(code, stderr).toBe(0)
+  expect(stdout.trim().split('\n')).toHaveLength(1)
+  const report = JSON.parse(stdout) as {
+    ok: boolean
+    calls: number
+    receipts: number
+    revenue: string
+    roles: Record<string, string>
+    claimed: Record<string, string>
+    epochs: number
+    gasPerSettle: number
+    checks: { ok: boolean }[]
+  }
+  expect(report).toMatchObject({ ok: true, calls: 12, receipts: 12, epochs: 2 })
+  for (const value of [report.revenue, ...Object.values(report.roles)])
+    expect(value).toMatch(/^\d+$/)
+  const sum = roleNames.reduce((t, role) => t + BigInt(report.roles[role]!), 0n)
+  expect(sum).toBe(BigInt(report.revenue))
+  for (const role of ['issuer', 'users', 'protocol'])
+    expect(report.claimed[role]).toBe(report.roles[role])
+  const dust = BigInt(report.roles.supporters!) - BigInt(report.claimed.supporters!)
+  expect(dust >= 0n && dust < 2n).toBe(true)
+  expect(report.gasPerSettle).toBeGreaterThan(0)
+  expect(report.checks.every((c) => c.ok)).toBe(true)
+  // Progress went to stderr.
+  expect(stderr).toContain('epoch 2 settled')
+})
+
+test('Ctrl-C stops the chain and the servers the demo started', async () => {
+  const demo = startDemo([])
+  const urls = await new Promise<{ anvil: string; provider: string; model: string }>(
+    (resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the demo did not reach epoch 1')), 60_000)
+      demo.child.stdout.on('data', () => {
+        const { stdout } = demo.output()
+        const anvil = /anvil at (\S+)/.exec(stdout)?.[1]
+        const provider = /listening on (\S+)/.exec(stdout)?.[1]
+        const model = /STAND-IN model "[^"]+" at (\S+)/.exec(stdout)?.[1]
+        if (anvil && provider && model && stdout.includes('▸ epoch 1')) {
+          clearTimeout(timer)
+          resolve({ anvil, provider, model })
+        }
+      })
+    },
+  )
+  demo.child.kill('SIGINT')
+  expect(await demo.exited).toBe(130)
+  expect(demo.output().stderr).toContain('SIGINT: stopping everything')
+  expect(await unreachable(urls.anvil)).toBe(true)
+  expect(await unreachable(`${urls.provider}/chat/completions`)).toBe(true)
+  expect(await unreachable(`${urls.model}/chat/completions`)).toBe(true)
+})
