@@ -252,17 +252,16 @@ export function createSettlementClient(options: SettlementClientOptions) {
     if (allowance < record.revenue)
       await (
         await call(
-          () =>
-            token.getFunction('approve')(
-              options.contract,
-              record.revenue,
-            ) as Promise<ContractTransactionResponse>,
+          async () =>
+            token.getFunction('approve')(options.contract, record.revenue, {
+              nonce: await pendingNonce(settler),
+            }) as Promise<ContractTransactionResponse>,
         )
       ).wait(confirmations)
     let tx: ContractTransactionResponse
     try {
       tx = await call(
-        () =>
+        async () =>
           contract.getFunction('settle')(
             assetId,
             record.epoch,
@@ -272,6 +271,7 @@ export function createSettlementClient(options: SettlementClientOptions) {
             record.receiptCount,
             record.batchUri,
             record.batchHash,
+            { nonce: await pendingNonce(settler) },
           ) as Promise<ContractTransactionResponse>,
       )
     } catch (error) {
@@ -310,6 +310,19 @@ export function createSettlementClient(options: SettlementClientOptions) {
       gasUsed: gas,
       recovered,
     }
+  }
+
+  /**
+   * The settler's next nonce, asked of the node itself: ethers' provider caches
+   * `eth_getTransactionCount` for 250 ms, which hands approve and settle sent back to back
+   * the same nonce.
+   */
+  async function pendingNonce(address: string): Promise<number> {
+    const provider = signer.provider as {
+      send?: (method: string, params: unknown[]) => Promise<string>
+    } | null
+    if (typeof provider?.send !== 'function') return signer.getNonce('pending')
+    return Number(await call(() => provider.send!('eth_getTransactionCount', [address, 'pending'])))
   }
 
   async function settledEvent(epoch: number) {
