@@ -1,1 +1,13 @@
-export { default } from '../../tsup.base.ts'
+import { defineConfig, type Options } from 'tsup'
+import base from '../../tsup.base.ts'
+
+const shared = base as Options
+
+export default defineConfig({
+  ...shared,
+  // The SQLite writer thread runs from its own file, built next to index.js / index.cjs.
+  entry: ['src/index.ts', 'src/sqliteWriter.ts'],
+  // import.meta.url in the CommonJS build, to find that file.
+  shims: true,
+  dts: { ...(shared.dts as object), entry: 'src/index.ts' },
+})

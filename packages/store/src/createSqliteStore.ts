@@ -1,5 +1,7 @@
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import {
   type AppendReceiptParameters,
   type ChainHead,
@@ -10,10 +12,12 @@ import {
   zeroHash,
 } from '@rma/core'
 import Database from 'better-sqlite3'
+import type { StoreError } from './errors.js'
 import { createKeyedMutex } from './internal/keyedMutex.js'
 import {
   assertSettleable,
   batchValues,
+  canonicalReceipt,
   chainKeyOf,
   lower,
   normaliseHashes,
@@ -25,12 +29,21 @@ import {
 import { migrateSqlite } from './internal/sqliteSchema.js'
 import { prepareSqliteStatements } from './internal/sqliteStatements.js'
 import {
+  deserializeError,
+  type SqliteWriter,
+  startSqliteWriter,
+  type WriterCall,
+} from './internal/sqliteWriterClient.js'
+import type { RowTuple, SerializedError, WriterReply } from './internal/sqliteWriterProtocol.js'
+import {
   chainResetError,
   closedError,
   duplicateIdError,
   hashTakenError,
   seqTakenError,
+  writerFailedError,
 } from './internal/storeErrors.js'
+import { createTurns, signsPerTurn } from './internal/turns.js'
 
 /**
  * What one group commit made durable, for metrics.
@@ -41,7 +54,7 @@ import {
 export type GroupCommitInfo = {
   /** Receipts written by the transaction. */
   receipts: number
-  /** Time the transaction took, fsync included, in milliseconds. */
+  /** Time the transaction took on the writer thread, fsync included, in milliseconds. */
   durationMs: number
 }
 
@@ -53,12 +66,20 @@ export type GroupCommitInfo = {
  */
 export type CreateSqliteStoreOptions = {
   /**
-   * The database file; its directory is created. `':memory:'` gives a throwaway database.
+   * The database file; its directory is created. `':memory:'` gives a throwaway database (a
+   * temporary file, deleted by `close()`).
    * @default './.rma/receipts.db'
    */
   path?: string
   /** Called after each group commit (synchronously, so keep it cheap and never throw). */
   onCommit?: (info: GroupCommitInfo) => void
+  /**
+   * Called once if the writer thread stops (it should not: a bug, or the thread running out of
+   * memory). Writes waiting for it, and every later write, reject with `WRITER_FAILED` (the
+   * receipts they carried may or may not be stored); reads keep working. Close the store and
+   * open a new one.
+   */
+  onError?: (error: StoreError) => void
 }
 
 /** Chain state held in memory: the head as signed so far (possibly not yet committed). */
@@ -73,24 +94,29 @@ type Chain = {
 
 type Queued = {
   row: ReceiptRow
+  /** What the append resolves with once the row is stored. */
+  stored: StoredReceipt
   chain: Chain
   resolve: (stored: StoredReceipt) => void
   reject: (error: unknown) => void
 }
 
-/** Chain heads cached beyond this count are dropped (idle ones first) and reloaded on use. */
+/** Chain heads cached beyond this count are dropped (idle ones, oldest first) and reloaded on use. */
 const maxCachedChains = 100_000
 
 /**
  * The embedded default {@link ReceiptStore}: one SQLite file in WAL mode with
  * `synchronous = FULL`, so `append` resolves only after its receipt is fsynced.
  *
- * Group commit: appends that finish signing in the same event-loop turn are written in one
- * transaction (one fsync). Appends of one (meter, user) chain sign one after the other, each on
- * the head the previous one produced, without waiting for its commit; if a receipt then fails to
- * store, the receipts signed on top of it are rejected (`CHAIN_RESET`) and the chain resumes
- * from its last stored receipt. One process should write a file: a second writer is caught by
- * the UNIQUE (meter, user, seq) constraint (`RECEIPT_CONFLICT`), not coordinated.
+ * Writes run on a writer thread (`worker_threads`) that owns the only write connection, so a
+ * commit never blocks the thread that signs; reads run on the calling thread's own connection.
+ * Group commit: receipts signed while the previous commit runs, or in the same event-loop turn,
+ * are written in one transaction (one fsync). Appends of one (meter, user) chain sign one after
+ * the other, each on the head the previous one produced, without waiting for its commit; if a
+ * receipt then fails to store, the receipts signed on top of it are rejected (`CHAIN_RESET`)
+ * and the chain resumes from its last stored receipt. One process should write a file: a
+ * second writer is caught by the UNIQUE (meter, user, seq) constraint (`RECEIPT_CONFLICT`),
+ * not coordinated.
  *
  * @example
  * import { createSqliteStore } from '@rma/store'
@@ -100,34 +126,65 @@ const maxCachedChains = 100_000
  * await store.close()
  */
 export function createSqliteStore(options: CreateSqliteStoreOptions = {}): ReceiptStore {
-  const { path = './.rma/receipts.db', onCommit } = options
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-  const db = new Database(path)
-  db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = FULL')
-  migrateSqlite(db)
+  const { onCommit, onError } = options
+  // The writer needs a file both threads can open: ':memory:' is a temporary one.
+  const temporary =
+    options.path === ':memory:' ? mkdtempSync(join(tmpdir(), 'rma-store-')) : undefined
+  const path = temporary ? join(temporary, 'receipts.db') : (options.path ?? './.rma/receipts.db')
+  const script = writerScript()
+  let db: Database.Database | undefined
+  try {
+    if (!temporary) mkdirSync(dirname(path), { recursive: true })
+    db = new Database(path)
+    db.pragma('journal_mode = WAL')
+    migrateSqlite(db)
+  } catch (error) {
+    db?.close()
+    if (temporary) rmSync(temporary, { recursive: true, force: true })
+    throw error
+  }
+  // This connection only reads from now on; the writer thread owns the writes.
+  db.pragma('query_only = ON')
   const sql = prepareSqliteStatements(db)
-
   const chains = new Map<string, Chain>()
   const signing = createKeyedMutex()
   const reservedIds = new Set<string>()
   const inflight = new Set<Promise<unknown>>()
-  let queue: Queued[] = []
-  let flushScheduled = false
+  const queue: Queued[] = []
+  /** A group of receipts is with the writer: the next one waits for its reply. */
+  let committing = false
   let closed = false
+  // At each turn end, what was signed goes to the writer (now if it is free, else when it
+  // replies to the previous group).
+  const turns = createTurns(signsPerTurn, () => {
+    if (!committing) send()
+  })
+
+  const writer: SqliteWriter = startSqliteWriter({
+    script,
+    path,
+    synchronous: temporary ? 'OFF' : 'FULL',
+    onFailure: (error) => {
+      // Heads cached here may be ahead of, or behind, what the writer last committed.
+      chains.clear()
+      for (const item of queue.splice(0)) item.reject(error)
+      onError?.(error)
+    },
+  })
 
   function assertOpen(): void {
     if (closed) throw closedError()
   }
 
+  function assertWritable(): void {
+    assertOpen()
+    if (writer.failure) throw writer.failure
+  }
+
   function chainFor(key: string, meter: string, user: string): Chain {
     let chain = chains.get(key)
-    if (chain) {
-      // Re-insert: Map order is then least recently used first.
-      chains.delete(key)
-      chains.set(key, chain)
-      return chain
-    }
+    // Map order is insertion order: eviction drops the idle chains loaded longest ago.
+    if (chain) return chain
     const row = sql.head.get(meter, user)
     chain = {
       key,
@@ -149,62 +206,66 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     if (chains.get(chain.key) === chain) chains.delete(chain.key)
   }
 
-  function enqueue(row: ReceiptRow, chain: Chain): Promise<StoredReceipt> {
+  function enqueue(row: ReceiptRow, stored: StoredReceipt, chain: Chain): Promise<StoredReceipt> {
     return new Promise((resolve, reject) => {
-      queue.push({ row, chain, resolve, reject })
-      if (!flushScheduled) {
-        flushScheduled = true
-        setImmediate(flush)
+      if (writer.failure) {
+        reject(writer.failure)
+        return
       }
+      queue.push({ row, stored, chain, resolve, reject })
+      turns.scheduleEnd()
     })
   }
 
-  /** Writes every queued receipt in one transaction; settles each append afterwards. */
-  function flush(): void {
-    flushScheduled = false
-    const batch = queue
-    queue = []
-    if (batch.length === 0) return
-    const failed = new Map<Queued, unknown>()
-    const broken = new Set<Chain>()
-    const started = performance.now()
-    try {
-      sql.begin.run()
-      for (const item of batch) {
-        if (item.chain.broken || broken.has(item.chain)) {
-          failed.set(item, chainResetError(item.row.id))
-          continue
-        }
-        try {
-          sql.insertReceipt.run(item.row)
-        } catch (error) {
-          // A constraint error undoes only its statement; anything else may have ended the
-          // transaction, and then the whole batch fails below.
-          if (!db.inTransaction) throw error
-          failed.set(item, insertError(error, item.row))
-          broken.add(item.chain)
-        }
-      }
-      sql.commit.run()
-    } catch (error) {
-      try {
-        if (db.inTransaction) sql.rollback.run()
-      } catch {
-        // The batch is failing with `error` anyway; SQLite rolls back when the next BEGIN runs.
-      }
-      for (const item of batch) {
-        if (!failed.has(item)) failed.set(item, error)
-        broken.add(item.chain)
-      }
+  /** Sends the queued receipts to the writer as one transaction. */
+  function send(): void {
+    const group: Queued[] = []
+    for (const item of queue.splice(0)) {
+      // A receipt of the chain failed while this one waited: it was signed on top of it.
+      if (item.chain.broken) item.reject(chainResetError(item.row.id))
+      else group.push(item)
     }
-    for (const chain of broken) breakChain(chain)
-    for (const item of batch) {
-      const error = failed.get(item)
-      if (error === undefined) item.resolve(toStoredReceipt({ ...item.row, epoch: null }))
-      else item.reject(error)
+    if (group.length === 0) return
+    committing = true
+    writer.send(
+      { kind: 'append', rows: group.map(({ row }) => tuple(row)) },
+      (reply) => {
+        committing = false
+        settle(group, reply)
+        // Receipts signed while this group committed: the next group.
+        if (queue.length > 0) send()
+      },
+      (error) => {
+        committing = false
+        for (const item of group) breakChain(item.chain)
+        for (const item of group) item.reject(error)
+      },
+    )
+  }
+
+  /** Resolves or rejects each append of a group from the writer's reply. */
+  function settle(group: Queued[], reply: WriterReply): void {
+    if ('error' in reply || reply.kind !== 'append') {
+      // The transaction failed as a whole: nothing of the group was stored.
+      const error =
+        'error' in reply ? deserializeError(reply.error) : new Error('Unexpected writer reply.')
+      for (const item of group) breakChain(item.chain)
+      for (const item of group) item.reject(error)
+      return
     }
-    if (onCommit && failed.size < batch.length)
-      onCommit({ receipts: batch.length - failed.size, durationMs: performance.now() - started })
+    const { outcomes } = reply
+    for (let i = 0; i < group.length; i++) if (outcomes[i] !== null) breakChain(group[i]!.chain)
+    let stored = 0
+    for (let i = 0; i < group.length; i++) {
+      const item = group[i]!
+      const outcome = outcomes[i]
+      if (outcome === null) {
+        stored++
+        item.resolve(item.stored)
+      } else if (outcome === 'reset') item.reject(chainResetError(item.row.id))
+      else item.reject(insertError(outcome ?? { name: 'Error', message: 'No outcome.' }, item.row))
+    }
+    if (onCommit && stored > 0) onCommit({ receipts: stored, durationMs: reply.durationMs })
   }
 
   /** Signs the chain's next receipt and queues it; returns (boxed) the commit's promise. */
@@ -214,6 +275,9 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     user: `0x${string}`,
     { id, sign }: AppendReceiptParameters,
   ): Promise<{ committed: Promise<StoredReceipt> }> {
+    const slot = turns.signSlot()
+    if (slot) await slot
+    if (writer.failure) throw writer.failure
     const chain = chainFor(key, meter, user)
     const head = chain.head
     chain.pending++
@@ -223,7 +287,8 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
       if (chain.broken) throw chainResetError(id)
       const row = toReceiptRow(id, head, meter, user, signed)
       chain.head = { seq: row.seq, hash: row.hash }
-      committed = enqueue(row, chain)
+      const stored = { id, hash: row.hash, receipt: canonicalReceipt(signed.receipt), epoch: null }
+      committed = enqueue(row, stored, chain)
       return { committed }
     } finally {
       const done = () => {
@@ -235,7 +300,7 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
   }
 
   async function append(parameters: AppendReceiptParameters): Promise<StoredReceipt> {
-    assertOpen()
+    assertWritable()
     const { id } = parameters
     if (reservedIds.has(id) || sql.idExists.get(id)) throw duplicateIdError(id)
     reservedIds.add(id)
@@ -252,13 +317,24 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     }
   }
 
-  return {
+  /** A write other than an append: its own request, committed with whatever is waiting. */
+  async function write(call: WriterCall): Promise<Exclude<WriterReply, { error: unknown }>> {
+    assertWritable()
+    const reply = await writer.request(call)
+    if ('error' in reply) throw deserializeError(reply.error)
+    return reply
+  }
+
+  function track<T>(result: Promise<T>): Promise<T> {
+    inflight.add(result)
+    const forget = () => inflight.delete(result)
+    result.then(forget, forget)
+    return result
+  }
+
+  const store: ReceiptStore = {
     append(parameters) {
-      const result = append(parameters)
-      inflight.add(result)
-      const forget = () => inflight.delete(result)
-      result.then(forget, forget)
-      return result
+      return track(append(parameters))
     },
 
     async get(id) {
@@ -289,19 +365,21 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
       return sql.listUnsettled.all(lower(assetId), limit).map(toStoredReceipt)
     },
 
-    async markSettled({ assetId, epoch, hashes }) {
-      assertOpen()
-      const a = lower(assetId)
-      const unique = normaliseHashes(hashes)
-      db.transaction(() => {
-        const found = new Map<string, { assetId: string; epoch: number | null }>()
-        for (const hash of unique) {
-          const row = sql.settlement.get(hash)
-          if (row) found.set(hash, { assetId: row.asset_id, epoch: row.epoch })
-        }
-        assertSettleable({ assetId: a, epoch, hashes: unique }, found)
-        for (const hash of unique) sql.settle.run(epoch, hash)
-      }).immediate()
+    markSettled({ assetId, epoch, hashes }) {
+      return track(
+        (async () => {
+          const a = lower(assetId)
+          const unique = normaliseHashes(hashes)
+          const reply = await write({ kind: 'settle', assetId: a, epoch, hashes: unique })
+          if (reply.kind === 'settle' && reply.settled) return
+          const found = new Map<string, { assetId: string; epoch: number | null }>()
+          if (reply.kind === 'settle')
+            for (const [hash, asset, settledIn] of reply.found)
+              found.set(hash, { assetId: asset, epoch: settledIn })
+          assertSettleable({ assetId: a, epoch, hashes: unique }, found)
+          throw new Error('The writer refused a settleable markSettled.')
+        })(),
+      )
     },
 
     async listBatchReceipts({ assetId, epoch }) {
@@ -309,9 +387,19 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
       return sql.listBatch.all(lower(assetId), epoch).map(toStoredReceipt)
     },
 
-    async addAck(ack) {
-      assertOpen()
-      sql.addAck.run(lower(ack.meter), lower(ack.user), ack.seq, encodeAck(ack))
+    addAck(ack) {
+      return track(
+        (async () => {
+          const { meter, user, seq } = ack
+          await write({
+            kind: 'ack',
+            meter: lower(meter),
+            user: lower(user),
+            seq,
+            ack: encodeAck(ack),
+          })
+        })(),
+      )
     },
 
     async latestAck(meter, user) {
@@ -320,9 +408,12 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
       return row && decodeAck(row.ack)
     },
 
-    async saveBatch(batch) {
-      assertOpen()
-      sql.saveBatch.run(...batchValues(batch))
+    saveBatch(batch) {
+      return track(
+        (async () => {
+          await write({ kind: 'batch', values: batchValues(batch) })
+        })(),
+      )
     },
 
     async getBatch(assetId, epoch) {
@@ -340,20 +431,51 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     async close() {
       if (closed) return
       closed = true
-      // Appends already accepted finish (their group commit runs) before the file closes.
+      // Writes already accepted finish (their group commit runs) before the file closes.
       await Promise.allSettled(inflight)
-      flush()
       db.close()
+      await writer.close()
+      if (temporary) rmSync(temporary, { recursive: true, force: true })
     },
   }
+  writers.set(store, writer)
+  return store
+}
+
+const writers = new WeakMap<ReceiptStore, SqliteWriter>()
+
+/** The writer thread of a SQLite store, to make it fail in tests. Not exported by the package. */
+export function sqliteWriterOf(store: ReceiptStore): SqliteWriter | undefined {
+  return writers.get(store)
+}
+
+/**
+ * The writer thread's script, next to this module: `sqliteWriter.js` / `.cjs` beside
+ * `dist/index.js` / `index.cjs`, `sqliteWriter.ts` beside this file when run from source.
+ */
+function writerScript(): URL {
+  const here = import.meta.url
+  const extension = /\.[cm]?[jt]s$/.exec(new URL(here).pathname)?.[0] ?? '.js'
+  const script = new URL(`./sqliteWriter${extension}`, here)
+  if (!existsSync(fileURLToPath(script)))
+    throw writerFailedError(
+      new Error(
+        `${fileURLToPath(script)} is missing: ship @rma/store's dist folder whole (a bundler that inlines @rma/store must copy dist/sqliteWriter.js next to the bundle).`,
+      ),
+    )
+  return script
+}
+
+function tuple(row: ReceiptRow): RowTuple {
+  return [row.id, row.hash, row.assetId, row.meter, row.user, row.seq, row.timestamp, row.receipt]
 }
 
 /** Maps a constraint violation of the receipts table to a {@link StoreError}. */
-function insertError(error: unknown, row: ReceiptRow): unknown {
-  if (!(error instanceof Database.SqliteError)) return error
+function insertError(error: SerializedError, row: ReceiptRow): unknown {
   if (error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return duplicateIdError(row.id)
-  if (error.code !== 'SQLITE_CONSTRAINT_UNIQUE') return error
-  if (error.message.includes('receipts.hash')) return hashTakenError(row.hash)
-  if (error.message.includes('receipts.seq')) return seqTakenError(row.meter, row.user, row.seq)
-  return error
+  if (error.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+    if (error.message.includes('receipts.hash')) return hashTakenError(row.hash)
+    if (error.message.includes('receipts.seq')) return seqTakenError(row.meter, row.user, row.seq)
+  }
+  return deserializeError(error)
 }

@@ -19,6 +19,11 @@ export type StoreErrorCode =
   | 'CHAIN_RESET'
   /** The store was closed. */
   | 'STORE_CLOSED'
+  /**
+   * The SQLite store's writer thread stopped: appends that were waiting for their commit may or
+   * may not have been stored, and the store accepts no more writes (open a new one).
+   */
+  | 'WRITER_FAILED'
   /** The database was migrated by a newer `@rma/store` than this one. */
   | 'SCHEMA_TOO_NEW'
   /** An option of a store factory is invalid. */

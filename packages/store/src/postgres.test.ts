@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { type Address, type ReceiptStore, verifyReceiptChain } from '@rma/core'
+import {
+  type Address,
+  type ChainHead,
+  type ReceiptStore,
+  verifyReceiptChain,
+  zeroHash,
+} from '@rma/core'
 import pg from 'pg'
 import { afterAll, describe, expect, test } from 'vitest'
 import { createPostgresStore } from './createPostgresStore.js'
@@ -150,4 +156,120 @@ describe('createPostgresStore', () => {
     expect(chains.map((c) => [c.fromSeq, c.toSeq, c.count])).toEqual([[1, 400, 400]])
     expect(stored.map((r) => r.id).sort()).toEqual([...printed].sort())
   }, 30_000)
+
+  test('receipts signed in one turn are written by one statement, without a transaction each', async () => {
+    const pool = new pg.Pool({ connectionString, max: 10 })
+    const store = createPostgresStore({ pool, schema: freshSchema() })
+    await store.head(randomHex(20), randomHex(20)) // migrated
+    const statements: string[] = []
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>
+    pool.query = ((...args: unknown[]) => {
+      const sql = typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text
+      statements.push(sql)
+      return query(...args)
+    }) as typeof pool.query
+    // Every pool.query checks a connection out; so would each per-receipt transaction.
+    let acquired = 0
+    pool.on('acquire', () => acquired++)
+    const meter = randomWallet()
+    const users = Array.from({ length: 10 }, () => randomHex(20))
+    const signers = users.map((user) => receiptSigner({ meter, user }))
+    const stored = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        store.append({
+          id: `g${i}`,
+          meter: meter.address as Address,
+          user: users[i % 10]!,
+          sign: signers[i % 10]!,
+        }),
+      ),
+    )
+    const groups = statements.filter((sql) => sql.includes('json_to_recordset'))
+    expect(groups.length).toBeGreaterThan(1)
+    expect(groups.length).toBeLessThan(20)
+    // Heads read once per chain, then kept: no per-receipt transaction.
+    expect(statements.length - groups.length).toBe(10)
+    expect(acquired).toBe(statements.length)
+    const { issues, chains } = verifyReceiptChain(
+      stored.map((r) => r.receipt),
+      [meter.address as Address],
+      { domain: testDomain },
+    )
+    expect(issues).toEqual([])
+    expect(chains.map((c) => [c.fromSeq, c.toSeq])).toEqual(
+      Array.from({ length: 10 }, () => [1, 20]),
+    )
+    await store.close()
+    await pool.end()
+  })
+
+  test('a chain another writer appended to meanwhile: the append signs again on the new head', async () => {
+    const schema = freshSchema()
+    const [a, b] = [
+      createPostgresStore({ connectionString, schema }),
+      createPostgresStore({ connectionString, schema }),
+    ]
+    const meter = randomWallet()
+    const user = randomHex(20)
+    const m = meter.address as Address
+    const sign = receiptSigner({ meter, user })
+    const r1 = await a.append({ id: 'r1', meter: m, user, sign })
+    const r2 = await b.append({ id: 'r2', meter: m, user, sign })
+    const heads: ChainHead[] = []
+    const recording = (head: ChainHead) => {
+      heads.push(head)
+      return sign(head)
+    }
+    // `a` signs on the head it kept (r1), finds r2 there, and signs again on it.
+    const r3 = await a.append({ id: 'r3', meter: m, user, sign: recording })
+    expect(heads).toEqual([
+      { seq: 1, hash: r1.hash },
+      { seq: 2, hash: r2.hash },
+    ])
+    expect([r3.receipt.seq, r3.receipt.prev]).toEqual([3, r2.hash])
+    // From then on `a` locks the chain's head for each receipt: one signature each.
+    heads.length = 0
+    const r4 = await a.append({ id: 'r4', meter: m, user, sign: recording })
+    expect(heads).toEqual([{ seq: 3, hash: r3.hash }])
+    const r5 = await b.append({ id: 'r5', meter: m, user, sign })
+    expect([r4.receipt.seq, r5.receipt.seq]).toEqual([4, 5])
+    const chain = await a.listByUser({ user })
+    expect(chain.map((r) => r.id)).toEqual(['r1', 'r2', 'r3', 'r4', 'r5'])
+    const { issues } = verifyReceiptChain(
+      chain.map((r) => r.receipt),
+      [m],
+      { domain: testDomain },
+    )
+    expect(issues).toEqual([])
+    await Promise.all([a.close(), b.close()])
+  })
+
+  test('a group that fails (a duplicate id) still stores its other appends', async () => {
+    const store = createPostgresStore({ connectionString, schema: freshSchema() })
+    const meter = randomWallet()
+    const m = meter.address as Address
+    const [alice, bob, carol, dave] = Array.from({ length: 4 }, () => randomHex(20)) as [
+      Address,
+      Address,
+      Address,
+      Address,
+    ]
+    const append = (id: string, user: Address) =>
+      store.append({ id, meter: m, user, sign: receiptSigner({ meter, user }) })
+    const first = await append('dup', alice)
+    const results = await Promise.allSettled([
+      append('x1', bob),
+      append('dup', carol),
+      append('x2', dave),
+    ])
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({
+      code: 'DUPLICATE_RECEIPT_ID',
+    })
+    expect(await store.get('dup')).toEqual(first)
+    expect(await store.head(m, carol)).toEqual({ seq: 0, hash: zeroHash })
+    expect((await store.head(m, bob)).seq).toBe(1)
+    expect((await append('x3', bob)).receipt.seq).toBe(2)
+    await store.close()
+  })
 })

@@ -1,14 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type Address, type ReceiptStore, verifyReceiptChain } from '@rma/core'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, test } from 'vitest'
-import { createSqliteStore, type GroupCommitInfo } from './createSqliteStore.js'
+import { createSqliteStore, type GroupCommitInfo, sqliteWriterOf } from './createSqliteStore.js'
 import { StoreError } from './errors.js'
+import { migrateSqlite, sqliteMigrations } from './internal/sqliteSchema.js'
 import { describeReceiptStore } from './receiptStore.contract.js'
 import { runFixture, waitForLines } from './testing/childProcess.js'
-import { randomHex, randomWallet, receiptSigner, testDomain } from './testing/receiptSigner.js'
+import {
+  randomHex,
+  randomWallet,
+  receiptSigner,
+  testAssetId,
+  testDomain,
+} from './testing/receiptSigner.js'
 
 const root = mkdtempSync(join(tmpdir(), 'rma-store-sqlite-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -33,7 +41,10 @@ describe('createSqliteStore', () => {
     await createSqliteStore({ path }).close()
     const db = new Database(path, { readonly: true })
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
-    expect(db.prepare('SELECT version FROM migrations').all()).toEqual([{ version: 1 }])
+    expect(db.prepare('SELECT version FROM migrations').all()).toEqual([
+      { version: 1 },
+      { version: 2 },
+    ])
     db.close()
   })
 
@@ -171,7 +182,199 @@ describe('createSqliteStore', () => {
     expect(error).toBeInstanceOf(StoreError)
     expect(error).toMatchObject({
       code: 'SCHEMA_TOO_NEW',
-      shortMessage: 'Database schema version 99 is newer than this @rma/store supports (1).',
+      shortMessage: 'Database schema version 99 is newer than this @rma/store supports (2).',
     })
   })
+
+  test('commits run on the writer thread: a blocked commit does not block the caller', async () => {
+    const path = join(root, 'blocked.db')
+    const store = createSqliteStore({ path })
+    const meter = randomWallet()
+    const user = randomHex(20)
+    const m = meter.address as Address
+    const sign = receiptSigner({ meter, user })
+    const first = await store.append({ id: 'b1', meter: m, user, sign })
+    // Another connection holds the write lock: the writer waits for it (busy timeout).
+    const other = new Database(path)
+    other.exec('BEGIN IMMEDIATE')
+    const pending = store.append({ id: 'b2', meter: m, user, sign })
+    let ticks = 0
+    const started = performance.now()
+    while (performance.now() - started < 150) {
+      await sleep(10)
+      ticks++
+    }
+    // The calling thread kept running its timers and its reads meanwhile.
+    expect(ticks).toBeGreaterThan(5)
+    expect(await store.get('b1')).toEqual(first)
+    expect(await store.get('b2')).toBeUndefined()
+    other.exec('ROLLBACK')
+    other.close()
+    const second = await pending
+    expect([second.receipt.seq, second.receipt.prev]).toEqual([2, first.hash])
+    await store.close()
+  })
+
+  test('if the writer thread dies, its pending and later writes reject with WRITER_FAILED', async () => {
+    const errors: StoreError[] = []
+    const store = createSqliteStore({
+      path: join(root, 'writer-dies.db'),
+      onError: (error) => errors.push(error),
+    })
+    const meter = randomWallet()
+    const m = meter.address as Address
+    const [alice, bob] = [randomHex(20), randomHex(20)]
+    const first = await store.append({
+      id: 'first',
+      meter: m,
+      user: alice,
+      sign: receiptSigner({ meter, user: alice }),
+    })
+    const pending = [alice, bob].map((user, i) =>
+      store.append({ id: `pending-${i}`, meter: m, user, sign: receiptSigner({ meter, user }) }),
+    )
+    await sqliteWriterOf(store)!.terminate()
+    const results = await Promise.allSettled(pending)
+    for (const result of results) {
+      expect(result.status).toBe('rejected')
+      const reason = (result as PromiseRejectedResult).reason
+      expect(reason).toBeInstanceOf(StoreError)
+      expect(reason).toMatchObject({
+        code: 'WRITER_FAILED',
+        shortMessage: 'The SQLite writer thread stopped.',
+      })
+    }
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({ code: 'WRITER_FAILED' })
+    expect(errors[0]!.cause).toBeInstanceOf(Error)
+    const later = await store
+      .append({ id: 'later', meter: m, user: bob, sign: receiptSigner({ meter, user: bob }) })
+      .catch((e: unknown) => e)
+    expect(later).toBe(errors[0])
+    await expect(
+      store.saveBatch({
+        assetId: testAssetId,
+        epoch: 1,
+        status: 'built',
+        revenue: 1n,
+        receiptCount: 1,
+        receiptsRoot: randomHex(32),
+        rebateRoot: randomHex(32),
+        batchUri: 'ipfs://x',
+        batchHash: randomHex(32),
+        txHash: null,
+        createdAt: 1,
+      }),
+    ).rejects.toMatchObject({ code: 'WRITER_FAILED' })
+    // Reads keep working on the calling thread's connection.
+    expect(await store.get('first')).toEqual(first)
+    await store.close()
+    expect(errors).toHaveLength(1)
+  })
+
+  test('a version 1 database is migrated to version 2 and its chains continue', async () => {
+    const path = join(root, 'v1.db')
+    const meter = randomWallet()
+    const user = randomHex(20)
+    const m = meter.address as Address
+    const sign = receiptSigner({ meter, user })
+    // A file as @rma/store with schema version 1 left it, holding two receipts.
+    const v1 = createSqliteStore({ path: join(root, 'v1-source.db') })
+    const a = await v1.append({ id: 'a', meter: m, user, sign })
+    const b = await v1.append({ id: 'b', meter: m, user, sign })
+    await v1.close()
+    const source = new Database(join(root, 'v1-source.db'), { readonly: true })
+    const rows = source.prepare('SELECT * FROM receipts').all() as Record<string, unknown>[]
+    source.close()
+    const db = new Database(path)
+    db.pragma('journal_mode = WAL')
+    migrateSqlite(db, sqliteMigrations.slice(0, 1))
+    const insert = db.prepare(
+      'INSERT INTO receipts VALUES (@id, @hash, @asset_id, @meter, @user, @seq, @timestamp, @epoch, @receipt)',
+    )
+    for (const row of rows) insert.run(row)
+    db.close()
+
+    const store = createSqliteStore({ path })
+    const check = new Database(path, { readonly: true })
+    expect(check.prepare('SELECT version FROM migrations ORDER BY version').all()).toEqual([
+      { version: 1 },
+      { version: 2 },
+    ])
+    expect(
+      check
+        .prepare("SELECT sql FROM sqlite_master WHERE name = 'receipts_asset_epoch'")
+        .pluck()
+        .get(),
+    ).toBe('CREATE INDEX receipts_asset_epoch ON receipts (asset_id, epoch)')
+    check.close()
+    expect(await store.get('b')).toEqual(b)
+    expect((await store.listUnsettled({ assetId: testAssetId })).map((r) => r.id)).toEqual([
+      'a',
+      'b',
+    ])
+    const c = await store.append({ id: 'c', meter: m, user, sign })
+    expect([c.receipt.seq, c.receipt.prev]).toEqual([3, b.hash])
+    await store.markSettled({ assetId: testAssetId, epoch: 1, hashes: [a.hash, c.hash] })
+    expect(
+      (await store.listBatchReceipts({ assetId: testAssetId, epoch: 1 })).map((r) => r.id),
+    ).toEqual(['a', 'c'])
+    await store.close()
+  })
+
+  test("':memory:' is a throwaway file, removed by close()", async () => {
+    const before = new Set(readdirSync(tmpdir()))
+    const store = createSqliteStore({ path: ':memory:' })
+    const created = readdirSync(tmpdir()).filter((name) => !before.has(name))
+    expect(created.filter((name) => name.startsWith('rma-store-'))).toHaveLength(1)
+    const meter = randomWallet()
+    const user = randomHex(20)
+    const stored = await store.append({
+      id: 'm1',
+      meter: meter.address as Address,
+      user,
+      sign: receiptSigner({ meter, user }),
+    })
+    expect(await store.get('m1')).toEqual(stored)
+    await store.close()
+    expect(readdirSync(tmpdir()).filter((name) => created.includes(name))).toEqual([])
+  })
+
+  test('an idle store does not keep its process alive', async () => {
+    const path = join(root, 'idle.db')
+    const meter = randomWallet()
+    const user = randomHex(20)
+    const run = runFixture('sqliteIdle', [path, meter.privateKey, user])
+    const { code, stderr } = await run.exited
+    expect([code, stderr]).toEqual([0, ''])
+    expect(run.lines).toEqual(['idle-1'])
+    const store = createSqliteStore({ path })
+    expect((await store.get('idle-1'))?.receipt.seq).toBe(1)
+    await store.close()
+  }, 30_000)
+
+  test('the writer checkpoints the WAL between commits, so it stays small', async () => {
+    const path = join(root, 'wal.db')
+    const store = createSqliteStore({ path })
+    const meter = randomWallet()
+    const users = Array.from({ length: 16 }, () => randomHex(20))
+    const sign = new Map(users.map((user) => [user, receiptSigner({ meter, user })]))
+    for (let round = 0; round < 120; round++)
+      await Promise.all(
+        users.map((user, i) =>
+          store.append({
+            id: `w${round}-${i}`,
+            meter: meter.address as Address,
+            user,
+            sign: sign.get(user)!,
+          }),
+        ),
+      )
+    // 1920 receipts: without checkpoints the WAL would hold every page they touched (~16 MB).
+    expect(statSync(`${path}-wal`).size).toBeLessThan(8 * 1024 * 1024)
+    const check = new Database(path, { readonly: true })
+    expect(check.prepare('SELECT count(*) FROM receipts').pluck().get()).toBe(1920)
+    check.close()
+    await store.close()
+  }, 30_000)
 })

@@ -6,7 +6,9 @@ import {
   decodeReceipt,
   encodeReceipt,
   type Hex,
+  type SignedUsageReceipt,
   type StoredReceipt,
+  usageReceiptSchema,
 } from '@rma/core'
 import {
   invalidHashError,
@@ -72,6 +74,22 @@ export function toReceiptRow(
     timestamp: receipt.timestamp,
     receipt: encodeReceipt(receipt),
   }
+}
+
+/**
+ * What `decodeReceipt(encodeReceipt(receipt))` returns, without the round trip through bytes:
+ * the schema's fields in schema order, hex lowercase, nothing else. Only for a receipt that
+ * `encodeReceipt` accepted (so every hex field is `0x` and the right number of digits).
+ */
+export function canonicalReceipt(receipt: SignedUsageReceipt): SignedUsageReceipt {
+  const source = receipt as unknown as Record<string, unknown>
+  const out: Record<string, unknown> = {}
+  for (const { name, kind } of usageReceiptSchema.fields) {
+    const value = source[name]
+    out[name] = kind === 'bytes32' || kind === 'address' ? (value as string).toLowerCase() : value
+  }
+  out.signature = receipt.signature.toLowerCase()
+  return out as unknown as SignedUsageReceipt
 }
 
 /** The stored form as callers see it: decoded, so addresses and hashes come back lowercase. */

@@ -58,6 +58,14 @@ export function closedError(): StoreError {
   return new StoreError('STORE_CLOSED', 'The receipt store is closed.')
 }
 
+export function writerFailedError(cause: unknown): StoreError {
+  return new StoreError('WRITER_FAILED', 'The SQLite writer thread stopped.', {
+    details:
+      'Writes that were waiting for it may or may not have been stored, and the store accepts no more writes: close it and open a new one.',
+    cause,
+  })
+}
+
 export function schemaTooNewError(found: number, supported: number): StoreError {
   return new StoreError(
     'SCHEMA_TOO_NEW',

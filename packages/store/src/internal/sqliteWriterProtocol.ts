@@ -1,0 +1,47 @@
+import type { MessagePort } from 'node:worker_threads'
+
+// Messages between createSqliteStore (main thread) and its writer thread (sqliteWriter.ts).
+// Types only: the writer imports this file with `import type`, so it stays self-contained.
+
+/** What the writer thread is started with (`workerData`). */
+export type WriterData = {
+  path: string
+  /** `FULL` for a real file; `OFF` for the throwaway file behind `':memory:'`. */
+  synchronous: 'FULL' | 'OFF'
+  /** The writer's end of the channel: requests in, replies out. */
+  port: MessagePort
+}
+
+/**
+ * A receipt row as sent to the writer, in the column order of the INSERT (a tuple clones
+ * faster than an object): id, hash, asset_id, meter, user, seq, timestamp, receipt.
+ */
+export type RowTuple = [string, string, string, string, string, number, number, string]
+
+/** A write the main thread asks for. Requests waiting together share one transaction. */
+export type WriterRequest =
+  | { id: number; kind: 'append'; rows: RowTuple[] }
+  | { id: number; kind: 'ack'; meter: string; user: string; seq: number; ack: string }
+  | { id: number; kind: 'settle'; assetId: string; epoch: number; hashes: string[] }
+  | { id: number; kind: 'batch'; values: (string | number | null)[] }
+  /** Checkpoint, close the connection and exit (sent once, after every other request). */
+  | { id: number; kind: 'close' }
+
+/** An error crossing the thread boundary (the class does not survive structured cloning). */
+export type SerializedError = { name: string; message: string; code?: string | undefined }
+
+/** Per row of an append: stored (null), dropped (an earlier row of its chain failed), or failed. */
+export type RowOutcome = null | 'reset' | SerializedError
+
+export type WriterReply =
+  /** The request failed as a whole: its transaction was rolled back. */
+  | { id: number; error: SerializedError }
+  | { id: number; kind: 'append'; outcomes: RowOutcome[]; durationMs: number }
+  /** `settled` false: nothing changed; `found` holds [hash, assetId, epoch] of each known hash. */
+  | {
+      id: number
+      kind: 'settle'
+      settled: boolean
+      found: [hash: string, assetId: string, epoch: number | null][]
+    }
+  | { id: number; kind: 'done' }
