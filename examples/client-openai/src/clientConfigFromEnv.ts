@@ -1,11 +1,9 @@
 import type { TrustedMeters } from '@rma/client'
 import { getSettlementContract } from '@rma/contracts'
 import { type Address, createPriceTable, type Hex } from '@rma/core'
+import { type Env, loadWallet, required } from '@rma/example-shared'
 import { JsonRpcProvider, Wallet } from 'ethers'
-import { loadWallet } from './loadWallet.js'
 import type { ClientConfig } from './runClient.js'
-
-type Env = Record<string, string | undefined>
 
 export type ClientEnvConfig = ClientConfig & {
   model: string
@@ -101,11 +99,4 @@ function pricesOf(json: string) {
       `RMA_PRICES must be the provider's price table as JSON, {"model": {"input": "2500000", "output": "10000000"}}: ${error instanceof Error ? error.message : error}`,
     )
   }
-}
-
-function required(env: Env, name: string, pattern: RegExp, what: string): string {
-  const value = env[name]
-  if (!value) throw new Error(`${name} is not set: it must be ${what}.`)
-  if (!pattern.test(value)) throw new Error(`${name} must be ${what}.`)
-  return value
 }

@@ -1,3 +1,4 @@
+export { loadWallet } from '@rma/example-shared'
 export {
   type ClaimRebateParameters,
   type ClaimRebateReturnType,
@@ -5,7 +6,6 @@ export {
 } from './claimRebate.js'
 export { type ClientEnvConfig, clientConfigFromEnv } from './clientConfigFromEnv.js'
 export { formatReceipt } from './formatReceipt.js'
-export { loadWallet } from './loadWallet.js'
 export {
   type Call,
   type CallResult,

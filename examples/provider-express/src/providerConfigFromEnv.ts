@@ -1,8 +1,6 @@
-import { resolve } from 'node:path'
 import { type Address, createPriceTable, type Hex } from '@rma/core'
+import { type Env, integer, pathOf, required } from '@rma/example-shared'
 import type { ProviderConfig } from './startProvider.js'
-
-type Env = Record<string, string | undefined>
 
 /**
  * The provider's configuration from environment variables (see the README for each):
@@ -41,31 +39,6 @@ export function providerConfigFromEnv(env: Env = process.env): ProviderConfig {
       ? { rpcUrl: env.RMA_RPC_URL, batchDir: pathOf(env, env.RMA_BATCH_DIR || '.rma/batches') }
       : undefined,
   }
-}
-
-/**
- * Relative paths are taken from where the command was started (`INIT_CWD`, set by pnpm), not
- * from the package directory pnpm runs the script in, so the provider and the settlement job
- * started from the same place share one database.
- */
-function pathOf(env: Env, path: string): string {
-  return resolve(env.INIT_CWD ?? process.cwd(), path)
-}
-
-function required(env: Env, name: string, pattern: RegExp, what: string): string {
-  const value = env[name]
-  if (!value) throw new Error(`${name} is not set: it must be ${what}.`)
-  if (!pattern.test(value)) throw new Error(`${name} must be ${what}.`)
-  return value
-}
-
-function integer(env: Env, name: string, fallback: number): number {
-  const value = env[name]
-  if (!value) return fallback
-  const parsed = Number(value)
-  if (!Number.isSafeInteger(parsed) || parsed < 0)
-    throw new Error(`${name} must be a non-negative integer.`)
-  return parsed
 }
 
 /** `RMA_PRICES`: `{"model": {"input": "2500000", "output": "10000000"}}`, base units per 1M tokens. */

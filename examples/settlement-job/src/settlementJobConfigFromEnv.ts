@@ -1,10 +1,7 @@
-import { resolve } from 'node:path'
 import type { Address, Hex } from '@rma/core'
+import { type Env, integer, loadWallet, pathOf, required } from '@rma/example-shared'
 import { JsonRpcProvider } from 'ethers'
-import { loadWallet } from './loadWallet.js'
 import type { SettlementJobConfig } from './startSettlementJob.js'
-
-type Env = Record<string, string | undefined>
 
 /**
  * The job's configuration from environment variables (see the README): RMA_RPC_URL,
@@ -41,33 +38,8 @@ export async function settlementJobConfigFromEnv(
     databaseUrl: env.RMA_DATABASE_URL || undefined,
     batchDir: pathOf(env, env.RMA_BATCH_DIR || '.rma/batches'),
     batchBaseUri: env.RMA_BATCH_BASE_URI || undefined,
-    every: integer(env, 'RMA_SETTLE_EVERY', 60) * 1000,
-    minReceipts: integer(env, 'RMA_MIN_RECEIPTS', 1),
-    confirmations: integer(env, 'RMA_CONFIRMATIONS', 1),
+    every: integer(env, 'RMA_SETTLE_EVERY', 60, 1) * 1000,
+    minReceipts: integer(env, 'RMA_MIN_RECEIPTS', 1, 1),
+    confirmations: integer(env, 'RMA_CONFIRMATIONS', 1, 1),
   }
-}
-
-/**
- * Relative paths are taken from where the command was started (`INIT_CWD`, set by pnpm), not
- * from the package directory pnpm runs the script in, so the provider and the settlement job
- * started from the same place share one database.
- */
-function pathOf(env: Env, path: string): string {
-  return resolve(env.INIT_CWD ?? process.cwd(), path)
-}
-
-function required(env: Env, name: string, pattern: RegExp, what: string): string {
-  const value = env[name]
-  if (!value) throw new Error(`${name} is not set: it must be ${what}.`)
-  if (!pattern.test(value)) throw new Error(`${name} must be ${what}.`)
-  return value
-}
-
-function integer(env: Env, name: string, fallback: number): number {
-  const value = env[name]
-  if (!value) return fallback
-  const parsed = Number(value)
-  if (!Number.isSafeInteger(parsed) || parsed < 1)
-    throw new Error(`${name} must be a positive integer.`)
-  return parsed
 }

@@ -1,4 +1,4 @@
-export { loadWallet } from './loadWallet.js'
+export { loadWallet } from '@rma/example-shared'
 export {
   claimRewards,
   requestUnstake,

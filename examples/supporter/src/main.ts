@@ -12,8 +12,8 @@
  */
 import { parseSettlementError } from '@rma/contracts'
 import type { Address, Hex } from '@rma/core'
+import { loadWallet } from '@rma/example-shared'
 import { JsonRpcProvider } from 'ethers'
-import { loadWallet } from './loadWallet.js'
 import {
   claimRewards,
   requestUnstake,

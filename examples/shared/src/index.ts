@@ -1,0 +1,2 @@
+export { type Env, integer, pathOf, required } from './envReaders.js'
+export { loadWallet } from './loadWallet.js'
