@@ -10,6 +10,7 @@ import {
   zeroHash,
 } from '@rma/core'
 import pg from 'pg'
+import { createChainCache } from './internal/chainCache.js'
 import { createKeyedMutex } from './internal/keyedMutex.js'
 import { migratePostgres, quoteSchema } from './internal/postgresSchema.js'
 import { withTransaction } from './internal/postgresTransaction.js'
@@ -90,7 +91,6 @@ type Queued = {
 }
 
 /** Chain heads cached beyond this count are dropped (idle ones, oldest first) and reloaded on use. */
-const maxCachedChains = 100_000
 
 /**
  * A {@link ReceiptStore} in PostgreSQL, for several meter processes sharing one database.
@@ -124,7 +124,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
   const ready = migratePostgres(pool, schema)
   ready.catch(() => {}) // surfaced by the first call instead
   const signing = createKeyedMutex()
-  const chains = new Map<string, Chain>()
+  const chains = createChainCache<Chain>()
   const inflight = new Set<Promise<unknown>>()
   let queue: Queued[] = []
   /** A group transaction is running: the next group waits for it. */
@@ -205,18 +205,11 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       contended: false,
       pending: 0,
     }
-    chains.set(key, chain)
-    if (chains.size > maxCachedChains)
-      for (const [k, c] of chains) {
-        if (chains.size <= maxCachedChains) break
-        if (c.pending === 0 && k !== key) chains.delete(k)
-      }
-    return chain
+    return chains.add(chain)
   }
 
   function breakChain(chain: Chain): void {
-    chain.broken = true
-    if (chains.get(chain.key) === chain) chains.delete(chain.key)
+    chains.break(chain)
   }
 
   /**

@@ -13,6 +13,7 @@ import {
 } from '@rma/core'
 import Database from 'better-sqlite3'
 import type { StoreError } from './errors.js'
+import { createChainCache } from './internal/chainCache.js'
 import { createKeyedMutex } from './internal/keyedMutex.js'
 import {
   assertSettleable,
@@ -102,7 +103,6 @@ type Queued = {
 }
 
 /** Chain heads cached beyond this count are dropped (idle ones, oldest first) and reloaded on use. */
-const maxCachedChains = 100_000
 
 /**
  * The embedded default {@link ReceiptStore}: one SQLite file in WAL mode with
@@ -146,7 +146,7 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
   // This connection only reads from now on; the writer thread owns the writes.
   db.pragma('query_only = ON')
   const sql = prepareSqliteStatements(db)
-  const chains = new Map<string, Chain>()
+  const chains = createChainCache<Chain>()
   const signing = createKeyedMutex()
   const reservedIds = new Set<string>()
   const inflight = new Set<Promise<unknown>>()
@@ -192,18 +192,11 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
       broken: false,
       pending: 0,
     }
-    chains.set(key, chain)
-    if (chains.size > maxCachedChains)
-      for (const [k, c] of chains) {
-        if (chains.size <= maxCachedChains) break
-        if (c.pending === 0 && k !== key) chains.delete(k)
-      }
-    return chain
+    return chains.add(chain)
   }
 
   function breakChain(chain: Chain): void {
-    chain.broken = true
-    if (chains.get(chain.key) === chain) chains.delete(chain.key)
+    chains.break(chain)
   }
 
   function enqueue(row: ReceiptRow, stored: StoredReceipt, chain: Chain): Promise<StoredReceipt> {
