@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { readyHashBackend, signatureBackend } from '@rma/core'
 import { discoverBenches } from './lib/discoverBenches.js'
 import type { Figure } from './lib/figure.js'
 import { formatTable } from './lib/formatTable.js'
@@ -16,6 +17,11 @@ const started = performance.now()
 const files = await discoverBenches(srcDir, filters)
 if (files.length === 0) throw new Error(`no *.bench.ts file matches ${filters.join(', ')}`)
 console.error(`running ${files.length} benchmark file(s)${quick ? ' (quick)' : ''}`)
+
+// Figures are steady-state: a running meter has its WebAssembly hasher within milliseconds of
+// loading @rma/core, but a benchmark's synchronous loops would never let it finish loading.
+const backends = { hash: await readyHashBackend(), signature: signatureBackend() }
+console.error(`@rma/core backends: hashing ${backends.hash}, signatures ${backends.signature}`)
 
 const figures: Figure[] = []
 const failures: { file: string; error: unknown }[] = []
@@ -34,7 +40,7 @@ for (const file of files) {
   }
 }
 
-const results = { machine: machineInfo(quick), figures }
+const results = { machine: { ...machineInfo(quick), rmaCoreBackends: backends }, figures }
 await writeFile(resultsPath, `${JSON.stringify(results, bigintAsString, 2)}\n`)
 
 console.log(formatTable(figures))

@@ -32,6 +32,7 @@ export {
 } from './errors.js'
 export { hashAck } from './hashAck.js'
 export { hashAttestation } from './hashAttestation.js'
+export { type HashBackend, hashBackend, readyHashBackend } from './hashBackend.js'
 export { hashBatch } from './hashBatch.js'
 export { hashReceipt } from './hashReceipt.js'
 export { zeroHash } from './internal/bytes.js'

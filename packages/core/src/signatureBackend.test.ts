@@ -1,7 +1,8 @@
 import { recoverAddress, SigningKey } from 'ethers'
 import fc from 'fast-check'
 import { afterEach, describe, expect, test } from 'vitest'
-import { recoverSigner, reloadSignatureBackend } from './internal/recoverSigner.js'
+import { reloadSignatureBackend } from './internal/nativeSecp256k1.js'
+import { recoverSigner } from './internal/recoverSigner.js'
 import { isSignedBy } from './internal/signTyped.js'
 import { signatureBackend } from './signatureBackend.js'
 

@@ -1,50 +1,6 @@
 import { recoverAddress } from 'ethers'
 import { keccakHex } from './keccak.js'
-
-/** Which code recovers signers: libsecp256k1 through `secp256k1`, or ethers (noble, pure JS). */
-export type SignatureBackend = 'native' | 'js'
-
-/** The one call of `secp256k1` (v5) used here, as its native build exposes it. */
-type NativeSecp256k1 = Pick<typeof import('secp256k1'), 'ecdsaRecover'>
-
-/** Not loaded yet: undefined; unavailable or disabled: null. */
-let native: NativeSecp256k1 | null | undefined
-
-/**
- * Loads the native binding once. `secp256k1/bindings.js` is the package's native build alone:
- * its main entry would fall back to `elliptic` (pure JS, slower than ethers), which must not
- * happen here. No Node (a browser bundle), no binary for the platform, the optional dependency
- * not installed, or `RMA_SECP256K1=js` in the environment: ethers recovers instead.
- */
-function loadNative(): NativeSecp256k1 | null {
-  if (typeof process === 'undefined' || process.env?.RMA_SECP256K1 === 'js') return null
-  try {
-    const { createRequire } = process.getBuiltinModule('node:module')
-    const require = createRequire(import.meta.url)
-    const binding = require('secp256k1/bindings.js') as Partial<NativeSecp256k1>
-    return typeof binding.ecdsaRecover === 'function' ? (binding as NativeSecp256k1) : null
-  } catch {
-    return null
-  }
-}
-
-function nativeSecp256k1(): NativeSecp256k1 | null {
-  if (native === undefined) native = loadNative()
-  return native
-}
-
-/** The backend {@link recoverSigner} uses; loads the native binding on the first call. */
-export function currentSignatureBackend(): SignatureBackend {
-  return nativeSecp256k1() ? 'native' : 'js'
-}
-
-/**
- * Forgets the loaded backend, so the next recovery reads `RMA_SECP256K1` and loads the binding
- * again. For tests only.
- */
-export function reloadSignatureBackend(): void {
-  native = undefined
-}
+import { nativeSecp256k1 } from './nativeSecp256k1.js'
 
 /** ethers' `getBytes` accepts exactly this (`0X` too), with an even number of digits. */
 const hexPattern = /^0x[0-9a-f]*$/i

@@ -3,20 +3,23 @@ import { SignerMismatchError } from '../errors.js'
 import { type StructSchema, typedDataTypes, typedDataValue } from '../typedData.js'
 import type { Address, Hex, RmaDomain, Signed } from '../types.js'
 import { recoverSigner } from './recoverSigner.js'
+import { type LocalSigningKey, signDigest } from './signDigest.js'
 
 /** An ethers v6 wallet exposes its key: sign the digest directly, skipping ethers' encoder. */
-type LocalSigner = Signer & {
-  address: string
-  signingKey: { sign(digest: string): { serialized: string } }
-}
+type LocalSigner = Signer & { address: string; signingKey: LocalSigningKey }
 
 function isLocal(signer: Signer): signer is LocalSigner {
   const candidate = signer as Partial<LocalSigner>
-  return typeof candidate.address === 'string' && typeof candidate.signingKey?.sign === 'function'
+  return (
+    typeof candidate.address === 'string' &&
+    typeof candidate.signingKey?.sign === 'function' &&
+    typeof candidate.signingKey.privateKey === 'string'
+  )
 }
 
 /**
- * Compiles a signing function for one object type. A local wallet signs the fast-path digest;
+ * Compiles a signing function for one object type. A local wallet signs the fast-path digest
+ * (with libsecp256k1 where it loads, see {@link signDigest});
  * any other ethers Signer (JSON-RPC, hardware, KMS) gets the full typed data, so it can show
  * the user what they sign. Both give the same signature for the same key.
  */
@@ -32,7 +35,7 @@ export function createTypedSigner<T extends object>(
     let signature: Hex
     if (isLocal(signer)) {
       assertSigner(expected, signer.address)
-      signature = signer.signingKey.sign(digest).serialized as Hex
+      signature = signDigest(digest, signer.signingKey)
     } else {
       assertSigner(expected, await signer.getAddress())
       signature = (await signer.signTypedData(domain, types, typedDataValue(schema, value))) as Hex

@@ -1,0 +1,28 @@
+import fc from 'fast-check'
+import { keccak256 } from 'js-sha3'
+import { expect, test } from 'vitest'
+import { readyHashBackend } from '../hashBackend.js'
+import { keccak, keccakHex, keccakJs } from './keccak.js'
+
+test('the WebAssembly hasher is ready and gives js-sha3 digests for every length', async () => {
+  expect(await readyHashBackend()).toBe('wasm')
+  // Lengths around the 136-byte rate, where padding changes shape, and random contents.
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 700 }), (bytes) => {
+      const expected = keccakJs(bytes)
+      expect(keccak(bytes)).toEqual(expected)
+      expect(keccakHex(bytes)).toBe(`0x${Buffer.from(expected).toString('hex')}`)
+    }),
+    { numRuns: 500, seed: 3 },
+  )
+  for (let length = 130; length <= 140; length++) {
+    const bytes = new Uint8Array(length).fill(length)
+    expect(keccakHex(bytes)).toBe(`0x${keccak256(bytes)}`)
+  }
+})
+
+test('known answer: keccak256 of the empty string', () => {
+  expect(keccakHex(new Uint8Array(0))).toBe(
+    '0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470',
+  )
+})
