@@ -11,9 +11,7 @@ import { defineBench } from '../lib/defineBench.js'
 import { packageVersion } from '../lib/packageVersion.js'
 import { ratioFigure } from '../lib/ratioFigure.js'
 import { ratioOf } from '../lib/ratioOf.js'
-
-/** libsecp256k1 as @rma/core loads it: the N-API build of the optional `secp256k1` package. */
-type NativeSign = (digest: Uint8Array, key: Uint8Array) => { signature: Uint8Array; recid: number }
+import { rawSign } from '../lib/rawSign.js'
 
 /**
  * Receipts signed per second: `signReceipt` with an ethers Wallet (hash, then sign the digest
@@ -31,23 +29,16 @@ export default defineBench(async ({ quick, log }) => {
   const digestBytes = digests.map((digest) => getBytes(digest))
   const privateKey = getBytes(wallet.privateKey)
   const backend = signatureBackend()
-  const coreRequire = createRequire(import.meta.resolve('@rma/core'))
-  const nativeSign =
-    backend === 'native'
-      ? (coreRequire('secp256k1/bindings.js') as { ecdsaSign: NativeSign }).ecdsaSign
-      : null
+  const raw = rawSign()
 
   // Every side must produce the same signature: RFC 6979 nonces make signing deterministic.
   for (let i = 0; i < receipts.length; i++) {
     const { signature } = await signReceipt({ receipt: receipts[i]!, signer: wallet, domain })
-    const raw = secp256k1.sign(digestBytes[i]!, privateKey)
-    const expected = `0x${raw.toCompactHex()}${(27 + raw.recovery).toString(16)}`
+    const noble = secp256k1.sign(digestBytes[i]!, privateKey)
+    const expected = `0x${noble.toCompactHex()}${(27 + noble.recovery).toString(16)}`
     if (signature !== expected) throw new Error(`signature mismatch on receipt ${i}`)
-    if (nativeSign) {
-      const native = nativeSign(digestBytes[i]!, privateKey)
-      if (Buffer.from(native.signature).toString('hex') !== raw.toCompactHex())
-        throw new Error(`native signature mismatch on receipt ${i}`)
-    }
+    if (raw.compactHex(digestBytes[i]!, privateKey) !== noble.toCompactHex())
+      throw new Error(`raw ${backend} signature mismatch on receipt ${i}`)
   }
   log(
     `${receipts.length} receipts sign identically with signReceipt and raw secp256k1 (${backend})`,
@@ -62,9 +53,7 @@ export default defineBench(async ({ quick, log }) => {
   const stats = await compareThroughput(
     {
       candidate: () => signReceipt({ receipt: receipts[c++ % n]!, signer: wallet, domain }),
-      baseline: nativeSign
-        ? () => nativeSign(digestBytes[b++ % n]!, privateKey)
-        : () => secp256k1.sign(digestBytes[b++ % n]!, privateKey),
+      baseline: () => raw.sign(digestBytes[b++ % n]!, privateKey),
       nobleRaw,
       nobleOfEthers: () => secp256k1OfEthers.sign(digestBytes[e++ % n]!, privateKey),
     },
@@ -88,15 +77,12 @@ export default defineBench(async ({ quick, log }) => {
     log(
       `warning: ethers uses @noble/curves ${nobleInsideEthers}, the alias is ${nobleOfEthersVersion}`,
     )
-  const baselineLabel = nativeSign
-    ? `libsecp256k1 ecdsaSign (secp256k1 ${packageVersion('secp256k1', coreRequire.resolve('secp256k1/bindings.js'))}, N-API) of precomputed digests`
-    : `@noble/curves ${nobleVersion} secp256k1.sign of precomputed digests`
   return [
     ratioFigure({
       name: 'receipts signed per second (vs raw secp256k1 sign)',
       candidate: stats.candidate,
       baseline: stats.baseline,
-      baselineLabel,
+      baselineLabel: raw.label,
       opName: 'signatures',
       target: 0.8,
       detail: {

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { secp256k1 } from '@noble/curves/secp256k1'
 import {
   type Address,
   hashReceipt,
@@ -21,10 +20,10 @@ import { compareThroughput, type TaskInput } from '../lib/compareThroughput.js'
 import { defineBench } from '../lib/defineBench.js'
 import type { Figure } from '../lib/figure.js'
 import { median } from '../lib/median.js'
-import { packageVersion } from '../lib/packageVersion.js'
 import { percentile } from '../lib/percentile.js'
 import { ratioFigure } from '../lib/ratioFigure.js'
 import { ratioOf } from '../lib/ratioOf.js'
+import { rawSign } from '../lib/rawSign.js'
 
 const connectionString =
   process.env.RMA_BENCH_POSTGRES_URL ??
@@ -40,7 +39,8 @@ const users = 64
  * head the store hands it, as the meter does, then committed (SQLite: WAL, synchronous FULL,
  * group commit on the store's writer thread; PostgreSQL: group commit, one statement per group
  * that checks and moves the chains' heads). The baseline is the raw secp256k1 sign of
- * precomputed digests, as in signReceipt.bench.ts: the floor no signer can beat. Signing
+ * precomputed digests with the curve code @rma/core signs with (`rawSign`), as in
+ * signReceipt.bench.ts: the floor no signer can beat. Signing
  * without a store is measured in the same rounds, to tell the store's share from the signer's.
  * Each call waits for all 64 appends, so the last group's commit is always waited for.
  */
@@ -53,6 +53,7 @@ export default defineBench(async ({ quick, log }) => {
   const digestBytes = templates.map((receipt) => getBytes(hashReceipt(receipt, domain)))
   const privateKey = getBytes(meter.privateKey)
   const run = randomBytes(4).toString('hex')
+  const raw = rawSign()
 
   const signNext = async (template: UsageReceipt, head: { seq: number; hash: `0x${string}` }) => {
     const receipt = await signReceipt({
@@ -102,16 +103,16 @@ export default defineBench(async ({ quick, log }) => {
     for (const store of [sqlite, postgres]) {
       if (!store) continue
       const [stored] = await appendAll(store)()
-      const raw = secp256k1.sign(getBytes(stored!.hash), privateKey)
-      const expected = `0x${raw.toCompactHex()}${(27 + raw.recovery).toString(16)}`
-      if (stored!.receipt.signature !== expected) throw new Error('stored signature differs')
+      const compact = raw.compactHex(getBytes(stored!.hash), privateKey)
+      if (stored!.receipt.signature.slice(2, 130) !== compact)
+        throw new Error('stored signature differs')
     }
 
     let b = 0
     const tasks: Record<string, TaskInput> = {
       baseline: {
         task: () => {
-          for (let i = 0; i < users; i++) secp256k1.sign(digestBytes[b++ % users]!, privateKey)
+          for (let i = 0; i < users; i++) raw.sign(digestBytes[b++ % users]!, privateKey)
         },
         opsPerCall: users,
       },
@@ -142,11 +143,7 @@ export default defineBench(async ({ quick, log }) => {
       log(`${receipts.length} stored receipts verify as ${chains.length} chains`)
     }
 
-    const nobleVersion = packageVersion(
-      '@noble/curves',
-      import.meta.resolve('@noble/curves/secp256k1'),
-    )
-    const baselineLabel = `@noble/curves ${nobleVersion} secp256k1.sign of precomputed digests`
+    const baselineLabel = raw.label
     const signOnlyOpsPerSecond = Math.round(stats.signOnly!.opsPerSecond)
     const signOnlyOverBaseline = round(ratioOf(stats.signOnly!, stats.baseline!))
     const figures: Figure[] = [
