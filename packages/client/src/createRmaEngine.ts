@@ -4,12 +4,12 @@ import {
   encodeAck,
   encodeAttestation,
   type Hex,
+  hashBytes,
   type RmaDomain,
   signAck,
   signAttestation,
 } from '@rma/core'
 import { EventEmitter } from 'eventemitter3'
-import { keccak256 } from 'js-sha3'
 import { authenticateReceipt } from './authenticateReceipt.js'
 import { type CallFacts, checkReceiptContent } from './checkReceiptContent.js'
 import { type ChainState, createLedger, type ReceiptLedger } from './createLedger.js'
@@ -345,7 +345,7 @@ export function createRmaEngine(
     async begin(url, body) {
       await ledger.ready
       const user = await config.user()
-      const requestHash = `0x${keccak256(body)}` as Hex
+      const requestHash = hashBytes(body)
       const startedAt = Date.now()
       const attestation = await signAttestation({
         signer: config.signer,

@@ -1,5 +1,4 @@
-import type { Hex, Usage } from '@rma/core'
-import { keccak256 } from 'js-sha3'
+import { createBytesHasher, type Hex, type Usage } from '@rma/core'
 import { readReportedUsage } from './readReportedUsage.js'
 
 const LF = 10
@@ -52,7 +51,7 @@ export type SseReceiptFilter = {
  * const { held, receipt, responseHash, usage } = filter.end()
  */
 export function createSseReceiptFilter(): SseReceiptFilter {
-  const hasher = keccak256.create()
+  const hasher = createBytesHasher()
   const decoder = new TextDecoder()
   let parts: Uint8Array[] = []
   let lineEmpty = true
@@ -152,12 +151,12 @@ export function createSseReceiptFilter(): SseReceiptFilter {
       let receipt: SseFilterResult['receipt']
       if (candidate) receipt = readInlineReceipt(decoder.decode(candidate))
       candidate = undefined
-      return { held, receipt, responseHash: `0x${hasher.hex()}`, usage, model, failed }
+      return { held, receipt, responseHash: hasher.hex(), usage, model, failed }
     },
     abort() {
       if (candidate) hasher.update(candidate)
       for (const part of parts) hasher.update(part)
-      return { responseHash: `0x${hasher.hex()}`, usage, model, failed }
+      return { responseHash: hasher.hex(), usage, model, failed }
     },
   }
 }

@@ -1,4 +1,4 @@
-import { keccak256 } from 'js-sha3'
+import { hashBytes } from '@rma/core'
 import { callsByTarget } from './callRegistry.js'
 import { type Call, createRmaEngine, type RmaClient } from './createRmaEngine.js'
 import { ReceiptError } from './errors.js'
@@ -130,7 +130,7 @@ export function rmaAxios<instance extends AxiosLike>(
       const outcome = await engine.settle(call, {
         encoded: header('rma-receipt'),
         observed: {
-          responseHash: `0x${keccak256(bytes)}`,
+          responseHash: hashBytes(bytes),
           usage: reported.usage,
           model: reported.model,
           failed: false,

@@ -1,4 +1,4 @@
-import { keccak256 } from 'js-sha3'
+import { hashBytes } from '@rma/core'
 import { callsByTarget } from './callRegistry.js'
 import type { Call, Engine } from './createRmaEngine.js'
 import { createSseReceiptFilter } from './createSseReceiptFilter.js'
@@ -63,7 +63,7 @@ async function wrapJson(engine: Engine, call: Call, response: Response): Promise
   const outcome = await engine.settle(call, {
     encoded: response.headers.get('rma-receipt') ?? undefined,
     observed: {
-      responseHash: `0x${keccak256(bytes)}`,
+      responseHash: hashBytes(bytes),
       usage: reported.usage,
       model: reported.model,
       failed: false,

@@ -34,6 +34,7 @@ export { hashAck } from './hashAck.js'
 export { hashAttestation } from './hashAttestation.js'
 export { type HashBackend, hashBackend, readyHashBackend } from './hashBackend.js'
 export { hashBatch } from './hashBatch.js'
+export { type BytesHasher, createBytesHasher, hashBytes } from './hashBytes.js'
 export { hashReceipt } from './hashReceipt.js'
 export { zeroHash } from './internal/bytes.js'
 export {

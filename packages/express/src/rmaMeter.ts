@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import {
   BaseError,
+  createBytesHasher,
   decodeAck,
   encodeReceipt,
+  hashBytes,
   resolveModelPrice,
   type StoredReceipt,
   UnknownModelError,
@@ -12,7 +14,6 @@ import {
 } from '@rma/core'
 import { EventEmitter } from 'eventemitter3'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { keccak256 } from 'js-sha3'
 import { authenticate } from './authenticate.js'
 import { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
 import { MeterError } from './errors.js'
@@ -101,7 +102,7 @@ async function begin(
   const rawBody = await readRawBody(req, config.maxBodyBytes)
   const body = parseBody(rawBody)
   req.body = body
-  const requestHash = `0x${keccak256(rawBody)}` as const
+  const requestHash = hashBytes(rawBody)
   const now = config.now()
   const { user, maxAmount } = await authenticate({
     req,
@@ -195,7 +196,7 @@ function createHooks(
   const { endpoint, id } = context
   const observer = createStreamObserver(endpoint)
   const parser = createSseParser(observer.onEvent)
-  const hasher = keccak256.create()
+  const hasher = createBytesHasher()
   let settled: Promise<StoredReceipt | undefined> | undefined
 
   const issue = (
@@ -247,7 +248,7 @@ function createHooks(
         (await estimate(clientGone ? 'client-aborted' : 'missing-usage', seen.outputText))
       const source: UsageSource =
         clientGone && !context.draining ? 'partial' : reported ? 'reported' : 'estimated'
-      return issue(usage, source, model, `0x${hasher.hex()}`)
+      return issue(usage, source, model, hasher.hex())
     })()
     return settled
   }
@@ -296,7 +297,7 @@ function createHooks(
         usage,
         read.usage ? 'reported' : 'estimated',
         read.model ?? requestedModel(context),
-        `0x${keccak256(body)}`,
+        hashBytes(body),
       )
       // The call is delivered uncharged; the header tells a client why no receipt came.
       if (!stored) return { 'rma-receipt-status': 'unstored', 'rma-receipt-id': id }

@@ -6,13 +6,13 @@ import {
   createReceiptsTree,
   decodeReceipt,
   type Hex,
+  hashBytes,
   hashReceipt,
   type MerkleTree,
   type RebateEntry,
   type RevenueSplit,
   type RmaDomain,
 } from '@rma/core'
-import { keccak256 } from 'js-sha3'
 import { SettlementError } from './errors.js'
 
 /** One user's rebate line in a batch: this epoch's part and the running total the tree commits to. */
@@ -54,7 +54,7 @@ export function batchFilePath(directory: string, assetId: Hex, epoch: number): s
  */
 export function serializeBatchFile(file: BatchFile): { bytes: Buffer; batchHash: Hex } {
   const bytes = Buffer.from(`${JSON.stringify(file, null, 1)}\n`)
-  return { bytes, batchHash: `0x${keccak256(bytes)}` }
+  return { bytes, batchHash: hashBytes(bytes) }
 }
 
 /**
@@ -97,7 +97,7 @@ export async function readBatchFile(
     new SettlementError('BATCH_FILE', `Batch file ${path} does not match the chain.`, {
       details: why,
     })
-  if (expected.batchHash && `0x${keccak256(bytes)}` !== expected.batchHash.toLowerCase())
+  if (expected.batchHash && hashBytes(bytes) !== expected.batchHash.toLowerCase())
     throw fail('Its hash differs from batchHash.')
   const file = JSON.parse(bytes.toString('utf8')) as BatchFile
   const hashes = file.receipts.map((r) => hashReceipt(decodeReceipt(r.encoded), expected.domain))

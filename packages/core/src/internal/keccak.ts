@@ -27,10 +27,47 @@ export function keccak(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(keccak256.arrayBuffer(bytes))
 }
 
-/** keccak256 of bytes as 0x-hex. */
-export function keccakHex(bytes: Uint8Array): `0x${string}` {
+/** keccak256 of bytes (a string: of its UTF-8 bytes) as 0x-hex. */
+export function keccakHex(bytes: Uint8Array | string): `0x${string}` {
   if (wasm !== null) return `0x${wasm.init().update(bytes).digest('hex')}`
   return `0x${keccak256.hex(bytes)}`
+}
+
+/** An incremental keccak256: feed bytes in pieces, read the digest once. */
+export type KeccakStream = {
+  update(bytes: Uint8Array | string): void
+  /** The digest of everything fed so far, as 0x-hex. Call once. */
+  hex(): `0x${string}`
+}
+
+/**
+ * An incremental keccak256 that may be fed while other hashes run: each one keeps its own
+ * state (the WebAssembly hasher saves and reloads it around every update), so concurrent
+ * streams share one instance safely. The backend is fixed when the stream is created.
+ */
+export function createKeccakStream(): KeccakStream {
+  const hasher = wasm
+  if (hasher === null) {
+    const js = keccak256.create()
+    return {
+      update: (bytes) => {
+        js.update(bytes)
+      },
+      hex: () => `0x${js.hex()}`,
+    }
+  }
+  let state = hasher.init().save()
+  return {
+    update: (bytes) => {
+      hasher.load(state)
+      hasher.update(bytes)
+      state = hasher.save()
+    },
+    hex: () => {
+      hasher.load(state)
+      return `0x${hasher.digest('hex')}`
+    },
+  }
 }
 
 /** keccak256 with js-sha3 alone, to check the WebAssembly hasher against. For tests only. */

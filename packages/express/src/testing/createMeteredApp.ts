@@ -7,12 +7,12 @@ import {
   createPriceTable,
   encodeAttestation,
   type Hex,
+  hashBytes,
   type ReceiptStore,
   signAttestation,
 } from '@rma/core'
 import { Wallet } from 'ethers'
 import express from 'express'
-import { keccak256 } from 'js-sha3'
 import { type OpenAIProxyOptions, openaiProxy } from '../openaiProxy.js'
 import type { RmaMeterOptions } from '../resolveMeterConfig.js'
 import { type RmaMeter, rmaMeter } from '../rmaMeter.js'
@@ -128,7 +128,7 @@ export async function attest(
     attestation: {
       assetId: target.assetId ?? assetId,
       user: user.address as Address,
-      requestHash: `0x${keccak256(body)}`,
+      requestHash: hashBytes(body),
       nonce: ++nonce,
       expiry: Math.floor(Date.now() / 1000) + 60,
       maxAmount: 10n ** 12n,
