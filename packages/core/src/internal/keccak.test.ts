@@ -45,3 +45,14 @@ test('interleaved incremental hashes keep their own state', async () => {
     expect(stream.hex()).toBe(`0x${Buffer.from(keccakJs(Buffer.concat(fed[i]!))).toString('hex')}`)
   })
 })
+
+test('an incremental hash copies what it is fed: a buffer reused by the caller changes nothing', () => {
+  const stream = createKeccakStream()
+  const buffer = new Uint8Array(100).fill(7)
+  stream.update(buffer)
+  buffer.fill(0)
+  stream.update(buffer)
+  const expected = new Uint8Array(200)
+  expected.fill(7, 0, 100)
+  expect(stream.hex()).toBe(keccakHex(expected))
+})

@@ -1,6 +1,8 @@
 import { createKeccak, type IHasher } from 'hash-wasm'
 import { keccak256 } from 'js-sha3'
 
+const utf8 = new TextEncoder()
+
 /**
  * keccak256 in WebAssembly (hash-wasm): about 6 times js-sha3 on the 544-byte struct encoding
  * hashed per receipt, which is most of the cost of `hashReceipt` (measured on this project's
@@ -40,10 +42,16 @@ export type KeccakStream = {
   hex(): `0x${string}`
 }
 
+/** Bytes an incremental hash holds before it moves them into its saved state. */
+const pendingLimit = 64 * 1024
+
 /**
- * An incremental keccak256 that may be fed while other hashes run: each one keeps its own
- * state (the WebAssembly hasher saves and reloads it around every update), so concurrent
- * streams share one instance safely. The backend is fixed when the stream is created.
+ * An incremental keccak256 that may be fed while other hashes run. Small pieces (SSE frames)
+ * are copied and hashed together when the digest is read or once 64 KiB are pending; only
+ * then does the WebAssembly hasher load this stream's saved state, absorb them and save it
+ * again, so concurrent streams share one instance safely and a stream of many small frames
+ * pays for one state round trip, not one per frame. The backend is fixed when the stream is
+ * created.
  */
 export function createKeccakStream(): KeccakStream {
   const hasher = wasm
@@ -56,15 +64,27 @@ export function createKeccakStream(): KeccakStream {
       hex: () => `0x${js.hex()}`,
     }
   }
-  let state = hasher.init().save()
+  let state: Uint8Array | undefined
+  let pending: Uint8Array[] = []
+  let pendingBytes = 0
+  const absorb = () => {
+    if (state === undefined) hasher.init()
+    else hasher.load(state)
+    for (const piece of pending) hasher.update(piece)
+    pending = []
+    pendingBytes = 0
+  }
   return {
     update: (bytes) => {
-      hasher.load(state)
-      hasher.update(bytes)
+      const piece = typeof bytes === 'string' ? utf8.encode(bytes) : bytes.slice()
+      pending.push(piece)
+      pendingBytes += piece.length
+      if (pendingBytes < pendingLimit) return
+      absorb()
       state = hasher.save()
     },
     hex: () => {
-      hasher.load(state)
+      absorb()
       return `0x${hasher.digest('hex')}`
     },
   }

@@ -216,10 +216,47 @@ function withoutUsageNull(json: string, keyCount: number): string | undefined {
     let candidate: string | undefined
     if (json.charCodeAt(at - 1) === 44) candidate = json.slice(0, at - 1) + json.slice(after)
     else if (json.charCodeAt(after) === 44) candidate = json.slice(0, at) + json.slice(after + 1)
-    if (candidate !== undefined && hasOtherMembersOnly(candidate, keyCount)) return candidate
+    if (candidate !== undefined && isTopLevelOnly(json, at, after, candidate, keyCount))
+      return candidate
     at = json.indexOf(usageNull, after)
   }
   return undefined
+}
+
+/**
+ * Whether removing the `"usage":null` at `at` removed the top-level member and nothing else.
+ * In valid JSON that text can only be a member (a quote inside a string is escaped), so when it
+ * is the only `"usage"` in the text, its nesting depth decides, without parsing again.
+ */
+function isTopLevelOnly(
+  json: string,
+  at: number,
+  after: number,
+  candidate: string,
+  keyCount: number,
+): boolean {
+  const alone = json.lastIndexOf(usageKey, at - 1) === -1 && json.indexOf(usageKey, after) === -1
+  return alone ? depthAt(json, at) === 1 : hasOtherMembersOnly(candidate, keyCount)
+}
+
+const usageKey = '"usage"'
+const QUOTE = 34
+const BACKSLASH = 92
+
+/** Nesting depth of valid JSON text at `index`, outside strings (1: in the top-level object). */
+function depthAt(json: string, index: number): number {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < index; i++) {
+    const c = json.charCodeAt(i)
+    if (inString) {
+      if (c === BACKSLASH) i++
+      else if (c === QUOTE) inString = false
+    } else if (c === QUOTE) inString = true
+    else if (c === 123 || c === 91) depth++
+    else if (c === 125 || c === 93) depth--
+  }
+  return depth
 }
 
 function hasOtherMembersOnly(candidate: string, keyCount: number): boolean {
