@@ -3,7 +3,6 @@ import {
   BaseError,
   encodeAck,
   encodeAttestation,
-  type Hex,
   hashBytes,
   type RmaDomain,
   signAck,
