@@ -26,7 +26,7 @@ export function keccakBackend(): 'wasm' | 'js' {
 /** keccak256 of bytes. */
 export function keccak(bytes: Uint8Array): Uint8Array {
   if (wasm !== null) return wasm.init().update(bytes).digest('binary')
-  return new Uint8Array(keccak256.arrayBuffer(bytes))
+  return keccakJs(bytes)
 }
 
 /** keccak256 of bytes (a string: of its UTF-8 bytes) as 0x-hex. */
@@ -90,7 +90,7 @@ export function createKeccakStream(): KeccakStream {
   }
 }
 
-/** keccak256 with js-sha3 alone, to check the WebAssembly hasher against. For tests only. */
+/** keccak256 with js-sha3 alone: the fallback, and the reference the tests check against. */
 export function keccakJs(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(keccak256.arrayBuffer(bytes))
 }
