@@ -1,3 +1,9 @@
+/**
+ * How long the load worker's second upstream waits before it answers: a fast model's time to
+ * first token (hosted models take 100 ms or more; a small local model on a GPU about this).
+ */
+export const modelLatencyMs = 20
+
 /** One closed-loop load run, as the main thread asks the load worker for it. */
 export type LoadRequest = {
   /** `http://127.0.0.1:port` of the server under test. */
@@ -42,7 +48,7 @@ export type LoadResult = {
 export type ToWorker = { type: 'run'; id: number; request: LoadRequest } | { type: 'close' }
 
 export type FromWorker =
-  | { type: 'ready'; upstreamUrl: string }
+  | { type: 'ready'; upstreamUrl: string; modelUpstreamUrl: string }
   | { type: 'result'; id: number; result: LoadResult }
   | { type: 'error'; id: number; message: string }
   | { type: 'closed' }

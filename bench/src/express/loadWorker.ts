@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { parentPort } from 'node:worker_threads'
 import { createFakeUpstream } from '@rma/express/testing'
 import { Pool } from 'undici'
-import type { LoadRequest, LoadResult, ToWorker } from './loadProtocol.js'
+import { type LoadRequest, type LoadResult, modelLatencyMs, type ToWorker } from './loadProtocol.js'
 
 // A worker thread with its own event loop: the fake OpenAI upstream and a closed-loop load
 // generator. The servers under test run on the main thread, so their event loop does nothing
@@ -12,6 +12,8 @@ const port = parentPort
 if (!port) throw new Error('loadWorker.ts runs as a worker thread')
 
 const upstream = await createFakeUpstream()
+// The same upstream answering like a model would, after a time to first token.
+const modelUpstream = await createFakeUpstream({ latencyMs: modelLatencyMs })
 const pools = new Map<string, Pool>()
 
 function poolFor(origin: string, connections: number): Pool {
@@ -92,6 +94,7 @@ async function run(request: LoadRequest): Promise<LoadResult> {
   const elu = performance.eventLoopUtilization(eluBefore)
   // The fake upstream keeps every request it saw; a benchmark sends tens of thousands.
   upstream.requests.length = 0
+  modelUpstream.requests.length = 0
   return {
     completed: latencyMs.length,
     elapsedMs,
@@ -109,7 +112,7 @@ async function run(request: LoadRequest): Promise<LoadResult> {
 port.on('message', (message: ToWorker) => {
   if (message.type === 'close') {
     void Promise.all([...pools.values()].map((pool) => pool.close()))
-      .then(() => upstream.close())
+      .then(() => Promise.all([upstream.close(), modelUpstream.close()]))
       .then(() => port.postMessage({ type: 'closed' }))
     return
   }
@@ -123,4 +126,4 @@ port.on('message', (message: ToWorker) => {
       }),
   )
 })
-port.postMessage({ type: 'ready', upstreamUrl: upstream.url })
+port.postMessage({ type: 'ready', upstreamUrl: upstream.url, modelUpstreamUrl: modelUpstream.url })

@@ -24,14 +24,14 @@ import { createSqliteStore } from '@rma/store'
 import { keccak256, toUtf8Bytes, Wallet } from 'ethers'
 import express from 'express'
 import { createRandom } from '../fixtures/createRandom.js'
-import type { TaskStats } from '../lib/compareThroughput.js'
 import { defineBench } from '../lib/defineBench.js'
-import { type Figure, figure } from '../lib/figure.js'
-import { median } from '../lib/median.js'
-import { percentile } from '../lib/percentile.js'
-import { ratioFigure } from '../lib/ratioFigure.js'
+import type { Figure } from '../lib/figure.js'
 import type { LoadRequest } from './loadProtocol.js'
+import { measureRequiredWork } from './measureRequiredWork.js'
+import { ceilingFigure, fmt, round3, scenarioFigures } from './meterFigures.js'
+import { type AppName, appNames, custodialScenario, scenarios } from './meterScenarios.js'
 import { type ServerLoadResult, startLoadWorker } from './startLoadWorker.js'
+import { summarise, throughputOf } from './summariseRuns.js'
 
 /**
  * What rmaMeter costs a provider: the same OpenAI-compatible proxy with and without the meter,
@@ -50,6 +50,12 @@ import { type ServerLoadResult, startLoadWorker } from './startLoadWorker.js'
  * the overhead; a third thread would make three busy threads share two cores. Each run records
  * the event-loop utilisation of both threads: the server's near 1 and the worker's below it
  * means the server, not the load generator, is what limits a run.
+ *
+ * Two kinds of informational figures go with them. A ceiling per fast-upstream scenario: the
+ * best ratio any meter could reach that verifies the attestation before forwarding, signs the
+ * receipt once usage is known and delivers it after its SQLite commit, computed from those
+ * steps' costs measured in this run. And the same proxies against an upstream that answers
+ * after `modelLatencyMs`, like a fast model, to show what a provider sees.
  */
 export default defineBench(async ({ quick, log }) => {
   const rounds = quick ? 3 : 5
@@ -68,28 +74,40 @@ export default defineBench(async ({ quick, log }) => {
     },
   })
   const load = await startLoadWorker()
-  const upstream: FakeUpstream = {
-    url: load.upstreamUrl,
+  const upstreamAt = (url: string): FakeUpstream => ({
+    url,
     requests: [],
     cancelled: 0,
     close: async () => {},
-  }
-  const attested = await createMeteredApp({ store, upstream })
-  const custodial = await createMeteredApp({
-    store,
-    upstream,
-    meter: { identify: (req) => req.get('x-rma-user') as Address | undefined },
   })
-  const plain = await createPlainProxy(upstream.url)
+  const upstream = upstreamAt(load.upstreamUrl)
+  const apps: Record<AppName, MeteredApp> = {
+    attested: await createMeteredApp({ store, upstream }),
+    custodial: await createMeteredApp({
+      store,
+      upstream,
+      meter: { identify: (req) => req.get('x-rma-user') as Address | undefined },
+    }),
+    model: await createMeteredApp({ store, upstream: upstreamAt(load.modelUpstreamUrl) }),
+  }
+  const plainProxies = {
+    fast: await createPlainProxy(upstream.url),
+    model: await createPlainProxy(load.modelUpstreamUrl),
+  }
   const random = createRandom(7)
   const users = Array.from({ length: 64 }, () => new Wallet(random.hex(32)))
   const attest = createAttester(users)
+  const required = await measureRequiredWork(random, quick)
+  log(
+    `required per call: verify attestation ${fmt(required.verifyMs)} ms, sign receipt ${fmt(required.signMs)} ms`,
+  )
 
   const figures: Figure[] = []
-  const metered = { attested: 0, custodial: 0 }
+  const metered: Record<AppName, number> = { attested: 0, custodial: 0, model: 0 }
   try {
     for (const scenario of scenarios) {
-      const app = scenario.custodial ? custodial : attested
+      const app = apps[scenario.app]
+      const plain = scenario.app === 'model' ? plainProxies.model : plainProxies.fast
       const body = chatBody(scenario.stream)
       const common: Record<string, string> = { 'content-type': 'application/json' }
       const userHeader = (i: number) => users[i % users.length]!.address.toLowerCase()
@@ -98,7 +116,7 @@ export default defineBench(async ({ quick, log }) => {
       const expectHeader = scenario.stream ? 'rma-receipt-id' : 'rma-receipt'
 
       // Same answer from both: status 200, the receipt header, the same body bytes.
-      const checkHeaders = scenario.custodial ? perUser : await attest(1, body)
+      const checkHeaders = custodialScenario(scenario) ? perUser : await attest(1, body)
       const check = (origin: string, header?: string) =>
         load.run({
           origin,
@@ -113,7 +131,7 @@ export default defineBench(async ({ quick, log }) => {
         })
       const plainCheck = await check(plain.url)
       const meteredCheck = await check(app.url, expectHeader)
-      count(metered, scenario, meteredCheck.completed)
+      metered[scenario.app] += meteredCheck.completed
       assertClean('unmetered check', plainCheck)
       assertClean('metered check', meteredCheck)
       if (plainCheck.lastBodyBytes !== meteredCheck.lastBodyBytes)
@@ -127,7 +145,7 @@ export default defineBench(async ({ quick, log }) => {
         path: '/v1/chat/completions',
         body,
         commonHeaders: common,
-        perRequestHeader: scenario.custodial
+        perRequestHeader: custodialScenario(scenario)
           ? { ...perUser, cycle: true }
           : await attest(Math.ceil((rate * ms * 1.5) / 1000) + scenario.concurrency * 2, body),
         concurrency: scenario.concurrency,
@@ -141,7 +159,10 @@ export default defineBench(async ({ quick, log }) => {
         path: '/v1/chat/completions',
         body,
         commonHeaders: common,
-        perRequestHeader: { ...(scenario.custodial ? perUser : checkHeaders), cycle: true },
+        perRequestHeader: {
+          ...(custodialScenario(scenario) ? perUser : checkHeaders),
+          cycle: true,
+        },
         concurrency: scenario.concurrency,
         durationMs: ms,
         expectBytes,
@@ -150,7 +171,7 @@ export default defineBench(async ({ quick, log }) => {
       // Warm-up, which also sizes the attestations a timed run needs.
       const firstRate = scenario.concurrency === 1 ? 400 : 1_000
       const warm = await load.run(await candidateRequest(warmupMs, firstRate))
-      count(metered, scenario, warm.completed)
+      metered[scenario.app] += warm.completed
       assertClean('metered warm-up', warm)
       assertClean('unmetered warm-up', await load.run(baselineRequest(warmupMs)))
       let rate = throughputOf(warm)
@@ -162,7 +183,7 @@ export default defineBench(async ({ quick, log }) => {
         const request = await candidateRequest(durationMs, rate)
         const runCandidate = async () => {
           const result = await load.run(request)
-          count(metered, scenario, result.completed)
+          metered[scenario.app] += result.completed
           assertClean('metered', result)
           if (result.elapsedMs < durationMs * 0.9)
             log(`${scenario.label}: attestations ran out after ${Math.round(result.elapsedMs)} ms`)
@@ -199,37 +220,22 @@ export default defineBench(async ({ quick, log }) => {
           `ELU server ${fmt(summary.candidate.serverElu)}/${fmt(summary.baseline.serverElu)} worker ${fmt(summary.candidate.workerElu)}/${fmt(summary.baseline.workerElu)}`,
       )
       figures.push(...scenarioFigures(scenario, summary, rounds, sqliteGroupCommits))
+      if (scenario.app !== 'model')
+        figures.push(ceilingFigure(scenario, summary, required, sqliteGroupCommits.msPerCommit))
     }
 
     // Every metered call stored exactly one receipt, as the next link of its user's chain.
-    await assertStored(store, attested, users, metered.attested)
-    await assertStored(store, custodial, users, metered.custodial)
+    for (const name of appNames) await assertStored(store, apps[name], users, metered[name])
   } finally {
-    await attested.close()
-    await custodial.close()
-    await plain.close()
+    for (const name of appNames) await apps[name].close()
+    await plainProxies.fast.close()
+    await plainProxies.model.close()
     await load.close()
     await store.close()
     rmSync(dir, { recursive: true, force: true })
   }
   return figures
 })
-
-type Scenario = {
-  label: string
-  stream: boolean
-  concurrency: number
-  custodial: boolean
-}
-
-const scenarios: Scenario[] = [
-  { label: 'chat JSON, c=1', stream: false, concurrency: 1, custodial: false },
-  { label: 'chat JSON, c=64', stream: false, concurrency: 64, custodial: false },
-  { label: 'chat SSE, c=1', stream: true, concurrency: 1, custodial: false },
-  { label: 'chat SSE, c=64', stream: true, concurrency: 64, custodial: false },
-  { label: 'chat JSON, c=1, custodial identify', stream: false, concurrency: 1, custodial: true },
-  { label: 'chat JSON, c=64, custodial identify', stream: false, concurrency: 64, custodial: true },
-]
 
 /** A chat request of a realistic size (about 1.5 KB: a system prompt and a question). */
 function chatBody(stream: boolean): string {
@@ -294,11 +300,6 @@ async function createPlainProxy(upstreamUrl: string) {
   }
 }
 
-function count(metered: { attested: number; custodial: number }, s: Scenario, n: number) {
-  if (s.custodial) metered.custodial += n
-  else metered.attested += n
-}
-
 function assertClean(what: string, result: ServerLoadResult): void {
   if (result.failureCount > 0)
     throw new Error(`${what}: ${result.failureCount} bad answers, e.g. ${result.failures[0]}`)
@@ -316,149 +317,4 @@ async function assertStored(
   for (const user of users) stored += (await store.head(meter, user.address as Address)).seq
   if (stored !== expected)
     throw new Error(`${expected} metered calls answered but ${stored} receipts stored`)
-}
-
-function throughputOf(result: ServerLoadResult): number {
-  return (result.completed / result.elapsedMs) * 1000
-}
-
-type Side = {
-  throughput: number
-  rates: number[]
-  p50: number
-  p99: number
-  firstChunkP50: number
-  headP50: number
-  serverCpuMsPerRequest: number
-  workerCpuMsPerRequest: number
-  serverElu: number
-  workerElu: number
-  requests: number[]
-}
-
-function side(results: ServerLoadResult[]): Side & { perRound: ServerLoadResult[] } {
-  const rates = results.map(throughputOf)
-  const of = (f: (r: ServerLoadResult) => number) => median(results.map(f))
-  return {
-    throughput: median(rates),
-    rates,
-    p50: of((r) => percentile(r.latencyMs, 50)),
-    p99: of((r) => percentile(r.latencyMs, 99)),
-    firstChunkP50: of((r) => percentile(r.firstChunkMs, 50)),
-    headP50: of((r) => percentile(r.headMs, 50)),
-    serverCpuMsPerRequest: of((r) => r.serverCpuMs / r.completed),
-    workerCpuMsPerRequest: of((r) => r.workerCpuMs / r.completed),
-    serverElu: of((r) => r.serverEventLoopUtilization),
-    workerElu: of((r) => r.workerEventLoopUtilization),
-    requests: results.map((r) => r.completed),
-    perRound: results,
-  }
-}
-
-function summarise(candidate: ServerLoadResult[], baseline: ServerLoadResult[]) {
-  const c = side(candidate)
-  const b = side(baseline)
-  /** The median over rounds of (candidate - baseline), each round's pair measured back to back. */
-  const added = (f: (r: ServerLoadResult) => number) =>
-    median(candidate.map((r, i) => f(r) - f(baseline[i]!)))
-  return {
-    candidate: c,
-    baseline: b,
-    p50Added: added((r) => percentile(r.latencyMs, 50)),
-    p99Added: added((r) => percentile(r.latencyMs, 99)),
-    firstChunkP50Added: added((r) => percentile(r.firstChunkMs, 50)),
-    serverCpuMsAdded: added((r) => r.serverCpuMs / r.completed),
-  }
-}
-
-function scenarioFigures(
-  scenario: Scenario,
-  s: ReturnType<typeof summarise>,
-  rounds: number,
-  sqliteGroupCommits: Record<string, number>,
-): Figure[] {
-  const label = scenario.label
-  const auth = scenario.custodial
-    ? 'custodial identify(req), no attestation'
-    : 'fresh rma-attestation per request (ecrecover)'
-  const stats = (x: Side): TaskStats => ({ opsPerSecond: x.throughput, rounds: x.rates })
-  const sides = (pick: (x: Side) => number) => ({
-    candidate: round3(pick(s.candidate)),
-    baseline: round3(pick(s.baseline)),
-  })
-  const common = {
-    concurrency: scenario.concurrency,
-    rounds,
-    auth,
-    requestsPerRound: { candidate: s.candidate.requests, baseline: s.baseline.requests },
-    p50Ms: sides((x) => x.p50),
-    p99Ms: sides((x) => x.p99),
-    serverCpuMsPerRequest: sides((x) => x.serverCpuMsPerRequest),
-    serverCpuMsAddedPerRequest: round3(s.serverCpuMsAdded),
-    workerCpuMsPerRequest: sides((x) => x.workerCpuMsPerRequest),
-    serverEventLoopUtilization: sides((x) => x.serverElu),
-    workerEventLoopUtilization: sides((x) => x.workerElu),
-    sqliteGroupCommits,
-  }
-  const baselineLatency = (name: string, value: number) =>
-    `unmetered express.json() + openaiProxy, ${name} ${fmt(value)} ms`
-  const out: Figure[] = [
-    ratioFigure({
-      name: `metered proxy throughput (${label})`,
-      candidate: stats(s.candidate),
-      baseline: stats(s.baseline),
-      baselineLabel: 'unmetered express.json() + openaiProxy, same upstream',
-      opName: 'requests',
-      target: 0.85,
-      detail: common,
-    }),
-    figure({
-      name: `meter p50 latency added (${label})`,
-      value: round3(s.p50Added),
-      unit: 'ms',
-      baseline: baselineLatency('p50', s.baseline.p50),
-      better: 'lower',
-      target: 1,
-      detail: common,
-    }),
-  ]
-  if (!scenario.custodial)
-    out.push(
-      figure({
-        name: `meter p99 latency added (${label})`,
-        value: round3(s.p99Added),
-        unit: 'ms',
-        baseline: baselineLatency('p99', s.baseline.p99),
-        better: 'lower',
-        target: null,
-        detail: { concurrency: scenario.concurrency, rounds, p99Ms: sides((x) => x.p99) },
-      }),
-    )
-  if (scenario.stream && !scenario.custodial)
-    out.push(
-      figure({
-        name: `meter p50 time to first byte added (${label})`,
-        value: round3(s.firstChunkP50Added),
-        unit: 'ms',
-        baseline: baselineLatency('first body byte p50', s.baseline.firstChunkP50),
-        better: 'lower',
-        target: 1,
-        detail: {
-          concurrency: scenario.concurrency,
-          rounds,
-          measuredTo: 'the first chunk of the response body (the first SSE bytes)',
-          firstChunkP50Ms: sides((x) => x.firstChunkP50),
-          responseHeadP50Ms: sides((x) => x.headP50),
-        },
-      }),
-    )
-  return out
-}
-
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000
-}
-
-function fmt(value: number): string {
-  return value.toFixed(value < 10 ? 3 : 1)
 }

@@ -11,6 +11,8 @@ export type ServerLoadResult = LoadResult & {
 export type LoadWorker = {
   /** The fake OpenAI upstream the worker serves, for the proxies under test. */
   upstreamUrl: string
+  /** The same upstream answering after `modelLatencyMs`, like a model. */
+  modelUpstreamUrl: string
   /** Runs one load run; this thread's CPU and event-loop use are measured around it. */
   run(request: LoadRequest): Promise<ServerLoadResult>
   close(): Promise<void>
@@ -25,25 +27,28 @@ export async function startLoadWorker(): Promise<LoadWorker> {
   >()
   let nextId = 0
   let onClosed: (() => void) | undefined
-  const upstreamUrl = await new Promise<string>((resolve, reject) => {
-    worker.once('error', reject)
-    worker.on('message', (message: FromWorker) => {
-      if (message.type === 'ready') resolve(message.upstreamUrl)
-      else if (message.type === 'closed') onClosed?.()
-      else {
-        const waiter = pending.get(message.id)
-        pending.delete(message.id)
-        if (message.type === 'result') waiter?.resolve(message.result)
-        else waiter?.reject(new Error(`load worker: ${message.message}`))
-      }
-    })
-  })
+  const urls = await new Promise<{ upstreamUrl: string; modelUpstreamUrl: string }>(
+    (resolve, reject) => {
+      worker.once('error', reject)
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'ready') resolve(message)
+        else if (message.type === 'closed') onClosed?.()
+        else {
+          const waiter = pending.get(message.id)
+          pending.delete(message.id)
+          if (message.type === 'result') waiter?.resolve(message.result)
+          else waiter?.reject(new Error(`load worker: ${message.message}`))
+        }
+      })
+    },
+  )
   worker.on('error', (error) => {
     for (const waiter of pending.values()) waiter.reject(error)
     pending.clear()
   })
   return {
-    upstreamUrl,
+    upstreamUrl: urls.upstreamUrl,
+    modelUpstreamUrl: urls.modelUpstreamUrl,
     async run(request) {
       const id = nextId++
       const cpuBefore = process.threadCpuUsage()

@@ -25,14 +25,18 @@ export type FakeUpstream = {
  * the Responses API (JSON and SSE), embeddings. It behaves like OpenAI where the meter cares:
  * with include_usage every chunk carries `"usage":null` and a last chunk with empty `choices`
  * carries usage. The request's `model` picks failure modes: `fail-429`, `fail-500` (HTML body),
- * `bad-json`, `bad-sse`, `slow` (a chunk every 20 ms), `no-usage`.
+ * `bad-json`, `bad-sse`, `slow` (a chunk every 20 ms), `no-usage`. `latencyMs` makes every
+ * answer start that long after its request arrived, like a model's time to first token.
  *
  * @example
  * const upstream = await createFakeUpstream()
  * app.post('/v1/*path', openaiProxy({ upstream: `${upstream.url}/v1` }))
  */
-export async function createFakeUpstream(options: { chunks?: number } = {}): Promise<FakeUpstream> {
+export async function createFakeUpstream(
+  options: { chunks?: number; latencyMs?: number } = {},
+): Promise<FakeUpstream> {
   const chunks = options.chunks ?? 8
+  const latencyMs = options.latencyMs ?? 0
   const state: FakeUpstream = { url: '', requests: [], cancelled: 0, close: async () => {} }
   const server = createServer((req, res) => {
     const parts: Buffer[] = []
@@ -46,7 +50,9 @@ export async function createFakeUpstream(options: { chunks?: number } = {}): Pro
       state.requests.push({ path, body, headers: req.headers })
       // Bounded, so long benchmarks do not grow memory.
       if (state.requests.length > 1000) state.requests.splice(0, state.requests.length - 1000)
-      handle(path, body, res, chunks, state).catch(() => res.destroy())
+      const answer = () => handle(path, body, res, chunks, state).catch(() => res.destroy())
+      if (latencyMs > 0) setTimeout(answer, latencyMs)
+      else void answer()
     })
   })
   server.keepAliveTimeout = 60_000
