@@ -295,7 +295,9 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
   async function append(parameters: AppendReceiptParameters): Promise<StoredReceipt> {
     assertWritable()
     const { id } = parameters
-    if (reservedIds.has(id) || sql.idExists.get(id)) throw duplicateIdError(id)
+    // An id in flight here is caught now; an id already stored is caught by the primary key when
+    // the group commits (a read here would cost every append a lookup behind the writer's WAL).
+    if (reservedIds.has(id)) throw duplicateIdError(id)
     reservedIds.add(id)
     try {
       const meter = lower(parameters.meter)

@@ -15,7 +15,6 @@ type Lookup = [string, string]
  * Writes go to the writer thread (sqliteWriter.ts), which has its own connection.
  */
 export type SqliteStatements = {
-  idExists: Statement<[string], { one: 1 }>
   head: Statement<Lookup, { seq: number; hash: string }>
   get: Statement<[string], SelectedReceipt>
   getByHash: Statement<[string], SelectedReceipt>
@@ -29,7 +28,6 @@ export type SqliteStatements = {
 
 export function prepareSqliteStatements(db: Database.Database): SqliteStatements {
   return {
-    idExists: db.prepare<[string], { one: 1 }>('SELECT 1 AS one FROM receipts WHERE id = ?'),
     head: db.prepare<[string, string], { seq: number; hash: string }>(
       'SELECT seq, hash FROM receipts WHERE meter = ? AND "user" = ? ORDER BY seq DESC LIMIT 1',
     ),
