@@ -42,7 +42,11 @@ export function rmaRouter(options: RmaRouterOptions): Router {
   const { meter } = options
   const { store, domain } = meter.config
   const base = options.basePath ?? '/rma'
+  // Every route sits under one mount layer, so the app's other requests (the metered calls)
+  // pass this router after one prefix test instead of one path match per route.
+  const outer = express.Router()
   const router = express.Router()
+  outer.use(base, router)
   const route =
     (handler: (req: Request, res: Response) => Promise<void>) =>
     (req: Request, res: Response, next: NextFunction) =>
@@ -51,7 +55,7 @@ export function rmaRouter(options: RmaRouterOptions): Router {
       )
 
   router.get(
-    `${base}/receipts/:id`,
+    '/receipts/:id',
     route(async (req, res) => {
       const id = String(req.params.id)
       const stored = /^0x[0-9a-fA-F]{64}$/.test(id)
@@ -63,7 +67,7 @@ export function rmaRouter(options: RmaRouterOptions): Router {
   )
 
   router.get(
-    `${base}/receipts`,
+    '/receipts',
     route(async (req, res) => {
       const user = String(req.query.user ?? '')
       if (!/^0x[0-9a-fA-F]{40}$/.test(user))
@@ -91,7 +95,7 @@ export function rmaRouter(options: RmaRouterOptions): Router {
   )
 
   router.post(
-    `${base}/acks`,
+    '/acks',
     express.json({ limit: '16kb' }),
     route(async (req, res) => {
       const encoded = (req.body as { ack?: unknown } | undefined)?.ack ?? req.get('rma-ack')
@@ -124,7 +128,7 @@ export function rmaRouter(options: RmaRouterOptions): Router {
   )
 
   router.get(
-    `${base}/proofs/:user`,
+    '/proofs/:user',
     route(async (req, res) => {
       const user = String(req.params.user)
       if (!options.proofs) throw notFound('This server does not serve rebate proofs.')
@@ -144,7 +148,7 @@ export function rmaRouter(options: RmaRouterOptions): Router {
   )
 
   router.get(
-    `${base}/health`,
+    '/health',
     route(async (_req, res) => {
       const { address } = await meter.config.signer()
       // A cheap read proves the store answers.
@@ -160,13 +164,13 @@ export function rmaRouter(options: RmaRouterOptions): Router {
   )
 
   router.get(
-    `${base}/metrics`,
+    '/metrics',
     route(async (_req, res) => {
       res.type(meter.metrics.registry.contentType).send(await meter.metrics.registry.metrics())
     }),
   )
 
-  return router
+  return outer
 }
 
 function notFound(message: string): MeterError {
