@@ -1,12 +1,12 @@
 import {
   type Address,
   createDomain,
-  signAttestation,
+  decodeAttestation,
   signReceipt,
   verifyAttestation,
   zeroHash,
 } from '@rma/core'
-import { assetId, chainId, settlementContract } from '@rma/express/testing'
+import { assetId, attest, chainId, settlementContract } from '@rma/express/testing'
 import { Wallet } from 'ethers'
 import type { Random } from '../fixtures/createRandom.js'
 import { randomReceipt } from '../fixtures/randomReceipt.js'
@@ -31,18 +31,8 @@ export async function measureRequiredWork(random: Random, quick: boolean): Promi
   const domain = createDomain({ chainId, verifyingContract: settlementContract })
   const user = new Wallet(random.hex(32))
   const meter = new Wallet(random.hex(32))
-  const attestation = await signAttestation({
-    signer: user,
-    domain,
-    attestation: {
-      assetId,
-      user: user.address as Address,
-      requestHash: random.hex(32) as `0x${string}`,
-      nonce: 1n,
-      expiry: Math.floor(Date.now() / 1000) + 300,
-      maxAmount: 10n ** 12n,
-    },
-  })
+  // An attestation as @rma/client sends it, over a chat body.
+  const attestation = decodeAttestation(await attest(user, '{"model":"gpt-4o-mini"}'))
   if (!verifyAttestation({ attestation, domain })) throw new Error('attestation does not verify')
   const receipt = randomReceipt(random, {
     assetId,

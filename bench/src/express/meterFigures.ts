@@ -1,10 +1,9 @@
-import type { TaskStats } from '../lib/compareThroughput.js'
 import { type Figure, figure } from '../lib/figure.js'
 import { ratioFigure } from '../lib/ratioFigure.js'
 import { ratioOf } from '../lib/ratioOf.js'
 import type { RequiredWork } from './measureRequiredWork.js'
 import { custodialScenario, type Scenario } from './meterScenarios.js'
-import type { Side, summarise } from './summariseRuns.js'
+import { type Side, type summarise, taskStatsOf } from './summariseRuns.js'
 
 export function scenarioFigures(
   scenario: Scenario,
@@ -19,7 +18,6 @@ export function scenarioFigures(
   const auth = custodial
     ? 'custodial identify(req), no attestation'
     : 'fresh rma-attestation per request (ecrecover)'
-  const stats = (x: Side): TaskStats => ({ opsPerSecond: x.throughput, rounds: x.rates })
   const sides = (pick: (x: Side) => number) => ({
     candidate: round3(pick(s.candidate)),
     baseline: round3(pick(s.baseline)),
@@ -43,8 +41,8 @@ export function scenarioFigures(
   const out: Figure[] = [
     ratioFigure({
       name: `metered proxy throughput (${label})`,
-      candidate: stats(s.candidate),
-      baseline: stats(s.baseline),
+      candidate: taskStatsOf(s.candidate),
+      baseline: taskStatsOf(s.baseline),
       baselineLabel: 'unmetered express.json() + openaiProxy, same upstream',
       opName: 'requests',
       target: judged ? 0.85 : null,
@@ -120,12 +118,12 @@ export function ceilingFigure(
   const serial = scenario.concurrency === 1
   const baselineMs = serial ? 1000 / s.baseline.throughput : s.baseline.serverCpuMsPerRequest
   const addedMs = verifyMs + required.signMs + (serial ? commitMs : 0)
-  const stats = (x: Side): TaskStats => ({ opsPerSecond: x.throughput, rounds: x.rates })
+  const ceiling = baselineMs / (baselineMs + addedMs)
   // As the throughput figure computes it: the median of the paired rounds' ratios.
-  const measured = ratioOf(stats(s.candidate), stats(s.baseline))
+  const measured = ratioOf(taskStatsOf(s.candidate), taskStatsOf(s.baseline))
   return figure({
     name: `metered proxy throughput ceiling (${scenario.label})`,
-    value: round3(baselineMs / (baselineMs + addedMs)),
+    value: round3(ceiling),
     unit: 'x',
     baseline: serial
       ? `unmetered mean request time ${fmt(baselineMs)} ms, plus verify, sign and commit`
@@ -139,7 +137,7 @@ export function ceilingFigure(
       signReceiptMs: round3(required.signMs),
       sqliteCommitMs: serial ? round3(commitMs) : null,
       measuredRatio: round3(measured),
-      measuredShareOfCeiling: round3(measured / (baselineMs / (baselineMs + addedMs))),
+      measuredShareOfCeiling: round3(measured / ceiling),
     },
   })
 }

@@ -1,3 +1,4 @@
+import type { TaskStats } from '../lib/compareThroughput.js'
 import { median } from '../lib/median.js'
 import { percentile } from '../lib/percentile.js'
 import type { ServerLoadResult } from './startLoadWorker.js'
@@ -37,6 +38,11 @@ export function side(results: ServerLoadResult[]): Side & { perRound: ServerLoad
     requests: results.map((r) => r.completed),
     perRound: results,
   }
+}
+
+/** A side's rates as `ratioFigure` and `ratioOf` take them (one rate per round). */
+export function taskStatsOf(x: Side): TaskStats {
+  return { opsPerSecond: x.throughput, rounds: x.rates }
 }
 
 export function summarise(candidate: ServerLoadResult[], baseline: ServerLoadResult[]) {

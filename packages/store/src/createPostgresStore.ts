@@ -18,9 +18,9 @@ import {
   assertSettleable,
   type BatchRow,
   batchValues,
-  canonicalReceipt,
   chainKeyOf,
   lower,
+  newStoredReceipt,
   normaliseHashes,
   type ReceiptRow,
   toBatchRecord,
@@ -347,13 +347,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
         return { committed: Promise.resolve(await appendAlone(m, u, parameters)) }
       const row = toReceiptRow(parameters.id, head, m, u, signed)
       chain.head = { seq: row.seq, hash: row.hash }
-      const stored = {
-        id: row.id,
-        hash: row.hash,
-        receipt: canonicalReceipt(signed.receipt),
-        epoch: null,
-      }
-      committed = enqueue(parameters, head, row, stored, chain)
+      committed = enqueue(parameters, head, row, newStoredReceipt(row, signed), chain)
       return { committed }
     } finally {
       const done = () => {

@@ -18,9 +18,9 @@ import { createKeyedMutex } from './internal/keyedMutex.js'
 import {
   assertSettleable,
   batchValues,
-  canonicalReceipt,
   chainKeyOf,
   lower,
+  newStoredReceipt,
   normaliseHashes,
   type ReceiptRow,
   toBatchRecord,
@@ -280,8 +280,7 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
       if (chain.broken) throw chainResetError(id)
       const row = toReceiptRow(id, head, meter, user, signed)
       chain.head = { seq: row.seq, hash: row.hash }
-      const stored = { id, hash: row.hash, receipt: canonicalReceipt(signed.receipt), epoch: null }
-      committed = enqueue(row, stored, chain)
+      committed = enqueue(row, newStoredReceipt(row, signed), chain)
       return { committed }
     } finally {
       const done = () => {

@@ -92,6 +92,14 @@ export function canonicalReceipt(receipt: SignedUsageReceipt): SignedUsageReceip
   return out as unknown as SignedUsageReceipt
 }
 
+/** What an append resolves with: the row's id and hash, the receipt as a read returns it. */
+export function newStoredReceipt(
+  row: ReceiptRow,
+  signed: { receipt: SignedUsageReceipt },
+): StoredReceipt {
+  return { id: row.id, hash: row.hash, receipt: canonicalReceipt(signed.receipt), epoch: null }
+}
+
 /** The stored form as callers see it: decoded, so addresses and hashes come back lowercase. */
 export function toStoredReceipt(row: {
   id: string
