@@ -11,13 +11,17 @@ export type StoredReceipt = {
   epoch: number | null
 }
 
-/** The last receipt of a (meter, user) chain; `{ seq: 0, hash: zeroHash }` for an empty chain. */
+/**
+ * One receipt chain: the receipts of one asset signed by one meter key for one user. A meter
+ * key serving two assets keeps two independent chains (seq 1, 2, … in each).
+ */
+export type ChainRef = { assetId: Hex; meter: Address; user: Address }
+
+/** The last receipt of a chain; `{ seq: 0, hash: zeroHash }` for an empty chain. */
 export type ChainHead = { seq: number; hash: Hex }
 
-export type AppendReceiptParameters = {
+export type AppendReceiptParameters = ChainRef & {
   id: string
-  meter: Address
-  user: Address
   /**
    * Builds and signs the chain's next receipt from its head. Runs while the store holds the
    * chain, so no other receipt of the chain can take the same seq.
@@ -42,6 +46,19 @@ export type BatchRecord = {
   createdAt: number
 }
 
+/** One use of an attestation nonce, as the durable nonce register records it. */
+export type ClaimNonceParameters = {
+  assetId: Hex
+  user: Address
+  nonce: bigint
+  /**
+   * Unix seconds until which the register must remember the nonce: the last second at which
+   * the meter would still accept the attestation (its expiry plus the clock skew allowed).
+   * Entries past it may be pruned, which keeps the register bounded.
+   */
+  keepUntil: number
+}
+
 export type ListReceiptsParameters = {
   user: Address
   /** Unix seconds, inclusive. */
@@ -59,11 +76,14 @@ export type ListReceiptsParameters = {
  * durable, so a receipt that reached a client is never lost.
  */
 export interface ReceiptStore {
-  /** Allocates the chain's next seq, signs through `sign`, stores durably. */
+  /**
+   * Allocates the chain's next seq, signs through `sign`, stores durably. Never rejects for a
+   * receipt that was committed (a reply lost after commit is resolved by reading it back).
+   */
   append(parameters: AppendReceiptParameters): Promise<StoredReceipt>
   get(id: string): Promise<StoredReceipt | undefined>
   getByHash(hash: Hex): Promise<StoredReceipt | undefined>
-  head(meter: Address, user: Address): Promise<ChainHead>
+  head(chain: ChainRef): Promise<ChainHead>
   /** A user's receipts by time, newest last. */
   listByUser(parameters: ListReceiptsParameters): Promise<StoredReceipt[]>
   /** Receipts of an asset not yet assigned to a batch, ordered by (meter, user, seq). */
@@ -72,10 +92,32 @@ export interface ReceiptStore {
   markSettled(parameters: { assetId: Hex; epoch: number; hashes: readonly Hex[] }): Promise<void>
   /** Receipts assigned to one batch, ordered by (meter, user, seq). */
   listBatchReceipts(parameters: { assetId: Hex; epoch: number }): Promise<StoredReceipt[]>
-  /** Stores an ack (idempotent); a later ack of the same chain supersedes an earlier one. */
+  /**
+   * Stores an ack (idempotent); a later ack of the same chain supersedes an earlier one. The
+   * ack must name a stored receipt (same hash, asset, meter, user and seq), else it throws
+   * `StoreError` `ACK_UNKNOWN_RECEIPT` and stores nothing. The caller verifies the signature.
+   */
   addAck(ack: SignedReceiptAck): Promise<void>
-  /** The highest acked receipt of a (meter, user) chain. */
-  latestAck(meter: Address, user: Address): Promise<SignedReceiptAck | undefined>
+  /** The highest acked receipt of a chain. */
+  latestAck(chain: ChainRef): Promise<SignedReceiptAck | undefined>
+  /**
+   * The durable nonce register: true the first time an (asset, user, nonce) is claimed, false
+   * on every later claim while it is remembered. Atomic across every process sharing the store
+   * and durable across restarts (resolves only once the claim is committed).
+   */
+  claimNonce(parameters: ClaimNonceParameters): Promise<boolean>
+  /**
+   * Resolves when the store can durably write right now; rejects with a `StoreError`
+   * (`STORE_UNAVAILABLE`) saying why otherwise (read-only file, file removed, database
+   * unreachable, writer thread dead). Meant for a health check before forwarding a paid call.
+   */
+  checkWritable(): Promise<void>
+  /**
+   * Records a new batch only if no batch of that (asset, epoch) exists yet (compare-and-set):
+   * false when another settler recorded that epoch first, in which case nothing is written.
+   */
+  createBatch(batch: BatchRecord): Promise<boolean>
+  /** Updates a recorded batch (its status and transaction). */
   saveBatch(batch: BatchRecord): Promise<void>
   getBatch(assetId: Hex, epoch: number): Promise<BatchRecord | undefined>
   latestBatch(assetId: Hex): Promise<BatchRecord | undefined>

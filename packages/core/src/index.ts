@@ -53,6 +53,8 @@ export type {
   BatchRecord,
   BatchStatus,
   ChainHead,
+  ChainRef,
+  ClaimNonceParameters,
   ListReceiptsParameters,
   ReceiptStore,
   StoredReceipt,
