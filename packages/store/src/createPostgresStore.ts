@@ -172,8 +172,17 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
   // An idle connection that breaks is dropped by the pool and the next query reconnects; without
   // a listener its 'error' event would crash the process.
   if (ownsPool) pool.on('error', () => {})
-  const ready = migratePostgres(pool, schema)
-  ready.catch(() => {}) // surfaced by the first call instead
+  // Missing migrations, applied once; a database unreachable at startup is tried again by the
+  // next call instead of failing the store for good.
+  let ready: Promise<void> | undefined
+  function migrated(): Promise<void> {
+    ready ??= migratePostgres(pool, schema).catch((error: unknown) => {
+      ready = undefined
+      throw error
+    })
+    return ready
+  }
+  migrated().catch(() => {}) // surfaced by the first call instead
   const signing = createKeyedMutex()
   const chains = createChainCache<Chain>()
   const inflight = new Set<Promise<unknown>>()
@@ -242,7 +251,11 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
 
   async function open(): Promise<void> {
     if (closed) throw closedError()
-    await ready
+    try {
+      await migrated()
+    } catch (error) {
+      throw asUnavailable(error)
+    }
   }
 
   async function select(where: string, values: unknown[]): Promise<StoredReceipt[]> {
@@ -287,13 +300,14 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       )
     })
     try {
-      const { rows } = await Promise.race([
-        pool.query<{ recovery: boolean }>({
+      const round = async () => {
+        await open()
+        return pool.query<{ recovery: boolean }>({
           text: 'SELECT pg_is_in_recovery() AS recovery',
           query_timeout: healthTimeoutMs,
-        } as pg.QueryConfig),
-        timeout,
-      ])
+        } as pg.QueryConfig)
+      }
+      const { rows } = await Promise.race([round(), timeout])
       if (rows[0]?.recovery)
         throw unavailableError('PostgreSQL is a read-only standby (in recovery).')
       writableUntil = Date.now() + postgresWritableCacheMs
@@ -337,9 +351,13 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     let chain = chains.get(key)
     // Map order is insertion order: eviction drops the idle chains loaded longest ago.
     if (chain) return chain
-    const { rows } = await pool.query<{ seq: string; hash: Hex }>(
-      prepared(sql.head, [ref.assetId, ref.meter, ref.user], queryTimeoutMs),
-    )
+    const { rows } = await pool
+      .query<{ seq: string; hash: Hex }>(
+        prepared(sql.head, [ref.assetId, ref.meter, ref.user], queryTimeoutMs),
+      )
+      .catch((error: unknown) => {
+        throw asUnavailable(error)
+      })
     const row = rows[0]
     chain = {
       key,
@@ -363,13 +381,22 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
    */
   async function appendAlone(ref: LowerChain, { id, sign }: AppendReceiptParameters) {
     let signed: ReceiptRow | undefined
+    /** The caller's `sign` threw: its error reaches the caller as it is. */
+    let signError: { error: unknown } | undefined
     try {
       return await withTransaction(pool, queryTimeoutMs, async (client) => {
         const { rows } = await client.query<{ seq: string; hash: Hex }>(
           prepared(sql.lockHead, [ref.assetId, ref.meter, ref.user, zeroHash], queryTimeoutMs),
         )
         const head = { seq: Number(rows[0]!.seq), hash: rows[0]!.hash }
-        const row = toReceiptRow(id, head, ref, await sign({ ...head }))
+        let result: Awaited<ReturnType<AppendReceiptParameters['sign']>>
+        try {
+          result = await sign({ ...head })
+        } catch (error) {
+          signError = { error }
+          throw error
+        }
+        const row = toReceiptRow(id, head, ref, result)
         signed = row
         try {
           await client.query(
@@ -394,12 +421,19 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
         return toStoredReceipt({ ...row, epoch: null })
       })
     } catch (error) {
+      if (signError?.error === error || error instanceof StoreError || isSqlError(error))
+        throw error
       // The COMMIT may have happened with its reply lost: what is stored is not "unstored".
-      if (signed && !(error instanceof StoreError) && !isSqlError(error)) {
-        const [found] = await readBack([signed])
+      if (signed) {
+        let found: StoredReceipt | undefined
+        try {
+          ;[found] = await readBack([signed])
+        } catch (readError) {
+          throw unknownOutcomeError(readError)
+        }
         if (found) return found
       }
-      throw error
+      throw asUnavailable(error)
     }
   }
 
@@ -668,21 +702,26 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
 
     async claimNonce({ assetId, user, nonce, keepUntil }) {
       await open()
-      // Atomic across every process on the schema: the primary key lets one INSERT win.
-      const { rowCount } = await pool.query(
-        prepared(
-          `INSERT INTO ${s}.nonces (asset_id, "user", nonce, keep_until) VALUES ($1, $2, $3, $4)
+      // Atomic across every process on the schema: the primary key lets one INSERT win. A
+      // claim whose reply is lost rejects (the call is refused; the nonce may be spent).
+      const { rowCount } = await pool
+        .query(
+          prepared(
+            `INSERT INTO ${s}.nonces (asset_id, "user", nonce, keep_until) VALUES ($1, $2, $3, $4)
            ON CONFLICT DO NOTHING`,
-          [lower(assetId), lower(user), nonce.toString(), keepUntil],
-          queryTimeoutMs,
-        ),
-      )
+            [lower(assetId), lower(user), nonce.toString(), keepUntil],
+            queryTimeoutMs,
+          ),
+        )
+        .catch((error: unknown) => {
+          throw asUnavailable(error)
+        })
       sweepNoncesIfDue()
       return rowCount === 1
     },
 
     async checkWritable() {
-      await open()
+      if (closed) throw closedError()
       if (Date.now() < writableUntil) return
       checking ??= probe().finally(() => {
         checking = undefined
@@ -762,6 +801,16 @@ function prepared(text: string, values: unknown[], timeoutMs?: number): pg.Query
     values,
     ...(timeoutMs ? { query_timeout: timeoutMs } : {}),
   } as pg.QueryConfig
+}
+
+/**
+ * A failure to reach PostgreSQL as `STORE_UNAVAILABLE`; errors PostgreSQL answered with (and the
+ * store's own) unchanged.
+ */
+function asUnavailable(error: unknown): unknown {
+  if (error instanceof StoreError || isSqlError(error)) return error
+  const message = (error as Error | undefined)?.message ?? String(error)
+  return unavailableError(`PostgreSQL is unreachable (${message}).`, error)
 }
 
 /**
