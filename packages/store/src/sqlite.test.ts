@@ -314,6 +314,46 @@ describe('createSqliteStore', () => {
     expect(errors).toHaveLength(1)
   })
 
+  test('a writer that stops after committing a group, before its reply: the appends resolve (read back), none says "unstored"', async () => {
+    const store = createSqliteStore({ path: join(root, 'lost-reply.db'), onError: () => {} })
+    const meter = randomWallet()
+    const m = meter.address as Address
+    const users = Array.from({ length: 4 }, () => randomHex(20))
+    const writer = sqliteWriterOf(store)!
+    const send = writer.send.bind(writer)
+    // The group commits; its reply is then turned into the thread's failure.
+    writer.send = (call, _onReply, onFailure) =>
+      send(
+        call,
+        () => onFailure(new StoreError('WRITER_FAILED', 'stopped before replying')),
+        onFailure,
+      )
+    const results = await Promise.allSettled(
+      users.map((user, i) =>
+        store.append({
+          assetId: testAssetId,
+          id: `c${i}`,
+          meter: m,
+          user,
+          sign: receiptSigner({ meter, user }),
+        }),
+      ),
+    )
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ])
+    for (const [i, result] of results.entries()) {
+      const stored = (result as PromiseFulfilledResult<Awaited<ReturnType<ReceiptStore['append']>>>)
+        .value
+      expect(await store.get(`c${i}`)).toEqual(stored)
+    }
+    writer.send = send
+    await store.close()
+  })
+
   test('a version 1 database is migrated to version 3 and its chains continue', async () => {
     const path = join(root, 'v1.db')
     const meter = randomWallet()
