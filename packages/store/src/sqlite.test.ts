@@ -194,6 +194,24 @@ describe('createSqliteStore', () => {
     await store.close()
   }, 30_000)
 
+  test('nonces claimed by a process killed with SIGKILL stay claimed: a replay after the restart is refused', async () => {
+    const path = join(root, 'nonce-crash.db')
+    const user = randomHex(20)
+    const run = runFixture('sqliteNonceClaimer', [path, user])
+    await waitForLines(run, 300)
+    run.child.kill('SIGKILL')
+    await run.exited
+    const printed = [...run.lines]
+    const store = createSqliteStore({ path })
+    const keepUntil = Math.floor(Date.now() / 1000) + 3600
+    for (const nonce of printed)
+      expect(
+        await store.claimNonce({ assetId: testAssetId, user, nonce: BigInt(nonce), keepUntil }),
+        nonce,
+      ).toBe(false)
+    await store.close()
+  }, 30_000)
+
   test('a database migrated by a newer version is refused', () => {
     const path = join(root, 'newer.db')
     const db = new Database(path)
