@@ -38,7 +38,7 @@ import {
   toReceiptRow,
   toStoredReceipt,
 } from './internal/receipts.js'
-import { migrateSqlite } from './internal/sqliteSchema.js'
+import { migrateSqlite, schemaVersion, sqliteMigrations } from './internal/sqliteSchema.js'
 import { prepareSqliteStatements } from './internal/sqliteStatements.js'
 import {
   deserializeError,
@@ -175,6 +175,13 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
       // mode): the store refuses writes instead, so a paid call is never served unrecorded.
       readOnly = unavailableError(reason)
       db = new Database(path, { readonly: true, fileMustExist: true })
+      // Reads need the current schema, and migrating it would be a write.
+      const version = schemaVersion(db)
+      const latest = sqliteMigrations.at(-1)!.version
+      if (version !== latest)
+        throw unavailableError(
+          `${reason.slice(0, -1)}, and its schema (version ${version}) must be migrated to version ${latest} first.`,
+        )
     } else {
       db = new Database(path)
       db.pragma('journal_mode = WAL')

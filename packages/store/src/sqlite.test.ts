@@ -23,7 +23,7 @@ import { afterAll, describe, expect, test } from 'vitest'
 import { createSqliteStore, type GroupCommitInfo, sqliteWriterOf } from './createSqliteStore.js'
 import { StoreError } from './errors.js'
 import { migrateSqlite, sqliteMigrations } from './internal/sqliteSchema.js'
-import { describeReceiptStore } from './receiptStore.contract.js'
+import { batchRecord, describeReceiptStore } from './receiptStore.contract.js'
 import { runFixture, waitForLines } from './testing/childProcess.js'
 import {
   ackFor,
@@ -506,10 +506,11 @@ describe('createSqliteStore fails closed: writes refuse with STORE_UNAVAILABLE, 
     expect((error as StoreError).shortMessage).toMatch(message)
   }
 
-  test('a read-only file at startup: checkWritable, append, claimNonce and addAck refuse; reads work', async () => {
+  test('a read-only file at startup: checkWritable, append, claimNonce, addAck and createBatch refuse; reads work', async () => {
     const dir = join(root, 'read-only')
     const path = join(dir, 'receipts.db')
-    const user = randomHex(20)
+    const userWallet = randomWallet()
+    const user = userWallet.address as Address
     const first = createSqliteStore({ path })
     const stored = await appendTo(first, 'before', user)
     await first.close()
@@ -523,12 +524,34 @@ describe('createSqliteStore fails closed: writes refuse with STORE_UNAVAILABLE, 
         store.claimNonce({ assetId: testAssetId, user, nonce: 1n, keepUntil: 2e9 }),
         readOnly,
       )
+      await expectUnavailable(
+        store.addAck(await ackFor(userWallet, stored.receipt, stored.hash)),
+        readOnly,
+      )
+      await expectUnavailable(store.createBatch(batchRecord(1)), readOnly)
       expect(await store.get('before')).toEqual(stored)
+      expect(await store.getBatch(testAssetId, 1)).toBeUndefined()
       expect(await store.get('after')).toBeUndefined()
       await store.close()
     } finally {
       chmodSync(path, 0o644)
     }
+    // A read-only file that still needs a migration cannot even be read: refused at open.
+    const old = join(dir, 'v2.db')
+    const v2 = new Database(old)
+    migrateSqlite(v2, sqliteMigrations.slice(0, 2))
+    v2.close()
+    chmodSync(old, 0o444)
+    let refused: unknown
+    try {
+      createSqliteStore({ path: old })
+    } catch (error) {
+      refused = error
+    }
+    expect(refused).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    expect((refused as StoreError).shortMessage).toMatch(
+      /is read-only \(mode 444\), and its schema \(version 2\) must be migrated to version 3 first\.$/,
+    )
     // Writable again: the chain continues where it was, nothing was lost or skipped.
     const again = createSqliteStore({ path })
     await again.checkWritable()
