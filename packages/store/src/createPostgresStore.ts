@@ -66,9 +66,13 @@ export type CreatePostgresStoreOptions = (
    */
   schema?: string
   /**
-   * A statement whose reply has not come after this long fails and its connection is dropped
-   * (a network that swallows replies must not hang appends forever). An append whose reply was
-   * lost is then read back on another connection: a stored receipt resolves, never "unstored".
+   * A statement that has not completed after this long fails with `STORE_UNAVAILABLE` (a lock
+   * held elsewhere, a network that swallows replies: appends never hang forever). A store that
+   * creates its pool sets PostgreSQL's `statement_timeout` to it, so the server cancels the
+   * statement (nothing commits after the store gave up), and waits one more second for a reply
+   * before dropping the connection; with a pool you pass, set `statement_timeout` on it too. An
+   * append whose reply was lost is read back on another connection: a stored receipt resolves,
+   * never "unstored".
    * @default 10000
    */
   queryTimeoutMs?: number
@@ -168,7 +172,11 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       connectionString: options.connectionString,
       // A database that accepts TCP but never answers must not hang a connect forever.
       connectionTimeoutMillis: healthTimeoutMs,
+      statement_timeout: queryTimeoutMs,
     })
+  // How long a reply is waited for: past the server's own statement_timeout when the store set
+  // it, so that the server's cancellation (nothing committed) normally arrives first.
+  const replyTimeoutMs = ownsPool ? queryTimeoutMs + 1000 : queryTimeoutMs
   // An idle connection that breaks is dropped by the pool and the next query reconnects; without
   // a listener its 'error' event would crash the process.
   if (ownsPool) pool.on('error', () => {})
@@ -334,7 +342,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
         text: `DELETE FROM ${s}.nonces WHERE ctid IN (
           SELECT ctid FROM ${s}.nonces WHERE keep_until < $1 LIMIT $2)`,
         values: [Math.floor(now / 1000), sweepRows],
-        query_timeout: queryTimeoutMs,
+        query_timeout: replyTimeoutMs,
       } as pg.QueryConfig)
       .then(
         () => {},
@@ -353,7 +361,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     if (chain) return chain
     const { rows } = await pool
       .query<{ seq: string; hash: Hex }>(
-        prepared(sql.head, [ref.assetId, ref.meter, ref.user], queryTimeoutMs),
+        prepared(sql.head, [ref.assetId, ref.meter, ref.user], replyTimeoutMs),
       )
       .catch((error: unknown) => {
         throw asUnavailable(error)
@@ -384,9 +392,9 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     /** The caller's `sign` threw: its error reaches the caller as it is. */
     let signError: { error: unknown } | undefined
     try {
-      return await withTransaction(pool, queryTimeoutMs, async (client) => {
+      return await withTransaction(pool, replyTimeoutMs, async (client) => {
         const { rows } = await client.query<{ seq: string; hash: Hex }>(
-          prepared(sql.lockHead, [ref.assetId, ref.meter, ref.user, zeroHash], queryTimeoutMs),
+          prepared(sql.lockHead, [ref.assetId, ref.meter, ref.user, zeroHash], replyTimeoutMs),
         )
         const head = { seq: Number(rows[0]!.seq), hash: rows[0]!.hash }
         let result: Awaited<ReturnType<AppendReceiptParameters['sign']>>
@@ -412,7 +420,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
                 row.timestamp,
                 row.receipt,
               ],
-              queryTimeoutMs,
+              replyTimeoutMs,
             ),
           )
         } catch (error) {
@@ -421,8 +429,8 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
         return toStoredReceipt({ ...row, epoch: null })
       })
     } catch (error) {
-      if (signError?.error === error || error instanceof StoreError || isSqlError(error))
-        throw error
+      if (signError?.error === error) throw error
+      if (error instanceof StoreError || isSqlError(error)) throw asUnavailable(error)
       // The COMMIT may have happened with its reply lost: what is stored is not "unstored".
       if (signed) {
         let found: StoredReceipt | undefined
@@ -440,7 +448,20 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
   /** An append whose group could not store it: signs again, on the per-receipt path. */
   function retry(item: Queued): void {
     const { chain, parameters } = item
-    signing.run(chain.key, () => appendAlone(chain.ref, parameters)).then(item.resolve, item.reject)
+    signing
+      .run(chain.key, () => appendAlone(chain.ref, parameters))
+      .then(item.resolve, (error) => {
+        // The id is taken: by the first attempt itself if its statement committed after this
+        // process gave up on it (a timed-out reply). Then that receipt is this call's.
+        if (!(error instanceof StoreError && error.code === 'DUPLICATE_RECEIPT_ID')) {
+          item.reject(error)
+          return
+        }
+        readBack([item.row]).then(
+          ([found]) => (found ? item.resolve(found) : item.reject(error)),
+          () => item.reject(error),
+        )
+      })
   }
 
   function enqueue(
@@ -506,7 +527,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
             JSON.stringify(chainsJson),
             zeroHash,
           ],
-          queryTimeoutMs,
+          replyTimeoutMs,
         ),
       )
       const byKey = new Map(
@@ -639,7 +660,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       await open()
       const a = lower(assetId)
       const unique = normaliseHashes(hashes)
-      await withTransaction(pool, queryTimeoutMs, async (client) => {
+      await withTransaction(pool, replyTimeoutMs, async (client) => {
         // Locking the rows (in one order, against deadlocks) makes a concurrent markSettled of
         // the same receipts wait and then see this epoch.
         const { rows } = await client.query<{
@@ -710,7 +731,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
             `INSERT INTO ${s}.nonces (asset_id, "user", nonce, keep_until) VALUES ($1, $2, $3, $4)
            ON CONFLICT DO NOTHING`,
             [lower(assetId), lower(user), nonce.toString(), keepUntil],
-            queryTimeoutMs,
+            replyTimeoutMs,
           ),
         )
         .catch((error: unknown) => {
@@ -808,6 +829,8 @@ function prepared(text: string, values: unknown[], timeoutMs?: number): pg.Query
  * store's own) unchanged.
  */
 function asUnavailable(error: unknown): unknown {
+  if ((error as { code?: unknown } | undefined)?.code === '57014')
+    return unavailableError('PostgreSQL canceled the statement (statement_timeout).', error)
   if (error instanceof StoreError || isSqlError(error)) return error
   const message = (error as Error | undefined)?.message ?? String(error)
   return unavailableError(`PostgreSQL is unreachable (${message}).`, error)

@@ -459,6 +459,38 @@ describe('createPostgresStore behind a network that fails', () => {
     await proxy.close()
   })
 
+  test('a chain locked elsewhere past queryTimeoutMs: the append rejects with STORE_UNAVAILABLE and nothing commits later', async () => {
+    const schema = freshSchema()
+    const store = createPostgresStore({ connectionString, schema, queryTimeoutMs: 300 })
+    const meter = randomWallet()
+    const m = meter.address as Address
+    const user = randomHex(20)
+    const append = (id: string) =>
+      store.append({
+        assetId: testAssetId,
+        id,
+        meter: m,
+        user,
+        sign: receiptSigner({ meter, user }),
+      })
+    const first = await append('first')
+    const locker = await admin.connect()
+    try {
+      await locker.query('BEGIN')
+      await locker.query(`SELECT * FROM "${schema}".chain_heads FOR UPDATE`)
+      await expect(append('blocked')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+      await locker.query('COMMIT')
+    } finally {
+      locker.release()
+    }
+    // Had the server kept the statement, it would commit now that the lock is free.
+    await sleep(200)
+    expect(await store.get('blocked')).toBeUndefined()
+    const next = await append('next')
+    expect([next.receipt.seq, next.receipt.prev]).toEqual([2, first.hash])
+    await store.close()
+  })
+
   test('a network that swallows everything: appends reject with STORE_UNAVAILABLE instead of hanging', async () => {
     const proxy = await createTcpProxy({
       target: { host: target.hostname, port: Number(target.port || 5432) },
