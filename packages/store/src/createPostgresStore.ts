@@ -660,7 +660,10 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       await open()
       const a = lower(assetId)
       const unique = normaliseHashes(hashes)
-      await withTransaction(pool, replyTimeoutMs, async (client) => {
+      // Settlement, not a paid call: a batch of 100k receipts may take longer than an append is
+      // allowed to, so the store's statement_timeout is lifted for this transaction.
+      await withTransaction(pool, undefined, async (client) => {
+        await client.query('SET LOCAL statement_timeout = 0')
         // Locking the rows (in one order, against deadlocks) makes a concurrent markSettled of
         // the same receipts wait and then see this epoch.
         const { rows } = await client.query<{
