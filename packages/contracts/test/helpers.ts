@@ -70,11 +70,14 @@ export function argsOf(event: LogDescription | undefined): Record<string, unknow
  * Starts anvil and deploys the fixture once per file; every test starts from that state
  * (evm_snapshot / evm_revert).
  */
-export function useSettlementFixture(parameters: DeploySettlementFixtureParameters = {}) {
+export function useSettlementFixture(
+  parameters: DeploySettlementFixtureParameters = {},
+  anvilAccounts = 10,
+) {
   const context = {} as { anvil: Anvil; fx: SettlementFixture }
   let snapshot = ''
   beforeAll(async () => {
-    context.anvil = await startAnvil()
+    context.anvil = await startAnvil({ accounts: anvilAccounts })
     context.fx = await deploySettlementFixture(context.anvil, parameters)
     snapshot = await context.anvil.snapshot()
   }, 60_000)
