@@ -94,8 +94,16 @@ describe('L2: overflow bounds, tested at their edges', () => {
     )
     const near = MAX_AMOUNT - 9n
     const provider = ctx.anvil.provider
-    await provider.send('anvil_setStorageAt', [settlementAddress, toBeHex(base + 1n), toBeHex(near << 32n, 32)])
-    await provider.send('anvil_setStorageAt', [settlementAddress, toBeHex(base + 8n), toBeHex(near, 32)])
+    await provider.send('anvil_setStorageAt', [
+      settlementAddress,
+      toBeHex(base + 1n),
+      toBeHex(near << 32n, 32),
+    ])
+    await provider.send('anvil_setStorageAt', [
+      settlementAddress,
+      toBeHex(base + 8n),
+      toBeHex(near, 32),
+    ])
     let asset = await settlement.getAsset(assetId)
     expect([asset.issuerFunded, asset.issuerClaimed, asset.issuerOwed]).toEqual([near, near, 0n])
     await mined(settlement.connect(settler).settle(...settleArgs(assetId, 1, 1_000n)))

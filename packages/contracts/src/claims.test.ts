@@ -33,7 +33,9 @@ async function settleEpoch(
 }
 
 function claim(epoch: number, tree: EpochTree, user: Address, sender = ctx.fx.owner) {
-  return ctx.fx.settlement.connect(sender).claimRebate(...claimArgs(ctx.fx.assetId, epoch, tree, user))
+  return ctx.fx.settlement
+    .connect(sender)
+    .claimRebate(...claimArgs(ctx.fx.assetId, epoch, tree, user))
 }
 
 const addresses = () => ctx.fx.others.map((w) => w.address as Address)

@@ -1,4 +1,7 @@
-export { feeOnTransferTokenAbi, feeOnTransferTokenBytecode } from './artifacts/FeeOnTransferToken.js'
+export {
+  feeOnTransferTokenAbi,
+  feeOnTransferTokenBytecode,
+} from './artifacts/FeeOnTransferToken.js'
 export { rebasingTokenAbi, rebasingTokenBytecode } from './artifacts/RebasingToken.js'
 export { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
 export { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'

@@ -1,6 +1,6 @@
 import { type Address, allocateProRata, type RevenueShares } from '@rma/core'
-import fc from 'fast-check'
 import { keccak256, MaxUint256, toUtf8Bytes, type Wallet } from 'ethers'
+import fc from 'fast-check'
 import { expect, test } from 'vitest'
 import {
   type EpochTree,
@@ -176,7 +176,8 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
         runs++
         const state: RunState = {
           models: assets.map(
-            (a) => new SettlementModel(a.shares, BigInt(unbondingDelay), ACTORS + 1, a.feeOnTransfer),
+            (a) =>
+              new SettlementModel(a.shares, BigInt(unbondingDelay), ACTORS + 1, a.feeOnTransfer),
           ),
           trees: new Map(),
           claimedBits: assets.map(() => new Set<string>()),
@@ -201,7 +202,9 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
   /** Each actor's balance of each token. */
   async function balances(): Promise<bigint[][]> {
     return Promise.all(
-      actors.map((a) => Promise.all([assets[0]!.token, assets[2]!.token].map((t) => t.balanceOf(a.address)))),
+      actors.map((a) =>
+        Promise.all([assets[0]!.token, assets[2]!.token].map((t) => t.balanceOf(a.address))),
+      ),
     )
   }
 
@@ -270,11 +273,12 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
         if (op.root === 'settler') leaves.set(ACTORS, users)
         else {
           const weights = op.weights.some((w) => w > 0n) ? op.weights : op.weights.map(() => 1n)
-          allocateProRata(users, weights).forEach((amount, i) =>
-            leaves.set(i, op.root === 'overpromise' ? amount * 2n : amount),
-          )
+          for (const [i, amount] of allocateProRata(users, weights).entries())
+            leaves.set(i, op.root === 'overpromise' ? amount * 2n : amount)
         }
-        const tree = epochTree([...leaves].map(([i, v]) => [account(op.asset, i).address as Address, v]))
+        const tree = epochTree(
+          [...leaves].map(([i, v]) => [account(op.asset, i).address as Address, v]),
+        )
         await mined(
           as(a.settler).settle(...settleArgs(a.id, model.epoch + 1n, op.revenue, tree.root)),
         )
@@ -344,8 +348,7 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
       }
       case 'claimProtocol': {
         const sent = settlement.claimProtocol(a.id)
-        if (model.funded.protocol === model.claimed.protocol)
-          return reverts(sent, 'NothingToClaim')
+        if (model.funded.protocol === model.claimed.protocol) return reverts(sent, 'NothingToClaim')
         await mined(sent)
         model.claimProtocol()
         return
@@ -360,7 +363,7 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
       assets[2]!.token.balanceOf(ctx.fx.settlementAddress),
       ...assets.map((a) => settlement.ledgerOf(a.id)),
     ])
-    ledgers.forEach((ledger, i) => expect(ledger).toBe(state.models[i]!.owed()))
+    for (const [i, ledger] of ledgers.entries()) expect(ledger).toBe(state.models[i]!.owed())
     expect(plain >= ledgers[0]! + ledgers[1]!).toBe(true)
     expect(fee >= ledgers[2]!).toBe(true)
     // With no outside transfers the balances are exactly the ledgers.
@@ -378,12 +381,18 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
       m.held,
       m.deposit,
     ])
-    expect([view.issuerFunded, view.supportersFunded, view.rebatesFunded, view.protocolFunded]).toEqual(
-      [m.funded.issuer, m.funded.supporters, m.funded.users, m.funded.protocol],
-    )
-    expect([view.issuerClaimed, view.supportersClaimed, view.rebatesClaimed, view.protocolClaimed]).toEqual(
-      [m.claimed.issuer, m.claimed.supporters, m.claimed.users, m.claimed.protocol],
-    )
+    expect([
+      view.issuerFunded,
+      view.supportersFunded,
+      view.rebatesFunded,
+      view.protocolFunded,
+    ]).toEqual([m.funded.issuer, m.funded.supporters, m.funded.users, m.funded.protocol])
+    expect([
+      view.issuerClaimed,
+      view.supportersClaimed,
+      view.rebatesClaimed,
+      view.protocolClaimed,
+    ]).toEqual([m.claimed.issuer, m.claimed.supporters, m.claimed.users, m.claimed.protocol])
   }
 
   /** At the end of a run: every account's figures, and paid + owed = revenue per role. */
@@ -432,7 +441,8 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
       expect(view.rebatesClaimed + rebatesOwed).toBe(m.funded.users)
       // Supporters: paid + claimable + held + floor dust = funded; the dust is at most a unit
       // per supporter per change of stake, never a whole share.
-      const dust = view.supportersFunded - view.supportersClaimed - claimable - view.heldForSupporters
+      const dust =
+        view.supportersFunded - view.supportersClaimed - claimable - view.heldForSupporters
       expect(dust >= 0n).toBe(true)
       expect(dust <= BigInt(ACTORS) * (m.epoch + 2n)).toBe(true)
     }

@@ -1,6 +1,6 @@
+import { Interface, ZeroAddress } from 'ethers'
 import { expect, test } from 'vitest'
 import { mined, settleArgs, useSettlementFixture } from '../test/helpers.js'
-import { Interface, ZeroAddress } from 'ethers'
 import { rmaSettlementAbi } from './artifacts/RMASettlement.js'
 import { parseSettlementError } from './parseSettlementError.js'
 

@@ -194,7 +194,17 @@ describe('registerAsset', () => {
     const year = 365 * 24 * 3600
     for (const delay of [0, 1, 86_399])
       await expectRevert(
-        settlement.registerAsset(newSalt, tokenAddress, settler.address, 10_000, 0, 0, 0, delay, []),
+        settlement.registerAsset(
+          newSalt,
+          tokenAddress,
+          settler.address,
+          10_000,
+          0,
+          0,
+          0,
+          delay,
+          [],
+        ),
         'InvalidUnbondingDelay',
       )
     expect(await settlement.MIN_UNBONDING_DELAY()).toBe(86_400n)
@@ -213,17 +223,7 @@ describe('registerAsset', () => {
       'InvalidUnbondingDelay',
     )
     await mined(
-      settlement.registerAsset(
-        newSalt,
-        tokenAddress,
-        settler.address,
-        10_000,
-        0,
-        0,
-        0,
-        year,
-        [],
-      ),
+      settlement.registerAsset(newSalt, tokenAddress, settler.address, 10_000, 0, 0, 0, year, []),
     )
   })
 })
@@ -284,7 +284,10 @@ describe('L4: transferIssuer and acceptIssuer', () => {
     await mined(settlement.connect(settler).settle(...settleArgs(assetId, 1, 10_000n)))
     const owed = (await settlement.getAsset(assetId)).issuerOwed
     expect(owed).toBeGreaterThan(0n)
-    await expectRevert(settlement.connect(stranger).transferIssuer(assetId, stranger.address), 'NotIssuer')
+    await expectRevert(
+      settlement.connect(stranger).transferIssuer(assetId, stranger.address),
+      'NotIssuer',
+    )
     const started = await mined(settlement.connect(issuer).transferIssuer(assetId, next.address))
     expect(argsOf(eventsOf(settlement, started, 'IssuerTransferStarted')[0])).toEqual({
       assetId,

@@ -1,12 +1,6 @@
 import { splitRevenue } from '@rma/core'
 import { describe, expect, test } from 'vitest'
-import {
-  addAsset,
-  expectRevert,
-  mined,
-  settleArgs,
-  useSettlementFixture,
-} from '../test/helpers.js'
+import { addAsset, expectRevert, mined, settleArgs, useSettlementFixture } from '../test/helpers.js'
 
 // The audit's numbers: an honest 10,000 USDC staked, a 250 USDC supporters' share per batch.
 const USDC = 1_000_000n
@@ -16,7 +10,9 @@ const ctx = useSettlementFixture({ shares, unbondingDelay: week, mint: 10n ** 13
 
 async function settle(assetId: string, revenue: bigint, settler = ctx.fx.settler) {
   const { epoch } = await ctx.fx.settlement.getAsset(assetId)
-  return mined(ctx.fx.settlement.connect(settler).settle(...settleArgs(assetId, epoch + 1n, revenue)))
+  return mined(
+    ctx.fx.settlement.connect(settler).settle(...settleArgs(assetId, epoch + 1n, revenue)),
+  )
 }
 
 /**
@@ -46,7 +42,17 @@ describe('H2: stake earns only for time at risk', () => {
     await expectRevert(
       settlement
         .connect(others[2]!)
-        .registerAsset(`0x${'01'.repeat(32)}`, tokenAddress, others[2]!.address, 7500, 2500, 0, 0, 0, []),
+        .registerAsset(
+          `0x${'01'.repeat(32)}`,
+          tokenAddress,
+          others[2]!.address,
+          7500,
+          2500,
+          0,
+          0,
+          0,
+          [],
+        ),
       'InvalidUnbondingDelay',
     )
   })

@@ -61,7 +61,11 @@ describe('M2: a fee-on-transfer token (1%) shared by two assets', () => {
     const loot = epochTree([[attacker.address as Address, 148n]])
     await mined(settlement.connect(attacker).settle(...settleArgs(evil, 2, 1_000n, loot.root)))
     await mined(settlement.connect(attacker).claimIssuer(evil))
-    await mined(settlement.connect(attacker).claimRebate(...claimArgs(evil, 2, loot, attacker.address as Address)))
+    await mined(
+      settlement
+        .connect(attacker)
+        .claimRebate(...claimArgs(evil, 2, loot, attacker.address as Address)),
+    )
     await mined(settlement.connect(attacker).stake(evil, 500_000n))
     await mined(settlement.connect(attacker).requestUnstake(evil, 495_000n))
     await ctx.anvil.increaseTime(ctx.fx.unbondingDelay)
@@ -152,7 +156,9 @@ describe('M2: a rebasing token (±10%) shared by two assets', () => {
       [2n],
     )
     await expectRevert(
-      settlement.connect(owner).skim(await token.getAddress(), treasury.address, [ids[0]!, ids[0]!]),
+      settlement
+        .connect(owner)
+        .skim(await token.getAddress(), treasury.address, [ids[0]!, ids[0]!]),
       'IncompleteAssetList',
       [2n],
     )

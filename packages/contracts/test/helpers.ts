@@ -113,7 +113,9 @@ export function settleArgs(
 
 /** A rebate tree of one epoch: each user and their amount for that epoch. */
 export function epochTree(amounts: ReadonlyMap<Address, bigint> | [Address, bigint][]) {
-  return createRebateTree([...amounts].map(([user, cumulativeAmount]) => ({ user, cumulativeAmount })))
+  return createRebateTree(
+    [...amounts].map(([user, cumulativeAmount]) => ({ user, cumulativeAmount })),
+  )
 }
 
 export type EpochTree = ReturnType<typeof epochTree>

@@ -109,9 +109,10 @@ export class SettlementModel {
     this.revenue += received
     for (const role of ['issuer', 'supporters', 'users', 'protocol'] as const)
       this.funded[role] += split[role]
-    if (split.users !== 0n) this.epochs.set(this.epoch, { funded: split.users, leaves, claimed: 0n })
+    if (split.users !== 0n)
+      this.epochs.set(this.epoch, { funded: split.users, leaves, claimed: 0n })
     const distributable = split.supporters + this.held
-    const credit = distributable < this.totalStake ? distributable : this.totalStake
+    const credit = smaller(distributable, this.totalStake)
     if (credit !== 0n) this.rewardPerStake += (credit * REWARD_SCALE) / this.totalStake
     this.held = distributable - credit
     if (this.pendingStake !== 0n) {
@@ -142,7 +143,7 @@ export class SettlementModel {
   requestUnstake(i: number, amount: bigint, blockTimestamp: bigint) {
     this.sync(i)
     const s = this.supporters[i]!
-    const fromPending = amount < s.pending ? amount : s.pending
+    const fromPending = smaller(amount, s.pending)
     const fromActive = amount - fromPending
     s.pending -= fromPending
     this.pendingStake -= fromPending
@@ -225,4 +226,9 @@ export class SettlementModel {
       (this.funded.protocol - this.claimed.protocol)
     )
   }
+}
+
+/** The smaller of two amounts (`Math.min` takes no bigint). */
+function smaller(a: bigint, b: bigint): bigint {
+  return a < b ? a : b
 }
