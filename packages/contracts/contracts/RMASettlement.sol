@@ -573,10 +573,11 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     function claimRewards(bytes32 assetId) external nonReentrant {
         Asset storage a = _assets[assetId];
         Supporter storage s = _supporters[assetId][msg.sender];
-        _sync(assetId, a, s);
-        uint256 amount = s.accrued;
+        (uint256 active, uint256 pending, uint256 pendingEpoch, uint256 paid, uint256 amount) =
+            _synced(assetId, a, s);
         if (amount == 0) revert NothingToClaim();
-        s.accrued = 0;
+        // Pays without crediting first, so rewards above 2^96 (the width of `accrued`) are paid.
+        _store(s, active, pending, pendingEpoch, paid, 0);
         unchecked {
             a.supportersClaimed += uint112(amount);
         }
@@ -793,18 +794,29 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     }
 
     /// @dev Brings a supporter up to date (activates its pending stake if a settle did, credits
-    /// what its active stake earned); runs before any change to its stake or rewards.
+    /// what its active stake earned); runs before any change to its stake.
     function _sync(bytes32 assetId, Asset storage a, Supporter storage s) private {
         (uint256 active, uint256 pending, uint256 pendingEpoch, uint256 paid, uint256 accrued) =
             _synced(assetId, a, s);
+        // Credits above 2^96 revert: such a supporter claims first (which pays and resets).
+        if (accrued > type(uint96).max) revert AmountTooLarge(type(uint96).max);
+        _store(s, active, pending, pendingEpoch, paid, accrued);
+    }
+
+    function _store(
+        Supporter storage s,
+        uint256 active,
+        uint256 pending,
+        uint256 pendingEpoch,
+        uint256 paid,
+        uint256 accrued
+    ) private {
         if (pending != s.pending) {
             s.active = uint96(active);
             s.pending = uint96(pending);
             s.pendingEpoch = uint32(pendingEpoch);
         }
-        if (paid != s.rewardPerStakePaid) {
-            // Credits above 2^96 revert: such a supporter claims first (which pays and resets).
-            if (accrued > type(uint96).max) revert AmountTooLarge(type(uint96).max);
+        if (paid != s.rewardPerStakePaid || accrued != s.accrued) {
             s.rewardPerStakePaid = uint160(paid);
             s.accrued = uint96(accrued);
         }

@@ -56,6 +56,21 @@ describe('L2: overflow bounds, tested at their edges', () => {
       ctx.fx.settlement.connect(ctx.fx.settler).settle(...settleArgs(assetId, 2, 2n ** 98n)),
     )
     expect((await settlement.getAsset(assetId)).totalStake).toBe(MAX_STAKE)
+    // Rewards past 2^96 (the width of a supporter's credited rewards): changing stake asks to
+    // claim first, and the claim pays them all.
+    await mined(
+      ctx.fx.settlement.connect(ctx.fx.settler).settle(...settleArgs(assetId, 3, 2n ** 98n)),
+    )
+    const big = others[0]!
+    const owed = await settlement.claimableRewards(assetId, big.address)
+    expect(owed).toBeGreaterThan(MAX_STAKE)
+    await expectRevert(settlement.connect(big).requestUnstake(assetId, 1n), 'AmountTooLarge', [
+      MAX_STAKE,
+    ])
+    const before = await ctx.fx.token.balanceOf(big.address)
+    await mined(settlement.connect(big).claimRewards(assetId))
+    expect(await ctx.fx.token.balanceOf(big.address)).toBe(before + owed)
+    await mined(settlement.connect(big).requestUnstake(assetId, 1n))
   })
 
   test('one batch: revenue up to 2^112 - 1, users’ share up to 2^96 - 1; a refused batch bricks nothing', async () => {
