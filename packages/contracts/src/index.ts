@@ -42,3 +42,4 @@ export type {
   StakeView,
   TestTokenContract,
 } from './types.js'
+export { type VerifyRebateProofParameters, verifyRebateProof } from './verifyRebateProof.js'
