@@ -19,6 +19,17 @@ export const rmaSettlementAbi = [
     type: 'constructor',
   },
   {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'max',
+        type: 'uint256',
+      },
+    ],
+    name: 'AmountTooLarge',
+    type: 'error',
+  },
+  {
     inputs: [],
     name: 'AssetExists',
     type: 'error',
@@ -32,6 +43,28 @@ export const rmaSettlementAbi = [
       },
     ],
     name: 'BadEpoch',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'expected',
+        type: 'uint256',
+      },
+    ],
+    name: 'IncompleteAssetList',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'available',
+        type: 'uint256',
+      },
+    ],
+    name: 'InsufficientDeposit',
     type: 'error',
   },
   {
@@ -56,12 +89,17 @@ export const rmaSettlementAbi = [
   },
   {
     inputs: [],
-    name: 'NoActiveStake',
+    name: 'MissingRebateRoot',
     type: 'error',
   },
   {
     inputs: [],
     name: 'NotIssuer',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'NotPendingIssuer',
     type: 'error',
   },
   {
@@ -72,6 +110,11 @@ export const rmaSettlementAbi = [
   {
     inputs: [],
     name: 'NothingToClaim',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'NothingToSkim',
     type: 'error',
   },
   {
@@ -107,29 +150,30 @@ export const rmaSettlementAbi = [
     type: 'error',
   },
   {
-    inputs: [],
+    inputs: [
+      {
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+    ],
+    name: 'RebateAlreadyClaimed',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+    ],
     name: 'RebatesExceedFunded',
     type: 'error',
   },
   {
     inputs: [],
     name: 'ReentrancyGuardReentrantCall',
-    type: 'error',
-  },
-  {
-    inputs: [
-      {
-        internalType: 'uint8',
-        name: 'bits',
-        type: 'uint8',
-      },
-      {
-        internalType: 'uint256',
-        name: 'value',
-        type: 'uint256',
-      },
-    ],
-    name: 'SafeCastOverflowedUintDowncast',
     type: 'error',
   },
   {
@@ -177,6 +221,12 @@ export const rmaSettlementAbi = [
         internalType: 'address',
         name: 'issuer',
         type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'salt',
+        type: 'bytes32',
       },
       {
         indexed: false,
@@ -236,6 +286,56 @@ export const rmaSettlementAbi = [
       {
         indexed: true,
         internalType: 'address',
+        name: 'settler',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'DepositWithdrawn',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'settler',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'Deposited',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
         name: 'issuer',
         type: 'address',
       },
@@ -247,6 +347,56 @@ export const rmaSettlementAbi = [
       },
     ],
     name: 'IssuerClaimed',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'issuer',
+        type: 'address',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'pendingIssuer',
+        type: 'address',
+      },
+    ],
+    name: 'IssuerTransferStarted',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'previousIssuer',
+        type: 'address',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'issuer',
+        type: 'address',
+      },
+    ],
+    name: 'IssuerTransferred',
     type: 'event',
   },
   {
@@ -298,9 +448,9 @@ export const rmaSettlementAbi = [
     inputs: [
       {
         indexed: true,
-        internalType: 'address',
-        name: 'token',
-        type: 'address',
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
       },
       {
         indexed: true,
@@ -329,6 +479,12 @@ export const rmaSettlementAbi = [
       },
       {
         indexed: true,
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+      {
+        indexed: true,
         internalType: 'address',
         name: 'user',
         type: 'address',
@@ -337,12 +493,6 @@ export const rmaSettlementAbi = [
         indexed: false,
         internalType: 'uint256',
         name: 'amount',
-        type: 'uint256',
-      },
-      {
-        indexed: false,
-        internalType: 'uint256',
-        name: 'cumulativeAmount',
         type: 'uint256',
       },
     ],
@@ -465,11 +615,42 @@ export const rmaSettlementAbi = [
       {
         indexed: true,
         internalType: 'address',
+        name: 'previousSettler',
+        type: 'address',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
         name: 'settler',
         type: 'address',
       },
     ],
     name: 'SettlerSet',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'token',
+        type: 'address',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'to',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'Skimmed',
     type: 'event',
   },
   {
@@ -493,8 +674,39 @@ export const rmaSettlementAbi = [
         name: 'amount',
         type: 'uint256',
       },
+      {
+        indexed: false,
+        internalType: 'uint64',
+        name: 'activationEpoch',
+        type: 'uint64',
+      },
     ],
     name: 'Staked',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'held',
+        type: 'uint256',
+      },
+    ],
+    name: 'SupportersShareHeld',
     type: 'event',
   },
   {
@@ -568,7 +780,46 @@ export const rmaSettlementAbi = [
   },
   {
     inputs: [],
+    name: 'MAX_AMOUNT',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'MAX_STAKE',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
     name: 'MAX_UNBONDING_DELAY',
+    outputs: [
+      {
+        internalType: 'uint64',
+        name: '',
+        type: 'uint64',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'MIN_UNBONDING_DELAY',
     outputs: [
       {
         internalType: 'uint64',
@@ -600,7 +851,7 @@ export const rmaSettlementAbi = [
         type: 'bytes32',
       },
     ],
-    name: 'claimIssuer',
+    name: 'acceptIssuer',
     outputs: [],
     stateMutability: 'nonpayable',
     type: 'function',
@@ -613,7 +864,96 @@ export const rmaSettlementAbi = [
         type: 'address',
       },
     ],
+    name: 'assetCountOf',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'address',
+        name: 'issuer',
+        type: 'address',
+      },
+      {
+        internalType: 'bytes32',
+        name: 'salt',
+        type: 'bytes32',
+      },
+    ],
+    name: 'assetIdOf',
+    outputs: [
+      {
+        internalType: 'bytes32',
+        name: '',
+        type: 'bytes32',
+      },
+    ],
+    stateMutability: 'pure',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+    ],
+    name: 'claimIssuer',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+    ],
     name: 'claimProtocol',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+      {
+        internalType: 'address',
+        name: 'user',
+        type: 'address',
+      },
+      {
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+      {
+        internalType: 'bytes32[]',
+        name: 'proof',
+        type: 'bytes32[]',
+      },
+    ],
+    name: 'claimRebate',
     outputs: [],
     stateMutability: 'nonpayable',
     type: 'function',
@@ -631,17 +971,29 @@ export const rmaSettlementAbi = [
         type: 'address',
       },
       {
-        internalType: 'uint256',
-        name: 'cumulativeAmount',
-        type: 'uint256',
-      },
-      {
-        internalType: 'bytes32[]',
-        name: 'proof',
-        type: 'bytes32[]',
+        components: [
+          {
+            internalType: 'uint64',
+            name: 'epoch',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint256',
+            name: 'amount',
+            type: 'uint256',
+          },
+          {
+            internalType: 'bytes32[]',
+            name: 'proof',
+            type: 'bytes32[]',
+          },
+        ],
+        internalType: 'struct RMASettlement.RebateClaim[]',
+        name: 'claims',
+        type: 'tuple[]',
       },
     ],
-    name: 'claimRebate',
+    name: 'claimRebates',
     outputs: [],
     stateMutability: 'nonpayable',
     type: 'function',
@@ -690,6 +1042,82 @@ export const rmaSettlementAbi = [
         name: 'assetId',
         type: 'bytes32',
       },
+      {
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'deposit',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'address',
+        name: 'settler',
+        type: 'address',
+      },
+    ],
+    name: 'depositOf',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+    ],
+    name: 'epochRebates',
+    outputs: [
+      {
+        internalType: 'bytes32',
+        name: 'root',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint256',
+        name: 'funded',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'claimed',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
     ],
     name: 'getAsset',
     outputs: [
@@ -698,6 +1126,11 @@ export const rmaSettlementAbi = [
           {
             internalType: 'address',
             name: 'issuer',
+            type: 'address',
+          },
+          {
+            internalType: 'address',
+            name: 'pendingIssuer',
             type: 'address',
           },
           {
@@ -747,6 +1180,11 @@ export const rmaSettlementAbi = [
           },
           {
             internalType: 'uint256',
+            name: 'pendingStake',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint256',
             name: 'totalUnbonding',
             type: 'uint256',
           },
@@ -756,9 +1194,9 @@ export const rmaSettlementAbi = [
             type: 'uint256',
           },
           {
-            internalType: 'bytes32',
-            name: 'rebateRoot',
-            type: 'bytes32',
+            internalType: 'uint256',
+            name: 'heldForSupporters',
+            type: 'uint256',
           },
           {
             internalType: 'uint256',
@@ -800,6 +1238,26 @@ export const rmaSettlementAbi = [
             name: 'issuerClaimed',
             type: 'uint256',
           },
+          {
+            internalType: 'uint256',
+            name: 'protocolFunded',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint256',
+            name: 'protocolClaimed',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint256',
+            name: 'deposits',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint256',
+            name: 'ledger',
+            type: 'uint256',
+          },
         ],
         internalType: 'struct RMASettlement.AssetView',
         name: 'v',
@@ -834,6 +1292,25 @@ export const rmaSettlementAbi = [
     type: 'function',
   },
   {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+    ],
+    name: 'ledgerOf',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
     inputs: [],
     name: 'owner',
     outputs: [
@@ -849,17 +1326,27 @@ export const rmaSettlementAbi = [
   {
     inputs: [
       {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
         internalType: 'address',
-        name: 'token',
+        name: 'supporter',
         type: 'address',
       },
     ],
-    name: 'protocolOwed',
+    name: 'pendingStakeOf',
     outputs: [
       {
         internalType: 'uint256',
-        name: '',
+        name: 'amount',
         type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'activationEpoch',
+        type: 'uint64',
       },
     ],
     stateMutability: 'view',
@@ -873,6 +1360,11 @@ export const rmaSettlementAbi = [
         type: 'bytes32',
       },
       {
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+      {
         internalType: 'address',
         name: 'user',
         type: 'address',
@@ -881,9 +1373,9 @@ export const rmaSettlementAbi = [
     name: 'rebateClaimed',
     outputs: [
       {
-        internalType: 'uint256',
+        internalType: 'bool',
         name: '',
-        type: 'uint256',
+        type: 'bool',
       },
     ],
     stateMutability: 'view',
@@ -893,7 +1385,7 @@ export const rmaSettlementAbi = [
     inputs: [
       {
         internalType: 'bytes32',
-        name: 'assetId',
+        name: 'salt',
         type: 'bytes32',
       },
       {
@@ -938,7 +1430,13 @@ export const rmaSettlementAbi = [
       },
     ],
     name: 'registerAsset',
-    outputs: [],
+    outputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+    ],
     stateMutability: 'nonpayable',
     type: 'function',
   },
@@ -1059,6 +1557,29 @@ export const rmaSettlementAbi = [
   {
     inputs: [
       {
+        internalType: 'address',
+        name: 'token',
+        type: 'address',
+      },
+      {
+        internalType: 'address',
+        name: 'to',
+        type: 'address',
+      },
+      {
+        internalType: 'bytes32[]',
+        name: 'assetIds',
+        type: 'bytes32[]',
+      },
+    ],
+    name: 'skim',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
         internalType: 'bytes32',
         name: 'assetId',
         type: 'bytes32',
@@ -1111,6 +1632,24 @@ export const rmaSettlementAbi = [
   {
     inputs: [
       {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'address',
+        name: 'newIssuer',
+        type: 'address',
+      },
+    ],
+    name: 'transferIssuer',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
         internalType: 'address',
         name: 'newOwner',
         type: 'address',
@@ -1134,6 +1673,24 @@ export const rmaSettlementAbi = [
     stateMutability: 'nonpayable',
     type: 'function',
   },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'withdrawDeposit',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
 ] as const
 
 /**
@@ -1143,4 +1700,4 @@ export const rmaSettlementAbi = [
  * new ContractFactory(rmaSettlementAbi, rmaSettlementBytecode, signer)
  */
 export const rmaSettlementBytecode =
-  '0x60803460b857601f61247138819003918201601f19168301916001600160401b0383118484101760bc5780849260209460405283398101031260b857516001600160a01b0381169081900360b857801560a5575f80546001600160a01b031981168317825560405192916001600160a01b03909116907f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09080a36123a090816100d18239f35b631e4fbdf760e01b5f525f60045260245ffd5b5f80fd5b634e487b7160e01b5f52604160045260245ffdfe60806040526004361015610011575f80fd5b5f3560e01c806323f0b6bb14611d6c578063249d39e914611d505780632cc3ce80146119c7578063424c98ae1461190c578063516344401461182e578063523811731461130557806370895ddd146112c0578063715018a614611288578063771c918e146112165780637790ddc61461111a578063797a3f3814610e785780638caa523014610d285780638d59f95a14610c645780638da5cb5b14610c3f5780638e19899e14610a89578063ab88485214610a30578063c65d8b7314610a12578063d3b634631461070d578063d79ca3a0146106c3578063e17be67d146106a1578063ebce3cf31461061c578063ebe8c56b146101fd5763f2fde38b14610116575f80fd5b346101f95760206003193601126101f95761012f611e48565b5f54906001600160a01b038216903382036101cd576001600160a01b03169182156101a1577fffffffffffffffffffffffff0000000000000000000000000000000000000000839116175f557f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e05f80a3005b7f1e4fbdf7000000000000000000000000000000000000000000000000000000005f525f60045260245ffd5b7f118cdaa7000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b5f80fd5b346101f9576101206003193601126101f95760043561021a611e32565b604435906001600160a01b0382168092036101f9576064359161ffff83168084036101f9576084359361ffff8516938486036101f95760a4359461ffff8616908187036101f95760c4359461ffff8616938487036101f95760e4359967ffffffffffffffff8b1696878c036101f957610104359b67ffffffffffffffff8d116101f9576102ac8e9d3690600401611e5e565b9c909d5f52600160205260405f2060068101956001600160a01b038754166105f4576127106102e88c6102e38d6102e38e8e611f6a565b611f6a565b036105cc576001600160a01b03169b8c1580156105c4575b610574576301e133808c1161059c57815479ffffffffffffffffffffffffffffffffffffffffffffffffffff8f1679ffffffffffff0000000000000000000000000000000000000000909116177bffff000000000000000000000000000000000000000000000000000060d09790971b96909616959095177dffff0000000000000000000000000000000000000000000000000000000060e093841b81169190911760f09690961b7fffff000000000000000000000000000000000000000000000000000000000000908116969096178255600190910180547fffff00000000000000000000ffffffffffffffffffffffffffffffffffffffff8e1696169590951760a09390931b7bffffffffffffffff0000000000000000000000000000000000000000169290921792901b161790556001600160a01b0333167fffffffffffffffffffffffff000000000000000000000000000000000000000082541617905560405195865286602087015260408601526060850152608084015260a083015260c0820152847f242526cc60837873e2c512551a99f5bbe2a8c1b7f58908575bd4e2cc2a7532a760e03393a3837f7ea3e88bc57b573b6314aa79bbc3223b79cca7be525716d4f15ea3b1506b8dfd5f80a35f5b8181106104de57005b6104e9818385611fcb565b35906001600160a01b0382168092036101f957811561057457600191855f52600460205260405f20815f5260205260405f20837fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00825416179055857f4e278bab4360b8279e76734085ee86d76b2cb8e7496e143bbf74fcdcd5963fb86020604051868152a3016104d5565b7fd92e233d000000000000000000000000000000000000000000000000000000005f5260045ffd5b7fc28135ab000000000000000000000000000000000000000000000000000000005f5260045ffd5b508d15610300565b7f6edcc523000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f1e7c29bf000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f95760406003193601126101f957602061069960043561063d611e32565b815f526001845261066e60405f20835f526002865260405f206001600160a01b0384165f52865260405f2090612206565b9290505f52600284526001600160a01b0360405f2091165f528352600160405f20015460a01c611f6a565b604051908152f35b346101f9575f6003193601126101f9576020604051670de0b6b3a76400008152f35b346101f95760406003193601126101f9576106dc611e32565b6004355f5260046020526001600160a01b0360405f2091165f52602052602060ff60405f2054166040519015158152f35b346101f95761071b36611e8f565b90610724612008565b81156109ea57805f52600160205260405f20815f52600260205260405f206001600160a01b0333165f5260205260405f20906bffffffffffffffffffffffff82541684116109c2576001816107828467ffffffffffffffff94612267565b6108816bffffffffffffffffffffffff87166bffffffffffffffffffffffff6107ae8282895416611fa1565b167fffffffffffffffffffffffffffffffffffffffff0000000000000000000000008754161786556107f2816bffffffffffffffffffffffff885460601c16611f77565b7fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff77ffffffffffffffffffffffff00000000000000000000000088549260601b16911617865561084a6002840191825460a01c611fa1565b6001600160a01b037fffffffffffffffffffffffff000000000000000000000000000000000000000083549260a01b169116179055565b600881016fffffffffffffffffffffffffffffffff6108a581891682845416611f18565b167fffffffffffffffffffffffffffffffff00000000000000000000000000000000825416179055015460a01c1667ffffffffffffffff42160167ffffffffffffffff8111610995578167ffffffffffffffff925477ffffffffffffffffffffffffffffffffffffffffffffffff7fffffffffffffffff0000000000000000000000000000000000000000000000008460c01b1691161790556040519384521660208301527feaea210710c2357758256e598c88546f8c7a691fffc00c69efb0cdbb874a60ac60403393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b7ff1bc94d2000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f1f2a2005000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f9575f6003193601126101f95760206040516301e133808152f35b346101f95760206003193601126101f9576001600160a01b03610a51611e48565b165f52600560205260206fffffffffffffffffffffffffffffffff610a8060405f2054828160801c9116611ee6565b16604051908152f35b346101f95760206003193601126101f957600435610aa5612008565b805f52600260205260405f206001600160a01b0333165f5260205260405f20908154916bffffffffffffffffffffffff8360601c16928315610c175760c01c4210610bef5782610b9e91835f52600160205260405f20907fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff815416815577ffffffffffffffffffffffffffffffffffffffffffffffff8154169055600881016fffffffffffffffffffffffffffffffff610b628482845416611ee6565b167fffffffffffffffffffffffffffffffff000000000000000000000000000000008254161790556001600160a01b036001339201541661207c565b6040519182527f04eda370f8b8612fa7266d7ebbd41af9d694e19793fe9d9ff31b3ddbd99b08e160203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7f3fc3ac2b000000000000000000000000000000000000000000000000000000005f5260045ffd5b7fd0d04f60000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f9575f6003193601126101f95760206001600160a01b035f5416604051908152f35b346101f95760406003193601126101f957600435610c80611e32565b90805f52600160205260405f20916001600160a01b036006840154163303610d00576001600160a01b031691821561057457827fffffffffffffffffffffffff00000000000000000000000000000000000000008254161790557f7ea3e88bc57b573b6314aa79bbc3223b79cca7be525716d4f15ea3b1506b8dfd5f80a3005b7f54ec5063000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f957610d3636611e8f565b90610d3f612008565b81156109ea57805f52600160205260405f206001600160a01b03600182015416908115610e5057610dff918491845f52600260205260405f206001600160a01b0333165f52602052610db2600260405f2092610d9b8482612267565b0161084a610dad86835460a01c611f6a565b612316565b6bffffffffffffffffffffffff610dce81851682845416611f77565b167fffffffffffffffffffffffffffffffffffffffff00000000000000000000000082541617905530903390612188565b6040519182527f33d3d5394940f875165e970f73650b86770fcee50f641313bb760de473fb601f60203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7fc97d95cf000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f95760806003193601126101f957600435610e94611e32565b906044359160643567ffffffffffffffff81116101f957610eb9903690600401611e5e565b9093610ec3612008565b835f52600160205260405f209160405195602087016001600160a01b0386169788825284604082015260408152610efb606082611ea5565b5190206040516020810191825260208152610f17604082611ea5565b51902091600385015492915f915b8083106110dc57505050036110b457835f52600360205260405f20855f5260205260405f20548082111561108c57610f5d9082611f5d565b90600483018054936fffffffffffffffffffffffffffffffff610f83858760801c611f6a565b95168511611064577fc8b96671f2c78d8824831fbf2292dcf27d20b5bd7a98f6e574b39d6e0e45858d956001600160a01b036001869361102c611034966fffffffffffffffffffffffffffffffff60409b8f8f5f5260036020528d5f20905f526020528a8d5f2055166fffffffffffffffffffffffffffffffff7fffffffffffffffffffffffffffffffff0000000000000000000000000000000083549260801b169116179055565b01541661207c565b82519182526020820152a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7fc847414d000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f969bf728000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f09bde339000000000000000000000000000000000000000000000000000000005f5260045ffd5b9091926110ea848385611fcb565b359081811015611109575f52602052600160405f205b93019190610f25565b905f52602052600160405f20611100565b346101f95760206003193601126101f957600435611136612008565b805f52600160205260405f2090805f52600260205260405f206001600160a01b0333165f52602052600160405f206111806111718286612206565b9390920192835460a01c611f6a565b93841561108c576001600160a01b03919091169091556007810180546111c592859290916fffffffffffffffffffffffffffffffff90610b6290828616908316611f18565b6040519182527ffec539b3c42d74cd492c3ecf7966bf014b327beef98e935cdc3ec5e54a6901c760203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b346101f95760406003193601126101f95761122f611e32565b6004355f5260026020526001600160a01b0360405f2091165f52602052606060405f2054604051906bffffffffffffffffffffffff811682526bffffffffffffffffffffffff81841c16602083015260c01c6040820152f35b346101f9575f6003193601126101f9577f3c776be1000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f95760406003193601126101f9576112d9611e32565b6004355f5260036020526001600160a01b0360405f2091165f52602052602060405f2054604051908152f35b346101f9576101006003193601126101f9576004356024359067ffffffffffffffff8216918281036101f9576044356084359160a43567ffffffffffffffff81168091036101f95760c43567ffffffffffffffff81116101f957366023820112156101f95780600401359267ffffffffffffffff84116101f95736602485840101116101f957611393612008565b865f52600160205260405f2090815492336001600160a01b0385160361180657600165ffffffffffff8560a01c160167ffffffffffffffff81116109955767ffffffffffffffff16808b036117db57506127106113f761ffff8660d01c1689611f4a565b0494859361271061140f61ffff8860e01c168b611f4a565b04957fffffffffffff000000000000ffffffffffffffffffffffffffffffffffffffff79ffffffffffff00000000000000000000000000000000000000006114768c6114718b6114716127106114688960f01c86611f4a565b049e8f94611f5d565b611f5d565b9660a01b169116178155841580156116f5575b509387936101609860248c9b99957fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe099956001600160a01b037f9e2ea528b372842e12916095a53d7cb98151732d95f5db41018ac7a2ed90c7e89f8b6001916003601f9e01556114f88a61212c565b6fffffffffffffffffffffffffffffffff61151a600484019282845416611f18565b167fffffffffffffffffffffffffffffffff000000000000000000000000000000008254161790556115ee61154e8a61212c565b6fffffffffffffffffffffffffffffffff611570600585019282845416611f18565b167fffffffffffffffffffffffffffffffff000000000000000000000000000000008254161781556115ae6115a48b61212c565b825460801c611f18565b6fffffffffffffffffffffffffffffffff7fffffffffffffffffffffffffffffffff0000000000000000000000000000000083549260801b169116179055565b01541688611695575b8c80611681575b50506040519d8e9c8d528c602060643591015260408d015260608c015261014060808c0152826101408c0152018a8a01375f89868a01015260e43560a089015260c088015260e087015261010086015261012085015201168101030190a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b61168e9130903390612188565b5f8c6115fe565b61169e8961212c565b815f5260056020526fffffffffffffffffffffffffffffffff6116c860405f209282845416611f18565b167fffffffffffffffffffffffffffffffff000000000000000000000000000000008254161790556115f7565b600282019081548060a01c9182156117b357670de0b6b3a7640000890290898204670de0b6b3a76400001417156109955761173b926001600160a01b0391049116611f6a565b6001600160a01b0381116117835781547fffffffffffffffffffffffff0000000000000000000000000000000000000000166001600160a01b03909116179055610160611489565b7f6dfcc650000000000000000000000000000000000000000000000000000000005f5260a060045260245260445ffd5b7ffb348942000000000000000000000000000000000000000000000000000000005f5260045ffd5b7fd1eb86a1000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7f05b94333000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f95760206003193601126101f95760043561184a612008565b805f52600160205260405f2090600582015460801c9160078101611873815460801c8095611ee6565b906fffffffffffffffffffffffffffffffff821690811561108c57817fa08959a525ed5edc52d7424a0feb3c732a8e67f4cd4f4aacefa688963d33cc8d946118c66118e0936115ae60209760019b611f18565b6001600160a01b038060068301541698899201541661207c565b604051908152a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b346101f95760206003193601126101f9576fffffffffffffffffffffffffffffffff6001600160a01b0361193e611e48565b611946612008565b16805f52600560205260405f2061196581548060801c94859116611ee6565b906fffffffffffffffffffffffffffffffff821693841561108c5761198d926115ae91611f18565b7fc396d6660e29cc5cd9bfeb432be2167e1f5ba69247e54bb876e6f085ef072e3160206001600160a01b035f5416936118e081868661207c565b346101f95760206003193601126101f9576040516102a081019080821067ffffffffffffffff831117611d23576102a0916040525f81525f60208201525f60408201525f60608201525f60808201525f60a08201525f60c08201525f60e08201525f6101008201525f6101208201525f6101408201525f6101608201525f6101808201525f6101a08201525f6101c08201525f6101e08201525f6102008201525f6102208201525f6102408201525f6102608201525f6102808201526004355f52600160205260405f206001810154906001600160a01b0382165f52600560205265ffffffffffff60405f20926001600160a01b0360068401541685526001600160a01b038116602086015267ffffffffffffffff8354916001600160a01b038316604088015261ffff8160e01c16606088015261ffff8360d01c16608088015261ffff8360e01c1660a08801528260f01c60c088015260a01c1660e086015260a01c166101008401526001600160a01b0360028201548060a01c6101208601526fffffffffffffffffffffffffffffffff6008840154166101408601521661016084015260038101546101808401526fffffffffffffffffffffffffffffffff600582015491818360801c93600460078401549383611bc48660801c9982611bb08c8c611ee6565b166101a08d015254828160801c9116611ee6565b166101c08a015201548281166101e089015260801c6102008801521661022086015216610240840152610260830152610280820152610280604051916001600160a01b0381511683526001600160a01b0360208201511660208401526001600160a01b03604082015116604084015261ffff606082015116606084015261ffff608082015116608084015261ffff60a08201511660a084015261ffff60c08201511660c084015267ffffffffffffffff60e08201511660e084015267ffffffffffffffff610100820151166101008401526101208101516101208401526101408101516101408401526101608101516101608401526101808101516101808401526101a08101516101a08401526101c08101516101c08401526101e08101516101e08401526102008101516102008401526102208101516102208401526102408101516102408401526102608101516102608401520151610280820152f35b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b346101f9575f6003193601126101f95760206040516127108152f35b346101f95760606003193601126101f957600435611d88611e32565b90604435918215158093036101f957815f5260016020526001600160a01b03600660405f200154163303610d00576001600160a01b03169182156105745760207f4e278bab4360b8279e76734085ee86d76b2cb8e7496e143bbf74fcdcd5963fb891835f526004825260405f20855f52825260405f207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0081541660ff8316179055604051908152a3005b602435906001600160a01b03821682036101f957565b600435906001600160a01b03821682036101f957565b9181601f840112156101f95782359167ffffffffffffffff83116101f9576020808501948460051b0101116101f957565b60031960409101126101f9576004359060243590565b90601f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0910116810190811067ffffffffffffffff821117611d2357604052565b906fffffffffffffffffffffffffffffffff809116911603906fffffffffffffffffffffffffffffffff821161099557565b906fffffffffffffffffffffffffffffffff809116911601906fffffffffffffffffffffffffffffffff821161099557565b8181029291811591840414171561099557565b9190820391821161099557565b9190820180921161099557565b906bffffffffffffffffffffffff809116911601906bffffffffffffffffffffffff821161099557565b906bffffffffffffffffffffffff809116911603906bffffffffffffffffffffffff821161099557565b9190811015611fdb5760051b0190565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52603260045260245ffd5b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c6120545760017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d565b7f3ee5aeb5000000000000000000000000000000000000000000000000000000005f5260045ffd5b916001600160a01b03604051927fa9059cbb000000000000000000000000000000000000000000000000000000005f521660045260245260205f60448180865af19060015f511482161561210b575b604052156120d65750565b6001600160a01b03907f5274afe7000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b90600181151661212357823b15153d151616906120cb565b503d5f823e3d90fd5b6fffffffffffffffffffffffffffffffff8111612158576fffffffffffffffffffffffffffffffff1690565b7f6dfcc650000000000000000000000000000000000000000000000000000000005f52608060045260245260445ffd5b9290916001600160a01b039081604051947f23b872dd000000000000000000000000000000000000000000000000000000005f52166004521660245260445260205f60648180865af19060015f51148216156121ee575b6040525f606052156120d65750565b90600181151661212357823b15153d151616906121df565b60026001600160a01b0391939293015416916001600160a01b0360016bffffffffffffffffffffffff8354169201541683036001600160a01b03811161099557670de0b6b3a7640000916001600160a01b03612263921690611f4a565b0490565b61227382600192612206565b919092019182546001600160a01b0381166001600160a01b03831614612310576122ae610dad6001600160a01b03946122e69360a01c611f6a565b84546001600160a01b031660a09190911b7fffffffffffffffffffffffff000000000000000000000000000000000000000016178455565b167fffffffffffffffffffffffff0000000000000000000000000000000000000000825416179055565b50505050565b6bffffffffffffffffffffffff811161233a576bffffffffffffffffffffffff1690565b7f6dfcc650000000000000000000000000000000000000000000000000000000005f52606060045260245260445ffdfea2646970667358221220a89a108e045be70102d6f7790577d506e4e6ae049b9ecb3a39dc03ba9dc5900d64736f6c63430008250033' as const
+  '0x60803460b857601f613b9538819003918201601f19168301916001600160401b0383118484101760bc5780849260209460405283398101031260b857516001600160a01b0381169081900360b857801560a5575f80546001600160a01b031981168317825560405192916001600160a01b03909116907f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09080a3613ac490816100d18239f35b631e4fbdf760e01b5f525f60045260245ffd5b5f80fd5b634e487b7160e01b5f52604160045260245ffdfe60806040526004361015610011575f80fd5b5f3560e01c806313e3a57614612c455780631de26e1614612ac757806323f0b6bb14612a01578063249d39e9146129e5578063254352da1461285f5780632cc3ce801461241457806332b1c291146123cf57806344abfee2146123b257806350b29150146122b557806351634440146121d15780635238117314611c77578063610bd9a414611c0e5780636c5c2a2b14611b865780636f26596b14611aa5578063715018a614611a6d578063771c918e146119e35780637790ddc61461178857806385ad23a51461171f5780638caa5230146114495780638d59f95a146113a05780638da5cb5b1461137b5780638e19899e146111ed5780639eac79b414611128578063c65d8b731461110a578063c98517c5146110e4578063cd50c147146110bd578063d3b6346314610cc5578063d40dc87014610c9d578063d4345c1c14610a1e578063d79ca3a0146109d4578063d92687b01461099c578063e17be67d14610973578063e67975b814610800578063ebce3cf3146107a3578063ebe8c56b14610299578063f2fde38b146101e55763fb3af90c146101b0575f80fd5b346101e15760206003193601126101e1576004355f52600160205260206101d960405f20613282565b604051908152f35b5f80fd5b346101e15760206003193601126101e1576001600160a01b03610206612cfc565b61020e613a4f565b16801561026d576001600160a01b035f54827fffffffffffffffffffffffff00000000000000000000000000000000000000008216175f55167f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e05f80a3005b7f1e4fbdf7000000000000000000000000000000000000000000000000000000005f525f60045260245ffd5b346101e1576101206003193601126101e1576004356102b6612cd0565b906102bf612ce6565b916064359161ffff8316908184036101e15760843561ffff8116958682036101e15760a4359661ffff8816908189036101e15760c4359861ffff8a1693848b036101e15760e4359867ffffffffffffffff8a1696878b036101e1576101043567ffffffffffffffff81116101e15761033b903690600401612d3f565b9b909c6103488b33612e32565b9e8f5f52600160205260405f209260068401956001600160a01b0387541661077b576127108f8d6103808e6103808f61038595612d70565b612d70565b03610753576001600160a01b03169788158015610742575b6106b857620151808d108015610735575b61070d5779ffff0000000000000000000000000000000000000000000000007bffffffffffffffffffffffffffffffffffffffffffffffffffffffff60059777ffff000000000000000000000000000000000000000000007fffffffff0000ffffffffffffffffffffffffffffffffffffffffffffffffffff7bffff0000000000000000000000000000000000000000000000000000966001600160a01b038e167fffffffffffffffffffffffff00000000000000000000000000000000000000008c5416178b557fffffffffffff000000000000ffffffffffffffffffffffffffffffffffffffff75ffff00000000000000000000000000000000000000007fffffffff000000000000000000000000000000000000000000000000000000008d549360e01b169b60a01b16911617169160b01b1617169160c01b16179160d01b161717815501837fffffffffffffffffffffffff00000000000000000000000000000000000000008254161790556001600160a01b0333167fffffffffffffffffffffffff0000000000000000000000000000000000000000825416179055815f52600960205260405f20918254927fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff84146106e05760016001600160a01b0394019055604051978852602088015216958660408701526060860152608085015260a084015260c083015260e0820152847f861a41bd6219b1d86e926f4f57ab414a1bc512042f140412da4ec8c8018c56066101003393a35f847f46c2ac2d365e38f3526edd452dad3697e5d93dc8b71b02b1fb158002c7f9d6e78280a45f5b81811061062257602084604051908152f35b61062d818385612e61565b35906001600160a01b0382168092036101e15781156106b857600191855f52600760205260405f20815f5260205260405f20837fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00825416179055857f4e278bab4360b8279e76734085ee86d76b2cb8e7496e143bbf74fcdcd5963fb86020604051868152a301610610565b7fd92e233d000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b7fc28135ab000000000000000000000000000000000000000000000000000000005f5260045ffd5b506301e133808d116103ae565b506001600160a01b0388161561039d565b7f6edcc523000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f1e7c29bf000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e15760406003193601126101e15760206107f36004356107c4612cd0565b815f526001845260405f2090825f52600285526001600160a01b0360405f2091165f52845260405f2091612e9e565b9350505050604051908152f35b346101e15760606003193601126101e15760043561081c612cd0565b60443567ffffffffffffffff81116101e15761083c903690600401612d3f565b9190610846612faf565b5f5f917fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa181360301915b85841015610914578360051b820135838112156101e157820180359067ffffffffffffffff821682036101e1576020810135906040810135907fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe1813603018212156101e157019283359367ffffffffffffffff85116101e157602001928460051b360384136101e15760019461090c94848b610380948f61367a565b930192610870565b869085811561094b57610926926138b1565b5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7f969bf728000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e1575f6003193601126101e15760206040516ec097ce7bc90715b34b9f10000000008152f35b346101e15760206003193601126101e1576001600160a01b036109bd612cfc565b165f526009602052602060405f2054604051908152f35b346101e15760406003193601126101e1576109ed612cd0565b6004355f5260076020526001600160a01b0360405f2091165f52602052602060ff60405f2054166040519015158152f35b346101e15760606003193601126101e157610a37612cfc565b610a3f612cd0565b9060443567ffffffffffffffff81116101e157610a60903690600401612d3f565b919092610a6b613a4f565b610a73612faf565b6001600160a01b0381169384156106b8576001600160a01b035f931693845f52600960205260405f2054808203610c725791905f925f915b808310610bcf575050505050604051907f70a08231000000000000000000000000000000000000000000000000000000008252306004830152602082602481875afa918215610bc4575f92610b90575b5082821115610b6857610b3c610b347f0cfb7d414a57e3fd35da9f4b61341e65026c225646228ba0262d9264f541c32e94602094612dd1565b8092866131d2565b604051908152a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7fb76b2a28000000000000000000000000000000000000000000000000000000005f5260045ffd5b9091506020813d602011610bbc575b81610bac60209383612d7d565b810103126101e157519085610afb565b3d9150610b9f565b6040513d5f823e3d90fd5b9091929395610bdf848387612e61565b3596875f52600160205260405f20908515159081610c67575b508015610c50575b610c2457600191610c13610c1992613282565b90612d70565b969493019190610aab565b837ff988d087000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b50886001600160a01b036005830154161415610c00565b90508811158b610bf8565b7ff988d087000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b346101e1575f6003193601126101e15760206040516dffffffffffffffffffffffffffff8152f35b346101e157610cd336612d12565b90610cdc612faf565b811561109557805f52600160205260405f20815f52600260205260405f206001600160a01b0333165f5260205260405f2090610d19828285613929565b81546bffffffffffffffffffffffff8160601c168086105f1461108f5785905b6bffffffffffffffffffffffff610d508389612dd1565b931683116110675781610f6c575b505080610edc575b50610e1760026bffffffffffffffffffffffff86169301926bffffffffffffffffffffffff610d988282875416612dde565b166bffffffffffffffffffffffff19855416178455610dcd60098401916bffffffffffffffffffffffff835460701c16612dde565b7fffffffffffff000000000000000000000000ffffffffffffffffffffffffffff79ffffffffffffffffffffffff000000000000000000000000000083549260701b169116179055565b5460e01c67ffffffffffffffff4216019067ffffffffffffffff82116106e05780547fffffffffffffffffffffffff0000000000000000ffffffffffffffffffffffff16606083901b73ffffffffffffffff000000000000000000000000161790556040805193845267ffffffffffffffff909116602084015233927feaea210710c2357758256e598c88546f8c7a691fffc00c69efb0cdbb874a60ac9190a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b6bffffffffffffffffffffffff610f6691166bffffffffffffffffffffffff610f088282875416612e08565b166bffffffffffffffffffffffff19855416178455610f2f6003840191825460a01c612e08565b6001600160a01b037fffffffffffffffffffffffff000000000000000000000000000000000000000083549260a01b169116179055565b84610d66565b6bffffffffffffffffffffffff610f8683610fce93612dd1565b86547fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff16911660601b77ffffffffffffffffffffffff00000000000000000000000016178555565b610feb60048401916bffffffffffffffffffffffff835416612dd1565b81546bffffffffffffffffffffffff19166bffffffffffffffffffffffff8216179091556002830180547fffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffffffff1691151560d01b7aff0000000000000000000000000000000000000000000000000000169190911790558580610d5e565b7ff1bc94d2000000000000000000000000000000000000000000000000000000005f5260045ffd5b80610d39565b7f1f2a2005000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e15760406003193601126101e15760206101d96110db612cfc565b60243590612e32565b346101e1575f6003193601126101e15760206040516bffffffffffffffffffffffff8152f35b346101e1575f6003193601126101e15760206040516301e133808152f35b346101e15760406003193601126101e157600435611144612cd0565b815f52600160205260405f20906001600160a01b0360068301541633036111c55760076001600160a01b0392018282167fffffffffffffffffffffffff0000000000000000000000000000000000000000825416179055169033907f6123333955003400409f912d4b5391d2933f461dceea5190f80f0af73f4caded5f80a4005b7f54ec5063000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e15760206003193601126101e157600435611209612faf565b805f52600260205260405f206001600160a01b0333165f52602052600260405f2001908154916bffffffffffffffffffffffff83169283156113535760601c67ffffffffffffffff16421061132b57826112da91835f52600160205260405f20906bffffffffffffffffffffffff1981541681557fffffffffffffffffffffffff0000000000000000ffffffffffffffffffffffff81541690556112c660098201610dcd846bffffffffffffffffffffffff835460701c16612e08565b6001600160a01b03600533920154166131d2565b6040519182527f04eda370f8b8612fa7266d7ebbd41af9d694e19793fe9d9ff31b3ddbd99b08e160203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7f3fc3ac2b000000000000000000000000000000000000000000000000000000005f5260045ffd5b7fd0d04f60000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e1575f6003193601126101e15760206001600160a01b035f5416604051908152f35b346101e15760406003193601126101e1576004356113bc612cd0565b90805f52600160205260405f20916001600160a01b0360068401541633036111c5576001600160a01b03169081156106b85781906001600160a01b03845416907f46c2ac2d365e38f3526edd452dad3697e5d93dc8b71b02b1fb158002c7f9d6e75f80a481547fffffffffffffffffffffffff000000000000000000000000000000000000000016179055005b346101e15761145736612d12565b90611460612faf565b811561109557805f52600160205260405f20916001600160a01b036005840154169081156116f7576114bc90835f52600260205260405f206001600160a01b0333165f5260205260405f20926114b7848787613929565b613023565b92831561109557600481016114e0856bffffffffffffffffffffffff835416612d70565b6bffffffffffffffffffffffff611511611501600386015460a01c84612d70565b82600987015460701c1690612d70565b116116bf5760019263ffffffff926bffffffffffffffffffffffff80869416166bffffffffffffffffffffffff19825416179055600281017a0100000000000000000000000000000000000000000000000000007fffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffffffff8254161790550154160163ffffffff81116106e0576116688163ffffffff9361161b6115d26bffffffffffffffffffffffff89166bffffffffffffffffffffffff845460601c16612dde565b82547fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff1660609190911b77ffffffffffffffffffffffff00000000000000000000000016178255565b907fffffffff00000000ffffffffffffffffffffffffffffffffffffffffffffffff7bffffffff00000000000000000000000000000000000000000000000083549260c01b169116179055565b6040519384521660208301527f29532f4a205e4e06dabd54f44149ff13d4e00b32d7ff5f24b2a3e9875dab765760403393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7f08083b2a000000000000000000000000000000000000000000000000000000005f526bffffffffffffffffffffffff60045260245ffd5b7fc97d95cf000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e15760606003193601126101e157602061173a612d28565b611742612ce6565b6004355f52600583526001600160a01b0360405f2091165f52825260405f2066ffffffffffffff8260081c165f52825260405f2054600160ff60405193161b1615158152f35b346101e15760206003193601126101e1576004356117a4612faf565b805f52600160205260405f2090805f52600260205260405f206001600160a01b0333165f5260205260405f206117db818484612e9e565b969294879291921561094b576118b59588956001936bffffffffffffffffffffffff845460601c168303611925575b505050019081546001600160a01b038116821490811591611918575b50611906575b50506008810180547fffffffff0000000000000000000000000000ffffffffffffffffffffffffffff7bffffffffffffffffffffffffffff00000000000000000000000000006dffffffffffffffffffffffffffff86166dffffffffffffffffffffffffffff8460701c160160701b1691161790556001600160a01b03600533920154166131d2565b6040519182527ffec539b3c42d74cd492c3ecf7966bf014b327beef98e935cdc3ec5e54a6901c760203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b6001600160a01b03169055858061182c565b905060a01c151588611826565b83547fffffffffffffffff000000000000000000000000000000000000000000000000166bffffffffffffffffffffffff929092169190911760609290921b77ffffffffffffffffffffffff000000000000000000000000169190911782556119db9063ffffffff905b83547fffffffff00000000ffffffffffffffffffffffffffffffffffffffffffffffff16911660c01b7bffffffff00000000000000000000000000000000000000000000000016178255565b88808061180a565b346101e15760406003193601126101e1576060600435611a01612cd0565b815f5260026020526001600160a01b0360405f2091165f5260205267ffffffffffffffff6002611a4260405f208481955f52600160205260405f2090612e9e565b505050509201546040519283526bffffffffffffffffffffffff81166020840152831c166040820152f35b346101e1575f6003193601126101e1577f3c776be1000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e15760206003193601126101e157600435611ac1612faf565b805f52600160205260405f20906dffffffffffffffffffffffffffff600283015460601c1660098301926dffffffffffffffffffffffffffff8085541680930316801561094b57610b3c816020936005976dffffffffffffffffffffffffffff80847f59287e361ea3ce2ddf145ae7a431cde77323e4c2dd940881e8b79b5e073a3866990116167fffffffffffffffffffffffffffffffffffff00000000000000000000000000008254161790556001600160a01b03805f54169889920154166131d2565b346101e15760406003193601126101e1576060600435611ba4612d28565b815f52600360205267ffffffffffffffff60405f20911690815f5260205260405f2054915f52600460205260405f20905f5260205260405f20546bffffffffffffffffffffffff604051926bffffffffffffffffffffffff19811684521660208301526040820152f35b346101e15760a06003193601126101e157600435611c2a612d28565b90611c33612ce6565b606435916084359367ffffffffffffffff85116101e15782611c729185611c61610926983690600401612d3f565b939092611c6c612faf565b8661367a565b6138b1565b346101e1576101006003193601126101e157600435611c94612d28565b9060443560843560a4359167ffffffffffffffff83168093036101e15760c43567ffffffffffffffff81116101e157366023820112156101e15780600401359067ffffffffffffffff82116101e15736602483830101116101e157611cf7612faf565b855f52600160205260405f20906001600160a01b0382541633036121a957600182019063ffffffff8254169860018a01809a116106e05767ffffffffffffffff1698808a03612173575f958061204f575b5090611da19761ffff9392855495611da689612710611d6c898b60b01c1683612dbe565b049c89611da18f9b611d98612710611d8a8e829460c01c1688612dbe565b049c8d9460d01c1686612dbe565b049b8c94612dd1565b612dd1565b946dffffffffffffffffffffffffffff8c7fffffffffffffffffffffffffffff0000000000000000000000000000000000008863ffffffff871692838371ffffffffffffffffffffffffffff00000000878954951688847fffffffffffffffffffffffffffffffffffffffffffffffffffffffff0000000088161760201c160160201b16968793169316171760901c0160901b169117179055868617611fbb575b8b86611f2e575b9760247fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe09895601f9895611ead7f9e2ea528b372842e12916095a53d7cb98151732d95f5db41018ac7a2ed90c7e89f80976101609f9e97879c9861335d565b6040519d8e9c8d528c602060643591015260408d015260608c015261014060808c0152826101408c0152018a8a01375f89868a01015260e43560a089015260c088015260e087015261010086015261012085015201168101030190a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b509990949195929796936bffffffffffffffffffffffff83116116bf576bffffffffffffffffffffffff198a16958615611f93575f8d81526003602090815260408083208484529091529020968417909655909996979396929591949093928b611e4e565b7f67655fbb000000000000000000000000000000000000000000000000000000005f5260045ffd5b6002810180547fffffffffffff000000000000000000000000000000000000000000000000000081166bffffffffffffffffffffffff8281168a821601169081176bffffffffffffffffffffffff1990921617606090811c6dffffffffffffffffffffffffffff908116908b1601901b79ffffffffffffffffffffffffffff00000000000000000000000016179055611e47565b909291955060ff600285015460e01c165f1461216d57885f52600860205260405f206001600160a01b0333165f5260205260405f20545b81811061214f57895f52600860205260405f206001600160a01b0333165f526020528160405f2091039055600a84016dffffffffffffffffffffffffffff80808416818454160316167fffffffffffffffffffffffffffffffffffff0000000000000000000000000000825416179055945b6dffffffffffffffffffffffffffff86116121155790918a611d48565b7f08083b2a000000000000000000000000000000000000000000000000000000005f526dffffffffffffffffffffffffffff60045260245ffd5b50612167906001600160a01b03600586015416613023565b946120f8565b5f612086565b67ffffffffffffffff907fd1eb86a1000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b7f05b94333000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e15760206003193601126101e1576004356121ed612faf565b805f52600160205260405f20906dffffffffffffffffffffffffffff600183015460201c1660088301926dffffffffffffffffffffffffffff8085541680930316801561094b57610b3c816020936005976dffffffffffffffffffffffffffff80847fa08959a525ed5edc52d7424a0feb3c732a8e67f4cd4f4aacefa688963d33cc8d990116167fffffffffffffffffffffffffffffffffffff00000000000000000000000000008254161790556001600160a01b03806006830154169889920154166131d2565b346101e15760206003193601126101e157600435805f52600160205260405f2060078101906001600160a01b0382541633148015906123aa575b61238257600601906001600160a01b03825416916001600160a01b0333167fffffffffffffffffffffffff00000000000000000000000000000000000000008254161790557fffffffffffffffffffffffff0000000000000000000000000000000000000000815416905533917f13577fe812510d4e178e07a0e00fe2258d6955246b05998ce95bd9b1609eae0f5f80a4005b7f377e86f8000000000000000000000000000000000000000000000000000000005f5260045ffd5b5033156122ef565b346101e1575f6003193601126101e1576020604051620151808152f35b346101e15760406003193601126101e1576123e8612cd0565b6004355f5260086020526001600160a01b0360405f2091165f52602052602060405f2054604051908152f35b346101e15760206003193601126101e15760405161036081019080821067ffffffffffffffff83111761283257610360916040525f81525f60208201525f60408201525f60608201525f60808201525f60a08201525f60c08201525f60e08201525f6101008201525f6101208201525f6101408201525f6101608201525f6101808201525f6101a08201525f6101c08201525f6101e08201525f6102008201525f6102208201525f6102408201525f6102608201525f6102808201525f6102a08201525f6102c08201525f6102e08201525f6103008201525f6103208201525f6103408201526004355f5260016020526126b160405f206001600160a01b0360068201541683526001600160a01b0360078201541660208401526dffffffffffffffffffffffffffff60058201546001600160a01b038116604086015282546001600160a01b038116606087015261ffff8160a01c16608087015261ffff8160b01c1660a087015261ffff8160c01c1660c087015261ffff8160d01c1660e087015260e01c610100860152600183015463ffffffff8116610120870152826003850154918260a01c6101408901528160048701546bffffffffffffffffffffffff81166101608b01526001600160a01b036009890154956bffffffffffffffffffffffff8760701c166101808d0152166101a08b015260601c166101c0890152818160201c16806102a08a015282600888015481811693846102c08d015260028a0154978c6102206bffffffffffffffffffffffff86808d60601c169b8c6102e0860152169b8c6103008501521691015260a01c6102408d015260901c6102608c015260701c166102808a015203166101e087015203166102008401526dffffffffffffffffffffffffffff600a82015416610320840152613282565b610340820152610340604051916001600160a01b0381511683526001600160a01b0360208201511660208401526001600160a01b0360408201511660408401526001600160a01b03606082015116606084015261ffff608082015116608084015261ffff60a08201511660a084015261ffff60c08201511660c084015261ffff60e08201511660e084015267ffffffffffffffff6101008201511661010084015267ffffffffffffffff610120820151166101208401526101408101516101408401526101608101516101608401526101808101516101808401526101a08101516101a08401526101c08101516101c08401526101e08101516101e08401526102008101516102008401526102208101516102208401526102408101516102408401526102608101516102608401526102808101516102808401526102a08101516102a08401526102c08101516102c08401526102e08101516102e08401526103008101516103008401526103208101516103208401520151610340820152f35b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b346101e15761286d36612d12565b90612876612faf565b811561109557805f52600860205260405f206001600160a01b0333165f5260205260405f20548083116129ba578261293a91835f52600160205260405f2090845f52600860205260405f206001600160a01b0333165f526020528260405f20910390556dffffffffffffffffffffffffffff600a82018180808616818454160316167fffffffffffffffffffffffffffffffffffff000000000000000000000000000082541617815554161561298b576001600160a01b03600533920154166131d2565b6040519182527f0c4c5d4c3bcc4e68b960f90448e78b3a2eb8ddbd45fdb5fadb203a1c3c56878b60203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b600281017fffffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffff81541690556112c6565b7f35028342000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b346101e1575f6003193601126101e15760206040516127108152f35b346101e15760606003193601126101e157600435612a1d612cd0565b90604435918215158093036101e157815f5260016020526001600160a01b03600660405f2001541633036111c5576001600160a01b03169182156106b85760207f4e278bab4360b8279e76734085ee86d76b2cb8e7496e143bbf74fcdcd5963fb891835f526007825260405f20855f52825260405f207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0081541660ff8316179055604051908152a3005b346101e157612ad536612d12565b90612ade612faf565b811561109557805f52600160205260405f20916001600160a01b036005840154169081156116f757612b0f91613023565b91600a810190612b30846dffffffffffffffffffffffffffff845416612d70565b916dffffffffffffffffffffffffffff8311612115576dffffffffffffffffffffffffffff8060029416167fffffffffffffffffffffffffffffffffffff0000000000000000000000000000825416179055017c01000000000000000000000000000000000000000000000000000000007fffffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffff825416179055805f52600860205260405f206001600160a01b0333165f5260205260405f20612bf2838254612d70565b90556040519182527f87d4c0b5e30d6808bc8a94ba1c4d839b29d664151551a31753387ee9ef48429b60203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b346101e15760406003193601126101e15767ffffffffffffffff612ccc612ca2600435612c70612cd0565b815f52600160205260405f2090825f5260026020526001600160a01b0360405f2091165f5260205260405f2091612e9e565b505092915060405193849316908390929167ffffffffffffffff6020916040840195845216910152565b0390f35b602435906001600160a01b03821682036101e157565b604435906001600160a01b03821682036101e157565b600435906001600160a01b03821682036101e157565b60031960409101126101e1576004359060243590565b6024359067ffffffffffffffff821682036101e157565b9181601f840112156101e15782359167ffffffffffffffff83116101e1576020808501948460051b0101116101e157565b919082018092116106e057565b90601f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0910116810190811067ffffffffffffffff82111761283257604052565b818102929181159184041417156106e057565b919082039182116106e057565b906bffffffffffffffffffffffff809116911601906bffffffffffffffffffffffff82116106e057565b906bffffffffffffffffffffffff809116911603906bffffffffffffffffffffffff82116106e057565b90604051906001600160a01b036020830193168352604082015260408152612e5b606082612d7d565b51902090565b9190811015612e715760051b0190565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52603260045260245ffd5b929190918154926bffffffffffffffffffffffff841694600163ffffffff6bffffffffffffffffffffffff8760601c169660c01c16940154916001600160a01b0383169260a01c9186151580612f9b575b612f35575b50906ec097ce7bc90715b34b9f1000000000612f2a612f246001600160a01b036003612f31960154169586612dd1565b89612dbe565b0490612d70565b9091565b91612f7a9195612f819497935f52600660205260405f20905f526020526ec097ce7bc90715b34b9f1000000000612f2a612f7460405f2054998a612dd1565b8a612dbe565b9495612d70565b935f9384936ec097ce7bc90715b34b9f1000000000612ef4565b508563ffffffff6001840154161015612eef565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c612ffb5760017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d565b7f3ee5aeb5000000000000000000000000000000000000000000000000000000005f5260045ffd5b6001600160a01b03166040517f70a08231000000000000000000000000000000000000000000000000000000008152306004820152602081602481855afa908115610bc4575f916131a0575b50604051917f23b872dd000000000000000000000000000000000000000000000000000000005f5233600452306024528360445260205f60648180855af160015f5114811615613181575b836040525f6060521561315657826024816020937f70a082310000000000000000000000000000000000000000000000000000000082523060048301525afa8015610bc4575f90613122575b6131109250612dd1565b908082101561311d575090565b905090565b506020823d60201161314e575b8161313c60209383612d7d565b810103126101e1576131109151613106565b3d915061312f565b7f5274afe7000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b600181151661319757813b15153d1516166130ba565b833d5f823e3d90fd5b90506020813d6020116131ca575b816131bb60209383612d7d565b810103126101e157515f61306f565b3d91506131ae565b916001600160a01b03604051927fa9059cbb000000000000000000000000000000000000000000000000000000005f521660045260245260205f60448180865af19060015f5114821615613261575b6040521561322c5750565b6001600160a01b03907f5274afe7000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b90600181151661327957823b15153d15161690613221565b503d5f823e3d90fd5b61335a906dffffffffffffffffffffffffffff6132b9600383015460a01c6bffffffffffffffffffffffff60048501541690612d70565b91818061334b6133266132f36132e66009870154986bffffffffffffffffffffffff8a60701c1690612d70565b84600a8801541690612d70565b8360018701548161331560088a01549482808716818660201c16031690612d70565b9360701c169060901c031690612d70565b6bffffffffffffffffffffffff6005600287015496015460a01c818716031690612d70565b94169160601c16031690612d70565b90565b91600282019384549160ff808460d81c169360d01c1692821580613672575b8061366a575b6133f55715613652576133b06dffffffffffffffffffffffffffff80600487015460601c165b168093612d70565b9460038501938454936001600160a01b0385169460a01c978881105f1461364b57805b8115801561359f575b50906133e791612dd1565b9081036134b5575b506133fe575b50505050505050565b613470946bffffffffffffffffffffffff93613439936004935f52600660205260405f20905f5260205260405f205501948286541690612d70565b82546001600160a01b0316911660a01b7fffffffffffffffffffffffff000000000000000000000000000000000000000016179055565b6bffffffffffffffffffffffff1981541690557fffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffffffff81541690555f8080808080806133f5565b6dffffffffffffffffffffffffffff8111612115576004870180547fffffffffffff0000000000000000000000000000ffffffffffffffffffffffff16606083901b79ffffffffffffffffffffffffffff0000000000000000000000001617905588547fffffffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffff7bff00000000000000000000000000000000000000000000000000000083151560d81b169116178955604051908152827f6d838ffad24339a372a5f3b2ff05f50bac67aeed6b641fe971683126e91b9f64602067ffffffffffffffff871693a35f6133ef565b6ec097ce7bc90715b34b9f10000000008392989302908282046ec097ce7bc90715b34b9f10000000001417156106e0578a1561361e576133e7928b6135e5920490612d70565b88547fffffffffffffffffffffffff0000000000000000000000000000000000000000166001600160a01b0382161789559690916133dc565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601260045260245ffd5b88906133d3565b6133b06dffffffffffffffffffffffffffff5f6133a8565b508315613382565b50801561337c565b92919490835f52600360205260405f209467ffffffffffffffff821695865f5260205260405f205492604051976001600160a01b0360208a01911698898252866040820152604081526136ce606082612d7d565b51902060405160208101918252602081526136ea604082612d7d565b519020915f915b808310613873575050508215908115613856575b5061382e57835f52600560205260405f20865f5260205260405f209066ffffffffffffff8160081c1691825f5280602052600160ff60405f205493161b9283831661380257851561094b57865f52600460205260405f20885f526020526bffffffffffffffffffffffff61377d8760405f2054612d70565b951685116137d657917fa0d3af8ef658ae30a17d1ccb63993d952ee617fea12cdac621caac4f423e6d99959391602095935f5285521760405f2055845f526004835260405f20865f52835260405f2055604051908152a4565b877f59a7017d000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b877fd25b5b4c000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7f09bde339000000000000000000000000000000000000000000000000000000005f5260045ffd5b90506bffffffffffffffffffffffff19808416911614155f613705565b909192613881848385612e61565b3590818110156138a0575f52602052600160405f205b930191906136f1565b905f52602052600160405f20613897565b9061392792915f5260016020526001600160a01b03600560405f20016139206bffffffffffffffffffffffff808616835460a01c011682906001600160a01b037fffffffffffffffffffffffff000000000000000000000000000000000000000083549260a01b169116179055565b54166131d2565b565b613934918391612e9e565b94919290936bffffffffffffffffffffffff86116116bf576001936bffffffffffffffffffffffff845460601c1683036139d9575b505050019081546001600160a01b0381168214908115916139cb575b5061398f57505050565b60a09290921b7fffffffffffffffffffffffff0000000000000000000000000000000000000000166001600160a01b0392909216919091179055565b905060a01c8314155f613985565b83547fffffffffffffffff000000000000000000000000000000000000000000000000166bffffffffffffffffffffffff929092169190911760609290921b77ffffffffffffffffffffffff00000000000000000000000016919091178255613a479063ffffffff9061198f565b5f8080613969565b6001600160a01b035f54163303613a6257565b7f118cdaa7000000000000000000000000000000000000000000000000000000005f523360045260245ffdfea2646970667358221220a5c7e8de79022dc25494522e6b53e5108175ae2769ee05ed07ccc769dcf59afe64736f6c63430008250033' as const
