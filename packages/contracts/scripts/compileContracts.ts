@@ -14,7 +14,12 @@ export const compilerSettings = {
 } as const
 
 /** The contracts compiled into `src/artifacts/`, by source file. */
-export const contractSources = ['RMASettlement.sol', 'TestToken.sol'] as const
+export const contractSources = [
+  'RMASettlement.sol',
+  'TestToken.sol',
+  'FeeOnTransferToken.sol',
+  'RebasingToken.sol',
+] as const
 
 export type CompiledContract = {
   name: string

@@ -1,5 +1,7 @@
 import { expect, test } from 'vitest'
 import { compileContracts } from '../scripts/compileContracts.js'
+import { feeOnTransferTokenAbi, feeOnTransferTokenBytecode } from './artifacts/FeeOnTransferToken.js'
+import { rebasingTokenAbi, rebasingTokenBytecode } from './artifacts/RebasingToken.js'
 import { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
 import { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'
 
@@ -12,4 +14,8 @@ test('the committed artifacts equal a fresh compile of contracts/', () => {
   expect(rmaSettlementBytecode).toBe(fresh.RMASettlement?.bytecode)
   expect(testTokenAbi).toEqual(fresh.TestToken?.abi)
   expect(testTokenBytecode).toBe(fresh.TestToken?.bytecode)
+  expect(feeOnTransferTokenAbi).toEqual(fresh.FeeOnTransferToken?.abi)
+  expect(feeOnTransferTokenBytecode).toBe(fresh.FeeOnTransferToken?.bytecode)
+  expect(rebasingTokenAbi).toEqual(fresh.RebasingToken?.abi)
+  expect(rebasingTokenBytecode).toBe(fresh.RebasingToken?.bytecode)
 }, 120_000)

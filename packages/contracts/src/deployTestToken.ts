@@ -1,12 +1,20 @@
 import { ContractFactory, type ContractTransactionReceipt, type Signer } from 'ethers'
-import { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'
-import { getTestTokenContract } from './getTestTokenContract.js'
+import { feeOnTransferTokenBytecode } from './artifacts/FeeOnTransferToken.js'
+import { rebasingTokenBytecode } from './artifacts/RebasingToken.js'
+import { testTokenBytecode } from './artifacts/TestToken.js'
+import { getTestTokenContract, type TestTokenKind, testTokenAbiOf } from './getTestTokenContract.js'
 import type { TestTokenContract } from './types.js'
 
 export type DeployTestTokenParameters = {
+  /**
+   * `plain` (default): an OpenZeppelin ERC-20; `feeOnTransfer`: every transfer burns 1% on the
+   * way; `rebasing`: `rebase(bps)` moves every balance by a percentage. The last two have 6
+   * decimals and a fixed name.
+   */
+  kind?: TestTokenKind
   name?: string
   symbol?: string
-  /** Decimals (default 6, like USDC). */
+  /** Decimals of the plain token (default 6, like USDC). */
   decimals?: number
 }
 
@@ -18,21 +26,28 @@ export type DeployTestTokenReturnType = {
 }
 
 /**
- * Deploys `TestToken`, an ERC-20 anyone can mint: for tests and demos only.
+ * Deploys a test token anyone can mint: for tests and demos only.
  *
  * @example
  * const { contract: token } = await deployTestToken(deployer, { name: 'Test USD', symbol: 'tUSD', decimals: 6 })
  * await (await token.mint(alice.address, 1_000_000_000n)).wait()
+ * const { contract: fot } = await deployTestToken(deployer, { kind: 'feeOnTransfer' })
  */
 export async function deployTestToken(
   signer: Signer,
   parameters: DeployTestTokenParameters = {},
 ): Promise<DeployTestTokenReturnType> {
-  const { name = 'Test USD', symbol = 'tUSD', decimals = 6 } = parameters
-  const factory = new ContractFactory(testTokenAbi, testTokenBytecode, signer)
-  const deployed = await factory.deploy(name, symbol, decimals)
+  const { kind = 'plain', name = 'Test USD', symbol = 'tUSD', decimals = 6 } = parameters
+  const bytecode =
+    kind === 'plain'
+      ? testTokenBytecode
+      : kind === 'feeOnTransfer'
+        ? feeOnTransferTokenBytecode
+        : rebasingTokenBytecode
+  const factory = new ContractFactory(testTokenAbiOf(kind), bytecode, signer)
+  const deployed = await (kind === 'plain' ? factory.deploy(name, symbol, decimals) : factory.deploy())
   const receipt = await deployed.deploymentTransaction()?.wait()
   if (!receipt) throw new Error('The test token deployment was not mined.')
   const address = await deployed.getAddress()
-  return { address, contract: getTestTokenContract(address, signer), receipt }
+  return { address, contract: getTestTokenContract(address, signer, kind), receipt }
 }

@@ -1,9 +1,23 @@
 import { Contract, type ContractRunner } from 'ethers'
+import { feeOnTransferTokenAbi } from './artifacts/FeeOnTransferToken.js'
+import { rebasingTokenAbi } from './artifacts/RebasingToken.js'
 import { testTokenAbi } from './artifacts/TestToken.js'
 import type { TestTokenContract } from './types.js'
 
+/** Which test token: plain ERC-20, 1% fee on transfer, or rebasing. */
+export type TestTokenKind = 'plain' | 'feeOnTransfer' | 'rebasing'
+
+/** The ABI of a test token kind. */
+export function testTokenAbiOf(kind: TestTokenKind) {
+  return kind === 'plain'
+    ? testTokenAbi
+    : kind === 'feeOnTransfer'
+      ? feeOnTransferTokenAbi
+      : rebasingTokenAbi
+}
+
 /**
- * The test token at `address`, as a typed ethers v6 contract.
+ * A test token at `address`, as a typed ethers v6 contract.
  *
  * @example
  * const token = getTestTokenContract(address, wallet)
@@ -12,6 +26,7 @@ import type { TestTokenContract } from './types.js'
 export function getTestTokenContract(
   address: string,
   runner: ContractRunner | null = null,
+  kind: TestTokenKind = 'plain',
 ): TestTokenContract {
-  return new Contract(address, testTokenAbi, runner) as unknown as TestTokenContract
+  return new Contract(address, testTokenAbiOf(kind), runner) as unknown as TestTokenContract
 }

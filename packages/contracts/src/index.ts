@@ -1,5 +1,8 @@
+export { feeOnTransferTokenAbi, feeOnTransferTokenBytecode } from './artifacts/FeeOnTransferToken.js'
+export { rebasingTokenAbi, rebasingTokenBytecode } from './artifacts/RebasingToken.js'
 export { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
 export { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'
+export { assetIdOf } from './assetIdOf.js'
 export {
   type DeploySettlementParameters,
   type DeploySettlementReturnType,
@@ -11,11 +14,28 @@ export {
   deployTestToken,
 } from './deployTestToken.js'
 export { getSettlementContract } from './getSettlementContract.js'
-export { getTestTokenContract } from './getTestTokenContract.js'
-export { parseSettlementError, type SettlementError } from './parseSettlementError.js'
+export {
+  getTestTokenContract,
+  type TestTokenKind,
+  testTokenAbiOf,
+} from './getTestTokenContract.js'
+export {
+  type ParseSettlementErrorOptions,
+  parseSettlementError,
+  type SettlementError,
+} from './parseSettlementError.js'
 export {
   type RegisterAssetParameters,
   type RegisterAssetReturnType,
   registerAsset,
 } from './registerAsset.js'
-export type { AssetView, RmaSettlementContract, StakeView, TestTokenContract } from './types.js'
+export { storedRebateRoot } from './storedRebateRoot.js'
+export type {
+  AssetView,
+  EpochRebatesView,
+  PendingStakeView,
+  RebateClaim,
+  RmaSettlementContract,
+  StakeView,
+  TestTokenContract,
+} from './types.js'

@@ -1,7 +1,15 @@
 import { Interface, type Result } from 'ethers'
 import { rmaSettlementAbi } from './artifacts/RMASettlement.js'
 
-const settlementInterface = new Interface(rmaSettlementAbi)
+// The contract's own errors, plus what a token may revert with inside a transfer (OpenZeppelin's
+// ERC-6093 errors) and what SafeERC20 reports for a token that returns false.
+const settlementInterface = new Interface([
+  ...rmaSettlementAbi,
+  'error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)',
+  'error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)',
+  'error ERC20InvalidSender(address sender)',
+  'error ERC20InvalidReceiver(address receiver)',
+])
 
 export type SettlementError = {
   /** The custom error's name, for example `BadEpoch`. */
@@ -9,30 +17,125 @@ export type SettlementError = {
   /** Its arguments (for `BadEpoch`: `args.expected`, the epoch to settle next). */
   args: Result
   signature: string
+  /** What went wrong, as a plain sentence (for logs and error messages). */
+  message: string
+}
+
+export type ParseSettlementErrorOptions = {
+  /**
+   * Names of accounts for the message, by address (any case), e.g.
+   * `{ [settler.address]: 'the settler' }` turns "0x70…79c8 holds 0 of 513 needed" into
+   * "the settler holds 0 of 513 needed".
+   */
+  names?: Record<string, string>
 }
 
 /**
- * Decodes a custom error of the settlement contract out of whatever ethers threw (a failed
- * `estimateGas`, `staticCall` or call). Returns `null` when the error carries no revert data of
- * this contract. ethers decodes custom errors only for `staticCall`; a signer's
- * `sendTransaction` reports the raw revert data, which this finds.
+ * Decodes a custom error of the settlement contract (or of a token transfer inside it) out of
+ * whatever ethers threw (a failed `estimateGas`, `staticCall` or call), with a plain sentence
+ * saying what went wrong. Returns `null` when the error carries no revert data it knows. ethers
+ * decodes custom errors only for `staticCall`; a signer's `sendTransaction` reports the raw
+ * revert data, which this finds.
  *
  * @example
  * try {
  *   await settlement.settle(assetId, epoch, revenue, receiptsRoot, rebateRoot, count, uri, hash)
  * } catch (error) {
- *   const reverted = parseSettlementError(error)
+ *   const reverted = parseSettlementError(error, { names: { [settler]: 'the settler' } })
  *   if (reverted?.name === 'BadEpoch') epoch = Number(reverted.args.expected)
+ *   else if (reverted) log(reverted.message) // "the settler holds 0 of 513 needed"
  * }
  */
-export function parseSettlementError(error: unknown): SettlementError | null {
+export function parseSettlementError(
+  error: unknown,
+  options: ParseSettlementErrorOptions = {},
+): SettlementError | null {
   const data = findRevertData(error, 0)
   if (!data) return null
   try {
     const parsed = settlementInterface.parseError(data)
-    return parsed ? { name: parsed.name, args: parsed.args, signature: parsed.signature } : null
+    if (!parsed) return null
+    const names = Object.fromEntries(
+      Object.entries(options.names ?? {}).map(([address, name]) => [address.toLowerCase(), name]),
+    )
+    const who = (address: unknown) => names[String(address).toLowerCase()] ?? String(address)
+    return {
+      name: parsed.name,
+      args: parsed.args,
+      signature: parsed.signature,
+      message: describeError(parsed.name, parsed.args, who),
+    }
   } catch {
     return null
+  }
+}
+
+function describeError(name: string, args: Result, who: (address: unknown) => string): string {
+  switch (name) {
+    case 'InvalidShares':
+      return 'the four shares must add up to 10,000 bps'
+    case 'AssetExists':
+      return 'this issuer already registered an asset with this salt'
+    case 'UnknownAsset':
+      return 'no asset is registered under this id'
+    case 'ZeroAddress':
+      return 'an address argument is the zero address'
+    case 'InvalidUnbondingDelay':
+      return 'the unbonding delay must be between 1 day and 365 days'
+    case 'NotIssuer':
+      return "only the asset's issuer may do this"
+    case 'NotPendingIssuer':
+      return 'only the account the issuer role was offered to may accept it'
+    case 'NotSettler':
+      return "only the asset's settler may settle it"
+    case 'BadEpoch':
+      return `wrong epoch: the next epoch to settle is ${args[0]}`
+    case 'ZeroAmount':
+      return 'the amount is zero (or nothing arrived)'
+    case 'AmountTooLarge':
+      return `the amount exceeds the contract's bound of ${args[0]} base units`
+    case 'InsufficientStake':
+      return 'the supporter has less stake than requested'
+    case 'StillUnbonding':
+      return 'the unbonding delay has not passed yet'
+    case 'NothingToWithdraw':
+      return 'nothing is unbonding'
+    case 'InvalidProof':
+      return "the proof does not match the epoch's rebate root (or the epoch has no rebates)"
+    case 'RebateAlreadyClaimed':
+      return `the rebate of epoch ${args[0]} was already claimed`
+    case 'NothingToClaim':
+      return 'nothing to claim'
+    case 'RebatesExceedFunded':
+      return `the claims of epoch ${args[0]} would exceed what the epoch funded`
+    case 'MissingRebateRoot':
+      return 'a batch with a users’ share needs a rebate root'
+    case 'InsufficientDeposit':
+      return `the deposit holds only ${args[0]}`
+    case 'IncompleteAssetList':
+      return `list every asset paid in the token, ascending (${args[0]} of them)`
+    case 'NothingToSkim':
+      return 'the contract holds nothing beyond what it owes in this token'
+    case 'OwnerRequired':
+      return 'the contract must keep an owner (it receives the protocol fees)'
+    case 'OwnableUnauthorizedAccount':
+      return `only the contract owner may do this, not ${who(args[0])}`
+    case 'OwnableInvalidOwner':
+      return `${who(args[0])} cannot be the owner`
+    case 'ReentrancyGuardReentrantCall':
+      return 'a token called back into the contract during a transfer'
+    case 'SafeERC20FailedOperation':
+      return `the token ${who(args[0])} refused the transfer`
+    case 'ERC20InsufficientBalance':
+      return `${who(args[0])} holds ${args[1]} of ${args[2]} needed`
+    case 'ERC20InsufficientAllowance':
+      return `${who(args[0])} may spend ${args[1]} of ${args[2]} needed: approve the settlement contract`
+    case 'ERC20InvalidSender':
+      return `the token refuses to send from ${who(args[0])}`
+    case 'ERC20InvalidReceiver':
+      return `the token refuses to send to ${who(args[0])}`
+    default:
+      return `${name}(${[...args].join(', ')})`
   }
 }
 

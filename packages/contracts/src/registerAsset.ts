@@ -1,23 +1,28 @@
 import { assertShares, type RevenueShares } from '@rma/core'
 import type { ContractTransactionReceipt } from 'ethers'
+import { assetIdOf } from './assetIdOf.js'
 import type { RmaSettlementContract } from './types.js'
 
 export type RegisterAssetParameters = Omit<RevenueShares, 'protocolBps'> & {
-  /** The asset id (bytes32), unused so far on this contract. */
-  assetId: string
+  /**
+   * The issuer's salt (bytes32): the asset id is `assetIdOf(issuer, salt)`, so only the issuer
+   * can register it.
+   */
+  salt: string
   /** The ERC-20 the asset is paid and staked in. */
   token: string
   /** The account allowed to settle batches (and pay their revenue). */
   settler: string
   /** Protocol fee in bps (default 0). */
   protocolBps?: number
-  /** Seconds between `requestUnstake` and `withdraw` (at most 365 days). */
+  /** Seconds between `requestUnstake` and `withdraw` (1 day to 365 days). */
   unbondingDelay: number | bigint
   /** Meter keys allowed to sign receipts for the asset. */
   meters?: readonly string[]
 }
 
 export type RegisterAssetReturnType = {
+  /** `assetIdOf(issuer, salt)`. */
   assetId: string
   /** The issuer: the account that sent the transaction. */
   issuer: string
@@ -25,12 +30,13 @@ export type RegisterAssetReturnType = {
 }
 
 /**
- * Registers an asset; the contract's runner (a signer) becomes its issuer. The shares are
- * checked with `assertShares` of `@rma/core` before anything is sent.
+ * Registers an asset; the contract's runner (a signer) becomes its issuer and the asset id is
+ * `assetIdOf(issuer, salt)`. The shares are checked with `assertShares` of `@rma/core` before
+ * anything is sent.
  *
  * @example
- * await registerAsset(settlement.connect(issuer), {
- *   assetId, token, settler: settler.address,
+ * const { assetId } = await registerAsset(settlement.connect(issuer), {
+ *   salt: keccak256(toUtf8Bytes('my-model')), token, settler: settler.address,
  *   issuerBps: 6000, supportersBps: 2500, usersBps: 1500,
  *   unbondingDelay: 7 * 24 * 3600, meters: [meter.address],
  * })
@@ -39,7 +45,7 @@ export async function registerAsset(
   contract: RmaSettlementContract,
   parameters: RegisterAssetParameters,
 ): Promise<RegisterAssetReturnType> {
-  const { assetId, token, settler, unbondingDelay, meters = [] } = parameters
+  const { salt, token, settler, unbondingDelay, meters = [] } = parameters
   const shares: RevenueShares = {
     issuerBps: parameters.issuerBps,
     supportersBps: parameters.supportersBps,
@@ -48,7 +54,7 @@ export async function registerAsset(
   }
   assertShares(shares)
   const tx = await contract.registerAsset(
-    assetId,
+    salt,
     token,
     settler,
     shares.issuerBps,
@@ -60,5 +66,5 @@ export async function registerAsset(
   )
   const receipt = await tx.wait()
   if (!receipt) throw new Error('The registerAsset transaction was not mined.')
-  return { assetId, issuer: receipt.from, receipt }
+  return { assetId: assetIdOf(receipt.from, salt), issuer: receipt.from, receipt }
 }

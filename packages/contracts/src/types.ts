@@ -13,9 +13,11 @@ type Send<A extends unknown[]> = BaseContractMethod<A, void, ContractTransaction
 /** A view method: returns a value. */
 type View<A extends unknown[], R> = BaseContractMethod<A, R, R>
 
-/** `getAsset(assetId)` as ethers decodes it (every integer is a bigint). */
+/** `getAsset(assetId)` as ethers decodes it (every integer is a bigint; every amount is the asset's own). */
 export type AssetView = {
   issuer: string
+  /** The account that may accept the issuer role (the zero address when none is offered). */
+  pendingIssuer: string
   token: string
   settler: string
   issuerBps: bigint
@@ -25,12 +27,17 @@ export type AssetView = {
   unbondingDelay: bigint
   /** The last settled epoch (0 before the first settlement). */
   epoch: bigint
+  /** Active stake: what the next settle's supporters' share is divided by. */
   totalStake: bigint
+  /** Stake that activates at the next settle (and earns from the one after). */
+  pendingStake: bigint
   totalUnbonding: bigint
+  /** Reward per staked unit, scaled by `REWARD_SCALE` (1e36). */
   rewardPerStake: bigint
-  rebateRoot: string
+  /** The supporters' share waiting for active stake (part of what supporters are owed). */
+  heldForSupporters: bigint
   issuerOwed: bigint
-  /** Protocol fees owed in this asset's token, over every asset paying in it. */
+  /** Protocol fees this asset owes the owner. */
   protocolOwed: bigint
   rebatesFunded: bigint
   rebatesClaimed: bigint
@@ -38,14 +45,38 @@ export type AssetView = {
   supportersClaimed: bigint
   issuerFunded: bigint
   issuerClaimed: bigint
+  protocolFunded: bigint
+  protocolClaimed: bigint
+  /** Settlers' deposits for future batches. */
+  deposits: bigint
+  /** Everything the asset owes: stake, every role's owed amount and the deposits. */
+  ledger: bigint
 }
 
-/** `stakeOf(assetId, supporter)`. */
+/** `stakeOf(assetId, supporter)`: active stake includes stake activated by a settle. */
 export type StakeView = [active: bigint, unbonding: bigint, unbondingEnd: bigint] & {
   active: bigint
   unbonding: bigint
   unbondingEnd: bigint
 }
+
+/** `pendingStakeOf(assetId, supporter)`. */
+export type PendingStakeView = [amount: bigint, activationEpoch: bigint] & {
+  amount: bigint
+  /** The epoch whose settle activates it; it earns from the settle after that one. */
+  activationEpoch: bigint
+}
+
+/** `epochRebates(assetId, epoch)`. */
+export type EpochRebatesView = [root: string, funded: bigint, claimed: bigint] & {
+  /** The first 20 bytes of the epoch's rebate root, then 12 zero bytes (see `storedRebateRoot`). */
+  root: string
+  funded: bigint
+  claimed: bigint
+}
+
+/** One epoch's claim in `claimRebates`. */
+export type RebateClaim = { epoch: BigNumberish; amount: BigNumberish; proof: BytesLike[] }
 
 /** The settlement contract as an ethers v6 contract, typed after `rmaSettlementAbi`. */
 export interface RmaSettlementContract extends BaseContract {
@@ -53,15 +84,19 @@ export interface RmaSettlementContract extends BaseContract {
 
   BPS: View<[], bigint>
   REWARD_SCALE: View<[], bigint>
+  MIN_UNBONDING_DELAY: View<[], bigint>
   MAX_UNBONDING_DELAY: View<[], bigint>
+  MAX_STAKE: View<[], bigint>
+  MAX_AMOUNT: View<[], bigint>
   owner: View<[], string>
   transferOwnership: Send<[newOwner: AddressLike]>
   /** Always reverts `OwnerRequired`: the owner receives protocol fees. */
   renounceOwnership: Send<[]>
 
+  assetIdOf: View<[issuer: AddressLike, salt: BytesLike], string>
   registerAsset: Send<
     [
-      assetId: BytesLike,
+      salt: BytesLike,
       token: AddressLike,
       settler: AddressLike,
       issuerBps: BigNumberish,
@@ -74,8 +109,12 @@ export interface RmaSettlementContract extends BaseContract {
   >
   setMeter: Send<[assetId: BytesLike, meter: AddressLike, allowed: boolean]>
   setSettler: Send<[assetId: BytesLike, settler: AddressLike]>
+  transferIssuer: Send<[assetId: BytesLike, newIssuer: AddressLike]>
+  acceptIssuer: Send<[assetId: BytesLike]>
   isMeter: View<[assetId: BytesLike, meter: AddressLike], boolean>
   getAsset: View<[assetId: BytesLike], AssetView>
+  ledgerOf: View<[assetId: BytesLike], bigint>
+  assetCountOf: View<[token: AddressLike], bigint>
 
   settle: Send<
     [
@@ -89,24 +128,39 @@ export interface RmaSettlementContract extends BaseContract {
       batchHash: BytesLike,
     ]
   >
+  deposit: Send<[assetId: BytesLike, amount: BigNumberish]>
+  withdrawDeposit: Send<[assetId: BytesLike, amount: BigNumberish]>
+  depositOf: View<[assetId: BytesLike, settler: AddressLike], bigint>
 
   stake: Send<[assetId: BytesLike, amount: BigNumberish]>
   requestUnstake: Send<[assetId: BytesLike, amount: BigNumberish]>
   withdraw: Send<[assetId: BytesLike]>
   claimRewards: Send<[assetId: BytesLike]>
   stakeOf: View<[assetId: BytesLike, supporter: AddressLike], StakeView>
+  pendingStakeOf: View<[assetId: BytesLike, supporter: AddressLike], PendingStakeView>
   claimableRewards: View<[assetId: BytesLike, supporter: AddressLike], bigint>
 
   claimRebate: Send<
-    [assetId: BytesLike, user: AddressLike, cumulativeAmount: BigNumberish, proof: BytesLike[]]
+    [
+      assetId: BytesLike,
+      epoch: BigNumberish,
+      user: AddressLike,
+      amount: BigNumberish,
+      proof: BytesLike[],
+    ]
   >
-  rebateClaimed: View<[assetId: BytesLike, user: AddressLike], bigint>
+  claimRebates: Send<[assetId: BytesLike, user: AddressLike, claims: RebateClaim[]]>
+  rebateClaimed: View<[assetId: BytesLike, epoch: BigNumberish, user: AddressLike], boolean>
+  epochRebates: View<[assetId: BytesLike, epoch: BigNumberish], EpochRebatesView>
   claimIssuer: Send<[assetId: BytesLike]>
-  claimProtocol: Send<[token: AddressLike]>
-  protocolOwed: View<[token: AddressLike], bigint>
+  claimProtocol: Send<[assetId: BytesLike]>
+  skim: Send<[token: AddressLike, to: AddressLike, assetIds: BytesLike[]]>
 }
 
-/** The test token (OpenZeppelin ERC-20 with an open `mint`), typed after `testTokenAbi`. */
+/**
+ * A test token (`TestToken`, `FeeOnTransferToken` or `RebasingToken`: each with an open `mint`),
+ * typed after `testTokenAbi` (`rebase` exists on the rebasing token only).
+ */
 export interface TestTokenContract extends BaseContract {
   connect(runner: ContractRunner | null): TestTokenContract
 
@@ -120,4 +174,6 @@ export interface TestTokenContract extends BaseContract {
   transfer: Send<[to: AddressLike, value: BigNumberish]>
   transferFrom: Send<[from: AddressLike, to: AddressLike, value: BigNumberish]>
   mint: Send<[to: AddressLike, amount: BigNumberish]>
+  /** Only on the rebasing test token: multiplies every balance by (10000 + bps) / 10000. */
+  rebase: Send<[bps: BigNumberish]>
 }

@@ -19,6 +19,17 @@ export const rmaSettlementAbi = [
     type: 'constructor',
   },
   {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'max',
+        type: 'uint256',
+      },
+    ],
+    name: 'AmountTooLarge',
+    type: 'error',
+  },
+  {
     inputs: [],
     name: 'AssetExists',
     type: 'error',
@@ -32,6 +43,28 @@ export const rmaSettlementAbi = [
       },
     ],
     name: 'BadEpoch',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'expected',
+        type: 'uint256',
+      },
+    ],
+    name: 'IncompleteAssetList',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'available',
+        type: 'uint256',
+      },
+    ],
+    name: 'InsufficientDeposit',
     type: 'error',
   },
   {
@@ -56,12 +89,17 @@ export const rmaSettlementAbi = [
   },
   {
     inputs: [],
-    name: 'NoActiveStake',
+    name: 'MissingRebateRoot',
     type: 'error',
   },
   {
     inputs: [],
     name: 'NotIssuer',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'NotPendingIssuer',
     type: 'error',
   },
   {
@@ -72,6 +110,11 @@ export const rmaSettlementAbi = [
   {
     inputs: [],
     name: 'NothingToClaim',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'NothingToSkim',
     type: 'error',
   },
   {
@@ -107,29 +150,30 @@ export const rmaSettlementAbi = [
     type: 'error',
   },
   {
-    inputs: [],
+    inputs: [
+      {
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+    ],
+    name: 'RebateAlreadyClaimed',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+    ],
     name: 'RebatesExceedFunded',
     type: 'error',
   },
   {
     inputs: [],
     name: 'ReentrancyGuardReentrantCall',
-    type: 'error',
-  },
-  {
-    inputs: [
-      {
-        internalType: 'uint8',
-        name: 'bits',
-        type: 'uint8',
-      },
-      {
-        internalType: 'uint256',
-        name: 'value',
-        type: 'uint256',
-      },
-    ],
-    name: 'SafeCastOverflowedUintDowncast',
     type: 'error',
   },
   {
@@ -177,6 +221,12 @@ export const rmaSettlementAbi = [
         internalType: 'address',
         name: 'issuer',
         type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'salt',
+        type: 'bytes32',
       },
       {
         indexed: false,
@@ -236,6 +286,56 @@ export const rmaSettlementAbi = [
       {
         indexed: true,
         internalType: 'address',
+        name: 'settler',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'DepositWithdrawn',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'settler',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'Deposited',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
         name: 'issuer',
         type: 'address',
       },
@@ -247,6 +347,56 @@ export const rmaSettlementAbi = [
       },
     ],
     name: 'IssuerClaimed',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'issuer',
+        type: 'address',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'pendingIssuer',
+        type: 'address',
+      },
+    ],
+    name: 'IssuerTransferStarted',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'previousIssuer',
+        type: 'address',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'issuer',
+        type: 'address',
+      },
+    ],
+    name: 'IssuerTransferred',
     type: 'event',
   },
   {
@@ -298,9 +448,9 @@ export const rmaSettlementAbi = [
     inputs: [
       {
         indexed: true,
-        internalType: 'address',
-        name: 'token',
-        type: 'address',
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
       },
       {
         indexed: true,
@@ -329,6 +479,12 @@ export const rmaSettlementAbi = [
       },
       {
         indexed: true,
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+      {
+        indexed: true,
         internalType: 'address',
         name: 'user',
         type: 'address',
@@ -337,12 +493,6 @@ export const rmaSettlementAbi = [
         indexed: false,
         internalType: 'uint256',
         name: 'amount',
-        type: 'uint256',
-      },
-      {
-        indexed: false,
-        internalType: 'uint256',
-        name: 'cumulativeAmount',
         type: 'uint256',
       },
     ],
@@ -465,11 +615,42 @@ export const rmaSettlementAbi = [
       {
         indexed: true,
         internalType: 'address',
+        name: 'previousSettler',
+        type: 'address',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
         name: 'settler',
         type: 'address',
       },
     ],
     name: 'SettlerSet',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'token',
+        type: 'address',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'to',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'Skimmed',
     type: 'event',
   },
   {
@@ -493,8 +674,39 @@ export const rmaSettlementAbi = [
         name: 'amount',
         type: 'uint256',
       },
+      {
+        indexed: false,
+        internalType: 'uint64',
+        name: 'activationEpoch',
+        type: 'uint64',
+      },
     ],
     name: 'Staked',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'held',
+        type: 'uint256',
+      },
+    ],
+    name: 'SupportersShareHeld',
     type: 'event',
   },
   {
@@ -568,7 +780,46 @@ export const rmaSettlementAbi = [
   },
   {
     inputs: [],
+    name: 'MAX_AMOUNT',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'MAX_STAKE',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
     name: 'MAX_UNBONDING_DELAY',
+    outputs: [
+      {
+        internalType: 'uint64',
+        name: '',
+        type: 'uint64',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'MIN_UNBONDING_DELAY',
     outputs: [
       {
         internalType: 'uint64',
@@ -600,7 +851,7 @@ export const rmaSettlementAbi = [
         type: 'bytes32',
       },
     ],
-    name: 'claimIssuer',
+    name: 'acceptIssuer',
     outputs: [],
     stateMutability: 'nonpayable',
     type: 'function',
@@ -613,7 +864,96 @@ export const rmaSettlementAbi = [
         type: 'address',
       },
     ],
+    name: 'assetCountOf',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'address',
+        name: 'issuer',
+        type: 'address',
+      },
+      {
+        internalType: 'bytes32',
+        name: 'salt',
+        type: 'bytes32',
+      },
+    ],
+    name: 'assetIdOf',
+    outputs: [
+      {
+        internalType: 'bytes32',
+        name: '',
+        type: 'bytes32',
+      },
+    ],
+    stateMutability: 'pure',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+    ],
+    name: 'claimIssuer',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+    ],
     name: 'claimProtocol',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+      {
+        internalType: 'address',
+        name: 'user',
+        type: 'address',
+      },
+      {
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+      {
+        internalType: 'bytes32[]',
+        name: 'proof',
+        type: 'bytes32[]',
+      },
+    ],
+    name: 'claimRebate',
     outputs: [],
     stateMutability: 'nonpayable',
     type: 'function',
@@ -631,17 +971,29 @@ export const rmaSettlementAbi = [
         type: 'address',
       },
       {
-        internalType: 'uint256',
-        name: 'cumulativeAmount',
-        type: 'uint256',
-      },
-      {
-        internalType: 'bytes32[]',
-        name: 'proof',
-        type: 'bytes32[]',
+        components: [
+          {
+            internalType: 'uint64',
+            name: 'epoch',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint256',
+            name: 'amount',
+            type: 'uint256',
+          },
+          {
+            internalType: 'bytes32[]',
+            name: 'proof',
+            type: 'bytes32[]',
+          },
+        ],
+        internalType: 'struct RMASettlement.RebateClaim[]',
+        name: 'claims',
+        type: 'tuple[]',
       },
     ],
-    name: 'claimRebate',
+    name: 'claimRebates',
     outputs: [],
     stateMutability: 'nonpayable',
     type: 'function',
@@ -690,6 +1042,82 @@ export const rmaSettlementAbi = [
         name: 'assetId',
         type: 'bytes32',
       },
+      {
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'deposit',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'address',
+        name: 'settler',
+        type: 'address',
+      },
+    ],
+    name: 'depositOf',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+    ],
+    name: 'epochRebates',
+    outputs: [
+      {
+        internalType: 'bytes32',
+        name: 'root',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint256',
+        name: 'funded',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'claimed',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
     ],
     name: 'getAsset',
     outputs: [
@@ -698,6 +1126,11 @@ export const rmaSettlementAbi = [
           {
             internalType: 'address',
             name: 'issuer',
+            type: 'address',
+          },
+          {
+            internalType: 'address',
+            name: 'pendingIssuer',
             type: 'address',
           },
           {
@@ -747,6 +1180,11 @@ export const rmaSettlementAbi = [
           },
           {
             internalType: 'uint256',
+            name: 'pendingStake',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint256',
             name: 'totalUnbonding',
             type: 'uint256',
           },
@@ -756,9 +1194,9 @@ export const rmaSettlementAbi = [
             type: 'uint256',
           },
           {
-            internalType: 'bytes32',
-            name: 'rebateRoot',
-            type: 'bytes32',
+            internalType: 'uint256',
+            name: 'heldForSupporters',
+            type: 'uint256',
           },
           {
             internalType: 'uint256',
@@ -800,6 +1238,26 @@ export const rmaSettlementAbi = [
             name: 'issuerClaimed',
             type: 'uint256',
           },
+          {
+            internalType: 'uint256',
+            name: 'protocolFunded',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint256',
+            name: 'protocolClaimed',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint256',
+            name: 'deposits',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint256',
+            name: 'ledger',
+            type: 'uint256',
+          },
         ],
         internalType: 'struct RMASettlement.AssetView',
         name: 'v',
@@ -834,6 +1292,25 @@ export const rmaSettlementAbi = [
     type: 'function',
   },
   {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+    ],
+    name: 'ledgerOf',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
     inputs: [],
     name: 'owner',
     outputs: [
@@ -849,17 +1326,27 @@ export const rmaSettlementAbi = [
   {
     inputs: [
       {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
         internalType: 'address',
-        name: 'token',
+        name: 'supporter',
         type: 'address',
       },
     ],
-    name: 'protocolOwed',
+    name: 'pendingStakeOf',
     outputs: [
       {
         internalType: 'uint256',
-        name: '',
+        name: 'amount',
         type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'activationEpoch',
+        type: 'uint64',
       },
     ],
     stateMutability: 'view',
@@ -873,6 +1360,11 @@ export const rmaSettlementAbi = [
         type: 'bytes32',
       },
       {
+        internalType: 'uint64',
+        name: 'epoch',
+        type: 'uint64',
+      },
+      {
         internalType: 'address',
         name: 'user',
         type: 'address',
@@ -881,9 +1373,9 @@ export const rmaSettlementAbi = [
     name: 'rebateClaimed',
     outputs: [
       {
-        internalType: 'uint256',
+        internalType: 'bool',
         name: '',
-        type: 'uint256',
+        type: 'bool',
       },
     ],
     stateMutability: 'view',
@@ -893,7 +1385,7 @@ export const rmaSettlementAbi = [
     inputs: [
       {
         internalType: 'bytes32',
-        name: 'assetId',
+        name: 'salt',
         type: 'bytes32',
       },
       {
@@ -938,7 +1430,13 @@ export const rmaSettlementAbi = [
       },
     ],
     name: 'registerAsset',
-    outputs: [],
+    outputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+    ],
     stateMutability: 'nonpayable',
     type: 'function',
   },
@@ -1059,6 +1557,29 @@ export const rmaSettlementAbi = [
   {
     inputs: [
       {
+        internalType: 'address',
+        name: 'token',
+        type: 'address',
+      },
+      {
+        internalType: 'address',
+        name: 'to',
+        type: 'address',
+      },
+      {
+        internalType: 'bytes32[]',
+        name: 'assetIds',
+        type: 'bytes32[]',
+      },
+    ],
+    name: 'skim',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
         internalType: 'bytes32',
         name: 'assetId',
         type: 'bytes32',
@@ -1111,6 +1632,24 @@ export const rmaSettlementAbi = [
   {
     inputs: [
       {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'address',
+        name: 'newIssuer',
+        type: 'address',
+      },
+    ],
+    name: 'transferIssuer',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
         internalType: 'address',
         name: 'newOwner',
         type: 'address',
@@ -1134,6 +1673,24 @@ export const rmaSettlementAbi = [
     stateMutability: 'nonpayable',
     type: 'function',
   },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'assetId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'withdrawDeposit',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
 ] as const
 
 /**
@@ -1143,4 +1700,4 @@ export const rmaSettlementAbi = [
  * new ContractFactory(rmaSettlementAbi, rmaSettlementBytecode, signer)
  */
 export const rmaSettlementBytecode =
-  '0x60803460b857601f61247138819003918201601f19168301916001600160401b0383118484101760bc5780849260209460405283398101031260b857516001600160a01b0381169081900360b857801560a5575f80546001600160a01b031981168317825560405192916001600160a01b03909116907f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09080a36123a090816100d18239f35b631e4fbdf760e01b5f525f60045260245ffd5b5f80fd5b634e487b7160e01b5f52604160045260245ffdfe60806040526004361015610011575f80fd5b5f3560e01c806323f0b6bb14611d6c578063249d39e914611d505780632cc3ce80146119c7578063424c98ae1461190c578063516344401461182e578063523811731461130557806370895ddd146112c0578063715018a614611288578063771c918e146112165780637790ddc61461111a578063797a3f3814610e785780638caa523014610d285780638d59f95a14610c645780638da5cb5b14610c3f5780638e19899e14610a89578063ab88485214610a30578063c65d8b7314610a12578063d3b634631461070d578063d79ca3a0146106c3578063e17be67d146106a1578063ebce3cf31461061c578063ebe8c56b146101fd5763f2fde38b14610116575f80fd5b346101f95760206003193601126101f95761012f611e48565b5f54906001600160a01b038216903382036101cd576001600160a01b03169182156101a1577fffffffffffffffffffffffff0000000000000000000000000000000000000000839116175f557f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e05f80a3005b7f1e4fbdf7000000000000000000000000000000000000000000000000000000005f525f60045260245ffd5b7f118cdaa7000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b5f80fd5b346101f9576101206003193601126101f95760043561021a611e32565b604435906001600160a01b0382168092036101f9576064359161ffff83168084036101f9576084359361ffff8516938486036101f95760a4359461ffff8616908187036101f95760c4359461ffff8616938487036101f95760e4359967ffffffffffffffff8b1696878c036101f957610104359b67ffffffffffffffff8d116101f9576102ac8e9d3690600401611e5e565b9c909d5f52600160205260405f2060068101956001600160a01b038754166105f4576127106102e88c6102e38d6102e38e8e611f6a565b611f6a565b036105cc576001600160a01b03169b8c1580156105c4575b610574576301e133808c1161059c57815479ffffffffffffffffffffffffffffffffffffffffffffffffffff8f1679ffffffffffff0000000000000000000000000000000000000000909116177bffff000000000000000000000000000000000000000000000000000060d09790971b96909616959095177dffff0000000000000000000000000000000000000000000000000000000060e093841b81169190911760f09690961b7fffff000000000000000000000000000000000000000000000000000000000000908116969096178255600190910180547fffff00000000000000000000ffffffffffffffffffffffffffffffffffffffff8e1696169590951760a09390931b7bffffffffffffffff0000000000000000000000000000000000000000169290921792901b161790556001600160a01b0333167fffffffffffffffffffffffff000000000000000000000000000000000000000082541617905560405195865286602087015260408601526060850152608084015260a083015260c0820152847f242526cc60837873e2c512551a99f5bbe2a8c1b7f58908575bd4e2cc2a7532a760e03393a3837f7ea3e88bc57b573b6314aa79bbc3223b79cca7be525716d4f15ea3b1506b8dfd5f80a35f5b8181106104de57005b6104e9818385611fcb565b35906001600160a01b0382168092036101f957811561057457600191855f52600460205260405f20815f5260205260405f20837fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00825416179055857f4e278bab4360b8279e76734085ee86d76b2cb8e7496e143bbf74fcdcd5963fb86020604051868152a3016104d5565b7fd92e233d000000000000000000000000000000000000000000000000000000005f5260045ffd5b7fc28135ab000000000000000000000000000000000000000000000000000000005f5260045ffd5b508d15610300565b7f6edcc523000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f1e7c29bf000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f95760406003193601126101f957602061069960043561063d611e32565b815f526001845261066e60405f20835f526002865260405f206001600160a01b0384165f52865260405f2090612206565b9290505f52600284526001600160a01b0360405f2091165f528352600160405f20015460a01c611f6a565b604051908152f35b346101f9575f6003193601126101f9576020604051670de0b6b3a76400008152f35b346101f95760406003193601126101f9576106dc611e32565b6004355f5260046020526001600160a01b0360405f2091165f52602052602060ff60405f2054166040519015158152f35b346101f95761071b36611e8f565b90610724612008565b81156109ea57805f52600160205260405f20815f52600260205260405f206001600160a01b0333165f5260205260405f20906bffffffffffffffffffffffff82541684116109c2576001816107828467ffffffffffffffff94612267565b6108816bffffffffffffffffffffffff87166bffffffffffffffffffffffff6107ae8282895416611fa1565b167fffffffffffffffffffffffffffffffffffffffff0000000000000000000000008754161786556107f2816bffffffffffffffffffffffff885460601c16611f77565b7fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff77ffffffffffffffffffffffff00000000000000000000000088549260601b16911617865561084a6002840191825460a01c611fa1565b6001600160a01b037fffffffffffffffffffffffff000000000000000000000000000000000000000083549260a01b169116179055565b600881016fffffffffffffffffffffffffffffffff6108a581891682845416611f18565b167fffffffffffffffffffffffffffffffff00000000000000000000000000000000825416179055015460a01c1667ffffffffffffffff42160167ffffffffffffffff8111610995578167ffffffffffffffff925477ffffffffffffffffffffffffffffffffffffffffffffffff7fffffffffffffffff0000000000000000000000000000000000000000000000008460c01b1691161790556040519384521660208301527feaea210710c2357758256e598c88546f8c7a691fffc00c69efb0cdbb874a60ac60403393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b7ff1bc94d2000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f1f2a2005000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f9575f6003193601126101f95760206040516301e133808152f35b346101f95760206003193601126101f9576001600160a01b03610a51611e48565b165f52600560205260206fffffffffffffffffffffffffffffffff610a8060405f2054828160801c9116611ee6565b16604051908152f35b346101f95760206003193601126101f957600435610aa5612008565b805f52600260205260405f206001600160a01b0333165f5260205260405f20908154916bffffffffffffffffffffffff8360601c16928315610c175760c01c4210610bef5782610b9e91835f52600160205260405f20907fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff815416815577ffffffffffffffffffffffffffffffffffffffffffffffff8154169055600881016fffffffffffffffffffffffffffffffff610b628482845416611ee6565b167fffffffffffffffffffffffffffffffff000000000000000000000000000000008254161790556001600160a01b036001339201541661207c565b6040519182527f04eda370f8b8612fa7266d7ebbd41af9d694e19793fe9d9ff31b3ddbd99b08e160203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7f3fc3ac2b000000000000000000000000000000000000000000000000000000005f5260045ffd5b7fd0d04f60000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f9575f6003193601126101f95760206001600160a01b035f5416604051908152f35b346101f95760406003193601126101f957600435610c80611e32565b90805f52600160205260405f20916001600160a01b036006840154163303610d00576001600160a01b031691821561057457827fffffffffffffffffffffffff00000000000000000000000000000000000000008254161790557f7ea3e88bc57b573b6314aa79bbc3223b79cca7be525716d4f15ea3b1506b8dfd5f80a3005b7f54ec5063000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f957610d3636611e8f565b90610d3f612008565b81156109ea57805f52600160205260405f206001600160a01b03600182015416908115610e5057610dff918491845f52600260205260405f206001600160a01b0333165f52602052610db2600260405f2092610d9b8482612267565b0161084a610dad86835460a01c611f6a565b612316565b6bffffffffffffffffffffffff610dce81851682845416611f77565b167fffffffffffffffffffffffffffffffffffffffff00000000000000000000000082541617905530903390612188565b6040519182527f33d3d5394940f875165e970f73650b86770fcee50f641313bb760de473fb601f60203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7fc97d95cf000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f95760806003193601126101f957600435610e94611e32565b906044359160643567ffffffffffffffff81116101f957610eb9903690600401611e5e565b9093610ec3612008565b835f52600160205260405f209160405195602087016001600160a01b0386169788825284604082015260408152610efb606082611ea5565b5190206040516020810191825260208152610f17604082611ea5565b51902091600385015492915f915b8083106110dc57505050036110b457835f52600360205260405f20855f5260205260405f20548082111561108c57610f5d9082611f5d565b90600483018054936fffffffffffffffffffffffffffffffff610f83858760801c611f6a565b95168511611064577fc8b96671f2c78d8824831fbf2292dcf27d20b5bd7a98f6e574b39d6e0e45858d956001600160a01b036001869361102c611034966fffffffffffffffffffffffffffffffff60409b8f8f5f5260036020528d5f20905f526020528a8d5f2055166fffffffffffffffffffffffffffffffff7fffffffffffffffffffffffffffffffff0000000000000000000000000000000083549260801b169116179055565b01541661207c565b82519182526020820152a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7fc847414d000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f969bf728000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f09bde339000000000000000000000000000000000000000000000000000000005f5260045ffd5b9091926110ea848385611fcb565b359081811015611109575f52602052600160405f205b93019190610f25565b905f52602052600160405f20611100565b346101f95760206003193601126101f957600435611136612008565b805f52600160205260405f2090805f52600260205260405f206001600160a01b0333165f52602052600160405f206111806111718286612206565b9390920192835460a01c611f6a565b93841561108c576001600160a01b03919091169091556007810180546111c592859290916fffffffffffffffffffffffffffffffff90610b6290828616908316611f18565b6040519182527ffec539b3c42d74cd492c3ecf7966bf014b327beef98e935cdc3ec5e54a6901c760203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b346101f95760406003193601126101f95761122f611e32565b6004355f5260026020526001600160a01b0360405f2091165f52602052606060405f2054604051906bffffffffffffffffffffffff811682526bffffffffffffffffffffffff81841c16602083015260c01c6040820152f35b346101f9575f6003193601126101f9577f3c776be1000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f95760406003193601126101f9576112d9611e32565b6004355f5260036020526001600160a01b0360405f2091165f52602052602060405f2054604051908152f35b346101f9576101006003193601126101f9576004356024359067ffffffffffffffff8216918281036101f9576044356084359160a43567ffffffffffffffff81168091036101f95760c43567ffffffffffffffff81116101f957366023820112156101f95780600401359267ffffffffffffffff84116101f95736602485840101116101f957611393612008565b865f52600160205260405f2090815492336001600160a01b0385160361180657600165ffffffffffff8560a01c160167ffffffffffffffff81116109955767ffffffffffffffff16808b036117db57506127106113f761ffff8660d01c1689611f4a565b0494859361271061140f61ffff8860e01c168b611f4a565b04957fffffffffffff000000000000ffffffffffffffffffffffffffffffffffffffff79ffffffffffff00000000000000000000000000000000000000006114768c6114718b6114716127106114688960f01c86611f4a565b049e8f94611f5d565b611f5d565b9660a01b169116178155841580156116f5575b509387936101609860248c9b99957fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe099956001600160a01b037f9e2ea528b372842e12916095a53d7cb98151732d95f5db41018ac7a2ed90c7e89f8b6001916003601f9e01556114f88a61212c565b6fffffffffffffffffffffffffffffffff61151a600484019282845416611f18565b167fffffffffffffffffffffffffffffffff000000000000000000000000000000008254161790556115ee61154e8a61212c565b6fffffffffffffffffffffffffffffffff611570600585019282845416611f18565b167fffffffffffffffffffffffffffffffff000000000000000000000000000000008254161781556115ae6115a48b61212c565b825460801c611f18565b6fffffffffffffffffffffffffffffffff7fffffffffffffffffffffffffffffffff0000000000000000000000000000000083549260801b169116179055565b01541688611695575b8c80611681575b50506040519d8e9c8d528c602060643591015260408d015260608c015261014060808c0152826101408c0152018a8a01375f89868a01015260e43560a089015260c088015260e087015261010086015261012085015201168101030190a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b61168e9130903390612188565b5f8c6115fe565b61169e8961212c565b815f5260056020526fffffffffffffffffffffffffffffffff6116c860405f209282845416611f18565b167fffffffffffffffffffffffffffffffff000000000000000000000000000000008254161790556115f7565b600282019081548060a01c9182156117b357670de0b6b3a7640000890290898204670de0b6b3a76400001417156109955761173b926001600160a01b0391049116611f6a565b6001600160a01b0381116117835781547fffffffffffffffffffffffff0000000000000000000000000000000000000000166001600160a01b03909116179055610160611489565b7f6dfcc650000000000000000000000000000000000000000000000000000000005f5260a060045260245260445ffd5b7ffb348942000000000000000000000000000000000000000000000000000000005f5260045ffd5b7fd1eb86a1000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7f05b94333000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101f95760206003193601126101f95760043561184a612008565b805f52600160205260405f2090600582015460801c9160078101611873815460801c8095611ee6565b906fffffffffffffffffffffffffffffffff821690811561108c57817fa08959a525ed5edc52d7424a0feb3c732a8e67f4cd4f4aacefa688963d33cc8d946118c66118e0936115ae60209760019b611f18565b6001600160a01b038060068301541698899201541661207c565b604051908152a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b346101f95760206003193601126101f9576fffffffffffffffffffffffffffffffff6001600160a01b0361193e611e48565b611946612008565b16805f52600560205260405f2061196581548060801c94859116611ee6565b906fffffffffffffffffffffffffffffffff821693841561108c5761198d926115ae91611f18565b7fc396d6660e29cc5cd9bfeb432be2167e1f5ba69247e54bb876e6f085ef072e3160206001600160a01b035f5416936118e081868661207c565b346101f95760206003193601126101f9576040516102a081019080821067ffffffffffffffff831117611d23576102a0916040525f81525f60208201525f60408201525f60608201525f60808201525f60a08201525f60c08201525f60e08201525f6101008201525f6101208201525f6101408201525f6101608201525f6101808201525f6101a08201525f6101c08201525f6101e08201525f6102008201525f6102208201525f6102408201525f6102608201525f6102808201526004355f52600160205260405f206001810154906001600160a01b0382165f52600560205265ffffffffffff60405f20926001600160a01b0360068401541685526001600160a01b038116602086015267ffffffffffffffff8354916001600160a01b038316604088015261ffff8160e01c16606088015261ffff8360d01c16608088015261ffff8360e01c1660a08801528260f01c60c088015260a01c1660e086015260a01c166101008401526001600160a01b0360028201548060a01c6101208601526fffffffffffffffffffffffffffffffff6008840154166101408601521661016084015260038101546101808401526fffffffffffffffffffffffffffffffff600582015491818360801c93600460078401549383611bc48660801c9982611bb08c8c611ee6565b166101a08d015254828160801c9116611ee6565b166101c08a015201548281166101e089015260801c6102008801521661022086015216610240840152610260830152610280820152610280604051916001600160a01b0381511683526001600160a01b0360208201511660208401526001600160a01b03604082015116604084015261ffff606082015116606084015261ffff608082015116608084015261ffff60a08201511660a084015261ffff60c08201511660c084015267ffffffffffffffff60e08201511660e084015267ffffffffffffffff610100820151166101008401526101208101516101208401526101408101516101408401526101608101516101608401526101808101516101808401526101a08101516101a08401526101c08101516101c08401526101e08101516101e08401526102008101516102008401526102208101516102208401526102408101516102408401526102608101516102608401520151610280820152f35b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b346101f9575f6003193601126101f95760206040516127108152f35b346101f95760606003193601126101f957600435611d88611e32565b90604435918215158093036101f957815f5260016020526001600160a01b03600660405f200154163303610d00576001600160a01b03169182156105745760207f4e278bab4360b8279e76734085ee86d76b2cb8e7496e143bbf74fcdcd5963fb891835f526004825260405f20855f52825260405f207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0081541660ff8316179055604051908152a3005b602435906001600160a01b03821682036101f957565b600435906001600160a01b03821682036101f957565b9181601f840112156101f95782359167ffffffffffffffff83116101f9576020808501948460051b0101116101f957565b60031960409101126101f9576004359060243590565b90601f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0910116810190811067ffffffffffffffff821117611d2357604052565b906fffffffffffffffffffffffffffffffff809116911603906fffffffffffffffffffffffffffffffff821161099557565b906fffffffffffffffffffffffffffffffff809116911601906fffffffffffffffffffffffffffffffff821161099557565b8181029291811591840414171561099557565b9190820391821161099557565b9190820180921161099557565b906bffffffffffffffffffffffff809116911601906bffffffffffffffffffffffff821161099557565b906bffffffffffffffffffffffff809116911603906bffffffffffffffffffffffff821161099557565b9190811015611fdb5760051b0190565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52603260045260245ffd5b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c6120545760017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d565b7f3ee5aeb5000000000000000000000000000000000000000000000000000000005f5260045ffd5b916001600160a01b03604051927fa9059cbb000000000000000000000000000000000000000000000000000000005f521660045260245260205f60448180865af19060015f511482161561210b575b604052156120d65750565b6001600160a01b03907f5274afe7000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b90600181151661212357823b15153d151616906120cb565b503d5f823e3d90fd5b6fffffffffffffffffffffffffffffffff8111612158576fffffffffffffffffffffffffffffffff1690565b7f6dfcc650000000000000000000000000000000000000000000000000000000005f52608060045260245260445ffd5b9290916001600160a01b039081604051947f23b872dd000000000000000000000000000000000000000000000000000000005f52166004521660245260445260205f60648180865af19060015f51148216156121ee575b6040525f606052156120d65750565b90600181151661212357823b15153d151616906121df565b60026001600160a01b0391939293015416916001600160a01b0360016bffffffffffffffffffffffff8354169201541683036001600160a01b03811161099557670de0b6b3a7640000916001600160a01b03612263921690611f4a565b0490565b61227382600192612206565b919092019182546001600160a01b0381166001600160a01b03831614612310576122ae610dad6001600160a01b03946122e69360a01c611f6a565b84546001600160a01b031660a09190911b7fffffffffffffffffffffffff000000000000000000000000000000000000000016178455565b167fffffffffffffffffffffffff0000000000000000000000000000000000000000825416179055565b50505050565b6bffffffffffffffffffffffff811161233a576bffffffffffffffffffffffff1690565b7f6dfcc650000000000000000000000000000000000000000000000000000000005f52606060045260245260445ffdfea2646970667358221220a89a108e045be70102d6f7790577d506e4e6ae049b9ecb3a39dc03ba9dc5900d64736f6c63430008250033' as const
+  '0x60803460b857601f61393e38819003918201601f19168301916001600160401b0383118484101760bc5780849260209460405283398101031260b857516001600160a01b0381169081900360b857801560a5575f80546001600160a01b031981168317825560405192916001600160a01b03909116907f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09080a361386d90816100d18239f35b631e4fbdf760e01b5f525f60045260245ffd5b5f80fd5b634e487b7160e01b5f52604160045260245ffdfe60806040526004361015610011575f80fd5b5f3560e01c806313e3a57614612a045780631de26e16146128d157806323f0b6bb1461280b578063249d39e9146127ef578063254352da146126a05780632cc3ce801461226b57806332b1c2911461222657806344abfee21461220957806350b2915014612122578063516344401461203e5780635238117314611ad9578063610bd9a414611a705780636c5c2a2b146119e85780636f26596b146118dd578063715018a6146118a5578063771c918e1461181b5780637790ddc6146116dc57806385ad23a5146116735780638caa5230146113a85780638d59f95a1461130a5780638da5cb5b146112e55780638e19899e146111555780639eac79b41461109b578063c65d8b731461107d578063c98517c514611057578063cd50c14714611030578063d3b6346314610c99578063d40dc87014610c71578063d4345c1c146109f2578063d79ca3a0146109a8578063d92687b014610970578063e17be67d14610947578063e67975b8146107d4578063ebce3cf314610777578063ebe8c56b1461028e578063f2fde38b146101e55763fb3af90c146101b0575f80fd5b346101e15760206003193601126101e1576004355f52600160205260206101d960405f20613041565b604051908152f35b5f80fd5b346101e15760206003193601126101e1576001600160a01b03610206612abb565b61020e6137f8565b168015610262576001600160a01b035f548273ffffffffffffffffffffffffffffffffffffffff198216175f55167f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e05f80a3005b7f1e4fbdf7000000000000000000000000000000000000000000000000000000005f525f60045260245ffd5b346101e1576101206003193601126101e1576004356102ab612a8f565b906102b4612aa5565b916064359161ffff8316908184036101e15760843561ffff8116958682036101e15760a4359661ffff8816908189036101e15760c4359861ffff8a1693848b036101e15760e4359867ffffffffffffffff8a1696878b036101e1576101043567ffffffffffffffff81116101e157610330903690600401612afe565b9b909c61033d8b33612bf1565b9e8f5f52600160205260405f209260068401956001600160a01b0387541661074f576127108f8d6103758e6103758f61037a95612b2f565b612b2f565b03610727576001600160a01b03169788158015610716575b61068c57620151808d108015610709575b6106e15779ffff0000000000000000000000000000000000000000000000007bffffffffffffffffffffffffffffffffffffffffffffffffffffffff60059777ffff000000000000000000000000000000000000000000007fffffffff0000ffffffffffffffffffffffffffffffffffffffffffffffffffff7bffff0000000000000000000000000000000000000000000000000000966001600160a01b038e1673ffffffffffffffffffffffffffffffffffffffff198c5416178b557fffffffffffff000000000000ffffffffffffffffffffffffffffffffffffffff75ffff00000000000000000000000000000000000000007fffffffff000000000000000000000000000000000000000000000000000000008d549360e01b169b60a01b16911617169160b01b1617169160c01b16179160d01b1617178155018373ffffffffffffffffffffffffffffffffffffffff198254161790556001600160a01b03331673ffffffffffffffffffffffffffffffffffffffff19825416179055815f52600960205260405f20918254927fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff84146106b45760016001600160a01b0394019055604051978852602088015216958660408701526060860152608085015260a084015260c083015260e0820152847f861a41bd6219b1d86e926f4f57ab414a1bc512042f140412da4ec8c8018c56066101003393a35f847f46c2ac2d365e38f3526edd452dad3697e5d93dc8b71b02b1fb158002c7f9d6e78280a45f5b8181106105f657602084604051908152f35b610601818385612c20565b35906001600160a01b0382168092036101e157811561068c57600191855f52600760205260405f20815f5260205260405f20837fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00825416179055857f4e278bab4360b8279e76734085ee86d76b2cb8e7496e143bbf74fcdcd5963fb86020604051868152a3016105e4565b7fd92e233d000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b7fc28135ab000000000000000000000000000000000000000000000000000000005f5260045ffd5b506301e133808d116103a3565b506001600160a01b03881615610392565b7f6edcc523000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f1e7c29bf000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e15760406003193601126101e15760206107c7600435610798612a8f565b815f526001845260405f2090825f52600285526001600160a01b0360405f2091165f52845260405f2091612c5d565b9350505050604051908152f35b346101e15760606003193601126101e1576004356107f0612a8f565b60443567ffffffffffffffff81116101e157610810903690600401612afe565b919061081a612d6e565b5f5f917fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa181360301915b858410156108e8578360051b820135838112156101e157820180359067ffffffffffffffff821682036101e1576020810135906040810135907fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe1813603018212156101e157019283359367ffffffffffffffff85116101e157602001928460051b360384136101e1576001946108e094848b610375948f61340d565b930192610844565b869085811561091f576108fa92613644565b5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7f969bf728000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e1575f6003193601126101e15760206040516ec097ce7bc90715b34b9f10000000008152f35b346101e15760206003193601126101e1576001600160a01b03610991612abb565b165f526009602052602060405f2054604051908152f35b346101e15760406003193601126101e1576109c1612a8f565b6004355f5260076020526001600160a01b0360405f2091165f52602052602060ff60405f2054166040519015158152f35b346101e15760606003193601126101e157610a0b612abb565b610a13612a8f565b9060443567ffffffffffffffff81116101e157610a34903690600401612afe565b919092610a3f6137f8565b610a47612d6e565b6001600160a01b03811693841561068c576001600160a01b035f931693845f52600960205260405f2054808203610c465791905f925f915b808310610ba3575050505050604051907f70a08231000000000000000000000000000000000000000000000000000000008252306004830152602082602481875afa918215610b98575f92610b64575b5082821115610b3c57610b10610b087f0cfb7d414a57e3fd35da9f4b61341e65026c225646228ba0262d9264f541c32e94602094612b90565b809286612f91565b604051908152a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7fb76b2a28000000000000000000000000000000000000000000000000000000005f5260045ffd5b9091506020813d602011610b90575b81610b8060209383612b3c565b810103126101e157519085610acf565b3d9150610b73565b6040513d5f823e3d90fd5b9091929395610bb3848387612c20565b3596875f52600160205260405f20908515159081610c3b575b508015610c24575b610bf857600191610be7610bed92613041565b90612b2f565b969493019190610a7f565b837ff988d087000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b50886001600160a01b036005830154161415610bd4565b90508811158b610bcc565b7ff988d087000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b346101e1575f6003193601126101e15760206040516dffffffffffffffffffffffffffff8152f35b346101e157610ca736612ad1565b90610cb0612d6e565b811561100857805f52600160205260405f20815f52600260205260405f206001600160a01b0333165f5260205260405f2090610ced8282856136ae565b81546bffffffffffffffffffffffff8160601c168086105f146110025785905b6bffffffffffffffffffffffff610d248389612b90565b93168311610fda5781610edd575b505080610e84575b50610dbf60026bffffffffffffffffffffffff86169301926bffffffffffffffffffffffff610d6c8282875416612b9d565b166bffffffffffffffffffffffff19855416178455610d936005840191825460a01c612b9d565b6001600160a01b0373ffffffffffffffffffffffffffffffffffffffff1983549260a01b169116179055565b5460e01c67ffffffffffffffff4216019067ffffffffffffffff82116106b45780547fffffffffffffffffffffffff0000000000000000ffffffffffffffffffffffff16606083901b73ffffffffffffffff000000000000000000000000161790556040805193845267ffffffffffffffff909116602084015233927feaea210710c2357758256e598c88546f8c7a691fffc00c69efb0cdbb874a60ac9190a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b6bffffffffffffffffffffffff610ed791166bffffffffffffffffffffffff610eb08282875416612bc7565b166bffffffffffffffffffffffff19855416178455610d936003840191825460a01c612bc7565b84610d3a565b6bffffffffffffffffffffffff610ef783610f3f93612b90565b86547fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff16911660601b77ffffffffffffffffffffffff00000000000000000000000016178555565b610f5c60048401916bffffffffffffffffffffffff835416612b90565b81546bffffffffffffffffffffffff19166bffffffffffffffffffffffff8216179091556002830180547fffffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffff1691151560e01b7cff00000000000000000000000000000000000000000000000000000000169190911790558580610d32565b7ff1bc94d2000000000000000000000000000000000000000000000000000000005f5260045ffd5b80610d0d565b7f1f2a2005000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e15760406003193601126101e15760206101d961104e612abb565b60243590612bf1565b346101e1575f6003193601126101e15760206040516bffffffffffffffffffffffff8152f35b346101e1575f6003193601126101e15760206040516301e133808152f35b346101e15760406003193601126101e1576004356110b7612a8f565b815f52600160205260405f20906001600160a01b03600683015416330361112d5760076001600160a01b03920182821673ffffffffffffffffffffffffffffffffffffffff19825416179055169033907f6123333955003400409f912d4b5391d2933f461dceea5190f80f0af73f4caded5f80a4005b7f54ec5063000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e15760206003193601126101e157600435611171612d6e565b805f52600260205260405f206001600160a01b0333165f52602052600260405f2001908154916bffffffffffffffffffffffff83169283156112bd5760601c67ffffffffffffffff164210611295575f828152600160205260409020815473ffffffffffffffffffffffffffffffffffffffff191690915560050180546112449184916112339061120690849060a01c612bc7565b82546001600160a01b031660a09190911b73ffffffffffffffffffffffffffffffffffffffff1916178255565b6001600160a01b0333915416612f91565b6040519182527f04eda370f8b8612fa7266d7ebbd41af9d694e19793fe9d9ff31b3ddbd99b08e160203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7f3fc3ac2b000000000000000000000000000000000000000000000000000000005f5260045ffd5b7fd0d04f60000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e1575f6003193601126101e15760206001600160a01b035f5416604051908152f35b346101e15760406003193601126101e157600435611326612a8f565b90805f52600160205260405f20916001600160a01b03600684015416330361112d576001600160a01b031690811561068c5781906001600160a01b03845416907f46c2ac2d365e38f3526edd452dad3697e5d93dc8b71b02b1fb158002c7f9d6e75f80a4815473ffffffffffffffffffffffffffffffffffffffff1916179055005b346101e1576113b636612ad1565b906113bf612d6e565b811561100857805f52600160205260405f209160058301926001600160a01b0384541691821561164b5761141d90845f52600260205260405f206001600160a01b0333165f5260205260405f20936114188585886136ae565b612de2565b9384156110085760048201906bffffffffffffffffffffffff6114636114468883865416612b2f565b92611458600387015460a01c85612b2f565b905460a01c90612b2f565b116116135760019263ffffffff926bffffffffffffffffffffffff80869416166bffffffffffffffffffffffff19825416179055600281017c01000000000000000000000000000000000000000000000000000000007fffffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffff8254161790550154160163ffffffff81116106b4576115bc8163ffffffff9361156f6115266bffffffffffffffffffffffff89166bffffffffffffffffffffffff845460601c16612b9d565b82547fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff1660609190911b77ffffffffffffffffffffffff00000000000000000000000016178255565b907fffffffff00000000ffffffffffffffffffffffffffffffffffffffffffffffff7bffffffff00000000000000000000000000000000000000000000000083549260c01b169116179055565b6040519384521660208301527f29532f4a205e4e06dabd54f44149ff13d4e00b32d7ff5f24b2a3e9875dab765760403393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7f08083b2a000000000000000000000000000000000000000000000000000000005f526bffffffffffffffffffffffff60045260245ffd5b7fc97d95cf000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e15760606003193601126101e157602061168e612ae7565b611696612aa5565b6004355f52600583526001600160a01b0360405f2091165f52825260405f2066ffffffffffffff8260081c165f52825260405f2054600160ff60405193161b1615158152f35b346101e15760206003193601126101e1576004356116f8612d6e565b805f52600160205260405f2090805f52600260205260405f206001600160a01b0333165f52602052600160405f206117318185856136ae565b0191825460a01c92831561091f5780546001600160a01b031690556008810180547fffffffff0000000000000000000000000000ffffffffffffffffffffffffffff8116607091821c6dffffffffffffffffffffffffffff16860190911b7bffffffffffffffffffffffffffff0000000000000000000000000000161790556117ca9083906001600160a01b0360053392015416612f91565b6040519182527ffec539b3c42d74cd492c3ecf7966bf014b327beef98e935cdc3ec5e54a6901c760203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b346101e15760406003193601126101e1576060600435611839612a8f565b815f5260026020526001600160a01b0360405f2091165f5260205267ffffffffffffffff600261187a60405f208481955f52600160205260405f2090612c5d565b505050509201546040519283526bffffffffffffffffffffffff81166020840152831c166040820152f35b346101e1575f6003193601126101e1577f3c776be1000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e15760206003193601126101e1576004356118f9612d6e565b805f52600160205260405f20906dffffffffffffffffffffffffffff600283015460701c169160098101906dffffffffffffffffffffffffffff80835460701c1680950316801561091f57610b10816020936119d17f59287e361ea3ce2ddf145ae7a431cde77323e4c2dd940881e8b79b5e073a3866966dffffffffffffffffffffffffffff8460059b01167fffffffff0000000000000000000000000000ffffffffffffffffffffffffffff7bffffffffffffffffffffffffffff000000000000000000000000000083549260701b169116179055565b6001600160a01b03805f5416988992015416612f91565b346101e15760406003193601126101e1576060600435611a06612ae7565b815f52600360205267ffffffffffffffff60405f20911690815f5260205260405f2054915f52600460205260405f20905f5260205260405f20546bffffffffffffffffffffffff604051926bffffffffffffffffffffffff19811684521660208301526040820152f35b346101e15760a06003193601126101e157600435611a8c612ae7565b90611a95612aa5565b606435916084359367ffffffffffffffff85116101e15782611ad49185611ac36108fa983690600401612afe565b939092611ace612d6e565b8661340d565b613644565b346101e1576101006003193601126101e157600435611af6612ae7565b9060443560843560a4359167ffffffffffffffff83168093036101e15760c43567ffffffffffffffff81116101e157366023820112156101e15780600401359067ffffffffffffffff82116101e15736602483830101116101e157611b59612d6e565b855f52600160205260405f20906001600160a01b03825416330361201657600182019063ffffffff8254169860018a01809a116106b45767ffffffffffffffff1698808a03611fe0575f9580611ed1575b5090611c039761ffff9392855495611c0889612710611bce898b60b01c1683612b7d565b049c89611c038f9b611bfa612710611bec8e829460c01c1688612b7d565b049c8d9460d01c1686612b7d565b049b8c94612b90565b612b90565b946dffffffffffffffffffffffffffff8c7fffffffffffffffffffffffffffff0000000000000000000000000000000000008863ffffffff871692838371ffffffffffffffffffffffffffff00000000878954951688847fffffffffffffffffffffffffffffffffffffffffffffffffffffffff0000000088161760201c160160201b16968793169316171760901c0160901b169117179055868617611e1d575b8b86611d90575b9760247fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe09895601f9895611d0f7f9e2ea528b372842e12916095a53d7cb98151732d95f5db41018ac7a2ed90c7e89f80976101609f9e97879c98613104565b6040519d8e9c8d528c602060643591015260408d015260608c015261014060808c0152826101408c0152018a8a01375f89868a01015260e43560a089015260c088015260e087015261010086015261012085015201168101030190a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b509990949195929796936bffffffffffffffffffffffff8311611613576bffffffffffffffffffffffff198a16958615611df5575f8d81526003602090815260408083208484529091529020968417909655909996979396929591949093928b611cb0565b7f67655fbb000000000000000000000000000000000000000000000000000000005f5260045ffd5b611ecc600282016dffffffffffffffffffffffffffff80808a16818454160116167fffffffffffffffffffffffffffffffffffff00000000000000000000000000008254161781556dffffffffffffffffffffffffffff808a1681835460701c1601167fffffffff0000000000000000000000000000ffffffffffffffffffffffffffff7bffffffffffffffffffffffffffff000000000000000000000000000083549260701b169116179055565b611ca9565b9092919550885f52600860205260405f206001600160a01b0333165f5260205260405f2054818110155f14611fc257895f52600860205260405f206001600160a01b0333165f526020528160405f2091039055600a84016dffffffffffffffffffffffffffff80808416818454160316167fffffffffffffffffffffffffffffffffffff0000000000000000000000000000825416179055945b6dffffffffffffffffffffffffffff8611611f885790918a611baa565b7f08083b2a000000000000000000000000000000000000000000000000000000005f526dffffffffffffffffffffffffffff60045260245ffd5b50611fda906001600160a01b03600586015416612de2565b94611f6b565b67ffffffffffffffff907fd1eb86a1000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b7f05b94333000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101e15760206003193601126101e15760043561205a612d6e565b805f52600160205260405f20906dffffffffffffffffffffffffffff600183015460201c1660088301926dffffffffffffffffffffffffffff8085541680930316801561091f57610b10816020936005976dffffffffffffffffffffffffffff80847fa08959a525ed5edc52d7424a0feb3c732a8e67f4cd4f4aacefa688963d33cc8d990116167fffffffffffffffffffffffffffffffffffff00000000000000000000000000008254161790556001600160a01b0380600683015416988992015416612f91565b346101e15760206003193601126101e157600435805f52600160205260405f2060078101906001600160a01b038254163314801590612201575b6121d957600601906001600160a01b03825416916001600160a01b03331673ffffffffffffffffffffffffffffffffffffffff1982541617905573ffffffffffffffffffffffffffffffffffffffff19815416905533917f13577fe812510d4e178e07a0e00fe2258d6955246b05998ce95bd9b1609eae0f5f80a4005b7f377e86f8000000000000000000000000000000000000000000000000000000005f5260045ffd5b50331561215c565b346101e1575f6003193601126101e1576020604051620151808152f35b346101e15760406003193601126101e15761223f612a8f565b6004355f5260086020526001600160a01b0360405f2091165f52602052602060405f2054604051908152f35b346101e15760206003193601126101e15760405161036081019080821067ffffffffffffffff83111761267357610360916040525f81525f60208201525f60408201525f60608201525f60808201525f60a08201525f60c08201525f60e08201525f6101008201525f6101208201525f6101408201525f6101608201525f6101808201525f6101a08201525f6101c08201525f6101e08201525f6102008201525f6102208201525f6102408201525f6102608201525f6102808201525f6102a08201525f6102c08201525f6102e08201525f6103008201525f6103208201525f6103408201526004355f5260016020526124f260405f206001600160a01b0360068201541683526001600160a01b0360078201541660208401526dffffffffffffffffffffffffffff60058201546001600160a01b038116604086015282546001600160a01b038116606087015261ffff8160a01c16608087015261ffff8160b01c1660a087015261ffff8160c01c1660c087015261ffff8160d01c1660e087015260e01c6101008601528160018401549163ffffffff83166101208801526001600160a01b0360038601548060a01c6101408a01526004870154926bffffffffffffffffffffffff84166101608b015260a01c6101808a0152166101a088015260601c166101c0860152818160201c1690816102a08701528260088501549281841690816102c08a015282600288015495818760701c1695866102e08d01528260098b01548d61022083808460701c169c8d61030085015216910152166102408d015260901c6102608c015260701c166102808a015203166101e087015203166102008401526dffffffffffffffffffffffffffff600a82015416610320840152613041565b610340820152610340604051916001600160a01b0381511683526001600160a01b0360208201511660208401526001600160a01b0360408201511660408401526001600160a01b03606082015116606084015261ffff608082015116608084015261ffff60a08201511660a084015261ffff60c08201511660c084015261ffff60e08201511660e084015267ffffffffffffffff6101008201511661010084015267ffffffffffffffff610120820151166101208401526101408101516101408401526101608101516101608401526101808101516101808401526101a08101516101a08401526101c08101516101c08401526101e08101516101e08401526102008101516102008401526102208101516102208401526102408101516102408401526102608101516102608401526102808101516102808401526102a08101516102a08401526102c08101516102c08401526102e08101516102e08401526103008101516103008401526103208101516103208401520151610340820152f35b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b346101e1576126ae36612ad1565b906126b7612d6e565b811561100857805f52600860205260405f206001600160a01b0333165f5260205260405f20548083116127c4578261277391835f52600160205260405f2090845f52600860205260405f206001600160a01b0333165f526020528260405f2091039055600a81016dffffffffffffffffffffffffffff80808516818454160316167fffffffffffffffffffffffffffffffffffff00000000000000000000000000008254161790556001600160a01b0360053392015416612f91565b6040519182527f0c4c5d4c3bcc4e68b960f90448e78b3a2eb8ddbd45fdb5fadb203a1c3c56878b60203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7f35028342000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b346101e1575f6003193601126101e15760206040516127108152f35b346101e15760606003193601126101e157600435612827612a8f565b90604435918215158093036101e157815f5260016020526001600160a01b03600660405f20015416330361112d576001600160a01b031691821561068c5760207f4e278bab4360b8279e76734085ee86d76b2cb8e7496e143bbf74fcdcd5963fb891835f526007825260405f20855f52825260405f207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0081541660ff8316179055604051908152a3005b346101e1576128df36612ad1565b906128e8612d6e565b811561100857805f52600160205260405f20916001600160a01b03600584015416801561164b57600a9161291b91612de2565b9201612938836dffffffffffffffffffffffffffff835416612b2f565b6dffffffffffffffffffffffffffff8111611f88576dffffffffffffffffffffffffffff809116167fffffffffffffffffffffffffffffffffffff0000000000000000000000000000825416179055805f52600860205260405f206001600160a01b0333165f5260205260405f206129b1838254612b2f565b90556040519182527f87d4c0b5e30d6808bc8a94ba1c4d839b29d664151551a31753387ee9ef48429b60203393a35f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b346101e15760406003193601126101e15767ffffffffffffffff612a8b612a61600435612a2f612a8f565b815f52600160205260405f2090825f5260026020526001600160a01b0360405f2091165f5260205260405f2091612c5d565b505092915060405193849316908390929167ffffffffffffffff6020916040840195845216910152565b0390f35b602435906001600160a01b03821682036101e157565b604435906001600160a01b03821682036101e157565b600435906001600160a01b03821682036101e157565b60031960409101126101e1576004359060243590565b6024359067ffffffffffffffff821682036101e157565b9181601f840112156101e15782359167ffffffffffffffff83116101e1576020808501948460051b0101116101e157565b919082018092116106b457565b90601f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0910116810190811067ffffffffffffffff82111761267357604052565b818102929181159184041417156106b457565b919082039182116106b457565b906bffffffffffffffffffffffff809116911601906bffffffffffffffffffffffff82116106b457565b906bffffffffffffffffffffffff809116911603906bffffffffffffffffffffffff82116106b457565b90604051906001600160a01b036020830193168352604082015260408152612c1a606082612b3c565b51902090565b9190811015612c305760051b0190565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52603260045260245ffd5b929190918154926bffffffffffffffffffffffff841694600163ffffffff6bffffffffffffffffffffffff8760601c169660c01c16940154916001600160a01b0383169260a01c9186151580612d5a575b612cf4575b50906ec097ce7bc90715b34b9f1000000000612ce9612ce36001600160a01b036003612cf0960154169586612b90565b89612b7d565b0490612b2f565b9091565b91612d399195612d409497935f52600660205260405f20905f526020526ec097ce7bc90715b34b9f1000000000612ce9612d3360405f2054998a612b90565b8a612b7d565b9495612b2f565b935f9384936ec097ce7bc90715b34b9f1000000000612cb3565b508563ffffffff6001840154161015612cae565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c612dba5760017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d565b7f3ee5aeb5000000000000000000000000000000000000000000000000000000005f5260045ffd5b6001600160a01b03166040517f70a08231000000000000000000000000000000000000000000000000000000008152306004820152602081602481855afa908115610b98575f91612f5f575b50604051917f23b872dd000000000000000000000000000000000000000000000000000000005f5233600452306024528360445260205f60648180855af160015f5114811615612f40575b836040525f60605215612f1557826024816020937f70a082310000000000000000000000000000000000000000000000000000000082523060048301525afa8015610b98575f90612ee1575b612ecf9250612b90565b9080821015612edc575090565b905090565b506020823d602011612f0d575b81612efb60209383612b3c565b810103126101e157612ecf9151612ec5565b3d9150612eee565b7f5274afe7000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b6001811516612f5657813b15153d151616612e79565b833d5f823e3d90fd5b90506020813d602011612f89575b81612f7a60209383612b3c565b810103126101e157515f612e2e565b3d9150612f6d565b916001600160a01b03604051927fa9059cbb000000000000000000000000000000000000000000000000000000005f521660045260245260205f60448180865af19060015f5114821615613020575b60405215612feb5750565b6001600160a01b03907f5274afe7000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b90600181151661303857823b15153d15161690612fe0565b503d5f823e3d90fd5b613101906dffffffffffffffffffffffffffff6130cf61309c61308f613081600386015460a01c6bffffffffffffffffffffffff60048801541690612b2f565b600586015460a01c90612b2f565b83600a8601541690612b2f565b826001850154816130be60088801549482808716818660201c16031690612b2f565b9360701c169060901c031690612b2f565b9181806130ef600960028501549401549582808816818716031690612b2f565b9460701c169160701c16031690612b2f565b90565b91600282019384549160ff808460e81c169360e01c1692821580613405575b806133fd575b61319c57156133e5576131576dffffffffffffffffffffffffffff80600487015460601c165b168093612b2f565b9460038501938454936001600160a01b0385169460a01c978881105f146133de57805b8115801561333d575b509061318e91612b90565b908103613251575b506131a5575b50505050505050565b61320c946bffffffffffffffffffffffff936131e0936004935f52600660205260405f20905f5260205260405f205501948286541690612b2f565b82546001600160a01b0316911660a01b73ffffffffffffffffffffffffffffffffffffffff1916179055565b6bffffffffffffffffffffffff1981541690557fffffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffff81541690555f80808080808061319c565b6dffffffffffffffffffffffffffff8111611f88576004870180547fffffffffffff0000000000000000000000000000ffffffffffffffffffffffff79ffffffffffffffffffffffffffff0000000000000000000000008460601b16911617905588547fffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7dff000000000000000000000000000000000000000000000000000000000083151560e81b169116178955604051908152827f6d838ffad24339a372a5f3b2ff05f50bac67aeed6b641fe971683126e91b9f64602067ffffffffffffffff871693a35f613196565b6ec097ce7bc90715b34b9f10000000008392989302908282046ec097ce7bc90715b34b9f10000000001417156106b4578a156133b15761318e928b613383920490612b2f565b885473ffffffffffffffffffffffffffffffffffffffff19166001600160a01b038216178955969091613183565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601260045260245ffd5b889061317a565b6131576dffffffffffffffffffffffffffff5f61314f565b508315613129565b508015613123565b92919490835f52600360205260405f209467ffffffffffffffff821695865f5260205260405f205492604051976001600160a01b0360208a0191169889825286604082015260408152613461606082612b3c565b519020604051602081019182526020815261347d604082612b3c565b519020915f915b8083106136065750505082159081156135e9575b506135c157835f52600560205260405f20865f5260205260405f209066ffffffffffffff8160081c1691825f5280602052600160ff60405f205493161b9283831661359557851561091f57865f52600460205260405f20885f526020526bffffffffffffffffffffffff6135108760405f2054612b2f565b9516851161356957917fa0d3af8ef658ae30a17d1ccb63993d952ee617fea12cdac621caac4f423e6d99959391602095935f5285521760405f2055845f526004835260405f20865f52835260405f2055604051908152a4565b877f59a7017d000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b877fd25b5b4c000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7f09bde339000000000000000000000000000000000000000000000000000000005f5260045ffd5b90506bffffffffffffffffffffffff19808416911614155f613498565b909192613614848385612c20565b359081811015613633575f52602052600160405f205b93019190613484565b905f52602052600160405f2061362a565b906136ac92915f5260016020526001600160a01b03600560405f20600981016dffffffffffffffffffffffffffff80808816818454160116167fffffffffffffffffffffffffffffffffffff0000000000000000000000000000825416179055015416612f91565b565b82600193926136bc92612c5d565b9593909492916bffffffffffffffffffffffff845460601c16830361373b575b50505001906001600160a01b0382541681036136f757505050565b6bffffffffffffffffffffffff83116116135760a09290921b73ffffffffffffffffffffffffffffffffffffffff19166001600160a01b0392909216919091179055565b83547fffffffffffffffff000000000000000000000000000000000000000000000000166bffffffffffffffffffffffff929092169190911760609290921b77ffffffffffffffffffffffff000000000000000000000000169190911782556137f09063ffffffff9083547fffffffff00000000ffffffffffffffffffffffffffffffffffffffffffffffff16911660c01b7bffffffff00000000000000000000000000000000000000000000000016178255565b5f80806136dc565b6001600160a01b035f5416330361380b57565b7f118cdaa7000000000000000000000000000000000000000000000000000000005f523360045260245ffdfea26469706673582212201783b95cc9769d76e6d967c4b068767e7ad3eaaa1435ff87b9370092cf8b62fd64736f6c63430008250033' as const

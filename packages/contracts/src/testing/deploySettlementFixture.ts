@@ -3,6 +3,7 @@ import { keccak256, MaxUint256, toUtf8Bytes, type Wallet } from 'ethers'
 import { deploySettlement } from '../deploySettlement.js'
 import { deployTestToken } from '../deployTestToken.js'
 import { registerAsset } from '../registerAsset.js'
+import type { TestTokenKind } from '../getTestTokenContract.js'
 import type { RmaSettlementContract, TestTokenContract } from '../types.js'
 import type { Anvil } from './startAnvil.js'
 
@@ -11,8 +12,10 @@ export type DeploySettlementFixtureParameters = {
   shares?: RevenueShares
   /** Unbonding delay in seconds (default 7 days). */
   unbondingDelay?: number
-  /** The asset id (default keccak256("rma:test-asset")). */
-  assetId?: string
+  /** The issuer's salt of the asset (default keccak256("rma:test-asset")). */
+  salt?: string
+  /** The payment token (default `plain`, see `deployTestToken`). */
+  tokenKind?: TestTokenKind
   /** Token base units minted to the settler and to every other account (default 1e15). */
   mint?: bigint
   /** Token decimals (default 6). */
@@ -21,7 +24,9 @@ export type DeploySettlementFixtureParameters = {
 
 /** A settlement contract with one registered asset, on a running anvil. */
 export type SettlementFixture = {
+  /** `assetIdOf(issuer, salt)`. */
   assetId: string
+  salt: string
   shares: RevenueShares
   unbondingDelay: number
   settlement: RmaSettlementContract
@@ -57,17 +62,21 @@ export async function deploySettlementFixture(
   const {
     shares = { issuerBps: 6000, supportersBps: 2500, usersBps: 1500, protocolBps: 0 },
     unbondingDelay = 7 * 24 * 3600,
-    assetId = keccak256(toUtf8Bytes('rma:test-asset')),
+    salt = keccak256(toUtf8Bytes('rma:test-asset')),
+    tokenKind = 'plain',
     mint = 10n ** 15n,
     decimals = 6,
   } = parameters
   const [owner, issuer, settler, meter, ...others] = anvil.accounts
   if (!owner || !issuer || !settler || !meter)
     throw new Error('The settlement fixture needs at least 4 anvil accounts.')
-  const { contract: token, address: tokenAddress } = await deployTestToken(owner, { decimals })
+  const { contract: token, address: tokenAddress } = await deployTestToken(owner, {
+    decimals,
+    kind: tokenKind,
+  })
   const { contract: settlement, address: settlementAddress } = await deploySettlement(owner)
-  await registerAsset(settlement.connect(issuer), {
-    assetId,
+  const { assetId } = await registerAsset(settlement.connect(issuer), {
+    salt,
     token: tokenAddress,
     settler: settler.address,
     ...shares,
@@ -83,6 +92,7 @@ export async function deploySettlementFixture(
   await Promise.all(pending.map((tx) => tx.wait()))
   return {
     assetId,
+    salt,
     shares,
     unbondingDelay,
     settlement,

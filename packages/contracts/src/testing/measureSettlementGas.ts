@@ -1,10 +1,10 @@
 import { type Address, createRebateTree, type RebateEntry } from '@rma/core'
-import { dataSlice, getAddress, keccak256, toBeHex } from 'ethers'
+import { dataSlice, getAddress, keccak256, MaxUint256, toBeHex } from 'ethers'
 import { deploySettlementFixture } from './deploySettlementFixture.js'
 import type { Anvil } from './startAnvil.js'
 
 export type MeasureSettlementGasParameters = {
-  /** Users in the rebate tree (sets the proof length of `claimRebate`; default 10,000). */
+  /** Users in each epoch's rebate tree (sets the proof length of `claimRebate`; default 10,000). */
   users?: number
   /** Receipt counts to settle one batch each with, in steady state (default 100, 10k, 100k). */
   receiptCounts?: readonly number[]
@@ -16,10 +16,21 @@ export type MeasureSettlementGasParameters = {
 export type SettlementGas = {
   /** The first settlement of an asset (its counters go from zero to non-zero). */
   settleFirst: bigint
-  /** Steady-state settlements (epoch >= 2), by receipt count. */
+  /**
+   * Steady-state settlements (stake active, nothing held or pending), by receipt count, paying
+   * the revenue with `transferFrom` under a standing allowance.
+   */
   settleByReceiptCount: Record<number, bigint>
+  /** A steady-state settlement paid from the settler's deposit instead. */
+  settleFromDeposit: bigint
+  /** A user's first claim, and the epoch's first. */
   claimRebateFirst: bigint
+  /** A user's claim of a later epoch that another user has already claimed from. */
   claimRebateRepeat: bigint
+  /** A user's claim of a later epoch nobody claimed from yet (its claimed counter starts). */
+  claimRebateFirstOfEpoch: bigint
+  /** `claimRebates` over 4 epochs in one transaction. */
+  claimRebatesFourEpochs: bigint
   /** A supporter's first stake on an asset. */
   stakeFirst: bigint
   /** Adding to a stake that has earned rewards since (credits them first). */
@@ -45,7 +56,7 @@ const batchUri = 'ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55f
  * @example
  * const anvil = await startAnvil()
  * const gas = await measureSettlementGas(anvil, { users: 10_000 })
- * gas.settleByReceiptCount[10_000] // ~78k
+ * gas.settleByReceiptCount[10_000]
  */
 export async function measureSettlementGas(
   anvil: Anvil,
@@ -55,8 +66,9 @@ export async function measureSettlementGas(
   const fx = await deploySettlementFixture(anvil, {
     shares: { issuerBps: 6000 - protocolBps, supportersBps: 2500, usersBps: 1500, protocolBps },
   })
-  const { settlement, assetId, settler, tokenAddress } = fx
-  const [alice, bob, claimant] = fx.others as [
+  const { settlement, assetId, settler } = fx
+  const [alice, bob, claimant, early] = fx.others as [
+    (typeof fx.others)[0],
     (typeof fx.others)[0],
     (typeof fx.others)[0],
     (typeof fx.others)[0],
@@ -67,22 +79,23 @@ export async function measureSettlementGas(
     return receipt.gasUsed
   }
 
-  // Many users with a rebate each (fixed addresses, so every run measures the same proofs);
-  // the claimant is one of them.
-  const others: RebateEntry[] = Array.from({ length: Math.max(users - 1, 1) }, (_, i) => ({
+  // Many users with a rebate each epoch (fixed addresses, so every run measures the same
+  // proofs); the claimant and an early claimant are two of them.
+  const others: RebateEntry[] = Array.from({ length: Math.max(users - 2, 1) }, (_, i) => ({
     user: getAddress(dataSlice(keccak256(toBeHex(i, 32)), 12)) as Address,
     cumulativeAmount: BigInt(i + 1),
   }))
-  let claimantTotal = 0n
   let epoch = 0
+  const trees: ReturnType<typeof createRebateTree>[] = []
   const settleBatch = (receiptCount: number) => {
     epoch++
-    claimantTotal += 1_000n
     const tree = createRebateTree([
       ...others,
-      { user: claimant.address as Address, cumulativeAmount: claimantTotal },
+      { user: claimant.address as Address, cumulativeAmount: 1_000n + BigInt(epoch) },
+      { user: early.address as Address, cumulativeAmount: 2_000n + BigInt(epoch) },
     ])
-    const sent = settlement
+    trees[epoch] = tree
+    return settlement
       .connect(settler)
       .settle(
         assetId,
@@ -94,44 +107,64 @@ export async function measureSettlementGas(
         batchUri,
         keccak256(toBeHex(epoch + 1_000_000, 32)),
       )
-    return { tree, sent }
   }
-  const claim = (tree: ReturnType<typeof createRebateTree>) => {
-    const entry = tree.entry(claimant.address as Address)
-    return settlement
-      .connect(claimant)
-      .claimRebate(assetId, entry.user, entry.cumulativeAmount, tree.getProof(entry))
+  const claimArgs = (who: { address: string }, e: number) => {
+    const tree = trees[e]!
+    const entry = tree.entry(who.address as Address)
+    return [e, entry.user, entry.cumulativeAmount, tree.getProof(entry)] as const
   }
+  const claim = (who: { address: string }, e: number) =>
+    settlement.connect(who as typeof claimant).claimRebate(assetId, ...claimArgs(who, e))
 
   const stakeFirst = await gasOf(settlement.connect(alice).stake(assetId, 1_000_000n))
   await gasOf(settlement.connect(bob).stake(assetId, 3_000_000n))
-  const first = settleBatch(10)
-  const settleFirst = await gasOf(first.sent)
-  const claimRebateFirst = await gasOf(claim(first.tree))
+  const settleFirst = await gasOf(settleBatch(10))
+  const claimRebateFirst = await gasOf(claim(claimant, 1))
+  // The stake placed before epoch 1 activated at its settle; the second settle releases the
+  // share held at the first: steady state starts after it.
+  await gasOf(settleBatch(10))
   const settleByReceiptCount: Record<number, bigint> = {}
-  let tree = first.tree
-  for (const count of receiptCounts) {
-    const batch = settleBatch(count)
-    settleByReceiptCount[count] = await gasOf(batch.sent)
-    tree = batch.tree
-  }
-  const claimRebateRepeat = await gasOf(claim(tree))
+  for (const count of receiptCounts) settleByReceiptCount[count] = await gasOf(settleBatch(count))
+  await gasOf(claim(early, epoch))
+  const claimRebateRepeat = await gasOf(claim(claimant, epoch))
+  const claimRebateFirstOfEpoch = await gasOf(claim(claimant, epoch - 1))
+  for (let i = 0; i < 4; i++) await gasOf(settleBatch(10))
+  const claimRebatesFourEpochs = await gasOf(
+    settlement.connect(claimant).claimRebates(
+      assetId,
+      claimant.address,
+      [epoch - 3, epoch - 2, epoch - 1, epoch].map((e) => {
+        const [, , amount, proof] = claimArgs(claimant, e)
+        return { epoch: e, amount, proof }
+      }),
+    ),
+  )
   const claimRewardsFirst = await gasOf(settlement.connect(alice).claimRewards(assetId))
-  await gasOf(settleBatch(10).sent)
+  await gasOf(settleBatch(10))
   const stakeMore = await gasOf(settlement.connect(bob).stake(assetId, 1_000_000n))
-  await gasOf(settleBatch(10).sent)
+  await gasOf(settleBatch(10))
+  await gasOf(settleBatch(10))
   const claimRewardsRepeat = await gasOf(settlement.connect(alice).claimRewards(assetId))
+  // The settler deposits once; the next settle takes its revenue from the deposit.
+  await gasOf(fx.token.connect(settler).approve(fx.settlementAddress, MaxUint256))
+  await gasOf(settlement.connect(settler).deposit(assetId, 100_000_000_000n))
+  await gasOf(settleBatch(10_000))
+  const settleFromDeposit = await gasOf(settleBatch(10_000))
   const requestUnstake = await gasOf(settlement.connect(alice).requestUnstake(assetId, 500_000n))
   await anvil.increaseTime(fx.unbondingDelay)
   const withdraw = await gasOf(settlement.connect(alice).withdraw(assetId))
   const claimIssuer = await gasOf(settlement.claimIssuer(assetId))
   const claimProtocol =
-    protocolBps > 0 ? await gasOf(settlement.claimProtocol(tokenAddress)) : undefined
+    protocolBps > 0 ? await gasOf(settlement.claimProtocol(assetId)) : undefined
+  const tree = trees[1]!
   return {
     settleFirst,
     settleByReceiptCount,
+    settleFromDeposit,
     claimRebateFirst,
     claimRebateRepeat,
+    claimRebateFirstOfEpoch,
+    claimRebatesFourEpochs,
     stakeFirst,
     stakeMore,
     claimRewardsFirst,
