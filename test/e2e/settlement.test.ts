@@ -291,7 +291,8 @@ test('the proof route answers JSON, never a stack trace, when a proof index is m
     expect(res.headers.get('content-type')).toMatch(/^application\/json/)
     expect(await res.json()).toEqual({
       error: {
-        message: 'Rebate proofs are unavailable right now: The proof index of epoch 2 cannot be read.',
+        message:
+          'Rebate proofs are unavailable right now: The proof index of epoch 2 cannot be read.',
         type: 'server_error',
         code: 'rma_proofs_unavailable',
         param: null,

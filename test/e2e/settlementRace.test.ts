@@ -23,7 +23,10 @@ test('M3: two settlement processes racing on one PostgreSQL store for several ro
     const fx = await deploySettlementFixture(anvil)
     await (await fx.settlement.connect(fx.others[0]!).stake(fx.assetId, 5_000_000n)).wait()
     const assetId = fx.assetId as Hex
-    const domain = createDomain({ chainId: 31337, verifyingContract: fx.settlementAddress as Address })
+    const domain = createDomain({
+      chainId: 31337,
+      verifyingContract: fx.settlementAddress as Address,
+    })
     const users = [0, 1, 2].map(() => Wallet.createRandom().address as Address)
     const meter = fx.meter as unknown as Wallet
     const appendRound = async (n: number) => {
@@ -43,14 +46,22 @@ test('M3: two settlement processes racing on one PostgreSQL store for several ro
       ROUNDS: '6',
     }
     // Both settlers race while the meter keeps appending.
-    const racing = Promise.all([runFixture('settleRaceProcess.ts', env), runFixture('settleRaceProcess.ts', env)])
+    const racing = Promise.all([
+      runFixture('settleRaceProcess.ts', env),
+      runFixture('settleRaceProcess.ts', env),
+    ])
     for (let n = 1; n <= 6; n++) {
       await appendRound(n)
       await new Promise((resolve) => setTimeout(resolve, 30))
     }
     const runs = await racing
     for (const run of runs) expect(run.code, run.stderr).toBe(0)
-    const lines = runs.flatMap((r) => r.stdout.trim().split('\n').map((l) => JSON.parse(l)))
+    const lines = runs.flatMap((r) =>
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    )
     expect(lines.filter((l) => l.status === 'settled').length).toBeGreaterThan(0)
 
     // Drain what is left with a third settler, then compare the store with the chain.
@@ -65,8 +76,12 @@ test('M3: two settlement processes racing on one PostgreSQL store for several ro
     for (let i = 0; i < 3; i++) await last.settleOnce()
     expect(await last.settleOnce()).toEqual({ status: 'idle', unsettled: 0 })
 
-    const events = (await fx.settlement.queryFilter(fx.settlement.filters.Settled!(fx.assetId))).map(
-      (l) => (l as unknown as { args: { epoch: bigint; receiptCount: bigint; receiptsRoot: string } }).args,
+    const events = (
+      await fx.settlement.queryFilter(fx.settlement.filters.Settled!(fx.assetId))
+    ).map(
+      (l) =>
+        (l as unknown as { args: { epoch: bigint; receiptCount: bigint; receiptsRoot: string } })
+          .args,
     )
     const chainEpoch = Number((await fx.settlement.getAsset(fx.assetId)).epoch)
     expect(events.map((e) => Number(e.epoch))).toEqual(
@@ -76,7 +91,9 @@ test('M3: two settlement processes racing on one PostgreSQL store for several ro
     for (const event of events) {
       const assigned = await store.listBatchReceipts({ assetId, epoch: Number(event.epoch) })
       expect(assigned).toHaveLength(Number(event.receiptCount))
-      expect(createReceiptsTree(assigned.map((r) => r.hash)).root).toBe(event.receiptsRoot.toLowerCase())
+      expect(createReceiptsTree(assigned.map((r) => r.hash)).root).toBe(
+        event.receiptsRoot.toLowerCase(),
+      )
       settledCount += assigned.length
     }
     // Every receipt metered is in exactly one settled epoch: none skipped, none in an epoch the
@@ -85,7 +102,9 @@ test('M3: two settlement processes racing on one PostgreSQL store for several ro
       await Promise.all(users.map((user) => store.listByUser({ user, limit: 10_000 })))
     ).flat()
     expect(stored.length).toBe(settledCount)
-    expect(stored.every((r) => r.epoch !== null && r.epoch >= 1 && r.epoch <= chainEpoch)).toBe(true)
+    expect(stored.every((r) => r.epoch !== null && r.epoch >= 1 && r.epoch <= chainEpoch)).toBe(
+      true,
+    )
   } finally {
     await store.close()
     await anvil.stop()

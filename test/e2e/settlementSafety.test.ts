@@ -78,7 +78,10 @@ async function settledEvents() {
 /** Every epoch the chain settled holds exactly the receipts the store assigned to it. */
 async function expectStoreMatchesChain() {
   for (const event of await settledEvents()) {
-    const assigned = await store.listBatchReceipts({ assetId: fx.assetId as Hex, epoch: event.epoch })
+    const assigned = await store.listBatchReceipts({
+      assetId: fx.assetId as Hex,
+      epoch: event.epoch,
+    })
     expect(assigned).toHaveLength(event.receiptCount)
     expect(createReceiptsTree(assigned.map((r) => r.hash)).root).toBe(event.receiptsRoot)
   }
@@ -101,11 +104,9 @@ describe('I1: one standing allowance', () => {
       fx.token.filters.Approval!(fx.settler.address, fx.settlementAddress),
     )
     // The one in the fixture (reset to 0 above) and the settler's one.
-    expect(approvals.map((a) => (a as unknown as { args: { value: bigint } }).args.value > 0n)).toEqual([
-      true,
-      false,
-      true,
-    ])
+    expect(
+      approvals.map((a) => (a as unknown as { args: { value: bigint } }).args.value > 0n),
+    ).toEqual([true, false, true])
     expect((await settledEvents()).map((e) => e.receiptCount)).toEqual([2, 3, 4])
   })
 })
@@ -117,7 +118,11 @@ describe('L5: a settle dropped by a reorg after its confirmations', () => {
     expect(await settler.settleOnce()).toMatchObject({ status: 'settled', epoch: 1 })
     const beforeEpoch2 = (await anvil.provider.send('evm_snapshot', [])) as string
     const epoch2 = await append(4)
-    expect(await settler.settleOnce()).toMatchObject({ status: 'settled', epoch: 2, recovered: false })
+    expect(await settler.settleOnce()).toMatchObject({
+      status: 'settled',
+      epoch: 2,
+      recovered: false,
+    })
     expect((await store.getBatch(fx.assetId as Hex, 2))?.status).toBe('confirmed')
 
     // The blocks holding epoch 2's settle are dropped: the chain is back at epoch 1 while the
@@ -135,7 +140,11 @@ describe('L5: a settle dropped by a reorg after its confirmations', () => {
 
     // And the loop goes on.
     await append(2)
-    expect(await settler.settleOnce()).toMatchObject({ status: 'settled', epoch: 3, receiptCount: 2 })
+    expect(await settler.settleOnce()).toMatchObject({
+      status: 'settled',
+      epoch: 3,
+      receiptCount: 2,
+    })
     await expectStoreMatchesChain()
   })
 })
@@ -162,9 +171,7 @@ describe('L7: a batch the settler cannot pay', () => {
     expect(await store.listUnsettled({ assetId: fx.assetId as Hex })).toHaveLength(3)
 
     // Paid for, and metered on meanwhile: the next round after the delay takes everything.
-    await (
-      await fx.token.connect(fx.others[1]!).transfer(fx.settler.address, balance)
-    ).wait()
+    await (await fx.token.connect(fx.others[1]!).transfer(fx.settler.address, balance)).wait()
     await append(2, meter(), 171n)
     await new Promise((resolve) => setTimeout(resolve, 350))
     expect(await settler.settleOnce()).toMatchObject({
@@ -186,8 +193,16 @@ describe('L7: a batch the settler cannot pay', () => {
     const settler = settlerOf({ maxReceipts: 3 })
     const errors: Error[] = []
     settler.events.on('error', (e) => errors.push(e))
-    expect(await settler.settleOnce()).toMatchObject({ status: 'settled', epoch: 1, receiptCount: 3 })
-    expect(await settler.settleOnce()).toMatchObject({ status: 'settled', epoch: 2, receiptCount: 1 })
+    expect(await settler.settleOnce()).toMatchObject({
+      status: 'settled',
+      epoch: 1,
+      receiptCount: 3,
+    })
+    expect(await settler.settleOnce()).toMatchObject({
+      status: 'settled',
+      epoch: 2,
+      receiptCount: 1,
+    })
     expect(await settler.settleOnce()).toEqual({ status: 'idle', unsettled: 0 })
     const settled = [
       ...(await store.listBatchReceipts({ assetId: fx.assetId as Hex, epoch: 1 })),

@@ -36,7 +36,10 @@ export default defineBench(async ({ log }) => {
     await (await fx.settlement.connect(fx.others[0]!).stake(fx.assetId, 10n ** 12n)).wait()
     // The client, not the fixture, decides how the settler approves.
     await (await fx.token.connect(fx.settler).approve(fx.settlementAddress, 0n)).wait()
-    const domain = createDomain({ chainId: 31337, verifyingContract: fx.settlementAddress as Address })
+    const domain = createDomain({
+      chainId: 31337,
+      verifyingContract: fx.settlementAddress as Address,
+    })
     const settler = createSettler({
       store,
       signer: fx.settler,
@@ -58,12 +61,27 @@ export default defineBench(async ({ log }) => {
       if (result.status !== 'settled' || result.receiptCount !== size)
         throw new Error(`The batch of ${size} receipts did not settle whole.`)
       batches.push({ receipts: size, settle: result.gasUsed, approve: result.approveGasUsed })
-      log(`epoch ${result.epoch}: ${size} receipts, settle ${result.gasUsed} gas, approve ${result.approveGasUsed} gas`)
+      log(
+        `epoch ${result.epoch}: ${size} receipts, settle ${result.gasUsed} gas, approve ${result.approveGasUsed} gas`,
+      )
     }
     const steady = batches.slice(1)
     const first = batches[0]!
-    const gas = (name: string, value: bigint, target: number | null, detail: Record<string, unknown>) =>
-      figure({ name, value: Number(value), unit: 'gas', baseline: null, better: 'lower', target, detail })
+    const gas = (
+      name: string,
+      value: bigint,
+      target: number | null,
+      detail: Record<string, unknown>,
+    ) =>
+      figure({
+        name,
+        value: Number(value),
+        unit: 'gas',
+        baseline: null,
+        better: 'lower',
+        target,
+        detail,
+      })
     return [
       ...steady.map((b) =>
         gas(
@@ -78,11 +96,16 @@ export default defineBench(async ({ log }) => {
           },
         ),
       ),
-      gas('settle through the client, first batch incl. its one approve', first.settle + first.approve, null, {
-        settle: Number(first.settle),
-        approve: Number(first.approve),
-        note: 'a standing allowance: approved once, when short; never again while it lasts',
-      }),
+      gas(
+        'settle through the client, first batch incl. its one approve',
+        first.settle + first.approve,
+        null,
+        {
+          settle: Number(first.settle),
+          approve: Number(first.approve),
+          note: 'a standing allowance: approved once, when short; never again while it lasts',
+        },
+      ),
       gas(
         'approve gas per batch over the run',
         batches.reduce((t, b) => t + b.approve, 0n) / BigInt(batches.length),

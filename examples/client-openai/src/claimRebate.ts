@@ -56,7 +56,9 @@ export async function claimRebate(
   for (const claim of served.claims) {
     const amount = BigInt(claim.amount)
     const { root } = await contract.epochRebates(assetId, claim.epoch)
-    if (!verifyMerkleProof({ root: root as Hex, leaf: rebateLeaf(user, amount), proof: claim.proof }))
+    if (
+      !verifyMerkleProof({ root: root as Hex, leaf: rebateLeaf(user, amount), proof: claim.proof })
+    )
       throw new Error(
         `The provider served a rebate proof for epoch ${claim.epoch} that does not match its root on chain.`,
       )

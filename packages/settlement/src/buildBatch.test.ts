@@ -124,8 +124,6 @@ describe('buildBatch', () => {
 
   test('throws a typed error when nothing verifies', async () => {
     const bad = await chain(Wallet.createRandom().address as Address, [20n], Wallet.createRandom())
-    expect(() => buildBatch({ ...base, epoch: 1, receipts: bad })).toThrow(
-      SettlementError,
-    )
+    expect(() => buildBatch({ ...base, epoch: 1, receipts: bad })).toThrow(SettlementError)
   })
 })

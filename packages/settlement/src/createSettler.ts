@@ -104,13 +104,16 @@ export type Settler = ReturnType<typeof createSettler>
  */
 export function createSettler(options: SettlerOptions) {
   const { store, signer, assetId } = options
-  if (typeof options.batchBaseUri !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(options.batchBaseUri))
+  if (
+    typeof options.batchBaseUri !== 'string' ||
+    !/^[a-z][a-z0-9+.-]*:/i.test(options.batchBaseUri)
+  )
     throw new SettlementError(
       'INVALID_OPTIONS',
       'batchBaseUri is required: the public URL where batchDir is served.',
       {
         details:
-          'Batch URIs go on chain for auditors and users; a path on the settler\'s disk helps no one. Serve batchDir over HTTP (for example `express.static`) and pass its URL.',
+          "Batch URIs go on chain for auditors and users; a path on the settler's disk helps no one. Serve batchDir over HTTP (for example `express.static`) and pass its URL.",
       },
     )
   const contract = getSettlementContract(options.contract, signer)
@@ -291,21 +294,21 @@ export function createSettler(options: SettlerOptions) {
       await call(() => contract.settle.staticCall(...settleArguments(record)))
     } catch (error) {
       if ((await asset()).epoch >= record.epoch) return null
-      refuse(record, error)
+      throw await refused(record, error)
     }
     return approveGasUsed
   }
 
-  function refuse(record: BatchRecord, error: unknown): never {
-    if (error instanceof SettlementError) throw error
-    const revert = decodeRevert(error)
+  async function refused(record: BatchRecord, error: unknown): Promise<SettlementError> {
+    if (error instanceof SettlementError) return error
+    const revert = decodeRevert(error, { [await signer.getAddress()]: 'the settler' })
     if (!revert)
-      throw new SettlementError('TX_REVERTED', `settle(epoch ${record.epoch}) failed.`, {
+      return new SettlementError('TX_REVERTED', `settle(epoch ${record.epoch}) failed.`, {
         cause: error,
       })
     const count = (refusal?.count ?? 0) + 1
     const wait = Math.min(backoffBase * 2 ** (count - 1), backoffMax)
-    const refused = new SettlementError(
+    const refusedError = new SettlementError(
       'SETTLE_REFUSED',
       `settle(epoch ${record.epoch}) was refused: ${revert.reason}.`,
       {
@@ -314,8 +317,8 @@ export function createSettler(options: SettlerOptions) {
         cause: error,
       },
     )
-    refusal = { until: Date.now() + wait, count, error: refused }
-    throw refused
+    refusal = { until: Date.now() + wait, count, error: refusedError }
+    return refusedError
   }
 
   async function send(
@@ -332,7 +335,7 @@ export function createSettler(options: SettlerOptions) {
       // Another settler may have landed this batch first: let the chain decide.
       const now = await asset()
       if (now.epoch >= record.epoch) return resume(record, now)
-      refuse(record, error)
+      throw await refused(record, error)
     }
     const submitted = { ...record, status: 'submitted' as const, txHash: tx.hash as Hex }
     await store.saveBatch(submitted)

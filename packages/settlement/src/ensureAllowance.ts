@@ -33,11 +33,13 @@ export async function ensureAllowance(parameters: EnsureAllowanceParameters): Pr
   const owner = await signer.getAddress()
   const allowance = (await token.getFunction('allowance')(owner, parameters.spender)) as bigint
   if (allowance >= needed) return 0n
-  const target = parameters.target ?? MaxUint256
+  let target = parameters.target ?? MaxUint256
+  // A cap below this batch would leave it unpayable: approve at least what it needs.
+  if (target < needed) target = needed
   const overrides = parameters.nonce ? { nonce: await parameters.nonce() } : {}
   const tx = (await token.getFunction('approve')(
     parameters.spender,
-    target > needed ? target : needed,
+    target,
     overrides,
   )) as ContractTransactionResponse
   const receipt = await tx.wait(parameters.confirmations ?? 1)

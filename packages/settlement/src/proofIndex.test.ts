@@ -38,9 +38,17 @@ describe('proof index', () => {
       const line = index.rebates[user.toLowerCase()]!
       expect(line.amount).toBe(`${(i + 1) * 10}`)
       const root = file.rebateRoot
-      expect(verifyMerkleProof({ root, leaf: rebateLeaf(user, BigInt(line.amount)), proof: line.proof })).toBe(true)
+      expect(
+        verifyMerkleProof({ root, leaf: rebateLeaf(user, BigInt(line.amount)), proof: line.proof }),
+      ).toBe(true)
       // A user asking for more than its line fails the same proof.
-      expect(verifyMerkleProof({ root, leaf: rebateLeaf(user, BigInt(line.amount) + 1n), proof: line.proof })).toBe(false)
+      expect(
+        verifyMerkleProof({
+          root,
+          leaf: rebateLeaf(user, BigInt(line.amount) + 1n),
+          proof: line.proof,
+        }),
+      ).toBe(false)
     }
   })
 
@@ -59,7 +67,10 @@ describe('proof index', () => {
       code: 'PROOF_INDEX',
       shortMessage: 'The proof index of epoch 4 cannot be read.',
     })
-    const path = await writeProofIndex(dir, createProofIndex(fileOf([1n, 1n, 1n, 1n, 1n]), batchHash))
+    const path = await writeProofIndex(
+      dir,
+      createProofIndex(fileOf([1n, 1n, 1n, 1n, 1n]), batchHash),
+    )
     await expect(readProofIndex(path, { epoch: 5 })).rejects.toMatchObject({ code: 'PROOF_INDEX' })
   })
 })

@@ -21,9 +21,13 @@ export async function sendClaim(
     return { txHash: tx.hash as Hex, gasUsed: receipt?.gasUsed ?? 0n }
   } catch (error) {
     const revert = decodeRevert(error)
-    throw new SettlementError('TX_REVERTED', `${what} was refused${revert ? `: ${revert.reason}` : ''}.`, {
-      cause: error,
-      revert,
-    })
+    throw new SettlementError(
+      'TX_REVERTED',
+      `${what} was refused${revert ? `: ${revert.reason}` : ''}.`,
+      {
+        cause: error,
+        revert,
+      },
+    )
   }
 }
