@@ -15,7 +15,7 @@ import {
   type ReceiptStore,
   type RmaDomain,
 } from '@rma/core'
-import { createSettler, type Settler, SettlementError } from '@rma/settlement'
+import { createSettler, SettlementError, type Settler } from '@rma/settlement'
 import { createSqliteStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'

@@ -1,7 +1,7 @@
 import type { RmaSettlementContract } from '@rma/contracts'
 import type { Hex } from '@rma/core'
-import { decodeRevert } from './decodeRevert.js'
 import type { RebateProof } from './createRebateProver.js'
+import { decodeRevert } from './decodeRevert.js'
 import { SettlementError } from './errors.js'
 
 export type ClaimRebatesParameters = {

@@ -16,6 +16,7 @@ export {
   type ClaimRebatesReturnType,
   claimRebates,
 } from './claimRebates.js'
+export { createBatchFileHandler } from './createBatchFileHandler.js'
 export {
   createRebateProver,
   type RebateClaim,
@@ -50,4 +51,3 @@ export { type Payouts, type RolePayout, readPayouts } from './readPayouts.js'
 export { readRecordedBatch } from './readRecordedBatch.js'
 export { sendClaim } from './sendClaim.js'
 export { isTransient, type RetryOptions, withRetry } from './withRetry.js'
-export { createBatchFileHandler } from './createBatchFileHandler.js'
