@@ -274,7 +274,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       log(`  supporter ${i + 1} claimed its rewards: ${(await claimRewards(config)).amount}`)
     await job.settlement.claimIssuer({ signer: issuer })
     log('  issuer claimed its share (plus rounding dust)')
-    await (await asset.settlement.connect(owner).claimProtocol(asset.tokenAddress)).wait()
+    await (await asset.settlement.connect(owner).claimProtocol(assetId)).wait()
     log('  protocol (the contract owner) claimed its fee')
 
     log(
