@@ -212,7 +212,9 @@ describe('L7: a batch the settler cannot pay', () => {
     // The rogue receipts stay unsettled, reported, never settled.
     const unsettled = await store.listUnsettled({ assetId: fx.assetId as Hex })
     expect(unsettled).toHaveLength(6)
-    expect(unsettled.every((r) => r.receipt.meter === rogue.address)).toBe(true)
+    expect(
+      unsettled.every((r) => r.receipt.meter.toLowerCase() === rogue.address.toLowerCase()),
+    ).toBe(true)
     expect(errors.map((e) => (e as SettlementError).code)).toContain('INVALID_RECEIPTS')
     await expectStoreMatchesChain()
   })
