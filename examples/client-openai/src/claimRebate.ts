@@ -1,4 +1,4 @@
-import { getSettlementContract } from '@rma/contracts'
+import { getSettlementContract, storedRebateRoot } from '@rma/contracts'
 import { type Address, type Hex, rebateLeaf, verifyMerkleProof } from '@rma/core'
 import type { Signer } from 'ethers'
 
@@ -55,9 +55,15 @@ export async function claimRebate(
   const claims: { epoch: number; amount: bigint; proof: Hex[] }[] = []
   for (const claim of served.claims) {
     const amount = BigInt(claim.amount)
-    const { root } = await contract.epochRebates(assetId, claim.epoch)
+    // The contract keeps 20 bytes of each epoch's root; the Settled event carries all 32.
+    const [settled] = await contract.queryFilter(contract.filters.Settled!(assetId, claim.epoch))
+    const root = (settled as unknown as { args?: { rebateRoot: Hex } } | undefined)?.args
+      ?.rebateRoot
+    const { root: stored } = await contract.epochRebates(assetId, claim.epoch)
     if (
-      !verifyMerkleProof({ root: root as Hex, leaf: rebateLeaf(user, amount), proof: claim.proof })
+      !root ||
+      storedRebateRoot(root) !== stored.toLowerCase() ||
+      !verifyMerkleProof({ root, leaf: rebateLeaf(user, amount), proof: claim.proof })
     )
       throw new Error(
         `The provider served a rebate proof for epoch ${claim.epoch} that does not match its root on chain.`,
