@@ -43,16 +43,21 @@ test('M3: two settlement processes racing on one PostgreSQL store for several ro
       PG_URL,
       PG_SCHEMA: schema,
       BATCH_DIR: join(dir, 'batches'),
-      ROUNDS: '6',
+      ROUNDS: '12',
+      // Both start their rounds at once, after their startup.
+      START_AT: String(Date.now() + 6_000),
     }
-    // Both settlers race while the meter keeps appending.
+    // Both settlers race while the meter keeps appending, until both are done.
+    let done = false
     const racing = Promise.all([
       runFixture('settleRaceProcess.ts', env),
       runFixture('settleRaceProcess.ts', env),
-    ])
-    for (let n = 1; n <= 6; n++) {
+    ]).finally(() => {
+      done = true
+    })
+    for (let n = 1; !done; n++) {
       await appendRound(n)
-      await new Promise((resolve) => setTimeout(resolve, 30))
+      await new Promise((resolve) => setTimeout(resolve, 20))
     }
     const runs = await racing
     for (const run of runs) expect(run.code, run.stderr).toBe(0)
