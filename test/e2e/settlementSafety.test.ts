@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { registerAsset } from '@rma/contracts'
 import {
   type Anvil,
   deploySettlementFixture,
@@ -15,9 +16,9 @@ import {
   type ReceiptStore,
   type RmaDomain,
 } from '@rma/core'
-import { createSettler, SettlementError, type Settler } from '@rma/settlement'
+import { createSettler, readPayouts, SettlementError, type Settler } from '@rma/settlement'
 import { createSqliteStore } from '@rma/store'
-import { Wallet } from 'ethers'
+import { id, Wallet } from 'ethers'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { appendReceipts } from '../fixtures/appendReceipts.js'
 
@@ -217,5 +218,53 @@ describe('L7: a batch the settler cannot pay', () => {
     ).toBe(true)
     expect(errors.map((e) => (e as SettlementError).code)).toContain('INVALID_RECEIPTS')
     await expectStoreMatchesChain()
+  })
+})
+
+describe('I2: payouts of two assets in one token', () => {
+  test("each asset's figures are its own: funded, claimed and claimable per role, protocol included", async () => {
+    const shares = { issuerBps: 6000, supportersBps: 2000, usersBps: 1000, protocolBps: 1000 }
+    const second = await registerAsset(fx.settlement.connect(fx.issuer), {
+      salt: id('rma:second-asset'),
+      token: fx.tokenAddress,
+      settler: fx.settler.address,
+      ...shares,
+      unbondingDelay: 7 * 24 * 3600,
+      meters: [fx.meter.address],
+    })
+    const secondId = second.assetId as Hex
+    await append(3, meter(), 1_000n)
+    await appendReceipts(store, {
+      domain,
+      assetId: secondId,
+      meter: meter(),
+      user,
+      count: 5,
+      amount: 777n,
+    })
+    await settlerOf().settleOnce()
+    await settlerOf({ assetId: secondId }).settleOnce()
+    await settlerOf({ assetId: secondId })
+      .settleOnce()
+      .catch(() => undefined)
+    await (await fx.settlement.connect(fx.owner).claimProtocol(fx.assetId)).wait()
+
+    const first = await readPayouts(fx.settlement, fx.assetId as Hex)
+    const other = await readPayouts(fx.settlement, secondId)
+    // Asset 1: 3,000 at 50/30/15/5; asset 2: 3,885 at 60/20/10/10 (the issuer takes the dust).
+    expect(first).toEqual({
+      epoch: 1,
+      issuer: { funded: 1_500n, claimed: 0n, claimable: 1_500n },
+      supporters: { funded: 900n, claimed: 0n, claimable: 900n },
+      users: { funded: 450n, claimed: 0n, claimable: 450n },
+      protocol: { funded: 150n, claimed: 150n, claimable: 0n },
+    })
+    expect(other).toEqual({
+      epoch: 1,
+      issuer: { funded: 2_332n, claimed: 0n, claimable: 2_332n },
+      supporters: { funded: 777n, claimed: 0n, claimable: 777n },
+      users: { funded: 388n, claimed: 0n, claimable: 388n },
+      protocol: { funded: 388n, claimed: 0n, claimable: 388n },
+    })
   })
 })
