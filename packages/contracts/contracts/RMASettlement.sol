@@ -44,10 +44,10 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     uint256 private constant AMOUNT_MASK = type(uint96).max;
 
     /// @dev One asset. A steady-state `settle` reads slot 0, reads and writes slots 1, 2 and 3,
-    /// reads the token (slot 5) and writes one fresh slot of the epoch's rebates; slot 4 is read
-    /// only when a flag of slot 2 says it holds something. Cumulative funded/claimed counters
-    /// wrap modulo 2^112 (what is owed is their difference, exact while it stays below 2^112),
-    /// so no counter can ever brick a settle.
+    /// reads the token (slot 5) and writes one fresh slot of the epoch's rebates; slot 4 and the
+    /// deposits are read only when a flag of slot 2 says they hold something. Cumulative
+    /// funded/claimed counters wrap modulo 2^112 (rebates: 2^96); what is owed is their
+    /// difference, exact while it stays below that bound, so no counter can brick a settle.
     struct Asset {
         // slot 0: read by settle
         address settler;
@@ -61,19 +61,20 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint112 issuerFunded;
         uint112 supportersFunded;
         // slot 2: read and written by settle
-        uint112 rebatesFunded;
+        uint96 rebatesFunded;
         uint112 protocolFunded;
         bool hasPending;
         bool hasHeld;
+        bool hasDeposits;
         // slot 3: the accumulator beside the active stake it divides by
         uint160 rewardPerStake;
         uint96 totalStake;
         // slot 4
         uint96 pendingStake;
         uint112 held;
-        // slot 5
+        // slot 5: what a rebate claim reads and writes
         address token;
-        uint96 totalUnbonding;
+        uint96 rebatesClaimed;
         // slot 6
         address issuer;
         // slot 7
@@ -82,8 +83,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint112 issuerClaimed;
         uint112 supportersClaimed;
         // slot 9
-        uint112 rebatesClaimed;
         uint112 protocolClaimed;
+        uint96 totalUnbonding;
         // slot 10
         uint112 deposits;
     }
@@ -415,7 +416,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
 
         uint256 received;
         if (revenue != 0) {
-            uint256 deposit = _deposits[assetId][msg.sender];
+            uint256 deposit = a.hasDeposits ? _deposits[assetId][msg.sender] : 0;
             if (deposit >= revenue) {
                 unchecked {
                     _deposits[assetId][msg.sender] = deposit - revenue;
@@ -439,7 +440,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             a.issuerFunded += uint112(issuer);
             a.supportersFunded += uint112(supporters);
             if (users | protocol != 0) {
-                a.rebatesFunded += uint112(users);
+                a.rebatesFunded += uint96(users);
                 a.protocolFunded += uint112(protocol);
             }
         }
@@ -477,6 +478,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint256 total = a.deposits + received;
         if (total > MAX_AMOUNT) revert AmountTooLarge(MAX_AMOUNT);
         a.deposits = uint112(total);
+        a.hasDeposits = true;
         _deposits[assetId][msg.sender] += received;
         emit Deposited(assetId, msg.sender, received);
     }
@@ -491,6 +493,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             _deposits[assetId][msg.sender] = available - amount;
             a.deposits -= uint112(amount);
         }
+        if (a.deposits == 0) a.hasDeposits = false;
         IERC20(a.token).safeTransfer(msg.sender, amount);
         emit DepositWithdrawn(assetId, msg.sender, amount);
     }
@@ -570,10 +573,11 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     function claimRewards(bytes32 assetId) external nonReentrant {
         Asset storage a = _assets[assetId];
         Supporter storage s = _supporters[assetId][msg.sender];
-        _sync(assetId, a, s);
-        uint256 amount = s.accrued;
+        (uint256 active, uint256 pending, uint256 pendingEpoch, uint256 paid, uint256 amount) =
+            _synced(assetId, a, s);
         if (amount == 0) revert NothingToClaim();
-        s.accrued = 0;
+        // Pays without crediting first, so rewards above 2^96 (the width of `accrued`) are paid.
+        _store(s, active, pending, pendingEpoch, paid, 0);
         unchecked {
             a.supportersClaimed += uint112(amount);
         }
@@ -790,18 +794,29 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     }
 
     /// @dev Brings a supporter up to date (activates its pending stake if a settle did, credits
-    /// what its active stake earned); runs before any change to its stake or rewards.
+    /// what its active stake earned); runs before any change to its stake.
     function _sync(bytes32 assetId, Asset storage a, Supporter storage s) private {
         (uint256 active, uint256 pending, uint256 pendingEpoch, uint256 paid, uint256 accrued) =
             _synced(assetId, a, s);
+        // Credits above 2^96 revert: such a supporter claims first (which pays and resets).
+        if (accrued > type(uint96).max) revert AmountTooLarge(type(uint96).max);
+        _store(s, active, pending, pendingEpoch, paid, accrued);
+    }
+
+    function _store(
+        Supporter storage s,
+        uint256 active,
+        uint256 pending,
+        uint256 pendingEpoch,
+        uint256 paid,
+        uint256 accrued
+    ) private {
         if (pending != s.pending) {
             s.active = uint96(active);
             s.pending = uint96(pending);
             s.pendingEpoch = uint32(pendingEpoch);
         }
-        if (paid != s.rewardPerStakePaid) {
-            // Credits above 2^96 revert: such a supporter claims first (which pays and resets).
-            if (accrued > type(uint96).max) revert AmountTooLarge(type(uint96).max);
+        if (paid != s.rewardPerStakePaid || accrued != s.accrued) {
             s.rewardPerStakePaid = uint160(paid);
             s.accrued = uint96(accrued);
         }
@@ -834,7 +849,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     function _payRebates(bytes32 assetId, address user, uint256 amount) private {
         Asset storage a = _assets[assetId];
         unchecked {
-            a.rebatesClaimed += uint112(amount);
+            a.rebatesClaimed += uint96(amount);
         }
         IERC20(a.token).safeTransfer(user, amount);
     }
@@ -845,10 +860,16 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         }
     }
 
+    function _owed96(uint96 funded, uint96 claimed) private pure returns (uint256) {
+        unchecked {
+            return uint96(funded - claimed);
+        }
+    }
+
     function _ledger(Asset storage a) private view returns (uint256) {
         return uint256(a.totalStake) + a.pendingStake + a.totalUnbonding + a.deposits
             + _owed(a.issuerFunded, a.issuerClaimed) + _owed(a.supportersFunded, a.supportersClaimed)
-            + _owed(a.rebatesFunded, a.rebatesClaimed) + _owed(a.protocolFunded, a.protocolClaimed);
+            + _owed96(a.rebatesFunded, a.rebatesClaimed) + _owed(a.protocolFunded, a.protocolClaimed);
     }
 
     function _ledgerOfToken(address token, bytes32[] calldata assetIds)

@@ -1,6 +1,9 @@
 import { expect, test } from 'vitest'
 import { compileContracts } from '../scripts/compileContracts.js'
-import { feeOnTransferTokenAbi, feeOnTransferTokenBytecode } from './artifacts/FeeOnTransferToken.js'
+import {
+  feeOnTransferTokenAbi,
+  feeOnTransferTokenBytecode,
+} from './artifacts/FeeOnTransferToken.js'
 import { rebasingTokenAbi, rebasingTokenBytecode } from './artifacts/RebasingToken.js'
 import { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
 import { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'

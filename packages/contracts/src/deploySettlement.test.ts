@@ -20,7 +20,8 @@ describe('deploySettlement', () => {
     expect(receipt.contractAddress).toBe(address)
     expect(await contract.owner()).toBe(deployer!.address)
     expect(await contract.BPS()).toBe(10_000n)
-    expect(await contract.REWARD_SCALE()).toBe(10n ** 18n)
+    expect(await contract.REWARD_SCALE()).toBe(10n ** 36n)
+    expect(await contract.MIN_UNBONDING_DELAY()).toBe(24n * 3600n)
     expect(await contract.MAX_UNBONDING_DELAY()).toBe(365n * 24n * 3600n)
   })
 

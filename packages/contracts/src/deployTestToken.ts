@@ -45,7 +45,9 @@ export async function deployTestToken(
         ? feeOnTransferTokenBytecode
         : rebasingTokenBytecode
   const factory = new ContractFactory(testTokenAbiOf(kind), bytecode, signer)
-  const deployed = await (kind === 'plain' ? factory.deploy(name, symbol, decimals) : factory.deploy())
+  const deployed = await (kind === 'plain'
+    ? factory.deploy(name, symbol, decimals)
+    : factory.deploy())
   const receipt = await deployed.deploymentTransaction()?.wait()
   if (!receipt) throw new Error('The test token deployment was not mined.')
   const address = await deployed.getAddress()

@@ -1,4 +1,7 @@
-export { feeOnTransferTokenAbi, feeOnTransferTokenBytecode } from './artifacts/FeeOnTransferToken.js'
+export {
+  feeOnTransferTokenAbi,
+  feeOnTransferTokenBytecode,
+} from './artifacts/FeeOnTransferToken.js'
 export { rebasingTokenAbi, rebasingTokenBytecode } from './artifacts/RebasingToken.js'
 export { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
 export { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'
@@ -39,3 +42,4 @@ export type {
   StakeView,
   TestTokenContract,
 } from './types.js'
+export { type VerifyRebateProofParameters, verifyRebateProof } from './verifyRebateProof.js'

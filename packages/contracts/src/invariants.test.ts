@@ -1,135 +1,248 @@
-import { type Address, allocateProRata, createRebateTree } from '@rma/core'
+import { type Address, allocateProRata, type RevenueShares } from '@rma/core'
+import { keccak256, MaxUint256, toUtf8Bytes, type Wallet } from 'ethers'
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
-import { expectRevert, mined, settleArgs, useSettlementFixture } from '../test/helpers.js'
+import {
+  type EpochTree,
+  epochTree,
+  expectRevert,
+  mined,
+  settleArgs,
+  useSettlementFixture,
+} from '../test/helpers.js'
 import { SettlementModel } from '../test/settlementModel.js'
+import { deployTestToken } from './deployTestToken.js'
+import { registerAsset } from './registerAsset.js'
+import type { RmaSettlementContract, TestTokenContract } from './types.js'
 
-// Odd shares so that every split rounds; a short delay so withdrawals happen within a run.
-const shares = { issuerBps: 4321, supportersBps: 2345, usersBps: 1999, protocolBps: 1335 }
-const unbondingDelay = 1_000
-const ACTORS = 5
-const ctx = useSettlementFixture({ shares, unbondingDelay })
+// Three assets: A and B share one plain token, C is paid in a 1% fee-on-transfer token. Odd
+// shares so that every split rounds; the shortest delay so that withdrawals happen within a run.
+const sharesA = { issuerBps: 4321, supportersBps: 2345, usersBps: 1999, protocolBps: 1335 }
+const sharesB = { issuerBps: 5000, supportersBps: 3333, usersBps: 1667, protocolBps: 0 }
+const sharesC = { issuerBps: 6001, supportersBps: 1999, usersBps: 1500, protocolBps: 500 }
+const unbondingDelay = 86_400
+const ACTORS = 6
+// owner, issuer A, settler A, meter, 6 actors, issuer/settler B, issuer/settler C
+const ctx = useSettlementFixture({ shares: sharesA, unbondingDelay }, 14)
 
+type AssetSetup = {
+  id: string
+  shares: RevenueShares
+  token: TestTokenContract
+  tokenAddress: string
+  settler: Wallet
+  issuer: Wallet
+  feeOnTransfer: boolean
+}
+const assets: AssetSetup[] = []
+
+/** Registers assets B and C (after the fixture's snapshot was restored for this test). */
+async function setup() {
+  const { fx } = ctx
+  const [issuerB, settlerB, issuerC, settlerC] = fx.others.slice(ACTORS) as Wallet[]
+  const register = async (
+    issuer: Wallet,
+    settler: Wallet,
+    shares: RevenueShares,
+    tokenAddress: string,
+  ) =>
+    (
+      await registerAsset(fx.settlement.connect(issuer), {
+        salt: keccak256(toUtf8Bytes('rma:property')),
+        token: tokenAddress,
+        settler: settler.address,
+        ...shares,
+        unbondingDelay,
+      })
+    ).assetId
+  const { contract: fot, address: fotAddress } = await deployTestToken(fx.owner, {
+    kind: 'feeOnTransfer',
+  })
+  const pending = []
+  for (const wallet of [...fx.others.slice(0, ACTORS), settlerC!]) {
+    pending.push(await fot.mint(wallet.address, 10n ** 15n))
+    pending.push(await fot.connect(wallet).approve(fx.settlementAddress, MaxUint256))
+  }
+  await Promise.all(pending.map((tx) => tx.wait()))
+  assets.push(
+    {
+      id: fx.assetId,
+      shares: sharesA,
+      token: fx.token,
+      tokenAddress: fx.tokenAddress,
+      settler: fx.settler,
+      issuer: fx.issuer,
+      feeOnTransfer: false,
+    },
+    {
+      id: await register(issuerB!, settlerB!, sharesB, fx.tokenAddress),
+      shares: sharesB,
+      token: fx.token,
+      tokenAddress: fx.tokenAddress,
+      settler: settlerB!,
+      issuer: issuerB!,
+      feeOnTransfer: false,
+    },
+    {
+      id: await register(issuerC!, settlerC!, sharesC, fotAddress),
+      shares: sharesC,
+      token: fot,
+      tokenAddress: fotAddress,
+      settler: settlerC!,
+      issuer: issuerC!,
+      feeOnTransfer: true,
+    },
+  )
+}
+
+const asset = fc.integer({ min: 0, max: 2 })
 const who = fc.integer({ min: 0, max: ACTORS - 1 })
-const amount = fc.oneof(fc.bigInt(1n, 10n), fc.bigInt(1n, 10n ** 9n))
+const amount = fc.oneof(fc.bigInt(1n, 300n), fc.bigInt(1n, 10n ** 9n))
 const operation = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('stake' as const), who, amount }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('stake' as const), asset, who, amount }) },
   {
-    weight: 4,
+    weight: 5,
     arbitrary: fc.record({
       kind: fc.constant('settle' as const),
-      revenue: fc.oneof(fc.bigInt(0n, 20n), fc.bigInt(0n, 10n ** 10n)),
+      asset,
+      revenue: fc.oneof(fc.bigInt(0n, 50n), fc.bigInt(0n, 10n ** 10n)),
       weights: fc.array(fc.bigInt(0n, 10n), { minLength: ACTORS, maxLength: ACTORS }),
+      // The rebate root: honest, paying the settler the whole users' share, or promising twice
+      // what was funded.
+      root: fc.constantFrom('honest', 'settler', 'overpromise'),
     }),
   },
   {
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant('requestUnstake' as const),
+      asset,
       who,
-      percent: fc.integer({ min: 1, max: 100 }),
+      percent: fc.integer({ min: 0, max: 110 }),
     }),
   },
   {
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant('withdraw' as const),
+      asset,
       who,
-      // mostly after the delay; sometimes too early
       wait: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, fc.constant(false)),
     }),
   },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('claimRewards' as const), who }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('claimRebate' as const), who }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('claimIssuer' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('claimProtocol' as const) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('claimRewards' as const), asset, who }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('claimRebate' as const),
+      asset,
+      // ACTORS stands for the asset's settler.
+      who: fc.integer({ min: 0, max: ACTORS }),
+      back: fc.integer({ min: 0, max: 3 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('claimRebates' as const), asset, who }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('deposit' as const), asset, amount }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('claimIssuer' as const), asset }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('claimProtocol' as const), asset }) },
 )
 type Operation = typeof operation extends fc.Arbitrary<infer T> ? T : never
 
-test('random operation sequences keep the books exact against a reference model', async () => {
-  const { settlement, token, settlementAddress, tokenAddress, assetId, settler, issuer, owner } =
-    ctx.fx
+type RunState = {
+  models: SettlementModel[]
+  trees: Map<string, EpochTree>
+  claimedBits: Set<string>[]
+  /** Per actor and token (0 plain, 1 fee-on-transfer): what left and what arrived. */
+  sent: bigint[][]
+  received: bigint[][]
+}
+
+test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep exact books', async () => {
+  await setup()
+  const { settlement } = ctx.fx
   const actors = ctx.fx.others.slice(0, ACTORS)
-  const users = actors.map((a) => a.address as Address)
   let runs = 0
   let steps = 0
   let reverted = 0
 
   await fc.assert(
-    fc.asyncProperty(fc.array(operation, { minLength: 5, maxLength: 16 }), async (ops) => {
-      // Every run starts from the freshly deployed fixture.
+    fc.asyncProperty(fc.array(operation, { minLength: 8, maxLength: 18 }), async (ops) => {
+      // Every run starts from the freshly deployed contracts.
       const start = await ctx.anvil.snapshot()
       try {
         runs++
-        const model = new SettlementModel(shares, BigInt(unbondingDelay), ACTORS)
-        const balances = await Promise.all(
-          [...users, issuer.address, owner.address].map((a) => token.balanceOf(a)),
-        )
-        let tree: ReturnType<typeof createRebateTree> | undefined
+        const state: RunState = {
+          models: assets.map(
+            (a) =>
+              new SettlementModel(a.shares, BigInt(unbondingDelay), ACTORS + 1, a.feeOnTransfer),
+          ),
+          trees: new Map(),
+          claimedBits: assets.map(() => new Set<string>()),
+          sent: actors.map(() => [0n, 0n]),
+          received: actors.map(() => [0n, 0n]),
+        }
+        const before = await balances()
         for (const op of ops) {
           steps++
-          const result = await apply(op, model, tree)
-          if (result === 'reverted') reverted++
-          else if (result) tree = result
-          await checkState(model)
+          if ((await apply(op, state)) === 'reverted') reverted++
+          await checkBooks(state, op.asset)
         }
-        // Per role: paid + owed == funded == the sum of splitRevenue over the settlements.
-        const asset = await settlement.getAsset(assetId)
-        expect(asset.issuerClaimed + asset.issuerOwed).toBe(model.predicted.issuer)
-        expect(asset.supportersFunded).toBe(model.predicted.supporters)
-        expect(asset.rebatesFunded).toBe(model.predicted.users)
-        expect(model.protocolClaimed + asset.protocolOwed).toBe(model.predicted.protocol)
-        const supportersPaid = model.supporters.reduce((sum, s) => sum + s.claimed, 0n)
-        expect(supportersPaid).toBe(asset.supportersClaimed)
-        expect(asset.rebatesClaimed).toBe(model.rebateClaimed.reduce((a, b) => a + b, 0n))
-        // Every payment reached its recipient: balances moved by exactly the model's flows.
-        const after = await Promise.all(
-          [...users, issuer.address, owner.address].map((a) => token.balanceOf(a)),
-        )
-        users.forEach((_, i) => {
-          const s = model.supporters[i]!
-          const staked = model.stakedTotal[i]!
-          const withdrawn = model.withdrawnTotal[i]!
-          expect(after[i]).toBe(
-            balances[i]! - staked + withdrawn + s.claimed + model.rebateClaimed[i]!,
-          )
-        })
-        expect(after[ACTORS]).toBe(balances[ACTORS]! + asset.issuerClaimed)
-        expect(after[ACTORS + 1]).toBe(balances[ACTORS + 1]! + model.protocolClaimed)
+        await checkEnd(state, before)
       } finally {
         await ctx.anvil.revert(start)
       }
     }),
-    { numRuns: 100 },
+    { numRuns: Number(process.env.RMA_PROPERTY_RUNS ?? 200) },
   )
   console.log(`invariants: ${runs} runs, ${steps} operations (${reverted} expected reverts)`)
 
-  async function expectReverted(sent: Promise<unknown>, name: string): Promise<'reverted'> {
+  /** Each actor's balance of each token. */
+  async function balances(): Promise<bigint[][]> {
+    return Promise.all(
+      actors.map((a) =>
+        Promise.all([assets[0]!.token, assets[2]!.token].map((t) => t.balanceOf(a.address))),
+      ),
+    )
+  }
+
+  function tokenIndex(i: number) {
+    return assets[i]!.feeOnTransfer ? 1 : 0
+  }
+  function arrives(i: number, value: bigint) {
+    return assets[i]!.feeOnTransfer ? value - value / 100n : value
+  }
+  function account(i: number, who: number) {
+    return who === ACTORS ? assets[i]!.settler : actors[who]!
+  }
+
+  async function reverts(sent: Promise<unknown>, name: string): Promise<'reverted'> {
     await expectRevert(sent, name)
     return 'reverted'
   }
 
-  async function apply(
-    op: Operation,
-    model: SettlementModel,
-    tree: ReturnType<typeof createRebateTree> | undefined,
-  ) {
+  async function apply(op: Operation, state: RunState): Promise<'reverted' | undefined> {
+    const a = assets[op.asset]!
+    const model = state.models[op.asset]!
+    const t = tokenIndex(op.asset)
+    const as = (wallet: Wallet): RmaSettlementContract => settlement.connect(wallet)
     switch (op.kind) {
       case 'stake': {
-        await mined(settlement.connect(actors[op.who]!).stake(assetId, op.amount))
+        await mined(as(actors[op.who]!).stake(a.id, op.amount))
         model.stake(op.who, op.amount)
-        model.stakedTotal[op.who]! += op.amount
+        state.sent[op.who]![t]! += op.amount
         return
       }
       case 'requestUnstake': {
-        const active = model.supporters[op.who]!.active
-        const amount = active === 0n ? 1n : (active * BigInt(op.percent) + 99n) / 100n
+        const s = model.synced(op.who)
+        const amount = ((s.active + s.pending) * BigInt(op.percent) + 99n) / 100n
         const error = model.unstakeError(op.who, amount)
-        const sent = settlement.connect(actors[op.who]!).requestUnstake(assetId, amount)
-        if (error) return expectReverted(sent, error)
+        const sent = as(actors[op.who]!).requestUnstake(a.id, amount)
+        if (error) return reverts(sent, error)
         const receipt = await mined(sent)
-        const block = await receipt.getBlock()
-        model.requestUnstake(op.who, amount, BigInt(block.timestamp))
+        model.requestUnstake(op.who, amount, BigInt((await receipt.getBlock()).timestamp))
         return
       }
       case 'withdraw': {
@@ -140,62 +253,102 @@ test('random operation sequences keep the books exact against a reference model'
         const end = model.supporters[op.who]!.unbondingEnd
         if (end > latest && end - latest < 30n) return
         const error = model.withdrawError(op.who, latest + 1n)
-        const sent = settlement.connect(actors[op.who]!).withdraw(assetId)
-        if (error) return expectReverted(sent, error)
+        const sent = as(actors[op.who]!).withdraw(a.id)
+        if (error) return reverts(sent, error)
         await mined(sent)
-        model.withdrawnTotal[op.who]! += model.withdraw(op.who)
+        state.received[op.who]![t]! += arrives(op.asset, model.withdraw(op.who))
         return
       }
       case 'settle': {
-        const error = model.settleError(op.revenue)
-        const usersShare = (op.revenue * BigInt(shares.usersBps)) / 10_000n
-        const weights = op.weights.some((w) => w > 0n) ? op.weights : op.weights.map(() => 1n)
-        const perUser = allocateProRata(usersShare, weights)
-        const cumulative = model.rebateCumulative.map((c, i) => c + perUser[i]!)
-        const next = createRebateTree(
-          users.map((user, i) => ({ user, cumulativeAmount: cumulative[i]! })),
+        // The users' share of what will arrive (a deposit that covers the revenue pays it
+        // exactly; otherwise it is pulled, and the fee token keeps 1%).
+        const received =
+          op.revenue === 0n
+            ? 0n
+            : model.deposit >= op.revenue
+              ? op.revenue
+              : model.arrives(op.revenue)
+        const users = (received * BigInt(a.shares.usersBps)) / 10_000n
+        const leaves = new Map<number, bigint>()
+        if (op.root === 'settler') leaves.set(ACTORS, users)
+        else {
+          const weights = op.weights.some((w) => w > 0n) ? op.weights : op.weights.map(() => 1n)
+          for (const [i, amount] of allocateProRata(users, weights).entries())
+            leaves.set(i, op.root === 'overpromise' ? amount * 2n : amount)
+        }
+        const tree = epochTree(
+          [...leaves].map(([i, v]) => [account(op.asset, i).address as Address, v]),
         )
-        const sent = settlement
-          .connect(settler)
-          .settle(...settleArgs(assetId, model.epoch + 1n, op.revenue, next.root))
-        if (error) return expectReverted(sent, error)
-        await mined(sent)
-        model.settle(op.revenue, perUser)
-        return next
+        await mined(
+          as(a.settler).settle(...settleArgs(a.id, model.epoch + 1n, op.revenue, tree.root)),
+        )
+        model.settle(op.revenue, leaves)
+        state.trees.set(`${op.asset}:${model.epoch}`, tree)
+        return
       }
       case 'claimRewards': {
-        const sent = settlement.connect(actors[op.who]!).claimRewards(assetId)
-        if (model.claimable(op.who) === 0n) return expectReverted(sent, 'NothingToClaim')
+        const sent = as(actors[op.who]!).claimRewards(a.id)
+        if (model.claimable(op.who) === 0n) return reverts(sent, 'NothingToClaim')
         await mined(sent)
-        model.claimRewards(op.who)
+        state.received[op.who]![t]! += arrives(op.asset, model.claimRewards(op.who))
         return
       }
       case 'claimRebate': {
-        const user = users[op.who]!
-        if (!tree)
-          return expectReverted(settlement.claimRebate(assetId, user, 0n, []), 'InvalidProof')
-        const entry = tree.entry(user)
-        const sent = settlement
-          .connect(actors[(op.who + 1) % ACTORS]!)
-          .claimRebate(assetId, user, entry.cumulativeAmount, tree.getProof(entry))
-        if (model.rebateCumulative[op.who] === model.rebateClaimed[op.who])
-          return expectReverted(sent, 'NothingToClaim')
+        const epoch = model.epoch > BigInt(op.back) ? model.epoch - BigInt(op.back) : 0n
+        const user = account(op.asset, op.who)
+        const tree = state.trees.get(`${op.asset}:${epoch}`)
+        const leaf = model.epochs.get(epoch)?.leaves.get(op.who)
+        // Without a leaf, claim 1 unit with an empty proof.
+        const args = [
+          a.id,
+          epoch,
+          user.address,
+          leaf ?? 1n,
+          tree && leaf !== undefined ? tree.getProof(tree.entry(user.address as Address)) : [],
+        ] as const
+        const sent = as(actors[(op.who + 1) % ACTORS]!).claimRebate(...args)
+        const error = model.rebateError(op.who, epoch, state.claimedBits[op.asset]!)
+        if (error) return reverts(sent, error)
         await mined(sent)
-        model.claimRebate(op.who)
+        const paid = model.claimRebate(op.who, epoch, state.claimedBits[op.asset]!)
+        if (op.who < ACTORS) state.received[op.who]![t]! += arrives(op.asset, paid)
+        return
+      }
+      case 'claimRebates': {
+        // Every epoch the actor can claim now, in one transaction (none: NothingToClaim).
+        const user = actors[op.who]!.address as Address
+        const claimable = [...model.epochs.keys()].filter(
+          (epoch) => model.rebateError(op.who, epoch, state.claimedBits[op.asset]!) === null,
+        )
+        const claims = claimable.map((epoch) => {
+          const tree = state.trees.get(`${op.asset}:${epoch}`)!
+          const entry = tree.entry(user)
+          return { epoch, amount: entry.cumulativeAmount, proof: tree.getProof(entry) }
+        })
+        const sent = as(actors[(op.who + 2) % ACTORS]!).claimRebates(a.id, user, claims)
+        if (claims.length === 0) return reverts(sent, 'NothingToClaim')
+        await mined(sent)
+        let total = 0n
+        for (const epoch of claimable)
+          total += model.claimRebate(op.who, epoch, state.claimedBits[op.asset]!)
+        state.received[op.who]![t]! += arrives(op.asset, total)
+        return
+      }
+      case 'deposit': {
+        await mined(as(a.settler).deposit(a.id, op.amount))
+        model.deposit += model.arrives(op.amount)
         return
       }
       case 'claimIssuer': {
-        const sent = settlement.claimIssuer(assetId)
-        if (model.issuerFunded === model.issuerClaimed)
-          return expectReverted(sent, 'NothingToClaim')
+        const sent = settlement.claimIssuer(a.id)
+        if (model.funded.issuer === model.claimed.issuer) return reverts(sent, 'NothingToClaim')
         await mined(sent)
         model.claimIssuer()
         return
       }
       case 'claimProtocol': {
-        const sent = settlement.claimProtocol(tokenAddress)
-        if (model.protocolFunded === model.protocolClaimed)
-          return expectReverted(sent, 'NothingToClaim')
+        const sent = settlement.claimProtocol(a.id)
+        if (model.funded.protocol === model.claimed.protocol) return reverts(sent, 'NothingToClaim')
         await mined(sent)
         model.claimProtocol()
         return
@@ -203,57 +356,101 @@ test('random operation sequences keep the books exact against a reference model'
     }
   }
 
-  async function checkState(model: SettlementModel) {
-    const [balance, asset, ...perActor] = await Promise.all([
-      token.balanceOf(settlementAddress),
-      settlement.getAsset(assetId),
-      ...users.flatMap((u) => [
-        settlement.stakeOf(assetId, u),
-        settlement.claimableRewards(assetId, u),
-        settlement.rebateClaimed(assetId, u),
-      ]),
+  /** After every step: each token's balance covers (here: equals) its assets' ledgers. */
+  async function checkBooks(state: RunState, touched: number) {
+    const [plain, fee, ...ledgers] = await Promise.all([
+      assets[0]!.token.balanceOf(ctx.fx.settlementAddress),
+      assets[2]!.token.balanceOf(ctx.fx.settlementAddress),
+      ...assets.map((a) => settlement.ledgerOf(a.id)),
     ])
-    const owed =
-      asset.totalStake +
-      asset.totalUnbonding +
-      asset.issuerOwed +
-      asset.protocolOwed +
-      (asset.rebatesFunded - asset.rebatesClaimed) +
-      (asset.supportersFunded - asset.supportersClaimed)
-    // The contract always holds what it owes; with no outside transfers, exactly that.
-    expect(balance >= owed).toBe(true)
-    expect(balance).toBe(owed)
-    expect(owed).toBe(model.owed())
-    expect(asset.epoch).toBe(model.epoch)
-    expect(asset.rewardPerStake).toBe(model.rewardPerStake)
-    expect([asset.totalStake, asset.totalUnbonding]).toEqual([
-      model.totalStake,
-      model.totalUnbonding,
+    for (const [i, ledger] of ledgers.entries()) expect(ledger).toBe(state.models[i]!.owed())
+    expect(plain >= ledgers[0]! + ledgers[1]!).toBe(true)
+    expect(fee >= ledgers[2]!).toBe(true)
+    // With no outside transfers the balances are exactly the ledgers.
+    expect([plain, fee]).toEqual([ledgers[0]! + ledgers[1]!, ledgers[2]!])
+    const view = await settlement.getAsset(assets[touched]!.id)
+    const m = state.models[touched]!
+    expect([view.epoch, view.totalStake, view.pendingStake, view.totalUnbonding]).toEqual([
+      m.epoch,
+      m.totalStake,
+      m.pendingStake,
+      m.totalUnbonding,
     ])
-    expect([asset.supportersFunded, asset.supportersClaimed]).toEqual([
-      model.supportersFunded,
-      model.supportersClaimed,
+    expect([view.rewardPerStake, view.heldForSupporters, view.deposits]).toEqual([
+      m.rewardPerStake,
+      m.held,
+      m.deposit,
     ])
-    expect([asset.rebatesFunded, asset.rebatesClaimed]).toEqual([
-      model.rebatesFunded,
-      model.rebatesClaimed,
-    ])
-    expect(asset.rebatesClaimed <= asset.rebatesFunded).toBe(true)
-    let claimable = 0n
-    users.forEach((_, i) => {
-      const stake = perActor[i * 3] as Awaited<ReturnType<typeof settlement.stakeOf>>
-      const s = model.supporters[i]!
-      expect([stake.active, stake.unbonding, stake.unbondingEnd]).toEqual([
-        s.active,
-        s.unbonding,
-        s.unbondingEnd,
-      ])
-      // Each supporter's claimable (and so claimed + claimable) matches the reference model.
-      expect(perActor[i * 3 + 1]).toBe(model.claimable(i))
-      expect(perActor[i * 3 + 2]).toBe(model.rebateClaimed[i])
-      claimable += model.claimable(i)
-    })
-    // Supporters can never claim more than their role was funded: the rest is rounding dust.
-    expect(claimable <= asset.supportersFunded - asset.supportersClaimed).toBe(true)
+    expect([
+      view.issuerFunded,
+      view.supportersFunded,
+      view.rebatesFunded,
+      view.protocolFunded,
+    ]).toEqual([m.funded.issuer, m.funded.supporters, m.funded.users, m.funded.protocol])
+    expect([
+      view.issuerClaimed,
+      view.supportersClaimed,
+      view.rebatesClaimed,
+      view.protocolClaimed,
+    ]).toEqual([m.claimed.issuer, m.claimed.supporters, m.claimed.users, m.claimed.protocol])
   }
-}, 300_000)
+
+  /** At the end of a run: every account's figures, and paid + owed = revenue per role. */
+  async function checkEnd(state: RunState, before: bigint[][]) {
+    for (const [i, a] of assets.entries()) {
+      const m = state.models[i]!
+      const perActor = await Promise.all(
+        actors.flatMap((actor) => [
+          settlement.stakeOf(a.id, actor.address),
+          settlement.pendingStakeOf(a.id, actor.address),
+          settlement.claimableRewards(a.id, actor.address),
+        ]),
+      )
+      let claimable = 0n
+      actors.forEach((_, j) => {
+        const s = m.synced(j)
+        const [stake, pending, rewards] = perActor.slice(j * 3, j * 3 + 3) as [
+          Awaited<ReturnType<RmaSettlementContract['stakeOf']>>,
+          Awaited<ReturnType<RmaSettlementContract['pendingStakeOf']>>,
+          bigint,
+        ]
+        expect([stake.active, stake.unbonding, stake.unbondingEnd]).toEqual([
+          s.active,
+          s.unbonding,
+          s.unbondingEnd,
+        ])
+        expect([pending.amount, pending.activationEpoch]).toEqual([s.pending, s.pendingEpoch])
+        expect(rewards).toBe(s.accrued)
+        claimable += s.accrued
+      })
+      const epochs = await Promise.all(
+        [...m.epochs.keys()].map((e) => settlement.epochRebates(a.id, e)),
+      )
+      ;[...m.epochs.values()].forEach((e, k) => {
+        expect([epochs[k]!.funded, epochs[k]!.claimed]).toEqual([e.funded, e.claimed])
+        expect(e.claimed <= e.funded).toBe(true)
+      })
+      const view = await settlement.getAsset(a.id)
+      // Per role: paid + owed = funded = the split of the revenue that arrived, to the unit.
+      expect(m.funded.issuer + m.funded.supporters + m.funded.users + m.funded.protocol).toBe(
+        m.revenue,
+      )
+      expect(view.issuerClaimed + view.issuerOwed).toBe(m.funded.issuer)
+      expect(view.protocolClaimed + view.protocolOwed).toBe(m.funded.protocol)
+      const rebatesOwed = [...m.epochs.values()].reduce((sum, e) => sum + e.funded - e.claimed, 0n)
+      expect(view.rebatesClaimed + rebatesOwed).toBe(m.funded.users)
+      // Supporters: paid + claimable + held + floor dust = funded; the dust is at most a unit
+      // per supporter per change of stake, never a whole share.
+      const dust =
+        view.supportersFunded - view.supportersClaimed - claimable - view.heldForSupporters
+      expect(dust >= 0n).toBe(true)
+      expect(dust <= BigInt(ACTORS) * (m.epoch + 2n)).toBe(true)
+    }
+    // Every payment reached its recipient: balances moved by exactly the flows.
+    const after = await balances()
+    actors.forEach((_, j) => {
+      for (const t of [0, 1])
+        expect(after[j]![t]).toBe(before[j]![t]! - state.sent[j]![t]! + state.received[j]![t]!)
+    })
+  }
+}, 900_000)

@@ -10,6 +10,7 @@ import {
   useSettlementFixture,
 } from '../test/helpers.js'
 import { registerAsset } from './registerAsset.js'
+import { storedRebateRoot } from './storedRebateRoot.js'
 
 const shares = { issuerBps: 4321, supportersBps: 2345, usersBps: 1999, protocolBps: 1335 }
 const ctx = useSettlementFixture({ shares })
@@ -60,20 +61,30 @@ describe('settle', () => {
     expect(await token.balanceOf(settlementAddress)).toBe(revenue + 1_000_000n)
     const asset = await settlement.getAsset(assetId)
     expect(asset.epoch).toBe(1n)
-    expect(asset.rebateRoot).toBe(rebateRoot)
     expect(asset.issuerOwed).toBe(split.issuer)
     expect(asset.issuerFunded).toBe(split.issuer)
     expect(asset.supportersFunded).toBe(split.supporters)
     expect(asset.rebatesFunded).toBe(split.users)
     expect(asset.protocolOwed).toBe(split.protocol)
-    expect(await settlement.protocolOwed(tokenAddress)).toBe(split.protocol)
+    expect(asset.protocolFunded).toBe(split.protocol)
+    expect(asset.token).toBe(tokenAddress)
+    // The stake is pending at this first settle: the supporters' share is held for it.
+    expect(asset.heldForSupporters).toBe(split.supporters)
+    expect(asset.ledger).toBe(revenue + 1_000_000n)
+    expect(await settlement.ledgerOf(assetId)).toBe(revenue + 1_000_000n)
+    // The epoch's rebates: the root's first 20 bytes, funded with the users' share.
+    expect([...(await settlement.epochRebates(assetId, 1))]).toEqual([
+      storedRebateRoot(rebateRoot),
+      split.users,
+      0n,
+    ])
   })
 
   test('splits odd revenues to the wei exactly as splitRevenue, over many epochs', async () => {
-    const { settlement, assetId, settler, tokenAddress, token } = ctx.fx
+    const { settlement, assetId, settler, token } = ctx.fx
     await stakeSome()
     await mined(token.mint(settler.address, 2n ** 101n))
-    const revenues = [1n, 2n, 3n, 7n, 9_999n, 10_001n, 123_456_789n, 2n ** 100n + 7n, 0n, 5n]
+    const revenues = [1n, 2n, 3n, 7n, 9_999n, 10_001n, 123_456_789n, 2n ** 96n + 7n, 0n, 5n]
     const total = { issuer: 0n, supporters: 0n, users: 0n, protocol: 0n }
     for (const [i, revenue] of revenues.entries()) {
       const receipt = await mined(
@@ -95,7 +106,7 @@ describe('settle', () => {
     expect(asset.issuerFunded).toBe(total.issuer)
     expect(asset.supportersFunded).toBe(total.supporters)
     expect(asset.rebatesFunded).toBe(total.users)
-    expect(await settlement.protocolOwed(tokenAddress)).toBe(total.protocol)
+    expect(asset.protocolOwed).toBe(total.protocol)
     expect(total.issuer + total.supporters + total.users + total.protocol).toBe(
       revenues.reduce((a, b) => a + b, 0n),
     )
@@ -128,34 +139,17 @@ describe('settle', () => {
     expect((await settlement.getAsset(assetId)).epoch).toBe(2n)
   })
 
-  test('reverts NoActiveStake while nobody is staked and the supporters would get something', async () => {
-    const { settlement, assetId, settler, token, settlementAddress } = ctx.fx
-    const s = settlement.connect(settler)
-    await expectRevert(s.settle(...settleArgs(assetId, 1, 1_000_000n)), 'NoActiveStake')
-    // 4 × 2345 / 10000 floors to 0: nothing would be lost, so it settles.
-    await mined(s.settle(...settleArgs(assetId, 1, 4n)))
-    await mined(s.settle(...settleArgs(assetId, 2, 0n)))
-    expect(await token.balanceOf(settlementAddress)).toBe(4n)
-    // Once someone stakes, the settler retries and the batch goes through.
-    await stakeSome()
-    await mined(s.settle(...settleArgs(assetId, 3, 1_000_000n)))
-    // Unbonding stake does not count.
-    await mined(settlement.connect(ctx.fx.others[0]!).requestUnstake(assetId, 1_000_000n))
-    await expectRevert(s.settle(...settleArgs(assetId, 4, 1_000_000n)), 'NoActiveStake')
-  })
-
   test('an asset without a supporters share settles with no stake', async () => {
     const { settlement, tokenAddress, others } = ctx.fx
     const [issuer, settler] = [others[1]!, others[2]!]
-    const assetId = keccak256(toUtf8Bytes('no-supporters'))
-    await registerAsset(settlement.connect(issuer), {
-      assetId,
+    const { assetId } = await registerAsset(settlement.connect(issuer), {
+      salt: keccak256(toUtf8Bytes('no-supporters')),
       token: tokenAddress,
       settler: settler.address,
       issuerBps: 9000,
       supportersBps: 0,
       usersBps: 1000,
-      unbondingDelay: 0,
+      unbondingDelay: 86_400,
     })
     await mined(settlement.connect(settler).settle(...settleArgs(assetId, 1, 999n)))
     const asset = await settlement.getAsset(assetId)
@@ -197,11 +191,11 @@ describe('settle', () => {
   })
 })
 
-/** Every non-zero storage word of the asset's struct (slots 0-8 of `_assets[assetId]`). */
+/** Every storage word of the asset's struct (slots 0-10 of `_assets[assetId]`). */
 async function storageWords(provider: JsonRpcProvider, address: string): Promise<string[]> {
   const slot = AbiCoder.defaultAbiCoder().encode(['bytes32', 'uint256'], [ctx.fx.assetId, 1])
   const base = BigInt(keccak256(slot))
   const words: string[] = []
-  for (let i = 0n; i < 9n; i++) words.push(await provider.getStorage(address, base + i))
+  for (let i = 0n; i < 11n; i++) words.push(await provider.getStorage(address, base + i))
   return words
 }

@@ -40,13 +40,22 @@ describe('stake', () => {
       assetId,
       supporter: alice.address,
       amount: 1_000n,
+      activationEpoch: 1n,
     })
     await mined(settlement.connect(alice).stake(assetId, 500n))
     expect(await token.balanceOf(alice.address)).toBe(before - 1_500n)
     expect(await token.balanceOf(settlementAddress)).toBe(1_500n)
-    const stake = await settlement.stakeOf(assetId, alice.address)
+    // Pending until the next settle, which activates it.
+    expect([...(await settlement.pendingStakeOf(assetId, alice.address))]).toEqual([1_500n, 1n])
+    let stake = await settlement.stakeOf(assetId, alice.address)
+    expect([stake.active, stake.unbonding, stake.unbondingEnd]).toEqual([0n, 0n, 0n])
+    expect((await settlement.getAsset(assetId)).pendingStake).toBe(1_500n)
+    await settle(0n)
+    expect([...(await settlement.pendingStakeOf(assetId, alice.address))]).toEqual([0n, 0n])
+    stake = await settlement.stakeOf(assetId, alice.address)
     expect([stake.active, stake.unbonding, stake.unbondingEnd]).toEqual([1_500n, 0n, 0n])
-    expect((await settlement.getAsset(assetId)).totalStake).toBe(1_500n)
+    const asset = await settlement.getAsset(assetId)
+    expect([asset.totalStake, asset.pendingStake]).toEqual([1_500n, 0n])
   })
 
   test('reverts ZeroAmount for 0 and UnknownAsset for an unregistered asset', async () => {
@@ -61,33 +70,41 @@ describe('stake', () => {
     const [alice, bob] = supporters()
     await mined(settlement.connect(alice).stake(assetId, 1_000_000n))
     await mined(settlement.connect(bob).stake(assetId, 3_000_000n))
+    await settle(0n) // activates both
     await settle(4_000_000n) // supporters: 1,000,000
     expect(await settlement.claimableRewards(assetId, alice.address)).toBe(250_000n)
     expect(await settlement.claimableRewards(assetId, bob.address)).toBe(750_000n)
   })
 
-  test('new stake earns only from the next settlement', async () => {
+  test('new stake earns only from the settlement after the next one', async () => {
     const { settlement, assetId } = ctx.fx
     const [alice, bob] = supporters()
     await mined(settlement.connect(alice).stake(assetId, 1_000_000n))
+    await settle(0n) // activates alice
     await settle(4_000_000n) // 1,000,000 to alice alone
     await mined(settlement.connect(bob).stake(assetId, 1_000_000n))
     expect(await settlement.claimableRewards(assetId, bob.address)).toBe(0n)
+    await settle(4_000_000n) // still all to alice; bob activates after it
+    expect(await settlement.claimableRewards(assetId, alice.address)).toBe(2_000_000n)
+    expect(await settlement.claimableRewards(assetId, bob.address)).toBe(0n)
     await settle(4_000_000n) // 1,000,000 split evenly
-    expect(await settlement.claimableRewards(assetId, alice.address)).toBe(1_500_000n)
+    expect(await settlement.claimableRewards(assetId, alice.address)).toBe(2_500_000n)
     expect(await settlement.claimableRewards(assetId, bob.address)).toBe(500_000n)
-    // Adding to an existing stake keeps what was earned and earns more from the next one.
+    // Adding to an existing stake keeps what was earned; the addition earns one settle later.
     await mined(settlement.connect(alice).stake(assetId, 2_000_000n))
-    expect(await settlement.claimableRewards(assetId, alice.address)).toBe(1_500_000n)
+    expect(await settlement.claimableRewards(assetId, alice.address)).toBe(2_500_000n)
+    await settle(4_000_000n) // evenly again
+    expect(await settlement.claimableRewards(assetId, alice.address)).toBe(3_000_000n)
     await settle(4_000_000n) // alice 3/4, bob 1/4
-    expect(await settlement.claimableRewards(assetId, alice.address)).toBe(2_250_000n)
-    expect(await settlement.claimableRewards(assetId, bob.address)).toBe(750_000n)
+    expect(await settlement.claimableRewards(assetId, alice.address)).toBe(3_750_000n)
+    expect(await settlement.claimableRewards(assetId, bob.address)).toBe(1_250_000n)
   })
 
   test('per-supporter rounding dust stays with the supporters role', async () => {
     const { settlement, assetId } = ctx.fx
     const [alice, bob, carol] = supporters()
     for (const s of [alice, bob, carol]) await mined(settlement.connect(s).stake(assetId, 1n))
+    await settle(0n)
     await settle(4n) // supporters: 1 unit over 3 supporters of 1 unit each
     const claimable = await Promise.all(
       [alice, bob, carol].map((s) => settlement.claimableRewards(assetId, s.address)),
@@ -104,6 +121,8 @@ describe('stake', () => {
     )
     expect(after).toEqual([1n, 1n, 1n])
     expect((await settlement.getAsset(assetId)).supportersFunded).toBe(4n)
+    // The last unit's thirds are in the accumulator (scale 1e36): 3 × floor(1e36 / 3) of 1e36.
+    expect((await settlement.getAsset(assetId)).rewardPerStake).toBe(4n * (10n ** 36n / 3n))
   })
 })
 
@@ -113,6 +132,7 @@ describe('requestUnstake and withdraw', () => {
     const [alice, bob] = supporters()
     await mined(settlement.connect(alice).stake(assetId, 1_000_000n))
     await mined(settlement.connect(bob).stake(assetId, 1_000_000n))
+    await settle(0n)
     await settle(4_000_000n) // 500,000 each
     const receipt = await mined(settlement.connect(alice).requestUnstake(assetId, 600_000n))
     const end = (await blockTime()) + BigInt(unbondingDelay)
@@ -163,6 +183,7 @@ describe('requestUnstake and withdraw', () => {
     const [alice] = supporters()
     await expectRevert(settlement.connect(alice).withdraw(assetId), 'NothingToWithdraw')
     await mined(settlement.connect(alice).stake(assetId, 1_000n))
+    await settle(0n)
     await mined(settlement.connect(alice).requestUnstake(assetId, 700n))
     await expectRevert(settlement.connect(alice).withdraw(assetId), 'StillUnbonding')
     await ctx.anvil.increaseTime(unbondingDelay - 10)
@@ -190,6 +211,7 @@ describe('claimRewards', () => {
     const [alice, bob] = supporters()
     await mined(settlement.connect(alice).stake(assetId, 1_000_000n))
     await mined(settlement.connect(bob).stake(assetId, 1_000_000n))
+    await settle(0n)
     await settle(4_000_000n)
     await mined(settlement.connect(alice).requestUnstake(assetId, 1_000_000n))
     await settle(4_000_000n) // all to bob
@@ -214,7 +236,9 @@ describe('claimRewards', () => {
     await expectRevert(settlement.connect(alice).claimRewards(assetId), 'NothingToClaim')
     await mined(settlement.connect(alice).stake(assetId, 1_000n))
     await expectRevert(settlement.connect(alice).claimRewards(assetId), 'NothingToClaim')
-    await settle(4_000n)
+    await settle(4_000n) // alice is pending: the 1,000 is held
+    await expectRevert(settlement.connect(alice).claimRewards(assetId), 'NothingToClaim')
+    await settle(0n) // releases the held share to alice, now active
     await mined(settlement.connect(alice).claimRewards(assetId))
     await expectRevert(settlement.connect(alice).claimRewards(assetId), 'NothingToClaim')
   })

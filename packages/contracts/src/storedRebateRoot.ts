@@ -11,6 +11,7 @@ import { InvalidFieldError } from '@rma/core'
  * if (root !== storedRebateRoot(tree.root)) throw new Error('not the published tree')
  */
 export function storedRebateRoot(root: string): string {
-  if (!/^0x[0-9a-fA-F]{64}$/.test(root)) throw new InvalidFieldError({ field: 'root', expected: 'a 0x-prefixed bytes32', value: root })
+  if (!/^0x[0-9a-fA-F]{64}$/.test(root))
+    throw new InvalidFieldError({ field: 'root', expected: 'a 0x-prefixed bytes32', value: root })
   return `${root.slice(0, 42).toLowerCase()}${'0'.repeat(24)}`
 }

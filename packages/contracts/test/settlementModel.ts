@@ -1,10 +1,13 @@
 import { type RevenueShares, splitRevenue } from '@rma/core'
 
 /** The contract's reward scale, mirrored. */
-export const REWARD_SCALE = 10n ** 18n
+export const REWARD_SCALE = 10n ** 36n
 
 export type SupporterModel = {
   active: bigint
+  pending: bigint
+  /** The epoch whose settle activates `pending`. */
+  pendingEpoch: bigint
   unbonding: bigint
   unbondingEnd: bigint
   rewardPerStakePaid: bigint
@@ -15,109 +18,140 @@ export type SupporterModel = {
 
 export type RoleTotals = { issuer: bigint; supporters: bigint; users: bigint; protocol: bigint }
 
+/** One epoch's rebates: its funding, its tree's leaves (by account index) and what was paid. */
+export type EpochModel = { funded: bigint; leaves: Map<number, bigint>; claimed: bigint }
+
 /**
- * A reference model of one asset of the settlement contract in plain bigint math: the same
- * accumulator, floors and counters, written independently of the Solidity.
+ * A reference model of one asset of the settlement contract in plain bigint math, written
+ * independently of the Solidity: pending stake activated after the next settle's credit, a
+ * supporters' credit capped at the active stake with the rest held, per-epoch rebates capped at
+ * their funding, amounts credited as they arrive (a fee-on-transfer token keeps 1%).
  */
 export class SettlementModel {
   epoch = 0n
   rewardPerStake = 0n
   totalStake = 0n
+  pendingStake = 0n
   totalUnbonding = 0n
-  rebatesFunded = 0n
-  rebatesClaimed = 0n
-  supportersFunded = 0n
-  supportersClaimed = 0n
-  issuerFunded = 0n
-  issuerClaimed = 0n
-  protocolFunded = 0n
-  protocolClaimed = 0n
-  /** Sum of `splitRevenue` over every settlement, per role. */
-  readonly predicted: RoleTotals = { issuer: 0n, supporters: 0n, users: 0n, protocol: 0n }
+  held = 0n
+  deposit = 0n
+  /** Accumulator values right after the settles at which stake activated. */
+  readonly activation = new Map<bigint, bigint>()
+  readonly epochs = new Map<bigint, EpochModel>()
+  readonly funded: RoleTotals = { issuer: 0n, supporters: 0n, users: 0n, protocol: 0n }
+  readonly claimed: RoleTotals = { issuer: 0n, supporters: 0n, users: 0n, protocol: 0n }
+  /** Revenue credited (what arrived) over every settle. */
+  revenue = 0n
   readonly supporters: SupporterModel[]
-  /** Cumulative rebate per user index (the rebate tree's leaves). */
-  readonly rebateCumulative: bigint[]
-  readonly rebateClaimed: bigint[]
-  /** Token flows of each user, to check balances: everything staked, everything withdrawn. */
-  readonly stakedTotal: bigint[]
-  readonly withdrawnTotal: bigint[]
+  /** What each account received from this asset (rewards, rebates, withdrawals), as sent. */
+  readonly paidTo: bigint[]
 
   constructor(
     readonly shares: RevenueShares,
     readonly unbondingDelay: bigint,
-    users: number,
+    accounts: number,
+    /** Whether the token keeps 1% of every transfer. */
+    readonly feeOnTransfer = false,
   ) {
-    this.supporters = Array.from({ length: users }, () => ({
+    this.supporters = Array.from({ length: accounts }, () => ({
       active: 0n,
+      pending: 0n,
+      pendingEpoch: 0n,
       unbonding: 0n,
       unbondingEnd: 0n,
       rewardPerStakePaid: 0n,
       accrued: 0n,
       claimed: 0n,
     }))
-    this.rebateCumulative = Array.from({ length: users }, () => 0n)
-    this.rebateClaimed = Array.from({ length: users }, () => 0n)
-    this.stakedTotal = Array.from({ length: users }, () => 0n)
-    this.withdrawnTotal = Array.from({ length: users }, () => 0n)
+    this.paidTo = Array.from({ length: accounts }, () => 0n)
   }
 
-  earned(i: number): bigint {
-    const s = this.supporters[i]!
-    return (s.active * (this.rewardPerStake - s.rewardPerStakePaid)) / REWARD_SCALE
+  /** What arrives of a transfer of `amount` (the fee token burns 1%, floored). */
+  arrives(amount: bigint): bigint {
+    return this.feeOnTransfer ? amount - amount / 100n : amount
+  }
+
+  /** The supporter brought up to date, without changing the model. */
+  synced(i: number): SupporterModel {
+    const s = { ...this.supporters[i]! }
+    if (s.pending !== 0n && this.epoch >= s.pendingEpoch) {
+      const at = this.activation.get(s.pendingEpoch)!
+      s.accrued += (s.active * (at - s.rewardPerStakePaid)) / REWARD_SCALE
+      s.rewardPerStakePaid = at
+      s.active += s.pending
+      s.pending = 0n
+      s.pendingEpoch = 0n
+    }
+    s.accrued += (s.active * (this.rewardPerStake - s.rewardPerStakePaid)) / REWARD_SCALE
+    s.rewardPerStakePaid = this.rewardPerStake
+    return s
+  }
+
+  private sync(i: number) {
+    this.supporters[i] = this.synced(i)
   }
 
   claimable(i: number): bigint {
-    return this.supporters[i]!.accrued + this.earned(i)
+    return this.synced(i).accrued
   }
 
-  private accrue(i: number) {
-    const s = this.supporters[i]!
-    if (this.rewardPerStake === s.rewardPerStakePaid) return
-    s.accrued += this.earned(i)
-    s.rewardPerStakePaid = this.rewardPerStake
-  }
-
-  /** Why `settle` would revert, or null; `users` divides the users' share among users. */
-  settleError(revenue: bigint): string | null {
-    const { supporters } = splitRevenue(revenue, this.shares)
-    return supporters > 0n && this.totalStake === 0n ? 'NoActiveStake' : null
-  }
-
-  settle(revenue: bigint, usersShareByUser: readonly bigint[]) {
-    const split = splitRevenue(revenue, this.shares)
+  /** Settles the next epoch; `leaves` is its rebate tree. Returns what was credited. */
+  settle(revenue: bigint, leaves: Map<number, bigint>): bigint {
+    let received = 0n
+    if (revenue !== 0n) {
+      if (this.deposit >= revenue) {
+        this.deposit -= revenue
+        received = revenue
+      } else received = this.arrives(revenue)
+    }
+    const split = splitRevenue(received, this.shares)
     this.epoch += 1n
-    if (split.supporters > 0n)
-      this.rewardPerStake += (split.supporters * REWARD_SCALE) / this.totalStake
-    this.rebatesFunded += split.users
-    this.supportersFunded += split.supporters
-    this.issuerFunded += split.issuer
-    this.protocolFunded += split.protocol
-    usersShareByUser.forEach((amount, i) => {
-      this.rebateCumulative[i]! += amount
-    })
+    this.revenue += received
     for (const role of ['issuer', 'supporters', 'users', 'protocol'] as const)
-      this.predicted[role] += split[role]
-    return split
+      this.funded[role] += split[role]
+    if (split.users !== 0n)
+      this.epochs.set(this.epoch, { funded: split.users, leaves, claimed: 0n })
+    const distributable = split.supporters + this.held
+    const credit = smaller(distributable, this.totalStake)
+    if (credit !== 0n) this.rewardPerStake += (credit * REWARD_SCALE) / this.totalStake
+    this.held = distributable - credit
+    if (this.pendingStake !== 0n) {
+      this.activation.set(this.epoch, this.rewardPerStake)
+      this.totalStake += this.pendingStake
+      this.pendingStake = 0n
+    }
+    return received
   }
 
-  stake(i: number, amount: bigint) {
-    this.accrue(i)
-    this.supporters[i]!.active += amount
-    this.totalStake += amount
+  /** Stakes `amount` (what arrives of it); returns the amount credited. */
+  stake(i: number, amount: bigint): bigint {
+    this.sync(i)
+    const received = this.arrives(amount)
+    const s = this.supporters[i]!
+    s.pending += received
+    s.pendingEpoch = this.epoch + 1n
+    this.pendingStake += received
+    return received
   }
 
   unstakeError(i: number, amount: bigint): string | null {
-    return amount > this.supporters[i]!.active ? 'InsufficientStake' : null
+    if (amount === 0n) return 'ZeroAmount'
+    const s = this.synced(i)
+    return amount > s.active + s.pending ? 'InsufficientStake' : null
   }
 
   requestUnstake(i: number, amount: bigint, blockTimestamp: bigint) {
-    this.accrue(i)
+    this.sync(i)
     const s = this.supporters[i]!
-    s.active -= amount
+    const fromPending = smaller(amount, s.pending)
+    const fromActive = amount - fromPending
+    s.pending -= fromPending
+    this.pendingStake -= fromPending
+    s.active -= fromActive
+    this.totalStake -= fromActive
     s.unbonding += amount
-    s.unbondingEnd = blockTimestamp + this.unbondingDelay
-    this.totalStake -= amount
     this.totalUnbonding += amount
+    s.unbondingEnd = blockTimestamp + this.unbondingDelay
   }
 
   withdrawError(i: number, blockTimestamp: bigint): string | null {
@@ -132,47 +166,69 @@ export class SettlementModel {
     s.unbonding = 0n
     s.unbondingEnd = 0n
     this.totalUnbonding -= amount
+    this.paidTo[i]! += amount
     return amount
   }
 
   claimRewards(i: number): bigint {
-    const amount = this.claimable(i)
+    this.sync(i)
     const s = this.supporters[i]!
-    s.rewardPerStakePaid = this.rewardPerStake
+    const amount = s.accrued
     s.accrued = 0n
     s.claimed += amount
-    this.supportersClaimed += amount
+    this.claimed.supporters += amount
+    this.paidTo[i]! += amount
     return amount
   }
 
-  claimRebate(i: number): bigint {
-    const amount = this.rebateCumulative[i]! - this.rebateClaimed[i]!
-    this.rebateClaimed[i] = this.rebateCumulative[i]!
-    this.rebatesClaimed += amount
+  /** Why a claim of account `i` for `epoch` would revert, or null. */
+  rebateError(i: number, epoch: bigint, claimedBits: Set<string>): string | null {
+    const e = this.epochs.get(epoch)
+    const amount = e?.leaves.get(i)
+    if (!e || amount === undefined) return 'InvalidProof'
+    if (claimedBits.has(`${epoch}:${i}`)) return 'RebateAlreadyClaimed'
+    if (amount === 0n) return 'NothingToClaim'
+    return e.claimed + amount > e.funded ? 'RebatesExceedFunded' : null
+  }
+
+  claimRebate(i: number, epoch: bigint, claimedBits: Set<string>): bigint {
+    const e = this.epochs.get(epoch)!
+    const amount = e.leaves.get(i)!
+    e.claimed += amount
+    claimedBits.add(`${epoch}:${i}`)
+    this.claimed.users += amount
+    this.paidTo[i]! += amount
     return amount
   }
 
   claimIssuer(): bigint {
-    const amount = this.issuerFunded - this.issuerClaimed
-    this.issuerClaimed += amount
+    const amount = this.funded.issuer - this.claimed.issuer
+    this.claimed.issuer += amount
     return amount
   }
 
   claimProtocol(): bigint {
-    const amount = this.protocolFunded - this.protocolClaimed
-    this.protocolClaimed += amount
+    const amount = this.funded.protocol - this.claimed.protocol
+    this.claimed.protocol += amount
     return amount
   }
 
-  /** Everything the contract owes for this asset (its token balance must cover it). */
+  /** Everything the contract owes for this asset: its `ledgerOf`. */
   owed(): bigint {
     return (
       this.totalStake +
+      this.pendingStake +
       this.totalUnbonding +
-      (this.issuerFunded - this.issuerClaimed) +
-      (this.protocolFunded - this.protocolClaimed) +
-      (this.rebatesFunded - this.rebatesClaimed) +
-      (this.supportersFunded - this.supportersClaimed)
+      this.deposit +
+      (this.funded.issuer - this.claimed.issuer) +
+      (this.funded.supporters - this.claimed.supporters) +
+      (this.funded.users - this.claimed.users) +
+      (this.funded.protocol - this.claimed.protocol)
     )
   }
+}
+
+/** The smaller of two amounts (`Math.min` takes no bigint). */
+function smaller(a: bigint, b: bigint): bigint {
+  return a < b ? a : b
 }

@@ -154,8 +154,7 @@ export async function measureSettlementGas(
   await anvil.increaseTime(fx.unbondingDelay)
   const withdraw = await gasOf(settlement.connect(alice).withdraw(assetId))
   const claimIssuer = await gasOf(settlement.claimIssuer(assetId))
-  const claimProtocol =
-    protocolBps > 0 ? await gasOf(settlement.claimProtocol(assetId)) : undefined
+  const claimProtocol = protocolBps > 0 ? await gasOf(settlement.claimProtocol(assetId)) : undefined
   const tree = trees[1]!
   return {
     settleFirst,
