@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -13,6 +15,7 @@ import {
   createDomain,
   decodeReceipt,
   type Hex,
+  hashBytes,
   splitRevenue,
 } from '@rma/core'
 import {
@@ -24,7 +27,9 @@ import {
 } from '@rma/express/testing'
 import {
   batchFilePath,
+  createBatchFileHandler,
   createSettlementClient,
+  proofIndexPath,
   readBatchFile,
   type SettlementClient,
 } from '@rma/settlement'
@@ -33,7 +38,6 @@ import { Wallet } from 'ethers'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 
 const shares = { issuerBps: 5000, supportersBps: 3000, usersBps: 1500, protocolBps: 500 }
-const SCALE = 10n ** 18n
 
 let anvil: Anvil
 let fx: SettlementFixture
@@ -41,6 +45,8 @@ let upstream: FakeUpstream
 let app: MeteredApp
 let settlement: SettlementClient
 let dir: string
+let batchServer: Server
+let batchBaseUri: string
 let users: Wallet[]
 let supporters: Wallet[]
 const stakes = [1_000_000n, 3_000_000n]
@@ -51,12 +57,17 @@ beforeAll(async () => {
   fx = await deploySettlementFixture(anvil, { shares })
   upstream = await createFakeUpstream()
   const store = createSqliteStore({ path: join(dir, 'receipts.db') })
+  const handler = createBatchFileHandler({ batchDir: join(dir, 'batches') })
+  batchServer = createServer((req, res) => void handler(req, res))
+  await new Promise<void>((resolve) => batchServer.listen(0, '127.0.0.1', resolve))
+  batchBaseUri = `http://127.0.0.1:${(batchServer.address() as AddressInfo).port}/`
   settlement = createSettlementClient({
     store,
     signer: fx.settler,
     contract: fx.settlementAddress as Address,
     assetId: fx.assetId as Hex,
     batchDir: join(dir, 'batches'),
+    batchBaseUri,
   })
   app = await createMeteredApp({
     store,
@@ -80,6 +91,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
+  await new Promise((resolve) => batchServer?.close(resolve))
   await app?.close()
   await upstream?.close()
   await anvil?.stop()
@@ -116,8 +128,8 @@ test('three epochs metered through @rma/express, settled on anvil, every role pa
     verifyingContract: fx.settlementAddress as Address,
   })
   const expected = { issuer: 0n, supporters: 0n, users: 0n, protocol: 0n }
-  const rebates = new Map<string, bigint>()
-  let rewardPerStake = 0n
+  /** Per user: each epoch's rebate, from that epoch's spend only. */
+  const rebates = new Map<string, Map<number, bigint>>()
   for (let epoch = 1; epoch <= 3; epoch++) {
     const spend = new Map<string, bigint>()
     for (let n = 0; n < 4 + epoch; n++) {
@@ -144,9 +156,10 @@ test('three epochs metered through @rma/express, settled on anvil, every role pa
       split.users,
       ordered.map((u) => spend.get(u)!),
     ).forEach((part, i) => {
-      rebates.set(ordered[i]!, (rebates.get(ordered[i]!) ?? 0n) + part)
+      const perEpoch = rebates.get(ordered[i]!) ?? new Map<number, bigint>()
+      if (part > 0n) perEpoch.set(epoch, part)
+      rebates.set(ordered[i]!, perEpoch)
     })
-    rewardPerStake += (split.supporters * SCALE) / (stakes[0]! + stakes[1]!)
 
     // The batch file matches what the chain committed to.
     const [event] = await fx.settlement.queryFilter(
@@ -158,7 +171,7 @@ test('three epochs metered through @rma/express, settled on anvil, every role pa
       }
     ).args
     const file = await readBatchFile(
-      batchFilePath(join(dir, 'batches'), fx.assetId as Hex, epoch),
+      batchFilePath(join(dir, 'batches'), fx.assetId as Hex, args.batchHash as Hex),
       {
         domain,
         receiptsRoot: args.receiptsRoot as Hex,
@@ -167,7 +180,25 @@ test('three epochs metered through @rma/express, settled on anvil, every role pa
       },
     )
     expect(file.receiptCount).toBe(4 + epoch)
-    expect(args.batchUri.endsWith(`/${epoch}.json`)).toBe(true)
+    // This epoch's rebates only, summing to at most this epoch's users' share.
+    expect(file.rebates.reduce((sum, r) => sum + BigInt(r.amount), 0n)).toBeLessThanOrEqual(
+      split.users,
+    )
+    // The URI on chain is the content-addressed file, served over HTTP with the same bytes.
+    expect(args.batchUri).toBe(
+      `${batchBaseUri}${(fx.assetId as string).toLowerCase()}/${args.batchHash.toLowerCase()}.json`,
+    )
+    const served = await fetch(args.batchUri)
+    expect(served.status).toBe(200)
+    expect(hashBytes(new Uint8Array(await served.arrayBuffer()))).toBe(args.batchHash.toLowerCase())
+
+    // User 0 claims after epoch 1, before the next settles: a later root never undoes it.
+    if (epoch === 1) {
+      const early = await settlement.claimRebates(users[0]!.address as Address)
+      expect(early.epochs).toEqual([1])
+      expect(early.amount).toBe(rebates.get(users[0]!.address.toLowerCase())?.get(1))
+      rebates.get(users[0]!.address.toLowerCase())?.delete(1)
+    }
   }
   expect(await settlement.settleOnce()).toEqual({ status: 'idle', unsettled: 0 })
 
@@ -179,44 +210,101 @@ test('three epochs metered through @rma/express, settled on anvil, every role pa
   expect(payouts.users.funded).toBe(expected.users)
   expect(payouts.protocol.claimable).toBe(expected.protocol)
 
-  // Users: one claim covers all three epochs; the proof route serves the same proof.
+  // Users: the proof route lists every epoch with an unclaimed rebate; one claim takes them all.
   for (const user of users) {
-    const want = rebates.get(user.address.toLowerCase()) ?? 0n
+    const want = rebates.get(user.address.toLowerCase()) ?? new Map<number, bigint>()
     const served = (await (await fetch(`${app.url}/rma/proofs/${user.address}`)).json()) as {
-      cumulativeAmount: string
-      proof: string[]
+      total: string
+      claims: { epoch: number; amount: string; proof: string[] }[]
     }
-    expect(BigInt(served.cumulativeAmount)).toBe(want)
+    expect(served.claims.map((c) => [c.epoch, BigInt(c.amount)])).toEqual([...want.entries()])
+    const total = [...want.values()].reduce((a, b) => a + b, 0n)
+    expect(BigInt(served.total)).toBe(total)
     const before = await fx.token.balanceOf(user.address)
-    const { amount } = await settlement.claimRebate(user.address as Address)
-    expect(amount).toBe(want)
-    expect((await fx.token.balanceOf(user.address)) - before).toBe(want)
+    const { amount, epochs } = await settlement.claimRebates(user.address as Address)
+    expect(epochs).toEqual([...want.keys()])
+    expect(amount).toBe(total)
+    expect((await fx.token.balanceOf(user.address)) - before).toBe(total)
   }
-  await expect(settlement.claimRebate(users[0]!.address as Address)).rejects.toMatchObject({
+  await expect(settlement.claimRebates(users[0]!.address as Address)).rejects.toMatchObject({
     code: 'NOTHING_TO_CLAIM',
   })
+  expect((await fetch(`${app.url}/rma/proofs/${users[0]!.address}`)).status).toBe(404)
 
-  // Supporters: pro rata to stake through the accumulator.
+  // Supporters: stake placed before epoch 1 activates at its settle and earns from epoch 2;
+  // epoch 1's share is held, then released to them (the stake covers it): pro rata to stake,
+  // within the accumulator's rounding.
+  const totalStake = stakes[0]! + stakes[1]!
+  let paidToSupporters = 0n
   for (const [i, supporter] of supporters.entries()) {
-    const want = (stakes[i]! * rewardPerStake) / SCALE
-    expect(await fx.settlement.claimableRewards(fx.assetId, supporter.address)).toBe(want)
+    const want = (expected.supporters * stakes[i]!) / totalStake
+    const claimable = await fx.settlement.claimableRewards(fx.assetId, supporter.address)
+    expect(want - claimable).toBeGreaterThanOrEqual(0n)
+    expect(want - claimable).toBeLessThan(2n)
     const before = await fx.token.balanceOf(supporter.address)
     await settlement.claimRewards(supporter)
-    expect((await fx.token.balanceOf(supporter.address)) - before).toBe(want)
+    expect((await fx.token.balanceOf(supporter.address)) - before).toBe(claimable)
+    paidToSupporters += claimable
   }
+  expect(paidToSupporters).toBeGreaterThan(0n)
 
   // Issuer and protocol.
   const issuerBefore = await fx.token.balanceOf(fx.issuer.address)
   await settlement.claimIssuer()
   expect((await fx.token.balanceOf(fx.issuer.address)) - issuerBefore).toBe(expected.issuer)
   const ownerBefore = await fx.token.balanceOf(fx.owner.address)
-  await (await fx.settlement.connect(fx.owner).claimProtocol(fx.tokenAddress)).wait()
+  await (await fx.settlement.connect(fx.owner).claimProtocol(fx.assetId)).wait()
   expect((await fx.token.balanceOf(fx.owner.address)) - ownerBefore).toBe(expected.protocol)
 
   // Everything funded is paid or still owed (supporters keep only their rounding dust).
   const after = await settlement.payouts()
   expect(after.issuer.claimable).toBe(0n)
   expect(after.users.claimed).toBe(expected.users)
-  expect(after.supporters.claimed + after.supporters.claimable).toBe(expected.supporters)
-  expect(after.supporters.claimable).toBeLessThan(2n)
+  expect(after.supporters.funded).toBe(expected.supporters)
+  expect(after.supporters.claimed).toBe(paidToSupporters)
+  expect(after.supporters.claimable).toBeLessThan(3n)
+})
+
+test('the proof route answers JSON, never a stack trace, when a proof index is missing', async () => {
+  const batch = await fx.settlement.queryFilter(fx.settlement.filters.Settled!(fx.assetId, 2))
+  const batchHash = (batch[0] as unknown as { args: { batchHash: Hex } }).args.batchHash
+  await rm(proofIndexPath(join(dir, 'batches'), fx.assetId as Hex, batchHash))
+  // A fresh prover (nothing cached) over the same store and directory.
+  const fresh = createSettlementClient({
+    store: app.store,
+    signer: fx.settler,
+    contract: fx.settlementAddress as Address,
+    assetId: fx.assetId as Hex,
+    batchDir: join(dir, 'batches'),
+    batchBaseUri,
+  })
+  const error = await fresh.proofFor(users[1]!.address as Address).catch((e: unknown) => e)
+  expect(error).toMatchObject({ code: 'PROOF_INDEX' })
+  const other = await createMeteredApp({
+    store: app.store,
+    upstream,
+    meterKey: fx.meter.privateKey,
+    meter: {
+      assetId: fx.assetId as Hex,
+      chainId: 31337,
+      settlementContract: fx.settlementAddress as Address,
+    },
+    router: { proofs: (user) => fresh.proofFor(user) },
+  })
+  try {
+    const res = await fetch(`${other.url}/rma/proofs/${users[1]!.address}`)
+    expect(res.status).toBe(503)
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+    expect(await res.json()).toEqual({
+      error: {
+        message:
+          'Rebate proofs are unavailable right now: The proof index of epoch 2 cannot be read.',
+        type: 'server_error',
+        code: 'rma_proofs_unavailable',
+        param: null,
+      },
+    })
+  } finally {
+    await other.close()
+  }
 })

@@ -20,7 +20,7 @@ try {
     const claimed = await claimRebate({ ...config, signer: config.signer })
     console.log(
       claimed
-        ? `[client] ${user} claimed ${claimed.amount} (cumulative ${claimed.cumulativeAmount}, epochs 1-${claimed.epoch}), gas ${claimed.gasUsed}`
+        ? `[client] ${user} claimed ${claimed.amount} (epochs ${claimed.epochs.join(', ')}), gas ${claimed.gasUsed}`
         : `[client] ${user} has no rebate to claim yet`,
     )
   } else {

@@ -52,9 +52,9 @@ export async function deployDemoAsset(parameters: DeployDemoAssetParameters): Pr
     decimals: 6,
   })
   const { contract: settlement, address } = await deploySettlement(parameters.owner)
-  const assetId = id(`rma:asset:${parameters.model}`) as Hex
-  await registerAsset(settlement.connect(parameters.issuer), {
-    assetId,
+  // The id is the issuer's salted one: nobody else can register (squat) it.
+  const registered = await registerAsset(settlement.connect(parameters.issuer), {
+    salt: id(`rma:asset:${parameters.model}`),
     token: tokenAddress,
     settler: await parameters.settler.getAddress(),
     ...parameters.shares,
@@ -66,7 +66,7 @@ export async function deployDemoAsset(parameters: DeployDemoAssetParameters): Pr
   for (const { to, amount } of parameters.mint) minted.push(await token.mint(to, amount))
   await Promise.all(minted.map((tx) => tx.wait()))
   return {
-    assetId,
+    assetId: registered.assetId as Hex,
     settlementContract: address as Address,
     settlement,
     token,

@@ -25,9 +25,9 @@ export type ChainReport = {
   revenue: bigint
   /** Σ of each role's part in the `Settled` events. */
   fundedByEvents: Roles
-  /** Per role as the contract's own counters say (`getAsset`; protocol: owed + claimed). */
+  /** Per role as the contract's own counters say (`getAsset`: this asset's own books). */
   funded: Roles
-  /** Per role from the counters (`getAsset`; protocol: Σ `ProtocolClaimed`). */
+  /** Per role from the counters (`getAsset`). */
   claimed: Roles
   /** Per role from the claim events (`IssuerClaimed`, `RewardsClaimed`, `RebateClaimed`, `ProtocolClaimed`). */
   claimedByEvents: Roles
@@ -73,7 +73,6 @@ export type ReadChainReportParameters = {
 export async function readChainReport(p: ReadChainReportParameters): Promise<ChainReport> {
   const { settlement, token, assetId } = p
   const settlementAddress = await settlement.getAddress()
-  const tokenAddress = await token.getAddress()
   const events = async (name: string, ...args: unknown[]) =>
     (await settlement.queryFilter(settlement.filters[name]!(...args))) as EventLog[]
   const sum = (logs: EventLog[], field = 'amount') =>
@@ -112,12 +111,9 @@ export async function readChainReport(p: ReadChainReportParameters): Promise<Cha
   const issuerClaims = await events('IssuerClaimed', assetId)
   const rewardClaims = await events('RewardsClaimed', assetId)
   const rebateClaims = await events('RebateClaimed', assetId)
-  const protocolClaims = (await settlement.queryFilter(
-    settlement.filters.ProtocolClaimed!(tokenAddress),
-  )) as EventLog[]
+  const protocolClaims = await events('ProtocolClaimed', assetId)
   const staked = await events('Staked', assetId)
   const withdrawn = await events('Withdrawn', assetId)
-  const protocolOwed = await settlement.protocolOwed(tokenAddress)
 
   const supporters = []
   for (const address of p.supporters) {
@@ -165,13 +161,13 @@ export async function readChainReport(p: ReadChainReportParameters): Promise<Cha
       issuer: asset.issuerFunded,
       supporters: asset.supportersFunded,
       users: asset.rebatesFunded,
-      protocol: protocolOwed + protocolClaimed,
+      protocol: asset.protocolFunded,
     },
     claimed: {
       issuer: asset.issuerClaimed,
       supporters: asset.supportersClaimed,
       users: asset.rebatesClaimed,
-      protocol: protocolClaimed,
+      protocol: asset.protocolClaimed,
     },
     claimedByEvents: {
       issuer: sum(issuerClaims),

@@ -161,7 +161,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
     cleanup.add(() => store.close())
 
     const callsPerEpoch = (userCount * (userCount + 1)) / 2
-    const job: SettlementJob = startSettlementJob({
+    const job: SettlementJob = await startSettlementJob({
       signer: settler,
       settlementContract,
       assetId,
@@ -181,7 +181,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       settlementContract,
       meterKey: { signer: meter },
       store,
-      proofs: (user) => job.settlement.proofFor(user),
+      proofs: job.settlement.proofFor,
       logReceipts: false,
       logger: { info: (m) => log(`  [provider] ${m}`), warn: (m) => log(`  [provider] ${m}`) },
     })
@@ -250,7 +250,9 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
           settlementContract,
           assetId,
         })
-        log(`▸ user 1 claims early: ${early?.amount ?? 0n} (cumulative proof from /rma/proofs)`)
+        log(
+          `▸ user 1 claims early: ${early?.amount ?? 0n} for epoch(s) ${early?.epochs.join(', ') ?? '-'} (proofs from /rma/proofs, checked against each epoch's root on chain)`,
+        )
       }
     }
     await Promise.all(clients.map((c) => c.rma.flushAcks()))
@@ -265,14 +267,14 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
         assetId,
       })
       log(
-        `  user ${i + 1} claimed ${claimed?.amount ?? 0n}: its cumulative rebate over epochs 1-${claimed?.epoch ?? epochs} is ${claimed?.cumulativeAmount ?? 0n}, one claim pays whatever is not yet paid`,
+        `  user ${i + 1} claimed ${claimed?.amount ?? 0n} for epoch(s) ${claimed?.epochs.join(', ') ?? '-'} in one claimRebates transaction`,
       )
     }
     for (const [i, config] of supporterConfigs.entries())
       log(`  supporter ${i + 1} claimed its rewards: ${(await claimRewards(config)).amount}`)
     await job.settlement.claimIssuer({ signer: issuer })
     log('  issuer claimed its share (plus rounding dust)')
-    await (await asset.settlement.connect(owner).claimProtocol(asset.tokenAddress)).wait()
+    await (await asset.settlement.connect(owner).claimProtocol(assetId)).wait()
     log('  protocol (the contract owner) claimed its fee')
 
     log(

@@ -17,9 +17,9 @@ import {
   rmaMeter,
   rmaRouter,
 } from '@rma/express'
-import { createSettlementClient } from '@rma/settlement'
+import { createRebateProver } from '@rma/settlement'
 import { createPostgresStore, createSqliteStore } from '@rma/store'
-import { JsonRpcProvider, VoidSigner, ZeroAddress } from 'ethers'
+import { JsonRpcProvider } from 'ethers'
 import express from 'express'
 import { type StandInModel, standInModelName, startStandInModel } from './standInModel.js'
 
@@ -56,7 +56,7 @@ export type ProviderConfig = {
   prices?: PriceTable
   /**
    * Serves `GET /rma/proofs/:user` (users' rebate proofs) from the settlement job's batch files:
-   * either a function (`settlement.proofFor`) or the chain and the job's batch directory.
+   * either a function (`prover.proofFor`) or the chain and the job's batch directory.
    */
   proofs?: RmaRouterOptions['proofs'] | { rpcUrl: string; batchDir: string }
   logger?: Logger
@@ -190,7 +190,7 @@ function openStore(config: ProviderConfig): ReceiptStore {
   return createSqliteStore({ path: config.db ?? './.rma/receipts.db' })
 }
 
-/** A read-only settlement client (no key: proofs only read the chain and the batch files). */
+/** The rebate prover alone (no key: proofs only read the chain and the proof indexes). */
 function proofsOf(
   config: ProviderConfig,
   store: ReceiptStore,
@@ -200,12 +200,11 @@ function proofsOf(
   if (proofs === undefined || typeof proofs === 'function') return proofs
   const provider = new JsonRpcProvider(proofs.rpcUrl, config.chainId, { staticNetwork: true })
   closers.push(async () => provider.destroy())
-  const settlement = createSettlementClient({
+  return createRebateProver({
     store,
-    signer: new VoidSigner(ZeroAddress, provider),
+    runner: provider,
     contract: config.settlementContract,
     assetId: config.assetId,
     batchDir: proofs.batchDir,
-  })
-  return (user) => settlement.proofFor(user)
+  }).proofFor
 }

@@ -12,7 +12,7 @@ try {
   console.log(
     `[settlement] settler ${settler}: every ${config.every / 1000} s, at least ${config.minReceipts} receipt(s) per batch`,
   )
-  const job = startSettlementJob(config)
+  const job = await startSettlementJob(config)
   let stopping = false
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.on(signal, () => {

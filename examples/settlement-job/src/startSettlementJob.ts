@@ -1,5 +1,11 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { Address, Hex, ReceiptStore } from '@rma/core'
-import { createSettlementClient, type SettlementClient } from '@rma/settlement'
+import {
+  createBatchFileHandler,
+  createSettlementClient,
+  type SettlementClient,
+} from '@rma/settlement'
 import { createPostgresStore, createSqliteStore } from '@rma/store'
 import type { Signer } from 'ethers'
 
@@ -16,10 +22,15 @@ export type SettlementJobConfig = {
   databaseUrl?: string
   /** …or a store opened by the caller (not closed by `stop()`). */
   store?: ReceiptStore
-  /** Where batch files are written (default `./.rma/batches`); serve it for auditors. */
+  /** Where batch files and proof indexes are written (default `./.rma/batches`). */
   batchDir?: string
-  /** Public URL of `batchDir`, recorded on chain as each batch's URI (default its file:// URL). */
+  /**
+   * Public URL of `batchDir`, recorded on chain in each batch's URI. Without it the job serves
+   * `batchDir` itself over HTTP (`serveBatches`) and uses that server's URL.
+   */
   batchBaseUri?: string
+  /** Where the job serves `batchDir` when no `batchBaseUri` is given (default 127.0.0.1, port 0: any free port). */
+  serveBatches?: { host?: string; port?: number }
   /** Milliseconds between rounds (default 60,000). */
   every?: number
   /** Settle only once at least this many receipts are waiting (default 1). */
@@ -30,10 +41,18 @@ export type SettlementJobConfig = {
 }
 
 /** A settlement the job saw confirmed. */
-export type ConfirmedBatch = { epoch: number; txHash: Hex; gasUsed: bigint; recovered: boolean }
+export type ConfirmedBatch = {
+  epoch: number
+  txHash: Hex
+  gasUsed: bigint
+  approveGasUsed: bigint
+  recovered: boolean
+}
 
 export type SettlementJob = {
   settlement: SettlementClient
+  /** The URL batch files are published under (`batchBaseUri`, or the job's own server). */
+  batchBaseUri: string
   /** Every settlement confirmed since the job started, in order. */
   readonly confirmedBatches: readonly ConfirmedBatch[]
   /** Resolves once `epoch` is confirmed (at once if it already was); rejects after `timeoutMs`. */
@@ -49,17 +68,34 @@ const consoleLogger: Logger = {
 
 /**
  * Starts the settler's loop: every `every` ms, if at least `minReceipts` receipts are unsettled,
- * it verifies their chains, builds the batch (receipts tree, cumulative rebate tree, batch
- * file), settles it on chain and waits for confirmation. A failed round is logged and retried
- * on the next one (a recorded batch is resumed, never sent twice).
+ * it verifies their chains, builds the batch (receipts tree, this epoch's rebate tree, batch
+ * file and proof index), settles it on chain and waits for confirmation. A failed round is
+ * logged and retried on the next one (a recorded batch is resumed, never sent twice; a refused
+ * one after a growing delay, with the chain's reason logged). Without `batchBaseUri` the job
+ * serves its batch directory over HTTP so the URIs it puts on chain resolve.
  *
  * @example
- * const job = startSettlementJob({ signer: settler, settlementContract, assetId, db: './.rma/receipts.db', every: 60_000 })
+ * const job = await startSettlementJob({ signer: settler, settlementContract, assetId, db: './.rma/receipts.db', every: 60_000 })
  * await job.confirmed(1)
  * await job.stop()
  */
-export function startSettlementJob(config: SettlementJobConfig): SettlementJob {
+export async function startSettlementJob(config: SettlementJobConfig): Promise<SettlementJob> {
   const logger = config.logger ?? consoleLogger
+  const batchDir = config.batchDir ?? './.rma/batches'
+  let server: Server | undefined
+  let batchBaseUri = config.batchBaseUri
+  if (!batchBaseUri) {
+    const host = config.serveBatches?.host ?? '127.0.0.1'
+    const handler = createBatchFileHandler({ batchDir })
+    const started = createServer((req, res) => void handler(req, res))
+    await new Promise<void>((resolve, reject) => {
+      started.once('error', reject)
+      started.listen(config.serveBatches?.port ?? 0, host, resolve)
+    })
+    server = started
+    batchBaseUri = `http://${host}:${(started.address() as AddressInfo).port}`
+    logger.info(`serving batch files and proof indexes at ${batchBaseUri}`)
+  }
   const store =
     config.store ??
     (config.databaseUrl
@@ -70,8 +106,8 @@ export function startSettlementJob(config: SettlementJobConfig): SettlementJob {
     signer: config.signer,
     contract: config.settlementContract,
     assetId: config.assetId,
-    batchDir: config.batchDir ?? './.rma/batches',
-    batchBaseUri: config.batchBaseUri,
+    batchDir,
+    batchBaseUri,
     confirmations: config.confirmations ?? 1,
   })
   const confirmedBatches: ConfirmedBatch[] = []
@@ -89,12 +125,16 @@ export function startSettlementJob(config: SettlementJobConfig): SettlementJob {
     for (const wake of waiters) wake()
   })
   settlement.events.on('error', (error) => logger.warn(`round failed, retrying: ${error.message}`))
+  settlement.events.on('batch:lost', (e) =>
+    logger.info(`epoch ${e.epoch}: another settler recorded it first; resuming its batch`),
+  )
 
   const loop = settlement.run({ every: config.every ?? 60_000, minReceipts: config.minReceipts })
   let stopped: Promise<void> | undefined
 
   return {
     settlement,
+    batchBaseUri,
     confirmedBatches,
     confirmed(epoch, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
@@ -120,6 +160,7 @@ export function startSettlementJob(config: SettlementJobConfig): SettlementJob {
       stopped ??= (async () => {
         await loop.stop()
         if (!config.store) await store.close()
+        if (server) await new Promise((resolve) => server.close(resolve))
       })()
       return stopped
     },

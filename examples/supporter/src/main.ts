@@ -83,7 +83,7 @@ try {
     default: {
       const s = await supporterStatus(config)
       log(
-        `${s.address}: active ${s.active} of ${s.totalStake}, unbonding ${s.unbonding}${s.unbondingEnd ? ` until ${new Date(s.unbondingEnd * 1000).toISOString()}` : ''}, claimable ${s.claimable}, balance ${s.balance}`,
+        `${s.address}: active ${s.active} of ${s.totalStake}, pending ${s.pending}, unbonding ${s.unbonding}${s.unbondingEnd ? ` until ${new Date(s.unbondingEnd * 1000).toISOString()}` : ''}, claimable ${s.claimable}, balance ${s.balance}`,
       )
     }
   }

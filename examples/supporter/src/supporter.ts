@@ -13,6 +13,11 @@ export type SupporterStatus = {
   address: Address
   /** Earning stake. */
   active: bigint
+  /**
+   * Stake placed since the last settlement: it activates at the next settlement and earns
+   * from the one after (no just-in-time capture of a batch).
+   */
+  pending: bigint
   /** Stake waiting for its unbonding delay (earns nothing). */
   unbonding: bigint
   /** Unix seconds when the unbonding stake can be withdrawn (0: none). */
@@ -52,7 +57,7 @@ async function mined(
 
 /**
  * Stakes `amount` (payment-token base units) for the asset, approving the settlement contract
- * first if needed. The stake earns from the next settlement on.
+ * first if needed. The stake activates at the next settlement and earns from the one after.
  *
  * @example
  * await stake({ signer, settlementContract, assetId }, 1_000_000_000n) // 1,000 tUSD
@@ -82,14 +87,16 @@ export async function supporterStatus(config: SupporterConfig): Promise<Supporte
   const contract = contractOf(config)
   const address = (await config.signer.getAddress()) as Address
   const asset = await contract.getAsset(config.assetId)
-  const [position, claimable, balance] = await Promise.all([
+  const [position, pending, claimable, balance] = await Promise.all([
     contract.stakeOf(config.assetId, address),
+    contract.pendingStakeOf(config.assetId, address),
     contract.claimableRewards(config.assetId, address),
     new Contract(asset.token, erc20Abi, config.signer).getFunction('balanceOf')(address),
   ])
   return {
     address,
     active: position.active,
+    pending: pending.amount,
     unbonding: position.unbonding,
     unbondingEnd: Number(position.unbondingEnd),
     claimable,

@@ -11,8 +11,8 @@ export type RmaRouterOptions = {
   /** Mount path of the routes (default `/rma`). */
   basePath?: string
   /**
-   * Serves `GET /rma/proofs/:user`: a user's cumulative rebate and Merkle proof in the latest
-   * settled batch. Pass `settlement.proofFor` from @rma/settlement.
+   * Serves `GET /rma/proofs/:user`: a user's unclaimed rebate of every settled epoch, each with
+   * its Merkle proof. Pass `proofFor` of @rma/settlement's `createRebateProver`.
    */
   proofs?: (user: Address) => Promise<RebateProofLike | undefined>
 }
@@ -20,10 +20,9 @@ export type RmaRouterOptions = {
 /** What `/rma/proofs/:user` serves; the shape of @rma/settlement's `RebateProof`. */
 export type RebateProofLike = {
   user: Address
-  epoch: number
-  cumulativeAmount: bigint
-  claimed: bigint
-  proof: Hex[]
+  /** One entry per settled epoch with an unclaimed rebate: the arguments of `claimRebates`. */
+  claims: { epoch: number; amount: bigint; proof: Hex[] }[]
+  total: bigint
 }
 
 /**
@@ -31,7 +30,7 @@ export type RebateProofLike = {
  * - `GET /rma/receipts/:id`: one receipt (by call id or receipt hash);
  * - `GET /rma/receipts?user=0x…&from=&to=&limit=`: a user's receipts by time;
  * - `POST /rma/acks`: a ReceiptAck, as `{ "ack": "<encoded>" }` or the `rma-ack` header;
- * - `GET /rma/proofs/:user`: the user's cumulative rebate proof (with the `proofs` option);
+ * - `GET /rma/proofs/:user`: the user's unclaimed rebates with proofs (with the `proofs` option);
  * - `GET /rma/health`: the meter address, asset and store reachability;
  * - `GET /rma/metrics`: Prometheus metrics.
  *
@@ -134,15 +133,32 @@ export function rmaRouter(options: RmaRouterOptions): Router {
       if (!options.proofs) throw notFound('This server does not serve rebate proofs.')
       if (!/^0x[0-9a-fA-F]{40}$/.test(user))
         throw badRequest('rma_invalid_query', 'The user must be an address.')
-      const proof = await options.proofs(user as Address)
-      if (!proof) throw notFound(`No rebate for ${user} yet.`)
+      let proof: RebateProofLike | undefined
+      try {
+        proof = await options.proofs(user as Address)
+      } catch (error) {
+        // A missing batch file or proof index, or an unreachable chain: the caller gets JSON
+        // saying proofs are unavailable for now, never a stack trace.
+        throw new MeterError({
+          status: 503,
+          type: 'server_error',
+          code: 'rma_proofs_unavailable',
+          message: `Rebate proofs are unavailable right now: ${
+            error instanceof BaseError ? error.shortMessage : 'the proof source failed.'
+          }`,
+          cause: error,
+        })
+      }
+      if (!proof) throw notFound(`No unclaimed rebate for ${user}.`)
       res.json({
         object: 'rma.rebate_proof',
         user: proof.user,
-        epoch: proof.epoch,
-        cumulativeAmount: proof.cumulativeAmount.toString(),
-        claimed: proof.claimed.toString(),
-        proof: proof.proof,
+        total: proof.total.toString(),
+        claims: proof.claims.map((c) => ({
+          epoch: c.epoch,
+          amount: c.amount.toString(),
+          proof: c.proof,
+        })),
       })
     }),
   )

@@ -63,14 +63,13 @@ const base = {
 }
 
 describe('buildBatch', () => {
-  test('splits revenue exactly and adds each pro-rata rebate to the cumulative total', async () => {
+  test("splits revenue exactly and divides the users' share by this epoch's spend only", async () => {
     const [a, b] = [
       Wallet.createRandom().address.toLowerCase(),
       Wallet.createRandom().address.toLowerCase(),
     ].sort() as Address[]
     const receipts = [...(await chain(a!, [1001n, 7n])), ...(await chain(b!, [333n]))]
-    const previousRebates = [{ user: a!, epochAmount: '5', cumulativeAmount: '40' }]
-    const { file, included, issues } = buildBatch({ ...base, epoch: 2, receipts, previousRebates })
+    const { file, included, issues } = buildBatch({ ...base, epoch: 2, receipts })
     expect(issues).toEqual([])
     expect(included).toHaveLength(3)
     expect(file.revenue).toBe('1341')
@@ -83,14 +82,29 @@ describe('buildBatch', () => {
     })
     const [ra, rb] = allocateProRata(split.users, [1008n, 333n])
     expect(file.rebates).toEqual([
-      { user: a, epochAmount: `${ra}`, cumulativeAmount: `${40n + ra!}` },
-      { user: b, epochAmount: `${rb}`, cumulativeAmount: `${rb}` },
+      { user: a, amount: `${ra}` },
+      { user: b, amount: `${rb}` },
     ])
+    expect(ra! + rb!).toBeLessThanOrEqual(split.users)
     expect(file.rebateRoot).toBe(
-      createRebateTree(
-        file.rebates.map((r) => ({ user: r.user, cumulativeAmount: BigInt(r.cumulativeAmount) })),
-      ).root,
+      createRebateTree([
+        { user: a!, cumulativeAmount: ra! },
+        { user: b!, cumulativeAmount: rb! },
+      ]).root,
     )
+  })
+
+  test('an epoch whose users are owed nothing commits the zero rebate root', async () => {
+    const receipts = await chain(Wallet.createRandom().address as Address, [3n])
+    const { file } = buildBatch({
+      ...base,
+      epoch: 1,
+      receipts,
+      shares: { issuerBps: 9000, supportersBps: 1000, usersBps: 0, protocolBps: 0 },
+    })
+    expect(file.rebates).toEqual([])
+    expect(file.rebateRoot).toBe(zeroHash)
+    expect(file.rebateTree).toBeNull()
   })
 
   test('leaves out a chain that does not verify and keeps the others', async () => {
@@ -101,7 +115,6 @@ describe('buildBatch', () => {
       ...base,
       epoch: 1,
       receipts: [...good, ...bad],
-      previousRebates: [],
     })
     expect(included.map((r) => r.hash)).toEqual(good.map((r) => r.hash))
     expect(issues).toEqual([
@@ -111,8 +124,6 @@ describe('buildBatch', () => {
 
   test('throws a typed error when nothing verifies', async () => {
     const bad = await chain(Wallet.createRandom().address as Address, [20n], Wallet.createRandom())
-    expect(() => buildBatch({ ...base, epoch: 1, receipts: bad, previousRebates: [] })).toThrow(
-      SettlementError,
-    )
+    expect(() => buildBatch({ ...base, epoch: 1, receipts: bad })).toThrow(SettlementError)
   })
 })

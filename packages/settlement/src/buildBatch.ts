@@ -4,7 +4,6 @@ import {
   type ChainAnchor,
   type ChainIssue,
   chainKey,
-  createRebateTree,
   createReceiptsTree,
   encodeReceipt,
   type Hex,
@@ -13,8 +12,9 @@ import {
   type StoredReceipt,
   splitRevenue,
   verifyReceiptChain,
+  zeroHash,
 } from '@rma/core'
-import { type BatchFile, type RebateLine, splitToStrings } from './batchFile.js'
+import { type BatchFile, epochRebateTree, type RebateLine, splitToStrings } from './batchFile.js'
 import { SettlementError } from './errors.js'
 
 export type BuildBatchParameters = {
@@ -29,8 +29,6 @@ export type BuildBatchParameters = {
   anchors: ReadonlyMap<string, ChainAnchor>
   trustedMeters: readonly Address[]
   shares: RevenueShares
-  /** The previous batch's rebate lines (cumulative); empty for the first epoch. */
-  previousRebates: readonly RebateLine[]
 }
 
 export type BuildBatchReturnType = {
@@ -44,11 +42,13 @@ export type BuildBatchReturnType = {
 /**
  * Builds one batch: verifies the receipts as chains (one signature per chain head), leaves out
  * every chain with an issue, sums the revenue, splits it with `splitRevenue`, divides the
- * users' share by spend with `allocateProRata` (users ordered by address), adds it to each
- * user's cumulative rebate, and builds the receipts tree and the cumulative rebate tree.
+ * users' share by this epoch's spend with `allocateProRata` (users ordered by address), and
+ * builds the receipts tree and this epoch's rebate tree (a user whose part rounds to 0 gets no
+ * leaf; no leaf at all gives the zero root). Earlier epochs are never read: each epoch's
+ * rebates come from its own receipts only, and stay claimable under their own root.
  *
  * @example
- * const { file, included, issues } = buildBatch({ assetId, epoch: 3, chainId, contract, domain, receipts, anchors, trustedMeters, shares, previousRebates })
+ * const { file, included, issues } = buildBatch({ assetId, epoch: 3, chainId, contract, domain, receipts, anchors, trustedMeters, shares })
  */
 export function buildBatch(parameters: BuildBatchParameters): BuildBatchReturnType {
   const { receipts, domain } = parameters
@@ -84,30 +84,16 @@ export function buildBatch(parameters: BuildBatchParameters): BuildBatchReturnTy
     split.users,
     users.map((u) => spend.get(u)!),
   )
-  const lines = new Map<string, RebateLine>()
-  for (const line of parameters.previousRebates)
-    lines.set(line.user.toLowerCase(), {
-      ...line,
-      user: line.user.toLowerCase() as Address,
-      epochAmount: '0',
-    })
+  const rebates: RebateLine[] = []
   users.forEach((user, i) => {
-    const before = BigInt(lines.get(user)?.cumulativeAmount ?? '0')
-    lines.set(user, {
-      user: user as Address,
-      epochAmount: parts[i]!.toString(),
-      cumulativeAmount: (before + parts[i]!).toString(),
-    })
+    if (parts[i]! > 0n) rebates.push({ user: user as Address, amount: parts[i]!.toString() })
   })
-  const rebates = [...lines.values()].sort((a, b) => (a.user < b.user ? -1 : 1))
 
   const hashes = included.map((r) => r.hash)
   const receiptsTree = createReceiptsTree(hashes)
-  const rebateTree = createRebateTree(
-    rebates.map((r) => ({ user: r.user, cumulativeAmount: BigInt(r.cumulativeAmount) })),
-  )
+  const rebateTree = epochRebateTree(rebates)
   const file: BatchFile = {
-    version: 1,
+    version: 2,
     assetId: parameters.assetId.toLowerCase() as Hex,
     epoch: parameters.epoch,
     chainId: parameters.chainId.toString(),
@@ -116,11 +102,11 @@ export function buildBatch(parameters: BuildBatchParameters): BuildBatchReturnTy
     receiptCount: included.length,
     split: splitToStrings(split),
     receiptsRoot: receiptsTree.root,
-    rebateRoot: rebateTree.root,
+    rebateRoot: rebateTree?.root ?? zeroHash,
     receipts: included.map((r) => ({ id: r.id, hash: r.hash, encoded: encodeReceipt(r.receipt) })),
     rebates,
     receiptsTree: receiptsTree.dump(),
-    rebateTree: rebateTree.dump(),
+    rebateTree: rebateTree?.dump() ?? null,
   }
   return { file, included, issues: verified.issues }
 }

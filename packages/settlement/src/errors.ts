@@ -4,28 +4,38 @@ export type SettlementErrorCode =
   | 'RPC_UNAVAILABLE'
   | 'TX_REVERTED'
   | 'TX_DROPPED'
+  | 'SETTLE_REFUSED'
   | 'CHAIN_MISMATCH'
   | 'INVALID_RECEIPTS'
+  | 'INVALID_OPTIONS'
   | 'BATCH_FILE'
+  | 'PROOF_INDEX'
   | 'NOTHING_TO_CLAIM'
   | 'UNKNOWN_ASSET'
 
+/** A revert decoded from its data: the custom error's name and a sentence a newcomer can act on. */
+export type DecodedRevert = { name: string; reason: string }
+
 /**
- * Every failure of the settlement client: a stable `code`, and the cause (an ethers error, an
- * I/O error) kept.
+ * Every failure of the settlement client: a stable `code`, the decoded revert when the chain
+ * refused (`revert`), and the cause (an ethers error, an I/O error) kept.
  *
  * @example
- * client.events.on('error', (e) => { if (e.code === 'RPC_UNAVAILABLE') alert() })
+ * settler.events.on('error', (e) => {
+ *   if (e instanceof SettlementError && e.code === 'SETTLE_REFUSED') alert(e.revert?.reason)
+ * })
  */
 export class SettlementError extends BaseError {
   override name = 'SettlementError'
   declare readonly code: SettlementErrorCode
+  readonly revert: DecodedRevert | undefined
 
   constructor(
     code: SettlementErrorCode,
     shortMessage: string,
-    options: { details?: string; cause?: unknown } = {},
+    options: { details?: string; cause?: unknown; revert?: DecodedRevert } = {},
   ) {
     super(shortMessage, { code, details: options.details, cause: options.cause })
+    this.revert = options.revert
   }
 }

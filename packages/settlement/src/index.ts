@@ -1,6 +1,10 @@
 export {
   type BatchFile,
+  type BatchFileExpectation,
+  batchFileName,
   batchFilePath,
+  epochRebateTree,
+  parseBatchFile,
   type RebateLine,
   readBatchFile,
   serializeBatchFile,
@@ -8,15 +12,42 @@ export {
 } from './batchFile.js'
 export { type BuildBatchParameters, type BuildBatchReturnType, buildBatch } from './buildBatch.js'
 export {
-  createSettlementClient,
-  type Payouts,
+  type ClaimRebatesParameters,
+  type ClaimRebatesReturnType,
+  claimRebates,
+} from './claimRebates.js'
+export { createBatchFileHandler } from './createBatchFileHandler.js'
+export {
+  createRebateProver,
+  type RebateClaim,
   type RebateProof,
-  type RolePayout,
+  type RebateProver,
+  type RebateProverOptions,
+} from './createRebateProver.js'
+export {
+  createSettlementClient,
   type SettlementClient,
   type SettlementClientOptions,
-  type SettlementEvents,
-  type SettleResult,
 } from './createSettlementClient.js'
-export { SettlementError, type SettlementErrorCode } from './errors.js'
+export {
+  createSettler,
+  type SettleResult,
+  type Settler,
+  type SettlerEvents,
+  type SettlerOptions,
+} from './createSettler.js'
+export { decodeRevert } from './decodeRevert.js'
+export { type EnsureAllowanceParameters, ensureAllowance } from './ensureAllowance.js'
+export { type DecodedRevert, SettlementError, type SettlementErrorCode } from './errors.js'
+export {
+  createProofIndex,
+  type ProofIndex,
+  proofIndexPath,
+  readProofIndex,
+  writeProofIndex,
+} from './proofIndex.js'
 export { type AssetState, readAsset } from './readAsset.js'
+export { type Payouts, type RolePayout, readPayouts } from './readPayouts.js'
+export { readRecordedBatch } from './readRecordedBatch.js'
+export { sendClaim } from './sendClaim.js'
 export { isTransient, type RetryOptions, withRetry } from './withRetry.js'

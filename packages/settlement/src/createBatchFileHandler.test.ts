@@ -1,0 +1,54 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { writeAtomically } from './batchFile.js'
+import { createBatchFileHandler } from './createBatchFileHandler.js'
+
+const assetId = `0x${'a1'.repeat(32)}`
+const batchHash = `0x${'b2'.repeat(32)}`
+let dir: string
+let server: Server
+let url: string
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rma-batch-handler-'))
+  await writeAtomically(join(dir, assetId, `${batchHash}.json`), '{"version":2}\n')
+  await writeFile(join(dir, 'secret.txt'), 'not served')
+  const handler = createBatchFileHandler({ batchDir: dir })
+  server = createServer((req, res) => void handler(req, res))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve))
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('createBatchFileHandler', () => {
+  test('serves a batch file by its content-addressed name, immutable', async () => {
+    const res = await fetch(`${url}/${assetId}/${batchHash}.json`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect(await res.text()).toBe('{"version":2}\n')
+  })
+
+  test('nothing else is reachable, and every refusal is OpenAI-shaped JSON', async () => {
+    for (const path of [
+      '/secret.txt',
+      `/${assetId}/../secret.txt`,
+      `/${assetId}/${batchHash}.json.tmp`,
+      `/%2e%2e/secret.txt`,
+      `/${assetId}/0x${'cc'.repeat(32)}.json`,
+    ]) {
+      const res = await fetch(`${url}${path}`)
+      expect(res.status).toBe(404)
+      expect(res.headers.get('content-type')).toBe('application/json')
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('rma_not_found')
+    }
+    const post = await fetch(`${url}/${assetId}/${batchHash}.json`, { method: 'POST' })
+    expect(post.status).toBe(405)
+  })
+})

@@ -1,0 +1,517 @@
+import { getSettlementContract } from '@rma/contracts'
+import {
+  type Address,
+  type BatchRecord,
+  type ChainAnchor,
+  chainKey,
+  createDomain,
+  type Hex,
+  type ReceiptStore,
+  type StoredReceipt,
+} from '@rma/core'
+import type { Signer } from 'ethers'
+import { EventEmitter } from 'eventemitter3'
+import { batchFileName, writeBatchFile } from './batchFile.js'
+import { buildBatch } from './buildBatch.js'
+import { decodeRevert } from './decodeRevert.js'
+import { ensureAllowance } from './ensureAllowance.js'
+import { SettlementError } from './errors.js'
+import { createProofIndex, writeProofIndex } from './proofIndex.js'
+import { type AssetState, readAsset } from './readAsset.js'
+import { readRecordedBatch } from './readRecordedBatch.js'
+import { type RetryOptions, withRetry } from './withRetry.js'
+
+export type SettlerEvents = {
+  'batch:built': (event: {
+    epoch: number
+    revenue: bigint
+    receiptCount: number
+    batchUri: string
+  }) => void
+  /** Another settler on the same store recorded this epoch first; this one resumes its batch. */
+  'batch:lost': (event: { epoch: number }) => void
+  'batch:submitted': (event: { epoch: number; txHash: Hex }) => void
+  'batch:confirmed': (event: {
+    epoch: number
+    txHash: Hex
+    gasUsed: bigint
+    /** Gas of the `approve` this batch needed (0 while the standing allowance covers it). */
+    approveGasUsed: bigint
+    recovered: boolean
+  }) => void
+  error: (error: Error) => void
+}
+
+export type SettlerOptions = {
+  store: ReceiptStore
+  /** The asset's settler, connected to a provider; it pays each batch's revenue into the contract. */
+  signer: Signer
+  /** The settlement contract's address. */
+  contract: Address
+  assetId: Hex
+  /** Where batch files and proof indexes are written (default `./.rma/batches`). */
+  batchDir?: string
+  /**
+   * Public base URL where `batchDir` is served (required): each batch's URI on chain is
+   * `<batchBaseUri>/<assetId>/<batchHash>.json`, which auditors and other settlers fetch.
+   */
+  batchBaseUri: string
+  /** Confirmations to wait for (default 1). */
+  confirmations?: number
+  /** Most receipts in one batch (default 100,000). */
+  maxReceipts?: number
+  /** Allowance approved when the standing one is short (default the largest uint256). */
+  allowance?: bigint
+  /**
+   * After the chain refuses a batch (a decoded revert: no funds, no stake), wait this long
+   * before trying again, doubling per refusal up to `max` (default 30 s, max 15 min).
+   */
+  refusalBackoff?: { baseMs?: number; maxMs?: number }
+  retry?: RetryOptions
+}
+
+export type SettleResult =
+  | { status: 'idle'; unsettled: number }
+  | {
+      status: 'settled'
+      epoch: number
+      revenue: bigint
+      receiptCount: number
+      txHash: Hex
+      gasUsed: bigint
+      approveGasUsed: bigint
+      recovered: boolean
+    }
+
+export type Settler = ReturnType<typeof createSettler>
+
+/**
+ * The settler's loop. One round (`settleOnce`): read the asset from the chain; take unsettled
+ * receipts from the store (reading past receipts of meters the contract no longer trusts);
+ * verify them as chains; build the batch and write its file under its content hash; approve
+ * (once, a standing allowance) and simulate the settle; record the batch with the store's
+ * compare-and-set, and only when that wins assign its receipts, write its proof index and
+ * send; wait for confirmations. A settler that loses the compare-and-set resumes the recorded
+ * batch instead, so two settlers on one store never assign a receipt to an epoch the chain
+ * did not settle. A recorded batch the chain lacks (never sent, dropped, or dropped by a reorg
+ * after its confirmations) is sent again. A refused batch is reported with its decoded reason
+ * and retried after a growing delay, without sending a transaction that would revert.
+ *
+ * @example
+ * const settler = createSettler({ store, signer, contract, assetId, batchBaseUri: 'https://example.com/rma/batches' })
+ * settler.events.on('batch:confirmed', (e) => log(e.epoch, e.gasUsed))
+ * const { stop } = settler.run({ every: 60_000, minReceipts: 100 })
+ */
+export function createSettler(options: SettlerOptions) {
+  const { store, signer, assetId } = options
+  if (
+    typeof options.batchBaseUri !== 'string' ||
+    !/^[a-z][a-z0-9+.-]*:/i.test(options.batchBaseUri)
+  )
+    throw new SettlementError(
+      'INVALID_OPTIONS',
+      'batchBaseUri is required: the public URL where batchDir is served.',
+      {
+        details:
+          "Batch URIs go on chain for auditors and users; a path on the settler's disk helps no one. Serve batchDir over HTTP (for example `express.static`) and pass its URL.",
+      },
+    )
+  const contract = getSettlementContract(options.contract, signer)
+  const batchDir = options.batchDir ?? './.rma/batches'
+  const baseUri = options.batchBaseUri.replace(/\/+$/, '')
+  const confirmations = options.confirmations ?? 1
+  const maxReceipts = options.maxReceipts ?? 100_000
+  const retry = options.retry ?? {}
+  const backoffBase = options.refusalBackoff?.baseMs ?? 30_000
+  const backoffMax = options.refusalBackoff?.maxMs ?? 15 * 60_000
+  const events = new EventEmitter<SettlerEvents>()
+  let domain: ReturnType<typeof createDomain> | undefined
+  let queue: Promise<unknown> = Promise.resolve()
+  /** Receipts left out of the last round (untrusted meters): read past them next round. */
+  let leftOut = 0
+  let refusal: { until: number; count: number; error: SettlementError } | undefined
+
+  const call = <T>(step: () => Promise<T>) => withRetry(step, retry)
+  const getDomain = async () => {
+    domain ??= createDomain({
+      chainId: (await call(() => signer.provider!.getNetwork())).chainId,
+      verifyingContract: options.contract,
+    })
+    return domain
+  }
+  const asset = () => call(() => readAsset(contract, assetId))
+
+  async function settleOnce(settleOptions: { minReceipts?: number } = {}): Promise<SettleResult> {
+    if (refusal && Date.now() < refusal.until) throw refusal.error
+    const state = await asset()
+    const recorded = await store.latestBatch(assetId)
+    if (recorded && recorded.epoch > state.epoch) {
+      // Recorded but not on chain: never sent, still pending, refused, or dropped by a reorg
+      // after it was confirmed. The chain accepts only the next epoch, so resume that one.
+      const next =
+        recorded.epoch === state.epoch + 1
+          ? recorded
+          : await store.getBatch(assetId, state.epoch + 1)
+      if (!next)
+        throw new SettlementError(
+          'CHAIN_MISMATCH',
+          `The store has no batch of epoch ${state.epoch + 1}, the next one the chain expects.`,
+        )
+      return resume(next, state)
+    }
+    if (recorded && recorded.status !== 'confirmed') return resume(recorded, state)
+    if (recorded && recorded.epoch !== state.epoch)
+      throw new SettlementError(
+        'CHAIN_MISMATCH',
+        `The store's last batch is epoch ${recorded.epoch}, the chain's ${state.epoch}.`,
+      )
+    const { receipts, trustedMeters } = await settleable()
+    if (receipts.length === 0 || receipts.length < (settleOptions.minReceipts ?? 1))
+      return { status: 'idle', unsettled: receipts.length }
+    const epoch = state.epoch + 1
+    const d = await getDomain()
+    const built = buildBatch({
+      assetId,
+      epoch,
+      chainId: d.chainId,
+      contract: options.contract,
+      domain: d,
+      receipts,
+      anchors: await anchorsOf(receipts),
+      trustedMeters,
+      shares: state.shares,
+    })
+    if (built.issues.length > 0)
+      events.emit(
+        'error',
+        new SettlementError(
+          'INVALID_RECEIPTS',
+          `${built.issues.length} receipt chain issue(s); those chains stay unsettled.`,
+          { details: JSON.stringify(built.issues.map((i) => i.type)) },
+        ),
+      )
+    // Content-addressed: a settler that loses the race below never replaces the winner's file.
+    const { batchHash } = await writeBatchFile(batchDir, built.file)
+    const record: BatchRecord = {
+      assetId: assetId.toLowerCase() as Hex,
+      epoch,
+      status: 'built',
+      revenue: BigInt(built.file.revenue),
+      receiptCount: built.file.receiptCount,
+      receiptsRoot: built.file.receiptsRoot,
+      rebateRoot: built.file.rebateRoot,
+      batchUri: `${baseUri}/${batchFileName(assetId, batchHash)}`,
+      batchHash,
+      txHash: null,
+      createdAt: Math.floor(Date.now() / 1000),
+    }
+    // Refused before anything is recorded: the receipts stay unsettled and the next round
+    // builds a new batch with them and everything metered since.
+    const approveGasUsed = await prepare(record)
+    // The chain settled this epoch meanwhile (another settler): read the store again.
+    if (approveGasUsed === null) return settleOnce(settleOptions)
+    if (!(await store.createBatch(record))) {
+      events.emit('batch:lost', { epoch })
+      const winner = await store.getBatch(assetId, epoch)
+      if (!winner)
+        throw new SettlementError('CHAIN_MISMATCH', `The batch of epoch ${epoch} vanished.`)
+      return resume(winner, await asset())
+    }
+    await writeProofIndex(batchDir, createProofIndex(built.file, batchHash))
+    await store.markSettled({ assetId, epoch, hashes: built.included.map((r) => r.hash) })
+    events.emit('batch:built', {
+      epoch,
+      revenue: record.revenue,
+      receiptCount: record.receiptCount,
+      batchUri: record.batchUri,
+    })
+    return send(record, false, approveGasUsed)
+  }
+
+  /** A recorded batch: confirm it if the chain has it, else send it again. */
+  async function resume(record: BatchRecord, state: AssetState): Promise<SettleResult> {
+    if (state.epoch >= record.epoch) {
+      const settled = await settledEvent(record.epoch)
+      if (
+        !settled ||
+        settled.receiptsRoot !== record.receiptsRoot.toLowerCase() ||
+        settled.rebateRoot !== record.rebateRoot.toLowerCase()
+      )
+        throw new SettlementError(
+          'CHAIN_MISMATCH',
+          `Epoch ${record.epoch} on chain is not the recorded batch.`,
+        )
+      return confirm(record, settled.txHash, true, 0n)
+    }
+    if (state.epoch !== record.epoch - 1)
+      throw new SettlementError(
+        'CHAIN_MISMATCH',
+        `Recorded epoch ${record.epoch} does not follow the chain's ${state.epoch}.`,
+      )
+    const file = await readRecordedBatch(record, { batchDir, domain: await getDomain() })
+    // The crash (or the race) may have come between recording the batch and assigning its
+    // receipts, or before its proof index was written; both are idempotent.
+    await writeProofIndex(batchDir, createProofIndex(file, record.batchHash))
+    await store.markSettled({
+      assetId,
+      epoch: record.epoch,
+      hashes: file.receipts.map((r) => r.hash),
+    })
+    if (record.txHash && record.status === 'submitted') {
+      // Sent before: wait for it if the node still has it, else send it again.
+      const sent = await call(() => signer.provider!.getTransaction(record.txHash!))
+      if (sent) {
+        const mined = await sent.wait(confirmations).catch(() => null)
+        if (mined?.status === 1) return confirm(record, record.txHash, true, 0n, mined.gasUsed)
+        const now = await asset()
+        if (now.epoch >= record.epoch) return resume(record, now)
+      }
+    }
+    const approveGasUsed = await prepare(record)
+    if (approveGasUsed === null) return resume(record, await asset())
+    return send(record, true, approveGasUsed)
+  }
+
+  /**
+   * Approves if the standing allowance is short, then simulates the settle: a batch the chain
+   * would refuse is reported with the decoded reason and no transaction is sent. Resolves to
+   * the approve's gas, or null when the chain has settled the epoch meanwhile.
+   */
+  async function prepare(record: BatchRecord): Promise<bigint | null> {
+    const token = (await asset()).token
+    const approveGasUsed = await call(() =>
+      ensureAllowance({
+        signer,
+        token,
+        spender: options.contract,
+        needed: record.revenue,
+        target: options.allowance,
+        confirmations,
+        nonce: pendingNonce,
+      }),
+    )
+    try {
+      await call(() => contract.settle.staticCall(...settleArguments(record)))
+    } catch (error) {
+      if ((await asset()).epoch >= record.epoch) return null
+      throw await refused(record, error)
+    }
+    return approveGasUsed
+  }
+
+  async function refused(record: BatchRecord, error: unknown): Promise<SettlementError> {
+    if (error instanceof SettlementError) return error
+    const revert = decodeRevert(error, { [await signer.getAddress()]: 'the settler' })
+    if (!revert)
+      return new SettlementError('TX_REVERTED', `settle(epoch ${record.epoch}) failed.`, {
+        cause: error,
+      })
+    const count = (refusal?.count ?? 0) + 1
+    const wait = Math.min(backoffBase * 2 ** (count - 1), backoffMax)
+    const refusedError = new SettlementError(
+      'SETTLE_REFUSED',
+      `settle(epoch ${record.epoch}) was refused: ${revert.reason}.`,
+      {
+        details: `${revert.name}; retried after ${Math.round(wait / 1000)} s, without sending until the chain would accept it.`,
+        revert,
+        cause: error,
+      },
+    )
+    refusal = { until: Date.now() + wait, count, error: refusedError }
+    return refusedError
+  }
+
+  async function send(
+    record: BatchRecord,
+    recovered: boolean,
+    approveGasUsed: bigint,
+  ): Promise<SettleResult> {
+    let tx: Awaited<ReturnType<typeof contract.settle>>
+    try {
+      tx = await call(async () =>
+        contract.settle(...settleArguments(record), { nonce: await pendingNonce() }),
+      )
+    } catch (error) {
+      // Another settler may have landed this batch first: let the chain decide.
+      const now = await asset()
+      if (now.epoch >= record.epoch) return resume(record, now)
+      throw await refused(record, error)
+    }
+    const submitted = { ...record, status: 'submitted' as const, txHash: tx.hash as Hex }
+    await store.saveBatch(submitted)
+    events.emit('batch:submitted', { epoch: record.epoch, txHash: tx.hash as Hex })
+    const mined = await call(() => tx.wait(confirmations)).catch(async (error: unknown) => {
+      const now = await asset()
+      if (now.epoch >= record.epoch) return null
+      throw new SettlementError('TX_REVERTED', `settle(epoch ${record.epoch}) reverted.`, {
+        cause: error,
+      })
+    })
+    if (mined === null) return resume(submitted, await asset())
+    if (mined?.status !== 1)
+      throw new SettlementError('TX_REVERTED', `settle(epoch ${record.epoch}) reverted.`)
+    return confirm(submitted, tx.hash as Hex, recovered, approveGasUsed, mined.gasUsed)
+  }
+
+  async function confirm(
+    record: BatchRecord,
+    txHash: Hex,
+    recovered: boolean,
+    approveGasUsed: bigint,
+    gasUsed?: bigint,
+  ): Promise<SettleResult> {
+    const gas =
+      gasUsed ?? (await call(() => signer.provider!.getTransactionReceipt(txHash)))?.gasUsed ?? 0n
+    await store.saveBatch({ ...record, status: 'confirmed', txHash })
+    refusal = undefined
+    events.emit('batch:confirmed', {
+      epoch: record.epoch,
+      txHash,
+      gasUsed: gas,
+      approveGasUsed,
+      recovered,
+    })
+    return {
+      status: 'settled',
+      epoch: record.epoch,
+      revenue: record.revenue,
+      receiptCount: record.receiptCount,
+      txHash,
+      gasUsed: gas,
+      approveGasUsed,
+      recovered,
+    }
+  }
+
+  function settleArguments(record: BatchRecord) {
+    return [
+      assetId,
+      record.epoch,
+      record.revenue,
+      record.receiptsRoot,
+      record.rebateRoot,
+      record.receiptCount,
+      record.batchUri,
+      record.batchHash,
+    ] as const
+  }
+
+  /**
+   * The settler's next nonce, asked of the node itself: ethers' provider caches
+   * `eth_getTransactionCount` for 250 ms, which hands approve and settle sent back to back
+   * the same nonce.
+   */
+  async function pendingNonce(): Promise<number> {
+    const address = await signer.getAddress()
+    const provider = signer.provider as {
+      send?: (method: string, params: unknown[]) => Promise<string>
+    } | null
+    if (typeof provider?.send !== 'function') return signer.getNonce('pending')
+    return Number(await call(() => provider.send!('eth_getTransactionCount', [address, 'pending'])))
+  }
+
+  async function settledEvent(epoch: number) {
+    const logs = await call(() => contract.queryFilter(contract.filters.Settled!(assetId, epoch)))
+    const log = logs.at(-1)
+    if (!log) return undefined
+    const args = (log as unknown as { args: Record<string, unknown> }).args
+    return {
+      receiptsRoot: String(args.receiptsRoot).toLowerCase() as Hex,
+      rebateRoot: String(args.rebateRoot).toLowerCase() as Hex,
+      txHash: log.transactionHash as Hex,
+    }
+  }
+
+  /**
+   * Up to `maxReceipts` unsettled receipts of meters the contract trusts. Receipts of a revoked
+   * or unknown meter stay unsettled but must not fill every slot (the store lists by meter),
+   * so the read reaches past as many as the last round left out, and further while it finds
+   * too few.
+   */
+  async function settleable(): Promise<{ receipts: StoredReceipt[]; trustedMeters: Address[] }> {
+    let extra = leftOut
+    const trust = new Map<string, boolean>()
+    for (;;) {
+      const limit = maxReceipts + extra
+      const listed = await store.listUnsettled({ assetId, limit })
+      const meters = [...new Set(listed.map((r) => r.receipt.meter.toLowerCase()))]
+      await Promise.all(
+        meters
+          .filter((m) => !trust.has(m))
+          .map(async (m) => trust.set(m, await call(() => contract.isMeter(assetId, m)))),
+      )
+      const usable = listed.filter((r) => trust.get(r.receipt.meter.toLowerCase()))
+      const skipped = listed.length - usable.length
+      if (usable.length >= maxReceipts || listed.length < limit) {
+        if (skipped > 0)
+          events.emit(
+            'error',
+            new SettlementError(
+              'INVALID_RECEIPTS',
+              `${skipped} unsettled receipt(s) of meters the contract does not trust are left out.`,
+              { details: meters.filter((m) => !trust.get(m)).join(', ') },
+            ),
+          )
+        leftOut = skipped
+        return {
+          receipts: usable.slice(0, maxReceipts),
+          trustedMeters: meters.filter((m) => trust.get(m)) as Address[],
+        }
+      }
+      extra = Math.max(extra * 2, skipped, 1)
+    }
+  }
+
+  /** Each chain continues from its settled predecessor, found by the first receipt's `prev`. */
+  async function anchorsOf(receipts: readonly StoredReceipt[]): Promise<Map<string, ChainAnchor>> {
+    const anchors = new Map<string, ChainAnchor>()
+    for (const { receipt } of receipts) {
+      const key = chainKey(receipt.assetId, receipt.meter, receipt.user)
+      if (anchors.has(key) || receipt.seq === 1) continue
+      const previous = await store.getByHash(receipt.prev)
+      if (previous && previous.epoch !== null)
+        anchors.set(key, { seq: previous.receipt.seq, hash: previous.hash })
+    }
+    return anchors
+  }
+
+  /** Serialised, so `run()` and a manual call never build two batches at once. */
+  function serial<T>(task: () => Promise<T>): Promise<T> {
+    const next = queue.then(task, task)
+    queue = next.catch(() => undefined)
+    return next
+  }
+
+  return {
+    events,
+    settleOnce: (settleOptions?: { minReceipts?: number }) =>
+      serial(() => settleOnce(settleOptions)),
+
+    /**
+     * Settles every `every` ms while at least `minReceipts` are unsettled; errors are emitted,
+     * never thrown, and the next round tries again (resuming any recorded batch).
+     */
+    run(runOptions: { every: number; minReceipts?: number }) {
+      let stopped = false
+      let timer: NodeJS.Timeout | undefined
+      let current: Promise<unknown> = Promise.resolve()
+      const tick = () => {
+        current = serial(() => settleOnce({ minReceipts: runOptions.minReceipts }))
+          .catch((error: unknown) =>
+            events.emit('error', error instanceof Error ? error : new Error(String(error))),
+          )
+          .finally(() => {
+            if (!stopped) timer = setTimeout(tick, runOptions.every)
+          })
+      }
+      tick()
+      return {
+        async stop() {
+          stopped = true
+          clearTimeout(timer)
+          await current
+        },
+      }
+    },
+  }
+}
