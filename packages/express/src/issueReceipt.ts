@@ -39,6 +39,7 @@ export async function issueReceipt(
   const amount = capped ? (context.maxAmount as bigint) : priced
   const stored = await config.store.append({
     id: context.id,
+    assetId: config.assetId,
     meter: address,
     user: context.user as Address,
     sign: async (head) => {

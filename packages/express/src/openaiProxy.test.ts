@@ -327,7 +327,7 @@ describe('openaiProxy alone', () => {
 })
 
 describe('a store that fails', () => {
-  test('the call is delivered uncharged, marked unstored, and the meter emits error', async () => {
+  test('the answer is withheld: a 503 in the OpenAI error shape, no receipt, and the meter emits error', async () => {
     const store = createMemoryStore()
     const failing = { ...store, append: () => Promise.reject(new Error('disk full')) }
     const broken = await createMeteredApp({ store: failing, upstream: app.upstream })
@@ -338,10 +338,12 @@ describe('a store that fails', () => {
         method: 'POST',
         body: JSON.stringify(chat()),
       })
-      expect(res.status).toBe(200)
-      expect(((await res.json()) as { choices: unknown[] }).choices).toHaveLength(1)
+      expect(res.status).toBe(503)
+      const body = (await res.json()) as { choices?: unknown; error: { code: string } }
+      expect(body.choices).toBeUndefined()
+      expect(body.error.code).toBe('rma_store_unavailable')
       expect(res.headers.get('rma-receipt')).toBeNull()
-      expect(res.headers.get('rma-receipt-status')).toBe('unstored')
+      expect(res.headers.get('rma-receipt-status')).toBeNull()
       expect(errors).toEqual(['disk full'])
     } finally {
       await broken.close()

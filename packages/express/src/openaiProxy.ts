@@ -1,9 +1,11 @@
 import type { Request, RequestHandler, Response } from 'express'
+import { Agent, fetch as undiciFetch } from 'undici'
 import { MeterError } from './errors.js'
 import { readRawBody } from './readRawBody.js'
 import { sendError } from './sendError.js'
 import { createIncludeUsageStripper } from './sse/createIncludeUsageStripper.js'
 import { createSseParser } from './sse/createSseParser.js'
+import { sseErrorFrame } from './sse/sseErrorFrame.js'
 import { createStreamObserver } from './usage/createStreamObserver.js'
 
 export type OpenAIProxyOptions = {
@@ -13,8 +15,19 @@ export type OpenAIProxyOptions = {
   apiKey?: string
   /** Injected fetch (default: global fetch). */
   fetch?: typeof fetch
-  /** Abort the upstream call after this many milliseconds (default 10 minutes). */
-  timeoutMs?: number
+  /** Give up connecting to the upstream after this many milliseconds (default 10 s). */
+  connectTimeoutMs?: number
+  /**
+   * Give up when the upstream has not started answering (its response headers) this many
+   * milliseconds after the request was sent (default 10 minutes: a non-streamed answer of a
+   * reasoning model can take minutes to start).
+   */
+  firstByteTimeoutMs?: number
+  /**
+   * Give up when the upstream sends nothing for this many milliseconds while its body is being
+   * read (default 5 minutes). A long stream that keeps sending is never cut.
+   */
+  idleTimeoutMs?: number
   /**
    * When the client leaves mid-stream: `'cancel'` aborts the upstream call (its receipt is
    * `partial`, usage estimated from what was forwarded); `'drain'` keeps reading to the end
@@ -44,7 +57,12 @@ const forwardedResponseHeaders = [
   'openai-version',
   'openai-model',
   'cache-control',
+  // A client backs off as the upstream asks (the openai SDK reads both).
+  'retry-after',
+  'retry-after-ms',
 ]
+/** Rate-limit state of the provider's key (`x-ratelimit-limit-requests`, …), forwarded as is. */
+const forwardedResponseHeaderPrefix = 'x-ratelimit-'
 
 /**
  * A streaming pass-through to an OpenAI-compatible upstream (OpenAI, vLLM, Ollama, LM Studio).
@@ -58,17 +76,31 @@ const forwardedResponseHeaders = [
  */
 export function openaiProxy(options: OpenAIProxyOptions): RequestHandler {
   const upstream = options.upstream.replace(/\/+$/, '')
-  const doFetch = options.fetch ?? fetch
-  const timeoutMs = options.timeoutMs ?? 600_000
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000
+  const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 600_000
+  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000
+  // Without an injected fetch, undici's own, with a connect timeout of ours (the first-byte and
+  // idle timeouts are timers below, so they apply to any fetch).
+  const doFetch =
+    options.fetch ??
+    (
+      (dispatcher) => (url: string, init: RequestInit) =>
+        undiciFetch(url, {
+          ...(init as object),
+          dispatcher,
+        }) as unknown as Promise<globalThis.Response>
+    )(new Agent({ connect: { timeout: connectTimeoutMs }, headersTimeout: 0, bodyTimeout: 0 }))
   const drain = options.onClientAbort === 'drain'
   const includeUsage = options.includeUsage ?? true
 
   return async function openaiProxyHandler(req: Request, res: Response) {
     const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(new Error('timeout')), timeoutMs)
+    const timer = createUpstreamTimer(controller)
     if (req.rma && drain) req.rma.draining = true
     res.on('close', () => {
-      if (!res.writableFinished && !drain) controller.abort(new Error('client closed'))
+      // Once the response is over (the meter may end a stream at its terminator) nothing more
+      // is delivered: stop reading. A client that left early stops it too, unless draining.
+      if (res.writableFinished || !drain) controller.abort(new Error('client closed'))
     })
     try {
       const { body, addedUsage } = await requestBody(req, includeUsage)
@@ -77,6 +109,7 @@ export function openaiProxy(options: OpenAIProxyOptions): RequestHandler {
         ? req.originalUrl.slice(req.originalUrl.indexOf('?'))
         : ''
       let response: globalThis.Response
+      timer.arm('first-byte', firstByteTimeoutMs)
       try {
         response = await doFetch(`${upstream}${path}${query}`, {
           method: req.method,
@@ -87,21 +120,68 @@ export function openaiProxy(options: OpenAIProxyOptions): RequestHandler {
       } catch (error) {
         throw upstreamFailure(error, controller)
       }
+      timer.arm('idle', idleTimeoutMs)
       res.status(response.status)
-      for (const name of forwardedResponseHeaders) {
-        const value = response.headers.get(name)
-        if (value !== null) res.setHeader(name, value)
-      }
+      for (const [name, value] of response.headers)
+        if (
+          forwardedResponseHeaders.includes(name) ||
+          name.startsWith(forwardedResponseHeaderPrefix)
+        )
+          res.setHeader(name, value)
       const isStream = (response.headers.get('content-type') ?? '').includes('text/event-stream')
-      if (response.status >= 400) return await relayError(res, response)
-      if (!isStream) return await relayJson(res, response)
-      await relayStream(req, res, response, addedUsage, controller)
+      if (response.status >= 400) return await relayError(res, response, timer, idleTimeoutMs)
+      if (!isStream) return await relayJson(res, response, timer, idleTimeoutMs)
+      await relayStream(req, res, response, addedUsage, controller, timer, idleTimeoutMs)
     } catch (error) {
       sendError(res, error instanceof MeterError ? error : upstreamFailure(error, controller))
     } finally {
-      clearTimeout(timer)
+      timer.clear()
     }
   }
+}
+
+/** The one timer of an upstream call: first byte, then idle between body reads. */
+type UpstreamTimer = {
+  arm(phase: 'first-byte' | 'idle', ms: number): void
+  clear(): void
+}
+
+function createUpstreamTimer(controller: AbortController): UpstreamTimer {
+  let timer: NodeJS.Timeout | undefined
+  return {
+    arm(phase, ms) {
+      if (timer) clearTimeout(timer)
+      if (ms > 0 && Number.isFinite(ms))
+        timer = setTimeout(() => controller.abort(new UpstreamTimeout(phase, ms)), ms)
+    },
+    clear() {
+      if (timer) clearTimeout(timer)
+    },
+  }
+}
+
+class UpstreamTimeout extends Error {
+  constructor(
+    readonly phase: 'first-byte' | 'idle',
+    readonly ms: number,
+  ) {
+    super('timeout')
+  }
+}
+
+/** Reads a body to its end, re-arming the idle timer at each piece. */
+async function readAll(
+  response: globalThis.Response,
+  timer: UpstreamTimer,
+  idleTimeoutMs: number,
+): Promise<Buffer> {
+  const parts: Uint8Array[] = []
+  if (response.body)
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      timer.arm('idle', idleTimeoutMs)
+      parts.push(chunk)
+    }
+  return Buffer.concat(parts)
 }
 
 /**
@@ -146,8 +226,13 @@ function requestHeaders(req: Request, apiKey: string | undefined): Record<string
   return headers
 }
 
-async function relayError(res: Response, response: globalThis.Response): Promise<void> {
-  const text = await response.text()
+async function relayError(
+  res: Response,
+  response: globalThis.Response,
+  timer: UpstreamTimer,
+  idleTimeoutMs: number,
+): Promise<void> {
+  const text = (await readAll(response, timer, idleTimeoutMs)).toString('utf8')
   let body: unknown
   try {
     body = JSON.parse(text)
@@ -167,8 +252,13 @@ async function relayError(res: Response, response: globalThis.Response): Promise
   })
 }
 
-async function relayJson(res: Response, response: globalThis.Response): Promise<void> {
-  const bytes = Buffer.from(await response.arrayBuffer())
+async function relayJson(
+  res: Response,
+  response: globalThis.Response,
+  timer: UpstreamTimer,
+  idleTimeoutMs: number,
+): Promise<void> {
+  const bytes = await readAll(response, timer, idleTimeoutMs)
   try {
     JSON.parse(bytes.toString('utf8'))
   } catch {
@@ -188,49 +278,86 @@ async function relayStream(
   response: globalThis.Response,
   addedUsage: boolean,
   controller: AbortController,
+  timer: UpstreamTimer,
+  idleTimeoutMs: number,
 ): Promise<void> {
   res.flushHeaders()
   const write = (bytes: Uint8Array) => {
-    if (!res.write(bytes) && !res.destroyed)
-      return new Promise<void>((resolve) => res.once('drain', resolve))
+    if (!res.write(bytes) && !res.destroyed && !res.writableEnded)
+      return new Promise<void>((resolve) => {
+        res.once('drain', resolve)
+        res.once('close', resolve)
+      })
   }
-  // With include_usage added, the usage chunk is removed before the client sees it: read it here.
+  // With include_usage added, the usage chunk is removed before the client sees it: read it
+  // here, and hand it to the meter before the bytes that follow it (`[DONE]`) are written, so
+  // the receipt is settled at the terminator, not when the upstream's body ends.
   const observer = addedUsage ? createStreamObserver('chat') : undefined
   const parser = observer ? createSseParser(observer.onEvent) : undefined
   const pending: Uint8Array[] = []
   const stripper = addedUsage
     ? createIncludeUsageStripper((bytes) => pending.push(bytes))
     : undefined
+  const handOver = () => {
+    const seen = observer?.result()
+    if (req.rma && seen?.usage && !req.rma.upstreamUsage)
+      req.rma.upstreamUsage = { usage: seen.usage, model: seen.model }
+  }
   if (!response.body) return void res.end()
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      timer.arm('idle', idleTimeoutMs)
       if (stripper) {
         parser!.push(chunk)
+        handOver()
         stripper.push(chunk)
         for (const bytes of pending.splice(0)) await write(bytes)
       } else await write(chunk)
     }
     stripper?.end()
+    parser?.end()
+    handOver()
     for (const bytes of pending.splice(0)) await write(bytes)
   } catch (error) {
-    if (!controller.signal.aborted) throw error
-  }
-  if (observer && req.rma) {
-    parser!.end()
-    const seen = observer.result()
-    if (seen.usage) req.rma.upstreamUsage = { usage: seen.usage, model: seen.model }
+    // The client left (or the meter ended the stream): nothing to tell anyone.
+    if (res.writableEnded || res.destroyed) return void res.end()
+    // Cut by a timeout or a reset: end with an error event the SDK raises, never a clean end.
+    const failure = upstreamFailure(error, controller, true)
+    return void res.end(sseErrorFrame(failure))
   }
   res.end()
 }
 
-function upstreamFailure(error: unknown, controller: AbortController): MeterError {
-  const reason = controller.signal.reason as Error | undefined
-  if (controller.signal.aborted && reason?.message === 'timeout')
+function upstreamFailure(
+  error: unknown,
+  controller: AbortController,
+  midStream = false,
+): MeterError {
+  const reason = controller.signal.reason
+  if (controller.signal.aborted && reason instanceof UpstreamTimeout)
     return new MeterError({
       status: 504,
       type: 'timeout_error',
       code: 'upstream_timeout',
-      message: 'The upstream did not answer in time.',
+      message:
+        reason.phase === 'first-byte'
+          ? `The upstream did not start answering within ${reason.ms} ms.`
+          : `The upstream sent nothing for ${reason.ms} ms.`,
+    })
+  if (connectTimedOut(error))
+    return new MeterError({
+      status: 504,
+      type: 'timeout_error',
+      code: 'upstream_connect_timeout',
+      message: 'The upstream could not be connected to in time.',
+    })
+  if (midStream)
+    return new MeterError({
+      status: 502,
+      type: 'upstream_error',
+      code: 'upstream_reset',
+      message: 'The upstream closed the stream before it completed.',
+      cause: error,
     })
   return new MeterError({
     status: 502,
@@ -239,4 +366,10 @@ function upstreamFailure(error: unknown, controller: AbortController): MeterErro
     message: 'The upstream could not be reached.',
     cause: error,
   })
+}
+
+function connectTimedOut(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++)
+    if ((e as { code?: unknown }).code === 'UND_ERR_CONNECT_TIMEOUT') return true
+  return false
 }

@@ -1,34 +1,28 @@
 import { randomUUID } from 'node:crypto'
 import {
   BaseError,
-  createBytesHasher,
   decodeAck,
-  encodeReceipt,
   hashBytes,
   resolveModelPrice,
   type StoredReceipt,
   UnknownModelError,
   type Usage,
-  type UsageSource,
   verifyAck,
 } from '@rma/core'
 import { EventEmitter } from 'eventemitter3'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { authenticate } from './authenticate.js'
+import { createMeterHooks } from './createMeterHooks.js'
 import { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
+import { ensureStoreWritable } from './ensureStoreWritable.js'
 import { MeterError } from './errors.js'
-import { issueReceipt } from './issueReceipt.js'
 import { observeResponse } from './observeResponse.js'
-import { outputTextOf } from './outputTextOf.js'
 import { readRawBody } from './readRawBody.js'
 import { type MeterConfig, type RmaMeterOptions, resolveMeterConfig } from './resolveMeterConfig.js'
 import { sendError } from './sendError.js'
-import { createSseParser } from './sse/createSseParser.js'
 import type { RmaRequestContext } from './types.js'
-import { createStreamObserver } from './usage/createStreamObserver.js'
 import type { Endpoint } from './usage/endpointOf.js'
-import { estimateUsage, loadTokenizer } from './usage/estimateUsage.js'
-import { readResponseUsage } from './usage/readResponseUsage.js'
+import { loadTokenizer } from './usage/estimateUsage.js'
 
 export type MeterEvents = {
   /** A receipt was signed and stored (before it is delivered). */
@@ -86,7 +80,8 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
       return next(error)
     }
     req.rma = context
-    observeResponse(res, context.id, createHooks(config, context, events, metrics))
+    observeResponse(res, context.id, createMeterHooks(config, context, events, metrics))
+    if (!(await ensureStoreWritable(config.store, res))) return
     next()
   }
 
@@ -185,134 +180,4 @@ async function acceptAck(config: MeterConfig, req: Request): Promise<void> {
       message: 'The rma-ack signature does not match its user.',
     })
   await config.store.addAck(ack)
-}
-
-function createHooks(
-  config: MeterConfig,
-  context: RmaRequestContext,
-  events: EventEmitter<MeterEvents>,
-  metrics: MeterMetrics,
-) {
-  const { endpoint, id } = context
-  const observer = createStreamObserver(endpoint)
-  const parser = createSseParser(observer.onEvent)
-  const hasher = createBytesHasher()
-  let settled: Promise<StoredReceipt | undefined> | undefined
-
-  const issue = (
-    usage: Usage,
-    usageSource: UsageSource,
-    model: string,
-    responseHash: `0x${string}`,
-  ) =>
-    issueReceipt({ config, context, usage, usageSource, model, responseHash })
-      .then((stored) => {
-        metrics.requests.inc({ endpoint, outcome: 'metered' })
-        metrics.receipts.inc({ source: usageSource })
-        metrics.tokens.inc({ kind: 'input' }, usage.inputTokens)
-        metrics.tokens.inc({ kind: 'cached_input' }, usage.cachedInputTokens)
-        metrics.tokens.inc({ kind: 'output' }, usage.outputTokens)
-        metrics.tokens.inc({ kind: 'reasoning' }, usage.reasoningTokens)
-        metrics.revenue.inc(Number(stored.receipt.amount))
-        metrics.duration.observe({ endpoint }, (performance.now() - context.startedAt) / 1000)
-        events.emit('receipt', { stored, endpoint, capped: stored.capped })
-        return stored as StoredReceipt
-      })
-      .catch((error: unknown) => {
-        metrics.requests.inc({ endpoint, outcome: 'unstored' })
-        events.emit('error', asError(error), { id })
-        config.logger.error?.('rma: receipt not stored', { id })
-        return undefined
-      })
-
-  const estimate = async (reason: 'missing-usage' | 'client-aborted', outputText: string) => {
-    await loadTokenizer()
-    const usage = estimateUsage({ endpoint, request: context.body, outputText })
-    events.emit('estimate', { id, reason, usage })
-    return usage
-  }
-
-  /** A stream's receipt, once: at its end, or when the client leaves (unless draining). */
-  const settleStream = (clientGone: boolean) => {
-    settled ??= (async () => {
-      parser.end()
-      const seen = observer.result()
-      if (seen.failed && !clientGone) {
-        metrics.requests.inc({ endpoint, outcome: 'failed' })
-        return undefined
-      }
-      const reported = context.upstreamUsage?.usage ?? seen.usage
-      const model = context.upstreamUsage?.model ?? seen.model ?? requestedModel(context)
-      const usage =
-        reported ??
-        (await estimate(clientGone ? 'client-aborted' : 'missing-usage', seen.outputText))
-      const source: UsageSource =
-        clientGone && !context.draining ? 'partial' : reported ? 'reported' : 'estimated'
-      return issue(usage, source, model, hasher.hex())
-    })()
-    return settled
-  }
-
-  return {
-    onStreamStart() {},
-    onStreamBytes(chunk: Buffer) {
-      hasher.update(chunk)
-      parser.push(chunk)
-    },
-    async onStreamEnd(clientGone: boolean) {
-      const stored = await settleStream(clientGone)
-      if (!stored || !context.inline || clientGone) return undefined
-      const frame = {
-        object: 'rma.receipt',
-        id,
-        hash: stored.hash,
-        receipt: encodeReceipt(stored.receipt),
-      }
-      return Buffer.from(`event: rma.receipt\ndata: ${JSON.stringify(frame)}\n\n`)
-    },
-    async onBodyEnd(body: Buffer, status: number): Promise<Record<string, string> | undefined> {
-      if (status >= 400) {
-        metrics.requests.inc({ endpoint, outcome: 'failed' })
-        return undefined
-      }
-      let json: unknown
-      try {
-        json = JSON.parse(body.toString('utf8'))
-      } catch {
-        events.emit(
-          'error',
-          new MeterError({
-            status: 502,
-            type: 'upstream_error',
-            code: 'rma_unmetered_body',
-            message: 'A metered route answered with a body that is not JSON; no receipt.',
-          }),
-          { id },
-        )
-        return undefined
-      }
-      const read = readResponseUsage(endpoint, json)
-      const usage = read.usage ?? (await estimate('missing-usage', outputTextOf(endpoint, json)))
-      const stored = await issue(
-        usage,
-        read.usage ? 'reported' : 'estimated',
-        read.model ?? requestedModel(context),
-        hashBytes(body),
-      )
-      // The call is delivered uncharged; the header tells a client why no receipt came.
-      if (!stored) return { 'rma-receipt-status': 'unstored', 'rma-receipt-id': id }
-      return { 'rma-receipt': encodeReceipt(stored.receipt), 'rma-receipt-id': id }
-    },
-    onClientGone() {
-      if (context.stream && !context.draining) void settleStream(true)
-    },
-  }
-}
-
-function requestedModel(context: RmaRequestContext): string {
-  return typeof context.body.model === 'string' ? context.body.model : ''
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error))
 }

@@ -32,7 +32,8 @@ export type RebateProofLike = {
  * - `GET /rma/receipts?user=0x…&from=&to=&limit=`: a user's receipts by time;
  * - `POST /rma/acks`: a ReceiptAck, as `{ "ack": "<encoded>" }` or the `rma-ack` header;
  * - `GET /rma/proofs/:user`: the user's cumulative rebate proof (with the `proofs` option);
- * - `GET /rma/health`: the meter address, asset and store reachability;
+ * - `GET /rma/health`: the meter address and asset; 503 with `ok: false` when the store cannot
+ *   write receipts (the meter then refuses paid calls);
  * - `GET /rma/metrics`: Prometheus metrics.
  *
  * @example
@@ -151,15 +152,30 @@ export function rmaRouter(options: RmaRouterOptions): Router {
     '/health',
     route(async (_req, res) => {
       const { address } = await meter.config.signer()
-      // A cheap read proves the store answers.
-      const batch = await store.latestBatch(meter.config.assetId)
-      res.json({
-        ok: true,
+      const identity = {
         meter: address,
         assetId: meter.config.assetId,
         chainId: domain.chainId.toString(),
-        lastEpoch: batch?.epoch ?? 0,
-      })
+      }
+      // Healthy means able to serve a paid call: the store must be able to write a receipt now.
+      try {
+        await store.checkWritable()
+      } catch (error) {
+        res.status(503).json({
+          ok: false,
+          ...identity,
+          error: {
+            // The code, not the message: a message may name files or hosts.
+            message: `The store cannot write receipts (${error instanceof BaseError ? error.code : 'unavailable'}).`,
+            type: 'server_error',
+            code: 'rma_store_unavailable',
+            param: null,
+          },
+        })
+        return
+      }
+      const batch = await store.latestBatch(meter.config.assetId)
+      res.json({ ok: true, ...identity, lastEpoch: batch?.epoch ?? 0 })
     }),
   )
 
