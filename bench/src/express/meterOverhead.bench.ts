@@ -314,7 +314,8 @@ async function assertStored(
 ): Promise<void> {
   let stored = 0
   const meter = app.meterWallet.address as Address
-  for (const user of users) stored += (await store.head(meter, user.address as Address)).seq
+  for (const user of users)
+    stored += (await store.head({ assetId, meter, user: user.address as Address })).seq
   if (stored !== expected)
     throw new Error(`${expected} metered calls answered but ${stored} receipts stored`)
 }

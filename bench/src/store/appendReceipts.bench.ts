@@ -71,6 +71,7 @@ export default defineBench(async ({ quick, log }) => {
     Promise.all(
       templates.map((template) =>
         store.append({
+          assetId: template.assetId,
           id: `bench-${run}-${ids++}`,
           meter: meterAddress,
           user: template.user,

@@ -23,10 +23,13 @@ import type { ReceiptRecord } from './types.js'
 const domain = createDomain({ chainId: 31337, verifyingContract: `0x${'5e'.repeat(20)}` })
 const meter = Wallet.createRandom()
 const user = Wallet.createRandom()
+const assetX: Hex = `0x${'a5'.repeat(32)}`
+const assetY: Hex = `0x${'b6'.repeat(32)}`
 
-/** A validly signed chain of `n` receipts. */
+/** A validly signed chain of `n` receipts of one asset. */
 async function chain(
   n: number,
+  assetId: Hex = assetX,
 ): Promise<{ receipt: SignedUsageReceipt; hash: Hex; encoded: string }[]> {
   const out: { receipt: SignedUsageReceipt; hash: Hex; encoded: string }[] = []
   let prev: Hex = zeroHash
@@ -35,7 +38,7 @@ async function chain(
       signer: meter,
       domain,
       receipt: {
-        assetId: `0x${'a5'.repeat(32)}`,
+        assetId,
         meter: meter.address.toLowerCase() as Address,
         user: user.address.toLowerCase() as Address,
         seq,
@@ -69,6 +72,24 @@ const record = (r: { receipt: SignedUsageReceipt; hash: Hex; encoded: string }):
 })
 
 describe('createLedger', () => {
+  test('one meter key serving two assets: calls X, Y, X make two gap-free chains (M4)', async () => {
+    const [x1, x2] = await chain(2, assetX)
+    const [y1] = await chain(1, assetY)
+    const ledger = createLedger({ domain, store: createMemoryLedgerStore(), onError: () => {} })
+    for (const r of [x1!, y1!, x2!]) {
+      // Y's seq 1 is neither a fork nor a duplicate of X's seq 1, and X's seq 2 has no gap.
+      expect(ledger.checkChain(r.receipt, r.hash, false)).toBeUndefined()
+      ledger.link(r.receipt, r.hash, r.encoded)
+      ledger.accept(record(r), undefined)
+    }
+    const ref = { meter: meter.address as Address, user: user.address as Address }
+    const x = ledger.chain({ ...ref, assetId: assetX })!
+    const y = ledger.chain({ ...ref, assetId: assetY })!
+    expect([x.assetId, x.min, x.max, x.head?.receipt.seq]).toEqual([assetX, 1, 2, 2])
+    expect([y.assetId, y.min, y.max, y.head?.receipt.seq]).toEqual([assetY, 1, 1, 1])
+    expect([...ledger.chains()]).toHaveLength(2)
+  })
+
   test('chain checks: continuation, fork, duplicate, broken link, gap (now or once calls settle)', async () => {
     const [r1, r2, r3, r4] = await chain(4)
     const ledger = createLedger({ domain, store: createMemoryLedgerStore(), onError: () => {} })
@@ -116,7 +137,11 @@ describe('createLedger', () => {
       first.link(r.receipt, r.hash, r.encoded)
       first.accept(record(r), 'http://127.0.0.1:1')
     }
-    const head = first.chain(meter.address as Address, user.address as Address)!
+    const head = first.chain({
+      assetId: assetX,
+      meter: meter.address as Address,
+      user: user.address as Address,
+    })!
     const ack = await signAck({
       signer: user,
       domain,
@@ -148,7 +173,11 @@ describe('createLedger', () => {
     expect(second.list().map((r) => r.receipt.seq)).toEqual([1, 2])
     expect(second.get(receipts[1]!.hash)?.id).toBe('call-2')
     expect(second.get('call-1')?.hash).toBe(receipts[0]!.hash)
-    const restored = second.chain(meter.address as Address, user.address as Address)!
+    const restored = second.chain({
+      assetId: assetX,
+      meter: meter.address as Address,
+      user: user.address as Address,
+    })!
     expect(restored.ackedSeq).toBe(2)
     expect(restored.head?.receipt.seq).toBe(2)
     expect(second.checkChain(receipts[2]!.receipt, receipts[2]!.hash, false)).toBeUndefined()

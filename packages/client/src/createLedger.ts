@@ -1,5 +1,7 @@
 import {
   type Address,
+  type ChainRef,
+  chainKey,
   decodeAck,
   decodeReceipt,
   type Hex,
@@ -53,8 +55,9 @@ export type LedgerExport = {
 
 type Link = { hash: Hex; prev: Hex; encoded: string }
 
-/** One (meter, user) chain as this client knows it. */
+/** One (asset, meter, user) chain as this client knows it. */
 export type ChainState = {
+  assetId: Hex
   meter: Address
   user: Address
   links: Map<number, Link>
@@ -83,7 +86,8 @@ export type ChainIssue = {
 
 /** The ledger plus what the client engine needs to keep it. */
 export type Ledger = ReceiptLedger & {
-  chain(meter: Address, user: Address): ChainState | undefined
+  /** The chain of an (asset, meter, user); a receipt or an ack names one. */
+  chain(ref: ChainRef): ChainState | undefined
   chains(): IterableIterator<ChainState>
   /** How a receipt fits its chain; `'deferred'` for a hole that calls in flight may still fill. */
   checkChain(
@@ -127,11 +131,14 @@ export function createLedger(parameters: {
     writes = Promise.all([writes, write])
   }
 
-  const chainOf = (meter: Address, user: Address): ChainState => {
-    const key = `${meter.toLowerCase()}:${user.toLowerCase()}`
+  // Keyed like the meter's store and verifyReceiptChain: one meter key serving two assets keeps
+  // two chains, each from seq 1, so neither shows the other's receipts as gaps.
+  const chainOf = ({ assetId, meter, user }: ChainRef): ChainState => {
+    const key = chainKey(assetId, meter, user)
     let chain = chains.get(key)
     if (!chain) {
       chain = {
+        assetId: assetId.toLowerCase() as Hex,
         meter: meter.toLowerCase() as Address,
         user: user.toLowerCase() as Address,
         links: new Map(),
@@ -204,14 +211,14 @@ export function createLedger(parameters: {
         })),
       }
     },
-    chain(meter, user) {
-      return chains.get(`${meter.toLowerCase()}:${user.toLowerCase()}`)
+    chain({ assetId, meter, user }) {
+      return chains.get(chainKey(assetId, meter, user))
     },
     chains() {
       return chains.values()
     },
     checkChain(receipt, hash, othersInFlight) {
-      const chain = ledger.chain(receipt.meter, receipt.user)
+      const chain = ledger.chain(receipt)
       const { seq, prev } = receipt
       const at = chain?.links.get(seq)
       if (at)
@@ -264,7 +271,7 @@ export function createLedger(parameters: {
       }
     },
     link(receipt, hash, encoded) {
-      const chain = chainOf(receipt.meter, receipt.user)
+      const chain = chainOf(receipt)
       if (!chain.links.has(receipt.seq)) {
         chain.links.set(receipt.seq, { hash, prev: receipt.prev, encoded })
         chain.min = Math.min(chain.min, receipt.seq)
@@ -276,7 +283,7 @@ export function createLedger(parameters: {
       accepted.push(record)
       byKey.set(record.id, record)
       byKey.set(record.hash, record)
-      const chain = chainOf(record.receipt.meter, record.receipt.user)
+      const chain = chainOf(record.receipt)
       if (!chain.head || record.receipt.seq > chain.head.receipt.seq) {
         chain.head = record
         if (origin) chain.origin = origin
@@ -343,7 +350,7 @@ export function createLedger(parameters: {
           accepted.push(record)
           byKey.set(record.id, record)
           byKey.set(hash, record)
-          const chain = chainOf(receipt.meter, receipt.user)
+          const chain = chainOf(receipt)
           if (!chain.head || receipt.seq > chain.head.receipt.seq) {
             chain.head = record
             if (entry.origin) chain.origin = entry.origin
@@ -364,7 +371,7 @@ export function createLedger(parameters: {
         } else if (entry.type === 'ack') {
           const ack = decodeAck(entry.encoded)
           acks.push(entry.encoded)
-          const chain = chainOf(ack.meter, ack.user)
+          const chain = chainOf(ack)
           chain.ackedSeq = Math.max(chain.ackedSeq, ack.seq)
         }
       } catch (error) {

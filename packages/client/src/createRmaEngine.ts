@@ -246,7 +246,7 @@ export function createRmaEngine(
       if (issue === 'deferred' || (issue?.kind === 'gap' && !config.checkGaps)) issue = undefined
       chain =
         issue?.kind === 'fork' || issue?.kind === 'duplicate'
-          ? ledger.chain(receipt.meter, receipt.user)
+          ? ledger.chain(receipt)
           : ledger.link(receipt, hash, encoded)
       const checks = checkReceiptContent({
         config,

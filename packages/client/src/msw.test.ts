@@ -1,5 +1,5 @@
 import { decodeReceipt } from '@rma/core'
-import { createMeteredApp, fakeUsage, type MeteredApp } from '@rma/express/testing'
+import { assetId, createMeteredApp, fakeUsage, type MeteredApp } from '@rma/express/testing'
 import { createMemoryStore } from '@rma/store'
 import { HttpResponse, http } from 'msw'
 import { setupServer } from 'msw/node'
@@ -96,9 +96,10 @@ test('withRMA over a real meter, with the upstream mocked by msw: JSON and strea
   expect(ledger).toHaveLength(2)
   expect(ledger.every((entry) => entry.receipt.outputTokens === fakeUsage.output)).toBe(true)
   await rma.flushAcks()
-  const acked = await app.store.latestAck(
-    app.meterWallet.address as `0x${string}`,
-    user.address as `0x${string}`,
-  )
+  const acked = await app.store.latestAck({
+    assetId,
+    meter: app.meterWallet.address as `0x${string}`,
+    user: user.address as `0x${string}`,
+  })
   expect(acked?.seq).toBe(2)
 })

@@ -1,5 +1,5 @@
 import type { MeteredApp } from '@rma/express/testing'
-import { fakeUsage } from '@rma/express/testing'
+import { assetId, fakeUsage } from '@rma/express/testing'
 import axios from 'axios'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -34,10 +34,11 @@ describe('rmaAxios', () => {
     expect(getRMA(api)).toBe(api.rma)
     const second = await api.post('/embeddings', { model: 'text-embedding-3-small', input: 'x' })
     expect((await getReceipt(second)).receipt.seq).toBe(2)
-    const ack = await app.store.latestAck(
-      app.meterWallet.address as `0x${string}`,
-      user.address as `0x${string}`,
-    )
+    const ack = await app.store.latestAck({
+      assetId,
+      meter: app.meterWallet.address as `0x${string}`,
+      user: user.address as `0x${string}`,
+    })
     expect(ack?.seq).toBe(1)
   })
 

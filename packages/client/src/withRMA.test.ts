@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decodeAck, verifyReceipt } from '@rma/core'
 import type { MeteredApp } from '@rma/express/testing'
-import { fakeUsage } from '@rma/express/testing'
+import { assetId, fakeUsage } from '@rma/express/testing'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createFileLedgerStore } from './createFileLedgerStore.js'
@@ -205,9 +205,9 @@ describe('withRMA: the real OpenAI SDK against a metered Express server', () => 
     await client.chat.completions.create(chat)
     const meter = app.meterWallet.address as `0x${string}`
     const address = user.address as `0x${string}`
-    expect((await app.store.latestAck(meter, address))?.seq).toBe(1)
+    expect((await app.store.latestAck({ assetId, meter: meter, user: address }))?.seq).toBe(1)
     await client.rma.flushAcks()
-    expect((await app.store.latestAck(meter, address))?.seq).toBe(2)
+    expect((await app.store.latestAck({ assetId, meter: meter, user: address }))?.seq).toBe(2)
     expect(acks).toEqual([1, 2])
     const exported = client.rma.ledger.exportJSON()
     expect(exported.acks.map((a) => decodeAck(a).seq)).toEqual([1, 2])
@@ -218,7 +218,11 @@ describe('withRMA: the real OpenAI SDK against a metered Express server', () => 
     const client = createTestClient(app, user)
     for (let i = 0; i < 4; i++) await client.chat.completions.create(chat)
     const latest = () =>
-      app.store.latestAck(app.meterWallet.address as `0x${string}`, user.address as `0x${string}`)
+      app.store.latestAck({
+        assetId,
+        meter: app.meterWallet.address as `0x${string}`,
+        user: user.address as `0x${string}`,
+      })
     expect((await latest())?.seq).toBe(1)
     await client.rma.flushAcks()
     expect((await latest())?.seq).toBe(4)
@@ -231,10 +235,11 @@ describe('withRMA: the real OpenAI SDK against a metered Express server', () => 
     await client.chat.completions.create(chat)
     await client.embeddings.create({ model: 'text-embedding-3-small', input: 'x' })
     await client.rma.flushAcks()
-    const latest = await app.store.latestAck(
-      app.meterWallet.address as `0x${string}`,
-      user.address as `0x${string}`,
-    )
+    const latest = await app.store.latestAck({
+      assetId,
+      meter: app.meterWallet.address as `0x${string}`,
+      user: user.address as `0x${string}`,
+    })
     expect(latest?.seq).toBe(2)
   })
 
@@ -284,10 +289,11 @@ describe('withRMA: the real OpenAI SDK against a metered Express server', () => 
     expect(restarted.rma.ledger.list().map((r) => r.receipt.seq)).toEqual([1, 2, 3])
     expect(mismatches).toEqual([])
     // The restarted client acked seq 2 (its head from the file) with its first call.
-    const ack = await app.store.latestAck(
-      app.meterWallet.address as `0x${string}`,
-      user.address as `0x${string}`,
-    )
+    const ack = await app.store.latestAck({
+      assetId,
+      meter: app.meterWallet.address as `0x${string}`,
+      user: user.address as `0x${string}`,
+    })
     expect(ack?.seq).toBe(2)
     const fresh = createTestClient(app, user)
     const { response: next } = await fresh.chat.completions.create(chat).withResponse()

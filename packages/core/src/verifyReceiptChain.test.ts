@@ -12,18 +12,21 @@ const meterA = Wallet.createRandom()
 const meterB = Wallet.createRandom()
 const users = [1, 2, 3].map(() => Wallet.createRandom().address as Address)
 const trusted = [meterA.address, meterB.address] as Address[]
+const assetX: Hex = `0x${'aa'.repeat(32)}`
+const assetY: Hex = `0x${'bb'.repeat(32)}`
 
 async function chain(
   meter: Signer & { address: string },
   user: Address,
   length: number,
   from = { seq: 0, hash: zeroHash },
+  assetId: Hex = assetX,
 ): Promise<SignedUsageReceipt[]> {
   const out: SignedUsageReceipt[] = []
   let prev = from.hash
   for (let i = 1; i <= length; i++) {
     const receipt = {
-      assetId: `0x${'aa'.repeat(32)}` as Hex,
+      assetId,
       meter: meter.address as Address,
       user,
       seq: from.seq + i,
@@ -81,7 +84,14 @@ describe('verifyReceiptChain', () => {
     const result = verify([...receipts.slice(0, 2), ...receipts.slice(3)])
     expect(result.valid).toBe(false)
     expect(result.issues).toEqual([
-      { type: 'gap', meter: meterA.address, user: users[0], afterSeq: 2, nextSeq: 4 },
+      {
+        type: 'gap',
+        assetId: assetX,
+        meter: meterA.address,
+        user: users[0],
+        afterSeq: 2,
+        nextSeq: 4,
+      },
     ])
   })
 
@@ -91,6 +101,7 @@ describe('verifyReceiptChain', () => {
     expect(verify(middle).issues).toEqual([
       {
         type: 'brokenLink',
+        assetId: assetX,
         meter: meterA.address,
         user: users[1],
         seq: 3,
@@ -102,6 +113,7 @@ describe('verifyReceiptChain', () => {
     expect(verify(head).issues).toEqual([
       {
         type: 'badSignature',
+        assetId: assetX,
         meter: meterA.address,
         user: users[1],
         seq: 4,
@@ -131,6 +143,7 @@ describe('verifyReceiptChain', () => {
     expect(result.issues).toEqual([
       {
         type: 'fork',
+        assetId: assetX,
         meter: meterB.address,
         user: users[2],
         seq: 2,
@@ -148,6 +161,7 @@ describe('verifyReceiptChain', () => {
     expect(verify([...receipts, receipts[0]!]).issues).toEqual([
       {
         type: 'duplicate',
+        assetId: assetX,
         meter: meterA.address,
         user: users[2],
         seq: 1,
@@ -160,7 +174,7 @@ describe('verifyReceiptChain', () => {
     const rogue = Wallet.createRandom()
     const receipts = await chain(rogue, users[0]!, 2)
     expect(verify(receipts).issues).toEqual([
-      { type: 'untrustedMeter', meter: rogue.address, user: users[0] },
+      { type: 'untrustedMeter', assetId: assetX, meter: rogue.address, user: users[0] },
     ])
     expect(verify(receipts).chains).toEqual([])
   })
@@ -174,6 +188,7 @@ describe('verifyReceiptChain', () => {
     )
     expect(result.issues[1]).toEqual({
       type: 'gap',
+      assetId: assetX,
       meter: meterA.address,
       user: users[0],
       afterSeq: 0,
@@ -186,15 +201,23 @@ describe('verifyReceiptChain', () => {
     const first = await chain(meterA, users[0]!, 3)
     const anchor = { seq: 3, hash: hashReceipt(first[2]!, domain) }
     const rest = await chain(meterA, users[0]!, 2, anchor)
-    const key = chainKey(meterA.address, users[0]!)
+    const key = chainKey(assetX, meterA.address, users[0]!)
     expect(verify(rest, new Map([[key, anchor]])).valid).toBe(true)
     expect(verify(rest).issues).toEqual([
-      { type: 'gap', meter: meterA.address, user: users[0], afterSeq: 0, nextSeq: 4 },
+      {
+        type: 'gap',
+        assetId: assetX,
+        meter: meterA.address,
+        user: users[0],
+        afterSeq: 0,
+        nextSeq: 4,
+      },
     ])
     const wrong = { seq: 3, hash: hashReceipt(first[1]!, domain) }
     expect(verify(rest, new Map([[key, wrong]])).issues).toEqual([
       {
         type: 'brokenLink',
+        assetId: assetX,
         meter: meterA.address,
         user: users[0],
         seq: 4,
@@ -210,5 +233,30 @@ describe('verifyReceiptChain', () => {
     expect(verify([badGenesis]).issues).toMatchObject([
       { type: 'brokenLink', seq: 1, expected: zeroHash },
     ])
+  })
+
+  test('one meter key serving two assets keeps one chain per asset (M4: calls X, Y, X)', async () => {
+    const user = users[0]!
+    // What the meter signs for calls to X, Y, X: X's chain is seq 1, 2 and Y's is seq 1.
+    const [x1, x2] = await chain(meterA, user, 2, undefined, assetX)
+    const [y1] = await chain(meterA, user, 1, undefined, assetY)
+    const result = verify([x1!, y1!, x2!])
+    expect(result.issues).toEqual([])
+    expect(result.chains.map((c) => [c.assetId, c.meter, c.fromSeq, c.toSeq, c.count])).toEqual([
+      [assetX, meterA.address, 1, 2, 2],
+      [assetY, meterA.address, 1, 1, 1],
+    ])
+    // Each asset's receipts alone (as each asset's settlement sees them) verify gap-free too.
+    expect(verify([x1!, x2!]).valid).toBe(true)
+    expect(verify([y1!]).valid).toBe(true)
+    // A meter numbering across assets (X 1, Y 2, X 3), as before, shows a gap in each asset.
+    const [, y2] = await chain(meterA, user, 2, undefined, assetY)
+    expect(verify([y2!]).issues).toEqual([
+      { type: 'gap', assetId: assetY, meter: meterA.address, user, afterSeq: 0, nextSeq: 2 },
+    ])
+    expect(chainKey(assetX, meterA.address, user)).not.toBe(chainKey(assetY, meterA.address, user))
+    expect(chainKey(assetX.toUpperCase(), meterA.address, user)).toBe(
+      chainKey(assetX, meterA.address.toLowerCase(), user),
+    )
   })
 })

@@ -2,28 +2,23 @@ import { BaseError } from './errors.js'
 import { hashReceipt } from './hashReceipt.js'
 import { zeroHash } from './internal/bytes.js'
 import { isSignedBy } from './internal/signTyped.js'
+import type { ChainRef } from './ReceiptStore.js'
 import type { Address, Hex, RmaDomain, SignedUsageReceipt } from './types.js'
 
 /** Something wrong with a set of receipts; a verifier reports every one it finds. */
 export type ChainIssue =
   | { type: 'invalidReceipt'; index: number; error: BaseError }
-  | { type: 'untrustedMeter'; meter: Address; user: Address }
-  | { type: 'gap'; meter: Address; user: Address; afterSeq: number; nextSeq: number }
-  | { type: 'brokenLink'; meter: Address; user: Address; seq: number; expected: Hex; actual: Hex }
-  | { type: 'duplicate'; meter: Address; user: Address; seq: number; hash: Hex }
+  | ({ type: 'untrustedMeter' } & ChainRef)
+  | ({ type: 'gap'; afterSeq: number; nextSeq: number } & ChainRef)
+  | ({ type: 'brokenLink'; seq: number; expected: Hex; actual: Hex } & ChainRef)
+  | ({ type: 'duplicate'; seq: number; hash: Hex } & ChainRef)
   /** Two different receipts with one seq. `proven`: both carry the meter's valid signature. */
-  | {
-      type: 'fork'
-      meter: Address
-      user: Address
-      seq: number
-      hashes: [Hex, Hex]
-      proven: boolean
-    }
-  | { type: 'badSignature'; meter: Address; user: Address; seq: number; hash: Hex }
+  | ({ type: 'fork'; seq: number; hashes: [Hex, Hex]; proven: boolean } & ChainRef)
+  | ({ type: 'badSignature'; seq: number; hash: Hex } & ChainRef)
 
-/** One (meter, user) chain as verified: its seq range and head. */
+/** One (asset, meter, user) chain as verified: its seq range and head. */
 export type ReceiptChain = {
+  assetId: Hex
   meter: Address
   user: Address
   fromSeq: number
@@ -49,13 +44,22 @@ export type VerifyReceiptChainReturnType = {
   hashes: (Hex | undefined)[]
 }
 
-/** The key of a (meter, user) chain, as used by `anchors`. */
-export function chainKey(meter: string, user: string): string {
-  return `${meter.toLowerCase()}:${user.toLowerCase()}`
+/**
+ * The key of an (asset, meter, user) receipt chain, as used by `anchors` and by every party
+ * that indexes chains (stores, the client's ledger, settlement). One meter key serving two
+ * assets keeps two chains, each numbered from seq 1, so each asset's receipts verify gap-free
+ * on their own. Case-insensitive.
+ *
+ * @example
+ * const key = chainKey(receipt.assetId, receipt.meter, receipt.user)
+ * anchors.set(key, { seq: settled.receipt.seq, hash: settled.hash })
+ */
+export function chainKey(assetId: string, meter: string, user: string): string {
+  return `${assetId.toLowerCase()}:${meter.toLowerCase()}:${user.toLowerCase()}`
 }
 
 /**
- * Verifies receipts as chains per (meter, user): seq continuity from the anchor (or seq 1),
+ * Verifies receipts as chains per (asset, meter, user): seq continuity from the anchor (or seq 1),
  * every `prev` link, and one signature per chain, the head's, which commits to the whole chain
  * through the links. Forks are checked with both signatures so a proven fork is a fraud proof.
  * Problems come back as typed {@link ChainIssue}s, never as exceptions.
@@ -83,7 +87,7 @@ export function verifyReceiptChain(
       issues.push({ type: 'invalidReceipt', index: i, error: toBaseError(error) })
       continue
     }
-    const key = chainKey(receipt.meter, receipt.user)
+    const key = chainKey(receipt.assetId, receipt.meter, receipt.user)
     const group = groups.get(key)
     if (group) group.push(i)
     else groups.set(key, [i])
@@ -92,9 +96,10 @@ export function verifyReceiptChain(
   const chains: ReceiptChain[] = []
   for (const [key, indexes] of groups) {
     const first = receipts[indexes[0]!]!
-    const { meter, user } = first
+    const { assetId, meter, user } = first
+    const ref: ChainRef = { assetId, meter, user }
     if (!trusted.has(meter.toLowerCase())) {
-      issues.push({ type: 'untrustedMeter', meter, user })
+      issues.push({ type: 'untrustedMeter', ...ref })
       continue
     }
     indexes.sort((a, b) => receipts[a]!.seq - receipts[b]!.seq)
@@ -107,18 +112,16 @@ export function verifyReceiptChain(
       const receipt = receipts[i]!
       const hash = hashes[i]!
       if (receipt.seq === lastSeq && head >= 0) {
-        if (hash === lastHash)
-          issues.push({ type: 'duplicate', meter, user, seq: receipt.seq, hash })
+        if (hash === lastHash) issues.push({ type: 'duplicate', ...ref, seq: receipt.seq, hash })
         else issues.push(fork(receipts[head]!, lastHash, receipt, hash))
         continue
       }
       if (receipt.seq !== lastSeq + 1)
-        issues.push({ type: 'gap', meter, user, afterSeq: lastSeq, nextSeq: receipt.seq })
+        issues.push({ type: 'gap', ...ref, afterSeq: lastSeq, nextSeq: receipt.seq })
       else if (receipt.prev.toLowerCase() !== lastHash)
         issues.push({
           type: 'brokenLink',
-          meter,
-          user,
+          ...ref,
           seq: receipt.seq,
           expected: lastHash,
           actual: receipt.prev,
@@ -130,8 +133,9 @@ export function verifyReceiptChain(
     }
     const headReceipt = receipts[head]!
     if (!isSignedBy(lastHash, headReceipt.signature, meter))
-      issues.push({ type: 'badSignature', meter, user, seq: lastSeq, hash: lastHash })
+      issues.push({ type: 'badSignature', ...ref, seq: lastSeq, hash: lastHash })
     chains.push({
+      assetId,
       meter,
       user,
       fromSeq: receipts[indexes[0]!]!.seq,
@@ -145,7 +149,8 @@ export function verifyReceiptChain(
 
 function fork(a: SignedUsageReceipt, aHash: Hex, b: SignedUsageReceipt, bHash: Hex): ChainIssue {
   const proven = isSignedBy(aHash, a.signature, a.meter) && isSignedBy(bHash, b.signature, b.meter)
-  return { type: 'fork', meter: a.meter, user: a.user, seq: a.seq, hashes: [aHash, bHash], proven }
+  const { assetId, meter, user, seq } = a
+  return { type: 'fork', assetId, meter, user, seq, hashes: [aHash, bHash], proven }
 }
 
 function toBaseError(error: unknown): BaseError {

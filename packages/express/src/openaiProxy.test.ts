@@ -286,7 +286,7 @@ describe('custodial identify and the /rma routes', () => {
       body: JSON.stringify({ ack: encodeAck(ack) }),
     })
     expect(posted.status).toBe(201)
-    expect((await app.store.latestAck(receipt.meter, receipt.user))?.seq).toBe(receipt.seq)
+    expect((await app.store.latestAck(receipt))?.seq).toBe(receipt.seq)
     const bad = await fetch(`${app.url}/rma/acks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -61,9 +61,11 @@ export function buildBatch(parameters: BuildBatchParameters): BuildBatchReturnTy
   for (const issue of verified.issues)
     if (issue.type === 'invalidReceipt') {
       const r = receipts[issue.index]!.receipt
-      bad.add(chainKey(r.meter, r.user))
-    } else bad.add(chainKey(issue.meter, issue.user))
-  const included = receipts.filter((r) => !bad.has(chainKey(r.receipt.meter, r.receipt.user)))
+      bad.add(chainKey(r.assetId, r.meter, r.user))
+    } else bad.add(chainKey(issue.assetId, issue.meter, issue.user))
+  const included = receipts.filter(
+    (r) => !bad.has(chainKey(r.receipt.assetId, r.receipt.meter, r.receipt.user)),
+  )
   if (included.length === 0)
     throw new SettlementError('INVALID_RECEIPTS', 'No receipt chain verified; nothing to settle.', {
       details: verified.issues.map((i) => i.type).join(', '),

@@ -343,7 +343,7 @@ export function createSettlementClient(options: SettlementClientOptions) {
   async function anchorsOf(receipts: readonly StoredReceipt[]): Promise<Map<string, ChainAnchor>> {
     const anchors = new Map<string, ChainAnchor>()
     for (const { receipt } of receipts) {
-      const key = chainKey(receipt.meter, receipt.user)
+      const key = chainKey(receipt.assetId, receipt.meter, receipt.user)
       if (anchors.has(key) || receipt.seq === 1) continue
       const previous = await store.getByHash(receipt.prev)
       if (previous && previous.epoch !== null)

@@ -1,5 +1,4 @@
 import {
-  type Address,
   type BatchRecord,
   type ChainHead,
   decodeAck,
@@ -13,15 +12,37 @@ import { createKeyedMutex } from './internal/keyedMutex.js'
 import {
   assertSettleable,
   chainKeyOf,
+  type LowerChain,
   lower,
+  lowerChain,
   normaliseHashes,
   type ReceiptRow,
   toReceiptRow,
   toStoredReceipt,
 } from './internal/receipts.js'
-import { closedError, duplicateIdError, hashTakenError } from './internal/storeErrors.js'
+import {
+  ackUnknownReceiptError,
+  closedError,
+  duplicateIdError,
+  hashTakenError,
+} from './internal/storeErrors.js'
 
 type MemoryRow = ReceiptRow & { epoch: number | null }
+
+/**
+ * Options of {@link createMemoryStore}.
+ *
+ * @example
+ * const store = createMemoryStore({ nonceSweepIntervalMs: 0 })
+ */
+export type CreateMemoryStoreOptions = {
+  /**
+   * Nonces whose `keepUntil` has passed are dropped by a claim made at least this long after
+   * the previous sweep, so the register stays bounded by what is still valid.
+   * @default 1000
+   */
+  nonceSweepIntervalMs?: number
+}
 
 /**
  * A {@link ReceiptStore} that keeps everything in process memory. **For unit tests only**:
@@ -32,9 +53,10 @@ type MemoryRow = ReceiptRow & { epoch: number | null }
  * import { createMemoryStore } from '@rma/store'
  *
  * const store = createMemoryStore()
- * const stored = await store.append({ id: 'call-1', meter, user, sign: (head) => signNext(head) })
+ * const stored = await store.append({ id: 'call-1', assetId, meter, user, sign: (head) => signNext(head) })
  */
-export function createMemoryStore(): ReceiptStore {
+export function createMemoryStore(options: CreateMemoryStoreOptions = {}): ReceiptStore {
+  const { nonceSweepIntervalMs = 1000 } = options
   const byId = new Map<string, MemoryRow>()
   const byHash = new Map<string, MemoryRow>()
   const heads = new Map<string, ChainHead>()
@@ -42,6 +64,9 @@ export function createMemoryStore(): ReceiptStore {
   const batches = new Map<string, BatchRecord>()
   const chains = createKeyedMutex()
   const reservedIds = new Set<string>()
+  /** Claimed nonces by `asset:user:nonce`, with their keepUntil (unix seconds). */
+  const nonces = new Map<string, number>()
+  let lastSweep = 0
   let closed = false
 
   function assertOpen(): void {
@@ -57,18 +82,18 @@ export function createMemoryStore(): ReceiptStore {
   }
 
   return {
-    async append({ id, meter, user, sign }) {
+    async append(parameters) {
+      const { id, sign } = parameters
       assertOpen()
       if (reservedIds.has(id) || byId.has(id)) throw duplicateIdError(id)
       reservedIds.add(id)
       try {
-        const m = lower(meter)
-        const u = lower(user)
-        const key = chainKeyOf(m, u)
+        const chain = lowerChain(parameters)
+        const key = chainKeyOf(chain)
         return await chains.run(key, async () => {
           const head = heads.get(key) ?? { seq: 0, hash: zeroHash }
           const row: MemoryRow = {
-            ...toReceiptRow(id, head, m, u, await sign({ ...head })),
+            ...toReceiptRow(id, head, chain, await sign({ ...head })),
             epoch: null,
           }
           if (byHash.has(row.hash)) throw hashTakenError(row.hash)
@@ -94,9 +119,9 @@ export function createMemoryStore(): ReceiptStore {
       return row && stored(row)
     },
 
-    async head(meter, user) {
+    async head(chain) {
       assertOpen()
-      return { ...(heads.get(chainKeyOf(lower(meter), lower(user))) ?? { seq: 0, hash: zeroHash }) }
+      return { ...(heads.get(chainKeyOf(lowerChain(chain))) ?? { seq: 0, hash: zeroHash }) }
     },
 
     async listByUser({ user, from = 0, to = Number.MAX_SAFE_INTEGER, limit }) {
@@ -104,7 +129,10 @@ export function createMemoryStore(): ReceiptStore {
       const u = lower(user)
       const rows = sorted(
         [...byId.values()].filter((r) => r.user === u && r.timestamp >= from && r.timestamp < to),
-        (a, b) => a.timestamp - b.timestamp || compareChain(a, b),
+        (a, b) =>
+          a.timestamp - b.timestamp ||
+          (a.assetId === b.assetId ? 0 : a.assetId < b.assetId ? -1 : 1) ||
+          compareChain(a, b),
       )
       return rows.slice(0, limit ?? rows.length).map(stored)
     },
@@ -143,16 +171,46 @@ export function createMemoryStore(): ReceiptStore {
 
     async addAck(ack) {
       assertOpen()
-      const key = chainKeyOf(lower(ack.meter), lower(ack.user))
+      const chain = lowerChain(ack)
+      const row = byHash.get(lower(ack.receiptHash))
+      if (!row || !namesRow(ack, chain, row)) throw ackUnknownReceiptError(ack)
+      const key = chainKeyOf(chain)
       const encoded = encodeAck(ack)
       const current = acks.get(key)
       if (!current || current.seq < ack.seq) acks.set(key, { seq: ack.seq, ack: encoded })
     },
 
-    async latestAck(meter: Address, user: Address) {
+    async latestAck(chain) {
       assertOpen()
-      const current = acks.get(chainKeyOf(lower(meter), lower(user)))
+      const current = acks.get(chainKeyOf(lowerChain(chain)))
       return current && decodeAck(current.ack)
+    },
+
+    async claimNonce({ assetId, user, nonce, keepUntil }) {
+      assertOpen()
+      const now = Date.now()
+      if (now - lastSweep >= nonceSweepIntervalMs) {
+        lastSweep = now
+        const second = Math.floor(now / 1000)
+        for (const [key, until] of nonces) if (until < second) nonces.delete(key)
+      }
+      const key = `${lower(assetId)}:${lower(user)}:${nonce}`
+      if (nonces.has(key)) return false
+      nonces.set(key, keepUntil)
+      return true
+    },
+
+    async checkWritable() {
+      assertOpen()
+    },
+
+    async createBatch(batch) {
+      assertOpen()
+      const copy = normaliseBatch(batch)
+      const key = batchKey(copy.assetId, copy.epoch)
+      if (batches.has(key)) return false
+      batches.set(key, copy)
+      return true
     },
 
     async saveBatch(batch) {
@@ -182,7 +240,17 @@ export function createMemoryStore(): ReceiptStore {
   }
 }
 
-/** (meter, user, seq) order, as SQL `ORDER BY meter, "user", seq` over lowercase hex text. */
+/** Whether an ack names this stored receipt: its hash, asset, meter, user and seq. */
+function namesRow(ack: { seq: number }, chain: LowerChain, row: ReceiptRow): boolean {
+  return (
+    row.assetId === chain.assetId &&
+    row.meter === chain.meter &&
+    row.user === chain.user &&
+    row.seq === ack.seq
+  )
+}
+
+/** Chain order within one asset, as SQL `ORDER BY meter, "user", seq` over lowercase hex text. */
 function compareChain(a: ReceiptRow, b: ReceiptRow): number {
   if (a.meter !== b.meter) return a.meter < b.meter ? -1 : 1
   if (a.user !== b.user) return a.user < b.user ? -1 : 1

@@ -10,6 +10,7 @@ import {
   zeroHash,
 } from '@rma/core'
 import pg from 'pg'
+import { StoreError } from './errors.js'
 import { createChainCache } from './internal/chainCache.js'
 import { createKeyedMutex } from './internal/keyedMutex.js'
 import { migratePostgres, quoteSchema } from './internal/postgresSchema.js'
@@ -19,7 +20,9 @@ import {
   type BatchRow,
   batchValues,
   chainKeyOf,
+  type LowerChain,
   lower,
+  lowerChain,
   newStoredReceipt,
   normaliseHashes,
   type ReceiptRow,
@@ -28,10 +31,13 @@ import {
   toStoredReceipt,
 } from './internal/receipts.js'
 import {
+  ackUnknownReceiptError,
   closedError,
   duplicateIdError,
   hashTakenError,
   seqTakenError,
+  unavailableError,
+  unknownOutcomeError,
 } from './internal/storeErrors.js'
 import { createTurns, signsPerTurn } from './internal/turns.js'
 
@@ -59,15 +65,48 @@ export type CreatePostgresStoreOptions = (
    * @default 'rma'
    */
   schema?: string
+  /**
+   * A statement whose reply has not come after this long fails and its connection is dropped
+   * (a network that swallows replies must not hang appends forever). An append whose reply was
+   * lost is then read back on another connection: a stored receipt resolves, never "unstored".
+   * @default 10000
+   */
+  queryTimeoutMs?: number
+  /**
+   * How long `checkWritable` waits for its round trip before it reports the database
+   * unreachable (`STORE_UNAVAILABLE`).
+   * @default 2000
+   */
+  healthTimeoutMs?: number
+  /**
+   * How long an append whose outcome is unknown (connection lost mid-commit) keeps trying to
+   * read its receipt back before it rejects with `STORE_UNAVAILABLE` saying so.
+   * @default 10000
+   */
+  readBackTimeoutMs?: number
+  /**
+   * Expired nonces are deleted (in bounded batches, in the background after a claim) at most
+   * this often, so the nonce register stays as large as what is still valid.
+   * @default 1000
+   */
+  nonceSweepIntervalMs?: number
 }
+
+/**
+ * How long a successful `checkWritable` (or commit) vouches for the database: the check runs
+ * before every paid call, so within this window it costs nothing.
+ */
+export const postgresWritableCacheMs = 250
+
+/** Expired nonces deleted per sweep statement. */
+const sweepRows = 10_000
 
 type SelectedReceipt = { id: string; hash: string; epoch: string | null; receipt: string }
 
 /** A chain as this process last saw it. */
 type Chain = {
   key: string
-  meter: Hex
-  user: Hex
+  ref: LowerChain
   /** The head as signed so far (possibly not yet committed). */
   head: ChainHead
   /** A group holding receipts of the chain failed: queued ones retry; new appends reload it. */
@@ -114,10 +153,22 @@ type Queued = {
  * await store.close()
  */
 export function createPostgresStore(options: CreatePostgresStoreOptions): ReceiptStore {
+  const {
+    queryTimeoutMs = 10_000,
+    healthTimeoutMs = 2000,
+    readBackTimeoutMs = 10_000,
+    nonceSweepIntervalMs = 1000,
+  } = options
   const schema = options.schema ?? 'rma'
   const s = quoteSchema(schema)
   const ownsPool = !options.pool
-  const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString })
+  const pool =
+    options.pool ??
+    new pg.Pool({
+      connectionString: options.connectionString,
+      // A database that accepts TCP but never answers must not hang a connect forever.
+      connectionTimeoutMillis: healthTimeoutMs,
+    })
   // An idle connection that breaks is dropped by the pool and the next query reconnects; without
   // a listener its 'error' event would crash the process.
   if (ownsPool) pool.on('error', () => {})
@@ -130,6 +181,11 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
   /** A group transaction is running: the next group waits for it. */
   let committing = false
   let closed = false
+  /** Until when the last successful check or commit vouches that the database can write. */
+  let writableUntil = 0
+  let checking: Promise<void> | undefined
+  let lastSweep = 0
+  let sweeping = false
   // At each turn end, what was signed goes to the database (now if no group is being written,
   // else when the previous group is done).
   const turns = createTurns(signsPerTurn, () => {
@@ -137,42 +193,47 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
   })
 
   const sql = {
-    head: `SELECT seq, hash FROM ${s}.chain_heads WHERE meter = $1 AND "user" = $2`,
+    head: `SELECT seq, hash FROM ${s}.chain_heads
+      WHERE asset_id = $1 AND meter = $2 AND "user" = $3`,
     // The upsert takes the row lock (like SELECT ... FOR UPDATE) and returns the head in one
     // round trip; a concurrent holder of the lock makes it wait, then it reads the new head.
-    lockHead: `INSERT INTO ${s}.chain_heads (meter, "user", seq, hash) VALUES ($1, $2, 0, $3)
-      ON CONFLICT (meter, "user") DO UPDATE SET seq = ${s}.chain_heads.seq RETURNING seq, hash`,
+    lockHead: `INSERT INTO ${s}.chain_heads (asset_id, meter, "user", seq, hash)
+      VALUES ($1, $2, $3, 0, $4)
+      ON CONFLICT (asset_id, meter, "user") DO UPDATE SET seq = ${s}.chain_heads.seq
+      RETURNING seq, hash`,
     insertReceipt: `WITH inserted AS (
         INSERT INTO ${s}.receipts (id, hash, asset_id, meter, "user", seq, timestamp, receipt)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
       )
-      UPDATE ${s}.chain_heads SET seq = $6, hash = $2 WHERE meter = $4 AND "user" = $5`,
+      UPDATE ${s}.chain_heads SET seq = $6, hash = $2
+      WHERE asset_id = $3 AND meter = $4 AND "user" = $5`,
     // A group in one statement (one round trip, atomic): lock the heads of its chains in one
     // order (so that two groups cannot deadlock), move each head that is still the one the
     // chain's receipts were signed on, insert the receipts of those chains; return every head.
     // $1: the receipts, $2: per chain its base head and new head (JSON), $3: the zero hash.
     appendGroup: `WITH c AS (
-        SELECT * FROM json_to_recordset($2::json)
-          AS c(meter text, "user" text, "baseSeq" bigint, "baseHash" text, seq bigint, hash text)
+        SELECT * FROM json_to_recordset($2::json) AS c(asset_id text, meter text, "user" text,
+          "baseSeq" bigint, "baseHash" text, seq bigint, hash text)
       ), heads AS (
-        INSERT INTO ${s}.chain_heads AS h (meter, "user", seq, hash)
-        SELECT meter, "user", CASE WHEN "baseSeq" = 0 THEN seq ELSE 0 END,
+        INSERT INTO ${s}.chain_heads AS h (asset_id, meter, "user", seq, hash)
+        SELECT asset_id, meter, "user", CASE WHEN "baseSeq" = 0 THEN seq ELSE 0 END,
           CASE WHEN "baseSeq" = 0 THEN hash ELSE $3 END
-        FROM c ORDER BY meter, "user"
-        ON CONFLICT (meter, "user") DO UPDATE SET (seq, hash) = (
+        FROM c ORDER BY asset_id, meter, "user"
+        ON CONFLICT (asset_id, meter, "user") DO UPDATE SET (seq, hash) = (
           SELECT CASE WHEN h.seq = c."baseSeq" AND h.hash = c."baseHash" THEN c.seq ELSE h.seq END,
             CASE WHEN h.seq = c."baseSeq" AND h.hash = c."baseHash" THEN c.hash ELSE h.hash END
-          FROM c WHERE c.meter = excluded.meter AND c."user" = excluded."user")
-        RETURNING h.meter, h."user", h.seq, h.hash
+          FROM c WHERE c.asset_id = excluded.asset_id AND c.meter = excluded.meter
+            AND c."user" = excluded."user")
+        RETURNING h.asset_id, h.meter, h."user", h.seq, h.hash
       ), inserted AS (
         INSERT INTO ${s}.receipts (id, hash, asset_id, meter, "user", seq, timestamp, receipt)
-        SELECT r.id, r.hash, r."assetId", r.meter, r."user", r.seq, r.timestamp, r.receipt
-        FROM json_to_recordset($1::json) AS r(id text, hash text, "assetId" text, meter text,
+        SELECT r.id, r.hash, r.asset_id, r.meter, r."user", r.seq, r.timestamp, r.receipt
+        FROM json_to_recordset($1::json) AS r(id text, hash text, asset_id text, meter text,
           "user" text, seq bigint, timestamp bigint, receipt text)
-        JOIN c USING (meter, "user") JOIN heads USING (meter, "user")
+        JOIN c USING (asset_id, meter, "user") JOIN heads USING (asset_id, meter, "user")
         WHERE heads.seq = c.seq AND heads.hash = c.hash
       )
-      SELECT meter, "user", seq, hash FROM heads`,
+      SELECT asset_id, meter, "user", seq, hash FROM heads`,
     receipt: `SELECT id, hash, epoch, receipt FROM ${s}.receipts`,
     byChain: 'ORDER BY meter, "user", seq',
     // NUMERIC arrives as decimal text, which BigInt() parses exactly.
@@ -190,16 +251,99 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     return rows.map(toStoredReceipt)
   }
 
-  async function chainFor(key: string, meter: Hex, user: Hex): Promise<Chain> {
+  /**
+   * Reads receipts back by id on a fresh pooled connection, after a connection failed with a
+   * statement in flight: each that is stored with the same hash comes back (else undefined).
+   * Retries while the database is unreachable, up to `readBackTimeoutMs`.
+   */
+  async function readBack(rows: readonly ReceiptRow[]): Promise<(StoredReceipt | undefined)[]> {
+    const deadline = Date.now() + readBackTimeoutMs
+    for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+      try {
+        const { rows: found } = await pool.query<SelectedReceipt>({
+          text: `${sql.receipt} WHERE id = ANY($1::text[])`,
+          values: [rows.map((row) => row.id)],
+          query_timeout: healthTimeoutMs,
+        } as pg.QueryConfig)
+        const byId = new Map(found.map((row) => [row.id, row]))
+        return rows.map((row) => {
+          const stored = byId.get(row.id)
+          return stored && stored.hash === row.hash ? toStoredReceipt(stored) : undefined
+        })
+      } catch (error) {
+        if (Date.now() + wait > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, wait))
+      }
+    }
+  }
+
+  /** A cheap round trip that fails on an unreachable database or a read-only standby. */
+  async function probe(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(unavailableError(`PostgreSQL did not answer within ${healthTimeoutMs} ms.`)),
+        healthTimeoutMs,
+      )
+    })
+    try {
+      const { rows } = await Promise.race([
+        pool.query<{ recovery: boolean }>({
+          text: 'SELECT pg_is_in_recovery() AS recovery',
+          query_timeout: healthTimeoutMs,
+        } as pg.QueryConfig),
+        timeout,
+      ])
+      if (rows[0]?.recovery)
+        throw unavailableError('PostgreSQL is a read-only standby (in recovery).')
+      writableUntil = Date.now() + postgresWritableCacheMs
+    } catch (error) {
+      writableUntil = 0
+      if (error instanceof StoreError) throw error
+      throw unavailableError(
+        `PostgreSQL is unreachable (${String((error as Error)?.message)}).`,
+        error,
+      )
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Deletes expired nonces in the background, a bounded batch at a time, at most once per interval. */
+  function sweepNoncesIfDue(): void {
+    const now = Date.now()
+    if (sweeping || closed || now - lastSweep < nonceSweepIntervalMs) return
+    lastSweep = now
+    sweeping = true
+    const sweep = pool
+      .query({
+        text: `DELETE FROM ${s}.nonces WHERE ctid IN (
+          SELECT ctid FROM ${s}.nonces WHERE keep_until < $1 LIMIT $2)`,
+        values: [Math.floor(now / 1000), sweepRows],
+        query_timeout: queryTimeoutMs,
+      } as pg.QueryConfig)
+      .then(
+        () => {},
+        () => {}, // The next sweep tries again; claims do not depend on it.
+      )
+      .finally(() => {
+        sweeping = false
+      })
+    inflight.add(sweep)
+    void sweep.finally(() => inflight.delete(sweep))
+  }
+
+  async function chainFor(key: string, ref: LowerChain): Promise<Chain> {
     let chain = chains.get(key)
     // Map order is insertion order: eviction drops the idle chains loaded longest ago.
     if (chain) return chain
-    const { rows } = await pool.query<{ seq: string; hash: Hex }>(prepared(sql.head, [meter, user]))
+    const { rows } = await pool.query<{ seq: string; hash: Hex }>(
+      prepared(sql.head, [ref.assetId, ref.meter, ref.user], queryTimeoutMs),
+    )
     const row = rows[0]
     chain = {
       key,
-      meter,
-      user,
+      ref,
       head: row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: zeroHash },
       broken: false,
       contended: false,
@@ -217,39 +361,52 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
    * the receipt. Runs under the chain's in-process lock, so only one append per chain waits on
    * the row lock.
    */
-  function appendAlone(m: Hex, u: Hex, { id, sign }: AppendReceiptParameters) {
-    return withTransaction(pool, async (client) => {
-      const { rows } = await client.query<{ seq: string; hash: Hex }>(
-        prepared(sql.lockHead, [m, u, zeroHash]),
-      )
-      const head = { seq: Number(rows[0]!.seq), hash: rows[0]!.hash }
-      const row = toReceiptRow(id, head, m, u, await sign({ ...head }))
-      try {
-        await client.query(
-          prepared(sql.insertReceipt, [
-            row.id,
-            row.hash,
-            row.assetId,
-            row.meter,
-            row.user,
-            row.seq,
-            row.timestamp,
-            row.receipt,
-          ]),
+  async function appendAlone(ref: LowerChain, { id, sign }: AppendReceiptParameters) {
+    let signed: ReceiptRow | undefined
+    try {
+      return await withTransaction(pool, queryTimeoutMs, async (client) => {
+        const { rows } = await client.query<{ seq: string; hash: Hex }>(
+          prepared(sql.lockHead, [ref.assetId, ref.meter, ref.user, zeroHash], queryTimeoutMs),
         )
-      } catch (error) {
-        throw insertError(error, row)
+        const head = { seq: Number(rows[0]!.seq), hash: rows[0]!.hash }
+        const row = toReceiptRow(id, head, ref, await sign({ ...head }))
+        signed = row
+        try {
+          await client.query(
+            prepared(
+              sql.insertReceipt,
+              [
+                row.id,
+                row.hash,
+                row.assetId,
+                row.meter,
+                row.user,
+                row.seq,
+                row.timestamp,
+                row.receipt,
+              ],
+              queryTimeoutMs,
+            ),
+          )
+        } catch (error) {
+          throw insertError(error, row)
+        }
+        return toStoredReceipt({ ...row, epoch: null })
+      })
+    } catch (error) {
+      // The COMMIT may have happened with its reply lost: what is stored is not "unstored".
+      if (signed && !(error instanceof StoreError) && !isSqlError(error)) {
+        const [found] = await readBack([signed])
+        if (found) return found
       }
-      return toStoredReceipt({ ...row, epoch: null })
-    })
+      throw error
+    }
   }
 
   /** An append whose group could not store it: signs again, on the per-receipt path. */
   function retry(item: Queued): void {
     const { chain, parameters } = item
-    signing
-      .run(chain.key, () => appendAlone(chain.meter, chain.user, parameters))
-      .then(item.resolve, item.reject)
+    signing.run(chain.key, () => appendAlone(chain.ref, parameters)).then(item.resolve, item.reject)
   }
 
   function enqueue(
@@ -293,29 +450,62 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     const moved = new Set<Chain>()
     try {
       const chainsJson = [...heads].map(([chain, { base, last }]) => ({
-        meter: chain.meter,
-        user: chain.user,
+        asset_id: chain.ref.assetId,
+        meter: chain.ref.meter,
+        user: chain.ref.user,
         baseSeq: base.seq,
         baseHash: base.hash,
         seq: last.seq,
         hash: last.hash,
       }))
-      const { rows } = await pool.query<{ meter: Hex; user: Hex; seq: string; hash: Hex }>(
-        prepared(sql.appendGroup, [
-          JSON.stringify(group.map((item) => item.row)),
-          JSON.stringify(chainsJson),
-          zeroHash,
+      const { rows } = await pool.query<{
+        asset_id: Hex
+        meter: Hex
+        user: Hex
+        seq: string
+        hash: Hex
+      }>(
+        prepared(
+          sql.appendGroup,
+          [
+            JSON.stringify(group.map(({ row }) => ({ ...row, asset_id: row.assetId }))),
+            JSON.stringify(chainsJson),
+            zeroHash,
+          ],
+          queryTimeoutMs,
+        ),
+      )
+      const byKey = new Map(
+        rows.map((head) => [
+          chainKeyOf({ assetId: head.asset_id, meter: head.meter, user: head.user }),
+          head,
         ]),
       )
-      const byKey = new Map(rows.map((head) => [chainKeyOf(head.meter, head.user), head]))
       for (const [chain, { last }] of heads) {
         const head = byKey.get(chain.key)
         // Left where it was: another writer appended to the chain since this process read it.
         if (!head || Number(head.seq) !== last.seq || head.hash !== last.hash) moved.add(chain)
       }
-    } catch {
-      // Nothing of the group was stored: each append retries alone and meets its own error.
+    } catch (error) {
       for (const chain of heads.keys()) breakChain(chain)
+      if (!isSqlError(error)) {
+        // The connection failed: the statement may have committed with its reply lost. Receipts
+        // found stored (read back on another connection) resolve; the others retry.
+        let stored: (StoredReceipt | undefined)[]
+        try {
+          stored = await readBack(group.map(({ row }) => row))
+        } catch (readError) {
+          for (const item of group) item.reject(unknownOutcomeError(readError))
+          return
+        }
+        group.forEach((item, i) => {
+          const found = stored[i]
+          if (found) item.resolve(found)
+          else retry(item)
+        })
+        return
+      }
+      // Nothing of the group was stored: each append retries alone and meets its own error.
       for (const item of group) retry(item)
       return
     }
@@ -328,15 +518,14 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
   /** Signs the chain's next receipt on its cached head and queues it (or takes the per-receipt path). */
   async function signNext(
     key: string,
-    m: Hex,
-    u: Hex,
+    ref: LowerChain,
     parameters: AppendReceiptParameters,
   ): Promise<{ committed: Promise<StoredReceipt> }> {
     const slot = turns.signSlot()
     if (slot) await slot
-    const chain = await chainFor(key, m, u)
+    const chain = await chainFor(key, ref)
     // Contended: the per-receipt path, holding the chain's lock until it is stored.
-    if (chain.contended) return { committed: Promise.resolve(await appendAlone(m, u, parameters)) }
+    if (chain.contended) return { committed: Promise.resolve(await appendAlone(ref, parameters)) }
     const head = chain.head
     chain.pending++
     let committed: Promise<StoredReceipt> | undefined
@@ -344,8 +533,8 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       const signed = await parameters.sign({ ...head })
       // The chain changed hands meanwhile: sign again on the locked head.
       if (chain.broken || chain.contended)
-        return { committed: Promise.resolve(await appendAlone(m, u, parameters)) }
-      const row = toReceiptRow(parameters.id, head, m, u, signed)
+        return { committed: Promise.resolve(await appendAlone(ref, parameters)) }
+      const row = toReceiptRow(parameters.id, head, ref, signed)
       chain.head = { seq: row.seq, hash: row.hash }
       committed = enqueue(parameters, head, row, newStoredReceipt(row, signed), chain)
       return { committed }
@@ -360,12 +549,11 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
 
   async function append(parameters: AppendReceiptParameters): Promise<StoredReceipt> {
     await open()
-    const m = lower(parameters.meter)
-    const u = lower(parameters.user)
-    const key = chainKeyOf(m, u)
+    const ref = lowerChain(parameters)
+    const key = chainKeyOf(ref)
     // The lock covers signing only: the next receipt of the chain signs on this one's head
     // while this one waits for its group commit.
-    const { committed } = await signing.run(key, () => signNext(key, m, u, parameters))
+    const { committed } = await signing.run(key, () => signNext(key, ref, parameters))
     return committed
   }
 
@@ -386,12 +574,14 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       return (await select('WHERE hash = $1', [lower(hash)]))[0]
     },
 
-    async head(meter, user) {
+    async head(chain) {
       await open()
-      const { rows } = await pool.query<{ seq: string; hash: Hex }>(
-        `SELECT seq, hash FROM ${s}.chain_heads WHERE meter = $1 AND "user" = $2`,
-        [lower(meter), lower(user)],
-      )
+      const ref = lowerChain(chain)
+      const { rows } = await pool.query<{ seq: string; hash: Hex }>(sql.head, [
+        ref.assetId,
+        ref.meter,
+        ref.user,
+      ])
       const row = rows[0]
       return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: zeroHash }
     },
@@ -399,7 +589,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     listByUser({ user, from = 0, to = Number.MAX_SAFE_INTEGER, limit }) {
       return select(
         `WHERE "user" = $1 AND timestamp >= $2 AND timestamp < $3
-         ORDER BY timestamp, meter, seq LIMIT $4`,
+         ORDER BY timestamp, asset_id, meter, seq LIMIT $4`,
         [lower(user), from, to, limit ?? null],
       )
     },
@@ -415,7 +605,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       await open()
       const a = lower(assetId)
       const unique = normaliseHashes(hashes)
-      await withTransaction(pool, async (client) => {
+      await withTransaction(pool, queryTimeoutMs, async (client) => {
         // Locking the rows (in one order, against deadlocks) makes a concurrent markSettled of
         // the same receipts wait and then see this epoch.
         const { rows } = await client.query<{
@@ -447,21 +637,69 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
 
     async addAck(ack) {
       await open()
-      await pool.query(
-        `INSERT INTO ${s}.acks (meter, "user", seq, ack) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (meter, "user") DO UPDATE SET seq = excluded.seq, ack = excluded.ack
-         WHERE excluded.seq > ${s}.acks.seq`,
-        [lower(ack.meter), lower(ack.user), ack.seq, encodeAck(ack)],
+      const ref = lowerChain(ack)
+      // One statement: stored only if it names a stored receipt, so an ack of a made-up seq
+      // (2^53 - 1, say) can never supersede the chain's genuine acks.
+      const { rows } = await pool.query<{ known: boolean }>(
+        `WITH receipt AS (
+           SELECT 1 FROM ${s}.receipts
+           WHERE hash = $5 AND asset_id = $1 AND meter = $2 AND "user" = $3 AND seq = $4
+         ), stored AS (
+           INSERT INTO ${s}.acks (asset_id, meter, "user", seq, ack)
+           SELECT $1, $2, $3, $4, $6 WHERE EXISTS (SELECT 1 FROM receipt)
+           ON CONFLICT (asset_id, meter, "user") DO UPDATE SET seq = excluded.seq, ack = excluded.ack
+           WHERE excluded.seq > ${s}.acks.seq
+         )
+         SELECT EXISTS (SELECT 1 FROM receipt) AS known`,
+        [ref.assetId, ref.meter, ref.user, ack.seq, lower(ack.receiptHash), encodeAck(ack)],
       )
+      if (!rows[0]?.known) throw ackUnknownReceiptError(ack)
     },
 
-    async latestAck(meter, user) {
+    async latestAck(chain) {
       await open()
+      const ref = lowerChain(chain)
       const { rows } = await pool.query<{ ack: string }>(
-        `SELECT ack FROM ${s}.acks WHERE meter = $1 AND "user" = $2`,
-        [lower(meter), lower(user)],
+        `SELECT ack FROM ${s}.acks WHERE asset_id = $1 AND meter = $2 AND "user" = $3`,
+        [ref.assetId, ref.meter, ref.user],
       )
       return rows[0] && decodeAck(rows[0].ack)
+    },
+
+    async claimNonce({ assetId, user, nonce, keepUntil }) {
+      await open()
+      // Atomic across every process on the schema: the primary key lets one INSERT win.
+      const { rowCount } = await pool.query(
+        prepared(
+          `INSERT INTO ${s}.nonces (asset_id, "user", nonce, keep_until) VALUES ($1, $2, $3, $4)
+           ON CONFLICT DO NOTHING`,
+          [lower(assetId), lower(user), nonce.toString(), keepUntil],
+          queryTimeoutMs,
+        ),
+      )
+      sweepNoncesIfDue()
+      return rowCount === 1
+    },
+
+    async checkWritable() {
+      await open()
+      if (Date.now() < writableUntil) return
+      checking ??= probe().finally(() => {
+        checking = undefined
+      })
+      await checking
+    },
+
+    async createBatch(batch) {
+      await open()
+      const { rowCount } = await pool.query(
+        `INSERT INTO ${s}.batches (asset_id, epoch, status, revenue, receipt_count, receipts_root,
+           rebate_root, batch_uri, batch_hash, tx_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (asset_id, epoch) DO NOTHING`,
+        batchValues(batch),
+      )
+      return rowCount === 1
     },
 
     async saveBatch(batch) {
@@ -511,13 +749,33 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
  * statement's planning is a third of its time). The name is a digest of the text, so stores of
  * different schemas sharing a pool never reuse a name for another statement.
  */
-function prepared(text: string, values: unknown[]): pg.QueryConfig {
+function prepared(text: string, values: unknown[], timeoutMs?: number): pg.QueryConfig {
   let name = statementNames.get(text)
   if (!name) {
     name = `rma_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`
     statementNames.set(text, name)
   }
-  return { name, text, values }
+  // `query_timeout` (client side, read by pg per query) bounds a reply that never comes.
+  return {
+    name,
+    text,
+    values,
+    ...(timeoutMs ? { query_timeout: timeoutMs } : {}),
+  } as pg.QueryConfig
+}
+
+/**
+ * Whether PostgreSQL answered with an error (a SQLSTATE code): the statement then did not
+ * commit. Anything else (a reset connection, a timeout) leaves the outcome unknown.
+ */
+export function isSqlError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return (
+    typeof code === 'string' &&
+    /^[0-9A-Z]{5}$/.test(code) &&
+    !code.startsWith('08') &&
+    !code.startsWith('57P')
+  )
 }
 
 const statementNames = new Map<string, string>()
@@ -528,6 +786,6 @@ function insertError(error: unknown, row: ReceiptRow): unknown {
   if (code !== '23505') return error
   if (constraint === 'receipts_pkey') return duplicateIdError(row.id)
   if (constraint === 'receipts_hash_key') return hashTakenError(row.hash)
-  if (constraint === 'receipts_chain_seq_key') return seqTakenError(row.meter, row.user, row.seq)
+  if (constraint === 'receipts_chain_seq_key') return seqTakenError(row, row.seq)
   return error
 }

@@ -1,10 +1,19 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
   type AppendReceiptParameters,
   type ChainHead,
+  type ChainRef,
   decodeAck,
   encodeAck,
   type ReceiptStore,
@@ -12,14 +21,16 @@ import {
   zeroHash,
 } from '@rma/core'
 import Database from 'better-sqlite3'
-import type { StoreError } from './errors.js'
+import { StoreError } from './errors.js'
 import { createChainCache } from './internal/chainCache.js'
 import { createKeyedMutex } from './internal/keyedMutex.js'
 import {
   assertSettleable,
   batchValues,
   chainKeyOf,
+  type LowerChain,
   lower,
+  lowerChain,
   newStoredReceipt,
   normaliseHashes,
   type ReceiptRow,
@@ -31,17 +42,20 @@ import { migrateSqlite } from './internal/sqliteSchema.js'
 import { prepareSqliteStatements } from './internal/sqliteStatements.js'
 import {
   deserializeError,
+  refusingSqliteWriter,
   type SqliteWriter,
   startSqliteWriter,
   type WriterCall,
 } from './internal/sqliteWriterClient.js'
 import type { RowTuple, SerializedError, WriterReply } from './internal/sqliteWriterProtocol.js'
 import {
+  ackUnknownReceiptError,
   chainResetError,
   closedError,
   duplicateIdError,
   hashTakenError,
   seqTakenError,
+  unavailableError,
   writerFailedError,
 } from './internal/storeErrors.js'
 import { createTurns, signsPerTurn } from './internal/turns.js'
@@ -81,7 +95,25 @@ export type CreateSqliteStoreOptions = {
    * open a new one.
    */
   onError?: (error: StoreError) => void
+  /**
+   * How long a commit waits for a write lock held by another connection (another process, a
+   * backup) before its writes reject with `STORE_UNAVAILABLE`: appends never hang forever.
+   * @default 5000
+   */
+  busyTimeoutMs?: number
+  /**
+   * Nonces past their `keepUntil` are deleted by the writer thread between commits, at most
+   * this often, so the nonce register stays as large as what is still valid.
+   * @default 1000
+   */
+  nonceSweepIntervalMs?: number
 }
+
+/**
+ * How long a successful `checkWritable` (or commit) vouches for the file: the check runs before
+ * every paid call, so within this window it costs a `stat` of the path, not a write.
+ */
+export const sqliteWritableCacheMs = 250
 
 /** Chain state held in memory: the head as signed so far (possibly not yet committed). */
 type Chain = {
@@ -126,18 +158,28 @@ type Queued = {
  * await store.close()
  */
 export function createSqliteStore(options: CreateSqliteStoreOptions = {}): ReceiptStore {
-  const { onCommit, onError } = options
+  const { onCommit, onError, busyTimeoutMs = 5000, nonceSweepIntervalMs = 1000 } = options
   // The writer needs a file both threads can open: ':memory:' is a temporary one.
   const temporary =
     options.path === ':memory:' ? mkdtempSync(join(tmpdir(), 'rma-store-')) : undefined
   const path = temporary ? join(temporary, 'receipts.db') : (options.path ?? './.rma/receipts.db')
   const script = writerScript()
   let db: Database.Database | undefined
+  /** Set when the file cannot be written at all: every write refuses, reads still work. */
+  let readOnly: StoreError | undefined
   try {
     if (!temporary) mkdirSync(dirname(path), { recursive: true })
-    db = new Database(path)
-    db.pragma('journal_mode = WAL')
-    migrateSqlite(db)
+    const reason = temporary ? undefined : unwritableReason(path)
+    if (reason) {
+      // Opened read-write, SQLite would fall back to read-only (or, run as root, ignore the
+      // mode): the store refuses writes instead, so a paid call is never served unrecorded.
+      readOnly = unavailableError(reason)
+      db = new Database(path, { readonly: true, fileMustExist: true })
+    } else {
+      db = new Database(path)
+      db.pragma('journal_mode = WAL')
+      migrateSqlite(db)
+    }
   } catch (error) {
     db?.close()
     if (temporary) rmSync(temporary, { recursive: true, force: true })
@@ -145,6 +187,7 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
   }
   // This connection only reads from now on; the writer thread owns the writes.
   db.pragma('query_only = ON')
+  const opened = fileIdentity(path)
   const sql = prepareSqliteStatements(db)
   const chains = createChainCache<Chain>()
   const signing = createKeyedMutex()
@@ -160,17 +203,26 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     if (!committing) send()
   })
 
-  const writer: SqliteWriter = startSqliteWriter({
-    script,
-    path,
-    synchronous: temporary ? 'OFF' : 'FULL',
-    onFailure: (error) => {
-      // Heads cached here may be ahead of, or behind, what the writer last committed.
-      chains.clear()
-      for (const item of queue.splice(0)) item.reject(error)
-      onError?.(error)
-    },
-  })
+  /** Until when the last successful probe or commit vouches that the file can be written. */
+  let writableUntil = 0
+  let probing: Promise<void> | undefined
+
+  // A read-only file: no writer thread (it could not write); every write refuses.
+  const writer: SqliteWriter = readOnly
+    ? refusingSqliteWriter(readOnly)
+    : startSqliteWriter({
+        script,
+        path,
+        synchronous: temporary ? 'OFF' : 'FULL',
+        busyTimeoutMs,
+        nonceSweepIntervalMs,
+        onFailure: (error) => {
+          // Heads cached here may be ahead of, or behind, what the writer last committed.
+          chains.clear()
+          for (const item of queue.splice(0)) item.reject(error)
+          onError?.(error)
+        },
+      })
 
   function assertOpen(): void {
     if (closed) throw closedError()
@@ -178,14 +230,49 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
 
   function assertWritable(): void {
     assertOpen()
+    if (readOnly) throw readOnly
     if (writer.failure) throw writer.failure
   }
 
-  function chainFor(key: string, meter: string, user: string): Chain {
+  /** Why the store cannot write, from what is known without a write; undefined if none. */
+  function knownUnavailable(): StoreError | undefined {
+    if (readOnly) return readOnly
+    if (writer.failure) return unavailableError('the writer thread stopped.', writer.failure)
+    const now = fileIdentity(path)
+    if (!now) return unavailableError(`${path} was removed while the store was open.`)
+    if (now.dev !== opened?.dev || now.ino !== opened?.ino)
+      return unavailableError(`${path} was replaced by another file while the store was open.`)
+    return undefined
+  }
+
+  /** A real write through the writer thread, bounded by the busy timeout. */
+  async function probe(): Promise<void> {
+    const limit = busyTimeoutMs + 1000
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(unavailableError(`the writer thread did not commit within ${limit} ms.`)),
+        limit,
+      )
+    })
+    try {
+      const reply = await Promise.race([writer.request({ kind: 'probe' }), timeout])
+      if ('error' in reply) throw deserializeError(reply.error)
+      writableUntil = Date.now() + sqliteWritableCacheMs
+    } catch (error) {
+      writableUntil = 0
+      if (error instanceof StoreError && error.code === 'STORE_UNAVAILABLE') throw error
+      throw unavailableError('a test write failed.', error)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  function chainFor(key: string, ref: LowerChain): Chain {
     let chain = chains.get(key)
     // Map order is insertion order: eviction drops the idle chains loaded longest ago.
     if (chain) return chain
-    const row = sql.head.get(meter, user)
+    const row = sql.head.get(ref.assetId, ref.meter, ref.user)
     chain = {
       key,
       head: row ? { seq: row.seq, hash: row.hash as `0x${string}` } : { seq: 0, hash: zeroHash },
@@ -242,11 +329,13 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
       // The transaction failed as a whole: nothing of the group was stored.
       const error =
         'error' in reply ? deserializeError(reply.error) : new Error('Unexpected writer reply.')
+      writableUntil = 0
       for (const item of group) breakChain(item.chain)
       for (const item of group) item.reject(error)
       return
     }
     const { outcomes } = reply
+    writableUntil = Date.now() + sqliteWritableCacheMs
     for (let i = 0; i < group.length; i++) if (outcomes[i] !== null) breakChain(group[i]!.chain)
     let stored = 0
     for (let i = 0; i < group.length; i++) {
@@ -264,21 +353,20 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
   /** Signs the chain's next receipt and queues it; returns (boxed) the commit's promise. */
   async function signNext(
     key: string,
-    meter: `0x${string}`,
-    user: `0x${string}`,
+    ref: LowerChain,
     { id, sign }: AppendReceiptParameters,
   ): Promise<{ committed: Promise<StoredReceipt> }> {
     const slot = turns.signSlot()
     if (slot) await slot
     if (writer.failure) throw writer.failure
-    const chain = chainFor(key, meter, user)
+    const chain = chainFor(key, ref)
     const head = chain.head
     chain.pending++
     let committed: Promise<StoredReceipt> | undefined
     try {
       const signed = await sign({ ...head })
       if (chain.broken) throw chainResetError(id)
-      const row = toReceiptRow(id, head, meter, user, signed)
+      const row = toReceiptRow(id, head, ref, signed)
       chain.head = { seq: row.seq, hash: row.hash }
       committed = enqueue(row, newStoredReceipt(row, signed), chain)
       return { committed }
@@ -299,12 +387,11 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     if (reservedIds.has(id)) throw duplicateIdError(id)
     reservedIds.add(id)
     try {
-      const meter = lower(parameters.meter)
-      const user = lower(parameters.user)
-      const key = chainKeyOf(meter, user)
+      const ref = lowerChain(parameters)
+      const key = chainKeyOf(ref)
       // The lock covers signing only: the next receipt of the chain signs on this one's head
       // while this one waits for its group commit.
-      const { committed } = await signing.run(key, () => signNext(key, meter, user, parameters))
+      const { committed } = await signing.run(key, () => signNext(key, ref, parameters))
       return await committed
     } finally {
       reservedIds.delete(id)
@@ -343,9 +430,10 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
       return row && toStoredReceipt(row)
     },
 
-    async head(meter, user) {
+    async head(chain: ChainRef) {
       assertOpen()
-      const row = sql.head.get(lower(meter), lower(user))
+      const ref = lowerChain(chain)
+      const row = sql.head.get(ref.assetId, ref.meter, ref.user)
       return row ? { seq: row.seq, hash: row.hash as `0x${string}` } : { seq: 0, hash: zeroHash }
     },
 
@@ -384,28 +472,66 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     addAck(ack) {
       return track(
         (async () => {
-          const { meter, user, seq } = ack
-          await write({
+          const encoded = encodeAck(ack)
+          const ref = lowerChain(ack)
+          const reply = await write({
             kind: 'ack',
-            meter: lower(meter),
-            user: lower(user),
-            seq,
-            ack: encodeAck(ack),
+            hash: lower(ack.receiptHash),
+            ...ref,
+            seq: ack.seq,
+            ack: encoded,
           })
+          if (reply.kind === 'changed' && !reply.changed) throw ackUnknownReceiptError(ack)
         })(),
       )
     },
 
-    async latestAck(meter, user) {
+    async latestAck(chain) {
       assertOpen()
-      const row = sql.latestAck.get(lower(meter), lower(user))
+      const ref = lowerChain(chain)
+      const row = sql.latestAck.get(ref.assetId, ref.meter, ref.user)
       return row && decodeAck(row.ack)
+    },
+
+    claimNonce({ assetId, user, nonce, keepUntil }) {
+      return track(
+        (async () => {
+          const reply = await write({
+            kind: 'nonce',
+            assetId: lower(assetId),
+            user: lower(user),
+            nonce: nonce.toString(),
+            keepUntil,
+          })
+          return reply.kind === 'changed' && reply.changed
+        })(),
+      )
+    },
+
+    async checkWritable() {
+      assertOpen()
+      const known = knownUnavailable()
+      if (known) throw known
+      if (Date.now() < writableUntil) return
+      probing ??= probe().finally(() => {
+        probing = undefined
+      })
+      await probing
+    },
+
+    createBatch(batch) {
+      return track(
+        (async () => {
+          const reply = await write({ kind: 'batch', create: true, values: batchValues(batch) })
+          return reply.kind === 'changed' && reply.changed
+        })(),
+      )
     },
 
     saveBatch(batch) {
       return track(
         (async () => {
-          await write({ kind: 'batch', values: batchValues(batch) })
+          await write({ kind: 'batch', create: false, values: batchValues(batch) })
         })(),
       )
     },
@@ -469,7 +595,44 @@ function insertError(error: SerializedError, row: ReceiptRow): unknown {
   if (error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return duplicateIdError(row.id)
   if (error.code === 'SQLITE_CONSTRAINT_UNIQUE') {
     if (error.message.includes('receipts.hash')) return hashTakenError(row.hash)
-    if (error.message.includes('receipts.seq')) return seqTakenError(row.meter, row.user, row.seq)
+    if (error.message.includes('receipts.seq')) return seqTakenError(row, row.seq)
   }
   return deserializeError(error)
+}
+
+/** The file's identity (device and inode), or undefined when the path names nothing. */
+function fileIdentity(path: string): { dev: number; ino: number } | undefined {
+  try {
+    const { dev, ino } = statSync(path)
+    return { dev, ino }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Why the store must not write the file, or undefined if it may. The permission bits count even
+ * for root (which the kernel lets write anyway): a file made read-only is meant not to change.
+ * The directory must be writable too (SQLite creates the -wal and -shm files there).
+ */
+function unwritableReason(path: string): string | undefined {
+  for (const [target, what] of [
+    [path, 'the database file'],
+    [dirname(path), 'the directory of the database file'],
+  ] as const) {
+    let mode: number
+    try {
+      mode = statSync(target).mode
+    } catch {
+      continue // A new file: created by the open.
+    }
+    if ((mode & 0o222) === 0)
+      return `${what} (${target}) is read-only (mode ${(mode & 0o777).toString(8)}).`
+    try {
+      accessSync(target, constants.W_OK)
+    } catch {
+      return `${what} (${target}) is not writable by this process.`
+    }
+  }
+  return undefined
 }

@@ -28,6 +28,13 @@ export type StoreErrorCode =
   | 'SCHEMA_TOO_NEW'
   /** An option of a store factory is invalid. */
   | 'INVALID_OPTIONS'
+  /** `addAck` was given an ack that names no stored receipt; nothing was stored. */
+  | 'ACK_UNKNOWN_RECEIPT'
+  /**
+   * The store cannot durably write right now (read-only or removed file, dead writer thread,
+   * write lock held past the busy timeout, database unreachable): refuse paid calls.
+   */
+  | 'STORE_UNAVAILABLE'
 
 /**
  * Every error a store throws on its own account (database driver errors that are not mapped

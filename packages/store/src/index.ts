@@ -3,11 +3,13 @@ export type {
   BatchRecord,
   BatchStatus,
   ChainHead,
+  ChainRef,
+  ClaimNonceParameters,
   ListReceiptsParameters,
   ReceiptStore,
   StoredReceipt,
 } from '@rma/core'
-export { createMemoryStore } from './createMemoryStore.js'
+export { type CreateMemoryStoreOptions, createMemoryStore } from './createMemoryStore.js'
 export { type CreatePostgresStoreOptions, createPostgresStore } from './createPostgresStore.js'
 export {
   type CreateSqliteStoreOptions,

@@ -1,4 +1,4 @@
 import { createMemoryStore } from './createMemoryStore.js'
 import { describeReceiptStore } from './receiptStore.contract.js'
 
-describeReceiptStore('createMemoryStore', () => createMemoryStore())
+describeReceiptStore('createMemoryStore', () => createMemoryStore({ nonceSweepIntervalMs: 20 }))

@@ -12,7 +12,13 @@ import { createPostgresStore } from './createPostgresStore.js'
 import { StoreError } from './errors.js'
 import { describeReceiptStore } from './receiptStore.contract.js'
 import { runFixture } from './testing/childProcess.js'
-import { randomHex, randomWallet, receiptSigner, testDomain } from './testing/receiptSigner.js'
+import {
+  randomHex,
+  randomWallet,
+  receiptSigner,
+  testAssetId,
+  testDomain,
+} from './testing/receiptSigner.js'
 
 const connectionString =
   process.env.RMA_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -35,13 +41,19 @@ afterAll(async () => {
 const schemaOf = new WeakMap<ReceiptStore, string>()
 
 function openIn(schema: string): ReceiptStore {
-  const store = createPostgresStore({ connectionString, schema })
+  const store = createPostgresStore({ connectionString, schema, nonceSweepIntervalMs: 20 })
   schemaOf.set(store, schema)
   return store
 }
 
 describeReceiptStore('createPostgresStore', () => openIn(freshSchema()), {
   reopen: (closed) => openIn(schemaOf.get(closed)!),
+  nonceRows: async (store) => {
+    const { rows } = await admin.query<{ count: string }>(
+      `SELECT count(*) FROM "${schemaOf.get(store)!}".nonces`,
+    )
+    return Number(rows[0]!.count)
+  },
 })
 
 describe('createPostgresStore', () => {
@@ -50,11 +62,15 @@ describe('createPostgresStore', () => {
     const stores = Array.from({ length: 4 }, () =>
       createPostgresStore({ connectionString, schema }),
     )
-    const heads = await Promise.all(stores.map((s) => s.head(randomHex(20), randomHex(20))))
+    const heads = await Promise.all(
+      stores.map((s) =>
+        s.head({ assetId: testAssetId, meter: randomHex(20), user: randomHex(20) }),
+      ),
+    )
     expect(heads.map((h) => h.seq)).toEqual([0, 0, 0, 0])
     await Promise.all(stores.map((s) => s.close()))
     const { rows } = await admin.query(`SELECT version FROM "${schema}".migrations`)
-    expect(rows).toEqual([{ version: 1 }])
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }])
   })
 
   test('a schema migrated by a newer version is refused', async () => {
@@ -69,7 +85,7 @@ describe('createPostgresStore', () => {
     expect(error).toBeInstanceOf(StoreError)
     expect(error).toMatchObject({
       code: 'SCHEMA_TOO_NEW',
-      shortMessage: 'Database schema version 7 is newer than this @rma/store supports (1).',
+      shortMessage: 'Database schema version 7 is newer than this @rma/store supports (2).',
     })
     await store.close()
   })
@@ -86,6 +102,7 @@ describe('createPostgresStore', () => {
     const meter = randomWallet()
     const user = randomHex(20)
     await store.append({
+      assetId: testAssetId,
       id: 'p1',
       meter: meter.address as Address,
       user,
@@ -160,7 +177,7 @@ describe('createPostgresStore', () => {
   test('receipts signed in one turn are written by one statement, without a transaction each', async () => {
     const pool = new pg.Pool({ connectionString, max: 10 })
     const store = createPostgresStore({ pool, schema: freshSchema() })
-    await store.head(randomHex(20), randomHex(20)) // migrated
+    await store.head({ assetId: testAssetId, meter: randomHex(20), user: randomHex(20) }) // migrated
     const statements: string[] = []
     const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>
     pool.query = ((...args: unknown[]) => {
@@ -177,6 +194,7 @@ describe('createPostgresStore', () => {
     const stored = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
         store.append({
+          assetId: testAssetId,
           id: `g${i}`,
           meter: meter.address as Address,
           user: users[i % 10]!,
@@ -213,15 +231,15 @@ describe('createPostgresStore', () => {
     const user = randomHex(20)
     const m = meter.address as Address
     const sign = receiptSigner({ meter, user })
-    const r1 = await a.append({ id: 'r1', meter: m, user, sign })
-    const r2 = await b.append({ id: 'r2', meter: m, user, sign })
+    const r1 = await a.append({ assetId: testAssetId, id: 'r1', meter: m, user, sign })
+    const r2 = await b.append({ assetId: testAssetId, id: 'r2', meter: m, user, sign })
     const heads: ChainHead[] = []
     const recording = (head: ChainHead) => {
       heads.push(head)
       return sign(head)
     }
     // `a` signs on the head it kept (r1), finds r2 there, and signs again on it.
-    const r3 = await a.append({ id: 'r3', meter: m, user, sign: recording })
+    const r3 = await a.append({ assetId: testAssetId, id: 'r3', meter: m, user, sign: recording })
     expect(heads).toEqual([
       { seq: 1, hash: r1.hash },
       { seq: 2, hash: r2.hash },
@@ -229,9 +247,9 @@ describe('createPostgresStore', () => {
     expect([r3.receipt.seq, r3.receipt.prev]).toEqual([3, r2.hash])
     // From then on `a` locks the chain's head for each receipt: one signature each.
     heads.length = 0
-    const r4 = await a.append({ id: 'r4', meter: m, user, sign: recording })
+    const r4 = await a.append({ assetId: testAssetId, id: 'r4', meter: m, user, sign: recording })
     expect(heads).toEqual([{ seq: 3, hash: r3.hash }])
-    const r5 = await b.append({ id: 'r5', meter: m, user, sign })
+    const r5 = await b.append({ assetId: testAssetId, id: 'r5', meter: m, user, sign })
     expect([r4.receipt.seq, r5.receipt.seq]).toEqual([4, 5])
     const chain = await a.listByUser({ user })
     expect(chain.map((r) => r.id)).toEqual(['r1', 'r2', 'r3', 'r4', 'r5'])
@@ -255,7 +273,13 @@ describe('createPostgresStore', () => {
       Address,
     ]
     const append = (id: string, user: Address) =>
-      store.append({ id, meter: m, user, sign: receiptSigner({ meter, user }) })
+      store.append({
+        assetId: testAssetId,
+        id,
+        meter: m,
+        user,
+        sign: receiptSigner({ meter, user }),
+      })
     const first = await append('dup', alice)
     const results = await Promise.allSettled([
       append('x1', bob),
@@ -267,8 +291,11 @@ describe('createPostgresStore', () => {
       code: 'DUPLICATE_RECEIPT_ID',
     })
     expect(await store.get('dup')).toEqual(first)
-    expect(await store.head(m, carol)).toEqual({ seq: 0, hash: zeroHash })
-    expect((await store.head(m, bob)).seq).toBe(1)
+    expect(await store.head({ assetId: testAssetId, meter: m, user: carol })).toEqual({
+      seq: 0,
+      hash: zeroHash,
+    })
+    expect((await store.head({ assetId: testAssetId, meter: m, user: bob })).seq).toBe(1)
     expect((await append('x3', bob)).receipt.seq).toBe(2)
     await store.close()
   })

@@ -3,6 +3,7 @@ import {
   type Address,
   type BatchRecord,
   type ChainHead,
+  type ClaimNonceParameters,
   decodeAck,
   decodeReceipt,
   encodeAck,
@@ -29,6 +30,26 @@ import {
 export type DescribeReceiptStoreOptions = {
   /** Opens the storage of a closed store again. Given for persistent stores only. */
   reopen?: (closed: ReceiptStore) => ReceiptStore | Promise<ReceiptStore>
+  /** Counts the rows of the store's nonce register (durable stores), to show it is bounded. */
+  nonceRows?: (store: ReceiptStore) => Promise<number>
+}
+
+/** A batch record of the test asset. */
+export function batchRecord(epoch: number, overrides: Partial<BatchRecord> = {}): BatchRecord {
+  return {
+    assetId: testAssetId,
+    epoch,
+    status: 'built',
+    revenue: 10n ** 30n + 7n,
+    receiptCount: 10_000,
+    receiptsRoot: randomHex(32),
+    rebateRoot: randomHex(32),
+    batchUri: `https://batches.example/${epoch}.json`,
+    batchHash: randomHex(32),
+    txHash: null,
+    createdAt: 1_760_000_000_000 + epoch,
+    ...overrides,
+  }
 }
 
 /**
@@ -63,6 +84,7 @@ export function describeReceiptStore(
     ): Promise<StoredReceipt> {
       const signer = extra.meter ?? meter
       return store.append({
+        assetId: extra.assetId ?? testAssetId,
         id,
         meter: signer.address as Address,
         user,
@@ -87,6 +109,7 @@ export function describeReceiptStore(
       for (const id of ['call-1', 'call-2', 'call-3'])
         stored.push(
           await store.append({
+            assetId: testAssetId,
             id,
             meter: meter.address as Address,
             user,
@@ -114,7 +137,9 @@ export function describeReceiptStore(
       )
       expect(verified.issues).toEqual([])
       expect(verified.hashes).toEqual(stored.map((s) => s.hash))
-      expect(await store.head(meter.address as Address, user)).toEqual({
+      expect(
+        await store.head({ assetId: testAssetId, meter: meter.address as Address, user: user }),
+      ).toEqual({
         seq: 3,
         hash: third.hash,
       })
@@ -123,10 +148,18 @@ export function describeReceiptStore(
     test('head is seq 0 and the zero hash for an empty chain, and ignores address case', async () => {
       const store = await open()
       const user = randomUser()
-      expect(await store.head(meter.address as Address, user)).toEqual({ seq: 0, hash: zeroHash })
+      expect(
+        await store.head({ assetId: testAssetId, meter: meter.address as Address, user: user }),
+      ).toEqual({ seq: 0, hash: zeroHash })
       const stored = await append(store, 'a', user)
       const upper = `0x${user.slice(2).toUpperCase()}` as Address
-      expect(await store.head(meter.address.toLowerCase() as Address, upper)).toEqual({
+      expect(
+        await store.head({
+          assetId: testAssetId,
+          meter: meter.address.toLowerCase() as Address,
+          user: upper,
+        }),
+      ).toEqual({
         seq: 1,
         hash: stored.hash,
       })
@@ -151,7 +184,10 @@ export function describeReceiptStore(
         Array.from({ length: 10 }, () => [1, 20, 20]),
       )
       for (const user of users)
-        expect((await store.head(meter.address as Address, user)).seq).toBe(20)
+        expect(
+          (await store.head({ assetId: testAssetId, meter: meter.address as Address, user: user }))
+            .seq,
+        ).toBe(20)
     })
 
     test('sign runs one at a time per chain and concurrently across chains', async () => {
@@ -166,6 +202,7 @@ export function describeReceiptStore(
           const user = users[i % users.length]!
           const sign = receiptSigner({ meter, user })
           return store.append({
+            assetId: testAssetId,
             id: `slow-${i}`,
             meter: meter.address as Address,
             user,
@@ -193,6 +230,7 @@ export function describeReceiptStore(
       const failure = new Error('signer offline')
       await expect(
         store.append({
+          assetId: testAssetId,
           id: 'second',
           meter: meter.address as Address,
           user,
@@ -202,7 +240,9 @@ export function describeReceiptStore(
         }),
       ).rejects.toBe(failure)
       expect(await store.get('second')).toBeUndefined()
-      expect(await store.head(meter.address as Address, user)).toEqual({ seq: 1, hash: first.hash })
+      expect(
+        await store.head({ assetId: testAssetId, meter: meter.address as Address, user: user }),
+      ).toEqual({ seq: 1, hash: first.hash })
       const second = await append(store, 'second', user)
       expect([second.receipt.seq, second.receipt.prev]).toEqual([2, first.hash])
     })
@@ -214,6 +254,7 @@ export function describeReceiptStore(
       const sign = receiptSigner({ meter, user })
       const error = await store
         .append({
+          assetId: testAssetId,
           id: 'skip',
           meter: meter.address as Address,
           user,
@@ -226,7 +267,9 @@ export function describeReceiptStore(
         shortMessage: 'Signed receipt does not extend the chain head (seq 1).',
       })
       expect(await store.get('skip')).toBeUndefined()
-      expect(await store.head(meter.address as Address, user)).toEqual({ seq: 1, hash: first.hash })
+      expect(
+        await store.head({ assetId: testAssetId, meter: meter.address as Address, user: user }),
+      ).toEqual({ seq: 1, hash: first.hash })
     })
 
     test('a duplicate id is rejected, keeps the first receipt and consumes no seq', async () => {
@@ -240,7 +283,9 @@ export function describeReceiptStore(
         shortMessage: 'Receipt id "dup" is already taken.',
       })
       expect(await store.get('dup')).toEqual(first)
-      expect(await store.head(meter.address as Address, bob)).toEqual({ seq: 0, hash: zeroHash })
+      expect(
+        await store.head({ assetId: testAssetId, meter: meter.address as Address, user: bob }),
+      ).toEqual({ seq: 0, hash: zeroHash })
       expect((await append(store, 'bob-1', bob)).receipt.seq).toBe(1)
     })
 
@@ -251,6 +296,7 @@ export function describeReceiptStore(
       const sign = receiptSigner({ meter, user })
       const [clash, concurrent] = await Promise.allSettled([
         store.append({
+          assetId: testAssetId,
           id: 'clash',
           meter: meter.address as Address,
           user,
@@ -300,6 +346,7 @@ export function describeReceiptStore(
       const sign = receiptSigner({ meter, user })
       let signed: SignedUsageReceipt | undefined
       const stored = await store.append({
+        assetId: testAssetId,
         id: 'call-x',
         meter: meter.address as Address,
         user,
@@ -461,26 +508,208 @@ export function describeReceiptStore(
       const store = await open()
       const userWallet = randomWallet()
       const user = userWallet.address as Address
+      const chain = { assetId: testAssetId, meter: meter.address as Address, user }
       const receipts: StoredReceipt[] = []
       for (let i = 1; i <= 3; i++) receipts.push(await append(store, `r${i}`, user))
-      const ackOf = (r: StoredReceipt, hash = r.hash) => ackFor(userWallet, r.receipt, hash)
-      const [ack2, ack3, ack1, otherAck3] = await Promise.all([
-        ackOf(receipts[1]!),
-        ackOf(receipts[2]!),
-        ackOf(receipts[0]!),
-        ackOf(receipts[2]!, randomHex(32)),
-      ])
-      expect(await store.latestAck(meter.address as Address, user)).toBeUndefined()
-      await store.addAck(ack2)
-      expect(await store.latestAck(meter.address as Address, user)).toEqual(
-        decodeAck(encodeAck(ack2)),
+      const ackOf = (r: StoredReceipt) => ackFor(userWallet, r.receipt, r.hash)
+      const [ack2, ack3, ack1] = await Promise.all(
+        receipts.slice(1).concat(receipts[0]!).map(ackOf),
       )
-      await store.addAck(ack3)
-      await store.addAck(ack1)
-      await store.addAck(otherAck3)
-      await store.addAck(ack3)
-      const lowerCase = [meter.address.toLowerCase(), user.toLowerCase()] as [Address, Address]
-      expect(await store.latestAck(...lowerCase)).toEqual(decodeAck(encodeAck(ack3)))
+      expect(await store.latestAck(chain)).toBeUndefined()
+      await store.addAck(ack2!)
+      expect(await store.latestAck(chain)).toEqual(decodeAck(encodeAck(ack2!)))
+      await store.addAck(ack3!)
+      await store.addAck(ack1!)
+      await store.addAck(ack3!)
+      const lowerCase = {
+        assetId: testAssetId.toUpperCase().replace('0X', '0x') as Hex,
+        meter: meter.address.toLowerCase() as Address,
+        user: user.toLowerCase() as Address,
+      }
+      expect(await store.latestAck(lowerCase)).toEqual(decodeAck(encodeAck(ack3!)))
+    })
+
+    test('an ack naming no stored receipt is refused, stores nothing and never supersedes a genuine ack', async () => {
+      const store = await open()
+      const userWallet = randomWallet()
+      const user = userWallet.address as Address
+      const chain = { assetId: testAssetId, meter: meter.address as Address, user }
+      const r1 = await append(store, 'r1', user)
+      const r2 = await append(store, 'r2', user)
+      const other = await append(store, 'other', randomUser())
+      const genuine = await ackFor(userWallet, r1.receipt, r1.hash)
+      await store.addAck(genuine)
+      const forged = [
+        // The attack of issue 12: seq 2^53 - 1, which would override every later genuine ack.
+        await ackFor(userWallet, { ...r1.receipt, seq: Number.MAX_SAFE_INTEGER }, randomHex(32)),
+        await ackFor(userWallet, { ...r1.receipt, seq: Number.MAX_SAFE_INTEGER }, r1.hash),
+        await ackFor(userWallet, r2.receipt, randomHex(32)),
+        await ackFor(userWallet, { ...r2.receipt, seq: 3 }, r2.hash),
+        await ackFor(userWallet, r2.receipt, other.hash),
+        await ackFor(userWallet, { ...r2.receipt, assetId: randomHex(32) }, r2.hash),
+      ]
+      for (const ack of forged) {
+        const error = await store.addAck(ack).catch((e: unknown) => e)
+        expect(error).toBeInstanceOf(StoreError)
+        expect(error).toMatchObject({ code: 'ACK_UNKNOWN_RECEIPT' })
+        expect(await store.latestAck(chain)).toEqual(decodeAck(encodeAck(genuine)))
+      }
+      expect(await store.latestAck({ ...chain, assetId: forged[5]!.assetId })).toBeUndefined()
+      // The genuine ack of the next receipt still supersedes.
+      const next = await ackFor(userWallet, r2.receipt, r2.hash)
+      await store.addAck(next)
+      expect(await store.latestAck(chain)).toEqual(decodeAck(encodeAck(next)))
+    })
+
+    test('one meter key serving two assets keeps one chain per asset: calls X, Y, X give X seq 1, 2 and Y seq 1 (M4)', async () => {
+      const store = await open()
+      const userWallet = randomWallet()
+      const user = userWallet.address as Address
+      const assetY = randomHex(32)
+      const x1 = await append(store, 'x1', user)
+      const y1 = await append(store, 'y1', user, { assetId: assetY })
+      const x2 = await append(store, 'x2', user)
+      expect([x1, y1, x2].map((r) => [r.receipt.assetId, r.receipt.seq, r.receipt.prev])).toEqual([
+        [testAssetId, 1, zeroHash],
+        [assetY, 1, zeroHash],
+        [testAssetId, 2, x1.hash],
+      ])
+      const m = meter.address as Address
+      expect(await store.head({ assetId: testAssetId, meter: m, user })).toEqual({
+        seq: 2,
+        hash: x2.hash,
+      })
+      expect(await store.head({ assetId: assetY, meter: m, user })).toEqual({
+        seq: 1,
+        hash: y1.hash,
+      })
+      // Each asset's settlement sees a gap-free chain of its own receipts.
+      for (const assetId of [testAssetId, assetY]) {
+        const unsettled = await store.listUnsettled({ assetId })
+        const { issues } = verifyReceiptChain(
+          unsettled.map((r) => r.receipt),
+          [m],
+          { domain: testDomain },
+        )
+        expect(issues).toEqual([])
+      }
+      expect(ids(await store.listUnsettled({ assetId: testAssetId }))).toEqual(['x1', 'x2'])
+      expect(ids(await store.listUnsettled({ assetId: assetY }))).toEqual(['y1'])
+      // Acks are per asset too: Y's ack of seq 1 does not touch X's chain.
+      await store.addAck(await ackFor(userWallet, x2.receipt, x2.hash))
+      await store.addAck(await ackFor(userWallet, y1.receipt, y1.hash))
+      expect((await store.latestAck({ assetId: testAssetId, meter: m, user }))?.seq).toBe(2)
+      expect((await store.latestAck({ assetId: assetY, meter: m, user }))?.seq).toBe(1)
+    })
+
+    test('claimNonce: true once per (asset, user, nonce), false on every later claim', async () => {
+      const store = await open()
+      const user = randomUser()
+      const keepUntil = Math.floor(Date.now() / 1000) + 3600
+      const nonce = 2n ** 256n - 1n
+      const claim = (overrides: Partial<ClaimNonceParameters> = {}) =>
+        store.claimNonce({ assetId: testAssetId, user, nonce, keepUntil, ...overrides })
+      expect(await claim()).toBe(true)
+      expect(await claim()).toBe(false)
+      // Case does not make another nonce; a longer keepUntil does not either.
+      expect(await claim({ user: user.toUpperCase().replace('0X', '0x') as Address })).toBe(false)
+      expect(await claim({ keepUntil: keepUntil + 10_000 })).toBe(false)
+      // Another asset, user or nonce is another claim.
+      expect(await claim({ assetId: randomHex(32) })).toBe(true)
+      expect(await claim({ user: randomUser() })).toBe(true)
+      expect(await claim({ nonce: nonce - 1n })).toBe(true)
+      expect(await claim({ nonce: 0n })).toBe(true)
+      expect(await claim({ nonce: 0n })).toBe(false)
+    })
+
+    test('claimNonce: 20 concurrent claims of one nonce, exactly one is true', async () => {
+      const store = await open()
+      const user = randomUser()
+      const keepUntil = Math.floor(Date.now() / 1000) + 3600
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          store.claimNonce({ assetId: testAssetId, user, nonce: 42n, keepUntil }),
+        ),
+      )
+      expect(results.filter(Boolean)).toHaveLength(1)
+    })
+
+    test('claimNonce: expired nonces are swept, unexpired ones are kept (the register stays bounded)', async () => {
+      const store = await open()
+      const user = randomUser()
+      const now = Math.floor(Date.now() / 1000)
+      const live = [1n, 2n, 3n]
+      const expired = Array.from({ length: 50 }, (_, i) => BigInt(1000 + i))
+      for (const nonce of live)
+        expect(
+          await store.claimNonce({ assetId: testAssetId, user, nonce, keepUntil: now + 3600 }),
+        ).toBe(true)
+      for (const nonce of expired)
+        expect(
+          await store.claimNonce({ assetId: testAssetId, user, nonce, keepUntil: now - 60 }),
+        ).toBe(true)
+      // Claims keep coming (refused replays of a live nonce) until a sweep has run.
+      const deadline = Date.now() + 15_000
+      for (;;) {
+        expect(
+          await store.claimNonce({ assetId: testAssetId, user, nonce: 1n, keepUntil: now + 3600 }),
+        ).toBe(false)
+        const rows = options.nonceRows ? await options.nonceRows(store) : undefined
+        if (rows === undefined || rows === live.length) break
+        if (Date.now() > deadline)
+          throw new Error(`${rows} nonce rows left, expected ${live.length}`)
+        await sleep(25)
+      }
+      if (!options.nonceRows) await sleep(50)
+      // Forgotten once past keepUntil (the meter refuses such attestations as expired anyway)...
+      let forgotten = false
+      for (let i = 0; i < 200 && !forgotten; i++) {
+        forgotten = await store.claimNonce({
+          assetId: testAssetId,
+          user,
+          nonce: expired[0]!,
+          keepUntil: now - 60,
+        })
+        if (!forgotten) await sleep(25)
+      }
+      expect(forgotten).toBe(true)
+      // ...while every unexpired nonce is still refused.
+      for (const nonce of live)
+        expect(
+          await store.claimNonce({ assetId: testAssetId, user, nonce, keepUntil: now + 3600 }),
+        ).toBe(false)
+    }, 30_000)
+
+    test('createBatch records an epoch once: a second record of it is refused and overwrites nothing', async () => {
+      const store = await open()
+      const first = batchRecord(7)
+      const rival = batchRecord(7, { revenue: 1n, status: 'submitted', txHash: randomHex(32) })
+      expect(await store.createBatch(first)).toBe(true)
+      expect(await store.createBatch(rival)).toBe(false)
+      expect(await store.createBatch(first)).toBe(false)
+      expect(await store.getBatch(testAssetId, 7)).toEqual(first)
+      // Another asset's epoch 7 is its own record; saveBatch still updates the recorded one.
+      expect(await store.createBatch(batchRecord(7, { assetId: randomHex(32) }))).toBe(true)
+      const confirmed = { ...first, status: 'confirmed' as const, txHash: randomHex(32) }
+      await store.saveBatch(confirmed)
+      expect(await store.getBatch(testAssetId, 7)).toEqual(confirmed)
+      expect(await store.latestBatch(testAssetId)).toEqual(confirmed)
+    })
+
+    test('createBatch: concurrent records of one epoch, exactly one wins and is what is stored', async () => {
+      const store = await open()
+      const records = Array.from({ length: 8 }, (_, i) => batchRecord(3, { revenue: BigInt(i) }))
+      const results = await Promise.all(records.map((record) => store.createBatch(record)))
+      expect(results.filter(Boolean)).toHaveLength(1)
+      expect(await store.getBatch(testAssetId, 3)).toEqual(records[results.indexOf(true)])
+    })
+
+    test('checkWritable resolves on a healthy store and rejects once it is closed', async () => {
+      const store = await open()
+      await store.checkWritable()
+      await store.checkWritable()
+      await store.close()
+      await expect(store.checkWritable()).rejects.toMatchObject({ code: 'STORE_CLOSED' })
     })
 
     test('batches: saveBatch upserts by (assetId, epoch); getBatch and latestBatch read exactly', async () => {
@@ -551,6 +780,10 @@ export function describeReceiptStore(
           createdAt: 1_760_000_000,
         }
         await store.saveBatch(saved)
+        const keepUntil = Math.floor(Date.now() / 1000) + 3600
+        expect(await store.claimNonce({ assetId: testAssetId, user, nonce: 77n, keepUntil })).toBe(
+          true,
+        )
         // Accepted before close: close waits for it to be stored.
         const pending = append(store, 'c', user)
         await store.close()
@@ -560,11 +793,22 @@ export function describeReceiptStore(
         opened.push(again)
         expect(await again.get('a')).toEqual({ ...a, epoch: 1 })
         expect(await again.get('c')).toEqual(c)
-        expect(await again.head(meter.address as Address, user)).toEqual({ seq: 3, hash: c.hash })
-        expect(await again.latestAck(meter.address as Address, user)).toEqual(
-          decodeAck(encodeAck(ack)),
-        )
+        expect(
+          await again.head({ assetId: testAssetId, meter: meter.address as Address, user: user }),
+        ).toEqual({ seq: 3, hash: c.hash })
+        expect(
+          await again.latestAck({
+            assetId: testAssetId,
+            meter: meter.address as Address,
+            user: user,
+          }),
+        ).toEqual(decodeAck(encodeAck(ack)))
         expect(await again.getBatch(testAssetId, 1)).toEqual(saved)
+        // A replay after a restart is refused: the nonce register is durable.
+        expect(await again.claimNonce({ assetId: testAssetId, user, nonce: 77n, keepUntil })).toBe(
+          false,
+        )
+        expect(await again.createBatch(saved)).toBe(false)
         const d = await append(again, 'd', user)
         expect([d.receipt.seq, d.receipt.prev]).toEqual([4, c.hash])
         const chain = await again.listByUser({ user })

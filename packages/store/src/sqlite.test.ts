@@ -25,13 +25,21 @@ let files = 0
 const paths = new WeakMap<ReceiptStore, string>()
 
 function openAt(path: string): ReceiptStore {
-  const store = createSqliteStore({ path })
+  const store = createSqliteStore({ path, nonceSweepIntervalMs: 20 })
   paths.set(store, path)
   return store
 }
 
 describeReceiptStore('createSqliteStore', () => openAt(join(root, `store-${files++}.db`)), {
   reopen: (closed) => openAt(paths.get(closed)!),
+  nonceRows: async (store) => {
+    const db = new Database(paths.get(store)!, { readonly: true })
+    try {
+      return db.prepare('SELECT count(*) FROM nonces').pluck().get() as number
+    } finally {
+      db.close()
+    }
+  },
 })
 
 describe('createSqliteStore', () => {
@@ -44,6 +52,7 @@ describe('createSqliteStore', () => {
     expect(db.prepare('SELECT version FROM migrations').all()).toEqual([
       { version: 1 },
       { version: 2 },
+      { version: 3 },
     ])
     db.close()
   })
@@ -60,6 +69,7 @@ describe('createSqliteStore', () => {
       Array.from({ length: 200 }, (_, i) => {
         const user = users[i % 10]!
         return store.append({
+          assetId: testAssetId,
           id: `g${i}`,
           meter: meter.address as Address,
           user,
@@ -78,15 +88,16 @@ describe('createSqliteStore', () => {
     const user = randomHex(20)
     const m = meter.address as Address
     const sign = receiptSigner({ meter, user })
-    const first = await store.append({ id: 'first', meter: m, user, sign })
+    const first = await store.append({ assetId: testAssetId, id: 'first', meter: m, user, sign })
     const results = await Promise.allSettled([
       store.append({
+        assetId: testAssetId,
         id: 'clash',
         meter: m,
         user,
         sign: async (head) => ({ ...(await sign(head)), hash: first.hash }),
       }),
-      store.append({ id: 'on-top', meter: m, user, sign }),
+      store.append({ assetId: testAssetId, id: 'on-top', meter: m, user, sign }),
     ])
     expect(results[1]).toMatchObject({
       status: 'rejected',
@@ -96,7 +107,7 @@ describe('createSqliteStore', () => {
           'Receipt "on-top" was dropped: an earlier receipt of its chain failed to store.',
       },
     })
-    const next = await store.append({ id: 'next', meter: m, user, sign })
+    const next = await store.append({ assetId: testAssetId, id: 'next', meter: m, user, sign })
     expect([next.receipt.seq, next.receipt.prev]).toEqual([2, first.hash])
     await store.close()
   })
@@ -117,6 +128,7 @@ describe('createSqliteStore', () => {
         ['a2', alice],
       ].map(([id, user]) =>
         store.append({
+          assetId: testAssetId,
           id: id!,
           meter: m,
           user: user as Address,
@@ -130,6 +142,7 @@ describe('createSqliteStore', () => {
     db.exec('DROP TRIGGER boom')
     db.close()
     const again = await store.append({
+      assetId: testAssetId,
       id: 'a3',
       meter: m,
       user: alice,
@@ -182,7 +195,7 @@ describe('createSqliteStore', () => {
     expect(error).toBeInstanceOf(StoreError)
     expect(error).toMatchObject({
       code: 'SCHEMA_TOO_NEW',
-      shortMessage: 'Database schema version 99 is newer than this @rma/store supports (2).',
+      shortMessage: 'Database schema version 99 is newer than this @rma/store supports (3).',
     })
   })
 
@@ -193,11 +206,11 @@ describe('createSqliteStore', () => {
     const user = randomHex(20)
     const m = meter.address as Address
     const sign = receiptSigner({ meter, user })
-    const first = await store.append({ id: 'b1', meter: m, user, sign })
+    const first = await store.append({ assetId: testAssetId, id: 'b1', meter: m, user, sign })
     // Another connection holds the write lock: the writer waits for it (busy timeout).
     const other = new Database(path)
     other.exec('BEGIN IMMEDIATE')
-    const pending = store.append({ id: 'b2', meter: m, user, sign })
+    const pending = store.append({ assetId: testAssetId, id: 'b2', meter: m, user, sign })
     let ticks = 0
     const started = performance.now()
     while (performance.now() - started < 150) {
@@ -225,13 +238,20 @@ describe('createSqliteStore', () => {
     const m = meter.address as Address
     const [alice, bob] = [randomHex(20), randomHex(20)]
     const first = await store.append({
+      assetId: testAssetId,
       id: 'first',
       meter: m,
       user: alice,
       sign: receiptSigner({ meter, user: alice }),
     })
     const pending = [alice, bob].map((user, i) =>
-      store.append({ id: `pending-${i}`, meter: m, user, sign: receiptSigner({ meter, user }) }),
+      store.append({
+        assetId: testAssetId,
+        id: `pending-${i}`,
+        meter: m,
+        user,
+        sign: receiptSigner({ meter, user }),
+      }),
     )
     await sqliteWriterOf(store)!.terminate()
     const results = await Promise.allSettled(pending)
@@ -248,7 +268,13 @@ describe('createSqliteStore', () => {
     expect(errors[0]).toMatchObject({ code: 'WRITER_FAILED' })
     expect(errors[0]!.cause).toBeInstanceOf(Error)
     const later = await store
-      .append({ id: 'later', meter: m, user: bob, sign: receiptSigner({ meter, user: bob }) })
+      .append({
+        assetId: testAssetId,
+        id: 'later',
+        meter: m,
+        user: bob,
+        sign: receiptSigner({ meter, user: bob }),
+      })
       .catch((e: unknown) => e)
     expect(later).toBe(errors[0])
     await expect(
@@ -272,7 +298,7 @@ describe('createSqliteStore', () => {
     expect(errors).toHaveLength(1)
   })
 
-  test('a version 1 database is migrated to version 2 and its chains continue', async () => {
+  test('a version 1 database is migrated to version 3 and its chains continue', async () => {
     const path = join(root, 'v1.db')
     const meter = randomWallet()
     const user = randomHex(20)
@@ -280,8 +306,8 @@ describe('createSqliteStore', () => {
     const sign = receiptSigner({ meter, user })
     // A file as @rma/store with schema version 1 left it, holding two receipts.
     const v1 = createSqliteStore({ path: join(root, 'v1-source.db') })
-    const a = await v1.append({ id: 'a', meter: m, user, sign })
-    const b = await v1.append({ id: 'b', meter: m, user, sign })
+    const a = await v1.append({ assetId: testAssetId, id: 'a', meter: m, user, sign })
+    const b = await v1.append({ assetId: testAssetId, id: 'b', meter: m, user, sign })
     await v1.close()
     const source = new Database(join(root, 'v1-source.db'), { readonly: true })
     const rows = source.prepare('SELECT * FROM receipts').all() as Record<string, unknown>[]
@@ -300,6 +326,7 @@ describe('createSqliteStore', () => {
     expect(check.prepare('SELECT version FROM migrations ORDER BY version').all()).toEqual([
       { version: 1 },
       { version: 2 },
+      { version: 3 },
     ])
     expect(
       check
@@ -313,7 +340,7 @@ describe('createSqliteStore', () => {
       'a',
       'b',
     ])
-    const c = await store.append({ id: 'c', meter: m, user, sign })
+    const c = await store.append({ assetId: testAssetId, id: 'c', meter: m, user, sign })
     expect([c.receipt.seq, c.receipt.prev]).toEqual([3, b.hash])
     await store.markSettled({ assetId: testAssetId, epoch: 1, hashes: [a.hash, c.hash] })
     expect(
@@ -330,6 +357,7 @@ describe('createSqliteStore', () => {
     const meter = randomWallet()
     const user = randomHex(20)
     const stored = await store.append({
+      assetId: testAssetId,
       id: 'm1',
       meter: meter.address as Address,
       user,
@@ -363,6 +391,7 @@ describe('createSqliteStore', () => {
       await Promise.all(
         users.map((user, i) =>
           store.append({
+            assetId: testAssetId,
             id: `w${round}-${i}`,
             meter: meter.address as Address,
             user,

@@ -4,6 +4,7 @@
 // Self-contained on purpose: it runs from dist (built next to index.js / index.cjs) and, in this
 // repository's tests, straight from source (Node strips the types), so it imports nothing of the
 // package at runtime, only types.
+import { statSync } from 'node:fs'
 import { receiveMessageOnPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import type {
@@ -22,9 +23,16 @@ const checkpointBusyRows = 4096
 /** A WAL this long (frames of 4 KiB) was not reset by the last checkpoints: wait for readers. */
 const restartFrames = 4096
 
-const { path, synchronous, port } = workerData as WriterData
-const db = new Database(path)
+/** Expired nonces deleted per statement, so a sweep never holds the write lock for long. */
+const sweepRows = 10_000
+
+const { path, synchronous, busyTimeoutMs, nonceSweepIntervalMs, port } = workerData as WriterData
+const db = new Database(path, { timeout: busyTimeoutMs })
 db.pragma(`synchronous = ${synchronous}`)
+// The file this connection writes. A commit first checks that the path still names it: once the
+// file or its directory is removed (or replaced), commits would go to an unlinked inode and be
+// lost at restart, so they fail instead.
+const opened = identity()
 // SQLite would checkpoint inside COMMIT, before the commit is reported; the writer checkpoints
 // between commits instead, when no request is waiting (see the message handler).
 db.pragma('wal_autocheckpoint = 0')
@@ -40,10 +48,31 @@ const sql = {
     `INSERT INTO receipts (id, hash, asset_id, meter, "user", seq, timestamp, receipt)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
-  addAck: db.prepare<[string, string, number, string]>(
-    `INSERT INTO acks (meter, "user", seq, ack) VALUES (?, ?, ?, ?)
-     ON CONFLICT (meter, "user") DO UPDATE SET seq = excluded.seq, ack = excluded.ack
+  receiptNamed: db.prepare<[string, string, string, string, number], { found: number }>(
+    `SELECT 1 AS found FROM receipts
+     WHERE hash = ? AND asset_id = ? AND meter = ? AND "user" = ? AND seq = ?`,
+  ),
+  addAck: db.prepare<[string, string, string, number, string]>(
+    `INSERT INTO acks (asset_id, meter, "user", seq, ack) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (asset_id, meter, "user") DO UPDATE SET seq = excluded.seq, ack = excluded.ack
      WHERE excluded.seq > acks.seq`,
+  ),
+  claimNonce: db.prepare<[string, string, string, number]>(
+    `INSERT INTO nonces (asset_id, "user", nonce, keep_until) VALUES (?, ?, ?, ?)
+     ON CONFLICT DO NOTHING`,
+  ),
+  sweepNonces: db.prepare<[number, number]>(
+    `DELETE FROM nonces WHERE (asset_id, "user", nonce) IN
+       (SELECT asset_id, "user", nonce FROM nonces WHERE keep_until < ? LIMIT ?)`,
+  ),
+  probe: db.prepare<[number]>(
+    'INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at',
+  ),
+  createBatch: db.prepare<(string | number | null)[]>(
+    `INSERT INTO batches (asset_id, epoch, status, revenue, receipt_count, receipts_root,
+       rebate_root, batch_uri, batch_hash, tx_hash, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (asset_id, epoch) DO NOTHING`,
   ),
   saveBatch: db.prepare<(string | number | null)[]>(
     `INSERT INTO batches (asset_id, epoch, status, revenue, receipt_count, receipts_root,
@@ -70,6 +99,9 @@ const sql = {
 }
 
 let rowsSinceCheckpoint = 0
+let lastSweep = 0
+let sweepTimer: ReturnType<typeof setTimeout> | undefined
+let closed = false
 
 port.on('message', (first: WriterRequest) => {
   let next: WriterRequest | undefined = first
@@ -80,16 +112,64 @@ port.on('message', (first: WriterRequest) => {
       group.push(m.message as WriterRequest)
     if (!run(group)) return
     if (rowsSinceCheckpoint >= checkpointBusyRows) checkpoint()
+    // Between commits, after the replies went out: a sweep never delays a waiting caller.
+    sweepIfDue()
     next = receiveMessageOnPort(port)?.message as WriterRequest | undefined
   }
   if (rowsSinceCheckpoint >= checkpointIdleRows) checkpoint()
 })
+
+/** The file's identity, or undefined when the path names nothing. */
+function identity(): { dev: number; ino: number } | undefined {
+  try {
+    const { dev, ino } = statSync(path)
+    return { dev, ino }
+  } catch {
+    return undefined
+  }
+}
+
+/** Why the path no longer names the file this connection writes, if it does not. */
+function fileGone(): string | undefined {
+  const now = identity()
+  if (!now) return `${path} was removed while the store was open`
+  if (now.dev !== opened?.dev || now.ino !== opened?.ino)
+    return `${path} was replaced by another file while the store was open`
+  return undefined
+}
+
+/**
+ * Deletes nonces past their keepUntil, a bounded number per statement, so the register stays as
+ * large as what is still valid. Runs at most once per interval; a sweep that hit its bound goes
+ * on at the next one, or sooner when the writer is idle.
+ */
+function sweepIfDue(): void {
+  const now = Date.now()
+  if (closed || now - lastSweep < nonceSweepIntervalMs) return
+  lastSweep = now
+  let deleted = 0
+  try {
+    deleted = sql.sweepNonces.run(Math.floor(now / 1000), sweepRows).changes
+  } catch {
+    // A busy or failing file: the next sweep tries again; claims do not depend on it.
+    return
+  }
+  if (deleted === sweepRows && !sweepTimer) {
+    sweepTimer = setTimeout(() => {
+      sweepTimer = undefined
+      sweepIfDue()
+    }, nonceSweepIntervalMs)
+    sweepTimer.unref()
+  }
+}
 
 /** Runs one group in one transaction and replies to each request; false once closed. */
 function run(group: WriterRequest[]): boolean {
   const writes = group.filter((request) => request.kind !== 'close')
   if (writes.length > 0) for (const reply of commit(writes)) port.postMessage(reply)
   if (writes.length === group.length) return true
+  closed = true
+  if (sweepTimer) clearTimeout(sweepTimer)
   checkpoint()
   db.close()
   port.close()
@@ -102,6 +182,9 @@ function commit(requests: WriterRequest[]): WriterReply[] {
   // Chains with a failed row in this transaction: their later rows were signed on top of it.
   const broken = new Set<string>()
   try {
+    const gone = fileGone()
+    if (gone)
+      throw Object.assign(new Error(gone), { name: 'StoreError', code: 'STORE_UNAVAILABLE' })
     sql.begin.run()
     for (const request of requests) replies.push(apply(request, broken))
     sql.commit.run()
@@ -126,7 +209,7 @@ function apply(request: WriterRequest, broken: Set<string>): WriterReply {
       case 'append': {
         const outcomes: RowOutcome[] = []
         for (const row of request.rows) {
-          const chain = `${row[3]}:${row[4]}`
+          const chain = `${row[2]}:${row[3]}:${row[4]}`
           if (broken.has(chain)) {
             outcomes.push('reset')
             continue
@@ -145,11 +228,31 @@ function apply(request: WriterRequest, broken: Set<string>): WriterReply {
         }
         return { id, kind: 'append', outcomes, durationMs: 0 }
       }
-      case 'ack':
-        sql.addAck.run(request.meter, request.user, request.seq, request.ack)
-        return { id, kind: 'done' }
+      case 'ack': {
+        const { hash, assetId, meter, user, seq } = request
+        // An ack naming no stored receipt (a made-up seq 2^53 - 1, say) would supersede every
+        // genuine ack of its chain: refused, nothing stored.
+        if (!sql.receiptNamed.get(hash, assetId, meter, user, seq))
+          return { id, kind: 'changed', changed: false }
+        sql.addAck.run(assetId, meter, user, seq, request.ack)
+        return { id, kind: 'changed', changed: true }
+      }
       case 'batch':
+        if (request.create)
+          return {
+            id,
+            kind: 'changed',
+            changed: sql.createBatch.run(...request.values).changes > 0,
+          }
         sql.saveBatch.run(...request.values)
+        return { id, kind: 'done' }
+      case 'nonce': {
+        const { assetId, user, nonce, keepUntil } = request
+        const { changes } = sql.claimNonce.run(assetId, user, nonce, keepUntil)
+        return { id, kind: 'changed', changed: changes > 0 }
+      }
+      case 'probe':
+        sql.probe.run(Date.now())
         return { id, kind: 'done' }
       case 'settle':
         return settle(request)

@@ -4,7 +4,7 @@
 import type { Address } from '@rma/core'
 import { Wallet } from 'ethers'
 import { createPostgresStore } from '../src/index.js'
-import { receiptSigner } from '../src/testing/receiptSigner.js'
+import { receiptSigner, testAssetId } from '../src/testing/receiptSigner.js'
 
 const [connectionString, schema, meterKey, user, count, prefix] = process.argv.slice(2) as [
   string,
@@ -19,6 +19,7 @@ const meter = new Wallet(meterKey)
 await Promise.all(
   Array.from({ length: Number(count) }, async (_, i) => {
     const stored = await store.append({
+      assetId: testAssetId,
       id: `${prefix}-${i}`,
       meter: meter.address as Address,
       user,

@@ -3,7 +3,7 @@
 import type { Address } from '@rma/core'
 import { Wallet } from 'ethers'
 import { createSqliteStore } from '../src/index.js'
-import { receiptSigner } from '../src/testing/receiptSigner.js'
+import { receiptSigner, testAssetId } from '../src/testing/receiptSigner.js'
 
 const [path, meterKey, ...users] = process.argv.slice(2) as [string, string, ...Address[]]
 const store = createSqliteStore({ path })
@@ -14,6 +14,7 @@ async function appendForever(user: Address): Promise<never> {
   for (;;) {
     const id = `crash-${next++}`
     await store.append({
+      assetId: testAssetId,
       id,
       meter: meter.address as Address,
       user,

@@ -3,12 +3,13 @@
 import type { Address } from '@rma/core'
 import { Wallet } from 'ethers'
 import { createSqliteStore } from '../src/index.js'
-import { receiptSigner } from '../src/testing/receiptSigner.js'
+import { receiptSigner, testAssetId } from '../src/testing/receiptSigner.js'
 
 const [path, meterKey, user] = process.argv.slice(2) as [string, string, Address]
 const store = createSqliteStore({ path })
 const meter = new Wallet(meterKey)
 const stored = await store.append({
+  assetId: testAssetId,
   id: 'idle-1',
   meter: meter.address as Address,
   user,

@@ -60,6 +60,56 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    // Chains are keyed by (asset, meter, user): one meter key serving two assets numbers each
+    // asset's receipts from seq 1. Existing rows keep their asset_id and seq (unique per (meter,
+    // user) before, so per (asset, meter, user) too); each chain's head is its asset's highest
+    // seq. An ack is kept only if it names a stored receipt (an ack of a made-up seq stored by
+    // an older version is dropped). Nonces: the durable register, bounded by keep_until.
+    name: 'chains keyed by asset; durable nonce register',
+    up: (s) => `
+      ALTER TABLE ${s}.receipts DROP CONSTRAINT receipts_chain_seq_key;
+      ALTER TABLE ${s}.receipts
+        ADD CONSTRAINT receipts_chain_seq_key UNIQUE (asset_id, meter, "user", seq);
+      CREATE TABLE ${s}.chain_heads_v2 (
+        asset_id TEXT NOT NULL,
+        meter TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (asset_id, meter, "user")
+      );
+      INSERT INTO ${s}.chain_heads_v2 (asset_id, meter, "user", seq, hash)
+        SELECT DISTINCT ON (asset_id, meter, "user") asset_id, meter, "user", seq, hash
+        FROM ${s}.receipts ORDER BY asset_id, meter, "user", seq DESC;
+      DROP TABLE ${s}.chain_heads;
+      ALTER TABLE ${s}.chain_heads_v2 RENAME TO chain_heads;
+      ALTER INDEX ${s}.chain_heads_v2_pkey RENAME TO chain_heads_pkey;
+      CREATE TABLE ${s}.acks_v2 (
+        asset_id TEXT NOT NULL,
+        meter TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        ack TEXT NOT NULL,
+        PRIMARY KEY (asset_id, meter, "user")
+      );
+      INSERT INTO ${s}.acks_v2 (asset_id, meter, "user", seq, ack)
+        SELECT r.asset_id, a.meter, a."user", a.seq, a.ack FROM ${s}.acks a
+        JOIN ${s}.receipts r ON r.meter = a.meter AND r."user" = a."user" AND r.seq = a.seq;
+      DROP TABLE ${s}.acks;
+      ALTER TABLE ${s}.acks_v2 RENAME TO acks;
+      ALTER INDEX ${s}.acks_v2_pkey RENAME TO acks_pkey;
+      CREATE TABLE ${s}.nonces (
+        asset_id TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        nonce NUMERIC(78, 0) NOT NULL,
+        keep_until BIGINT NOT NULL,
+        PRIMARY KEY (asset_id, "user", nonce)
+      );
+      CREATE INDEX nonces_keep_until ON ${s}.nonces (keep_until);
+    `,
+  },
 ]
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
@@ -85,7 +135,7 @@ export async function migratePostgres(
 ): Promise<void> {
   const s = quoteSchema(schema)
   const latest = migrations.at(-1)?.version ?? 0
-  await withTransaction(pool, async (client) => {
+  await withTransaction(pool, undefined, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`@rma/store:${schema}`])
     const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
     if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${s}`)

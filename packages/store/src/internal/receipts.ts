@@ -34,25 +34,41 @@ export function lower<T extends string>(value: T): T {
   return value.toLowerCase() as T
 }
 
-export function chainKeyOf(meter: string, user: string): string {
-  return `${meter}:${user}`
+/** A chain as the stores index it: every part lowercase. */
+export type LowerChain = { assetId: Hex; meter: Hex; user: Hex }
+
+/** The chain named by an append, ack or lookup, lowercased. */
+export function lowerChain(chain: { assetId: string; meter: string; user: string }): LowerChain {
+  return {
+    assetId: lower(chain.assetId) as Hex,
+    meter: lower(chain.meter) as Hex,
+    user: lower(chain.user) as Hex,
+  }
+}
+
+/** The key of a lowercased chain in the stores' in-memory maps (`chainKey` of @rma/core). */
+export function chainKeyOf(chain: LowerChain): string {
+  return `${chain.assetId}:${chain.meter}:${chain.user}`
 }
 
 const hash32 = /^0x[0-9a-f]{64}$/
 
 /**
- * Checks that what `sign` returned is the chain's next receipt (right meter, user, seq, prev)
- * and encodes it. The hash itself is trusted: the store has no EIP-712 domain to recompute it.
+ * Checks that what `sign` returned is the chain's next receipt (right asset, meter, user, seq,
+ * prev) and encodes it. The hash itself is trusted: the store has no EIP-712 domain to
+ * recompute it.
  */
 export function toReceiptRow(
   id: string,
   head: ChainHead,
-  meter: Hex,
-  user: Hex,
+  chain: LowerChain,
   signed: Awaited<ReturnType<AppendReceiptParameters['sign']>>,
 ): ReceiptRow {
   const { receipt } = signed
+  const { assetId, meter, user } = chain
   if (
+    typeof receipt?.assetId !== 'string' ||
+    lower(receipt.assetId) !== assetId ||
     typeof receipt?.meter !== 'string' ||
     lower(receipt.meter) !== meter ||
     typeof receipt.user !== 'string' ||
@@ -61,13 +77,13 @@ export function toReceiptRow(
     typeof receipt.prev !== 'string' ||
     lower(receipt.prev) !== lower(head.hash)
   )
-    throw invalidReceiptError(head, { meter, user }, receipt ?? {})
+    throw invalidReceiptError(head, chain, receipt ?? {})
   const hash = typeof signed.hash === 'string' ? lower(signed.hash) : undefined
   if (!hash || !hash32.test(hash)) throw invalidHashError(signed.hash)
   return {
     id,
     hash,
-    assetId: lower(receipt.assetId),
+    assetId,
     meter,
     user,
     seq: receipt.seq,

@@ -60,6 +60,58 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX receipts_asset_epoch ON receipts (asset_id, epoch);
     `,
   },
+  {
+    version: 3,
+    // Chains are keyed by (asset, meter, user): one meter key serving two assets numbers each
+    // asset's receipts from seq 1. Existing rows keep their asset_id and seq (unique per (meter,
+    // user) before, so unique per (asset, meter, user) too); a chain continues from its asset's
+    // highest seq. An ack is kept only if it names a stored receipt (its asset comes from that
+    // receipt): an ack of a made-up seq stored by an older version is dropped here.
+    name: 'chains keyed by asset; durable nonce register; write probe',
+    up: `
+      CREATE TABLE receipts_v3 (
+        id TEXT PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        asset_id TEXT NOT NULL,
+        meter TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        timestamp INTEGER NOT NULL,
+        epoch INTEGER,
+        receipt TEXT NOT NULL,
+        UNIQUE (asset_id, meter, "user", seq)
+      ) STRICT;
+      INSERT INTO receipts_v3 (id, hash, asset_id, meter, "user", seq, timestamp, epoch, receipt)
+        SELECT id, hash, asset_id, meter, "user", seq, timestamp, epoch, receipt FROM receipts
+        ORDER BY rowid;
+      CREATE TABLE acks_v3 (
+        asset_id TEXT NOT NULL,
+        meter TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ack TEXT NOT NULL,
+        PRIMARY KEY (asset_id, meter, "user")
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO acks_v3 (asset_id, meter, "user", seq, ack)
+        SELECT r.asset_id, a.meter, a."user", a.seq, a.ack FROM acks a
+        JOIN receipts r ON r.meter = a.meter AND r."user" = a."user" AND r.seq = a.seq;
+      DROP TABLE acks;
+      ALTER TABLE acks_v3 RENAME TO acks;
+      DROP TABLE receipts;
+      ALTER TABLE receipts_v3 RENAME TO receipts;
+      CREATE INDEX receipts_user_time ON receipts ("user", timestamp);
+      CREATE INDEX receipts_asset_epoch ON receipts (asset_id, epoch);
+      CREATE TABLE nonces (
+        asset_id TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        keep_until INTEGER NOT NULL,
+        PRIMARY KEY (asset_id, "user", nonce)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX nonces_keep_until ON nonces (keep_until);
+      CREATE TABLE store_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL) STRICT;
+    `,
+  },
 ]
 
 /**

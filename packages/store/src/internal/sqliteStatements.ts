@@ -8,7 +8,7 @@ const receiptColumns = 'id, hash, epoch, receipt'
 const byChain = 'ORDER BY meter, "user", seq'
 
 type Statement<P extends unknown[] | object = unknown[], R = unknown> = Database.Statement<P, R>
-type Lookup = [string, string]
+type Lookup = [string, string, string]
 
 /**
  * Every statement the SQLite store runs on the main thread, prepared once at open: reads only.
@@ -28,8 +28,9 @@ export type SqliteStatements = {
 
 export function prepareSqliteStatements(db: Database.Database): SqliteStatements {
   return {
-    head: db.prepare<[string, string], { seq: number; hash: string }>(
-      'SELECT seq, hash FROM receipts WHERE meter = ? AND "user" = ? ORDER BY seq DESC LIMIT 1',
+    head: db.prepare<Lookup, { seq: number; hash: string }>(
+      `SELECT seq, hash FROM receipts WHERE asset_id = ? AND meter = ? AND "user" = ?
+       ORDER BY seq DESC LIMIT 1`,
     ),
     get: db.prepare<[string], SelectedReceipt>(
       `SELECT ${receiptColumns} FROM receipts WHERE id = ?`,
@@ -39,7 +40,7 @@ export function prepareSqliteStatements(db: Database.Database): SqliteStatements
     ),
     listByUser: db.prepare<[string, number, number, number], SelectedReceipt>(
       `SELECT ${receiptColumns} FROM receipts WHERE "user" = ? AND timestamp >= ? AND timestamp < ?
-       ORDER BY timestamp, meter, seq LIMIT ?`,
+       ORDER BY timestamp, asset_id, meter, seq LIMIT ?`,
     ),
     // Both use receipts_asset_epoch, then sort the asset's run by chain.
     listUnsettled: db.prepare<[string, number], SelectedReceipt>(
@@ -50,8 +51,8 @@ export function prepareSqliteStatements(db: Database.Database): SqliteStatements
       `SELECT ${receiptColumns} FROM receipts INDEXED BY receipts_asset_epoch
        WHERE asset_id = ? AND epoch = ? ${byChain}`,
     ),
-    latestAck: db.prepare<[string, string], { ack: string }>(
-      'SELECT ack FROM acks WHERE meter = ? AND "user" = ?',
+    latestAck: db.prepare<Lookup, { ack: string }>(
+      'SELECT ack FROM acks WHERE asset_id = ? AND meter = ? AND "user" = ?',
     ),
     getBatch: db.prepare<[string, number], BatchRow>(
       'SELECT * FROM batches WHERE asset_id = ? AND epoch = ?',

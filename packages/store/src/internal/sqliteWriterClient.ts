@@ -7,7 +7,7 @@ import type {
   WriterReply,
   WriterRequest,
 } from './sqliteWriterProtocol.js'
-import { writerFailedError } from './storeErrors.js'
+import { unavailableError, writerFailedError } from './storeErrors.js'
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
@@ -40,8 +40,26 @@ export type StartSqliteWriterOptions = {
   script: URL
   path: string
   synchronous: WriterData['synchronous']
+  busyTimeoutMs: number
+  nonceSweepIntervalMs: number
   /** Called once if the writer stops without being closed. */
   onFailure: (error: StoreError) => void
+}
+
+/**
+ * A writer for a store that must not write (a read-only file): no thread; a request fails with
+ * `refusal` (the store checks first, so none should arrive).
+ */
+export function refusingSqliteWriter(refusal: StoreError): SqliteWriter {
+  const writer: SqliteWriter = {
+    send: (_call, _onReply, onFailure) => onFailure(refusal),
+    request: () => Promise.reject(refusal),
+    poll: () => {},
+    failure: undefined,
+    close: async () => {},
+    terminate: async () => {},
+  }
+  return writer
 }
 
 /**
@@ -50,7 +68,13 @@ export type StartSqliteWriterOptions = {
  */
 export function startSqliteWriter(options: StartSqliteWriterOptions): SqliteWriter {
   const { port1: port, port2 } = new MessageChannel()
-  const data: WriterData = { path: options.path, synchronous: options.synchronous, port: port2 }
+  const data: WriterData = {
+    path: options.path,
+    synchronous: options.synchronous,
+    busyTimeoutMs: options.busyTimeoutMs,
+    nonceSweepIntervalMs: options.nonceSweepIntervalMs,
+    port: port2,
+  }
   const worker = new Worker(options.script, {
     workerData: data,
     transferList: [port2],
@@ -152,11 +176,30 @@ export function startSqliteWriter(options: StartSqliteWriterOptions): SqliteWrit
   return writer
 }
 
-/** The error as the writer threw it: driver errors keep their class (SqliteError). */
+/**
+ * The error as the writer threw it: driver errors keep their class (SqliteError), except those
+ * that say the file cannot be written right now, which become `STORE_UNAVAILABLE`.
+ */
 export function deserializeError(error: SerializedError): Error {
-  if (error.name === 'SqliteError' && error.code !== undefined)
-    return new Database.SqliteError(error.message, error.code)
+  if (error.code === 'STORE_UNAVAILABLE') return unavailableError(`${error.message}.`)
+  if (error.name === 'SqliteError' && error.code !== undefined) {
+    const driver = new Database.SqliteError(error.message, error.code)
+    const reason = unwritableReason(error.code)
+    return reason ? unavailableError(reason, driver) : driver
+  }
   const revived = new Error(error.message)
   revived.name = error.name
   return revived
+}
+
+/** Why a SQLite error code means the file cannot be written now, or undefined if it does not. */
+function unwritableReason(code: string): string | undefined {
+  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'))
+    return 'another connection held the write lock past the busy timeout.'
+  if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY_'))
+    return 'the database file is read-only.'
+  if (code === 'SQLITE_FULL') return 'the disk is full.'
+  if (code === 'SQLITE_CANTOPEN' || code.startsWith('SQLITE_IOERR'))
+    return `the database file cannot be written (${code}).`
+  return undefined
 }

@@ -8,6 +8,10 @@ export type WriterData = {
   path: string
   /** `FULL` for a real file; `OFF` for the throwaway file behind `':memory:'`. */
   synchronous: 'FULL' | 'OFF'
+  /** How long a commit waits for a write lock another connection holds before it fails. */
+  busyTimeoutMs: number
+  /** Expired nonces are deleted at most this often, between commits. */
+  nonceSweepIntervalMs: number
   /** The writer's end of the channel: requests in, replies out. */
   port: MessagePort
 }
@@ -21,13 +25,31 @@ export type RowTuple = [string, string, string, string, string, number, number, 
 /** A write the main thread asks for. Requests waiting together share one transaction. */
 export type WriterRequest =
   | { id: number; kind: 'append'; rows: RowTuple[] }
-  | { id: number; kind: 'ack'; meter: string; user: string; seq: number; ack: string }
+  /** Stored only if it names a stored receipt (hash, asset, meter, user, seq). */
+  | {
+      id: number
+      kind: 'ack'
+      hash: string
+      assetId: string
+      meter: string
+      user: string
+      seq: number
+      ack: string
+    }
   | { id: number; kind: 'settle'; assetId: string; epoch: number; hashes: string[] }
-  | { id: number; kind: 'batch'; values: (string | number | null)[] }
+  /** `create`: insert only (compare-and-set); else upsert. */
+  | { id: number; kind: 'batch'; create: boolean; values: (string | number | null)[] }
+  /** The nonce as decimal text (a uint256). */
+  | { id: number; kind: 'nonce'; assetId: string; user: string; nonce: string; keepUntil: number }
+  /** A real write and commit, to prove the file can be written right now. */
+  | { id: number; kind: 'probe' }
   /** Checkpoint, close the connection and exit (sent once, after every other request). */
   | { id: number; kind: 'close' }
 
-/** An error crossing the thread boundary (the class does not survive structured cloning). */
+/**
+ * An error crossing the thread boundary (the class does not survive structured cloning). The
+ * writer's own refusals (file removed or replaced) carry code `STORE_UNAVAILABLE`.
+ */
 export type SerializedError = { name: string; message: string; code?: string | undefined }
 
 /** Per row of an append: stored (null), dropped (an earlier row of its chain failed), or failed. */
@@ -45,3 +67,5 @@ export type WriterReply =
       found: [hash: string, assetId: string, epoch: number | null][]
     }
   | { id: number; kind: 'done' }
+  /** `changed` false: an ack naming no stored receipt, a batch epoch taken, a nonce claimed. */
+  | { id: number; kind: 'changed'; changed: boolean }

@@ -9,10 +9,13 @@ export function duplicateIdError(id: string): StoreError {
   })
 }
 
-export function seqTakenError(meter: string, user: string, seq: number): StoreError {
+export function seqTakenError(
+  chain: { assetId: string; meter: string; user: string },
+  seq: number,
+): StoreError {
   return new StoreError(
     'RECEIPT_CONFLICT',
-    `Chain ${meter}/${user} already has a receipt with seq ${seq}.`,
+    `Chain ${chain.assetId}/${chain.meter}/${chain.user} already has a receipt with seq ${seq}.`,
     {
       details:
         'Another writer appends to this chain: give each meter process its own key, or share one PostgreSQL store.',
@@ -26,16 +29,16 @@ export function hashTakenError(hash: string): StoreError {
 
 export function invalidReceiptError(
   head: ChainHead,
-  expected: { meter: string; user: string },
-  received: { meter: unknown; user: unknown; seq: unknown; prev: unknown },
+  expected: { assetId: string; meter: string; user: string },
+  received: { assetId?: unknown; meter: unknown; user: unknown; seq: unknown; prev: unknown },
 ): StoreError {
   return new StoreError(
     'INVALID_RECEIPT',
     `Signed receipt does not extend the chain head (seq ${head.seq}).`,
     {
       details:
-        `Expected meter ${expected.meter}, user ${expected.user}, seq ${head.seq + 1}, prev ${head.hash}; ` +
-        `received meter ${String(received.meter)}, user ${String(received.user)}, seq ${String(received.seq)}, prev ${String(received.prev)}.`,
+        `Expected asset ${expected.assetId}, meter ${expected.meter}, user ${expected.user}, seq ${head.seq + 1}, prev ${head.hash}; ` +
+        `received asset ${String(received.assetId)}, meter ${String(received.meter)}, user ${String(received.user)}, seq ${String(received.seq)}, prev ${String(received.prev)}.`,
     },
   )
 }
@@ -90,6 +93,41 @@ export function settledElsewhereError(hash: string, other: number, epoch: number
     `Receipt ${hash} is already settled in epoch ${other}.`,
     {
       details: `Nothing was marked settled in epoch ${epoch}.`,
+    },
+  )
+}
+
+export function ackUnknownReceiptError(ack: {
+  assetId: string
+  meter: string
+  user: string
+  seq: number
+  receiptHash: string
+}): StoreError {
+  return new StoreError(
+    'ACK_UNKNOWN_RECEIPT',
+    `The ack names no stored receipt (seq ${ack.seq} of chain ${ack.assetId.toLowerCase()}/${ack.meter.toLowerCase()}/${ack.user.toLowerCase()}).`,
+    {
+      details: `No stored receipt has hash ${ack.receiptHash.toLowerCase()} with that asset, meter, user and seq; nothing was stored.`,
+    },
+  )
+}
+
+export function unavailableError(reason: string, cause?: unknown): StoreError {
+  return new StoreError('STORE_UNAVAILABLE', `The receipt store cannot write: ${reason}`, {
+    details: 'Paid calls must not be served until it can (nothing is delivered without a receipt).',
+    cause,
+  })
+}
+
+export function unknownOutcomeError(cause: unknown): StoreError {
+  return new StoreError(
+    'STORE_UNAVAILABLE',
+    'The receipt store cannot write: the connection failed during the commit and the receipt could not be read back.',
+    {
+      details:
+        'The receipt may or may not be stored; do not deliver the response. It is found by its id once the database is reachable.',
+      cause,
     },
   )
 }
