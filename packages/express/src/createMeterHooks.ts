@@ -92,11 +92,11 @@ export function createMeterHooks(
    * A stream's receipt, once: at its terminator, when the handler ends it, or when the client
    * leaves first (unless the handler drains the upstream).
    */
-  const settleStream = (reason: StreamEndReason | 'client-gone') => {
+  const settleStream = (reason: StreamEndReason | 'client-gone' | 'failed') => {
     settled ??= (async (): Promise<Settled> => {
       parser.end()
       const seen = observer.result()
-      if (seen.failed) return uncharged('failed')
+      if (seen.failed || reason === 'failed') return uncharged('failed')
       const reported = context.upstreamUsage?.usage ?? seen.usage
       const model = context.upstreamUsage?.model ?? seen.model ?? requestedModel(context)
       const responseHash = hasher.hex()
@@ -131,15 +131,16 @@ export function createMeterHooks(
       parser.push(chunk)
       return observer.result().done
     },
-    async onStreamEnd(reason): Promise<StreamEnding> {
-      const result = await settleStream(reason)
+    async onStreamEnd(reason, error): Promise<StreamEnding> {
+      // A handler that ended the stream with an error delivered an incomplete answer.
+      const result = await settleStream(error ? 'failed' : reason)
       const seen = observer.result()
       if (result.kind === 'stored')
         return { release: true, append: context.inline ? inlineFrame(result.stored) : undefined }
       if (result.kind === 'unstored') return { release: false, append: sseErrorFrame(unstored()) }
       // The upstream's own error event already told the client; anything else was cut short.
-      if (seen.failed) return { release: true }
-      return { release: false, append: sseErrorFrame(incomplete()) }
+      if (seen.failed && !error) return { release: true }
+      return { release: false, append: sseErrorFrame(error ?? incomplete()) }
     },
     async onBodyEnd(body, status): Promise<BodyEnding> {
       if (status >= 400) {

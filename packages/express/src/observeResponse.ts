@@ -1,5 +1,7 @@
 import type { Response } from 'express'
+import { markObserved, streamErrorOf } from './endStreamWithError.js'
 import { MeterError } from './errors.js'
+import { createFrameBoundaryScanner } from './sse/createFrameBoundaryScanner.js'
 
 /**
  * Why a stream is over: its success terminator arrived (`complete`), or the handler ended it
@@ -9,7 +11,7 @@ export type StreamEndReason = 'complete' | 'ended'
 
 /** What to do with the end of a stream once the meter has settled it. */
 export type StreamEnding = {
-  /** Forward the held bytes (the chunk that carried the terminator). */
+  /** Forward the held bytes (the frame that carried the terminator, or an unfinished frame). */
   release: boolean
   /** Bytes to write after them (the inline receipt, or an SSE error event). */
   append?: Buffer
@@ -31,8 +33,11 @@ export type ResponseHooks = {
    * dropped, and `onStreamEnd('complete')` decides what the client gets.
    */
   onStreamBytes(chunk: Buffer): boolean
-  /** The stream is over: resolves once its receipt is settled (stored, or refused). */
-  onStreamEnd(reason: StreamEndReason): Promise<StreamEnding>
+  /**
+   * The stream is over: resolves once its receipt is settled (stored, or refused). `error` is
+   * what the handler ended it with (`endStreamWithError`), if anything.
+   */
+  onStreamEnd(reason: StreamEndReason, error?: MeterError): Promise<StreamEnding>
   /** The handler ended a non-stream response: resolves once its receipt is settled. */
   onBodyEnd(body: Buffer, status: number): Promise<BodyEnding>
   /** The client left before the response was complete. */
@@ -45,10 +50,11 @@ type WriteCallback = (error?: Error | null) => void
  * Intercepts `writeHead`, `write`, `end` and `flushHeaders` of an Express response, so the
  * meter works in front of any handler (the app's own or `openaiProxy`).
  *
- * Event streams are forwarded chunk by chunk as written, with `rma-receipt-id` added to their
- * headers, up to the chunk that completes the stream: that one is held until the receipt is
- * stored, so a client never sees `[DONE]` for a call without a durable receipt, and the
- * response ends with it (an SDK stops reading at `[DONE]` anyway). Any other body is held
+ * Event streams are forwarded frame by frame as soon as each frame is whole (a client cannot
+ * use part of one), with `rma-receipt-id` added to their headers, up to the frame that completes
+ * the stream: that one is held until the receipt is stored, so a client never sees `[DONE]` for
+ * a call without a durable receipt, and the response ends with it (an SDK stops reading at
+ * `[DONE]` anyway). Whatever the meter appends instead starts between two frames. Any other body is held
  * until `end()` so its receipt headers can go first, or an error replace it. Writes after the
  * client left are dropped, but still observed, so a draining handler can finish its usage.
  */
@@ -69,7 +75,11 @@ export function observeResponse(res: Response, id: string, hooks: ResponseHooks)
   let releasing = false
   let clientGone = false
   const held: Buffer[] = []
+  /** Bytes of a stream frame not yet whole. */
+  let tail: Buffer[] = []
+  const scanner = createFrameBoundaryScanner()
   const endCallbacks: WriteCallback[] = []
+  markObserved(res)
 
   const decide = () => {
     if (mode) return mode
@@ -92,8 +102,9 @@ export function observeResponse(res: Response, id: string, hooks: ResponseHooks)
 
   const finishStream = (reason: StreamEndReason) => {
     finishing = true
+    held.push(...tail.splice(0))
     hooks
-      .onStreamEnd(reason)
+      .onStreamEnd(reason, streamErrorOf(res))
       .then(({ release, append }) => {
         if (clientGone) return
         if (release) for (const bytes of held) original.write(bytes)
@@ -103,19 +114,25 @@ export function observeResponse(res: Response, id: string, hooks: ResponseHooks)
       .finally(() => close())
   }
 
-  /** Observes and forwards one stream chunk: `complete` when it completed the stream. */
+  /** Observes one stream chunk and forwards the frames it completes: `complete` at the terminator. */
   const forward = (bytes: Buffer, cb: WriteCallback | undefined): boolean | 'complete' => {
-    if (hooks.onStreamBytes(bytes)) {
-      held.push(bytes)
+    const complete = hooks.onStreamBytes(bytes)
+    const end = scanner.push(bytes)
+    if (complete) {
+      tail.push(bytes)
       cb?.()
       finishStream('complete')
       return 'complete'
     }
-    if (clientGone) {
+    if (clientGone || end === -1) {
+      if (!clientGone) tail.push(bytes)
       cb?.()
       return true
     }
-    return original.write(bytes, cb)
+    const whole =
+      tail.length === 0 ? bytes.subarray(0, end) : Buffer.concat([...tail, bytes.subarray(0, end)])
+    tail = end < bytes.length ? [bytes.subarray(end)] : []
+    return original.write(whole, cb)
   }
 
   res.on('close', () => {

@@ -1,11 +1,11 @@
 import type { Request, RequestHandler, Response } from 'express'
 import { Agent, fetch as undiciFetch } from 'undici'
+import { endStreamWithError } from './endStreamWithError.js'
 import { MeterError } from './errors.js'
 import { readRawBody } from './readRawBody.js'
 import { sendError } from './sendError.js'
 import { createIncludeUsageStripper } from './sse/createIncludeUsageStripper.js'
 import { createSseParser } from './sse/createSseParser.js'
-import { sseErrorFrame } from './sse/sseErrorFrame.js'
 import { createStreamObserver } from './usage/createStreamObserver.js'
 
 export type OpenAIProxyOptions = {
@@ -322,8 +322,7 @@ async function relayStream(
     // The client left (or the meter ended the stream): nothing to tell anyone.
     if (res.writableEnded || res.destroyed) return void res.end()
     // Cut by a timeout or a reset: end with an error event the SDK raises, never a clean end.
-    const failure = upstreamFailure(error, controller, true)
-    return void res.end(sseErrorFrame(failure))
+    return endStreamWithError(res, upstreamFailure(error, controller, true))
   }
   res.end()
 }
