@@ -1,8 +1,10 @@
 import type { Request, RequestHandler, Response } from 'express'
 import { Agent, fetch as undiciFetch } from 'undici'
+import { canonicalPath } from './canonicalPath.js'
 import { endStreamWithError } from './endStreamWithError.js'
 import { MeterError } from './errors.js'
 import { readRawBody } from './readRawBody.js'
+import { defaultProxyRoutes, resolveProxyRoute } from './resolveProxyRoute.js'
 import { sendError } from './sendError.js'
 import { createIncludeUsageStripper } from './sse/createIncludeUsageStripper.js'
 import { createSseParser } from './sse/createSseParser.js'
@@ -40,16 +42,27 @@ export type OpenAIProxyOptions = {
    * removed again, so the client receives the stream it asked for. Default true.
    */
   includeUsage?: boolean
+  /**
+   * Upstream-relative paths forwarded (after one leading `/v1` is removed from the request's
+   * `canonicalPath`); any other route is refused with a 404 in OpenAI's shape. Default: the
+   * four routes the meter prices (`/chat/completions`, `/completions`, `/responses`,
+   * `/embeddings`).
+   */
+  routes?: readonly string[]
+  /**
+   * A call the meter did not admit (no `req.rma`): `'refuse'` answers 500 and forwards nothing
+   * (default: the provider's key serves only metered calls); `'forward'` proxies it anyway, for
+   * a proxy used without the meter.
+   */
+  unmetered?: 'refuse' | 'forward'
+  /** The provider's own `OpenAI-Organization` / `OpenAI-Project`; the caller's are never forwarded. */
+  organization?: string
+  project?: string
 }
 
-const forwardedRequestHeaders = [
-  'content-type',
-  'accept',
-  'openai-organization',
-  'openai-project',
-  'openai-beta',
-  'user-agent',
-]
+// Never the caller's `openai-organization` / `openai-project`: with the provider's key they
+// would bill the caller's choice of the provider's organisations and projects.
+const forwardedRequestHeaders = ['content-type', 'accept', 'openai-beta', 'user-agent']
 const forwardedResponseHeaders = [
   'content-type',
   'x-request-id',
@@ -92,6 +105,10 @@ export function openaiProxy(options: OpenAIProxyOptions): RequestHandler {
     )(new Agent({ connect: { timeout: connectTimeoutMs }, headersTimeout: 0, bodyTimeout: 0 }))
   const drain = options.onClientAbort === 'drain'
   const includeUsage = options.includeUsage ?? true
+  const routes = {
+    routes: new Set((options.routes ?? defaultProxyRoutes).map((r) => canonicalPath(r) ?? r)),
+    unmetered: options.unmetered ?? 'refuse',
+  } as const
 
   return async function openaiProxyHandler(req: Request, res: Response) {
     const controller = new AbortController()
@@ -103,8 +120,8 @@ export function openaiProxy(options: OpenAIProxyOptions): RequestHandler {
       if (res.writableFinished || !drain) controller.abort(new Error('client closed'))
     })
     try {
-      const { body, addedUsage } = await requestBody(req, includeUsage)
-      const path = req.path.replace(/^\/v1(?=\/)/, '')
+      const path = resolveProxyRoute(req, routes)
+      const { body, addedUsage } = await requestBody(req, path, includeUsage)
       const query = req.originalUrl.includes('?')
         ? req.originalUrl.slice(req.originalUrl.indexOf('?'))
         : ''
@@ -113,7 +130,7 @@ export function openaiProxy(options: OpenAIProxyOptions): RequestHandler {
       try {
         response = await doFetch(`${upstream}${path}${query}`, {
           method: req.method,
-          headers: requestHeaders(req, options.apiKey),
+          headers: requestHeaders(req, options),
           body: req.method === 'GET' || req.method === 'HEAD' ? undefined : new Uint8Array(body),
           signal: controller.signal,
         })
@@ -190,6 +207,7 @@ async function readAll(
  */
 async function requestBody(
   req: Request,
+  path: string,
   includeUsage: boolean,
 ): Promise<{ body: Buffer; addedUsage: boolean }> {
   let raw: Buffer
@@ -201,14 +219,14 @@ async function requestBody(
     raw = Buffer.from(JSON.stringify(req.body))
     body = req.body as Record<string, unknown>
   } else {
-    raw = await readRawBody(req, 10 * 1024 * 1024)
+    raw = (await readRawBody(req, { limit: 10 * 1024 * 1024, timeoutMs: 30_000 })).raw
     try {
       body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>
     } catch {
       body = undefined
     }
   }
-  const isChat = /\/chat\/completions$/.test(req.path)
+  const isChat = path.endsWith('/chat/completions')
   const options = body?.stream_options as { include_usage?: unknown } | undefined
   if (!includeUsage || !isChat || body?.stream !== true || options?.include_usage === true)
     return { body: raw, addedUsage: false }
@@ -216,13 +234,15 @@ async function requestBody(
   return { body: Buffer.from(JSON.stringify(withUsage)), addedUsage: true }
 }
 
-function requestHeaders(req: Request, apiKey: string | undefined): Record<string, string> {
+function requestHeaders(req: Request, options: OpenAIProxyOptions): Record<string, string> {
   const headers: Record<string, string> = {}
   for (const name of forwardedRequestHeaders) {
     const value = req.get(name)
     if (value !== undefined) headers[name] = value
   }
-  if (apiKey) headers.authorization = `Bearer ${apiKey}`
+  if (options.organization) headers['openai-organization'] = options.organization
+  if (options.project) headers['openai-project'] = options.project
+  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`
   return headers
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import {
   BaseError,
   decodeAck,
-  hashBytes,
+  type ModelPrice,
   resolveModelPrice,
   type StoredReceipt,
   UnknownModelError,
@@ -12,6 +12,8 @@ import {
 import { EventEmitter } from 'eventemitter3'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { authenticate } from './authenticate.js'
+import { canonicalPath } from './canonicalPath.js'
+import { checkMeterOnChain } from './checkMeterOnChain.js'
 import { createMeterHooks } from './createMeterHooks.js'
 import { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
 import { ensureStoreWritable } from './ensureStoreWritable.js'
@@ -20,9 +22,11 @@ import { observeResponse } from './observeResponse.js'
 import { readRawBody } from './readRawBody.js'
 import { type MeterConfig, type RmaMeterOptions, resolveMeterConfig } from './resolveMeterConfig.js'
 import { sendError } from './sendError.js'
+import { storeCall } from './storeCall.js'
 import type { RmaRequestContext } from './types.js'
 import type { Endpoint } from './usage/endpointOf.js'
 import { loadTokenizer } from './usage/estimateUsage.js'
+import { worstCasePrice } from './worstCasePrice.js'
 
 export type MeterEvents = {
   /** A receipt was signed and stored (before it is delivered). */
@@ -42,18 +46,28 @@ export type RmaMeter = RequestHandler & {
   readonly config: MeterConfig
   readonly events: EventEmitter<MeterEvents>
   readonly metrics: MeterMetrics
+  /**
+   * Resolves once the meter can sign: its key answers and, with `rpcUrl`, the chain id, the
+   * settlement contract and the key's authorisation as a meter of the asset are checked on
+   * chain. Rejects with a {@link MeterError} `rma_meter_misconfigured` saying what to change;
+   * paid calls are refused (503) until it resolves, and for good if it rejected.
+   */
+  readonly ready: Promise<void>
 }
 
 /**
  * Meters OpenAI-compatible calls: every paid call gets a usage receipt, priced with the
- * price table, signed by the meter key as the next link of the (meter, user) chain, stored
- * durably, then delivered: `rma-receipt` + `rma-receipt-id` headers on JSON responses, and on
- * event streams `rma-receipt-id` plus, when the client sent `rma-receipt: inline`, a final
- * `event: rma.receipt` frame. Stream bytes are forwarded as written, unbuffered.
+ * price table, signed by the meter key as the next link of the (asset, meter, user) chain,
+ * stored durably, then delivered: `rma-receipt` + `rma-receipt-id` headers on JSON responses,
+ * and on event streams `rma-receipt-id` plus, when the client sent `rma-receipt: inline`, a
+ * final `event: rma.receipt` frame. Stream bytes are forwarded as written, unbuffered.
  *
  * Mount it before any body parser, in front of `openaiProxy()` or the app's own handlers.
- * Bad input (no or invalid attestation, unpriced model, bad JSON) is answered in OpenAI's
- * error shape and never reaches the handler; failed calls (status >= 400) get no receipt.
+ * Requests are routed on their `canonicalPath`; a path without one is refused. A paid call is
+ * checked cheapest first (attestation from its headers, then the body read under the size and
+ * time limits and hashed as it arrives, its price against the attestation's `maxAmount`, and
+ * last the nonce in the store's register); any refusal is answered in OpenAI's error shape and
+ * never reaches the handler. Construction throws on a missing or invalid meter key.
  *
  * @example
  * const meter = rmaMeter({ assetId, chainId: 8453, settlementContract, prices, store: createSqliteStore() })
@@ -67,17 +81,47 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
   loadTokenizer().catch(() => undefined)
   const events = new EventEmitter<MeterEvents>()
   const metrics = createMeterMetrics()
+  const ready = config.signer().then(async ({ address }) => {
+    if (config.rpcUrl === undefined) return
+    await checkMeterOnChain({
+      rpcUrl: config.rpcUrl,
+      chainId: config.domain.chainId,
+      settlementContract: config.domain.verifyingContract,
+      assetId: config.assetId,
+      meter: address,
+    })
+  })
+  let failed: MeterError | undefined
+  // Observed here, so an app that never awaits `ready` gets no unhandled rejection; its calls
+  // are refused with the reason instead.
+  ready.catch((error: unknown) => {
+    failed =
+      error instanceof MeterError
+        ? error
+        : new MeterError({
+            status: 503,
+            type: 'server_error',
+            code: 'rma_meter_misconfigured',
+            message: 'The meter key cannot be used.',
+            cause: error,
+          })
+    config.logger.error?.('rma: meter not ready', { code: failed.code, message: failed.message })
+  })
 
   async function rmaMeterMiddleware(req: Request, res: Response, next: NextFunction) {
-    const endpoint = config.route(req.path, req.method)
+    const path = canonicalPath(req.url)
+    if (path === undefined) return sendError(res, invalidPath(req.method))
+    const endpoint = config.route(path, req.method)
     if (!endpoint) return next()
     let context: RmaRequestContext
     try {
+      await ready.catch(() => undefined)
+      if (failed) throw failed
       context = await begin(config, req, endpoint)
     } catch (error) {
       metrics.requests.inc({ endpoint, outcome: 'rejected' })
-      if (error instanceof MeterError) return sendError(res, error)
-      return next(error)
+      if (!(error instanceof MeterError)) events.emit('error', asError(error), {})
+      return sendError(res, error)
     }
     req.rma = context
     observeResponse(res, context.id, createMeterHooks(config, context, events, metrics))
@@ -85,46 +129,94 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
     next()
   }
 
-  return Object.assign(rmaMeterMiddleware, { config, events, metrics })
+  return Object.assign(rmaMeterMiddleware, { config, events, metrics, ready })
 }
 
+/**
+ * Admits a paid call, cheapest check first, so a refused request costs the least it can: the
+ * headers (attestation signature, asset, expiry) before a byte of the body; the body read
+ * under the size and time limits and hashed while it arrives; the hash, JSON and price; only
+ * then the nonce, claimed in the store's register, so refused calls never fill it.
+ */
 async function begin(
   config: MeterConfig,
   req: Request,
   endpoint: Endpoint,
 ): Promise<RmaRequestContext> {
   const startedAt = performance.now()
-  const rawBody = await readRawBody(req, config.maxBodyBytes)
-  const body = parseBody(rawBody)
-  req.body = body
-  const requestHash = hashBytes(rawBody)
   const now = config.now()
-  const { user, maxAmount } = await authenticate({
+  const { user, maxAmount, attestation } = await authenticate({
     req,
-    requestHash,
     assetId: config.assetId,
     domain: config.domain,
-    nonceCache: config.nonceCache,
     identify: config.identify,
     now,
     maxAttestationTtl: config.maxAttestationTtl,
     clockSkew: config.clockSkew,
   })
+  const { raw: rawBody, hash: requestHash } = await readRawBody(req, {
+    limit: config.maxBodyBytes,
+    timeoutMs: config.bodyTimeoutMs,
+  })
+  if (attestation && attestation.requestHash !== requestHash)
+    throw new MeterError({
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'rma_request_hash_mismatch',
+      message: 'The attestation does not match the request body.',
+      details: 'Sign keccak256 of the exact body bytes sent.',
+    })
+  const body = parseBody(rawBody)
+  req.body = body
   const model = typeof body.model === 'string' ? body.model : ''
-  if (config.unknownModel === 'reject') {
-    try {
-      resolveModelPrice(config.prices, model, now)
-    } catch (error) {
-      if (!(error instanceof UnknownModelError)) throw error
+  let price: ModelPrice | undefined
+  try {
+    price = resolveModelPrice(config.prices, model, now)
+  } catch (error) {
+    if (!(error instanceof UnknownModelError)) throw error
+    if (config.unknownModel === 'reject')
       throw new MeterError({
         status: 400,
         type: 'invalid_request_error',
         code: 'rma_model_not_priced',
         message: `Model "${model}" has no price on this server.`,
       })
-    }
+  }
+  if (maxAmount !== undefined && price) {
+    const worst = worstCasePrice({
+      endpoint,
+      body,
+      bodyBytes: rawBody.length,
+      price,
+      defaultMaxOutputTokens: config.defaultMaxOutputTokens,
+    })
+    if (worst.amount > maxAmount)
+      throw new MeterError({
+        status: 402,
+        type: 'invalid_request_error',
+        code: 'rma_insufficient_max_amount',
+        message: `This call can cost up to ${worst.amount} base units but the attestation allows ${maxAmount}.`,
+        details: `The worst case counts ${worst.inputTokens} input tokens (one per body byte) and ${worst.outputTokens} output tokens of ${model}: sign a maxAmount of at least ${worst.amount}, or lower the max tokens.`,
+      })
   }
   await acceptAck(config, req)
+  if (attestation) {
+    const fresh = await storeCall(() =>
+      config.store.claimNonce({
+        assetId: config.assetId,
+        user: attestation.user,
+        nonce: attestation.nonce,
+        keepUntil: attestation.expiry + config.clockSkew,
+      }),
+    )
+    if (!fresh)
+      throw new MeterError({
+        status: 401,
+        type: 'authentication_error',
+        code: 'rma_attestation_replayed',
+        message: 'The attestation nonce was already used.',
+      })
+  }
   return {
     id: randomUUID(),
     endpoint,
@@ -156,7 +248,10 @@ function parseBody(raw: Buffer): Record<string, unknown> {
   return body as Record<string, unknown>
 }
 
-/** An `rma-ack` header countersigns an earlier receipt; a bad one is rejected, not ignored. */
+/**
+ * An `rma-ack` header countersigns an earlier receipt; a bad one is rejected, not ignored,
+ * and one naming no stored receipt of its chain is refused by the store and here.
+ */
 async function acceptAck(config: MeterConfig, req: Request): Promise<void> {
   const header = req.get('rma-ack')
   if (header === undefined) return
@@ -179,5 +274,18 @@ async function acceptAck(config: MeterConfig, req: Request): Promise<void> {
       code: 'rma_ack_invalid',
       message: 'The rma-ack signature does not match its user.',
     })
-  await config.store.addAck(ack)
+  await storeCall(() => config.store.addAck(ack))
+}
+
+function invalidPath(method: string): MeterError {
+  return new MeterError({
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'rma_invalid_path',
+    message: `Invalid URL (${method}): the path has encoded slashes, backslashes, dots or \`;\` parameters.`,
+  })
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error))
 }
