@@ -1,8 +1,23 @@
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type Address, type ReceiptStore, verifyReceiptChain } from '@rma/core'
+import {
+  type Address,
+  encodeAck,
+  encodeReceipt,
+  type ReceiptStore,
+  verifyReceiptChain,
+  zeroHash,
+} from '@rma/core'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, test } from 'vitest'
 import { createSqliteStore, type GroupCommitInfo, sqliteWriterOf } from './createSqliteStore.js'
@@ -11,6 +26,7 @@ import { migrateSqlite, sqliteMigrations } from './internal/sqliteSchema.js'
 import { describeReceiptStore } from './receiptStore.contract.js'
 import { runFixture, waitForLines } from './testing/childProcess.js'
 import {
+  ackFor,
   randomHex,
   randomWallet,
   receiptSigner,
@@ -406,4 +422,219 @@ describe('createSqliteStore', () => {
     check.close()
     await store.close()
   }, 30_000)
+})
+
+describe('createSqliteStore fails closed: writes refuse with STORE_UNAVAILABLE, never succeed unstored', () => {
+  const meter = randomWallet()
+  const m = meter.address as Address
+
+  function appendTo(store: ReceiptStore, id: string, user: Address) {
+    return store.append({
+      assetId: testAssetId,
+      id,
+      meter: m,
+      user,
+      sign: receiptSigner({ meter, user }),
+    })
+  }
+
+  async function expectUnavailable(promise: Promise<unknown>, message: RegExp): Promise<void> {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(StoreError)
+    expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    expect((error as StoreError).shortMessage).toMatch(message)
+  }
+
+  test('a read-only file at startup: checkWritable, append, claimNonce and addAck refuse; reads work', async () => {
+    const dir = join(root, 'read-only')
+    const path = join(dir, 'receipts.db')
+    const user = randomHex(20)
+    const first = createSqliteStore({ path })
+    const stored = await appendTo(first, 'before', user)
+    await first.close()
+    chmodSync(path, 0o444)
+    try {
+      const store = createSqliteStore({ path })
+      const readOnly = /read-only \(mode 444\)/
+      await expectUnavailable(store.checkWritable(), readOnly)
+      await expectUnavailable(appendTo(store, 'after', user), readOnly)
+      await expectUnavailable(
+        store.claimNonce({ assetId: testAssetId, user, nonce: 1n, keepUntil: 2e9 }),
+        readOnly,
+      )
+      expect(await store.get('before')).toEqual(stored)
+      expect(await store.get('after')).toBeUndefined()
+      await store.close()
+    } finally {
+      chmodSync(path, 0o644)
+    }
+    // Writable again: the chain continues where it was, nothing was lost or skipped.
+    const again = createSqliteStore({ path })
+    await again.checkWritable()
+    const next = await appendTo(again, 'after', user)
+    expect([next.receipt.seq, next.receipt.prev]).toEqual([2, stored.hash])
+    await again.close()
+  })
+
+  test('the store directory removed while open: checkWritable and append refuse, nothing goes to the unlinked file', async () => {
+    const dir = join(root, 'removed')
+    const path = join(dir, 'receipts.db')
+    const user = randomHex(20)
+    const store = createSqliteStore({ path })
+    await appendTo(store, 'kept', user)
+    await store.checkWritable()
+    rmSync(dir, { recursive: true, force: true })
+    const removed = /was removed while the store was open/
+    await expectUnavailable(store.checkWritable(), removed)
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => appendTo(store, `lost-${i}`, user)),
+    )
+    for (const result of results) {
+      expect(result.status).toBe('rejected')
+      expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    }
+    await expectUnavailable(
+      store.claimNonce({ assetId: testAssetId, user, nonce: 1n, keepUntil: 2e9 }),
+      removed,
+    )
+    await store.close()
+    // The receipt went with the directory: a store opened there again starts empty, which is
+    // why every write after the removal had to be refused rather than reported stored.
+    mkdirSync(dir, { recursive: true })
+    const fresh = createSqliteStore({ path })
+    expect(await fresh.get('kept')).toBeUndefined()
+    await fresh.close()
+  })
+
+  test('the file replaced by another one while open: writes refuse', async () => {
+    const dir = join(root, 'replaced')
+    const path = join(dir, 'receipts.db')
+    const user = randomHex(20)
+    const store = createSqliteStore({ path })
+    await appendTo(store, 'a', user)
+    const other = createSqliteStore({ path: join(dir, 'other.db') })
+    await other.close()
+    renameSync(join(dir, 'other.db'), path)
+    await expectUnavailable(store.checkWritable(), /was replaced by another file/)
+    await expectUnavailable(appendTo(store, 'b', user), /was replaced by another file/)
+    await store.close()
+  })
+
+  test('a dead writer thread: checkWritable refuses with the writer failure as cause', async () => {
+    const store = createSqliteStore({ path: join(root, 'dead-writer.db'), onError: () => {} })
+    await store.checkWritable()
+    await sqliteWriterOf(store)!.terminate()
+    const error = await store.checkWritable().catch((e: unknown) => e)
+    expect(error).toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      shortMessage: 'The receipt store cannot write: the writer thread stopped.',
+    })
+    expect((error as StoreError).cause).toMatchObject({ code: 'WRITER_FAILED' })
+    await expect(appendTo(store, 'x', randomHex(20))).rejects.toMatchObject({
+      code: 'WRITER_FAILED',
+    })
+    await store.close()
+  })
+
+  test('a write lock held past the busy timeout: appends and checkWritable refuse instead of hanging, then recover', async () => {
+    const path = join(root, 'locked.db')
+    const user = randomHex(20)
+    const store = createSqliteStore({ path, busyTimeoutMs: 200 })
+    const first = await appendTo(store, 'first', user)
+    const other = new Database(path)
+    other.exec('BEGIN IMMEDIATE')
+    try {
+      const busy = /held the write lock past the busy timeout/
+      await expectUnavailable(appendTo(store, 'blocked', user), busy)
+      await expectUnavailable(store.checkWritable(), busy)
+      await expectUnavailable(
+        store.claimNonce({ assetId: testAssetId, user, nonce: 5n, keepUntil: 2e9 }),
+        busy,
+      )
+      expect(await store.get('blocked')).toBeUndefined()
+    } finally {
+      other.exec('ROLLBACK')
+      other.close()
+    }
+    await store.checkWritable()
+    const next = await appendTo(store, 'next', user)
+    expect([next.receipt.seq, next.receipt.prev]).toEqual([2, first.hash])
+    // The refused claim stored nothing: the nonce is still free.
+    expect(await store.claimNonce({ assetId: testAssetId, user, nonce: 5n, keepUntil: 2e9 })).toBe(
+      true,
+    )
+    await store.close()
+  })
+
+  test('a version 2 file is migrated to version 3: chains split by asset, rows keep their asset, made-up acks dropped', async () => {
+    const path = join(root, 'v2.db')
+    const userWallet = randomWallet()
+    const user = userWallet.address as Address
+    const honest = randomWallet()
+    const assetY = randomHex(32)
+    // What a version 2 store held after calls to X, Y, X: one numbering across both assets.
+    const signX = receiptSigner({ meter, user })
+    const signY = receiptSigner({ meter, user, assetId: assetY })
+    const x1 = await signX({ seq: 0, hash: zeroHash })
+    const y2 = await signY({ seq: 1, hash: x1.hash })
+    const x3 = await signX({ seq: 2, hash: y2.hash })
+    const h1 = await receiptSigner({ meter, user: honest.address as Address })({
+      seq: 0,
+      hash: zeroHash,
+    })
+    const db = new Database(path)
+    db.pragma('journal_mode = WAL')
+    migrateSqlite(db, sqliteMigrations.slice(0, 2))
+    const insert = db.prepare(
+      `INSERT INTO receipts (id, hash, asset_id, meter, "user", seq, timestamp, epoch, receipt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
+    )
+    for (const [id, { receipt, hash }] of Object.entries({ x1, y2, x3, h1 }))
+      insert.run(
+        id,
+        hash,
+        receipt.assetId.toLowerCase(),
+        receipt.meter.toLowerCase(),
+        receipt.user.toLowerCase(),
+        receipt.seq,
+        receipt.timestamp,
+        encodeReceipt(receipt),
+      )
+    const insertAck = db.prepare('INSERT INTO acks (meter, "user", seq, ack) VALUES (?, ?, ?, ?)')
+    // The attack of issue 12 as version 2 stored it: an ack of seq 2^53 - 1 that names nothing.
+    const forged = await ackFor(
+      userWallet,
+      { ...x3.receipt, seq: Number.MAX_SAFE_INTEGER },
+      randomHex(32),
+    )
+    insertAck.run(m.toLowerCase(), user.toLowerCase(), forged.seq, encodeAck(forged))
+    const genuine = await ackFor(honest, h1.receipt, h1.hash)
+    insertAck.run(m.toLowerCase(), honest.address.toLowerCase(), 1, encodeAck(genuine))
+    db.close()
+
+    const store = createSqliteStore({ path })
+    const x = { assetId: testAssetId, meter: m, user }
+    const y = { assetId: assetY, meter: m, user }
+    expect(await store.head(x)).toEqual({ seq: 3, hash: x3.hash })
+    expect(await store.head(y)).toEqual({ seq: 2, hash: y2.hash })
+    expect((await store.get('y2'))?.receipt.assetId).toBe(assetY)
+    expect(await store.latestAck(x)).toBeUndefined()
+    expect(await store.latestAck({ ...x, user: honest.address as Address })).toMatchObject({
+      seq: 1,
+      receiptHash: h1.hash,
+    })
+    // Each chain continues on its own asset's head.
+    const x4 = await appendTo(store, 'x4', user)
+    const y3 = await store.append({ ...y, id: 'y3', sign: signY })
+    expect([x4.receipt.seq, x4.receipt.prev, y3.receipt.seq, y3.receipt.prev]).toEqual([
+      4,
+      x3.hash,
+      3,
+      y2.hash,
+    ])
+    await store.close()
+  })
 })
