@@ -121,6 +121,8 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
     } catch (error) {
       metrics.requests.inc({ endpoint, outcome: 'rejected' })
       if (!(error instanceof MeterError)) events.emit('error', asError(error), {})
+      // A body refused unread is not read at all: the connection closes after the answer.
+      if (!req.complete && !res.headersSent) res.setHeader('connection', 'close')
       return sendError(res, error)
     }
     req.rma = context
