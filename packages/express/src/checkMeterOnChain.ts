@@ -69,7 +69,9 @@ export async function checkMeterOnChain(parameters: CheckMeterOnChainParameters)
     const result = await call('eth_call', [{ to: settlementContract, data }, 'latest'])
     authorised = settlement.decodeFunctionResult('isMeter', result)[0] as boolean
   } catch (error) {
-    if (error instanceof MeterError) throw error
+    // Unreachable is unreachable; a refused call or an undecodable answer means another contract.
+    if (error instanceof MeterError && error.shortMessage.endsWith('cannot be reached.'))
+      throw error
     throw misconfigured(
       `The contract at ${settlementContract} does not answer isMeter(assetId, meter).`,
       'Set settlementContract to the RMA settlement contract.',
