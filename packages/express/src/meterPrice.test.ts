@@ -95,6 +95,21 @@ describe('price: a call whose worst case exceeds maxAmount is refused up front',
     expect(decodeReceipt(enough.res.headers.get('rma-receipt')).amount <= need).toBe(true)
   })
 
+  test.each([
+    [{ max_tokens: '10000000' }, 'max_tokens'],
+    [{ max_completion_tokens: 1.5 }, 'max_completion_tokens'],
+    [{ max_tokens: 10, n: '100' }, 'n'],
+    [{ max_tokens: -1 }, 'max_tokens'],
+  ])('a bound the meter cannot read is refused, not guessed: %j', async (extra, name) => {
+    const { res, forwarded } = await send(app, chat(extra), 10n ** 12n)
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as ErrorBody).error).toMatchObject({
+      code: 'rma_invalid_count',
+      message: `\`${name}\` must be a positive integer.`,
+    })
+    expect(forwarded).toBe(0)
+  })
+
   test('n multiplies the output bound', async () => {
     const one = chat({ max_tokens: 1000 })
     const many = chat({ max_tokens: 1000, n: 8 })

@@ -115,6 +115,38 @@ describe('/rma/receipts: a user reads only its own receipts', () => {
     expect(app.upstream.requests.length).toBe(from)
   })
 
+  test('custodial mode: identify(req) lets an end user list its own receipts, not another one', async () => {
+    const custodian = Wallet.createRandom().address as Address
+    const custodial = await createMeteredApp({
+      store: createMemoryStore(),
+      upstream: app.upstream,
+      meter: {
+        identify: (req) =>
+          req.get('authorization') === 'Bearer app-key-1' ? custodian : undefined,
+      },
+    })
+    try {
+      const paidCall = await fetch(`${custodial.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer app-key-1' },
+        body,
+      })
+      const id = paidCall.headers.get('rma-receipt-id')
+      const own = await fetch(`${custodial.url}/rma/receipts?user=${custodian}`, {
+        headers: { authorization: 'Bearer app-key-1' },
+      })
+      expect(own.status).toBe(200)
+      expect(((await own.json()) as { data: ReceiptJSON[] }).data.map((r) => r.id)).toEqual([id])
+      const other = await fetch(`${custodial.url}/rma/receipts?user=${custodian}`, {
+        headers: { authorization: 'Bearer app-key-2' },
+      })
+      expect(other.status).toBe(401)
+      expect(await other.text()).not.toContain(id!)
+    } finally {
+      await custodial.close()
+    }
+  })
+
   test('the operator token lists any user', async () => {
     const res = await list(alice, { authorization: 'Bearer sk-operator' })
     expect(res.status).toBe(200)

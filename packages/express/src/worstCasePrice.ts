@@ -34,7 +34,8 @@ const PER = 1_000_000n
  * inputs are not bounded by their bytes; the receipt's cap still holds for them.
  *
  * Throws {@link MeterError} 400 `rma_max_tokens_required` when the request sets no bound and
- * there is no default.
+ * there is no default, and 400 `rma_invalid_count` when a bound or a choice count is present but
+ * not a positive integer.
  *
  * @example
  * worstCasePrice({ endpoint: 'chat', body, bodyBytes: raw.length, price, defaultMaxOutputTokens: 16_384 }).amount
@@ -63,8 +64,8 @@ function maxOutputTokens(
         : ['max_output_tokens']
   let bound: number | undefined
   for (const name of names) {
-    const value = body[name]
-    if (isCount(value)) {
+    const value = countOf(body, name)
+    if (value !== undefined) {
       bound = value
       break
     }
@@ -77,14 +78,28 @@ function maxOutputTokens(
       code: 'rma_max_tokens_required',
       message: `Set ${names.join(' or ')}: this server prices every call at its most before serving it.`,
     })
-  const choices = endpoint === 'responses' ? 1 : Math.max(count(body.n), count(body.best_of))
+  const choices =
+    endpoint === 'responses' ? 1 : Math.max(countOf(body, 'n') ?? 1, countOf(body, 'best_of') ?? 1)
   return bound * choices
+}
+
+/**
+ * A count field of the request, or undefined when absent (`null` counts as absent, as OpenAI
+ * reads it). Anything but a positive integer is refused: an upstream that coerces the string
+ * `"10000000"` would otherwise serve more than was priced.
+ */
+function countOf(body: Record<string, unknown>, name: string): number | undefined {
+  const value = body[name]
+  if (value === undefined || value === null) return undefined
+  if (isCount(value)) return value
+  throw new MeterError({
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'rma_invalid_count',
+    message: `\`${name}\` must be a positive integer.`,
+  })
 }
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1
-}
-
-function count(value: unknown): number {
-  return isCount(value) ? value : 1
 }
