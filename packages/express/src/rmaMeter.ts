@@ -92,6 +92,13 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
     })
   })
   let failed: MeterError | undefined
+  let isReady = false
+  ready.then(
+    () => {
+      isReady = true
+    },
+    () => undefined,
+  )
   // Observed here, so an app that never awaits `ready` gets no unhandled rejection; its calls
   // are refused with the reason instead.
   ready.catch((error: unknown) => {
@@ -115,7 +122,7 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
     if (!endpoint) return next()
     let context: RmaRequestContext
     try {
-      await ready.catch(() => undefined)
+      if (!isReady) await ready.catch(() => undefined)
       if (failed) throw failed
       context = await begin(config, req, endpoint)
     } catch (error) {
