@@ -78,6 +78,7 @@ export default defineBench(async ({ quick, log }) => {
     url,
     requests: [],
     cancelled: 0,
+    answered: 0,
     close: async () => {},
   })
   const upstream = upstreamAt(load.upstreamUrl)
