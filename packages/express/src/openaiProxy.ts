@@ -79,6 +79,9 @@ const forwardedResponseHeaderPrefix = 'x-ratelimit-'
 
 /**
  * A streaming pass-through to an OpenAI-compatible upstream (OpenAI, vLLM, Ollama, LM Studio).
+ * It spends the provider's key only on calls the meter admitted, on allow-listed `routes`, and
+ * sends the upstream the request's `canonicalPath` (what was metered), never the raw path;
+ * anything else is refused in OpenAI's error shape.
  * Request bytes go upstream unchanged (unless `includeUsage` must be added); stream bytes come
  * back chunk by chunk, with backpressure. Upstream errors, timeouts and non-JSON bodies reach
  * the client as OpenAI-shaped errors, so the meter charges nothing for them.
