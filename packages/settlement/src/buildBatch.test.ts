@@ -105,7 +105,7 @@ describe('buildBatch', () => {
     })
     expect(included.map((r) => r.hash)).toEqual(good.map((r) => r.hash))
     expect(issues).toEqual([
-      { type: 'untrustedMeter', meter: rogue.address, user: bad[0]!.receipt.user },
+      { type: 'untrustedMeter', assetId, meter: rogue.address, user: bad[0]!.receipt.user },
     ])
   })
 

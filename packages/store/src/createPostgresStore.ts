@@ -66,9 +66,13 @@ export type CreatePostgresStoreOptions = (
    */
   schema?: string
   /**
-   * A statement whose reply has not come after this long fails and its connection is dropped
-   * (a network that swallows replies must not hang appends forever). An append whose reply was
-   * lost is then read back on another connection: a stored receipt resolves, never "unstored".
+   * A statement that has not completed after this long fails with `STORE_UNAVAILABLE` (a lock
+   * held elsewhere, a network that swallows replies: appends never hang forever). A store that
+   * creates its pool sets PostgreSQL's `statement_timeout` to it, so the server cancels the
+   * statement (nothing commits after the store gave up), and waits one more second for a reply
+   * before dropping the connection; with a pool you pass, set `statement_timeout` on it too. An
+   * append whose reply was lost is read back on another connection: a stored receipt resolves,
+   * never "unstored".
    * @default 10000
    */
   queryTimeoutMs?: number
@@ -168,12 +172,25 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       connectionString: options.connectionString,
       // A database that accepts TCP but never answers must not hang a connect forever.
       connectionTimeoutMillis: healthTimeoutMs,
+      statement_timeout: queryTimeoutMs,
     })
+  // How long a reply is waited for: past the server's own statement_timeout when the store set
+  // it, so that the server's cancellation (nothing committed) normally arrives first.
+  const replyTimeoutMs = ownsPool ? queryTimeoutMs + 1000 : queryTimeoutMs
   // An idle connection that breaks is dropped by the pool and the next query reconnects; without
   // a listener its 'error' event would crash the process.
   if (ownsPool) pool.on('error', () => {})
-  const ready = migratePostgres(pool, schema)
-  ready.catch(() => {}) // surfaced by the first call instead
+  // Missing migrations, applied once; a database unreachable at startup is tried again by the
+  // next call instead of failing the store for good.
+  let ready: Promise<void> | undefined
+  function migrated(): Promise<void> {
+    ready ??= migratePostgres(pool, schema).catch((error: unknown) => {
+      ready = undefined
+      throw error
+    })
+    return ready
+  }
+  migrated().catch(() => {}) // surfaced by the first call instead
   const signing = createKeyedMutex()
   const chains = createChainCache<Chain>()
   const inflight = new Set<Promise<unknown>>()
@@ -242,7 +259,11 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
 
   async function open(): Promise<void> {
     if (closed) throw closedError()
-    await ready
+    try {
+      await migrated()
+    } catch (error) {
+      throw asUnavailable(error)
+    }
   }
 
   async function select(where: string, values: unknown[]): Promise<StoredReceipt[]> {
@@ -287,13 +308,14 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       )
     })
     try {
-      const { rows } = await Promise.race([
-        pool.query<{ recovery: boolean }>({
+      const round = async () => {
+        await open()
+        return pool.query<{ recovery: boolean }>({
           text: 'SELECT pg_is_in_recovery() AS recovery',
           query_timeout: healthTimeoutMs,
-        } as pg.QueryConfig),
-        timeout,
-      ])
+        } as pg.QueryConfig)
+      }
+      const { rows } = await Promise.race([round(), timeout])
       if (rows[0]?.recovery)
         throw unavailableError('PostgreSQL is a read-only standby (in recovery).')
       writableUntil = Date.now() + postgresWritableCacheMs
@@ -320,7 +342,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
         text: `DELETE FROM ${s}.nonces WHERE ctid IN (
           SELECT ctid FROM ${s}.nonces WHERE keep_until < $1 LIMIT $2)`,
         values: [Math.floor(now / 1000), sweepRows],
-        query_timeout: queryTimeoutMs,
+        query_timeout: replyTimeoutMs,
       } as pg.QueryConfig)
       .then(
         () => {},
@@ -337,9 +359,13 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     let chain = chains.get(key)
     // Map order is insertion order: eviction drops the idle chains loaded longest ago.
     if (chain) return chain
-    const { rows } = await pool.query<{ seq: string; hash: Hex }>(
-      prepared(sql.head, [ref.assetId, ref.meter, ref.user], queryTimeoutMs),
-    )
+    const { rows } = await pool
+      .query<{ seq: string; hash: Hex }>(
+        prepared(sql.head, [ref.assetId, ref.meter, ref.user], replyTimeoutMs),
+      )
+      .catch((error: unknown) => {
+        throw asUnavailable(error)
+      })
     const row = rows[0]
     chain = {
       key,
@@ -363,13 +389,22 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
    */
   async function appendAlone(ref: LowerChain, { id, sign }: AppendReceiptParameters) {
     let signed: ReceiptRow | undefined
+    /** The caller's `sign` threw: its error reaches the caller as it is. */
+    let signError: { error: unknown } | undefined
     try {
-      return await withTransaction(pool, queryTimeoutMs, async (client) => {
+      return await withTransaction(pool, replyTimeoutMs, async (client) => {
         const { rows } = await client.query<{ seq: string; hash: Hex }>(
-          prepared(sql.lockHead, [ref.assetId, ref.meter, ref.user, zeroHash], queryTimeoutMs),
+          prepared(sql.lockHead, [ref.assetId, ref.meter, ref.user, zeroHash], replyTimeoutMs),
         )
         const head = { seq: Number(rows[0]!.seq), hash: rows[0]!.hash }
-        const row = toReceiptRow(id, head, ref, await sign({ ...head }))
+        let result: Awaited<ReturnType<AppendReceiptParameters['sign']>>
+        try {
+          result = await sign({ ...head })
+        } catch (error) {
+          signError = { error }
+          throw error
+        }
+        const row = toReceiptRow(id, head, ref, result)
         signed = row
         try {
           await client.query(
@@ -385,7 +420,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
                 row.timestamp,
                 row.receipt,
               ],
-              queryTimeoutMs,
+              replyTimeoutMs,
             ),
           )
         } catch (error) {
@@ -394,19 +429,39 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
         return toStoredReceipt({ ...row, epoch: null })
       })
     } catch (error) {
+      if (signError?.error === error) throw error
+      if (error instanceof StoreError || isSqlError(error)) throw asUnavailable(error)
       // The COMMIT may have happened with its reply lost: what is stored is not "unstored".
-      if (signed && !(error instanceof StoreError) && !isSqlError(error)) {
-        const [found] = await readBack([signed])
+      if (signed) {
+        let found: StoredReceipt | undefined
+        try {
+          ;[found] = await readBack([signed])
+        } catch (readError) {
+          throw unknownOutcomeError(readError)
+        }
         if (found) return found
       }
-      throw error
+      throw asUnavailable(error)
     }
   }
 
   /** An append whose group could not store it: signs again, on the per-receipt path. */
   function retry(item: Queued): void {
     const { chain, parameters } = item
-    signing.run(chain.key, () => appendAlone(chain.ref, parameters)).then(item.resolve, item.reject)
+    signing
+      .run(chain.key, () => appendAlone(chain.ref, parameters))
+      .then(item.resolve, (error) => {
+        // The id is taken: by the first attempt itself if its statement committed after this
+        // process gave up on it (a timed-out reply). Then that receipt is this call's.
+        if (!(error instanceof StoreError && error.code === 'DUPLICATE_RECEIPT_ID')) {
+          item.reject(error)
+          return
+        }
+        readBack([item.row]).then(
+          ([found]) => (found ? item.resolve(found) : item.reject(error)),
+          () => item.reject(error),
+        )
+      })
   }
 
   function enqueue(
@@ -472,7 +527,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
             JSON.stringify(chainsJson),
             zeroHash,
           ],
-          queryTimeoutMs,
+          replyTimeoutMs,
         ),
       )
       const byKey = new Map(
@@ -605,7 +660,10 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       await open()
       const a = lower(assetId)
       const unique = normaliseHashes(hashes)
-      await withTransaction(pool, queryTimeoutMs, async (client) => {
+      // Settlement, not a paid call: a batch of 100k receipts may take longer than an append is
+      // allowed to, so the store's statement_timeout is lifted for this transaction.
+      await withTransaction(pool, undefined, async (client) => {
+        await client.query('SET LOCAL statement_timeout = 0')
         // Locking the rows (in one order, against deadlocks) makes a concurrent markSettled of
         // the same receipts wait and then see this epoch.
         const { rows } = await client.query<{
@@ -668,21 +726,26 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
 
     async claimNonce({ assetId, user, nonce, keepUntil }) {
       await open()
-      // Atomic across every process on the schema: the primary key lets one INSERT win.
-      const { rowCount } = await pool.query(
-        prepared(
-          `INSERT INTO ${s}.nonces (asset_id, "user", nonce, keep_until) VALUES ($1, $2, $3, $4)
+      // Atomic across every process on the schema: the primary key lets one INSERT win. A
+      // claim whose reply is lost rejects (the call is refused; the nonce may be spent).
+      const { rowCount } = await pool
+        .query(
+          prepared(
+            `INSERT INTO ${s}.nonces (asset_id, "user", nonce, keep_until) VALUES ($1, $2, $3, $4)
            ON CONFLICT DO NOTHING`,
-          [lower(assetId), lower(user), nonce.toString(), keepUntil],
-          queryTimeoutMs,
-        ),
-      )
+            [lower(assetId), lower(user), nonce.toString(), keepUntil],
+            replyTimeoutMs,
+          ),
+        )
+        .catch((error: unknown) => {
+          throw asUnavailable(error)
+        })
       sweepNoncesIfDue()
       return rowCount === 1
     },
 
     async checkWritable() {
-      await open()
+      if (closed) throw closedError()
       if (Date.now() < writableUntil) return
       checking ??= probe().finally(() => {
         checking = undefined
@@ -762,6 +825,18 @@ function prepared(text: string, values: unknown[], timeoutMs?: number): pg.Query
     values,
     ...(timeoutMs ? { query_timeout: timeoutMs } : {}),
   } as pg.QueryConfig
+}
+
+/**
+ * A failure to reach PostgreSQL as `STORE_UNAVAILABLE`; errors PostgreSQL answered with (and the
+ * store's own) unchanged.
+ */
+function asUnavailable(error: unknown): unknown {
+  if ((error as { code?: unknown } | undefined)?.code === '57014')
+    return unavailableError('PostgreSQL canceled the statement (statement_timeout).', error)
+  if (error instanceof StoreError || isSqlError(error)) return error
+  const message = (error as Error | undefined)?.message ?? String(error)
+  return unavailableError(`PostgreSQL is unreachable (${message}).`, error)
 }
 
 /**

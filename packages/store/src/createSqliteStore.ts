@@ -38,7 +38,7 @@ import {
   toReceiptRow,
   toStoredReceipt,
 } from './internal/receipts.js'
-import { migrateSqlite } from './internal/sqliteSchema.js'
+import { migrateSqlite, schemaVersion, sqliteMigrations } from './internal/sqliteSchema.js'
 import { prepareSqliteStatements } from './internal/sqliteStatements.js'
 import {
   deserializeError,
@@ -175,6 +175,13 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
       // mode): the store refuses writes instead, so a paid call is never served unrecorded.
       readOnly = unavailableError(reason)
       db = new Database(path, { readonly: true, fileMustExist: true })
+      // Reads need the current schema, and migrating it would be a write.
+      const version = schemaVersion(db)
+      const latest = sqliteMigrations.at(-1)!.version
+      if (version !== latest)
+        throw unavailableError(
+          `${reason.slice(0, -1)}, and its schema (version ${version}) must be migrated to version ${latest} first.`,
+        )
     } else {
       db = new Database(path)
       db.pragma('journal_mode = WAL')
@@ -282,6 +289,14 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     return chains.add(chain)
   }
 
+  function isStored(row: ReceiptRow): boolean {
+    try {
+      return sql.get.get(row.id)?.hash === row.hash
+    } catch {
+      return false
+    }
+  }
+
   function breakChain(chain: Chain): void {
     chains.break(chain)
   }
@@ -318,7 +333,11 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
       (error) => {
         committing = false
         for (const item of group) breakChain(item.chain)
-        for (const item of group) item.reject(error)
+        // The thread may have committed the group and died before replying: a receipt this
+        // connection can read is stored, and is never reported otherwise.
+        for (const item of group)
+          if (isStored(item.row)) item.resolve(item.stored)
+          else item.reject(error)
       },
     )
   }

@@ -1,17 +1,20 @@
 import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type Address,
   type ChainHead,
   type ReceiptStore,
+  type StoredReceipt,
   verifyReceiptChain,
   zeroHash,
 } from '@rma/core'
 import pg from 'pg'
 import { afterAll, describe, expect, test } from 'vitest'
-import { createPostgresStore } from './createPostgresStore.js'
+import { createPostgresStore, postgresWritableCacheMs } from './createPostgresStore.js'
 import { StoreError } from './errors.js'
-import { describeReceiptStore } from './receiptStore.contract.js'
+import { batchRecord, describeReceiptStore } from './receiptStore.contract.js'
 import { runFixture } from './testing/childProcess.js'
+import { createTcpProxy, type TcpProxy } from './testing/createTcpProxy.js'
 import {
   randomHex,
   randomWallet,
@@ -298,5 +301,228 @@ describe('createPostgresStore', () => {
     expect((await store.head({ assetId: testAssetId, meter: m, user: bob })).seq).toBe(1)
     expect((await append('x3', bob)).receipt.seq).toBe(2)
     await store.close()
+  })
+})
+
+describe('createPostgresStore shared by several instances', () => {
+  test('two stores on one schema claim one nonce concurrently: exactly one claim is true', async () => {
+    const schema = freshSchema()
+    const [a, b] = [openIn(schema), openIn(schema)]
+    const user = randomHex(20)
+    const keepUntil = Math.floor(Date.now() / 1000) + 3600
+    for (let round = 0; round < 5; round++) {
+      const nonce = BigInt(round)
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? a : b).claimNonce({ assetId: testAssetId, user, nonce, keepUntil }),
+        ),
+      )
+      expect(results.filter(Boolean)).toHaveLength(1)
+    }
+    // A third instance (a restarted meter) sees every claim.
+    const c = openIn(schema)
+    expect(await c.claimNonce({ assetId: testAssetId, user, nonce: 3n, keepUntil })).toBe(false)
+    await Promise.all([a.close(), b.close(), c.close()])
+  })
+
+  test('two stores on one schema record one epoch concurrently: exactly one wins, nothing is overwritten', async () => {
+    const schema = freshSchema()
+    const [a, b] = [openIn(schema), openIn(schema)]
+    for (let epoch = 1; epoch <= 5; epoch++) {
+      const records = Array.from({ length: 6 }, (_, i) =>
+        batchRecord(epoch, { revenue: BigInt(i), batchUri: `ipfs://settler-${i}` }),
+      )
+      const results = await Promise.all(
+        records.map((record, i) => (i % 2 ? a : b).createBatch(record)),
+      )
+      expect(results.filter(Boolean)).toHaveLength(1)
+      expect(await a.getBatch(testAssetId, epoch)).toEqual(records[results.indexOf(true)])
+    }
+    await Promise.all([a.close(), b.close()])
+  })
+})
+
+describe('createPostgresStore behind a network that fails', () => {
+  const target = new URL(connectionString)
+  const viaProxy = (proxy: TcpProxy) => {
+    const url = new URL(connectionString)
+    url.hostname = proxy.host
+    url.port = String(proxy.port)
+    return url.toString()
+  }
+
+  test('cut: checkWritable, append and claimNonce refuse with STORE_UNAVAILABLE and store nothing; all recover', async () => {
+    const proxy = await createTcpProxy({
+      target: { host: target.hostname, port: Number(target.port || 5432) },
+    })
+    const schema = freshSchema()
+    const store = createPostgresStore({
+      connectionString: viaProxy(proxy),
+      schema,
+      healthTimeoutMs: 500,
+      readBackTimeoutMs: 300,
+    })
+    const meter = randomWallet()
+    const m = meter.address as Address
+    const user = randomHex(20)
+    const append = (id: string) =>
+      store.append({
+        assetId: testAssetId,
+        id,
+        meter: m,
+        user,
+        sign: receiptSigner({ meter, user }),
+      })
+    const first = await append('before')
+    await store.checkWritable()
+    proxy.refuse()
+    proxy.cut()
+    // Past the cached positive answer, the check makes its round trip and fails.
+    await sleep(postgresWritableCacheMs + 50)
+    const checked = await store.checkWritable().catch((e: unknown) => e)
+    expect(checked).toBeInstanceOf(StoreError)
+    expect(checked).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    const results = await Promise.allSettled(
+      Array.from({ length: 4 }, (_, i) => append(`cut-${i}`)),
+    )
+    for (const result of results) {
+      expect(result.status).toBe('rejected')
+      expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    }
+    await expect(
+      store.claimNonce({ assetId: testAssetId, user, nonce: 9n, keepUntil: 2e9 }),
+    ).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    const { rows } = await admin.query(`SELECT id FROM "${schema}".receipts ORDER BY seq`)
+    expect(rows).toEqual([{ id: 'before' }])
+    proxy.accept()
+    await store.checkWritable()
+    const next = await append('after')
+    expect([next.receipt.seq, next.receipt.prev]).toEqual([2, first.hash])
+    expect(await store.claimNonce({ assetId: testAssetId, user, nonce: 9n, keepUntil: 2e9 })).toBe(
+      true,
+    )
+    await store.close()
+    await proxy.close()
+  })
+
+  test('replies lost after the commit: all 8 appends resolve with the receipts that were stored, none says "unstored"', async () => {
+    const proxy = await createTcpProxy({
+      target: { host: target.hostname, port: Number(target.port || 5432) },
+    })
+    const schema = freshSchema()
+    const store = createPostgresStore({ connectionString: viaProxy(proxy), schema })
+    const meter = randomWallet()
+    const m = meter.address as Address
+    const users = Array.from({ length: 8 }, () => randomHex(20))
+    const append = (id: string, user: Address) =>
+      store.append({
+        assetId: testAssetId,
+        id,
+        meter: m,
+        user,
+        sign: receiptSigner({ meter, user }),
+      })
+    // Each chain's head is known, so the next appends are one group statement.
+    await Promise.all(users.map((user, i) => append(`warm-${i}`, user)))
+    proxy.dropReplies()
+    const pending = users.map((user, i) => append(`lost-${i}`, user))
+    const outcomes = Promise.allSettled(pending)
+    // The database committed them; their replies were dropped.
+    for (let i = 0; i < 400; i++) {
+      const { rows } = await admin.query<{ count: string }>(
+        `SELECT count(*) FROM "${schema}".receipts WHERE id LIKE 'lost-%'`,
+      )
+      if (Number(rows[0]!.count) === 8) break
+      await sleep(10)
+    }
+    expect(proxy.droppedBytes).toBeGreaterThan(0)
+    proxy.resume()
+    proxy.cut()
+    const results = await outcomes
+    expect(results.map((r) => r.status)).toEqual(Array.from({ length: 8 }, () => 'fulfilled'))
+    for (const [i, result] of results.entries()) {
+      const stored = (result as PromiseFulfilledResult<StoredReceipt>).value
+      expect(stored.id).toBe(`lost-${i}`)
+      expect(await store.get(stored.id)).toEqual(stored)
+      expect([stored.receipt.seq, stored.epoch]).toEqual([2, null])
+    }
+    // No receipt was signed twice: every chain is seq 1, 2 and links.
+    const all = (await Promise.all(users.map((user) => store.listByUser({ user })))).flat()
+    expect(all).toHaveLength(16)
+    const { issues } = verifyReceiptChain(
+      all.map((r) => r.receipt),
+      [m],
+      { domain: testDomain },
+    )
+    expect(issues).toEqual([])
+    await store.close()
+    await proxy.close()
+  })
+
+  test('a chain locked elsewhere past queryTimeoutMs: the append rejects with STORE_UNAVAILABLE and nothing commits later', async () => {
+    const schema = freshSchema()
+    const store = createPostgresStore({ connectionString, schema, queryTimeoutMs: 300 })
+    const meter = randomWallet()
+    const m = meter.address as Address
+    const user = randomHex(20)
+    const append = (id: string) =>
+      store.append({
+        assetId: testAssetId,
+        id,
+        meter: m,
+        user,
+        sign: receiptSigner({ meter, user }),
+      })
+    const first = await append('first')
+    const locker = await admin.connect()
+    try {
+      await locker.query('BEGIN')
+      await locker.query(`SELECT * FROM "${schema}".chain_heads FOR UPDATE`)
+      await expect(append('blocked')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+      await locker.query('COMMIT')
+    } finally {
+      locker.release()
+    }
+    // Had the server kept the statement, it would commit now that the lock is free.
+    await sleep(200)
+    expect(await store.get('blocked')).toBeUndefined()
+    const next = await append('next')
+    expect([next.receipt.seq, next.receipt.prev]).toEqual([2, first.hash])
+    await store.close()
+  })
+
+  test('a network that swallows everything: appends reject with STORE_UNAVAILABLE instead of hanging', async () => {
+    const proxy = await createTcpProxy({
+      target: { host: target.hostname, port: Number(target.port || 5432) },
+    })
+    const schema = freshSchema()
+    const store = createPostgresStore({
+      connectionString: viaProxy(proxy),
+      schema,
+      queryTimeoutMs: 300,
+      healthTimeoutMs: 300,
+      readBackTimeoutMs: 300,
+    })
+    const meter = randomWallet()
+    const m = meter.address as Address
+    const user = randomHex(20)
+    const append = (id: string) =>
+      store.append({
+        assetId: testAssetId,
+        id,
+        meter: m,
+        user,
+        sign: receiptSigner({ meter, user }),
+      })
+    const first = await append('first')
+    proxy.pause()
+    await expect(append('stalled')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    proxy.resume()
+    const { rows } = await admin.query(`SELECT id FROM "${schema}".receipts ORDER BY seq`)
+    expect(rows).toEqual([{ id: 'first' }])
+    const next = await append('next')
+    expect([next.receipt.seq, next.receipt.prev]).toEqual([2, first.hash])
+    await store.close()
+    await proxy.close()
   })
 })

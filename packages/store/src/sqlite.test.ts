@@ -23,7 +23,7 @@ import { afterAll, describe, expect, test } from 'vitest'
 import { createSqliteStore, type GroupCommitInfo, sqliteWriterOf } from './createSqliteStore.js'
 import { StoreError } from './errors.js'
 import { migrateSqlite, sqliteMigrations } from './internal/sqliteSchema.js'
-import { describeReceiptStore } from './receiptStore.contract.js'
+import { batchRecord, describeReceiptStore } from './receiptStore.contract.js'
 import { runFixture, waitForLines } from './testing/childProcess.js'
 import {
   ackFor,
@@ -194,6 +194,24 @@ describe('createSqliteStore', () => {
     await store.close()
   }, 30_000)
 
+  test('nonces claimed by a process killed with SIGKILL stay claimed: a replay after the restart is refused', async () => {
+    const path = join(root, 'nonce-crash.db')
+    const user = randomHex(20)
+    const run = runFixture('sqliteNonceClaimer', [path, user])
+    await waitForLines(run, 300)
+    run.child.kill('SIGKILL')
+    await run.exited
+    const printed = [...run.lines]
+    const store = createSqliteStore({ path })
+    const keepUntil = Math.floor(Date.now() / 1000) + 3600
+    for (const nonce of printed)
+      expect(
+        await store.claimNonce({ assetId: testAssetId, user, nonce: BigInt(nonce), keepUntil }),
+        nonce,
+      ).toBe(false)
+    await store.close()
+  }, 30_000)
+
   test('a database migrated by a newer version is refused', () => {
     const path = join(root, 'newer.db')
     const db = new Database(path)
@@ -312,6 +330,46 @@ describe('createSqliteStore', () => {
     expect(await store.get('first')).toEqual(first)
     await store.close()
     expect(errors).toHaveLength(1)
+  })
+
+  test('a writer that stops after committing a group, before its reply: the appends resolve (read back), none says "unstored"', async () => {
+    const store = createSqliteStore({ path: join(root, 'lost-reply.db'), onError: () => {} })
+    const meter = randomWallet()
+    const m = meter.address as Address
+    const users = Array.from({ length: 4 }, () => randomHex(20))
+    const writer = sqliteWriterOf(store)!
+    const send = writer.send.bind(writer)
+    // The group commits; its reply is then turned into the thread's failure.
+    writer.send = (call, _onReply, onFailure) =>
+      send(
+        call,
+        () => onFailure(new StoreError('WRITER_FAILED', 'stopped before replying')),
+        onFailure,
+      )
+    const results = await Promise.allSettled(
+      users.map((user, i) =>
+        store.append({
+          assetId: testAssetId,
+          id: `c${i}`,
+          meter: m,
+          user,
+          sign: receiptSigner({ meter, user }),
+        }),
+      ),
+    )
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ])
+    for (const [i, result] of results.entries()) {
+      const stored = (result as PromiseFulfilledResult<Awaited<ReturnType<ReceiptStore['append']>>>)
+        .value
+      expect(await store.get(`c${i}`)).toEqual(stored)
+    }
+    writer.send = send
+    await store.close()
   })
 
   test('a version 1 database is migrated to version 3 and its chains continue', async () => {
@@ -448,10 +506,11 @@ describe('createSqliteStore fails closed: writes refuse with STORE_UNAVAILABLE, 
     expect((error as StoreError).shortMessage).toMatch(message)
   }
 
-  test('a read-only file at startup: checkWritable, append, claimNonce and addAck refuse; reads work', async () => {
+  test('a read-only file at startup: checkWritable, append, claimNonce, addAck and createBatch refuse; reads work', async () => {
     const dir = join(root, 'read-only')
     const path = join(dir, 'receipts.db')
-    const user = randomHex(20)
+    const userWallet = randomWallet()
+    const user = userWallet.address as Address
     const first = createSqliteStore({ path })
     const stored = await appendTo(first, 'before', user)
     await first.close()
@@ -465,12 +524,34 @@ describe('createSqliteStore fails closed: writes refuse with STORE_UNAVAILABLE, 
         store.claimNonce({ assetId: testAssetId, user, nonce: 1n, keepUntil: 2e9 }),
         readOnly,
       )
+      await expectUnavailable(
+        store.addAck(await ackFor(userWallet, stored.receipt, stored.hash)),
+        readOnly,
+      )
+      await expectUnavailable(store.createBatch(batchRecord(1)), readOnly)
       expect(await store.get('before')).toEqual(stored)
+      expect(await store.getBatch(testAssetId, 1)).toBeUndefined()
       expect(await store.get('after')).toBeUndefined()
       await store.close()
     } finally {
       chmodSync(path, 0o644)
     }
+    // A read-only file that still needs a migration cannot even be read: refused at open.
+    const old = join(dir, 'v2.db')
+    const v2 = new Database(old)
+    migrateSqlite(v2, sqliteMigrations.slice(0, 2))
+    v2.close()
+    chmodSync(old, 0o444)
+    let refused: unknown
+    try {
+      createSqliteStore({ path: old })
+    } catch (error) {
+      refused = error
+    }
+    expect(refused).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    expect((refused as StoreError).shortMessage).toMatch(
+      /is read-only \(mode 444\), and its schema \(version 2\) must be migrated to version 3 first\.$/,
+    )
     // Writable again: the chain continues where it was, nothing was lost or skipped.
     const again = createSqliteStore({ path })
     await again.checkWritable()

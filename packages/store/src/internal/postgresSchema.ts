@@ -136,6 +136,8 @@ export async function migratePostgres(
   const s = quoteSchema(schema)
   const latest = migrations.at(-1)?.version ?? 0
   await withTransaction(pool, undefined, async (client) => {
+    // A migration may rewrite a large table: the store's statement_timeout is for appends.
+    await client.query('SET LOCAL statement_timeout = 0')
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`@rma/store:${schema}`])
     const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
     if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${s}`)

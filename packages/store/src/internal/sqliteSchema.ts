@@ -141,3 +141,14 @@ export function migrateSqlite(
     }
   }).immediate()
 }
+
+/** The version a file was migrated to (0 for a new file). */
+export function schemaVersion(db: Database.Database): number {
+  const table = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'")
+    .get()
+  if (!table) return 0
+  return (
+    (db.prepare('SELECT coalesce(max(version), 0) FROM migrations').pluck().get() as number) ?? 0
+  )
+}

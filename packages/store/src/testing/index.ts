@@ -1,0 +1,5 @@
+export {
+  type CreateTcpProxyOptions,
+  createTcpProxy,
+  type TcpProxy,
+} from './createTcpProxy.js'
