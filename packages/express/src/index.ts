@@ -4,6 +4,12 @@ export {
   authenticate,
   type Identify,
 } from './authenticate.js'
+export {
+  type AuthorizeReceiptReadParameters,
+  authorizeReceiptRead,
+  maxReadAttestationTtl,
+  receiptListRequestHash,
+} from './authorizeReceiptRead.js'
 export { canonicalPath } from './canonicalPath.js'
 export { type CheckMeterOnChainParameters, checkMeterOnChain } from './checkMeterOnChain.js'
 export { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
@@ -17,6 +23,11 @@ export {
   type RmaMeterOptions,
   resolveMeterConfig,
 } from './resolveMeterConfig.js'
+export {
+  defaultProxyRoutes,
+  type ResolveProxyRouteParameters,
+  resolveProxyRoute,
+} from './resolveProxyRoute.js'
 export { type MeterEvents, type RmaMeter, rmaMeter } from './rmaMeter.js'
 export { type RebateProofLike, type RmaRouterOptions, rmaRouter } from './rmaRouter.js'
 export { createSseParser, type SseEvent } from './sse/createSseParser.js'
