@@ -14,7 +14,12 @@ import type { MeterConfig } from './resolveMeterConfig.js'
  */
 export const receiptListRequestHash = hashBytes('GET /rma/receipts')
 
-/** Longest lifetime of a read attestation, in seconds: a captured one is soon useless. */
+/**
+ * Longest lifetime of a read attestation, in seconds: a captured one is soon useless.
+ *
+ * @example
+ * const expiry = Math.floor(Date.now() / 1000) + maxReadAttestationTtl / 2
+ */
 export const maxReadAttestationTtl = 60
 
 export type AuthorizeReceiptReadParameters = {
@@ -79,7 +84,13 @@ export async function authorizeReceiptRead(
     })
 }
 
-/** Compares in constant time, so the token cannot be guessed byte by byte. */
+/**
+ * Whether the request carries the operator's bearer token; compares in constant time, so the
+ * token cannot be guessed byte by byte.
+ *
+ * @example
+ * if (isOperator(req, operatorToken)) listAnyUser()
+ */
 export function isOperator(req: Request, token: string): boolean {
   const header = req.get('authorization') ?? ''
   const expected = `Bearer ${token}`

@@ -2,7 +2,12 @@ import type { Request } from 'express'
 import { canonicalPath } from './canonicalPath.js'
 import { MeterError } from './errors.js'
 
-/** What `openaiProxy` forwards by default: the routes the meter prices, nothing else. */
+/**
+ * What `openaiProxy` forwards by default: the routes the meter prices, nothing else.
+ *
+ * @example
+ * openaiProxy({ upstream, apiKey, routes: [...defaultProxyRoutes, '/moderations'] })
+ */
 export const defaultProxyRoutes: readonly string[] = [
   '/chat/completions',
   '/completions',
