@@ -6,7 +6,7 @@ import { MeterError } from './errors.js'
  * What `openaiProxy` forwards by default: the routes the meter prices, nothing else.
  *
  * @example
- * openaiProxy({ upstream, apiKey, routes: [...defaultProxyRoutes, '/moderations'] })
+ * openaiProxy({ upstream, apiKey, routes: defaultProxyRoutes.filter((r) => r !== '/embeddings') })
  */
 export const defaultProxyRoutes: readonly string[] = [
   '/chat/completions',
