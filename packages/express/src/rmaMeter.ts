@@ -117,7 +117,10 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
 
   async function rmaMeterMiddleware(req: Request, res: Response, next: NextFunction) {
     const path = canonicalPath(req.url)
-    if (path === undefined) return sendError(res, invalidPath(req.method))
+    if (path === undefined) {
+      if (!req.complete) res.setHeader('connection', 'close')
+      return sendError(res, invalidPath(req.method))
+    }
     const endpoint = config.route(path, req.method)
     if (!endpoint) return next()
     let context: RmaRequestContext
