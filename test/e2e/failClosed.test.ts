@@ -1,6 +1,4 @@
-import { once } from 'node:events'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createDomain, decodeReceipt, hashReceipt, type ReceiptStore } from '@rma/core'
@@ -12,6 +10,7 @@ import {
   settlementContract,
 } from '@rma/express/testing'
 import { createPostgresStore, createSqliteStore } from '@rma/store'
+import { createTcpProxy } from '@rma/store/testing'
 import { Wallet } from 'ethers'
 import OpenAI, { APIError } from 'openai'
 import { afterEach, expect, test } from 'vitest'
@@ -23,46 +22,6 @@ const cleanups: (() => Promise<unknown>)[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined)
 })
-
-/**
- * A TCP proxy in front of PostgreSQL that the test can cut: `cut()` destroys every open
- * connection and refuses new ones until `restore()`.
- */
-async function createTcpProxy(target: { host: string; port: number }) {
-  let cut = false
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    if (cut) return void client.destroy()
-    const upstream = connect(target.port, target.host)
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('close', () => sockets.delete(socket))
-      socket.on('error', () => {
-        client.destroy()
-        upstream.destroy()
-      })
-    }
-    client.pipe(upstream)
-    upstream.pipe(client)
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut() {
-      cut = true
-      for (const socket of sockets) socket.destroy()
-    },
-    restore() {
-      cut = false
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }),
-  }
-}
 
 async function startUpstream(): Promise<FakeUpstream> {
   const upstream = await createFakeUpstream()
@@ -137,7 +96,7 @@ async function expectAllStored(store: ReceiptStore, outcomes: Outcome[]) {
 
 test('PostgreSQL cut mid-run: every JSON body and stream the SDK completed has its receipt in the database', async () => {
   const schema = `rma_failclosed_${Date.now().toString(36)}`
-  const proxy = await createTcpProxy({ host: '127.0.0.1', port: 5432 })
+  const proxy = await createTcpProxy({ target: { host: '127.0.0.1', port: 5432 } })
   cleanups.push(() => proxy.close())
   const upstream = await startUpstream()
   const server = await startServer({
@@ -167,11 +126,12 @@ test('PostgreSQL cut mid-run: every JSON body and stream the SDK completed has i
   }
   await waitFor(() => deliveredIn(byPhase.before) >= 40)
   // Cut every connection to the database, and refuse new ones, with calls in flight.
+  proxy.refuse()
   proxy.cut()
   phase = 'cut'
   await waitFor(() => byPhase.cut.filter((o) => !o.delivered).length >= 16)
   await new Promise((r) => setTimeout(r, 1000))
-  proxy.restore()
+  proxy.accept()
   phase = 'after'
   await waitFor(() => deliveredIn(byPhase.after) >= 40)
   stop = true
