@@ -20,6 +20,8 @@ const CR = 13
 export function createFrameBoundaryScanner(): FrameBoundaryScanner {
   let lineLength = 0
   let afterCr = false
+  // The last byte seen was a CR that ended a frame.
+  let frameCr = false
   return {
     push(chunk) {
       let end = -1
@@ -28,12 +30,17 @@ export function createFrameBoundaryScanner(): FrameBoundaryScanner {
         if (byte === LF && afterCr) {
           // The LF of a CRLF: it belongs to the line break (and frame end) just before it.
           afterCr = false
-          if (end === i) end = i + 1
+          if (frameCr) end = i + 1
+          frameCr = false
           continue
         }
         afterCr = false
+        frameCr = false
         if (byte === LF || byte === CR) {
-          if (lineLength === 0) end = i + 1
+          if (lineLength === 0) {
+            end = i + 1
+            frameCr = byte === CR
+          }
           lineLength = 0
           afterCr = byte === CR
         } else lineLength++

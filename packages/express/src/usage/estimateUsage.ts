@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto'
 import { BaseError, type Usage } from '@rma/core'
 import type { Endpoint } from './endpointOf.js'
 import { isRecord } from './isRecord.js'
@@ -57,7 +58,10 @@ export function loadTokenizer(): Promise<void> {
  */
 export const exactEstimateBudget = 256 * 1024
 
-/** A text's tokens: exact within the budget, extrapolated beyond it. */
+/** The window a text beyond the budget is sampled in. */
+const sampleWindow = 2 * 1024
+
+/** A text's tokens: exact within the budget, sampled beyond it. */
 function createCounter() {
   let budget = exactEstimateBudget
   return (text: unknown): number => {
@@ -67,15 +71,28 @@ function createCounter() {
         code: 'TOKENIZER_NOT_LOADED',
         details: 'Await loadTokenizer() before estimateUsage().',
       })
-    const exact = Math.min(text.length, budget)
-    budget -= exact
     try {
-      if (exact === text.length) return countTokens(text, asText)
-      // Beyond the budget: the rest at the density of the part counted exactly, and never
-      // below 1 token per 4 characters (ordinary English; denser text only counts higher).
-      const sample = exact > 0 ? countTokens(text.slice(0, exact), asText) : 0
-      const density = exact >= 4096 ? Math.max(sample / exact, 1 / 4) : 1 / 4
-      return sample + Math.ceil((text.length - exact) * density)
+      if (text.length <= budget) {
+        budget -= text.length
+        return countTokens(text, asText)
+      }
+      // Beyond the budget: the density of windows at random places (a sender cannot know
+      // which parts are counted, so no part of the text can hide from the estimate), or 1
+      // token per 4 characters when no budget is left for even one window.
+      const windows = Math.floor(budget / sampleWindow)
+      budget -= windows * sampleWindow
+      if (windows === 0) return Math.ceil(text.length / 4)
+      let sampled = 0
+      // One window at a random place in each of `windows` equal strata: unpredictable, and
+      // every part of the text is represented in proportion.
+      const stratum = text.length / windows
+      for (let i = 0; i < windows; i++) {
+        const from = Math.floor(i * stratum)
+        const room = Math.max(1, Math.floor(stratum) - sampleWindow + 1)
+        const start = Math.min(from + randomInt(0, room), text.length - sampleWindow)
+        sampled += countTokens(text.slice(start, start + sampleWindow), asText)
+      }
+      return Math.ceil((text.length * sampled) / (windows * sampleWindow))
     } catch {
       // Never expected; a rough 4 characters per token beats failing the receipt.
       return Math.ceil(text.length / 4)
@@ -139,8 +156,9 @@ export function maxOutputTokens(endpoint: Endpoint, request: unknown): number | 
  * reasoning tokens are 0: neither is visible in the traffic. Never throws.
  *
  * Bounded work: at most {@link exactEstimateBudget} code units are tokenised (output first);
- * text beyond is counted at the density of the text counted exactly, at least 1 token per 4
- * characters, so an estimate of a huge prompt takes milliseconds, not the event loop.
+ * a text beyond what is left is counted at the token density of 2 Ki-character windows taken
+ * at random places in it (one per equal stratum), so an estimate of a huge prompt takes milliseconds, not the event
+ * loop, and is unbiased whatever the text mixes.
  *
  * @example
  * estimateUsage({
