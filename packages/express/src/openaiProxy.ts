@@ -233,8 +233,38 @@ async function requestBody(
   const options = body?.stream_options as { include_usage?: unknown } | undefined
   if (!includeUsage || !isChat || body?.stream !== true || options?.include_usage === true)
     return { body: raw, addedUsage: false }
+  // Without `stream_options` the member is spliced into the bytes as sent: re-serialising an
+  // 8 MiB prompt costs the server thread 40–100 ms, the splice one copy.
+  const spliced =
+    body && !Object.hasOwn(body, 'stream_options') ? spliceIncludeUsage(raw) : undefined
+  if (spliced) return { body: spliced, addedUsage: true }
   const withUsage = { ...body, stream_options: { ...(options ?? {}), include_usage: true } }
   return { body: Buffer.from(JSON.stringify(withUsage)), addedUsage: true }
+}
+
+const includeUsageMember = Buffer.from('"stream_options":{"include_usage":true}')
+const comma = Buffer.from(',')
+
+/**
+ * `raw` with `"stream_options":{"include_usage":true}` as the first member of its top-level
+ * object, or undefined when the bytes do not start with an object (after JSON whitespace).
+ * Only for a body whose parsed form has no `stream_options`: no key is then overridden.
+ */
+function spliceIncludeUsage(raw: Buffer): Buffer | undefined {
+  const isSpace = (byte: number | undefined) =>
+    byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d
+  let open = 0
+  while (isSpace(raw[open])) open++
+  if (raw[open] !== 0x7b) return undefined
+  let next = open + 1
+  while (isSpace(raw[next])) next++
+  if (next >= raw.length) return undefined
+  const empty = raw[next] === 0x7d
+  const head = raw.subarray(0, open + 1)
+  const tail = raw.subarray(open + 1)
+  return Buffer.concat(
+    empty ? [head, includeUsageMember, tail] : [head, includeUsageMember, comma, tail],
+  )
 }
 
 function requestHeaders(req: Request, options: OpenAIProxyOptions): Record<string, string> {
