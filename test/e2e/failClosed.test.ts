@@ -1,7 +1,13 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createDomain, decodeReceipt, hashReceipt, type ReceiptStore } from '@rma/core'
+import {
+  type Address,
+  createDomain,
+  decodeReceipt,
+  hashReceipt,
+  type ReceiptStore,
+} from '@rma/core'
 import {
   attestingFetch,
   chainId,
@@ -108,8 +114,14 @@ test('PostgreSQL cut mid-run: every JSON body and stream the SDK completed has i
   })
   const users = Array.from({ length: 4 }, () => Wallet.createRandom() as unknown as Wallet)
   const outcomes: Outcome[] = []
-  let phase: 'before' | 'cut' | 'after' = 'before'
-  const byPhase = { before: [] as Outcome[], cut: [] as Outcome[], after: [] as Outcome[] }
+  let phase: 'before' | 'cut' | 'after' | 'lost' | 'last' = 'before'
+  const byPhase = {
+    before: [] as Outcome[],
+    cut: [] as Outcome[],
+    after: [] as Outcome[],
+    lost: [] as Outcome[],
+    last: [] as Outcome[],
+  }
   let stop = false
   const workers = Array.from({ length: 8 }, async (_, w) => {
     const client = sdkFor(server.url, users[w % users.length]!)
@@ -134,6 +146,15 @@ test('PostgreSQL cut mid-run: every JSON body and stream the SDK completed has i
   proxy.accept()
   phase = 'after'
   await waitFor(() => deliveredIn(byPhase.after) >= 40)
+  // Then the database's replies are lost for a while (commits happen, their answers do not
+  // arrive): a receipt committed there must not be called unstored.
+  proxy.dropReplies()
+  phase = 'lost'
+  await new Promise((r) => setTimeout(r, 1500))
+  const dropped = proxy.droppedBytes
+  proxy.resume()
+  phase = 'last'
+  await waitFor(() => deliveredIn(byPhase.last) >= 20)
   stop = true
   await Promise.all(workers)
 
@@ -141,6 +162,14 @@ test('PostgreSQL cut mid-run: every JSON body and stream the SDK completed has i
   try {
     const checked = await expectAllStored(store, outcomes)
     expect(checked).toBe(deliveredIn(outcomes))
+    // And the other way round: no receipt charges a call that was refused ("unstored" was
+    // never said of a stored receipt).
+    const receipts = (
+      await Promise.all(
+        users.map((u) => store.listByUser({ user: u.address as Address, limit: 100_000 })),
+      )
+    ).flat()
+    expect(receipts).toHaveLength(deliveredIn(outcomes))
     // The cut was felt (calls were refused), and the meter served again once it ended.
     const refused = byPhase.cut.filter((o) => !o.delivered)
     expect(refused.length).toBeGreaterThanOrEqual(16)
@@ -148,6 +177,9 @@ test('PostgreSQL cut mid-run: every JSON body and stream the SDK completed has i
       expect((outcome as { error: unknown }).error).toBeInstanceOf(APIError)
     expect(deliveredIn(byPhase.before)).toBeGreaterThanOrEqual(40)
     expect(deliveredIn(byPhase.after)).toBeGreaterThanOrEqual(40)
+    // Replies of statements in flight were lost indeed.
+    expect(dropped).toBeGreaterThan(0)
+    expect(deliveredIn(byPhase.last)).toBeGreaterThanOrEqual(20)
   } finally {
     await store.close()
   }
