@@ -13,6 +13,7 @@ export {
 export { canonicalPath } from './canonicalPath.js'
 export { type CheckMeterOnChainParameters, checkMeterOnChain } from './checkMeterOnChain.js'
 export { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
+export { endStreamWithError } from './endStreamWithError.js'
 export { MeterError, type OpenAIErrorBody, type OpenAIErrorType } from './errors.js'
 export { loadMeterSigner, loadMeterSignerSync, type MeterKeySource } from './loadMeterSigner.js'
 export { type OpenAIProxyOptions, openaiProxy } from './openaiProxy.js'

@@ -184,6 +184,24 @@ describe('streams that delivered nothing are not charged', () => {
     }
   })
 
+  test('an attested 8 MiB stream prompt aborted before the first byte: no partial receipt for its input', async () => {
+    const before = (await receiptsOf(app)).length
+    const requested = upstream.requests.length
+    const controller = new AbortController()
+    const call = sdk(app.url).chat.completions.create(
+      {
+        model: 'never-answer',
+        messages: [{ role: 'user', content: 'lorem ipsum dolor '.repeat(466_000) }],
+        stream: true,
+      },
+      { signal: controller.signal },
+    )
+    while (upstream.requests.length === requested) await new Promise((r) => setTimeout(r, 5))
+    controller.abort()
+    await expect(call).rejects.toThrow()
+    expect(await settle(app)).toHaveLength(before)
+  })
+
   test('an upstream that never answers within the first-byte timeout: a 504 the SDK raises, no receipt', async () => {
     const before = (await receiptsOf(app)).length
     const error = await sdk(app.url)
