@@ -195,6 +195,12 @@ export function observeResponse(res: Response, id: string, hooks: ResponseHooks)
         .catch((error: unknown): BodyEnding => ({ error: internalError(error) }))
         .then((ending) => {
           let out = body
+          // Headers already gone (a handler flushed them itself): the body must still not go.
+          if (res.headersSent && ending.error) {
+            closed = true
+            res.destroy()
+            return
+          }
           if (!res.headersSent && ending.error) {
             out = Buffer.from(JSON.stringify(ending.error.toJSON()))
             res.statusCode = ending.error.status
