@@ -1,5 +1,6 @@
 import { createBytesHasher, type Hex, hashBytes } from '@rma/core'
 import type { Request } from 'express'
+import { closeUnreadBody } from './closeUnreadBody.js'
 import { MeterError } from './errors.js'
 
 export type ReadRawBodyOptions = {
@@ -7,6 +8,14 @@ export type ReadRawBodyOptions = {
   limit: number
   /** Longest time the whole body may take to arrive, in milliseconds. */
   timeoutMs: number
+  /**
+   * A body larger than this (by `content-length`, or once that many bytes arrived) must be
+   * admitted by `admitLarge` first, which throws the refusal; the rest is then not read.
+   */
+  largeBytes?: number
+  admitLarge?: () => void
+  /** Called once the read is over (read or refused) with the server-thread time it took. */
+  onBusy?: (ms: number) => void
 }
 
 /**
@@ -23,10 +32,11 @@ export type ReadRawBodyOptions = {
 export async function readRawBody(
   req: Request,
   options: ReadRawBodyOptions,
-): Promise<{ raw: Buffer; hash: Hex }> {
-  const { limit, timeoutMs } = options
+): Promise<{ raw: Buffer; hash: Hex; busyMs: number }> {
+  const { limit, timeoutMs, largeBytes = Number.POSITIVE_INFINITY, admitLarge } = options
   const state = req as Request & { _body?: boolean; rawBody?: unknown }
-  if (Buffer.isBuffer(state.rawBody)) return { raw: state.rawBody, hash: hashBytes(state.rawBody) }
+  if (Buffer.isBuffer(state.rawBody))
+    return { raw: state.rawBody, hash: hashBytes(state.rawBody), busyMs: 0 }
   if (state._body || req.readableEnded)
     throw new MeterError({
       status: 500,
@@ -37,9 +47,20 @@ export async function readRawBody(
     })
   const declared = Number(req.headers['content-length'])
   if (Number.isFinite(declared) && declared > limit) throw refuse(req, tooLarge(limit))
+  let admitted = false
+  if (admitLarge && Number.isFinite(declared) && declared > largeBytes) {
+    try {
+      admitLarge()
+    } catch (error) {
+      throw error instanceof MeterError ? refuse(req, error) : error
+    }
+    admitted = true
+  }
   const hasher = createBytesHasher()
   const chunks: Buffer[] = []
   let size = 0
+  // Server-thread time spent on this body (hashing, copying), for the large-body budget.
+  let busyMs = 0
   const raw = await new Promise<Buffer>((resolve, reject) => {
     const finish = (error: MeterError | undefined) => {
       clearTimeout(timer)
@@ -47,14 +68,32 @@ export async function readRawBody(
       req.off('end', onEnd)
       req.off('error', onClose)
       req.off('close', onClose)
-      if (error) reject(refuse(req, error))
-      else resolve(Buffer.concat(chunks, size))
+      if (error) {
+        options.onBusy?.(busyMs)
+        return reject(refuse(req, error))
+      }
+      const t0 = performance.now()
+      const whole = Buffer.concat(chunks, size)
+      busyMs += performance.now() - t0
+      options.onBusy?.(busyMs)
+      resolve(whole)
     }
     const onData = (chunk: Buffer) => {
+      const t0 = performance.now()
       size += chunk.length
       if (size > limit) return finish(tooLarge(limit))
+      if (!admitted && admitLarge && size > largeBytes) {
+        admitted = true
+        try {
+          admitLarge()
+        } catch (error) {
+          if (error instanceof MeterError) return finish(error)
+          throw error
+        }
+      }
       hasher.update(chunk)
       chunks.push(chunk)
+      busyMs += performance.now() - t0
     }
     const onEnd = () => finish(undefined)
     const onClose = () =>
@@ -85,7 +124,7 @@ export async function readRawBody(
   })
   state.rawBody = raw
   state._body = true
-  return { raw, hash: hasher.hex() }
+  return { raw, hash: hasher.hex(), busyMs }
 }
 
 function tooLarge(limit: number): MeterError {
@@ -99,7 +138,6 @@ function tooLarge(limit: number): MeterError {
 
 /** The rest of a refused body is not read: the answer closes the connection. */
 function refuse(req: Request, error: MeterError): MeterError {
-  req.pause()
-  req.res?.setHeader('connection', 'close')
+  if (req.res) closeUnreadBody(req, req.res)
   return error
 }

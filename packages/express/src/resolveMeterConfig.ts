@@ -57,6 +57,17 @@ export type RmaMeterOptions = MeterKeySource & {
   /** Longest time a request body may take to arrive, in milliseconds (default 30 s). */
   bodyTimeoutMs?: number
   /**
+   * A body larger than this many bytes (by `content-length`, or once that many arrived) is a
+   * large body, admitted only within `largeBodyBudget` (default 1 MiB).
+   */
+  largeBodyBytes?: number
+  /**
+   * Largest share of recent server-thread time that large bodies may take (reading, hashing,
+   * parsing, measured), 0 < share ≤ 1 (default 0.2); past it a large body is refused with 429
+   * `rma_busy` and `retry-after` before it is read. `false` admits every large body.
+   */
+  largeBodyBudget?: number | false
+  /**
    * Output tokens assumed when a request sets no max-tokens bound, for its worst-case price
    * (default 16,384: the upstream's own default for OpenAI's chat models). `null` refuses
    * requests without a bound (400 `rma_max_tokens_required`).
@@ -86,6 +97,8 @@ export type MeterConfig = {
   clockSkew: number
   maxBodyBytes: number
   bodyTimeoutMs: number
+  largeBodyBytes: number
+  largeBodyBudget: number | false
   defaultMaxOutputTokens: number | undefined
   rpcUrl: string | undefined
   logger: MeterLogger
@@ -120,6 +133,14 @@ export function resolveMeterConfig(options: RmaMeterOptions): MeterConfig {
   }
   positive('maxBodyBytes', options.maxBodyBytes)
   positive('bodyTimeoutMs', options.bodyTimeoutMs)
+  positive('largeBodyBytes', options.largeBodyBytes)
+  const budget = options.largeBodyBudget
+  if (
+    budget !== undefined &&
+    budget !== false &&
+    !(typeof budget === 'number' && budget > 0 && budget <= 1)
+  )
+    throw optionError('`largeBodyBudget` must be a share of time in (0, 1], or false.')
   positive('maxAttestationTtl', options.maxAttestationTtl)
   if (options.defaultMaxOutputTokens !== null)
     positive('defaultMaxOutputTokens', options.defaultMaxOutputTokens)
@@ -143,6 +164,8 @@ export function resolveMeterConfig(options: RmaMeterOptions): MeterConfig {
     clockSkew: options.clockSkew ?? 30,
     maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024,
     bodyTimeoutMs: options.bodyTimeoutMs ?? 30_000,
+    largeBodyBytes: options.largeBodyBytes ?? 1024 * 1024,
+    largeBodyBudget: budget ?? 0.2,
     defaultMaxOutputTokens:
       options.defaultMaxOutputTokens === null
         ? undefined

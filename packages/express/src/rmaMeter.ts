@@ -14,6 +14,12 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { authenticate } from './authenticate.js'
 import { canonicalPath } from './canonicalPath.js'
 import { checkMeterOnChain } from './checkMeterOnChain.js'
+import { closeUnreadBody } from './closeUnreadBody.js'
+import {
+  createLargeBodyBudget,
+  type LargeBodyBudget,
+  type LargeBodyTicket,
+} from './createLargeBodyBudget.js'
 import { createMeterHooks } from './createMeterHooks.js'
 import { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
 import { ensureStoreWritable } from './ensureStoreWritable.js'
@@ -81,6 +87,10 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
   loadTokenizer().catch(() => undefined)
   const events = new EventEmitter<MeterEvents>()
   const metrics = createMeterMetrics()
+  const budget =
+    config.largeBodyBudget === false
+      ? undefined
+      : createLargeBodyBudget({ fraction: config.largeBodyBudget })
   const ready = config.signer().then(async ({ address }) => {
     if (config.rpcUrl === undefined) return
     await checkMeterOnChain({
@@ -118,24 +128,30 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
   async function rmaMeterMiddleware(req: Request, res: Response, next: NextFunction) {
     const path = canonicalPath(req.url)
     if (path === undefined) {
-      if (!req.complete) res.setHeader('connection', 'close')
+      closeUnreadBody(req, res)
       return sendError(res, invalidPath(req.method))
     }
     const endpoint = config.route(path, req.method)
     if (!endpoint) return next()
     let context: RmaRequestContext
+    // A large body's admission, held until its response is over.
+    let ticket: LargeBodyTicket | undefined
     try {
       if (!isReady) await ready.catch(() => undefined)
       if (failed) throw failed
-      context = await begin(config, req, endpoint)
+      context = await begin(config, req, endpoint, budget, (admitted) => {
+        ticket = admitted
+      })
     } catch (error) {
+      ticket?.release()
       metrics.requests.inc({ endpoint, outcome: 'rejected' })
       if (!(error instanceof MeterError)) events.emit('error', asError(error), {})
       // A body refused unread is not read at all: the connection closes after the answer.
-      if (!req.complete && !res.headersSent) res.setHeader('connection', 'close')
+      closeUnreadBody(req, res)
       return sendError(res, error)
     }
     req.rma = context
+    if (ticket) res.once('close', ticket.release)
     observeResponse(res, context.id, createMeterHooks(config, context, events, metrics))
     if (!(await ensureStoreWritable(config.store, res))) return
     next()
@@ -154,6 +170,8 @@ async function begin(
   config: MeterConfig,
   req: Request,
   endpoint: Endpoint,
+  budget: LargeBodyBudget | undefined,
+  onTicket: (ticket: LargeBodyTicket) => void,
 ): Promise<RmaRequestContext> {
   const startedAt = performance.now()
   const now = config.now()
@@ -166,10 +184,39 @@ async function begin(
     maxAttestationTtl: config.maxAttestationTtl,
     clockSkew: config.clockSkew,
   })
+  let ticket: LargeBodyTicket | undefined
   const { raw: rawBody, hash: requestHash } = await readRawBody(req, {
     limit: config.maxBodyBytes,
     timeoutMs: config.bodyTimeoutMs,
+    largeBytes: config.largeBodyBytes,
+    admitLarge:
+      budget &&
+      (() => {
+        const admitted = budget.admit()
+        if ('ticket' in admitted) {
+          ticket = admitted.ticket
+          return onTicket(ticket)
+        }
+        req.res?.setHeader('retry-after', String(admitted.retryAfterSeconds))
+        throw new MeterError({
+          status: 429,
+          type: 'rate_limit_error',
+          code: 'rma_busy',
+          message: `The server is busy with large request bodies (over ${config.largeBodyBytes} bytes); retry after ${admitted.retryAfterSeconds} s.`,
+          details: 'Smaller requests are served meanwhile.',
+        })
+      }),
+    onBusy: (ms) => ticket?.charge(ms),
   })
+  // Parsing and pricing a large body are charged to the budget as measured, refused or not.
+  const charged = <T>(work: () => T): T => {
+    const t0 = performance.now()
+    try {
+      return work()
+    } finally {
+      ticket?.charge(performance.now() - t0)
+    }
+  }
   if (attestation && attestation.requestHash !== requestHash)
     throw new MeterError({
       status: 400,
@@ -178,7 +225,7 @@ async function begin(
       message: 'The attestation does not match the request body.',
       details: 'Sign keccak256 of the exact body bytes sent.',
     })
-  const body = parseBody(rawBody)
+  const body = charged(() => parseBody(rawBody))
   req.body = body
   const model = typeof body.model === 'string' ? body.model : ''
   let price: ModelPrice | undefined
@@ -195,13 +242,15 @@ async function begin(
       })
   }
   if (maxAmount !== undefined && price) {
-    const worst = worstCasePrice({
-      endpoint,
-      body,
-      bodyBytes: rawBody.length,
-      price,
-      defaultMaxOutputTokens: config.defaultMaxOutputTokens,
-    })
+    const worst = charged(() =>
+      worstCasePrice({
+        endpoint,
+        body,
+        bodyBytes: rawBody.length,
+        price,
+        defaultMaxOutputTokens: config.defaultMaxOutputTokens,
+      }),
+    )
     if (worst.amount > maxAmount)
       throw new MeterError({
         status: 402,
