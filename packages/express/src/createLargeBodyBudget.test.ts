@@ -157,3 +157,59 @@ describe('large-body budget: a flood of large attested bodies cannot take the se
     expect(await app.store.listByUser({ user: honest.address as `0x${string}` })).toHaveLength(1)
   }, 60_000)
 })
+
+describe('large-body budget: a spent budget refuses chunked bodies once they grow large', () => {
+  let app: MeteredApp
+  const user = Wallet.createRandom() as unknown as Wallet
+  beforeAll(async () => {
+    // A budget so small that one large body spends it for minutes.
+    app = await createMeteredApp({
+      store: createMemoryStore(),
+      meter: { largeBodyBytes: 64 * 1024, largeBodyBudget: 1e-9 },
+    })
+  })
+  afterAll(() => app.close())
+
+  const body = (size: number) =>
+    JSON.stringify({
+      model: 'gpt-4o-mini',
+      max_tokens: 16,
+      messages: [{ role: 'user', content: 'a'.repeat(size) }],
+    })
+
+  async function post(text: string, chunked: boolean) {
+    const bytes = new TextEncoder().encode(text)
+    const response = await fetch(`${app.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'rma-attestation': await attestWith(user, { body: text, maxAmount: 10n ** 15n }),
+      },
+      // A stream has no content-length: sent chunked, it is large only once 64 KiB arrived.
+      body: chunked
+        ? new ReadableStream({
+            start(controller) {
+              for (let i = 0; i < bytes.length; i += 16 * 1024)
+                controller.enqueue(bytes.subarray(i, i + 16 * 1024))
+              controller.close()
+            },
+          })
+        : text,
+      ...(chunked ? { duplex: 'half' } : {}),
+    } as RequestInit)
+    return { status: response.status, text: await response.text() }
+  }
+
+  test('the first large body is served; then chunked and declared large bodies get 429, small ones are served', async () => {
+    const from = app.upstream.requests.length
+    expect((await post(body(200 * 1024), false)).status).toBe(200)
+    const chunked = await post(body(200 * 1024), true)
+    expect(chunked.status).toBe(429)
+    expect(JSON.parse(chunked.text).error.code).toBe('rma_busy')
+    expect((await post(body(200 * 1024), false)).status).toBe(429)
+    expect((await post(body(1000), true)).status).toBe(200)
+    expect((await post(body(1000), false)).status).toBe(200)
+    expect(app.upstream.requests.length - from).toBe(3)
+    expect(await app.store.listByUser({ user: user.address as `0x${string}` })).toHaveLength(3)
+  })
+})
