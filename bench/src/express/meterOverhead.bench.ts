@@ -78,6 +78,7 @@ export default defineBench(async ({ quick, log }) => {
     url,
     requests: [],
     cancelled: 0,
+    answered: 0,
     close: async () => {},
   })
   const upstream = upstreamAt(load.upstreamUrl)
@@ -288,7 +289,10 @@ function createAttester(users: Wallet[]) {
 async function createPlainProxy(upstreamUrl: string) {
   const app = express()
   app.use(express.json({ limit: '10mb' }))
-  app.post('/v1/*path', openaiProxy({ upstream: `${upstreamUrl}/v1`, apiKey: 'sk-upstream' }))
+  app.post(
+    '/v1/*path',
+    openaiProxy({ upstream: `${upstreamUrl}/v1`, apiKey: 'sk-upstream', unmetered: 'forward' }),
+  )
   const server: Server = app.listen(0, '127.0.0.1')
   await once(server, 'listening')
   return {

@@ -126,6 +126,10 @@ export async function startProvider(config: ProviderConfig): Promise<Provider> {
       prices: config.prices ?? defaultPrices,
       store,
       signer,
+      // The stand-in's replies are short (they echo the prompt), so calls without max_tokens are
+      // priced at 4,096 output tokens, not the 16,384 a real OpenAI model may write: at the
+      // stand-in's price that would exceed the example client's default cap and be refused.
+      ...(config.upstream ? {} : { defaultMaxOutputTokens: 4096 }),
       logger: { warn: (m) => logger.warn(m), error: (m) => logger.warn(m) },
     })
     if (config.logReceipts !== false)

@@ -2,44 +2,53 @@ import {
   type Address,
   BaseError,
   decodeAttestation,
-  type Hex,
   type RmaDomain,
+  type SignedRequestAttestation,
   verifyAttestation,
 } from '@rma/core'
 import type { Request } from 'express'
-import type { NonceCache } from './createNonceCache.js'
 import { MeterError } from './errors.js'
 
 export type Identify = (req: Request) => Address | undefined | Promise<Address | undefined>
 
 export type AuthenticateParameters = {
   req: Request
-  requestHash: Hex
-  assetId: Hex
+  assetId: `0x${string}`
   domain: RmaDomain
-  nonceCache: NonceCache
   identify: Identify | undefined
   now: number
   maxAttestationTtl: number
   clockSkew: number
 }
 
+/** Who pays, as far as the headers tell: the body hash and the nonce are checked later. */
+export type AuthenticateReturnType = {
+  user: Address
+  /** The spend cap signed by the user; undefined in custodial mode. */
+  maxAmount: bigint | undefined
+  /** The attestation, when the call carries one. */
+  attestation: SignedRequestAttestation | undefined
+}
+
 /**
- * Who pays for this call. With an `rma-attestation` header: its signature, asset, expiry,
- * body hash and nonce must all hold (in that order, cheapest first; the nonce is claimed last
- * so a rejected request does not burn it). Without one: the custodial `identify(req)`.
+ * Who pays for this call, from its headers alone, so a request is refused before its body is
+ * read. With an `rma-attestation` header: it decodes, its signature is its user's under this
+ * meter's domain, it is for this asset, not expired (with the clock skew) and not valid for
+ * longer than `maxAttestationTtl`. Without one: the custodial `identify(req)`, which sees the
+ * headers only (the body is not read yet). The body hash and the nonce are the caller's to
+ * check once the body is read and the price is known.
  *
  * @example
- * const { user, maxAmount } = await authenticate({ req, requestHash, assetId, domain, nonceCache, identify, now, maxAttestationTtl: 600, clockSkew: 30 })
+ * const { user, maxAmount, attestation } = await authenticate({ req, assetId, domain, identify, now, maxAttestationTtl: 600, clockSkew: 30 })
  */
 export async function authenticate(
   parameters: AuthenticateParameters,
-): Promise<{ user: Address; maxAmount: bigint | undefined }> {
-  const { req, requestHash, assetId, domain, nonceCache, identify, now } = parameters
+): Promise<AuthenticateReturnType> {
+  const { req, assetId, domain, identify, now } = parameters
   const header = req.get('rma-attestation')
   if (header === undefined) {
     const user = identify ? await identify(req) : undefined
-    if (user) return { user, maxAmount: undefined }
+    if (user) return { user, maxAmount: undefined, attestation: undefined }
     throw fail(
       401,
       'authentication_error',
@@ -48,7 +57,7 @@ export async function authenticate(
       identify ? 'The request was not identified either.' : undefined,
     )
   }
-  let attestation: ReturnType<typeof decodeAttestation>
+  let attestation: SignedRequestAttestation
   try {
     attestation = decodeAttestation(header)
   } catch (error) {
@@ -66,6 +75,9 @@ export async function authenticate(
       'authentication_error',
       'rma_attestation_invalid',
       'The rma-attestation signature does not match its user.',
+      // A signature over another domain recovers another address: the usual cause is a client
+      // configured for another chain or contract, not a forgery.
+      `Either it was signed by another key, or for another chain id or settlement contract: this meter expects chainId ${domain.chainId} and contract ${domain.verifyingContract}.`,
     )
   if (attestation.assetId !== assetId.toLowerCase())
     throw fail(
@@ -73,6 +85,7 @@ export async function authenticate(
       'authentication_error',
       'rma_attestation_wrong_asset',
       'The attestation is for another asset.',
+      `This meter serves asset ${assetId.toLowerCase()}.`,
     )
   if (attestation.expiry + parameters.clockSkew < now)
     throw fail(
@@ -88,22 +101,7 @@ export async function authenticate(
       'rma_attestation_ttl',
       `The attestation expires more than ${parameters.maxAttestationTtl}s ahead.`,
     )
-  if (attestation.requestHash !== requestHash)
-    throw fail(
-      400,
-      'invalid_request_error',
-      'rma_request_hash_mismatch',
-      'The attestation does not match the request body.',
-      'Sign keccak256 of the exact body bytes sent.',
-    )
-  if (!(await nonceCache.claim(attestation.user, attestation.nonce, attestation.expiry)))
-    throw fail(
-      401,
-      'authentication_error',
-      'rma_attestation_replayed',
-      'The attestation nonce was already used.',
-    )
-  return { user: attestation.user, maxAmount: attestation.maxAmount }
+  return { user: attestation.user, maxAmount: attestation.maxAmount, attestation }
 }
 
 function fail(

@@ -1,8 +1,21 @@
-export { type AuthenticateParameters, authenticate, type Identify } from './authenticate.js'
+export {
+  type AuthenticateParameters,
+  type AuthenticateReturnType,
+  authenticate,
+  type Identify,
+} from './authenticate.js'
+export {
+  type AuthorizeReceiptReadParameters,
+  authorizeReceiptRead,
+  maxReadAttestationTtl,
+  receiptListRequestHash,
+} from './authorizeReceiptRead.js'
+export { canonicalPath } from './canonicalPath.js'
+export { type CheckMeterOnChainParameters, checkMeterOnChain } from './checkMeterOnChain.js'
 export { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
-export { createNonceCache, type NonceCache } from './createNonceCache.js'
+export { endStreamWithError } from './endStreamWithError.js'
 export { MeterError, type OpenAIErrorBody, type OpenAIErrorType } from './errors.js'
-export { loadMeterSigner, type MeterKeySource } from './loadMeterSigner.js'
+export { loadMeterSigner, loadMeterSignerSync, type MeterKeySource } from './loadMeterSigner.js'
 export { type OpenAIProxyOptions, openaiProxy } from './openaiProxy.js'
 export { type ReceiptJSON, receiptToJSON } from './receiptToJSON.js'
 export {
@@ -11,9 +24,19 @@ export {
   type RmaMeterOptions,
   resolveMeterConfig,
 } from './resolveMeterConfig.js'
+export {
+  defaultProxyRoutes,
+  type ResolveProxyRouteParameters,
+  resolveProxyRoute,
+} from './resolveProxyRoute.js'
 export { type MeterEvents, type RmaMeter, rmaMeter } from './rmaMeter.js'
 export { type RebateProofLike, type RmaRouterOptions, rmaRouter } from './rmaRouter.js'
 export { createSseParser, type SseEvent } from './sse/createSseParser.js'
 export type { RmaRequestContext } from './types.js'
 export { type Endpoint, endpointOf } from './usage/endpointOf.js'
 export { estimateUsage, loadTokenizer } from './usage/estimateUsage.js'
+export {
+  type WorstCasePriceParameters,
+  type WorstCasePriceReturnType,
+  worstCasePrice,
+} from './worstCasePrice.js'

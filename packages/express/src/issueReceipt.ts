@@ -38,8 +38,8 @@ export async function issueReceipt(
   const capped = context.maxAmount !== undefined && priced > context.maxAmount
   const amount = capped ? (context.maxAmount as bigint) : priced
   const stored = await config.store.append({
-    assetId: config.assetId,
     id: context.id,
+    assetId: config.assetId,
     meter: address,
     user: context.user as Address,
     sign: async (head) => {

@@ -4,8 +4,10 @@ import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { receiptListRequestHash } from './authorizeReceiptRead.js'
 import { openaiProxy } from './openaiProxy.js'
 import type { ReceiptJSON } from './receiptToJSON.js'
+import { attestWith } from './testing/attestWith.js'
 import { fakeUsage } from './testing/createFakeUpstream.js'
 import {
   attest,
@@ -38,7 +40,10 @@ async function storedReceipt(id: string | null) {
 }
 
 beforeAll(async () => {
-  app = await createMeteredApp({ store: createMemoryStore() })
+  app = await createMeteredApp({
+    store: createMemoryStore(),
+    router: { operatorToken: 'sk-operator' },
+  })
 })
 afterAll(() => app.close())
 
@@ -264,7 +269,16 @@ describe('custodial identify and the /rma routes', () => {
   test('GET /rma/receipts lists a user, POST /rma/acks stores a verified ack', async () => {
     const res = await post('/v1/chat/completions', chat())
     const receipt = decodeReceipt(res.headers.get('rma-receipt'))
-    const list = (await (await fetch(`${app.url}/rma/receipts?user=${user.address}`)).json()) as {
+    const readAttestation = await attestWith(user, {
+      requestHash: receiptListRequestHash,
+      maxAmount: 0n,
+      expiry: Math.floor(Date.now() / 1000) + 30,
+    })
+    const list = (await (
+      await fetch(`${app.url}/rma/receipts?user=${user.address}`, {
+        headers: { 'rma-attestation': readAttestation },
+      })
+    ).json()) as {
       data: ReceiptJSON[]
     }
     expect(list.data.map((r) => r.id)).toContain(res.headers.get('rma-receipt-id'))
@@ -293,7 +307,9 @@ describe('custodial identify and the /rma routes', () => {
       body: JSON.stringify({ ack: encodeAck({ ...ack, seq: ack.seq + 1 }) }),
     })
     expect(bad.status).toBe(401)
-    const metrics = await (await fetch(`${app.url}/rma/metrics`)).text()
+    const metrics = await (
+      await fetch(`${app.url}/rma/metrics`, { headers: { authorization: 'Bearer sk-operator' } })
+    ).text()
     expect(metrics).toMatch(/rma_receipts_total\{source="reported"\} \d+/)
     const health = (await (await fetch(`${app.url}/rma/health`)).json()) as {
       ok: boolean
@@ -304,9 +320,12 @@ describe('custodial identify and the /rma routes', () => {
 })
 
 describe('openaiProxy alone', () => {
-  test('without the meter and without a body parser it forwards the exact body', async () => {
+  test('without the meter (unmetered: forward) and without a body parser it forwards the exact body', async () => {
     const bare = express()
-    bare.post('/v1/*path', openaiProxy({ upstream: `${app.upstream.url}/v1` }))
+    bare.post(
+      '/v1/*path',
+      openaiProxy({ upstream: `${app.upstream.url}/v1`, unmetered: 'forward' }),
+    )
     const server = bare.listen(0, '127.0.0.1')
     await once(server, 'listening')
     try {
@@ -327,7 +346,7 @@ describe('openaiProxy alone', () => {
 })
 
 describe('a store that fails', () => {
-  test('the call is delivered uncharged, marked unstored, and the meter emits error', async () => {
+  test('the answer is withheld: a 503 in the OpenAI error shape, no receipt, and the meter emits error', async () => {
     const store = createMemoryStore()
     const failing = { ...store, append: () => Promise.reject(new Error('disk full')) }
     const broken = await createMeteredApp({ store: failing, upstream: app.upstream })
@@ -338,10 +357,12 @@ describe('a store that fails', () => {
         method: 'POST',
         body: JSON.stringify(chat()),
       })
-      expect(res.status).toBe(200)
-      expect(((await res.json()) as { choices: unknown[] }).choices).toHaveLength(1)
+      expect(res.status).toBe(503)
+      const body = (await res.json()) as { choices?: unknown; error: { code: string } }
+      expect(body.choices).toBeUndefined()
+      expect(body.error.code).toBe('rma_store_unavailable')
       expect(res.headers.get('rma-receipt')).toBeNull()
-      expect(res.headers.get('rma-receipt-status')).toBe('unstored')
+      expect(res.headers.get('rma-receipt-status')).toBeNull()
       expect(errors).toEqual(['disk full'])
     } finally {
       await broken.close()

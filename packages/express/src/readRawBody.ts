@@ -1,17 +1,42 @@
+import { createBytesHasher, type Hex, hashBytes } from '@rma/core'
 import type { Request } from 'express'
+import { closeUnreadBody } from './closeUnreadBody.js'
 import { MeterError } from './errors.js'
 
+export type ReadRawBodyOptions = {
+  /** Largest body accepted, in bytes. */
+  limit: number
+  /** Longest time the whole body may take to arrive, in milliseconds. */
+  timeoutMs: number
+  /**
+   * A body larger than this (by `content-length`, or once that many bytes arrived) must be
+   * admitted by `admitLarge` first, which throws the refusal; the rest is then not read.
+   */
+  largeBytes?: number
+  admitLarge?: () => void
+  /** Called once the read is over (read or refused) with the server-thread time it took. */
+  onBusy?: (ms: number) => void
+}
+
 /**
- * Reads the request body bytes exactly as sent (the attestation signs their hash). The meter
- * must run before any body parser; it sets `req.body` itself and marks the body as read so
- * `express.json()` after it does nothing.
+ * Reads the request body bytes exactly as sent (the attestation signs their hash) and hashes
+ * them while they arrive, so a body is never held twice nor walked twice. A `content-length`
+ * over the limit is refused before a byte is read; a body growing past it, or arriving slower
+ * than `timeoutMs`, is refused as soon as that is known, and the connection is closed after
+ * the answer so the rest is never read. The meter must run before any body parser; it sets
+ * `req.body` itself and marks the body as read so `express.json()` after it does nothing.
  *
  * @example
- * const raw = await readRawBody(req, 10 * 1024 * 1024)
+ * const { raw, hash } = await readRawBody(req, { limit: 10 * 1024 * 1024, timeoutMs: 30_000 })
  */
-export async function readRawBody(req: Request, limit: number): Promise<Buffer> {
+export async function readRawBody(
+  req: Request,
+  options: ReadRawBodyOptions,
+): Promise<{ raw: Buffer; hash: Hex; busyMs: number }> {
+  const { limit, timeoutMs, largeBytes = Number.POSITIVE_INFINITY, admitLarge } = options
   const state = req as Request & { _body?: boolean; rawBody?: unknown }
-  if (Buffer.isBuffer(state.rawBody)) return state.rawBody
+  if (Buffer.isBuffer(state.rawBody))
+    return { raw: state.rawBody, hash: hashBytes(state.rawBody), busyMs: 0 }
   if (state._body || req.readableEnded)
     throw new MeterError({
       status: 500,
@@ -20,21 +45,99 @@ export async function readRawBody(req: Request, limit: number): Promise<Buffer> 
       message: 'The request body was read before the meter.',
       details: 'Mount rmaMeter() before express.json() or any other body parser.',
     })
+  const declared = Number(req.headers['content-length'])
+  if (Number.isFinite(declared) && declared > limit) throw refuse(req, tooLarge(limit))
+  let admitted = false
+  if (admitLarge && Number.isFinite(declared) && declared > largeBytes) {
+    try {
+      admitLarge()
+    } catch (error) {
+      throw error instanceof MeterError ? refuse(req, error) : error
+    }
+    admitted = true
+  }
+  const hasher = createBytesHasher()
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > limit)
-      throw new MeterError({
-        status: 413,
-        type: 'invalid_request_error',
-        code: 'rma_body_too_large',
-        message: `Request body exceeds ${limit} bytes.`,
-      })
-    chunks.push(chunk as Buffer)
-  }
-  const raw = Buffer.concat(chunks)
+  // Server-thread time spent on this body (hashing, copying), for the large-body budget.
+  let busyMs = 0
+  const raw = await new Promise<Buffer>((resolve, reject) => {
+    const finish = (error: MeterError | undefined) => {
+      clearTimeout(timer)
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onClose)
+      req.off('close', onClose)
+      if (error) {
+        options.onBusy?.(busyMs)
+        return reject(refuse(req, error))
+      }
+      const t0 = performance.now()
+      const whole = Buffer.concat(chunks, size)
+      busyMs += performance.now() - t0
+      options.onBusy?.(busyMs)
+      resolve(whole)
+    }
+    const onData = (chunk: Buffer) => {
+      const t0 = performance.now()
+      size += chunk.length
+      if (size > limit) return finish(tooLarge(limit))
+      if (!admitted && admitLarge && size > largeBytes) {
+        admitted = true
+        try {
+          admitLarge()
+        } catch (error) {
+          if (error instanceof MeterError) return finish(error)
+          throw error
+        }
+      }
+      hasher.update(chunk)
+      chunks.push(chunk)
+      busyMs += performance.now() - t0
+    }
+    const onEnd = () => finish(undefined)
+    const onClose = () =>
+      finish(
+        new MeterError({
+          status: 400,
+          type: 'invalid_request_error',
+          code: 'rma_body_aborted',
+          message: 'The request body ended before it was complete.',
+        }),
+      )
+    const timer = setTimeout(
+      () =>
+        finish(
+          new MeterError({
+            status: 408,
+            type: 'invalid_request_error',
+            code: 'rma_body_timeout',
+            message: `The request body did not arrive within ${timeoutMs} ms.`,
+          }),
+        ),
+      timeoutMs,
+    )
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onClose)
+    req.on('close', onClose)
+  })
   state.rawBody = raw
   state._body = true
-  return raw
+  return { raw, hash: hasher.hex(), busyMs }
+}
+
+function tooLarge(limit: number): MeterError {
+  return new MeterError({
+    status: 413,
+    type: 'invalid_request_error',
+    code: 'rma_body_too_large',
+    message: `Request body exceeds ${limit} bytes.`,
+  })
+}
+
+/** The rest of a refused body is not read: the answer closes the connection. */
+function refuse(req: Request, error: MeterError): MeterError {
+  if (req.res) closeUnreadBody(req, req.res)
+  return error
 }

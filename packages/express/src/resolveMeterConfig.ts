@@ -8,9 +8,8 @@ import {
 } from '@rma/core'
 import type { Signer } from 'ethers'
 import type { Identify } from './authenticate.js'
-import { createNonceCache, type NonceCache } from './createNonceCache.js'
 import { MeterError } from './errors.js'
-import { loadMeterSigner, type MeterKeySource } from './loadMeterSigner.js'
+import { loadMeterSignerSync, type MeterKeySource } from './loadMeterSigner.js'
 import { type Endpoint, endpointOf } from './usage/endpointOf.js'
 
 /** A logger in the shape of pino, winston or console; the meter never logs key material. */
@@ -32,20 +31,54 @@ export type RmaMeterOptions = MeterKeySource & {
   store: ReceiptStore
   /** Custodial mode: map an API key or session to a user address when no attestation is sent. */
   identify?: Identify
-  /** Which requests are metered, and as which endpoint. Default: the four OpenAI paths. */
+  /**
+   * Which requests are metered, and as which endpoint; `path` is the request's
+   * `canonicalPath` (lower case, decoded once, dots and slashes resolved). Default:
+   * `POST` to the four OpenAI paths under any prefix.
+   */
   route?: (path: string, method: string) => Endpoint | undefined
   /**
    * A model missing from the price table: `'reject'` answers 400 before anything is forwarded
    * (default); `'free'` meters the call with amount 0.
    */
   unknownModel?: 'reject' | 'free'
-  nonceCache?: NonceCache
-  /** Longest attestation lifetime accepted, in seconds (default 600). Bounds the nonce cache. */
+  /**
+   * Longest attestation lifetime accepted, in seconds (default 600). Bounds how long the
+   * store's nonce register keeps each nonce.
+   */
   maxAttestationTtl?: number
-  /** Clock difference tolerated on expiry, in seconds (default 30). */
+  /**
+   * Clock difference tolerated on expiry, in seconds (default 30). The nonce register keeps
+   * each nonce until its expiry plus this skew, the last moment it would be accepted.
+   */
   clockSkew?: number
   /** Largest request body read, in bytes (default 10 MiB). */
   maxBodyBytes?: number
+  /** Longest time a request body may take to arrive, in milliseconds (default 30 s). */
+  bodyTimeoutMs?: number
+  /**
+   * A body larger than this many bytes (by `content-length`, or once that many arrived) is a
+   * large body, admitted only within `largeBodyBudget` (default 1 MiB).
+   */
+  largeBodyBytes?: number
+  /**
+   * Largest share of recent server-thread time that large bodies may take (reading, hashing,
+   * parsing, measured), 0 < share ≤ 1 (default 0.2); past it a large body is refused with 429
+   * `rma_busy` and `retry-after` before it is read. `false` admits every large body.
+   */
+  largeBodyBudget?: number | false
+  /**
+   * Output tokens assumed when a request sets no max-tokens bound, for its worst-case price
+   * (default 16,384: the upstream's own default for OpenAI's chat models). `null` refuses
+   * requests without a bound (400 `rma_max_tokens_required`).
+   */
+  defaultMaxOutputTokens?: number | null
+  /**
+   * JSON-RPC URL of the settlement chain. When set, `meter.ready` checks the chain id, the
+   * contract's code and that the meter key is an authorised meter of the asset, and the meter
+   * refuses paid calls (503) until it has, or for good if a check failed.
+   */
+  rpcUrl?: string
   logger?: MeterLogger
   /** Unix seconds; injectable for tests. */
   now?: () => number
@@ -60,13 +93,17 @@ export type MeterConfig = {
   identify: Identify | undefined
   route: (path: string, method: string) => Endpoint | undefined
   unknownModel: 'reject' | 'free'
-  nonceCache: NonceCache
   maxAttestationTtl: number
   clockSkew: number
   maxBodyBytes: number
+  bodyTimeoutMs: number
+  largeBodyBytes: number
+  largeBodyBudget: number | false
+  defaultMaxOutputTokens: number | undefined
+  rpcUrl: string | undefined
   logger: MeterLogger
   now: () => number
-  /** The meter key, loaded once (first use). */
+  /** The meter key (loaded and checked when the config is resolved). */
   signer: () => Promise<{ signer: Signer; address: Address }>
 }
 
@@ -74,8 +111,9 @@ const defaultRoute = (path: string, method: string) =>
   method === 'POST' ? endpointOf(path) : undefined
 
 /**
- * Validates options and applies defaults; throws {@link MeterError} on a bad option so a
- * misconfigured app fails at startup, not on its first paid call.
+ * Validates options and applies defaults, and loads the meter key; throws {@link MeterError}
+ * on a bad option or a missing or invalid key, so a misconfigured app fails at startup, not on
+ * its first paid call.
  *
  * @example
  * const config = resolveMeterConfig({ assetId, chainId: 8453, settlementContract, prices, store })
@@ -89,8 +127,28 @@ export function resolveMeterConfig(options: RmaMeterOptions): MeterConfig {
     throw optionError('`store` is required (for example createSqliteStore() from @rma/store).')
   if (!options.prices?.models)
     throw optionError('`prices` must be a table from createPriceTable().')
-  let loaded: Promise<{ signer: Signer; address: Address }> | undefined
+  const positive = (name: string, value: number | undefined) => {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0))
+      throw optionError(`\`${name}\` must be a positive integer.`)
+  }
+  positive('maxBodyBytes', options.maxBodyBytes)
+  positive('bodyTimeoutMs', options.bodyTimeoutMs)
+  positive('largeBodyBytes', options.largeBodyBytes)
+  const budget = options.largeBodyBudget
+  if (
+    budget !== undefined &&
+    budget !== false &&
+    !(typeof budget === 'number' && budget > 0 && budget <= 1)
+  )
+    throw optionError('`largeBodyBudget` must be a share of time in (0, 1], or false.')
+  positive('maxAttestationTtl', options.maxAttestationTtl)
+  if (options.defaultMaxOutputTokens !== null)
+    positive('defaultMaxOutputTokens', options.defaultMaxOutputTokens)
+  if (options.rpcUrl !== undefined && !/^(https?|wss?):\/\//.test(options.rpcUrl))
+    throw optionError('`rpcUrl` must be an http(s) or ws(s) URL.')
   const { signer, keystore, env } = options
+  const key = loadMeterSignerSync({ signer, keystore, env })
+  let loaded: Promise<{ signer: Signer; address: Address }> | undefined
   return {
     assetId: options.assetId.toLowerCase() as Hex,
     domain: createDomain({
@@ -102,17 +160,21 @@ export function resolveMeterConfig(options: RmaMeterOptions): MeterConfig {
     identify: options.identify,
     route: options.route ?? defaultRoute,
     unknownModel: options.unknownModel ?? 'reject',
-    nonceCache: options.nonceCache ?? createNonceCache(options.now ? { now: options.now } : {}),
     maxAttestationTtl: options.maxAttestationTtl ?? 600,
     clockSkew: options.clockSkew ?? 30,
     maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 30_000,
+    largeBodyBytes: options.largeBodyBytes ?? 1024 * 1024,
+    largeBodyBudget: budget ?? 0.2,
+    defaultMaxOutputTokens:
+      options.defaultMaxOutputTokens === null
+        ? undefined
+        : (options.defaultMaxOutputTokens ?? 16_384),
+    rpcUrl: options.rpcUrl,
     logger: options.logger ?? {},
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
     signer: () => {
-      loaded ??= loadMeterSigner({ signer, keystore, env }).then(async (s) => ({
-        signer: s,
-        address: (await s.getAddress()) as Address,
-      }))
+      loaded ??= key.getAddress().then((address) => ({ signer: key, address: address as Address }))
       return loaded
     },
   }

@@ -1,34 +1,38 @@
 import { randomUUID } from 'node:crypto'
 import {
   BaseError,
-  createBytesHasher,
   decodeAck,
-  encodeReceipt,
-  hashBytes,
+  type ModelPrice,
   resolveModelPrice,
   type StoredReceipt,
   UnknownModelError,
   type Usage,
-  type UsageSource,
   verifyAck,
 } from '@rma/core'
 import { EventEmitter } from 'eventemitter3'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { authenticate } from './authenticate.js'
+import { canonicalPath } from './canonicalPath.js'
+import { checkMeterOnChain } from './checkMeterOnChain.js'
+import { closeUnreadBody } from './closeUnreadBody.js'
+import {
+  createLargeBodyBudget,
+  type LargeBodyBudget,
+  type LargeBodyTicket,
+} from './createLargeBodyBudget.js'
+import { createMeterHooks } from './createMeterHooks.js'
 import { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
+import { ensureStoreWritable } from './ensureStoreWritable.js'
 import { MeterError } from './errors.js'
-import { issueReceipt } from './issueReceipt.js'
 import { observeResponse } from './observeResponse.js'
-import { outputTextOf } from './outputTextOf.js'
 import { readRawBody } from './readRawBody.js'
 import { type MeterConfig, type RmaMeterOptions, resolveMeterConfig } from './resolveMeterConfig.js'
 import { sendError } from './sendError.js'
-import { createSseParser } from './sse/createSseParser.js'
+import { storeCall } from './storeCall.js'
 import type { RmaRequestContext } from './types.js'
-import { createStreamObserver } from './usage/createStreamObserver.js'
 import type { Endpoint } from './usage/endpointOf.js'
-import { estimateUsage, loadTokenizer } from './usage/estimateUsage.js'
-import { readResponseUsage } from './usage/readResponseUsage.js'
+import { loadTokenizer } from './usage/estimateUsage.js'
+import { worstCasePrice } from './worstCasePrice.js'
 
 export type MeterEvents = {
   /** A receipt was signed and stored (before it is delivered). */
@@ -48,18 +52,28 @@ export type RmaMeter = RequestHandler & {
   readonly config: MeterConfig
   readonly events: EventEmitter<MeterEvents>
   readonly metrics: MeterMetrics
+  /**
+   * Resolves once the meter can sign: its key answers and, with `rpcUrl`, the chain id, the
+   * settlement contract and the key's authorisation as a meter of the asset are checked on
+   * chain. Rejects with a {@link MeterError} `rma_meter_misconfigured` saying what to change;
+   * paid calls are refused (503) until it resolves, and for good if it rejected.
+   */
+  readonly ready: Promise<void>
 }
 
 /**
  * Meters OpenAI-compatible calls: every paid call gets a usage receipt, priced with the
- * price table, signed by the meter key as the next link of the (meter, user) chain, stored
- * durably, then delivered: `rma-receipt` + `rma-receipt-id` headers on JSON responses, and on
- * event streams `rma-receipt-id` plus, when the client sent `rma-receipt: inline`, a final
- * `event: rma.receipt` frame. Stream bytes are forwarded as written, unbuffered.
+ * price table, signed by the meter key as the next link of the (asset, meter, user) chain,
+ * stored durably, then delivered: `rma-receipt` + `rma-receipt-id` headers on JSON responses,
+ * and on event streams `rma-receipt-id` plus, when the client sent `rma-receipt: inline`, a
+ * final `event: rma.receipt` frame. Stream bytes are forwarded as written, unbuffered.
  *
  * Mount it before any body parser, in front of `openaiProxy()` or the app's own handlers.
- * Bad input (no or invalid attestation, unpriced model, bad JSON) is answered in OpenAI's
- * error shape and never reaches the handler; failed calls (status >= 400) get no receipt.
+ * Requests are routed on their `canonicalPath`; a path without one is refused. A paid call is
+ * checked cheapest first (attestation from its headers, then the body read under the size and
+ * time limits and hashed as it arrives, its price against the attestation's `maxAmount`, and
+ * last the nonce in the store's register); any refusal is answered in OpenAI's error shape and
+ * never reaches the handler. Construction throws on a missing or invalid meter key.
  *
  * @example
  * const meter = rmaMeter({ assetId, chainId: 8453, settlementContract, prices, store: createSqliteStore() })
@@ -73,63 +87,197 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
   loadTokenizer().catch(() => undefined)
   const events = new EventEmitter<MeterEvents>()
   const metrics = createMeterMetrics()
+  const budget =
+    config.largeBodyBudget === false
+      ? undefined
+      : createLargeBodyBudget({ fraction: config.largeBodyBudget })
+  const ready = config.signer().then(async ({ address }) => {
+    if (config.rpcUrl === undefined) return
+    await checkMeterOnChain({
+      rpcUrl: config.rpcUrl,
+      chainId: config.domain.chainId,
+      settlementContract: config.domain.verifyingContract,
+      assetId: config.assetId,
+      meter: address,
+    })
+  })
+  let failed: MeterError | undefined
+  let isReady = false
+  ready.then(
+    () => {
+      isReady = true
+    },
+    () => undefined,
+  )
+  // Observed here, so an app that never awaits `ready` gets no unhandled rejection; its calls
+  // are refused with the reason instead.
+  ready.catch((error: unknown) => {
+    failed =
+      error instanceof MeterError
+        ? error
+        : new MeterError({
+            status: 503,
+            type: 'server_error',
+            code: 'rma_meter_misconfigured',
+            message: 'The meter key cannot be used.',
+            cause: error,
+          })
+    config.logger.error?.('rma: meter not ready', { code: failed.code, message: failed.message })
+  })
 
   async function rmaMeterMiddleware(req: Request, res: Response, next: NextFunction) {
-    const endpoint = config.route(req.path, req.method)
+    const path = canonicalPath(req.url)
+    if (path === undefined) {
+      closeUnreadBody(req, res)
+      return sendError(res, invalidPath(req.method))
+    }
+    const endpoint = config.route(path, req.method)
     if (!endpoint) return next()
     let context: RmaRequestContext
+    // A large body's admission, held until its response is over.
+    let ticket: LargeBodyTicket | undefined
     try {
-      context = await begin(config, req, endpoint)
+      if (!isReady) await ready.catch(() => undefined)
+      if (failed) throw failed
+      context = await begin(config, req, endpoint, budget, (admitted) => {
+        ticket = admitted
+      })
     } catch (error) {
+      ticket?.release()
       metrics.requests.inc({ endpoint, outcome: 'rejected' })
-      if (error instanceof MeterError) return sendError(res, error)
-      return next(error)
+      if (!(error instanceof MeterError)) events.emit('error', asError(error), {})
+      // A body refused unread is not read at all: the connection closes after the answer.
+      closeUnreadBody(req, res)
+      return sendError(res, error)
     }
     req.rma = context
-    observeResponse(res, context.id, createHooks(config, context, events, metrics))
+    if (ticket) res.once('close', ticket.release)
+    observeResponse(res, context.id, createMeterHooks(config, context, events, metrics))
+    if (!(await ensureStoreWritable(config.store, res))) return
     next()
   }
 
-  return Object.assign(rmaMeterMiddleware, { config, events, metrics })
+  return Object.assign(rmaMeterMiddleware, { config, events, metrics, ready })
 }
 
+/**
+ * Admits a paid call, cheapest check first, so a refused request costs the least it can: the
+ * headers (attestation signature, asset, expiry) before a byte of the body; the body read
+ * under the size and time limits and hashed while it arrives; the hash, JSON and price; only
+ * then the nonce, claimed in the store's register, so refused calls never fill it.
+ */
 async function begin(
   config: MeterConfig,
   req: Request,
   endpoint: Endpoint,
+  budget: LargeBodyBudget | undefined,
+  onTicket: (ticket: LargeBodyTicket) => void,
 ): Promise<RmaRequestContext> {
   const startedAt = performance.now()
-  const rawBody = await readRawBody(req, config.maxBodyBytes)
-  const body = parseBody(rawBody)
-  req.body = body
-  const requestHash = hashBytes(rawBody)
   const now = config.now()
-  const { user, maxAmount } = await authenticate({
+  const { user, maxAmount, attestation } = await authenticate({
     req,
-    requestHash,
     assetId: config.assetId,
     domain: config.domain,
-    nonceCache: config.nonceCache,
     identify: config.identify,
     now,
     maxAttestationTtl: config.maxAttestationTtl,
     clockSkew: config.clockSkew,
   })
-  const model = typeof body.model === 'string' ? body.model : ''
-  if (config.unknownModel === 'reject') {
+  let ticket: LargeBodyTicket | undefined
+  const { raw: rawBody, hash: requestHash } = await readRawBody(req, {
+    limit: config.maxBodyBytes,
+    timeoutMs: config.bodyTimeoutMs,
+    largeBytes: config.largeBodyBytes,
+    admitLarge:
+      budget &&
+      (() => {
+        const admitted = budget.admit()
+        if ('ticket' in admitted) {
+          ticket = admitted.ticket
+          return onTicket(ticket)
+        }
+        req.res?.setHeader('retry-after', String(admitted.retryAfterSeconds))
+        throw new MeterError({
+          status: 429,
+          type: 'rate_limit_error',
+          code: 'rma_busy',
+          message: `The server is busy with large request bodies (over ${config.largeBodyBytes} bytes); retry after ${admitted.retryAfterSeconds} s.`,
+          details: 'Smaller requests are served meanwhile.',
+        })
+      }),
+    onBusy: (ms) => ticket?.charge(ms),
+  })
+  // Parsing and pricing a large body are charged to the budget as measured, refused or not.
+  const charged = <T>(work: () => T): T => {
+    const t0 = performance.now()
     try {
-      resolveModelPrice(config.prices, model, now)
-    } catch (error) {
-      if (!(error instanceof UnknownModelError)) throw error
+      return work()
+    } finally {
+      ticket?.charge(performance.now() - t0)
+    }
+  }
+  if (attestation && attestation.requestHash !== requestHash)
+    throw new MeterError({
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'rma_request_hash_mismatch',
+      message: 'The attestation does not match the request body.',
+      details: 'Sign keccak256 of the exact body bytes sent.',
+    })
+  const body = charged(() => parseBody(rawBody))
+  req.body = body
+  const model = typeof body.model === 'string' ? body.model : ''
+  let price: ModelPrice | undefined
+  try {
+    price = resolveModelPrice(config.prices, model, now)
+  } catch (error) {
+    if (!(error instanceof UnknownModelError)) throw error
+    if (config.unknownModel === 'reject')
       throw new MeterError({
         status: 400,
         type: 'invalid_request_error',
         code: 'rma_model_not_priced',
         message: `Model "${model}" has no price on this server.`,
       })
-    }
+  }
+  if (maxAmount !== undefined && price) {
+    const worst = charged(() =>
+      worstCasePrice({
+        endpoint,
+        body,
+        bodyBytes: rawBody.length,
+        price,
+        defaultMaxOutputTokens: config.defaultMaxOutputTokens,
+      }),
+    )
+    if (worst.amount > maxAmount)
+      throw new MeterError({
+        status: 402,
+        type: 'invalid_request_error',
+        code: 'rma_insufficient_max_amount',
+        message: `This call can cost up to ${worst.amount} base units but the attestation allows ${maxAmount}.`,
+        details: `The worst case counts ${worst.inputTokens} input tokens (one per body byte) and ${worst.outputTokens} output tokens of ${model}: sign a maxAmount of at least ${worst.amount}, or lower the max tokens.`,
+      })
   }
   await acceptAck(config, req)
+  if (attestation) {
+    const fresh = await storeCall(() =>
+      config.store.claimNonce({
+        assetId: config.assetId,
+        user: attestation.user,
+        nonce: attestation.nonce,
+        keepUntil: attestation.expiry + config.clockSkew,
+      }),
+    )
+    if (!fresh)
+      throw new MeterError({
+        status: 401,
+        type: 'authentication_error',
+        code: 'rma_attestation_replayed',
+        message: 'The attestation nonce was already used.',
+      })
+  }
   return {
     id: randomUUID(),
     endpoint,
@@ -161,7 +309,10 @@ function parseBody(raw: Buffer): Record<string, unknown> {
   return body as Record<string, unknown>
 }
 
-/** An `rma-ack` header countersigns an earlier receipt; a bad one is rejected, not ignored. */
+/**
+ * An `rma-ack` header countersigns an earlier receipt; a bad one is rejected, not ignored,
+ * and one naming no stored receipt of its chain is refused by the store and here.
+ */
 async function acceptAck(config: MeterConfig, req: Request): Promise<void> {
   const header = req.get('rma-ack')
   if (header === undefined) return
@@ -184,133 +335,16 @@ async function acceptAck(config: MeterConfig, req: Request): Promise<void> {
       code: 'rma_ack_invalid',
       message: 'The rma-ack signature does not match its user.',
     })
-  await config.store.addAck(ack)
+  await storeCall(() => config.store.addAck(ack))
 }
 
-function createHooks(
-  config: MeterConfig,
-  context: RmaRequestContext,
-  events: EventEmitter<MeterEvents>,
-  metrics: MeterMetrics,
-) {
-  const { endpoint, id } = context
-  const observer = createStreamObserver(endpoint)
-  const parser = createSseParser(observer.onEvent)
-  const hasher = createBytesHasher()
-  let settled: Promise<StoredReceipt | undefined> | undefined
-
-  const issue = (
-    usage: Usage,
-    usageSource: UsageSource,
-    model: string,
-    responseHash: `0x${string}`,
-  ) =>
-    issueReceipt({ config, context, usage, usageSource, model, responseHash })
-      .then((stored) => {
-        metrics.requests.inc({ endpoint, outcome: 'metered' })
-        metrics.receipts.inc({ source: usageSource })
-        metrics.tokens.inc({ kind: 'input' }, usage.inputTokens)
-        metrics.tokens.inc({ kind: 'cached_input' }, usage.cachedInputTokens)
-        metrics.tokens.inc({ kind: 'output' }, usage.outputTokens)
-        metrics.tokens.inc({ kind: 'reasoning' }, usage.reasoningTokens)
-        metrics.revenue.inc(Number(stored.receipt.amount))
-        metrics.duration.observe({ endpoint }, (performance.now() - context.startedAt) / 1000)
-        events.emit('receipt', { stored, endpoint, capped: stored.capped })
-        return stored as StoredReceipt
-      })
-      .catch((error: unknown) => {
-        metrics.requests.inc({ endpoint, outcome: 'unstored' })
-        events.emit('error', asError(error), { id })
-        config.logger.error?.('rma: receipt not stored', { id })
-        return undefined
-      })
-
-  const estimate = async (reason: 'missing-usage' | 'client-aborted', outputText: string) => {
-    await loadTokenizer()
-    const usage = estimateUsage({ endpoint, request: context.body, outputText })
-    events.emit('estimate', { id, reason, usage })
-    return usage
-  }
-
-  /** A stream's receipt, once: at its end, or when the client leaves (unless draining). */
-  const settleStream = (clientGone: boolean) => {
-    settled ??= (async () => {
-      parser.end()
-      const seen = observer.result()
-      if (seen.failed && !clientGone) {
-        metrics.requests.inc({ endpoint, outcome: 'failed' })
-        return undefined
-      }
-      const reported = context.upstreamUsage?.usage ?? seen.usage
-      const model = context.upstreamUsage?.model ?? seen.model ?? requestedModel(context)
-      const usage =
-        reported ??
-        (await estimate(clientGone ? 'client-aborted' : 'missing-usage', seen.outputText))
-      const source: UsageSource =
-        clientGone && !context.draining ? 'partial' : reported ? 'reported' : 'estimated'
-      return issue(usage, source, model, hasher.hex())
-    })()
-    return settled
-  }
-
-  return {
-    onStreamStart() {},
-    onStreamBytes(chunk: Buffer) {
-      hasher.update(chunk)
-      parser.push(chunk)
-    },
-    async onStreamEnd(clientGone: boolean) {
-      const stored = await settleStream(clientGone)
-      if (!stored || !context.inline || clientGone) return undefined
-      const frame = {
-        object: 'rma.receipt',
-        id,
-        hash: stored.hash,
-        receipt: encodeReceipt(stored.receipt),
-      }
-      return Buffer.from(`event: rma.receipt\ndata: ${JSON.stringify(frame)}\n\n`)
-    },
-    async onBodyEnd(body: Buffer, status: number): Promise<Record<string, string> | undefined> {
-      if (status >= 400) {
-        metrics.requests.inc({ endpoint, outcome: 'failed' })
-        return undefined
-      }
-      let json: unknown
-      try {
-        json = JSON.parse(body.toString('utf8'))
-      } catch {
-        events.emit(
-          'error',
-          new MeterError({
-            status: 502,
-            type: 'upstream_error',
-            code: 'rma_unmetered_body',
-            message: 'A metered route answered with a body that is not JSON; no receipt.',
-          }),
-          { id },
-        )
-        return undefined
-      }
-      const read = readResponseUsage(endpoint, json)
-      const usage = read.usage ?? (await estimate('missing-usage', outputTextOf(endpoint, json)))
-      const stored = await issue(
-        usage,
-        read.usage ? 'reported' : 'estimated',
-        read.model ?? requestedModel(context),
-        hashBytes(body),
-      )
-      // The call is delivered uncharged; the header tells a client why no receipt came.
-      if (!stored) return { 'rma-receipt-status': 'unstored', 'rma-receipt-id': id }
-      return { 'rma-receipt': encodeReceipt(stored.receipt), 'rma-receipt-id': id }
-    },
-    onClientGone() {
-      if (context.stream && !context.draining) void settleStream(true)
-    },
-  }
-}
-
-function requestedModel(context: RmaRequestContext): string {
-  return typeof context.body.model === 'string' ? context.body.model : ''
+function invalidPath(method: string): MeterError {
+  return new MeterError({
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'rma_invalid_path',
+    message: `Invalid URL (${method}): the path has encoded slashes, backslashes, dots or \`;\` parameters.`,
+  })
 }
 
 function asError(error: unknown): Error {

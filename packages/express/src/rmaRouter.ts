@@ -1,9 +1,11 @@
 import { type Address, BaseError, decodeAck, type Hex, verifyAck } from '@rma/core'
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
+import { authorizeReceiptRead, isOperator } from './authorizeReceiptRead.js'
 import { MeterError } from './errors.js'
 import { receiptToJSON } from './receiptToJSON.js'
 import type { RmaMeter } from './rmaMeter.js'
 import { sendError } from './sendError.js'
+import { storeCall } from './storeCall.js'
 
 export type RmaRouterOptions = {
   /** The meter whose store, domain and metrics the routes serve. */
@@ -15,6 +17,16 @@ export type RmaRouterOptions = {
    * its Merkle proof. Pass `proofFor` of @rma/settlement's `createRebateProver`.
    */
   proofs?: (user: Address) => Promise<RebateProofLike | undefined>
+  /**
+   * A bearer token for operators: `Authorization: Bearer <token>` lists any user's receipts
+   * and reads `/rma/metrics`. Without it only users read, each its own receipts.
+   */
+  operatorToken?: string
+  /**
+   * Who reads `/rma/metrics` (revenue, traffic): `'operator'` with the operator token (default;
+   * 404 without one), `'public'` anyone, `'off'` nobody.
+   */
+  metrics?: 'operator' | 'public' | 'off'
 }
 
 /** What `/rma/proofs/:user` serves; the shape of @rma/settlement's `RebateProof`. */
@@ -28,11 +40,17 @@ export type RebateProofLike = {
 /**
  * The meter's own routes:
  * - `GET /rma/receipts/:id`: one receipt (by call id or receipt hash);
- * - `GET /rma/receipts?user=0x…&from=&to=&limit=`: a user's receipts by time;
+ * - `GET /rma/receipts?user=0x…&from=&to=&limit=`: a user's receipts by time, for that user
+ *   only (an `rma-attestation` it signed over `receiptListRequestHash`, or custodial
+ *   `identify`) or the operator;
  * - `POST /rma/acks`: a ReceiptAck, as `{ "ack": "<encoded>" }` or the `rma-ack` header;
  * - `GET /rma/proofs/:user`: the user's unclaimed rebates with proofs (with the `proofs` option);
- * - `GET /rma/health`: the meter address, asset and store reachability;
- * - `GET /rma/metrics`: Prometheus metrics.
+ * - `GET /rma/health`: the meter address and asset; 503 with `ok: false` when the store cannot
+ *   write receipts (the meter then refuses paid calls);
+ * - `GET /rma/metrics`: Prometheus metrics, for the operator (see the `metrics` option).
+ *
+ * Every error, including a malformed body and a failing store, is answered in OpenAI's JSON
+ * error shape, never as an HTML page or a stack trace.
  *
  * @example
  * app.use(rmaRouter({ meter }))
@@ -71,6 +89,12 @@ export function rmaRouter(options: RmaRouterOptions): Router {
       const user = String(req.query.user ?? '')
       if (!/^0x[0-9a-fA-F]{40}$/.test(user))
         throw badRequest('rma_invalid_query', 'Query parameter `user` must be an address.')
+      await authorizeReceiptRead({
+        req,
+        config: meter.config,
+        user: user as Address,
+        operatorToken: options.operatorToken,
+      })
       const number = (name: string) => {
         const value = req.query[name]
         if (value === undefined) return undefined
@@ -83,12 +107,14 @@ export function rmaRouter(options: RmaRouterOptions): Router {
         return parsed
       }
       const limit = Math.min(number('limit') ?? 100, 1000)
-      const list = await store.listByUser({
-        user: user as Hex,
-        from: number('from'),
-        to: number('to'),
-        limit,
-      })
+      const list = await storeCall(() =>
+        store.listByUser({
+          user: user as Hex,
+          from: number('from'),
+          to: number('to'),
+          limit,
+        }),
+      )
       res.json({ object: 'list', data: list.map(receiptToJSON) })
     }),
   )
@@ -114,14 +140,8 @@ export function rmaRouter(options: RmaRouterOptions): Router {
           code: 'rma_ack_invalid',
           message: 'The ack signature does not match its user.',
         })
-      const receipt = await store.getByHash(ack.receiptHash)
-      if (
-        !receipt ||
-        receipt.receipt.user.toLowerCase() !== ack.user.toLowerCase() ||
-        receipt.receipt.seq !== ack.seq
-      )
-        throw notFound('The acked receipt is not a receipt of this user on this meter.')
-      await store.addAck(ack)
+      // The store refuses an ack naming no stored receipt of its chain (404 here).
+      await storeCall(() => store.addAck(ack))
       res.status(201).json({ object: 'rma.ack', meter: ack.meter, user: ack.user, seq: ack.seq })
     }),
   )
@@ -167,26 +187,80 @@ export function rmaRouter(options: RmaRouterOptions): Router {
     '/health',
     route(async (_req, res) => {
       const { address } = await meter.config.signer()
-      // A cheap read proves the store answers.
-      const batch = await store.latestBatch(meter.config.assetId)
-      res.json({
-        ok: true,
+      const identity = {
         meter: address,
         assetId: meter.config.assetId,
         chainId: domain.chainId.toString(),
-        lastEpoch: batch?.epoch ?? 0,
-      })
+      }
+      // Healthy means able to serve a paid call: the store must be able to write a receipt now.
+      try {
+        await store.checkWritable()
+      } catch (error) {
+        res.status(503).json({
+          ok: false,
+          ...identity,
+          error: {
+            // The code, not the message: a message may name files or hosts.
+            message: `The store cannot write receipts (${error instanceof BaseError ? error.code : 'unavailable'}).`,
+            type: 'server_error',
+            code: 'rma_store_unavailable',
+            param: null,
+          },
+        })
+        return
+      }
+      const batch = await store.latestBatch(meter.config.assetId)
+      res.json({ ok: true, ...identity, lastEpoch: batch?.epoch ?? 0 })
     }),
   )
 
   router.get(
     '/metrics',
-    route(async (_req, res) => {
+    route(async (req, res) => {
+      const access = options.metrics ?? 'operator'
+      const allowed =
+        access === 'public' ||
+        (access === 'operator' &&
+          options.operatorToken !== undefined &&
+          isOperator(req, options.operatorToken))
+      if (!allowed) {
+        if (access === 'operator' && options.operatorToken !== undefined)
+          throw new MeterError({
+            status: 401,
+            type: 'authentication_error',
+            code: 'rma_operator_only',
+            message: 'Metrics are for the operator: send Authorization: Bearer <operatorToken>.',
+          })
+        throw notFound('This server does not serve metrics.')
+      }
       res.type(meter.metrics.registry.contentType).send(await meter.metrics.registry.metrics())
     }),
   )
 
+  // Errors of these routes (a malformed or oversized body, a failing store) become OpenAI's
+  // JSON error shape: Express's default handler would send an HTML page with a stack trace.
+  outer.use(base, (error: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    if (res.headersSent) next(error)
+    else sendError(res, asMeterError(error))
+  })
+
   return outer
+}
+
+/** A body parser's error as the client's mistake; anything else stays an opaque 500. */
+function asMeterError(error: unknown): unknown {
+  if (error instanceof MeterError) return error
+  const parsed = error as { type?: unknown; status?: unknown } | undefined
+  if (parsed?.type === 'entity.too.large')
+    return new MeterError({
+      status: 413,
+      type: 'invalid_request_error',
+      code: 'rma_body_too_large',
+      message: 'The request body is too large.',
+    })
+  if (typeof parsed?.status === 'number' && parsed.status >= 400 && parsed.status < 500)
+    return badRequest('rma_invalid_json', 'The request body must be valid JSON.')
+  return error
 }
 
 function notFound(message: string): MeterError {

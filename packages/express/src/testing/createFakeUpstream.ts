@@ -16,6 +16,8 @@ export type FakeUpstream = {
   requests: { path: string; body: Record<string, unknown>; headers: IncomingMessage['headers'] }[]
   /** Streams whose connection the proxy closed before the end. */
   cancelled: number
+  /** Requests answered so far (the ones of `never-answer` are never). */
+  answered: number
   close(): Promise<void>
 }
 
@@ -24,20 +26,31 @@ export type FakeUpstream = {
  * (JSON, SSE with and without `stream_options.include_usage`, tool calls), completions,
  * the Responses API (JSON and SSE), embeddings. It behaves like OpenAI where the meter cares:
  * with include_usage every chunk carries `"usage":null` and a last chunk with empty `choices`
- * carries usage. The request's `model` picks failure modes: `fail-429`, `fail-500` (HTML body),
- * `bad-json`, `bad-sse`, `slow` (a chunk every 20 ms), `no-usage`. `latencyMs` makes every
- * answer start that long after its request arrived, like a model's time to first token.
+ * carries usage. The request's `model` picks failure modes: `fail-429` (with `retry-after` and
+ * `x-ratelimit-*` headers), `fail-500` (HTML body), `bad-json`, `bad-sse`, `slow` (a chunk every
+ * 20 ms), `no-usage`, and for streams `pause-after-done` (the connection stays open
+ * `pauseAfterDoneMs` after `data: [DONE]` / `response.completed`), `never-answer` (no status,
+ * no byte, ever), `reset-mid-stream` (the connection is destroyed after three frames) and
+ * `stall-mid-stream` (three frames, then silence with the connection open). `latencyMs` makes
+ * every answer start that long after its request arrived, like a model's time to first token.
  *
  * @example
  * const upstream = await createFakeUpstream()
  * app.post('/v1/*path', openaiProxy({ upstream: `${upstream.url}/v1` }))
  */
 export async function createFakeUpstream(
-  options: { chunks?: number; latencyMs?: number } = {},
+  options: { chunks?: number; latencyMs?: number; pauseAfterDoneMs?: number } = {},
 ): Promise<FakeUpstream> {
   const chunks = options.chunks ?? 8
   const latencyMs = options.latencyMs ?? 0
-  const state: FakeUpstream = { url: '', requests: [], cancelled: 0, close: async () => {} }
+  pauseAfterDoneMs = options.pauseAfterDoneMs ?? 2000
+  const state: FakeUpstream = {
+    url: '',
+    requests: [],
+    cancelled: 0,
+    answered: 0,
+    close: async () => {},
+  }
   const server = createServer((req, res) => {
     const parts: Buffer[] = []
     req.on('data', (c: Buffer) => parts.push(c))
@@ -50,6 +63,8 @@ export async function createFakeUpstream(
       state.requests.push({ path, body, headers: req.headers })
       // Bounded, so long benchmarks do not grow memory.
       if (state.requests.length > 1000) state.requests.splice(0, state.requests.length - 1000)
+      if (body.model === 'never-answer') return
+      state.answered++
       const answer = () => handle(path, body, res, chunks, state).catch(() => res.destroy())
       if (latencyMs > 0) setTimeout(answer, latencyMs)
       else void answer()
@@ -66,6 +81,8 @@ export async function createFakeUpstream(
     })
   return state
 }
+
+let pauseAfterDoneMs = 2000
 
 const chatUsage = {
   prompt_tokens: fakeUsage.input,
@@ -93,14 +110,24 @@ async function handle(
   const model = String(body.model ?? 'gpt-4o-mini')
   const usage = model !== 'no-usage'
   if (model === 'fail-429')
-    return json(res, 429, {
-      error: {
-        message: 'Rate limit reached.',
-        type: 'rate_limit_error',
-        code: 'rate_limit_exceeded',
-        param: null,
+    return json(
+      res,
+      429,
+      {
+        error: {
+          message: 'Rate limit reached.',
+          type: 'rate_limit_error',
+          code: 'rate_limit_exceeded',
+          param: null,
+        },
       },
-    })
+      {
+        'retry-after': '7',
+        'x-ratelimit-limit-requests': '500',
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '7s',
+      },
+    )
   if (model === 'fail-500') {
     res.writeHead(500, { 'content-type': 'text/html' })
     return void res.end('<html><body>Internal Server Error</body></html>')
@@ -146,11 +173,17 @@ async function handle(
   })
 }
 
-function json(res: ServerResponse, status: number, value: unknown): void {
+function json(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(value)
   res.writeHead(status, {
     'content-type': 'application/json',
     'x-request-id': `req_${status}_${Date.now()}`,
+    ...headers,
   })
   res.end(text)
 }
@@ -238,7 +271,7 @@ async function chatStream(
       ': keep-alive comment\n\n',
     )
   frames.push('data: [DONE]\n\n')
-  await writeFrames(res, frames, model === 'slow' ? 20 : 0, state)
+  await writeFrames(res, frames, model, state)
 }
 
 function responseObject(model: string, usage: boolean) {
@@ -296,15 +329,16 @@ async function responsesStream(
       }),
     )
   frames.push(event('response.completed', { response: responseObject(model, usage) }))
-  await writeFrames(res, frames, model === 'slow' ? 20 : 0, state)
+  await writeFrames(res, frames, model, state)
 }
 
 async function writeFrames(
   res: ServerResponse,
   frames: string[],
-  delayMs: number,
+  model: string,
   state: FakeUpstream,
 ): Promise<void> {
+  const delayMs = model === 'slow' ? 20 : 0
   let closed = false
   res.on('close', () => {
     if (!res.writableFinished) {
@@ -312,13 +346,19 @@ async function writeFrames(
       state.cancelled++
     }
   })
-  for (const f of frames) {
+  for (const [i, f] of frames.entries()) {
     if (closed) return
+    // Once the frames before are on the wire, so the client gets them before the reset.
+    if (i === 3 && model === 'reset-mid-stream')
+      return void res.write('', () => res.socket?.destroy())
+    if (i === 3 && model === 'stall-mid-stream') return
     // Split each frame in two writes at an odd place so parsers meet frames cut mid-way.
     const cut = Math.max(1, Math.floor(f.length / 3))
     res.write(f.slice(0, cut))
     res.write(f.slice(cut))
     if (delayMs) await new Promise((r) => setTimeout(r, delayMs))
   }
+  // Like a server that flushes its terminator and closes the connection a while later.
+  if (model === 'pause-after-done') await new Promise((r) => setTimeout(r, pauseAfterDoneMs))
   res.end()
 }

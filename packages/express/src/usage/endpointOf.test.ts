@@ -20,6 +20,11 @@ describe('endpointOf', () => {
     ['/v1/completions?stream=true', 'completions'],
     ['/v1/embeddings#top', 'embeddings'],
     ['/v1/responses/?a=/v1/chat/completions', 'responses'],
+    ['/v1/Responses', 'responses'],
+    ['/v1/CHAT/COMPLETIONS', 'chat'],
+    ['/v1/chat/%63ompletions', 'chat'],
+    ['/v1/chat/completions/.', 'chat'],
+    ['/v1/x/../chat/completions', 'chat'],
   ] as const)('%s → %s', (path, endpoint) => {
     expect(endpointOf(path)).toBe(endpoint)
   })
@@ -35,7 +40,9 @@ describe('endpointOf', () => {
     '/v1/mycompletions',
     '/v1/chatcompletions',
     '/v1/images/generations',
-    '/v1/Responses',
+    '/v1/chat%2Fcompletions',
+    '/v1/chat\\completions',
+    '/v1/chat/completions;x',
     '/v1/models?path=/v1/chat/completions',
   ])('%j → undefined', (path) => {
     expect(endpointOf(path)).toBeUndefined()

@@ -1,3 +1,5 @@
+import { canonicalPath } from '../canonicalPath.js'
+
 /** The OpenAI-compatible endpoints the meter understands. */
 export type Endpoint = 'chat' | 'completions' | 'responses' | 'embeddings'
 
@@ -10,24 +12,25 @@ const suffixes: readonly (readonly [string, Endpoint])[] = [
 ]
 
 /**
- * Which metered endpoint a request path calls, by its last segments, so any mount prefix works
- * (`/v1/chat/completions`, `/chat/completions`, `/openai/v1/chat/completions`, Azure's
- * `/openai/deployments/{name}/chat/completions`). The query string, a fragment and trailing
- * slashes are ignored. Paths below an endpoint (`/v1/responses/{id}`: retrieving, not
- * generating) and anything else give `undefined`.
+ * Which metered endpoint a request path calls, read on its {@link canonicalPath} (so case,
+ * `.` segments, repeated or trailing slashes and percent-encoded letters do not hide a paid
+ * route), by its last segments, so any mount prefix works (`/v1/chat/completions`,
+ * `/chat/completions`, `/openai/v1/chat/completions`, Azure's
+ * `/openai/deployments/{name}/chat/completions`). The query string and a fragment are ignored.
+ * Paths below an endpoint (`/v1/responses/{id}`: retrieving, not generating), anything else
+ * and a path without a canonical form give `undefined`.
  *
  * @example
  * endpointOf('/openai/v1/chat/completions?api-version=1') // 'chat'
+ * endpointOf('/v1/CHAT/%63ompletions/.') // 'chat'
  * endpointOf('/v1/models') // undefined
  */
 export function endpointOf(path: string): Endpoint | undefined {
-  let end = path.length
-  const query = path.indexOf('?')
-  if (query !== -1) end = query
   const fragment = path.indexOf('#')
-  if (fragment !== -1 && fragment < end) end = fragment
-  while (end > 0 && path.charCodeAt(end - 1) === 47) end--
-  const bare = `/${path.slice(0, end)}`
-  for (const [suffix, endpoint] of suffixes) if (bare.endsWith(suffix)) return endpoint
+  const query = path.indexOf('?')
+  const end = fragment !== -1 && (query === -1 || fragment < query) ? fragment : path.length
+  const canonical = canonicalPath(`/${path.slice(0, end)}`)
+  if (canonical === undefined) return undefined
+  for (const [suffix, endpoint] of suffixes) if (canonical.endsWith(suffix)) return endpoint
   return undefined
 }

@@ -1,5 +1,10 @@
 import { beforeAll, describe, expect, test, vi } from 'vitest'
-import { estimateUsage, loadTokenizer, maxOutputTokens } from './estimateUsage.js'
+import {
+  estimateUsage,
+  exactEstimateBudget,
+  loadTokenizer,
+  maxOutputTokens,
+} from './estimateUsage.js'
 
 // o200k_base counts used below (pinned, so a change of encoding shows up here):
 // "Hello!" 2, "Hello, world!" 4, "Hello! How can I help you today?" 9, "You are terse." 4,
@@ -269,5 +274,26 @@ describe('maxOutputTokens', () => {
     ['chat', { max_tokens: Number.MAX_SAFE_INTEGER, n: 2 }, Number.MAX_SAFE_INTEGER],
   ] as const)('%s %j → %s', (endpoint, request, expected) => {
     expect(maxOutputTokens(endpoint, request)).toBe(expected)
+  })
+})
+
+describe('bounded work on huge texts', () => {
+  test('beyond the exact budget the count is sampled: close to exact, also when cheap text hides dense text', async () => {
+    await loadTokenizer()
+    const { countTokens } = await import('gpt-tokenizer/encoding/o200k_base')
+    const sentence = 'The quick brown fox jumps over the lazy dog. '
+    const english = sentence.repeat(Math.ceil((4 * 1024 * 1024) / sentence.length))
+    let junk = ''
+    for (let i = 0; junk.length < 4 * 1024 * 1024; i++) junk += `${(i * 7919) % 100003}#`
+    for (const prompt of [english, english + junk, junk + english]) {
+      expect(prompt.length).toBeGreaterThan(exactEstimateBudget * 10)
+      const exact = countTokens(prompt) + 0
+      const estimated = estimateUsage({
+        endpoint: 'completions',
+        request: { prompt },
+        outputText: '',
+      }).inputTokens
+      expect(Math.abs(estimated - exact) / exact).toBeLessThan(0.05)
+    }
   })
 })

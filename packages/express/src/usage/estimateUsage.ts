@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto'
 import { BaseError, type Usage } from '@rma/core'
 import type { Endpoint } from './endpointOf.js'
 import { isRecord } from './isRecord.js'
@@ -47,20 +48,59 @@ export function loadTokenizer(): Promise<void> {
   return loading
 }
 
-function tokens(text: unknown): number {
-  if (typeof text !== 'string' || text === '') return 0
-  if (!countTokens)
-    throw new BaseError('The tokenizer is not loaded.', {
-      code: 'TOKENIZER_NOT_LOADED',
-      details: 'Await loadTokenizer() before estimateUsage().',
-    })
-  try {
-    return countTokens(text, asText)
-  } catch {
-    // Never expected; a rough 4 characters per token beats failing the receipt.
-    return Math.ceil(text.length / 4)
+/**
+ * How many UTF-16 code units one estimate tokenises exactly (request and output together):
+ * 256 Ki, a few milliseconds of the event loop. The tokenizer runs at about 13 MB/s, so an
+ * unbounded count of an 8 MiB prompt would block every other call for over half a second.
+ *
+ * @example
+ * if (prompt.length > exactEstimateBudget) // the rest is extrapolated
+ */
+export const exactEstimateBudget = 256 * 1024
+
+/** The window a text beyond the budget is sampled in. */
+const sampleWindow = 2 * 1024
+
+/** A text's tokens: exact within the budget, sampled beyond it. */
+function createCounter() {
+  let budget = exactEstimateBudget
+  return (text: unknown): number => {
+    if (typeof text !== 'string' || text === '') return 0
+    if (!countTokens)
+      throw new BaseError('The tokenizer is not loaded.', {
+        code: 'TOKENIZER_NOT_LOADED',
+        details: 'Await loadTokenizer() before estimateUsage().',
+      })
+    try {
+      if (text.length <= budget) {
+        budget -= text.length
+        return countTokens(text, asText)
+      }
+      // Beyond the budget: the density of windows at random places (a sender cannot know
+      // which parts are counted, so no part of the text can hide from the estimate), or 1
+      // token per 4 characters when no budget is left for even one window.
+      const windows = Math.floor(budget / sampleWindow)
+      budget -= windows * sampleWindow
+      if (windows === 0) return Math.ceil(text.length / 4)
+      let sampled = 0
+      // One window at a random place in each of `windows` equal strata: unpredictable, and
+      // every part of the text is represented in proportion.
+      const stratum = text.length / windows
+      for (let i = 0; i < windows; i++) {
+        const from = Math.floor(i * stratum)
+        const room = Math.max(1, Math.floor(stratum) - sampleWindow + 1)
+        const start = Math.min(from + randomInt(0, room), text.length - sampleWindow)
+        sampled += countTokens(text.slice(start, start + sampleWindow), asText)
+      }
+      return Math.ceil((text.length * sampled) / (windows * sampleWindow))
+    } catch {
+      // Never expected; a rough 4 characters per token beats failing the receipt.
+      return Math.ceil(text.length / 4)
+    }
   }
 }
+
+let tokens: ReturnType<typeof createCounter> = createCounter()
 
 /** A non-negative safe integer, else `undefined`. */
 function count(value: unknown): number | undefined {
@@ -115,6 +155,11 @@ export function maxOutputTokens(endpoint: Endpoint, request: unknown): number | 
  * stream cannot be billed beyond what the request allowed); 0 for Embeddings. Cached and
  * reasoning tokens are 0: neither is visible in the traffic. Never throws.
  *
+ * Bounded work: at most {@link exactEstimateBudget} code units are tokenised (output first);
+ * a text beyond what is left is counted at the token density of 2 Ki-character windows taken
+ * at random places in it (one per equal stratum), so an estimate of a huge prompt takes milliseconds, not the event
+ * loop, and is unbiased whatever the text mixes.
+ *
  * @example
  * estimateUsage({
  *   endpoint: 'chat',
@@ -124,9 +169,16 @@ export function maxOutputTokens(endpoint: Endpoint, request: unknown): number | 
  * // { inputTokens: 8, cachedInputTokens: 0, outputTokens: 5, reasoningTokens: 0 }
  */
 export function estimateUsage({ endpoint, request, outputText }: EstimateUsageParameters): Usage {
+  tokens = createCounter()
   const body = isRecord(request) ? request : {}
   let inputTokens = 0
   let outputTokens = 0
+  // Output first: it is priced higher, so it gets the exact part of the budget.
+  if (endpoint !== 'embeddings') {
+    outputTokens = tokens(outputText)
+    const cap = maxOutputTokens(endpoint, body)
+    if (cap !== undefined && outputTokens > cap) outputTokens = cap
+  }
   switch (endpoint) {
     case 'chat':
       inputTokens = chatInputTokens(body)
@@ -140,11 +192,6 @@ export function estimateUsage({ endpoint, request, outputText }: EstimateUsagePa
     case 'embeddings':
       inputTokens = promptTokens(body.input)
       break
-  }
-  if (endpoint !== 'embeddings') {
-    outputTokens = tokens(outputText)
-    const cap = maxOutputTokens(endpoint, body)
-    if (cap !== undefined && outputTokens > cap) outputTokens = cap
   }
   return { inputTokens, cachedInputTokens: 0, outputTokens, reasoningTokens: 0 }
 }

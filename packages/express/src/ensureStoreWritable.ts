@@ -1,0 +1,54 @@
+import type { ReceiptStore } from '@rma/core'
+import type { Response } from 'express'
+import { MeterError } from './errors.js'
+import { sendError } from './sendError.js'
+
+/**
+ * How long a successful `checkWritable()` answers for every call that asks (milliseconds).
+ * Concurrent calls share one check in flight, so a burst costs the store one check, not one per
+ * call; a failure is never reused, so the first call after the store recovers is served.
+ */
+const reuseSuccessMs = 100
+
+type Check = { at: number; result: Promise<void> }
+const checks = new WeakMap<ReceiptStore, Check>()
+
+/**
+ * Checks that the store can durably write before a paid call is forwarded upstream; when it
+ * cannot, answers 503 `rma_store_unavailable` in OpenAI's error shape and resolves false
+ * (nothing is forwarded: a response the meter could not record would only be withheld later).
+ *
+ * @example
+ * if (!(await ensureStoreWritable(config.store, res))) return
+ * next()
+ */
+export async function ensureStoreWritable(store: ReceiptStore, res: Response): Promise<boolean> {
+  const now = performance.now()
+  let check = checks.get(store)
+  if (!check || now - check.at > reuseSuccessMs) {
+    check = { at: now, result: store.checkWritable() }
+    checks.set(store, check)
+    const current = check
+    // A failed check is forgotten at once, so it answers only the calls that shared it.
+    current.result.catch(() => {
+      if (checks.get(store) === current) checks.delete(store)
+    })
+  }
+  try {
+    await check.result
+    return true
+  } catch (error) {
+    sendError(
+      res,
+      new MeterError({
+        status: 503,
+        type: 'server_error',
+        code: 'rma_store_unavailable',
+        message:
+          'The meter cannot store receipts right now, so it serves no paid call. Retry later.',
+        cause: error,
+      }),
+    )
+    return false
+  }
+}

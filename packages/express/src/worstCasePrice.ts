@@ -1,0 +1,105 @@
+import type { ModelPrice } from '@rma/core'
+import { MeterError } from './errors.js'
+import type { Endpoint } from './usage/endpointOf.js'
+
+export type WorstCasePriceParameters = {
+  endpoint: Endpoint
+  /** The parsed request body. */
+  body: Record<string, unknown>
+  /** Size of the request body in bytes: the bound on its input tokens. */
+  bodyBytes: number
+  price: ModelPrice
+  /**
+   * Output tokens assumed for a request that sets no max-tokens bound (the upstream's own
+   * default); `undefined` refuses such requests.
+   */
+  defaultMaxOutputTokens: number | undefined
+}
+
+export type WorstCasePriceReturnType = {
+  /** Base units, rounded up. */
+  amount: bigint
+  inputTokens: number
+  outputTokens: number
+}
+
+const PER = 1_000_000n
+
+/**
+ * The most a call can cost, from its request alone: every byte of the body counted as an input
+ * token at the input price (a token of text is at least one byte, and the JSON around it adds
+ * more bytes than the upstream's message framing adds tokens), plus its max output tokens
+ * (`max_completion_tokens`, `max_tokens` or `max_output_tokens`, else the default) times the
+ * number of choices (`n`, `best_of`) at the higher of the output and reasoning prices. Image
+ * inputs are not bounded by their bytes; the receipt's cap still holds for them.
+ *
+ * Throws {@link MeterError} 400 `rma_max_tokens_required` when the request sets no bound and
+ * there is no default, and 400 `rma_invalid_count` when a bound or a choice count is present but
+ * not a positive integer.
+ *
+ * @example
+ * worstCasePrice({ endpoint: 'chat', body, bodyBytes: raw.length, price, defaultMaxOutputTokens: 16_384 }).amount
+ */
+export function worstCasePrice(parameters: WorstCasePriceParameters): WorstCasePriceReturnType {
+  const { endpoint, body, bodyBytes, price, defaultMaxOutputTokens } = parameters
+  const inputTokens = bodyBytes
+  const outputTokens =
+    endpoint === 'embeddings' ? 0 : maxOutputTokens(endpoint, body, defaultMaxOutputTokens)
+  // biome-ignore lint/complexity/useMathMinMax: prices are bigint, which Math.max does not take
+  const outputPrice = price.reasoning > price.output ? price.reasoning : price.output
+  const exact = BigInt(inputTokens) * price.input + BigInt(outputTokens) * outputPrice
+  return { amount: (exact + PER - 1n) / PER, inputTokens, outputTokens }
+}
+
+function maxOutputTokens(
+  endpoint: Exclude<Endpoint, 'embeddings'>,
+  body: Record<string, unknown>,
+  fallback: number | undefined,
+): number {
+  const names =
+    endpoint === 'chat'
+      ? ['max_completion_tokens', 'max_tokens']
+      : endpoint === 'completions'
+        ? ['max_tokens']
+        : ['max_output_tokens']
+  let bound: number | undefined
+  for (const name of names) {
+    const value = countOf(body, name)
+    if (value !== undefined) {
+      bound = value
+      break
+    }
+  }
+  bound ??= fallback
+  if (bound === undefined)
+    throw new MeterError({
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'rma_max_tokens_required',
+      message: `Set ${names.join(' or ')}: this server prices every call at its most before serving it.`,
+    })
+  const choices =
+    endpoint === 'responses' ? 1 : Math.max(countOf(body, 'n') ?? 1, countOf(body, 'best_of') ?? 1)
+  return bound * choices
+}
+
+/**
+ * A count field of the request, or undefined when absent (`null` counts as absent, as OpenAI
+ * reads it). Anything but a positive integer is refused: an upstream that coerces the string
+ * `"10000000"` would otherwise serve more than was priced.
+ */
+function countOf(body: Record<string, unknown>, name: string): number | undefined {
+  const value = body[name]
+  if (value === undefined || value === null) return undefined
+  if (isCount(value)) return value
+  throw new MeterError({
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'rma_invalid_count',
+    message: `\`${name}\` must be a positive integer.`,
+  })
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1
+}
