@@ -69,7 +69,9 @@ beforeAll(async () => {
   mock.listen({ onUnhandledFrame: 'bypass' })
   app = await createMeteredApp({
     store: createMemoryStore(),
-    upstream: { url: UPSTREAM, requests: [], cancelled: 0, close: async () => {} },
+    upstream: { url: UPSTREAM, requests: [], cancelled: 0, answered: 0, close: async () => {} },
+    // msw intercepts the global fetch; the proxy's default is undici's own (for its connect timeout).
+    proxy: { fetch: globalThis.fetch },
   })
 })
 afterAll(async () => {

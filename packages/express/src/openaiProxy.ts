@@ -116,11 +116,14 @@ export function openaiProxy(options: OpenAIProxyOptions): RequestHandler {
   return async function openaiProxyHandler(req: Request, res: Response) {
     const controller = new AbortController()
     const timer = createUpstreamTimer(controller)
+    // Set once the upstream's answer was read to its end: aborting then would cut nothing.
+    let relayed = false
     if (req.rma && drain) req.rma.draining = true
     res.on('close', () => {
-      // Once the response is over (the meter may end a stream at its terminator) nothing more
-      // is delivered: stop reading. A client that left early stops it too, unless draining.
-      if (res.writableFinished || !drain) controller.abort(new Error('client closed'))
+      // A response the meter ended at its terminator stops its own body reader (relayStream);
+      // a client that left early aborts the call, unless draining.
+      if (relayed || res.writableFinished) return
+      if (!drain) controller.abort(new Error('client closed'))
     })
     try {
       const path = resolveProxyRoute(req, routes)
@@ -134,7 +137,7 @@ export function openaiProxy(options: OpenAIProxyOptions): RequestHandler {
         response = await doFetch(`${upstream}${path}${query}`, {
           method: req.method,
           headers: requestHeaders(req, options),
-          body: req.method === 'GET' || req.method === 'HEAD' ? undefined : new Uint8Array(body),
+          body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
           signal: controller.signal,
         })
       } catch (error) {
@@ -155,6 +158,7 @@ export function openaiProxy(options: OpenAIProxyOptions): RequestHandler {
     } catch (error) {
       sendError(res, error instanceof MeterError ? error : upstreamFailure(error, controller))
     } finally {
+      relayed = true
       timer.clear()
     }
   }
@@ -357,8 +361,25 @@ async function relayStream(
       req.rma.upstreamUsage = { usage: seen.usage, model: seen.model }
   }
   if (!response.body) return void res.end()
+  const reader = response.body.getReader()
+  // Once the meter ended the response at its terminator nothing more is delivered: stop
+  // reading the upstream's body (it may pause or keep going after `[DONE]`).
+  // A body already read to its end is left alone: one turn later, a body that had arrived
+  // whole has finished without being cancelled (cancelling a finished upstream trips undici).
+  let ended = false
+  res.once('close', () => {
+    if (res.writableFinished)
+      setImmediate(() => {
+        if (!ended) reader.cancel().catch(() => undefined)
+      })
+  })
   try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    for (;;) {
+      const { done, value: chunk } = await reader.read()
+      if (done) {
+        ended = true
+        break
+      }
       timer.arm('idle', idleTimeoutMs)
       if (stripper) {
         parser!.push(chunk)
