@@ -4,7 +4,6 @@ pragma solidity 0.8.37;
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 /// @title RMA settlement: one contract, many model assets.
@@ -104,6 +103,14 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint64 unbondingEnd;
     }
 
+    /// @dev One epoch's rebates: adjacent slots, so a claim hashes their location once.
+    struct EpochRebates {
+        // the first 20 bytes of the root, then the funding (96 bits); written once, by settle
+        uint256 rootAndFunded;
+        // claimed so far
+        uint256 claimed;
+    }
+
     /// @notice One epoch's rebate claim of a user, for {claimRebates}.
     struct RebateClaim {
         uint64 epoch;
@@ -152,9 +159,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
 
     mapping(bytes32 assetId => Asset) private _assets;
     mapping(bytes32 assetId => mapping(address supporter => Supporter)) private _supporters;
-    /// @dev Per epoch: the first 20 bytes of its rebate root, then its funding (96 bits).
-    mapping(bytes32 assetId => mapping(uint256 epoch => uint256)) private _epochRebates;
-    mapping(bytes32 assetId => mapping(uint256 epoch => uint256)) private _epochClaimed;
+    mapping(bytes32 assetId => mapping(uint256 epoch => EpochRebates)) private _epochRebates;
     /// @dev One bit per epoch: whether the user claimed that epoch's rebate.
     mapping(bytes32 assetId => mapping(address user => mapping(uint256 word => uint256))) private
         _rebateBits;
@@ -447,7 +452,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         if (users != 0) {
             if (users > AMOUNT_MASK) revert AmountTooLarge(AMOUNT_MASK);
             if (bytes20(rebateRoot) == bytes20(0)) revert MissingRebateRoot();
-            _epochRebates[assetId][next] = (uint256(rebateRoot) & ~AMOUNT_MASK) | users;
+            _epochRebates[assetId][next].rootAndFunded = (uint256(rebateRoot) & ~AMOUNT_MASK) | users;
         }
         _creditSupporters(assetId, a, next, supporters);
 
@@ -657,8 +662,9 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         view
         returns (bytes32 root, uint256 funded, uint256 claimed)
     {
-        uint256 packed = _epochRebates[assetId][epoch];
-        return (bytes32(packed & ~AMOUNT_MASK), packed & AMOUNT_MASK, _epochClaimed[assetId][epoch]);
+        EpochRebates storage e = _epochRebates[assetId][epoch];
+        uint256 packed = e.rootAndFunded;
+        return (bytes32(packed & ~AMOUNT_MASK), packed & AMOUNT_MASK, e.claimed);
     }
 
     /// @notice Pays the issuer what it is owed. Anyone may submit; the tokens go to the issuer.
@@ -751,7 +757,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         if (rest != held) {
             if (rest > MAX_AMOUNT) revert AmountTooLarge(MAX_AMOUNT);
             a.held = uint112(rest);
-            a.hasHeld = rest != 0;
+            // Rewriting an unchanged flag still costs a warm write.
+            if ((rest != 0) != hasHeld) a.hasHeld = rest != 0;
             emit SupportersShareHeld(assetId, uint64(epoch), rest);
         }
         if (hasPending) {
@@ -830,20 +837,46 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint256 amount,
         bytes32[] calldata proof
     ) private {
-        uint256 packed = _epochRebates[assetId][epoch];
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(user, amount))));
-        bytes32 root = MerkleProof.processProofCalldata(proof, leaf);
+        EpochRebates storage e = _epochRebates[assetId][epoch];
+        uint256 packed = e.rootAndFunded;
+        bytes32 root = _rebateRootOf(user, amount, proof);
         if (packed == 0 || bytes20(root) != bytes20(bytes32(packed))) revert InvalidProof();
         mapping(uint256 => uint256) storage bits = _rebateBits[assetId][user];
         uint256 word = bits[epoch >> 8];
         uint256 bit = 1 << (epoch & 0xff);
         if (word & bit != 0) revert RebateAlreadyClaimed(epoch);
         if (amount == 0) revert NothingToClaim();
-        uint256 claimed = _epochClaimed[assetId][epoch] + amount;
+        uint256 claimed = e.claimed + amount;
         if (claimed > packed & AMOUNT_MASK) revert RebatesExceedFunded(epoch);
         bits[epoch >> 8] = word | bit;
-        _epochClaimed[assetId][epoch] = claimed;
+        e.claimed = claimed;
         emit RebateClaimed(assetId, epoch, user, amount);
+    }
+
+    /// @dev The root that `proof` yields for the leaf `(user, amount)`: the same as OpenZeppelin's
+    /// `MerkleProof.processProofCalldata` over `keccak256(bytes.concat(keccak256(abi.encode(user,
+    /// amount))))` (sorted pairs), in scratch space so no memory is allocated (checked against
+    /// the core package's trees by the claim tests and `verifyRebateProof`).
+    function _rebateRootOf(address user, uint256 amount, bytes32[] calldata proof)
+        private
+        pure
+        returns (bytes32 root)
+    {
+        assembly ("memory-safe") {
+            mstore(0x00, user)
+            mstore(0x20, amount)
+            mstore(0x00, keccak256(0x00, 0x40))
+            root := keccak256(0x00, 0x20)
+            let p := proof.offset
+            for { let end := add(p, shl(5, proof.length)) } lt(p, end) { p := add(p, 0x20) } {
+                let sibling := calldataload(p)
+                // The smaller word first, without a branch.
+                let siblingFirst := lt(sibling, root)
+                mstore(shl(5, siblingFirst), root)
+                mstore(shl(5, iszero(siblingFirst)), sibling)
+                root := keccak256(0x00, 0x40)
+            }
+        }
     }
 
     function _payRebates(bytes32 assetId, address user, uint256 amount) private {
