@@ -36,6 +36,8 @@ async function startWorker(role: 'honest' | 'attacker') {
 export default defineBench(async ({ quick, log }) => {
   const honestWorker = await startWorker('honest')
   const attacker = await startWorker('attacker')
+  const sink = new Worker(new URL('./attackSinkWorker.ts', import.meta.url))
+  const [{ url: sinkUrl }] = (await once(sink, 'message')) as [{ url: string }]
   const app = await createMeteredApp({
     store: createMemoryStore(),
     upstream: {
@@ -53,12 +55,19 @@ export default defineBench(async ({ quick, log }) => {
     { kind: 'unsigned-10MiB', clients: 4 },
     { kind: 'aborted-8MiB-stream', clients: 2 },
   ]
-  type Side = 'baseline' | AttackKind
-  const sides: Side[] = ['baseline', ...attacks.map((a) => a.kind)]
+  // `ceiling:` sides run the same attack against the sink instead of the meter.
+  type Side = 'baseline' | AttackKind | `ceiling:${AttackKind}`
+  const sides: Side[] = [
+    'baseline',
+    ...attacks.map((a) => a.kind),
+    ...attacks.map((a) => `ceiling:${a.kind}` as const),
+  ]
   const rates: Record<Side, number[]> = {
     baseline: [],
     'unsigned-10MiB': [],
     'aborted-8MiB-stream': [],
+    'ceiling:unsigned-10MiB': [],
+    'ceiling:aborted-8MiB-stream': [],
   }
   const attackSent: Record<AttackKind, number[]> = {
     'unsigned-10MiB': [],
@@ -78,18 +87,19 @@ export default defineBench(async ({ quick, log }) => {
       // Rotate the order so drift and neighbours hit every side alike.
       for (let k = 0; k < sides.length; k++) {
         const side = sides[(round + k) % sides.length]!
-        const spec = attacks.find((a) => a.kind === side)
+        const atSink = side.startsWith('ceiling:')
+        const spec = attacks.find((a) => a.kind === side.replace('ceiling:', ''))
         if (spec)
           await attacker.ask({
             type: 'attack',
             kind: spec.kind,
-            origin: app.url,
+            origin: atSink ? sinkUrl : app.url,
             clients: spec.clients,
           })
         const rate = await honestRun()
         if (spec) {
           const { sent } = await attacker.ask({ type: 'stop' }, 'stopped')
-          attackSent[spec.kind].push(sent)
+          if (!atSink) attackSent[spec.kind].push(sent)
         }
         rates[side].push(rate)
         log(`round ${round + 1} ${side}: ${rate.toFixed(0)} honest calls/s`)
@@ -99,6 +109,7 @@ export default defineBench(async ({ quick, log }) => {
     await app.close()
     await honestWorker.worker.terminate()
     await attacker.worker.terminate()
+    await sink.terminate()
   }
   const stats = (side: Side) => ({
     opsPerSecond: [...rates[side]].sort((a, b) => a - b)[Math.floor(rates[side].length / 2)]!,
@@ -127,5 +138,15 @@ export default defineBench(async ({ quick, log }) => {
         roundMs: ms,
       },
     }),
+    ...attacks.map(({ kind, clients }) =>
+      ratioFigure({
+        name: `ceiling: honest throughput while the same ${clients} clients attack (${kind}) a server that does the least possible, on its own thread`,
+        candidate: stats(`ceiling:${kind}`),
+        baseline: stats('baseline'),
+        baselineLabel: 'the same metered server unattacked',
+        opName: 'calls',
+        target: null,
+      }),
+    ),
   ]
 })
