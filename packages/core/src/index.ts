@@ -47,7 +47,7 @@ export {
   verifyMerkleProof,
 } from './merkleTree.js'
 export { parseOpenAIUsage } from './parseOpenAIUsage.js'
-export { priceUsage, resolveModelPrice } from './priceUsage.js'
+export { priceTokens, priceUsage, resolveModelPrice } from './priceUsage.js'
 export type {
   AppendReceiptParameters,
   BatchRecord,

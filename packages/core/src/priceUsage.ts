@@ -29,7 +29,19 @@ export function priceUsage(
   options: { at?: number } = {},
 ): bigint {
   const price = resolveModelPrice(table, model, options.at ?? Math.floor(Date.now() / 1000))
-  const { inputTokens, cachedInputTokens, outputTokens, reasoningTokens } = checkUsage(usage)
+  return priceTokens(price, checkUsage(usage))
+}
+
+/**
+ * The price rule itself, for one model's price: per-million prices applied to each kind of
+ * token (cached ⊆ input, reasoning ⊆ output), summed, then rounded up once. Every amount the
+ * meter charges or bounds in advance comes from here, so the two can never disagree.
+ *
+ * @example
+ * const amount = priceTokens(resolveModelPrice(table, 'gpt-4o-mini', now), usage)
+ */
+export function priceTokens(price: ModelPrice, usage: Usage): bigint {
+  const { inputTokens, cachedInputTokens, outputTokens, reasoningTokens } = usage
   const exact =
     BigInt(inputTokens - cachedInputTokens) * price.input +
     BigInt(cachedInputTokens) * price.cachedInput +

@@ -1,4 +1,4 @@
-import type { ModelPrice } from '@rma/core'
+import { type ModelPrice, priceTokens } from '@rma/core'
 import { MeterError } from './errors.js'
 import type { Endpoint } from './usage/endpointOf.js'
 
@@ -23,8 +23,6 @@ export type WorstCasePriceReturnType = {
   outputTokens: number
 }
 
-const PER = 1_000_000n
-
 /**
  * The most a call can cost, from its request alone: every byte of the body counted as an input
  * token at the input price (a token of text is at least one byte, and the JSON around it adds
@@ -45,10 +43,15 @@ export function worstCasePrice(parameters: WorstCasePriceParameters): WorstCaseP
   const inputTokens = bodyBytes
   const outputTokens =
     endpoint === 'embeddings' ? 0 : maxOutputTokens(endpoint, body, defaultMaxOutputTokens)
-  // biome-ignore lint/complexity/useMathMinMax: prices are bigint, which Math.max does not take
-  const outputPrice = price.reasoning > price.output ? price.reasoning : price.output
-  const exact = BigInt(inputTokens) * price.input + BigInt(outputTokens) * outputPrice
-  return { amount: (exact + PER - 1n) / PER, inputTokens, outputTokens }
+  // The most the output can cost: every output token at the dearer of output and reasoning.
+  const reasoningTokens = price.reasoning > price.output ? outputTokens : 0
+  const amount = priceTokens(price, {
+    inputTokens,
+    cachedInputTokens: 0,
+    outputTokens,
+    reasoningTokens,
+  })
+  return { amount, inputTokens, outputTokens }
 }
 
 function maxOutputTokens(
