@@ -1,0 +1,21 @@
+export type {
+  Amount,
+  AssetStatus,
+  EpochStatus,
+  RoleStatus,
+  SplitStatus,
+  SupporterStatus,
+  UserClaimStatus,
+} from './AssetStatus.js'
+export type {
+  AuditReport,
+  Discrepancy,
+  DiscrepancyKind,
+  EpochAuditStatus,
+} from './AuditReport.js'
+export { type AuditAssetParameters, auditAsset } from './auditAsset.js'
+export { AuditError, type AuditErrorCode } from './errors.js'
+export { type FetchBatch, type FetchBatchFileOptions, fetchBatchFile } from './fetchBatchFile.js'
+export type { ChainParameters } from './openSettlement.js'
+export type { AuditLedger } from './parseLedger.js'
+export { type ReadAssetStatusParameters, readAssetStatus } from './readAssetStatus.js'

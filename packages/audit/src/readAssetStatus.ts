@@ -1,0 +1,198 @@
+import type { Address, Hex } from '@rma/core'
+import type {
+  AssetStatus,
+  EpochStatus,
+  RoleStatus,
+  SupporterStatus,
+  UserClaimStatus,
+} from './AssetStatus.js'
+import {
+  type AssetEvent,
+  type ChainParameters,
+  openSettlement,
+  type SettlementReader,
+} from './openSettlement.js'
+
+export type ReadAssetStatusParameters = ChainParameters
+
+/**
+ * Reads one asset from the chain only (views and events at one block): its configuration and
+ * meters, every settled epoch with its split and batch, stake per supporter with realised
+ * yield, each role's funded / claimed / owed, and the users who claimed. JSON-safe: this is
+ * the object `rma status --json` prints.
+ *
+ * @example
+ * const status = await readAssetStatus({ rpcUrl: 'http://127.0.0.1:8545', contract, assetId })
+ * status.roles.users.owed // rebates funded and not yet claimed, base units as a string
+ */
+export async function readAssetStatus(parameters: ReadAssetStatusParameters): Promise<AssetStatus> {
+  const reader = await openSettlement(parameters)
+  return collectAssetStatus(reader, await reader.events())
+}
+
+const zeroAddress = /^0x0{40}$/i
+
+/** The status from a reader and the asset's events (shared with the audit, which reads them once). */
+export async function collectAssetStatus(
+  reader: SettlementReader,
+  events: readonly AssetEvent[],
+): Promise<AssetStatus> {
+  const a = reader.asset
+  const meters = new Map<string, boolean>()
+  const supporters = new Map<string, { staked: bigint; withdrawn: bigint; claimed: bigint }>()
+  const users = new Map<string, { claimed: bigint; epochs: number[] }>()
+  const settled: { event: AssetEvent; settler: Address }[] = []
+  let settler = ''
+  for (const event of events) {
+    const args = event.args
+    switch (event.name) {
+      case 'MeterSet':
+        meters.set(lower(args.meter), Boolean(args.allowed))
+        break
+      case 'SettlerSet':
+        settler = lower(args.settler)
+        break
+      case 'Settled':
+        settled.push({ event, settler: settler as Address })
+        break
+      case 'Staked':
+        supporter(lower(args.supporter)).staked += args.amount as bigint
+        break
+      case 'Withdrawn':
+        supporter(lower(args.supporter)).withdrawn += args.amount as bigint
+        break
+      case 'RewardsClaimed':
+        supporter(lower(args.supporter)).claimed += args.amount as bigint
+        break
+      case 'RebateClaimed': {
+        const user = lower(args.user)
+        const u = users.get(user) ?? { claimed: 0n, epochs: [] }
+        u.claimed += args.amount as bigint
+        u.epochs.push(Number(args.epoch))
+        users.set(user, u)
+        break
+      }
+    }
+  }
+  function supporter(address: string) {
+    const s = supporters.get(address) ?? { staked: 0n, withdrawn: 0n, claimed: 0n }
+    supporters.set(address, s)
+    return s
+  }
+
+  const epochs: EpochStatus[] = await Promise.all(
+    settled.map(async ({ event, settler }) => {
+      const e = event.args
+      const epoch = Number(e.epoch)
+      const rebates = await reader.view('epochRebates', [reader.assetId, epoch])
+      return {
+        epoch,
+        block: event.blockNumber,
+        timestamp: await reader.blockTimestamp(event.blockNumber),
+        transactionHash: event.transactionHash,
+        settler,
+        revenue: String(e.revenue),
+        receiptCount: Number(e.receiptCount),
+        receiptsRoot: lower(e.receiptsRoot) as Hex,
+        rebateRoot: lower(e.rebateRoot) as Hex,
+        batchHash: lower(e.batchHash) as Hex,
+        batchUri: String(e.batchUri),
+        split: {
+          issuer: String(e.issuerAmount),
+          supporters: String(e.supportersAmount),
+          users: String(e.usersAmount),
+          protocol: String(e.protocolAmount),
+        },
+        rebatesClaimed: String(rebates.claimed),
+      }
+    }),
+  )
+
+  const supporterList: SupporterStatus[] = await Promise.all(
+    [...supporters.entries()].map(async ([address, s]) => {
+      const [stake, pending, claimable] = await Promise.all([
+        reader.view('stakeOf', [reader.assetId, address]),
+        reader.view('pendingStakeOf', [reader.assetId, address]),
+        reader.view('claimableRewards', [reader.assetId, address]),
+      ])
+      const earned = s.claimed + (claimable[0] as bigint)
+      return {
+        address: address as Address,
+        active: String(stake.active),
+        pending: String(pending.amount),
+        activationEpoch: Number(pending.activationEpoch),
+        unbonding: String(stake.unbonding),
+        unbondingEnd: Number(stake.unbondingEnd),
+        staked: String(s.staked),
+        withdrawn: String(s.withdrawn),
+        rewardsClaimed: String(s.claimed),
+        rewardsClaimable: String(claimable[0]),
+        rewardsEarned: String(earned),
+        yieldBps: s.staked === 0n ? 0 : Number((earned * 10_000n) / s.staked),
+      }
+    }),
+  )
+
+  const userList: UserClaimStatus[] = [...users.entries()]
+    .sort(([x], [y]) => (x < y ? -1 : 1))
+    .map(([address, u]) => ({
+      address: address as Address,
+      claimed: String(u.claimed),
+      epochs: u.epochs.sort((x, y) => x - y),
+    }))
+
+  return {
+    chainId: reader.chainId,
+    contract: reader.contract,
+    assetId: reader.assetId,
+    block: reader.block,
+    asset: {
+      issuer: lower(a.issuer) as Address,
+      pendingIssuer: zeroAddress.test(String(a.pendingIssuer))
+        ? null
+        : (lower(a.pendingIssuer) as Address),
+      token: lower(a.token) as Address,
+      settler: lower(a.settler) as Address,
+      shares: {
+        issuerBps: Number(a.issuerBps),
+        supportersBps: Number(a.supportersBps),
+        usersBps: Number(a.usersBps),
+        protocolBps: Number(a.protocolBps),
+      },
+      unbondingDelay: Number(a.unbondingDelay),
+      meters: [...meters.entries()].filter(([, on]) => on).map(([m]) => m as Address),
+      epoch: Number(a.epoch),
+    },
+    epochs,
+    totals: {
+      revenue: String(epochs.reduce((sum, e) => sum + BigInt(e.revenue), 0n)),
+      receiptCount: epochs.reduce((sum, e) => sum + e.receiptCount, 0),
+    },
+    stake: {
+      active: String(a.totalStake),
+      pending: String(a.pendingStake),
+      unbonding: String(a.totalUnbonding),
+      held: String(a.heldForSupporters),
+      supporters: supporterList,
+    },
+    roles: {
+      issuer: role(a.issuerFunded, a.issuerClaimed, 112n),
+      supporters: role(a.supportersFunded, a.supportersClaimed, 112n),
+      users: role(a.rebatesFunded, a.rebatesClaimed, 96n),
+      protocol: role(a.protocolFunded, a.protocolClaimed, 112n),
+    },
+    users: userList,
+  }
+}
+
+/** The contract's counters wrap modulo 2^bits; what is owed is their difference. */
+function role(funded: unknown, claimed: unknown, bits: bigint): RoleStatus {
+  const f = BigInt(funded as bigint)
+  const c = BigInt(claimed as bigint)
+  const owed = (f - c + (1n << bits)) % (1n << bits)
+  return { funded: f.toString(), claimed: c.toString(), owed: owed.toString() }
+}
+
+function lower(value: unknown): string {
+  return String(value).toLowerCase()
+}
