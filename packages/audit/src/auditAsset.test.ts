@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest'
 import type { Discrepancy } from './AuditReport.js'
 import { auditAsset } from './auditAsset.js'
-import { type AuditChain, createAuditChain } from './testing/createAuditChain.js'
+import { type AuditChain, createAuditChain, type TestReceipt } from './testing/createAuditChain.js'
 
 let chain: AuditChain
 let restore: () => Promise<void>
+/** The honest receipts of epochs 1 and 2, as the meter signed them. */
+const base: TestReceipt[][] = []
 
 /** Two honest epochs settled by the real settlement client: the base every cheat starts from. */
 beforeAll(async () => {
@@ -15,10 +17,13 @@ beforeAll(async () => {
       await chain.fx.settlement.connect(s).stake(chain.assetId, 1_000_000n * BigInt(i + 1))
     ).wait()
   for (let epoch = 1; epoch <= 2; epoch++) {
-    await chain.meter(a, 1_000n * BigInt(epoch))
-    await chain.meter(b, 2_345n)
-    await chain.meter(b, 777n)
-    if (epoch === 2) await chain.meter(c, 10_001n)
+    const receipts = [
+      await chain.meter(a, 1_000n * BigInt(epoch)),
+      await chain.meter(b, 2_345n),
+      await chain.meter(b, 777n),
+    ]
+    if (epoch === 2) receipts.push(await chain.meter(c, 10_001n))
+    base.push(receipts)
     await chain.settleHonest()
   }
   restore = await chain.checkpoint()
@@ -73,5 +78,293 @@ test('revenue-mismatch: a settler posts a revenue other than the sum of its rece
       accounts: [lower(a), lower(b)].sort(),
       detail: 'Epoch 3 settled revenue 7000, but its 2 receipts sum to 10000.',
     },
+  ])
+})
+
+test("rebate-mismatch: a rebate root that shifts part of one user's rebate to another", async () => {
+  const [a, b] = chain.users as [never, never]
+  const receipts = [
+    await chain.sign(a, { amount: 4_000n }),
+    await chain.sign(b, { amount: 6_000n }),
+  ]
+  // Pro rata: users' share 1,500 → a 600, b 900. The settler moves 200 from b to a.
+  const [ua, ub] = [lower(a), lower(b)]
+  await chain.postBatch(receipts, {
+    rebates: [
+      { user: ua, amount: 800n },
+      { user: ub, amount: 700n },
+    ],
+  })
+  const report = await audit()
+  expect(report.ok).toBe(false)
+  expect(report.discrepancies).toHaveLength(1)
+  const [d] = report.discrepancies
+  expect(d).toMatchObject({ kind: 'rebate-mismatch', epoch: 3, accounts: [ua, ub].sort() })
+  expect(d!.detail).toContain(`${ua} committed 800, pro-rata share 600 (above)`)
+  expect(d!.detail).toContain(`${ub} committed 700, pro-rata share 900 (shifted away)`)
+})
+
+test('rebate-mismatch: a settler commits a rebate to an address that spent nothing', async () => {
+  const [a] = chain.users as [never]
+  const receipts = [await chain.sign(a, { amount: 10_000n })]
+  const settler = lower(chain.fx.settler)
+  await chain.postBatch(receipts, {
+    rebates: [
+      { user: lower(a), amount: 1_000n },
+      { user: settler, amount: 500n },
+    ],
+  })
+  const report = await audit()
+  expect(report.discrepancies).toEqual([
+    expect.objectContaining({
+      kind: 'rebate-mismatch',
+      epoch: 3,
+      accounts: [lower(a), settler].sort(),
+    }),
+  ])
+})
+
+test('bad-signature: a receipt whose amount was raised after the meter signed it', async () => {
+  const [a, b] = chain.users as [never, never]
+  const honest = await chain.sign(b, { amount: 3_000n })
+  const signed = await chain.sign(a, { amount: 1_000n })
+  const { encodeReceipt, hashReceipt } = await import('@rma/core')
+  const raised = { ...signed.receipt, amount: 100_000n }
+  const forged = {
+    receipt: raised,
+    hash: hashReceipt(raised, chain.domain),
+    encoded: encodeReceipt(raised),
+  }
+  await chain.postBatch([honest, forged])
+  const report = await audit()
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'bad-signature',
+      epoch: 3,
+      accounts: [lower(a), lower(chain.fx.meter)].sort(),
+      detail: `1 receipt(s) of user ${lower(a)} in epoch 3 are not signed by meter ${lower(chain.fx.meter)} (last: seq 3).`,
+    },
+  ])
+  expect(report.epochs.map((e) => e.status)).toEqual(['ok', 'ok', 'discrepancy'])
+})
+
+test('broken-chain: a receipt whose prev is not the hash of the receipt before it', async () => {
+  const [a] = chain.users as [never]
+  const receipt = await chain.sign(a, { prev: `0x${'ab'.repeat(32)}` })
+  await chain.postBatch([receipt])
+  const report = await audit()
+  expect(report.discrepancies).toEqual([
+    expect.objectContaining({
+      kind: 'broken-chain',
+      epoch: 3,
+      accounts: [lower(a), lower(chain.fx.meter)].sort(),
+    }),
+  ])
+})
+
+test('duplicate-receipt: a receipt settled in epoch 2 is settled again in epoch 3', async () => {
+  const [, b] = chain.users as [never, never]
+  const again = base[1]!.find((r) => r.receipt.user.toLowerCase() === lower(b))!
+  await chain.postBatch([again, await chain.sign(b, { amount: 50n })])
+  const report = await audit()
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'duplicate-receipt',
+      epoch: 3,
+      accounts: [lower(b), lower(chain.fx.meter)].sort(),
+      detail: `Receipt seq ${again.receipt.seq} of user ${lower(b)}, meter ${lower(chain.fx.meter)} was settled twice (epoch 2 and epoch 3): the user was charged twice.`,
+    },
+  ])
+})
+
+test('chain-gap: a batch skips a seq of a chain', async () => {
+  const [a] = chain.users as [never]
+  await chain.sign(a) // seq 3: signed, never settled
+  const next = await chain.sign(a) // seq 4
+  await chain.postBatch([next])
+  const report = await audit()
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'chain-gap',
+      epoch: 3,
+      accounts: [lower(a), lower(chain.fx.meter)].sort(),
+      detail: `The chain of user ${lower(a)}, meter ${lower(chain.fx.meter)} jumps from seq 2 to seq 4 in epoch 3: 1 receipt(s) were never settled.`,
+    },
+  ])
+})
+
+test('receipt-omitted: a receipt the user holds is in no batch though its chain settled past it', async () => {
+  const [a] = chain.users as [never]
+  const omitted = await chain.sign(a, { amount: 9_999n })
+  const next = await chain.sign(a)
+  await chain.postBatch([next])
+  const ledger = chain.ledgerOf(
+    [...base[0]!, ...base[1]!, omitted, next].filter(
+      (r) => r.receipt.user === (a as { address: string }).address,
+    ),
+  )
+  const report = await audit({ ledger })
+  expect(kinds(report.discrepancies)).toEqual(['chain-gap', 'receipt-omitted'])
+  expect(report.discrepancies.find((d) => d.kind === 'receipt-omitted')).toEqual({
+    kind: 'receipt-omitted',
+    epoch: 3,
+    accounts: [lower(a), lower(chain.fx.meter)].sort(),
+    detail: `Receipt seq 3 of user ${lower(a)}, meter ${lower(chain.fx.meter)} (amount 9999, hash ${omitted.hash}) is in no batch, though its chain was settled up to seq 4.`,
+  })
+})
+
+test('equivocation: the meter signs two receipts with one seq; the user holds one, the batch settles the other', async () => {
+  const [a] = chain.users as [never]
+  const held = await chain.sign(a, { amount: 1_000n }, { advance: false })
+  const settled = await chain.sign(a, { amount: 50_000n })
+  await chain.postBatch([settled])
+  const report = await audit({ ledger: chain.ledgerOf([held]) })
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'equivocation',
+      epoch: 3,
+      accounts: [lower(a), lower(chain.fx.meter)].sort(),
+      detail: `Epoch 3 settled receipt ${settled.hash} as seq 3 of user ${lower(a)}, meter ${lower(chain.fx.meter)}, but the user holds a different receipt ${held.hash} for that seq, also signed by the meter.`,
+    },
+  ])
+  // Both receipts in the user's own ledger (the client keeps the second as rejected) prove it too.
+  const both = await audit({ ledger: chain.ledgerOf([held], [settled]) })
+  expect(kinds(both.discrepancies)).toEqual(['equivocation', 'equivocation'])
+})
+
+test('an honest ledger adds nothing: every receipt the user holds was settled', async () => {
+  const [, b] = chain.users as [never, never]
+  const mine = base.flat().filter((r) => r.receipt.user.toLowerCase() === lower(b))
+  const pending = await chain.sign(b) // not settled yet: after the chain's settled head, not omitted
+  const report = await audit({ ledger: JSON.stringify(chain.ledgerOf([...mine, pending])) })
+  expect(report).toMatchObject({ ok: true, discrepancies: [] })
+})
+
+test('unauthorised-meter: the issuer revokes the meter; a receipt it signs afterwards is settled', async () => {
+  const [a] = chain.users as [never]
+  await (
+    await chain.fx.settlement
+      .connect(chain.fx.issuer)
+      .setMeter(chain.assetId, chain.fx.meter.address, false)
+  ).wait()
+  const receipt = await chain.sign(a, { timestamp: (await chain.now()) + 5 })
+  await chain.postBatch([receipt])
+  const report = await audit()
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'unauthorised-meter',
+      epoch: 3,
+      accounts: [lower(a), lower(chain.fx.meter)].sort(),
+      detail: `1 receipt(s) of user ${lower(a)} in epoch 3 come from meter ${lower(chain.fx.meter)}, not authorised when it signed seq 3 (timestamp ${receipt.receipt.timestamp}).`,
+    },
+  ])
+})
+
+test('unauthorised-meter: receipts of a key that was never a meter of the asset', async () => {
+  const [a] = chain.users as [never]
+  const rogue = chain.fx.others[5]!
+  const receipt = await chain.sign(a, {}, { meter: rogue })
+  await chain.postBatch([receipt])
+  const report = await audit()
+  expect(report.discrepancies).toEqual([
+    expect.objectContaining({
+      kind: 'unauthorised-meter',
+      epoch: 3,
+      accounts: [lower(a), lower(rogue)].sort(),
+    }),
+  ])
+})
+
+test('receipts-mismatch: the file lists other receipts than the root the chain committed', async () => {
+  const [a, b] = chain.users as [never, never]
+  const shown = await chain.sign(a, { amount: 500n })
+  const hidden = await chain.sign(b, { amount: 500n })
+  await chain.postBatch([shown], { committedReceipts: [hidden], revenue: 500n })
+  const report = await audit()
+  expect(kinds(report.discrepancies)).toEqual(['receipts-mismatch'])
+  expect(report.discrepancies[0]).toMatchObject({ epoch: 3, accounts: [lower(a)] })
+})
+
+test('batch-hash-mismatch: the batch file is altered after its hash was committed', async () => {
+  const [a] = chain.users as [never]
+  const { path, bytes, batchHash } = await chain.postBatch([
+    await chain.sign(a, { amount: 2_000n }),
+  ])
+  const { writeFile } = await import('node:fs/promises')
+  await writeFile(
+    path,
+    Buffer.from(bytes.toString().replace('"revenue": "2000"', '"revenue": "1"')),
+  )
+  const report = await audit()
+  expect(report.epochs.at(-1)).toEqual({ epoch: 3, status: 'discrepancy' })
+  expect(report.discrepancies).toEqual([
+    expect.objectContaining({
+      kind: 'batch-hash-mismatch',
+      epoch: 3,
+      accounts: [lower(chain.fx.settler)],
+    }),
+  ])
+  expect(report.discrepancies[0]!.detail).toContain(
+    `not the ${batchHash} committed on chain: the file was changed after settlement.`,
+  )
+
+  // Truncated: the same finding, and the detail says the file is not whole.
+  await writeFile(path, bytes.subarray(0, bytes.length - 40))
+  const truncated = await audit()
+  expect(truncated.discrepancies).toEqual([
+    expect.objectContaining({ kind: 'batch-hash-mismatch', epoch: 3 }),
+  ])
+  expect(truncated.discrepancies[0]!.detail).toContain(
+    '(and is not whole JSON: truncated or corrupted)',
+  )
+})
+
+test('batch-missing: the batch file is deleted; its epoch is unavailable', async () => {
+  const [a] = chain.users as [never]
+  const { path, uri } = await chain.postBatch([await chain.sign(a)])
+  const { rm } = await import('node:fs/promises')
+  await rm(path)
+  const report = await audit()
+  expect(report.ok).toBe(false)
+  expect(report.epochs).toEqual([
+    { epoch: 1, status: 'ok' },
+    { epoch: 2, status: 'ok' },
+    { epoch: 3, status: 'unavailable' },
+  ])
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'batch-missing',
+      epoch: 3,
+      accounts: [lower(chain.fx.settler)],
+      detail: `Batch file ${uri} is missing (HTTP 404): the settler must publish it at the URI it committed on chain.`,
+    },
+  ])
+})
+
+test('batch-missing: a file:// URI to a file that is gone, and a URI scheme the audit cannot fetch', async () => {
+  const [a, b] = chain.users as [never, never]
+  const { pathToFileURL } = await import('node:url')
+  const { join } = await import('node:path')
+  const gone = pathToFileURL(join(chain.dir, 'nowhere.json')).href
+  await chain.postBatch([await chain.sign(a)], { uri: gone })
+  await chain.postBatch([await chain.sign(b)], {
+    uri: 'ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
+  })
+  const report = await audit()
+  expect(report.epochs.slice(2)).toEqual([
+    { epoch: 3, status: 'unavailable' },
+    { epoch: 4, status: 'unavailable' },
+  ])
+  expect(report.discrepancies.map((d) => [d.kind, d.epoch, d.detail])).toEqual([
+    [
+      'batch-missing',
+      3,
+      `Batch file ${gone} is missing (no such file): the settler must keep it at the URI it committed on chain.`,
+    ],
+    [
+      'batch-missing',
+      4,
+      'Batch file ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi has a URI scheme (ipfs) the audit cannot fetch: publish batch files over https:// (or pass fetchBatch for this scheme).',
+    ],
   ])
 })

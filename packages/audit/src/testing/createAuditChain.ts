@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { LedgerExport } from '@rma/client'
 import {
   type Anvil,
   deploySettlementFixture,
@@ -45,6 +46,8 @@ export type PostBatchOptions = {
   rebates?: { user: string; amount: bigint }[]
   /** URI to commit (default the HTTP URL of the content-addressed file). */
   uri?: string
+  /** Receipts to commit on chain (root and count) instead of the file's. */
+  committedReceipts?: readonly TestReceipt[]
 }
 
 /**
@@ -136,6 +139,44 @@ export async function createAuditChain(
     supporters,
     /** Shared with the test: a scratch directory removed on close. */
     dir,
+
+    /** A user's ledger export (`rma.ledger/1`, as `client.rma.ledger.exportJSON()` writes it). */
+    ledgerOf(
+      receipts: readonly TestReceipt[],
+      rejected: readonly TestReceipt[] = [],
+    ): LedgerExport {
+      return {
+        format: 'rma.ledger/1',
+        domain: {
+          name: 'RMA',
+          version: '1',
+          chainId: String(anvil.chainId),
+          verifyingContract: contract,
+        },
+        receipts: receipts.map((r, i) => ({
+          id: randomUUID(),
+          requestId: null,
+          hash: r.hash,
+          encoded: r.encoded,
+          checks: { usage: 'matched', response: 'matched', price: 'unchecked' },
+          receivedAt: 1_700_000_000_000 + i,
+        })),
+        acks: [],
+        rejected: rejected.map((r) => ({
+          id: null,
+          requestId: null,
+          encoded: r.encoded,
+          code: 'CHAIN_FORK',
+          message: 'two receipts for one seq',
+          at: 1_700_000_000_000,
+        })),
+      }
+    },
+
+    /** Unix seconds of the latest block. */
+    async now(): Promise<number> {
+      return (await anvil.provider.getBlock('latest'))!.timestamp
+    },
 
     /** An honest metered call: the meter appends the chain's next receipt to the store. */
     async meter(user: Wallet, amount: bigint, meter: Wallet = fx.meter): Promise<TestReceipt> {
@@ -231,6 +272,7 @@ export async function createAuditChain(
       await mkdir(join(batchDir, assetId), { recursive: true })
       await writeFile(path, bytes)
       const uri = cheat.uri ?? `${batchBaseUri}${name}`
+      const committed = cheat.committedReceipts ?? receipts
       await (
         await fx.settlement
           .connect(fx.settler)
@@ -238,9 +280,9 @@ export async function createAuditChain(
             assetId,
             epoch,
             cheat.revenue ?? sum,
-            receiptsTree.root,
+            createReceiptsTree(committed.map((r) => r.hash)).root,
             rebateTree?.root ?? zeroHash,
-            receipts.length,
+            committed.length,
             uri,
             batchHash,
           )
