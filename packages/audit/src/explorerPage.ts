@@ -67,7 +67,7 @@ export function explorerPage(nonce: string): string {
 `
 }
 
-const style = String.raw`
+const style = `
 :root { color-scheme: light; --fg: #1b1b1b; --muted: #555; --line: #d0d0d0; --bg: #fff;
   --issuer: #1f5fa8; --supporters: #2e7d32; --users: #a35200; --protocol: #6a3fa0; --bad: #b00020; --ok: #1b5e20; }
 * { box-sizing: border-box; }

@@ -81,6 +81,17 @@ test('reads every figure the chain holds, JSON-safe, and consistent with the rec
     owed: String(total.issuer),
   })
 
+  expect(status.deposits).toBe('0')
+  expect(BigInt(status.ledger)).toBe(
+    BigInt(status.stake.active) +
+      BigInt(status.stake.pending) +
+      BigInt(status.stake.unbonding) +
+      (['issuer', 'supporters', 'users', 'protocol'] as const).reduce(
+        (s, r) => s + BigInt(status.roles[r].owed),
+        0n,
+      ),
+  )
+
   // User a claimed each epoch's rebate once: the events and the books agree.
   const a = chain.users[0]!.address.toLowerCase()
   expect(status.users).toEqual([

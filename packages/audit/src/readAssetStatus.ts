@@ -181,6 +181,8 @@ export async function collectAssetStatus(
       users: role(a.rebatesFunded, a.rebatesClaimed, 96n),
       protocol: role(a.protocolFunded, a.protocolClaimed, 112n),
     },
+    deposits: String(a.deposits),
+    ledger: String(a.ledger),
     users: userList,
   }
 }
