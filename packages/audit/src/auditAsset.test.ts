@@ -243,11 +243,8 @@ test('an honest ledger adds nothing: every receipt the user holds was settled', 
 
 test('unauthorised-meter: the issuer revokes the meter; a receipt it signs afterwards is settled', async () => {
   const [a] = chain.users as [Wallet]
-  await (
-    await chain.fx.settlement
-      .connect(chain.fx.issuer)
-      .setMeter(chain.assetId, chain.fx.meter.address, false)
-  ).wait()
+  const issuer = chain.fx.settlement.connect(chain.fx.issuer)
+  await (await issuer.setMeter(chain.assetId, chain.fx.meter.address, false)).wait()
   const receipt = await chain.sign(a, { timestamp: (await chain.now()) + 5 })
   await chain.postBatch([receipt])
   const report = await audit()
@@ -256,9 +253,32 @@ test('unauthorised-meter: the issuer revokes the meter; a receipt it signs after
       kind: 'unauthorised-meter',
       epoch: 3,
       accounts: [lower(a), lower(chain.fx.meter)].sort(),
-      detail: `1 receipt(s) of user ${lower(a)} in epoch 3 come from meter ${lower(chain.fx.meter)}, not authorised when it signed seq 3 (timestamp ${receipt.receipt.timestamp}).`,
+      detail: `1 receipt(s) of user ${lower(a)} in epoch 3 come from meter ${lower(chain.fx.meter)}, not authorised when epoch 3 settled.`,
     },
   ])
+})
+
+test('unauthorised-meter: a receipt signed while the meter was revoked, settled once it was authorised again', async () => {
+  const [a] = chain.users as [Wallet]
+  const issuer = chain.fx.settlement.connect(chain.fx.issuer)
+  await (await issuer.setMeter(chain.assetId, chain.fx.meter.address, false)).wait()
+  const revokedAt = await chain.now()
+  await chain.anvil.increaseTime(3_600)
+  await (await issuer.setMeter(chain.assetId, chain.fx.meter.address, true)).wait()
+  // Signed half an hour into the hour the key was revoked (backdated or not, it is not the meter's).
+  const receipt = await chain.sign(a, { timestamp: revokedAt + 1_800 })
+  await chain.postBatch([receipt])
+  const report = await audit()
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'unauthorised-meter',
+      epoch: 3,
+      accounts: [lower(a), lower(chain.fx.meter)].sort(),
+      detail: `1 receipt(s) of user ${lower(a)} in epoch 3 come from meter ${lower(chain.fx.meter)}, not authorised when it signed seq 3 (timestamp ${revokedAt + 1_800}).`,
+    },
+  ])
+  // A receipt within the clock tolerance of the revocation is not held against the meter.
+  expect((await audit({ clockToleranceSeconds: 1_800 })).ok).toBe(true)
 })
 
 test('unauthorised-meter: receipts of a key that was never a meter of the asset', async () => {
@@ -397,4 +417,36 @@ test('a fetchBatch of the caller reaches other schemes; its bytes are checked li
     },
   })
   expect(kinds(tampered.discrepancies)).toEqual(['batch-hash-mismatch', 'batch-hash-mismatch'])
+})
+
+test('batch-invalid: the settler commits the hash of a file auditors cannot read, or of another epoch', async () => {
+  const [a, b] = chain.users as [Wallet, Wallet]
+  await chain.postBatch([await chain.sign(a)], {
+    rewrite: () => Buffer.from('{"version": 2, "receipts": "lol"'),
+  })
+  await chain.postBatch([await chain.sign(b)], { rewrite: (file) => ({ ...file, epoch: 2 }) })
+  const report = await audit()
+  const settler = lower(chain.fx.settler)
+  expect(report.epochs.slice(2)).toEqual([
+    { epoch: 3, status: 'discrepancy' },
+    { epoch: 4, status: 'discrepancy' },
+  ])
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'batch-invalid',
+      epoch: 3,
+      accounts: [settler],
+      detail: expect.stringMatching(
+        / is not a valid batch file \(not JSON\): the settler committed a file auditors cannot read\.$/,
+      ),
+    },
+    {
+      kind: 'batch-invalid',
+      epoch: 4,
+      accounts: [settler],
+      detail: expect.stringMatching(
+        / is the file of epoch 2: the settler committed another batch's file\.$/,
+      ),
+    },
+  ])
 })

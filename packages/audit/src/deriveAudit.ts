@@ -38,6 +38,11 @@ export type AuditAssetParameters = ChainParameters & {
   batchTimeoutMs?: number
   /** Per batch file (default 256 MiB). */
   maxBatchBytes?: number
+  /**
+   * How far a receipt's timestamp may fall outside its meter's authorisation, in seconds
+   * (default 300): meters' clocks and block times disagree. The check at settlement is exact.
+   */
+  clockToleranceSeconds?: number
 }
 
 /** One user's figures in one epoch, re-derived from the batch file's receipts. */
@@ -127,6 +132,7 @@ export async function deriveAudit(parameters: AuditAssetParameters): Promise<Der
         status,
         meters,
         settledLog: settledLogs.get(epoch.epoch)!,
+        toleranceSeconds: parameters.clockToleranceSeconds ?? 300,
       })
       found.push(...checked.found)
       receipts = checked.receipts
@@ -242,6 +248,7 @@ function checkEpoch(input: {
   status: AssetStatus
   meters: MeterHistory
   settledLog: AssetEvent
+  toleranceSeconds: number
 }): { found: Discrepancy[]; receipts: BatchReceipt[]; users: Map<string, DerivedUser> } {
   const { epoch, batch, domain, status, meters } = input
   const n = epoch.epoch
@@ -310,7 +317,7 @@ function checkEpoch(input: {
       entry.why = `seq ${receipt.seq}`
       perChain.set(k, entry)
     }
-    const signedOk = meters.authorisedAt(receipt.meter, receipt.timestamp)
+    const signedOk = meters.authorisedAt(receipt.meter, receipt.timestamp, input.toleranceSeconds)
     const settledOk = meters.authorisedAtLog(receipt.meter, input.settledLog)
     if (!signedOk || !settledOk) {
       const k = key('unauthorised-meter')

@@ -48,6 +48,8 @@ export type PostBatchOptions = {
   uri?: string
   /** Receipts to commit on chain (root and count) instead of the file's. */
   committedReceipts?: readonly TestReceipt[]
+  /** Rewrites the file before it is hashed and committed (the settler commits these bytes). */
+  rewrite?: (file: Record<string, unknown>) => Record<string, unknown> | Buffer
 }
 
 /**
@@ -268,7 +270,10 @@ export async function createAuditChain(
         receiptsTree: receiptsTree.dump(),
         rebateTree: rebateTree?.dump() ?? null,
       }
-      const bytes = Buffer.from(`${JSON.stringify(file, null, 1)}\n`)
+      const rewritten = cheat.rewrite ? cheat.rewrite(file) : file
+      const bytes = Buffer.isBuffer(rewritten)
+        ? rewritten
+        : Buffer.from(`${JSON.stringify(rewritten, null, 1)}\n`)
       const batchHash = hashBytes(bytes)
       const name = `${assetId}/${batchHash}.json`
       const path = join(batchDir, name)
