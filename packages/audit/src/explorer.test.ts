@@ -300,3 +300,24 @@ test('the JSON endpoints answer errors as JSON', async () => {
   expect((await fetch(`${url}nothing`)).status).toBe(404)
   expect((await fetch(url, { method: 'POST' })).status).toBe(405)
 })
+
+test('a hostile settler: markup and script in a batch URI are shown as text, never run', async () => {
+  const hostile = `javascript:alert(1)//"><img src=x onerror="alert(2)"><script>alert(3)</script>`
+  await chain.postBatch([await chain.sign(chain.users[0]!)], { uri: hostile })
+  const page = await browser.newPage()
+  const dialogs: string[] = []
+  page.on('dialog', (d) => {
+    dialogs.push(d.message())
+    void d.dismiss()
+  })
+  await page.goto(url)
+  await page.locator('#audit-table').waitFor()
+  const row = page.locator('#revenue-table tbody tr').nth(3)
+  await expect(row.locator('td').nth(3).textContent()).resolves.toBe(hostile)
+  expect(await row.locator('a').count()).toBe(0)
+  expect(await page.locator('img').count()).toBe(0)
+  expect(await page.locator('body script').count()).toBe(1) // the page's own
+  await expect(page.locator('#discrepancies').textContent()).resolves.toContain(hostile)
+  expect(dialogs).toEqual([])
+  await page.close()
+})
