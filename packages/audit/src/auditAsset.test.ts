@@ -178,6 +178,21 @@ test('duplicate-receipt: a receipt settled in epoch 2 is settled again in epoch 
   ])
 })
 
+test('duplicate-receipt: one receipt listed twice in one batch', async () => {
+  const [a] = chain.users as [Wallet]
+  const twice = await chain.sign(a, { amount: 5_000n })
+  await chain.postBatch([twice, twice])
+  const report = await audit()
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'duplicate-receipt',
+      epoch: 3,
+      accounts: [lower(a), lower(chain.fx.meter)].sort(),
+      detail: `Receipt seq 3 of user ${lower(a)}, meter ${lower(chain.fx.meter)} was settled twice (epoch 3 and epoch 3): the user was charged twice.`,
+    },
+  ])
+})
+
 test('chain-gap: a batch skips a seq of a chain', async () => {
   const [a] = chain.users as [Wallet]
   await chain.sign(a) // seq 3: signed, never settled
@@ -397,6 +412,15 @@ test('bounded: a fetchBatch that never answers, and files over the size limit, l
   expect(hung.discrepancies.map((d) => d.kind)).toEqual(['batch-missing', 'batch-missing'])
   expect(hung.discrepancies[0]!.detail).toMatch(
     /did not arrive within 0\.2 s: check its host, or raise the timeout\.$/,
+  )
+
+  const failing = await audit({
+    fetchBatch: async () => {
+      throw new TypeError('bucket not found')
+    },
+  })
+  expect(failing.discrepancies[0]!.detail).toMatch(
+    /cannot be fetched \(bucket not found\): check the fetchBatch given and the file's host\.$/,
   )
 
   const small = await audit({ maxBatchBytes: 100 })

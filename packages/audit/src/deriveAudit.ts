@@ -190,7 +190,16 @@ function boundedFetch(parameters: AuditAssetParameters) {
         { once: true },
       ),
     )
-    const bytes = await Promise.race([custom(uri, { signal, maxBytes }), timedOut])
+    const bytes = await Promise.race([custom(uri, { signal, maxBytes }), timedOut]).catch(
+      (error: unknown) => {
+        if (error instanceof AuditError) throw error
+        throw new AuditError(
+          'BATCH_UNAVAILABLE',
+          `Batch file ${uri} cannot be fetched (${(error as Error)?.message ?? String(error)}): check the fetchBatch given and the file's host.`,
+          { cause: error },
+        )
+      },
+    )
     if (bytes.byteLength > maxBytes)
       throw new AuditError(
         'BATCH_TOO_LARGE',
@@ -259,8 +268,10 @@ function checkEpoch(input: {
   // The receipts the file lists are the ones the chain committed to.
   const foreign = receipts.filter((r) => r.receipt.assetId.toLowerCase() !== status.assetId)
   const misstated = receipts.filter((r) => r.statedHash !== r.hash)
-  const root =
-    receipts.length === 0 ? zeroHash : createReceiptsTree(receipts.map((r) => r.hash)).root
+  // A receipt listed twice is reported by the chain walk (duplicate-receipt); the tree of core
+  // refuses duplicate leaves, so the root is then compared over the distinct receipts.
+  const distinct = [...new Set(receipts.map((r) => r.hash))]
+  const root = distinct.length === 0 ? zeroHash : createReceiptsTree(distinct).root
   if (foreign.length > 0)
     found.push({
       kind: 'receipts-mismatch',

@@ -253,7 +253,9 @@ export async function createAuditChain(
           : createRebateTree(
               rebates.map((l) => ({ user: l.user as Address, cumulativeAmount: l.amount })),
             )
-      const receiptsTree = createReceiptsTree(receipts.map((r) => r.hash))
+      // A cheating settler's own tree builder may take a leaf twice; core's refuses, so the
+      // root commits the distinct receipts (what the audit rebuilds).
+      const receiptsTree = createReceiptsTree([...new Set(receipts.map((r) => r.hash))])
       const file = {
         version: 2,
         assetId,
@@ -288,7 +290,7 @@ export async function createAuditChain(
             assetId,
             epoch,
             cheat.revenue ?? sum,
-            createReceiptsTree(committed.map((r) => r.hash)).root,
+            createReceiptsTree([...new Set(committed.map((r) => r.hash))]).root,
             rebateTree?.root ?? zeroHash,
             committed.length,
             uri,
