@@ -277,6 +277,11 @@ test('an epoch whose batch file is gone shows as unavailable, with its finding',
     ['2', 'ok', '0'],
     ['3', 'unavailable', '1'],
   ])
+  await expect(page.locator('#audit-summary').textContent()).resolves.toBe('1 discrepancy found.')
+  // Nothing overflows the page sideways (a long URI wraps).
+  expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(
+    true,
+  )
   await expect(page.locator('#discrepancies li').first().textContent()).resolves.toContain(
     'batch-missing (epoch 3) Batch file',
   )

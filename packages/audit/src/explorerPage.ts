@@ -103,6 +103,7 @@ svg text { font: 12px system-ui, sans-serif; fill: var(--fg); }
 #lookup input { width: min(100%, 30rem); font: inherit; padding: .3rem; }
 #lookup button { font: inherit; padding: .3rem .8rem; }
 .error { color: var(--bad); }
+#discrepancies li, #lookup-result, td.addr { overflow-wrap: anywhere; }
 `
 
 /** Plain ES2020, no template literals (it sits in one). Builds every node with textContent: no figure is ever parsed as HTML. */
@@ -245,7 +246,7 @@ const script = String.raw`
       return h('tr', {}, [h('td', { text: String(e.epoch) }), h('td', { class: 'status-' + e.status, 'data-value': e.status, text: e.status }), h('td', { text: String(n) })]);
     });
     out.replaceChildren(
-      h('p', { id: 'audit-summary', class: report.ok ? 'status-ok' : 'status-discrepancy', text: report.ok ? 'Every epoch checks out: nothing differs.' : report.discrepancies.length + ' discrepancies found.' }),
+      h('p', { id: 'audit-summary', class: report.ok ? 'status-ok' : 'status-discrepancy', text: report.ok ? 'Every epoch checks out: nothing differs.' : report.discrepancies.length + (report.discrepancies.length === 1 ? ' discrepancy found.' : ' discrepancies found.') }),
       table('audit-table', 'Audit status per epoch', ['Epoch', 'Status', 'Findings'], rows));
     if (report.discrepancies.length)
       out.appendChild(h('ul', { id: 'discrepancies' }, report.discrepancies.map(function (d) {
