@@ -291,6 +291,51 @@ test('an epoch whose batch file is gone shows as unavailable, with its finding',
   await page.close()
 })
 
+test('mounted under a path prefix, and usable from the keyboard', async () => {
+  const handler = createExplorerHandler({
+    rpcUrl: chain.rpcUrl,
+    contract: chain.contract,
+    assets: [chain.assetId],
+  })
+  // What a router does when it mounts the handler at /rma/explorer: strips the prefix.
+  const mounted = createServer((req, res) => {
+    if (!req.url?.startsWith('/rma/explorer/')) return void res.writeHead(404).end()
+    req.url = req.url.slice('/rma/explorer'.length)
+    handler(req, res)
+  })
+  await new Promise<void>((resolve) => mounted.listen(0, '127.0.0.1', resolve))
+  const page = await browser.newPage()
+  const errors: string[] = []
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text())
+  })
+  try {
+    await page.goto(`http://127.0.0.1:${(mounted.address() as AddressInfo).port}/rma/explorer/`)
+    await page.locator('#audit-table').waitFor()
+    // The first Tab reaches the skip link; the lookup works with the keyboard alone.
+    await page.keyboard.press('Tab')
+    await expect(page.evaluate('document.activeElement.textContent')).resolves.toBe(
+      'Skip to content',
+    )
+    await page.getByRole('textbox', { name: /^Address/ }).focus()
+    await page.keyboard.type(chain.users[2]!.address)
+    await page.keyboard.press('Enter')
+    await page.locator('#account-user').waitFor()
+    // Epoch 3's file was deleted above: its call is not counted, and the page says so.
+    expect(
+      await page.locator('#account-user [data-field="calls"]').getAttribute('data-value'),
+    ).toBe(String(spent.get(chain.users[2]!.address.toLowerCase())!.calls - 1))
+    await expect(page.locator('#account-uncounted').textContent()).resolves.toBe(
+      'Not counted: epoch(s) 3, whose batch file cannot be read or does not match the chain.',
+    )
+    expect(errors).toEqual([])
+  } finally {
+    await page.close()
+    mounted.closeAllConnections()
+    await new Promise((resolve) => mounted.close(resolve))
+  }
+})
+
 test('the JSON endpoints answer errors as JSON', async () => {
   const bad = await fetch(`${url}api/assets/nope/status`)
   expect(bad.status).toBe(400)

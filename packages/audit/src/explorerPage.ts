@@ -194,7 +194,7 @@ const script = String.raw`
      ['Shares', 'issuer ' + pct(a.shares.issuerBps) + ', supporters ' + pct(a.shares.supportersBps) + ', users ' + pct(a.shares.usersBps) + ', protocol ' + pct(a.shares.protocolBps)],
      ['Unbonding delay', (a.unbondingDelay / 86400).toFixed(2).replace(/\.00$/, '') + ' days'],
      ['Epochs settled', String(a.epoch)], ['Revenue', fmt(st.totals.revenue) + ' in ' + fmt(st.totals.receiptCount) + ' receipts'],
-     ['Read at block', String(st.block)]].forEach(function (row) {
+     ['Settlers\' deposits', fmt(st.deposits)], ['Read at block', String(st.block)]].forEach(function (row) {
       dl.appendChild(h('dt', { text: row[0] })); dl.appendChild(h('dd', { class: /^0x/.test(row[1]) ? 'mono' : null, text: row[1] }));
     });
 
@@ -267,6 +267,8 @@ const script = String.raw`
         return h('tr', {}, [h('td', { text: String(e.epoch) }), h('td', { text: String(e.calls) }), amountCell(e.spend), amountCell(e.rebate), h('td', { text: e.claimed ? 'yes' : 'no' })]);
       })));
     }
+    if (v.uncounted.length)
+      parts.push(h('p', { id: 'account-uncounted', class: 'error', text: 'Not counted: epoch(s) ' + v.uncounted.join(', ') + ', whose batch file cannot be read or does not match the chain.' }));
     if (v.supporter) {
       var x = v.supporter;
       var sd = h('dl', { class: 'grid', id: 'account-supporter' });
