@@ -1,3 +1,4 @@
+import { encodeReceipt, hashReceipt } from '@rma/core'
 import type { Wallet } from 'ethers'
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest'
 import type { Discrepancy } from './AuditReport.js'
@@ -129,7 +130,6 @@ test('bad-signature: a receipt whose amount was raised after the meter signed it
   const [a, b] = chain.users as [Wallet, Wallet]
   const honest = await chain.sign(b, { amount: 3_000n })
   const signed = await chain.sign(a, { amount: 1_000n })
-  const { encodeReceipt, hashReceipt } = await import('@rma/core')
   const raised = { ...signed.receipt, amount: 100_000n }
   const forged = {
     receipt: raised,
@@ -147,6 +147,38 @@ test('bad-signature: a receipt whose amount was raised after the meter signed it
     },
   ])
   expect(report.epochs.map((e) => e.status)).toEqual(['ok', 'ok', 'discrepancy'])
+})
+
+test('bad-signature, not equivocation: a settled receipt copied with a higher amount under its seq', async () => {
+  const [a] = chain.users as [Wallet]
+  const original = base[0]!.find((r) => r.receipt.user.toLowerCase() === lower(a))!
+  const raised = { ...original.receipt, amount: original.receipt.amount * 10n }
+  const forged = {
+    receipt: raised,
+    hash: hashReceipt(raised, chain.domain),
+    encoded: encodeReceipt(raised),
+  }
+  await chain.postBatch([forged])
+  const report = await audit()
+  expect(kinds(report.discrepancies)).toEqual(['bad-signature'])
+  expect(report.discrepancies[0]!.accounts).toEqual([lower(a), lower(chain.fx.meter)].sort())
+})
+
+test('equivocation without a ledger: the meter signed two receipts for one seq and both were settled', async () => {
+  const [a] = chain.users as [Wallet]
+  const one = await chain.sign(a, { amount: 1_000n }, { advance: false })
+  const other = await chain.sign(a, { amount: 2_000n })
+  await chain.postBatch([one])
+  await chain.postBatch([other])
+  const report = await audit()
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'equivocation',
+      epoch: 4,
+      accounts: [lower(a), lower(chain.fx.meter)].sort(),
+      detail: `Two different receipts with seq 3 of user ${lower(a)}, meter ${lower(chain.fx.meter)} were settled (epochs 3 and 4).`,
+    },
+  ])
 })
 
 test('broken-chain: a receipt whose prev is not the hash of the receipt before it', async () => {

@@ -142,7 +142,7 @@ export async function deriveAudit(parameters: AuditAssetParameters): Promise<Der
     epochs.push({ status: epoch, audit: 'ok', receipts, users })
   }
 
-  discrepancies.push(...checkChains(epochs))
+  discrepancies.push(...checkChains(epochs, domain))
   if (parameters.ledger !== undefined)
     discrepancies.push(
       ...checkLedger(parameters.ledger, epochs, { domain, assetId: reader.assetId }),
