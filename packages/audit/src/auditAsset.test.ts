@@ -280,6 +280,21 @@ test('equivocation: the meter signs two receipts with one seq; the user holds on
   expect(kinds(both.discrepancies)).toEqual(['equivocation', 'equivocation'])
 })
 
+test("a settler forges a receipt in the user's seq: bad-signature, and the user's own receipt omitted", async () => {
+  const [a] = chain.users as [Wallet]
+  const real = await chain.sign(a, { amount: 1_000n })
+  const inflated = { ...real.receipt, amount: 90_000n }
+  const forged = {
+    receipt: inflated,
+    hash: hashReceipt(inflated, chain.domain),
+    encoded: encodeReceipt(inflated),
+  }
+  await chain.postBatch([forged])
+  const report = await audit({ ledger: chain.ledgerOf([real]) })
+  expect(kinds(report.discrepancies)).toEqual(['bad-signature', 'receipt-omitted'])
+  expect(report.discrepancies.every((d) => d.epoch === 3)).toBe(true)
+})
+
 test('an honest ledger adds nothing: every receipt the user holds was settled', async () => {
   const [, b] = chain.users as [Wallet, Wallet]
   const mine = base.flat().filter((r) => r.receipt.user.toLowerCase() === lower(b))
