@@ -20,19 +20,28 @@ import { figure } from '../lib/figure.js'
 
 /**
  * Gas of settling through `@rma/settlement` as a settler pays it: every transaction the
- * client sends for a batch (the `settle`, and the `approve` when its standing allowance is
- * short), from real receipts on a local anvil node. The settler starts with no allowance, so
- * the first batch carries the one `approve` and every later batch is steady state. Batches of
- * 100, 10,000 and 100,000 receipts, signed by a meter key and stored as a meter stores them:
- * the receipts stay off chain behind their root, so the cost is flat in the batch size.
+ * client sends for a batch (the `settle`, the `deposit` top-up when the settler's deposit
+ * cannot pay the batch, and the `approve` when its standing allowance is short), from real
+ * receipts on a local anvil node, with the client's defaults (`depositBatches` 24: a top-up
+ * covers 24 batches of the current size). The settler starts with no allowance and no deposit,
+ * so the first batch carries the one `approve` and the first top-up.
+ *
+ * - Steady state: 2 × 24 batches of 100 receipts after the warm-up, every transaction summed
+ *   and divided by the batches: the honest average per settle (two top-ups in it).
+ * - Flat in the batch size: batches of 100, 10,000 and 100,000 receipts, signed by a meter key
+ *   and stored as a meter stores them (the receipts stay off chain behind their root); each
+ *   figure is its settle plus 1/24 of a top-up at its size, the share it pays of the top-up.
+ * - Labelled apart: the settle that releases a supporters' share held while stake was pending
+ *   (epoch 2), a top-up, and the same batches paid by `transferFrom` (`depositBatches: 0`).
  */
 export default defineBench(async ({ log }) => {
-  const sizes = [100, 100, 10_000, 100_000]
+  const depositBatches = 24
   const anvil = await startAnvil()
   const dir = await mkdtemp(join(tmpdir(), 'rma-settle-gas-'))
   const store = createMemoryStore()
   try {
     const fx = await deploySettlementFixture(anvil)
+    // Stake far above a batch's supporters' share (at most 6.9e7 here), as on a backed asset.
     await (await fx.settlement.connect(fx.others[0]!).stake(fx.assetId, 10n ** 12n)).wait()
     // The client, not the fixture, decides how the settler approves.
     await (await fx.token.connect(fx.settler).approve(fx.settlementAddress, 0n)).wait()
@@ -40,16 +49,19 @@ export default defineBench(async ({ log }) => {
       chainId: 31337,
       verifyingContract: fx.settlementAddress as Address,
     })
-    const settler = createSettler({
-      store,
-      signer: fx.settler,
-      contract: fx.settlementAddress as Address,
-      assetId: fx.assetId as Hex,
-      batchDir: dir,
-      batchBaseUri: 'https://batches.example/rma',
-    })
-    const batches: { receipts: number; settle: bigint; approve: bigint }[] = []
-    for (const size of sizes) {
+    const settlerWith = (options: { depositBatches: number }) =>
+      createSettler({
+        store,
+        signer: fx.settler,
+        contract: fx.settlementAddress as Address,
+        assetId: fx.assetId as Hex,
+        batchDir: dir,
+        batchBaseUri: 'https://batches.example/rma',
+        ...options,
+      })
+    const settler = settlerWith({ depositBatches })
+    type Batch = { receipts: number; settle: bigint; approve: bigint; deposit: bigint }
+    const batch = async (size: number, client = settler): Promise<Batch> => {
       await meterReceipts(store, {
         domain,
         assetId: fx.assetId as Hex,
@@ -57,16 +69,42 @@ export default defineBench(async ({ log }) => {
         count: size,
         users: Math.min(size, 100),
       })
-      const result = await settler.settleOnce()
+      const result = await client.settleOnce()
       if (result.status !== 'settled' || result.receiptCount !== size)
         throw new Error(`The batch of ${size} receipts did not settle whole.`)
-      batches.push({ receipts: size, settle: result.gasUsed, approve: result.approveGasUsed })
       log(
-        `epoch ${result.epoch}: ${size} receipts, settle ${result.gasUsed} gas, approve ${result.approveGasUsed} gas`,
+        `epoch ${result.epoch}: ${size} receipts, settle ${result.gasUsed}, top-up ${result.depositGasUsed}, approve ${result.approveGasUsed} gas`,
       )
+      return {
+        receipts: size,
+        settle: result.gasUsed,
+        approve: result.approveGasUsed,
+        deposit: result.depositGasUsed,
+      }
     }
-    const steady = batches.slice(1)
-    const first = batches[0]!
+    const total = (b: Batch) => b.settle + b.approve + b.deposit
+
+    // Warm-up: the first settle (approve, first top-up, stake activates) and the one that
+    // releases the share held meanwhile.
+    const first = await batch(100)
+    const release = await batch(100)
+    // Steady state: two whole top-up cycles of equal batches.
+    const steady: Batch[] = []
+    for (let i = 0; i < 2 * depositBatches; i++) steady.push(await batch(100))
+    const steadyTotal = steady.reduce((t, b) => t + total(b), 0n)
+    const topUps = steady.filter((b) => b.deposit > 0n)
+    const topUp = topUps[0]?.deposit ?? 0n
+    // Flat in the batch size: each size pays 1/24 of the top-up that covers it.
+    const sized: Batch[] = []
+    for (const size of [100, 10_000, 100_000]) sized.push(await batch(size))
+    // The same batches pulled with transferFrom: the deposit withdrawn, depositBatches 0.
+    const left = await fx.settlement.depositOf(fx.assetId, fx.settler.address)
+    if (left > 0n)
+      await (await fx.settlement.connect(fx.settler).withdrawDeposit(fx.assetId, left)).wait()
+    const puller = settlerWith({ depositBatches: 0 })
+    const pulled = [await batch(100, puller), await batch(100, puller)]
+    const all = [first, release, ...steady, ...sized, ...pulled]
+
     const gas = (
       name: string,
       value: bigint,
@@ -83,34 +121,66 @@ export default defineBench(async ({ log }) => {
         detail,
       })
     return [
-      ...steady.map((b) =>
+      gas(
+        'settle through the client, steady-state average per batch incl. top-ups and any approve',
+        steadyTotal / BigInt(steady.length),
+        80_000,
+        {
+          batches: steady.length,
+          settleGas: [...new Set(steady.map((b) => Number(b.settle)))],
+          topUps: topUps.length,
+          topUpGas: topUps.map((b) => Number(b.deposit)),
+          approves: steady.filter((b) => b.approve > 0n).length,
+          depositBatches,
+          anchor: 'before: transferFrom per batch ~97k (~123k with an approve per batch)',
+        },
+      ),
+      ...sized.map((b) =>
         gas(
-          `settle through the client, gas per batch incl. any approve, ${b.receipts.toLocaleString('en-US')} receipts`,
-          b.settle + b.approve,
+          `settle through the client, gas per batch incl. its share of a top-up and any approve, ${b.receipts.toLocaleString('en-US')} receipts`,
+          b.settle + b.approve + topUp / BigInt(depositBatches),
           80_000,
           {
             settle: Number(b.settle),
+            topUpShare: Number(topUp / BigInt(depositBatches)),
+            topUpSentBeforeThisBatch: Number(b.deposit),
             approve: Number(b.approve),
-            epoch: 'steady state (>= 2)',
-            anchor: 'before: settle ~78k + an approve of ~46k per batch (~123k)',
           },
         ),
       ),
+      gas('deposit top-up gas (once per 24 batches by default)', topUp, null, {
+        note: 'deposit(assetId, amount): a measured pull under the standing allowance',
+      }),
       gas(
-        'settle through the client, first batch incl. its one approve',
-        first.settle + first.approve,
+        'settle releasing a supporters’ share held while stake was pending (epoch 2)',
+        total(release),
+        null,
+        {
+          settle: Number(release.settle),
+          note: 'the held amount is rewritten; steady state has stake above each batch’s share',
+        },
+      ),
+      gas(
+        'settle through the client, first batch incl. its approve and first top-up',
+        total(first),
         null,
         {
           settle: Number(first.settle),
           approve: Number(first.approve),
-          note: 'a standing allowance: approved once, when short; never again while it lasts',
+          deposit: Number(first.deposit),
         },
       ),
       gas(
-        'approve gas per batch over the run',
-        batches.reduce((t, b) => t + b.approve, 0n) / BigInt(batches.length),
+        'settle through the client without a deposit (depositBatches: 0, transferFrom)',
+        total(pulled[1]!),
         null,
-        { batches: batches.length, approves: batches.filter((b) => b.approve > 0n).length },
+        { settle: Number(pulled[1]!.settle), approve: Number(pulled[1]!.approve) },
+      ),
+      gas(
+        'approve gas per batch over the run',
+        all.reduce((t, b) => t + b.approve, 0n) / BigInt(all.length),
+        null,
+        { batches: all.length, approves: all.filter((b) => b.approve > 0n).length },
       ),
     ]
   } finally {

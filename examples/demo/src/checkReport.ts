@@ -112,9 +112,9 @@ export function checkReport(chain: ChainReport, facts: OffChainFacts): Check[] {
 
   const owed = roleNames.reduce((t, role) => t + chain.funded[role] - chain.claimed[role], 0n)
   check(
-    'the contract holds exactly the stake plus everything still owed',
-    chain.contractBalance === chain.totalStake + chain.totalUnbonding + owed,
-    `balance ${chain.contractBalance} = stake ${chain.totalStake} + unbonding ${chain.totalUnbonding} + owed ${owed}`,
+    'the contract holds exactly the stake, everything still owed and the settler’s deposit',
+    chain.contractBalance === chain.totalStake + chain.totalUnbonding + owed + chain.deposits,
+    `balance ${chain.contractBalance} = stake ${chain.totalStake} + unbonding ${chain.totalUnbonding} + owed ${owed} + the settler's deposit ${chain.deposits}`,
   )
   check(
     'the exiting supporter withdrew its whole stake after the delay; the other is still staked',

@@ -48,6 +48,8 @@ export type ChainReport = {
   contractBalance: bigint
   totalStake: bigint
   totalUnbonding: bigint
+  /** The settler's prepaid deposit for coming batches (the settlement client tops it up). */
+  deposits: bigint
 }
 
 export type ReadChainReportParameters = {
@@ -186,5 +188,6 @@ export async function readChainReport(p: ReadChainReportParameters): Promise<Cha
     contractBalance: await token.balanceOf(settlementAddress),
     totalStake: asset.totalStake,
     totalUnbonding: asset.totalUnbonding,
+    deposits: asset.deposits,
   }
 }

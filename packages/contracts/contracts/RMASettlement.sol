@@ -42,11 +42,15 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
 
     uint256 private constant AMOUNT_MASK = type(uint96).max;
 
-    /// @dev One asset. A steady-state `settle` reads slot 0, reads and writes slots 1, 2 and 3,
-    /// reads the token (slot 5) and writes one fresh slot of the epoch's rebates; slot 4 and the
-    /// deposits are read only when a flag of slot 2 says they hold something. Cumulative
-    /// funded/claimed counters wrap modulo 2^112 (rebates: 2^96); what is owed is their
-    /// difference, exact while it stays below that bound, so no counter can brick a settle.
+    /// @dev One asset. A steady-state `settle` reads slot 0, reads and writes slots 1, 2 and 3
+    /// and writes one fresh slot of the epoch's rebates; it pays from the current settler's
+    /// deposit (slot 2) when that covers the batch, else reads the token (slot 5) and pulls.
+    /// Slot 4 is read only when a flag of slot 2 says it holds something, slot 9 only by an
+    /// asset with a protocol fee. The current settler's deposit lives in slot 2 and every other
+    /// account's in `_deposits` (so `_deposits[assetId][settler]` is always 0; `setSettler`
+    /// moves the two). Cumulative funded/claimed counters wrap modulo 2^112 (rebates: 2^96);
+    /// what is owed is their difference, exact while it stays below that bound, so no counter
+    /// can brick a settle.
     struct Asset {
         // slot 0: read by settle
         address settler;
@@ -61,10 +65,9 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint112 supportersFunded;
         // slot 2: read and written by settle
         uint96 rebatesFunded;
-        uint112 protocolFunded;
+        uint112 settlerDeposit;
         bool hasPending;
         bool hasHeld;
-        bool hasDeposits;
         // slot 3: the accumulator beside the active stake it divides by
         uint160 rewardPerStake;
         uint96 totalStake;
@@ -81,11 +84,12 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         // slot 8
         uint112 issuerClaimed;
         uint112 supportersClaimed;
-        // slot 9
+        // slot 9: read and written by settle only when the asset charges a protocol fee
+        uint112 protocolFunded;
         uint112 protocolClaimed;
-        uint96 totalUnbonding;
         // slot 10
-        uint112 deposits;
+        uint96 totalUnbonding;
+        uint112 otherDeposits;
     }
 
     /// @dev Three slots: stake (active, pending and the epoch at whose settle it activates),
@@ -328,7 +332,19 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         Asset storage a = _assets[assetId];
         if (a.issuer != msg.sender) revert NotIssuer();
         if (settler == address(0)) revert ZeroAddress();
-        emit SettlerSet(assetId, a.settler, settler);
+        address previous = a.settler;
+        emit SettlerSet(assetId, previous, settler);
+        if (settler == previous) return;
+        // The outgoing settler's deposit stays its own (in `_deposits`); the incoming one's
+        // moves into the slot settle reads.
+        uint256 outgoing = a.settlerDeposit;
+        uint256 incoming = _deposits[assetId][settler];
+        if (outgoing != 0) _deposits[assetId][previous] = outgoing;
+        if (incoming != 0) _deposits[assetId][settler] = 0;
+        if (outgoing != incoming) {
+            a.otherDeposits = uint112(a.otherDeposits + outgoing - incoming);
+            a.settlerDeposit = uint112(incoming);
+        }
         a.settler = settler;
     }
 
@@ -384,7 +400,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         v.supportersClaimed = a.supportersClaimed;
         v.issuerOwed = _owed(a.issuerFunded, a.issuerClaimed);
         v.protocolOwed = _owed(a.protocolFunded, a.protocolClaimed);
-        v.deposits = a.deposits;
+        v.deposits = uint256(a.settlerDeposit) + a.otherDeposits;
         v.ledger = _ledger(a);
     }
 
@@ -421,12 +437,10 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
 
         uint256 received;
         if (revenue != 0) {
-            uint256 deposit = a.hasDeposits ? _deposits[assetId][msg.sender] : 0;
+            // Slot 2, which settle reads and writes anyway: the caller is the settler.
+            uint256 deposit = a.settlerDeposit;
             if (deposit >= revenue) {
-                unchecked {
-                    _deposits[assetId][msg.sender] = deposit - revenue;
-                    a.deposits -= uint112(revenue);
-                }
+                a.settlerDeposit = uint112(deposit - revenue);
                 received = revenue;
             } else {
                 received = _pull(a.token, revenue);
@@ -444,10 +458,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         unchecked {
             a.issuerFunded += uint112(issuer);
             a.supportersFunded += uint112(supporters);
-            if (users | protocol != 0) {
-                a.rebatesFunded += uint96(users);
-                a.protocolFunded += uint112(protocol);
-            }
+            if (users != 0) a.rebatesFunded += uint96(users);
+            if (protocol != 0) a.protocolFunded += uint112(protocol);
         }
         if (users != 0) {
             if (users > AMOUNT_MASK) revert AmountTooLarge(AMOUNT_MASK);
@@ -480,32 +492,41 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         address token = a.token;
         if (token == address(0)) revert UnknownAsset();
         uint256 received = _pull(token, amount);
-        uint256 total = a.deposits + received;
-        if (total > MAX_AMOUNT) revert AmountTooLarge(MAX_AMOUNT);
-        a.deposits = uint112(total);
-        a.hasDeposits = true;
-        _deposits[assetId][msg.sender] += received;
+        uint256 settlerDeposit = a.settlerDeposit;
+        uint256 others = a.otherDeposits;
+        if (settlerDeposit + others + received > MAX_AMOUNT) revert AmountTooLarge(MAX_AMOUNT);
+        if (msg.sender == a.settler) {
+            a.settlerDeposit = uint112(settlerDeposit + received);
+        } else {
+            a.otherDeposits = uint112(others + received);
+            _deposits[assetId][msg.sender] += received;
+        }
         emit Deposited(assetId, msg.sender, received);
     }
 
     /// @notice Pays back `amount` of the caller's deposit. Any depositor, at any time.
     function withdrawDeposit(bytes32 assetId, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
-        uint256 available = _deposits[assetId][msg.sender];
-        if (amount > available) revert InsufficientDeposit(available);
         Asset storage a = _assets[assetId];
+        bool isSettler = msg.sender == a.settler;
+        uint256 available = isSettler ? a.settlerDeposit : _deposits[assetId][msg.sender];
+        if (amount > available) revert InsufficientDeposit(available);
         unchecked {
-            _deposits[assetId][msg.sender] = available - amount;
-            a.deposits -= uint112(amount);
+            if (isSettler) {
+                a.settlerDeposit = uint112(available - amount);
+            } else {
+                _deposits[assetId][msg.sender] = available - amount;
+                a.otherDeposits -= uint112(amount);
+            }
         }
-        if (a.deposits == 0) a.hasDeposits = false;
         IERC20(a.token).safeTransfer(msg.sender, amount);
         emit DepositWithdrawn(assetId, msg.sender, amount);
     }
 
-    /// @notice A settler's deposit for an asset.
+    /// @notice An account's deposit for an asset.
     function depositOf(bytes32 assetId, address settler) external view returns (uint256) {
-        return _deposits[assetId][settler];
+        Asset storage a = _assets[assetId];
+        return settler == a.settler ? a.settlerDeposit : _deposits[assetId][settler];
     }
 
     // -------------------------------------------------------------- supporters
@@ -900,7 +921,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     }
 
     function _ledger(Asset storage a) private view returns (uint256) {
-        return uint256(a.totalStake) + a.pendingStake + a.totalUnbonding + a.deposits
+        return uint256(a.totalStake) + a.pendingStake + a.totalUnbonding + a.settlerDeposit
+            + a.otherDeposits
             + _owed(a.issuerFunded, a.issuerClaimed) + _owed(a.supportersFunded, a.supportersClaimed)
             + _owed96(a.rebatesFunded, a.rebatesClaimed) + _owed(a.protocolFunded, a.protocolClaimed);
     }

@@ -3,8 +3,9 @@ import { type Anvil, measureSettlementGas, startAnvil } from './testing/index.js
 
 // The design's targets are settle <= 80k gas per batch in steady state and a repeat rebate
 // claim <= 70k. Per-epoch immutable rebate roots cost settle one fresh storage slot (22,100 gas)
-// and measured pulls two balance reads, so these ceilings pin what the README reports instead:
-// a regression shows up here, not as a silent drift.
+// and measured pulls two balance reads, so only a settle paid from the settler's deposit (the
+// settlement client's default) meets 80k; these ceilings pin what the README reports: a
+// regression shows up here, not as a silent drift.
 let anvil: Anvil
 beforeAll(async () => {
   anvil = await startAnvil()
@@ -17,22 +18,35 @@ test('settle is flat in the batch size and within its ceilings; claims too', asy
   await anvil.revert(snapshot)
   console.log('gas (protocol fee 0):', gas)
   const settles = Object.values(gas.settleByReceiptCount).map(Number)
-  expect(Math.max(...settles)).toBeLessThanOrEqual(103_000)
+  expect(Math.max(...settles)).toBeLessThanOrEqual(95_000)
   // The receipt count costs only its calldata bytes (16 gas per non-zero byte).
   expect(Math.max(...settles) - Math.min(...settles)).toBeLessThan(64)
-  // Paid from a deposit, a batch skips the token transfer and its two balance reads.
-  expect(Number(gas.settleFromDeposit)).toBeLessThanOrEqual(92_000)
+  // Paid from a deposit, a batch skips the token transfer and its two balance reads, and the
+  // deposit sits in a slot settle writes anyway.
+  expect(Number(gas.settleFromDeposit)).toBeLessThanOrEqual(74_000)
   expect(Number(gas.settleFromDeposit) / 10_000).toBeLessThanOrEqual(10)
+  // A top-up shared by 24 batches (the client's default) keeps the average within 80k.
+  expect(Number(gas.settleFromDeposit + gas.depositTopUp / 24n)).toBeLessThanOrEqual(80_000)
+  // A held supporters' share (stake below one batch's share) costs its slot on top.
+  expect(Number(gas.settleFromDepositHeld)).toBeGreaterThan(Number(gas.settleFromDeposit))
+  expect(Number(gas.settleFromDepositHeld)).toBeLessThanOrEqual(102_000)
   expect(gas.proofLength).toBeGreaterThanOrEqual(13) // a 10k-leaf tree is 13-14 deep
   expect(Number(gas.claimRebateRepeat)).toBeLessThanOrEqual(71_000)
   // Four epochs in one claimRebates cost less than three single claims.
   expect(Number(gas.claimRebatesFourEpochs)).toBeLessThan(3 * Number(gas.claimRebateRepeat))
 }, 120_000)
 
-test('a protocol fee costs settle nothing more (its counter shares a slot)', async () => {
+test('a protocol fee costs settle one slot update (its counter has a slot of its own)', async () => {
   const gas = await measureSettlementGas(anvil, { users: 100, protocolBps: 500 })
   const without = await measureSettlementGas(anvil, { users: 100, protocolBps: 0 })
   console.log('gas (protocol fee 5%):', gas)
-  expect(gas.settleByReceiptCount[10_000]).toBe(without.settleByReceiptCount[10_000])
+  // A cold read and a write of the fee's slot (2,100 + 2,900) and little else.
+  for (const extra of [
+    gas.settleByReceiptCount[10_000]! - without.settleByReceiptCount[10_000]!,
+    gas.settleFromDeposit - without.settleFromDeposit,
+  ]) {
+    expect(Number(extra)).toBeGreaterThanOrEqual(5_000)
+    expect(Number(extra)).toBeLessThanOrEqual(5_300)
+  }
   expect(gas.claimProtocol).toBeGreaterThan(0n)
 }, 120_000)

@@ -145,7 +145,33 @@ const operation = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant('claimRebates' as const), asset, who }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('deposit' as const), asset, amount }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('deposit' as const),
+      asset,
+      // ACTORS stands for the asset's first settler.
+      by: fc.oneof(fc.constant(ACTORS), fc.integer({ min: 0, max: ACTORS })),
+      amount,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('withdrawDeposit' as const),
+      asset,
+      by: fc.integer({ min: 0, max: ACTORS }),
+      percent: fc.integer({ min: 0, max: 110 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('setSettler' as const),
+      asset,
+      to: fc.oneof(fc.constant(ACTORS), fc.integer({ min: 0, max: ACTORS })),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('claimIssuer' as const), asset }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('claimProtocol' as const), asset }) },
 )
@@ -262,12 +288,9 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
       case 'settle': {
         // The users' share of what will arrive (a deposit that covers the revenue pays it
         // exactly; otherwise it is pulled, and the fee token keeps 1%).
+        const fromDeposit = op.revenue !== 0n && model.deposits[model.settler]! >= op.revenue
         const received =
-          op.revenue === 0n
-            ? 0n
-            : model.deposit >= op.revenue
-              ? op.revenue
-              : model.arrives(op.revenue)
+          op.revenue === 0n ? 0n : fromDeposit ? op.revenue : model.arrives(op.revenue)
         const users = (received * BigInt(a.shares.usersBps)) / 10_000n
         const leaves = new Map<number, bigint>()
         if (op.root === 'settler') leaves.set(ACTORS, users)
@@ -279,9 +302,13 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
         const tree = epochTree(
           [...leaves].map(([i, v]) => [account(op.asset, i).address as Address, v]),
         )
+        // Sent by the current settler (an actor after setSettler), whose wallet pays a pull.
         await mined(
-          as(a.settler).settle(...settleArgs(a.id, model.epoch + 1n, op.revenue, tree.root)),
+          as(account(op.asset, model.settler)).settle(
+            ...settleArgs(a.id, model.epoch + 1n, op.revenue, tree.root),
+          ),
         )
+        if (!fromDeposit && model.settler < ACTORS) state.sent[model.settler]![t]! += op.revenue
         model.settle(op.revenue, leaves)
         state.trees.set(`${op.asset}:${model.epoch}`, tree)
         return
@@ -335,8 +362,27 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
         return
       }
       case 'deposit': {
-        await mined(as(a.settler).deposit(a.id, op.amount))
-        model.deposit += model.arrives(op.amount)
+        // Any account may deposit; only the current settler's deposit pays batches.
+        await mined(as(account(op.asset, op.by)).deposit(a.id, op.amount))
+        model.deposits[op.by]! += model.arrives(op.amount)
+        if (op.by < ACTORS) state.sent[op.by]![t]! += op.amount
+        return
+      }
+      case 'withdrawDeposit': {
+        // Up to 110% of the account's deposit: more than it holds is refused, whoever asks.
+        const held = model.deposits[op.by]!
+        const value = (held * BigInt(op.percent)) / 100n + (op.percent > 100 ? 1n : 0n)
+        const sent = as(account(op.asset, op.by)).withdrawDeposit(a.id, value)
+        if (value === 0n) return reverts(sent, 'ZeroAmount')
+        if (value > held) return reverts(sent, 'InsufficientDeposit')
+        await mined(sent)
+        model.deposits[op.by]! -= value
+        if (op.by < ACTORS) state.received[op.by]![t]! += arrives(op.asset, value)
+        return
+      }
+      case 'setSettler': {
+        await mined(as(a.issuer).setSettler(a.id, account(op.asset, op.to).address))
+        model.settler = op.to
         return
       }
       case 'claimIssuer': {
@@ -379,8 +425,15 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
     expect([view.rewardPerStake, view.heldForSupporters, view.deposits]).toEqual([
       m.rewardPerStake,
       m.held,
-      m.deposit,
+      m.deposits.reduce((x, y) => x + y, 0n),
     ])
+    // Each account's deposit is its own, whoever is settler.
+    const deposits = await Promise.all(
+      m.deposits.map((_, i) =>
+        settlement.depositOf(assets[touched]!.id, account(touched, i).address),
+      ),
+    )
+    expect(deposits).toEqual(m.deposits)
     expect([
       view.issuerFunded,
       view.supportersFunded,

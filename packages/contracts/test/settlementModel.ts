@@ -34,7 +34,10 @@ export class SettlementModel {
   pendingStake = 0n
   totalUnbonding = 0n
   held = 0n
-  deposit = 0n
+  /** Each account's deposit; the settler's pays its batches when it covers them. */
+  readonly deposits: bigint[]
+  /** The account index of the current settler (the last account at first). */
+  settler: number
   /** Accumulator values right after the settles at which stake activated. */
   readonly activation = new Map<bigint, bigint>()
   readonly epochs = new Map<bigint, EpochModel>()
@@ -53,6 +56,8 @@ export class SettlementModel {
     /** Whether the token keeps 1% of every transfer. */
     readonly feeOnTransfer = false,
   ) {
+    this.deposits = Array.from({ length: accounts }, () => 0n)
+    this.settler = accounts - 1
     this.supporters = Array.from({ length: accounts }, () => ({
       active: 0n,
       pending: 0n,
@@ -99,8 +104,8 @@ export class SettlementModel {
   settle(revenue: bigint, leaves: Map<number, bigint>): bigint {
     let received = 0n
     if (revenue !== 0n) {
-      if (this.deposit >= revenue) {
-        this.deposit -= revenue
+      if (this.deposits[this.settler]! >= revenue) {
+        this.deposits[this.settler]! -= revenue
         received = revenue
       } else received = this.arrives(revenue)
     }
@@ -219,7 +224,7 @@ export class SettlementModel {
       this.totalStake +
       this.pendingStake +
       this.totalUnbonding +
-      this.deposit +
+      this.deposits.reduce((a, b) => a + b, 0n) +
       (this.funded.issuer - this.claimed.issuer) +
       (this.funded.supporters - this.claimed.supporters) +
       (this.funded.users - this.claimed.users) +

@@ -38,6 +38,11 @@ export {
 } from './createSettler.js'
 export { decodeRevert } from './decodeRevert.js'
 export { type EnsureAllowanceParameters, ensureAllowance } from './ensureAllowance.js'
+export {
+  type EnsureDepositParameters,
+  type EnsureDepositReturnType,
+  ensureDeposit,
+} from './ensureDeposit.js'
 export { type DecodedRevert, SettlementError, type SettlementErrorCode } from './errors.js'
 export {
   createProofIndex,

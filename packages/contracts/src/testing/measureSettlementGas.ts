@@ -17,12 +17,21 @@ export type SettlementGas = {
   /** The first settlement of an asset (its counters go from zero to non-zero). */
   settleFirst: bigint
   /**
-   * Steady-state settlements (stake active, nothing held or pending), by receipt count, paying
-   * the revenue with `transferFrom` under a standing allowance.
+   * Steady-state settlements (stake active and far above a batch's supporters' share, so
+   * nothing is held or pending), by receipt count, paying the revenue with `transferFrom`
+   * under a standing allowance.
    */
   settleByReceiptCount: Record<number, bigint>
   /** A steady-state settlement paid from the settler's deposit instead. */
   settleFromDeposit: bigint
+  /** The settler's top-up of its deposit (`deposit`, once it has one). */
+  depositTopUp: bigint
+  /**
+   * A settlement from the deposit while the supporters' share is held: batches whose
+   * supporters' share exceeds the active stake (the per-epoch ceiling) rewrite the held
+   * amount.
+   */
+  settleFromDepositHeld: bigint
   /** A user's first claim, and the epoch's first. */
   claimRebateFirst: bigint
   /** A user's claim of a later epoch that another user has already claimed from. */
@@ -87,7 +96,7 @@ export async function measureSettlementGas(
   }))
   let epoch = 0
   const trees: ReturnType<typeof createRebateTree>[] = []
-  const settleBatch = (receiptCount: number) => {
+  const settleBatch = (receiptCount: number, revenue?: bigint) => {
     epoch++
     const tree = createRebateTree([
       ...others,
@@ -100,7 +109,7 @@ export async function measureSettlementGas(
       .settle(
         assetId,
         epoch,
-        1_000_000_000n + BigInt(epoch),
+        revenue ?? 1_000_000_000n + BigInt(epoch),
         keccak256(toBeHex(epoch, 32)),
         tree.root,
         receiptCount,
@@ -116,8 +125,9 @@ export async function measureSettlementGas(
   const claim = (who: { address: string }, e: number) =>
     settlement.connect(who as typeof claimant).claimRebate(assetId, ...claimArgs(who, e))
 
-  const stakeFirst = await gasOf(settlement.connect(alice).stake(assetId, 1_000_000n))
-  await gasOf(settlement.connect(bob).stake(assetId, 3_000_000n))
+  // Stake far above a batch's supporters' share (2.5e8), as on an asset supporters back.
+  const stakeFirst = await gasOf(settlement.connect(alice).stake(assetId, 100_000_000_000n))
+  await gasOf(settlement.connect(bob).stake(assetId, 300_000_000_000n))
   const settleFirst = await gasOf(settleBatch(10))
   const claimRebateFirst = await gasOf(claim(claimant, 1))
   // The stake placed before epoch 1 activated at its settle; the second settle releases the
@@ -141,7 +151,7 @@ export async function measureSettlementGas(
   )
   const claimRewardsFirst = await gasOf(settlement.connect(alice).claimRewards(assetId))
   await gasOf(settleBatch(10))
-  const stakeMore = await gasOf(settlement.connect(bob).stake(assetId, 1_000_000n))
+  const stakeMore = await gasOf(settlement.connect(bob).stake(assetId, 100_000_000_000n))
   await gasOf(settleBatch(10))
   await gasOf(settleBatch(10))
   const claimRewardsRepeat = await gasOf(settlement.connect(alice).claimRewards(assetId))
@@ -150,6 +160,11 @@ export async function measureSettlementGas(
   await gasOf(settlement.connect(settler).deposit(assetId, 100_000_000_000n))
   await gasOf(settleBatch(10_000))
   const settleFromDeposit = await gasOf(settleBatch(10_000))
+  const depositTopUp = await gasOf(settlement.connect(settler).deposit(assetId, 3n * 10n ** 13n))
+  // Batches whose supporters' share (2.5e12) exceeds the active stake (5e11): held, twice.
+  const heldRevenue = 10n ** 13n
+  await gasOf(settleBatch(10_000, heldRevenue))
+  const settleFromDepositHeld = await gasOf(settleBatch(10_000, heldRevenue))
   const requestUnstake = await gasOf(settlement.connect(alice).requestUnstake(assetId, 500_000n))
   await anvil.increaseTime(fx.unbondingDelay)
   const withdraw = await gasOf(settlement.connect(alice).withdraw(assetId))
@@ -160,6 +175,8 @@ export async function measureSettlementGas(
     settleFirst,
     settleByReceiptCount,
     settleFromDeposit,
+    depositTopUp,
+    settleFromDepositHeld,
     claimRebateFirst,
     claimRebateRepeat,
     claimRebateFirstOfEpoch,
