@@ -106,8 +106,15 @@ export function createBodyWorkerPool(options: BodyWorkerPoolOptions = {}): BodyW
 
   const pump = () => {
     while (queue.length > 0 && !closed) {
-      const thread =
-        threads.find((t) => t.job === undefined) ?? (threads.length < size ? start() : undefined)
+      let thread = threads.find((t) => t.job === undefined)
+      if (!thread && threads.length < size)
+        try {
+          thread = start()
+        } catch (error) {
+          // No thread can start (its script is missing): the body fails, closed.
+          queue.shift()!.reject(error)
+          continue
+        }
       if (!thread) return
       const job = queue.shift()!
       thread.job = job
@@ -156,16 +163,20 @@ function workerFailed(cause: unknown): MeterError {
 
 /**
  * The thread's script, next to this module: `bodyWorker.js` / `.cjs` beside `dist/index.js` /
- * `index.cjs`, `bodyWorker.ts` beside this file when run from source.
+ * `index.cjs` (one folder up from `dist/testing/index.cjs`, whose CommonJS build inlines this
+ * module), `bodyWorker.ts` beside this file when run from source.
  */
 function workerScript(): URL {
   const here = import.meta.url
   const extension = /\.[cm]?[jt]s$/.exec(new URL(here).pathname)?.[0] ?? '.js'
-  const script = new URL(`./bodyWorker${extension}`, here)
-  if (!existsSync(fileURLToPath(script)))
+  const candidates = [`./bodyWorker${extension}`, `../bodyWorker${extension}`].map(
+    (path) => new URL(path, here),
+  )
+  const script = candidates.find((url) => existsSync(fileURLToPath(url)))
+  if (!script)
     throw workerFailed(
       new Error(
-        `${fileURLToPath(script)} is missing: ship @rma/express's dist folder whole (a bundler that inlines @rma/express must copy dist/bodyWorker.js next to the bundle).`,
+        `${fileURLToPath(candidates[0]!)} is missing: ship @rma/express's dist folder whole (a bundler that inlines @rma/express must copy dist/bodyWorker.js next to the bundle).`,
       ),
     )
   return script
