@@ -209,7 +209,7 @@ function incomplete(): MeterError {
 }
 
 function requestedModel(context: RmaRequestContext): string {
-  return typeof context.body.model === 'string' ? context.body.model : ''
+  return typeof context.fields.model === 'string' ? context.fields.model : ''
 }
 
 function asError(error: unknown): Error {

@@ -12,12 +12,14 @@ export {
 } from './authorizeReceiptRead.js'
 export { canonicalPath } from './canonicalPath.js'
 export { type CheckMeterOnChainParameters, checkMeterOnChain } from './checkMeterOnChain.js'
+export { clientGone } from './clientGone.js'
 export { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
 export { endStreamWithError } from './endStreamWithError.js'
 export { MeterError, type OpenAIErrorBody, type OpenAIErrorType } from './errors.js'
 export { loadMeterSigner, loadMeterSignerSync, type MeterKeySource } from './loadMeterSigner.js'
 export { type OpenAIProxyOptions, openaiProxy } from './openaiProxy.js'
 export { type ReceiptJSON, receiptToJSON } from './receiptToJSON.js'
+export { type RequestFields, requestFieldNames, requestFields } from './requestFields.js'
 export {
   type MeterConfig,
   type MeterLogger,

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { canonicalPath } from './canonicalPath.js'
+import { clientGone } from './clientGone.js'
 import { endStreamWithError } from './endStreamWithError.js'
 import { MeterError } from './errors.js'
 import { readRawBody } from './readRawBody.js'
@@ -128,6 +129,9 @@ export function openaiProxy(options: OpenAIProxyOptions): RequestHandler {
     try {
       const path = resolveProxyRoute(req, routes)
       const { body, addedUsage } = await requestBody(req, path, includeUsage)
+      // A client that already left gets nothing forwarded: the upstream would do the work
+      // (and the provider pay for it) for nobody.
+      if (clientGone(req)) return
       const query = req.originalUrl.includes('?')
         ? req.originalUrl.slice(req.originalUrl.indexOf('?'))
         : ''
@@ -218,10 +222,11 @@ async function requestBody(
   includeUsage: boolean,
 ): Promise<{ body: Buffer; addedUsage: boolean }> {
   let raw: Buffer
+  // Only the members read here (the meter parsed a large body off the server thread).
   let body: Record<string, unknown> | undefined
   if (req.rma) {
     raw = req.rma.rawBody
-    body = req.rma.body
+    body = req.rma.fields
   } else if (req.body !== undefined) {
     raw = Buffer.from(JSON.stringify(req.body))
     body = req.body as Record<string, unknown>
@@ -242,7 +247,9 @@ async function requestBody(
   const spliced =
     body && !Object.hasOwn(body, 'stream_options') ? spliceIncludeUsage(raw) : undefined
   if (spliced) return { body: spliced, addedUsage: true }
-  const withUsage = { ...body, stream_options: { ...(options ?? {}), include_usage: true } }
+  // The whole body this time (a large one is parsed again here: this path is rare).
+  const whole = req.rma ? req.rma.body : body
+  const withUsage = { ...whole, stream_options: { ...(options ?? {}), include_usage: true } }
   return { body: Buffer.from(JSON.stringify(withUsage)), addedUsage: true }
 }
 

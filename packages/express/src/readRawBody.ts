@@ -16,6 +16,11 @@ export type ReadRawBodyOptions = {
   admitLarge?: () => void
   /** Called once the read is over (read or refused) with the server-thread time it took. */
   onBusy?: (ms: number) => void
+  /**
+   * A body over `largeBytes` is not hashed here (`hash` is then undefined): the caller hashes
+   * it off the server thread. Default false.
+   */
+  skipLargeHash?: boolean
 }
 
 /**
@@ -32,7 +37,7 @@ export type ReadRawBodyOptions = {
 export async function readRawBody(
   req: Request,
   options: ReadRawBodyOptions,
-): Promise<{ raw: Buffer; hash: Hex; busyMs: number }> {
+): Promise<{ raw: Buffer; hash: Hex | undefined; busyMs: number }> {
   const { limit, timeoutMs, largeBytes = Number.POSITIVE_INFINITY, admitLarge } = options
   const state = req as Request & { _body?: boolean; rawBody?: unknown }
   if (Buffer.isBuffer(state.rawBody))
@@ -56,7 +61,10 @@ export async function readRawBody(
     }
     admitted = true
   }
-  const hasher = createBytesHasher()
+  // Undefined once the body is known to be large and the caller hashes it.
+  let hasher: ReturnType<typeof createBytesHasher> | undefined = createBytesHasher()
+  if (options.skipLargeHash && Number.isFinite(declared) && declared > largeBytes)
+    hasher = undefined
   const chunks: Buffer[] = []
   let size = 0
   // Server-thread time spent on this body (hashing, copying), for the large-body budget.
@@ -91,7 +99,8 @@ export async function readRawBody(
           throw error
         }
       }
-      hasher.update(chunk)
+      if (options.skipLargeHash && size > largeBytes) hasher = undefined
+      hasher?.update(chunk)
       chunks.push(chunk)
       busyMs += performance.now() - t0
     }
@@ -124,7 +133,7 @@ export async function readRawBody(
   })
   state.rawBody = raw
   state._body = true
-  return { raw, hash: hasher.hex(), busyMs }
+  return { raw, hash: hasher?.hex(), busyMs }
 }
 
 function tooLarge(limit: number): MeterError {

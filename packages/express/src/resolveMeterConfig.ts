@@ -68,6 +68,14 @@ export type RmaMeterOptions = MeterKeySource & {
    */
   largeBodyBudget?: number | false
   /**
+   * Threads that hash and parse large bodies (over `largeBodyBytes`), so the server thread
+   * does not: `size` threads at most (default half the CPUs, 1 to 4). Their time counts in
+   * `largeBodyBudget`. A thread that dies on a body fails that call with 503
+   * `rma_body_worker_failed` (nothing forwarded or charged). `false` hashes and parses every
+   * body on the server thread.
+   */
+  largeBodyWorkers?: { size?: number } | false
+  /**
    * Output tokens assumed when a request sets no max-tokens bound, for its worst-case price
    * (default 16,384: the upstream's own default for OpenAI's chat models). `null` refuses
    * requests without a bound (400 `rma_max_tokens_required`).
@@ -99,6 +107,7 @@ export type MeterConfig = {
   bodyTimeoutMs: number
   largeBodyBytes: number
   largeBodyBudget: number | false
+  largeBodyWorkers: { size?: number } | false
   defaultMaxOutputTokens: number | undefined
   rpcUrl: string | undefined
   logger: MeterLogger
@@ -141,6 +150,10 @@ export function resolveMeterConfig(options: RmaMeterOptions): MeterConfig {
     !(typeof budget === 'number' && budget > 0 && budget <= 1)
   )
     throw optionError('`largeBodyBudget` must be a share of time in (0, 1], or false.')
+  const workers = options.largeBodyWorkers
+  if (workers !== undefined && workers !== false) {
+    positive('largeBodyWorkers.size', workers.size)
+  }
   positive('maxAttestationTtl', options.maxAttestationTtl)
   if (options.defaultMaxOutputTokens !== null)
     positive('defaultMaxOutputTokens', options.defaultMaxOutputTokens)
@@ -166,6 +179,7 @@ export function resolveMeterConfig(options: RmaMeterOptions): MeterConfig {
     bodyTimeoutMs: options.bodyTimeoutMs ?? 30_000,
     largeBodyBytes: options.largeBodyBytes ?? 1024 * 1024,
     largeBodyBudget: budget ?? 0.2,
+    largeBodyWorkers: workers ?? {},
     defaultMaxOutputTokens:
       options.defaultMaxOutputTokens === null
         ? undefined

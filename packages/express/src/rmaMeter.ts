@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import {
   BaseError,
   decodeAck,
+  hashBytes,
   type ModelPrice,
   resolveModelPrice,
   type StoredReceipt,
@@ -14,7 +15,9 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { authenticate } from './authenticate.js'
 import { canonicalPath } from './canonicalPath.js'
 import { checkMeterOnChain } from './checkMeterOnChain.js'
+import { clientGone } from './clientGone.js'
 import { closeUnreadBody } from './closeUnreadBody.js'
+import { type BodyWorkerPool, createBodyWorkerPool } from './createBodyWorkerPool.js'
 import {
   createLargeBodyBudget,
   type LargeBodyBudget,
@@ -26,6 +29,7 @@ import { ensureStoreWritable } from './ensureStoreWritable.js'
 import { MeterError } from './errors.js'
 import { observeResponse } from './observeResponse.js'
 import { readRawBody } from './readRawBody.js'
+import { type RequestFields, requestFields } from './requestFields.js'
 import { type MeterConfig, type RmaMeterOptions, resolveMeterConfig } from './resolveMeterConfig.js'
 import { sendError } from './sendError.js'
 import { storeCall } from './storeCall.js'
@@ -91,6 +95,8 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
     config.largeBodyBudget === false
       ? undefined
       : createLargeBodyBudget({ fraction: config.largeBodyBudget })
+  const pool =
+    config.largeBodyWorkers === false ? undefined : createBodyWorkerPool(config.largeBodyWorkers)
   const ready = config.signer().then(async ({ address }) => {
     if (config.rpcUrl === undefined) return
     await checkMeterOnChain({
@@ -139,7 +145,7 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
     try {
       if (!isReady) await ready.catch(() => undefined)
       if (failed) throw failed
-      context = await begin(config, req, endpoint, budget, (admitted) => {
+      context = await begin(config, req, endpoint, budget, pool, (admitted) => {
         ticket = admitted
       })
     } catch (error) {
@@ -157,7 +163,16 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
     next()
   }
 
-  return Object.assign(rmaMeterMiddleware, { config, events, metrics, ready })
+  const meter = Object.assign(rmaMeterMiddleware, { config, events, metrics, ready })
+  if (pool) pools.set(meter, pool)
+  return meter
+}
+
+const pools = new WeakMap<RmaMeter, BodyWorkerPool>()
+
+/** The threads of a meter that parse its large bodies, to make them fail in tests. Not exported by the package. */
+export function bodyWorkerPoolOf(meter: RmaMeter): BodyWorkerPool | undefined {
+  return pools.get(meter)
 }
 
 /**
@@ -171,6 +186,7 @@ async function begin(
   req: Request,
   endpoint: Endpoint,
   budget: LargeBodyBudget | undefined,
+  pool: BodyWorkerPool | undefined,
   onTicket: (ticket: LargeBodyTicket) => void,
 ): Promise<RmaRequestContext> {
   const startedAt = performance.now()
@@ -185,7 +201,7 @@ async function begin(
     clockSkew: config.clockSkew,
   })
   let ticket: LargeBodyTicket | undefined
-  const { raw: rawBody, hash: requestHash } = await readRawBody(req, {
+  const read = await readRawBody(req, {
     limit: config.maxBodyBytes,
     timeoutMs: config.bodyTimeoutMs,
     largeBytes: config.largeBodyBytes,
@@ -207,6 +223,8 @@ async function begin(
         })
       }),
     onBusy: (ms) => ticket?.charge(ms),
+    // With a pool, a large body is hashed and parsed there, not on the server thread.
+    skipLargeHash: pool !== undefined,
   })
   // Parsing and pricing a large body are charged to the budget as measured, refused or not.
   const charged = <T>(work: () => T): T => {
@@ -217,17 +235,51 @@ async function begin(
       ticket?.charge(performance.now() - t0)
     }
   }
-  if (attestation && attestation.requestHash !== requestHash)
-    throw new MeterError({
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'rma_request_hash_mismatch',
-      message: 'The attestation does not match the request body.',
-      details: 'Sign keccak256 of the exact body bytes sent.',
-    })
-  const body = charged(() => parseBody(rawBody))
-  req.body = body
-  const model = typeof body.model === 'string' ? body.model : ''
+  let rawBody = read.raw
+  let requestHash = read.hash
+  let fields: RequestFields
+  // The parsed body: at once for a small one; for a large one only if something asks for it
+  // (an app's own handler reading `req.body`; never `openaiProxy`).
+  let body: () => Record<string, unknown>
+  if (requestHash === undefined && pool) {
+    // A client that left while its body arrived gets nothing more done for it.
+    if (clientGone(req)) throw clientGoneError()
+    const processed = await pool.process(rawBody)
+    ticket?.charge(processed.busyMs)
+    rawBody = processed.raw
+    requestHash = processed.hash
+    ;(req as Request & { rawBody?: Buffer }).rawBody = rawBody
+    if (attestation && attestation.requestHash !== requestHash) throw hashMismatch()
+    if (processed.fields === undefined) throw invalidJson()
+    fields = processed.fields
+    let parsed: Record<string, unknown> | undefined
+    const raw = rawBody
+    body = () => {
+      parsed ??= parseBody(raw)
+      return parsed
+    }
+  } else {
+    const hash = requestHash ?? hashBytes(rawBody)
+    requestHash = hash
+    if (attestation && attestation.requestHash !== hash) throw hashMismatch()
+    const parsed = charged(() => parseBody(rawBody))
+    fields = requestFields(parsed)
+    body = () => parsed
+  }
+  Object.defineProperty(req, 'body', {
+    configurable: true,
+    enumerable: true,
+    get: body,
+    set(value: unknown) {
+      Object.defineProperty(req, 'body', {
+        configurable: true,
+        enumerable: true,
+        writable: true,
+        value,
+      })
+    },
+  })
+  const model = typeof fields.model === 'string' ? fields.model : ''
   let price: ModelPrice | undefined
   try {
     price = resolveModelPrice(config.prices, model, now)
@@ -245,7 +297,7 @@ async function begin(
     const worst = charged(() =>
       worstCasePrice({
         endpoint,
-        body,
+        body: fields,
         bodyBytes: rawBody.length,
         price,
         defaultMaxOutputTokens: config.defaultMaxOutputTokens,
@@ -261,6 +313,8 @@ async function begin(
       })
   }
   await acceptAck(config, req)
+  // Nothing is claimed (nor forwarded, nor charged) for a client that already left.
+  if (clientGone(req)) throw clientGoneError()
   if (attestation) {
     const fresh = await storeCall(() =>
       config.store.claimNonce({
@@ -278,18 +332,49 @@ async function begin(
         message: 'The attestation nonce was already used.',
       })
   }
-  return {
+  const context: RmaRequestContext = {
     id: randomUUID(),
     endpoint,
     user: user.toLowerCase() as `0x${string}`,
     requestHash,
     rawBody,
-    body,
-    stream: body.stream === true,
+    body: {},
+    fields,
+    stream: fields.stream === true,
     inline: req.get('rma-receipt') === 'inline',
     maxAmount,
     startedAt,
   }
+  Object.defineProperty(context, 'body', { enumerable: true, get: body })
+  return context
+}
+
+function clientGoneError(): MeterError {
+  return new MeterError({
+    status: 499,
+    type: 'invalid_request_error',
+    code: 'rma_client_gone',
+    message: 'The client closed the connection before the call was forwarded.',
+  })
+}
+
+function hashMismatch(): MeterError {
+  return new MeterError({
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'rma_request_hash_mismatch',
+    message: 'The attestation does not match the request body.',
+    details: 'Sign keccak256 of the exact body bytes sent.',
+  })
+}
+
+function invalidJson(): MeterError {
+  return new MeterError({
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'rma_invalid_json',
+    message: 'The request body must be a JSON object.',
+  })
 }
 
 function parseBody(raw: Buffer): Record<string, unknown> {
@@ -299,13 +384,7 @@ function parseBody(raw: Buffer): Record<string, unknown> {
   } catch {
     body = undefined
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new MeterError({
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'rma_invalid_json',
-      message: 'The request body must be a JSON object.',
-    })
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidJson()
   return body as Record<string, unknown>
 }
 

@@ -1,4 +1,5 @@
 import type { Address, Hex, Usage } from '@rma/core'
+import type { RequestFields } from './requestFields.js'
 import type { Endpoint } from './usage/endpointOf.js'
 
 /** What the meter knows about a metered call; on `req.rma` for handlers after it. */
@@ -9,9 +10,16 @@ export type RmaRequestContext = {
   user: Address
   /** keccak256 of the exact request body bytes. */
   requestHash: Hex
-  /** The exact request body bytes and their parsed JSON. */
+  /**
+   * The exact request body bytes and their parsed JSON. A large body (over `largeBodyBytes`) is
+   * parsed off the server thread for the meter; `body` then parses it again on first read,
+   * on the server thread: handlers that need only the model, stream and max tokens read
+   * `fields`.
+   */
   rawBody: Buffer
   body: Record<string, unknown>
+  /** The body's members the meter reads (`requestFieldNames`), parsed. */
+  fields: RequestFields
   stream: boolean
   /** The client asked for the receipt inside the stream (`rma-receipt: inline`). */
   inline: boolean
