@@ -9,6 +9,7 @@ export { assetIdOf } from './assetIdOf.js'
 export {
   type DeploySettlementParameters,
   type DeploySettlementReturnType,
+  defaultWithdrawalDelay,
   deploySettlement,
 } from './deploySettlement.js'
 export {
@@ -33,13 +34,17 @@ export {
   registerAsset,
 } from './registerAsset.js'
 export { storedRebateRoot } from './storedRebateRoot.js'
+export { toVoucher, type VoucherAck } from './toVoucher.js'
 export type {
   AssetView,
   EpochRebatesView,
   PendingStakeView,
+  PrepaidBalanceView,
   RebateClaim,
   RmaSettlementContract,
+  SettledVoucherView,
   StakeView,
   TestTokenContract,
+  Voucher,
 } from './types.js'
 export { type VerifyRebateProofParameters, verifyRebateProof } from './verifyRebateProof.js'
