@@ -17,14 +17,19 @@ export type StoredReceipt = {
  */
 export type ChainRef = { assetId: Hex; meter: Address; user: Address }
 
-/** The last receipt of a chain; `{ seq: 0, hash: zeroHash }` for an empty chain. */
-export type ChainHead = { seq: number; hash: Hex }
+/**
+ * The last receipt of a chain: its seq, hash and `cumulativeAmount` (the chain's total charged);
+ * `{ seq: 0, hash: zeroHash, cumulativeAmount: 0n }` for an empty chain.
+ */
+export type ChainHead = { seq: number; hash: Hex; cumulativeAmount: bigint }
 
 export type AppendReceiptParameters = ChainRef & {
   id: string
   /**
-   * Builds and signs the chain's next receipt from its head. Runs while the store holds the
-   * chain, so no other receipt of the chain can take the same seq.
+   * Builds and signs the chain's next receipt from its head (seq + 1, prev = hash,
+   * cumulativeAmount = head's + amount). Runs while the store holds the chain, so no other
+   * receipt of the chain can take the same seq. A receipt that does not continue the head
+   * (cumulative amount included) is refused with `StoreError` `INVALID_RECEIPT`.
    */
   sign(head: ChainHead): Promise<{ receipt: SignedUsageReceipt; hash: Hex }>
 }

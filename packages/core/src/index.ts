@@ -19,6 +19,7 @@ export {
 } from './encoding.js'
 export {
   BaseError,
+  CumulativeAmountMismatchError,
   InvalidAllocationError,
   InvalidEncodingError,
   InvalidFieldError,
@@ -30,6 +31,10 @@ export {
   SignerMismatchError,
   UnknownModelError,
 } from './errors.js'
+export {
+  assertCumulativeAmount,
+  expectedCumulativeAmount,
+} from './expectedCumulativeAmount.js'
 export { hashAck } from './hashAck.js'
 export { hashAttestation } from './hashAttestation.js'
 export { type HashBackend, hashBackend, readyHashBackend } from './hashBackend.js'

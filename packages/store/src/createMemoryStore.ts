@@ -6,12 +6,13 @@ import {
   type Hex,
   type ReceiptStore,
   type StoredReceipt,
-  zeroHash,
 } from '@rma/core'
 import { createKeyedMutex } from './internal/keyedMutex.js'
 import {
   assertSettleable,
   chainKeyOf,
+  emptyHead,
+  headOf,
   type LowerChain,
   lower,
   lowerChain,
@@ -91,7 +92,7 @@ export function createMemoryStore(options: CreateMemoryStoreOptions = {}): Recei
         const chain = lowerChain(parameters)
         const key = chainKeyOf(chain)
         return await chains.run(key, async () => {
-          const head = heads.get(key) ?? { seq: 0, hash: zeroHash }
+          const head = heads.get(key) ?? emptyHead()
           const row: MemoryRow = {
             ...toReceiptRow(id, head, chain, await sign({ ...head })),
             epoch: null,
@@ -99,7 +100,7 @@ export function createMemoryStore(options: CreateMemoryStoreOptions = {}): Recei
           if (byHash.has(row.hash)) throw hashTakenError(row.hash)
           byId.set(id, row)
           byHash.set(row.hash, row)
-          heads.set(key, { seq: row.seq, hash: row.hash })
+          heads.set(key, headOf(row))
           return stored(row)
         })
       } finally {
@@ -121,7 +122,7 @@ export function createMemoryStore(options: CreateMemoryStoreOptions = {}): Recei
 
     async head(chain) {
       assertOpen()
-      return { ...(heads.get(chainKeyOf(lowerChain(chain))) ?? { seq: 0, hash: zeroHash }) }
+      return { ...(heads.get(chainKeyOf(lowerChain(chain))) ?? emptyHead()) }
     },
 
     async listByUser({ user, from = 0, to = Number.MAX_SAFE_INTEGER, limit }) {
@@ -241,12 +242,17 @@ export function createMemoryStore(options: CreateMemoryStoreOptions = {}): Recei
 }
 
 /** Whether an ack names this stored receipt: its hash, asset, meter, user and seq. */
-function namesRow(ack: { seq: number }, chain: LowerChain, row: ReceiptRow): boolean {
+function namesRow(
+  ack: { seq: number; cumulativeAmount: bigint },
+  chain: LowerChain,
+  row: ReceiptRow,
+): boolean {
   return (
     row.assetId === chain.assetId &&
     row.meter === chain.meter &&
     row.user === chain.user &&
-    row.seq === ack.seq
+    row.seq === ack.seq &&
+    row.cumulativeAmount === ack.cumulativeAmount.toString()
   )
 }
 

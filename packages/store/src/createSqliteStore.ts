@@ -18,7 +18,6 @@ import {
   encodeAck,
   type ReceiptStore,
   type StoredReceipt,
-  zeroHash,
 } from '@rma/core'
 import Database from 'better-sqlite3'
 import { StoreError } from './errors.js'
@@ -28,6 +27,7 @@ import {
   assertSettleable,
   batchValues,
   chainKeyOf,
+  headOf,
   type LowerChain,
   lower,
   lowerChain,
@@ -35,6 +35,7 @@ import {
   normaliseHashes,
   type ReceiptRow,
   toBatchRecord,
+  toChainHead,
   toReceiptRow,
   toStoredReceipt,
 } from './internal/receipts.js'
@@ -279,10 +280,9 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     let chain = chains.get(key)
     // Map order is insertion order: eviction drops the idle chains loaded longest ago.
     if (chain) return chain
-    const row = sql.head.get(ref.assetId, ref.meter, ref.user)
     chain = {
       key,
-      head: row ? { seq: row.seq, hash: row.hash as `0x${string}` } : { seq: 0, hash: zeroHash },
+      head: toChainHead(sql.head.get(ref.assetId, ref.meter, ref.user)),
       broken: false,
       pending: 0,
     }
@@ -386,7 +386,7 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
       const signed = await sign({ ...head })
       if (chain.broken) throw chainResetError(id)
       const row = toReceiptRow(id, head, ref, signed)
-      chain.head = { seq: row.seq, hash: row.hash }
+      chain.head = headOf(row)
       committed = enqueue(row, newStoredReceipt(row, signed), chain)
       return { committed }
     } finally {
@@ -452,8 +452,7 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     async head(chain: ChainRef) {
       assertOpen()
       const ref = lowerChain(chain)
-      const row = sql.head.get(ref.assetId, ref.meter, ref.user)
-      return row ? { seq: row.seq, hash: row.hash as `0x${string}` } : { seq: 0, hash: zeroHash }
+      return toChainHead(sql.head.get(ref.assetId, ref.meter, ref.user))
     },
 
     async listByUser({ user, from = 0, to = Number.MAX_SAFE_INTEGER, limit = -1 }) {
@@ -498,6 +497,7 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
             hash: lower(ack.receiptHash),
             ...ref,
             seq: ack.seq,
+            cumulativeAmount: ack.cumulativeAmount.toString(),
             ack: encoded,
           })
           if (reply.kind === 'changed' && !reply.changed) throw ackUnknownReceiptError(ack)
@@ -606,7 +606,17 @@ function writerScript(): URL {
 }
 
 function tuple(row: ReceiptRow): RowTuple {
-  return [row.id, row.hash, row.assetId, row.meter, row.user, row.seq, row.timestamp, row.receipt]
+  return [
+    row.id,
+    row.hash,
+    row.assetId,
+    row.meter,
+    row.user,
+    row.seq,
+    row.timestamp,
+    row.cumulativeAmount,
+    row.receipt,
+  ]
 }
 
 /** Maps a constraint violation of the receipts table to a {@link StoreError}. */

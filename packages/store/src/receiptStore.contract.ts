@@ -121,10 +121,13 @@ export function describeReceiptStore(
         )
       const [first, second, third] = stored as [StoredReceipt, StoredReceipt, StoredReceipt]
       expect(heads).toEqual([
-        { seq: 0, hash: zeroHash },
-        { seq: 1, hash: first.hash },
-        { seq: 2, hash: second.hash },
+        { seq: 0, hash: zeroHash, cumulativeAmount: 0n },
+        { seq: 1, hash: first.hash, cumulativeAmount: first.receipt.cumulativeAmount },
+        { seq: 2, hash: second.hash, cumulativeAmount: second.receipt.cumulativeAmount },
       ])
+      expect(third.receipt.cumulativeAmount).toBe(
+        first.receipt.amount + second.receipt.amount + third.receipt.amount,
+      )
       expect(stored.map((s) => [s.id, s.receipt.seq, s.receipt.prev, s.epoch])).toEqual([
         ['call-1', 1, zeroHash, null],
         ['call-2', 2, first.hash, null],
@@ -142,6 +145,7 @@ export function describeReceiptStore(
       ).toEqual({
         seq: 3,
         hash: third.hash,
+        cumulativeAmount: third.receipt.cumulativeAmount,
       })
     })
 
@@ -150,7 +154,7 @@ export function describeReceiptStore(
       const user = randomUser()
       expect(
         await store.head({ assetId: testAssetId, meter: meter.address as Address, user: user }),
-      ).toEqual({ seq: 0, hash: zeroHash })
+      ).toEqual({ seq: 0, hash: zeroHash, cumulativeAmount: 0n })
       const stored = await append(store, 'a', user)
       const upper = `0x${user.slice(2).toUpperCase()}` as Address
       expect(
@@ -162,6 +166,7 @@ export function describeReceiptStore(
       ).toEqual({
         seq: 1,
         hash: stored.hash,
+        cumulativeAmount: stored.receipt.cumulativeAmount,
       })
     })
 
@@ -242,7 +247,7 @@ export function describeReceiptStore(
       expect(await store.get('second')).toBeUndefined()
       expect(
         await store.head({ assetId: testAssetId, meter: meter.address as Address, user: user }),
-      ).toEqual({ seq: 1, hash: first.hash })
+      ).toEqual({ seq: 1, hash: first.hash, cumulativeAmount: first.receipt.cumulativeAmount })
       const second = await append(store, 'second', user)
       expect([second.receipt.seq, second.receipt.prev]).toEqual([2, first.hash])
     })
@@ -258,7 +263,7 @@ export function describeReceiptStore(
           id: 'skip',
           meter: meter.address as Address,
           user,
-          sign: (head) => sign({ seq: head.seq + 1, hash: head.hash }),
+          sign: (head) => sign({ ...head, seq: head.seq + 1 }),
         })
         .catch((e: unknown) => e)
       expect(error).toBeInstanceOf(StoreError)
@@ -269,7 +274,39 @@ export function describeReceiptStore(
       expect(await store.get('skip')).toBeUndefined()
       expect(
         await store.head({ assetId: testAssetId, meter: meter.address as Address, user: user }),
-      ).toEqual({ seq: 1, hash: first.hash })
+      ).toEqual({ seq: 1, hash: first.hash, cumulativeAmount: first.receipt.cumulativeAmount })
+    })
+
+    test('a receipt whose cumulativeAmount is not the head’s plus its amount is rejected', async () => {
+      const store = await open()
+      const user = randomUser()
+      const first = await append(store, 'first', user)
+      expect(first.receipt.cumulativeAmount).toBe(first.receipt.amount)
+      const sign = receiptSigner({ meter, user })
+      for (const [id, skew] of [
+        ['low', -1n],
+        ['high', 1n],
+      ] as const) {
+        const error = await store
+          .append({
+            assetId: testAssetId,
+            id,
+            meter: meter.address as Address,
+            user,
+            // Signed on a head that claims a different running total.
+            sign: (head) => sign({ ...head, cumulativeAmount: head.cumulativeAmount + skew }),
+          })
+          .catch((e: unknown) => e)
+        expect(error).toMatchObject({ name: 'StoreError', code: 'INVALID_RECEIPT' })
+        expect(await store.get(id)).toBeUndefined()
+      }
+      const second = await append(store, 'second', user)
+      expect(second.receipt.cumulativeAmount).toBe(
+        first.receipt.cumulativeAmount + second.receipt.amount,
+      )
+      expect(
+        await store.head({ assetId: testAssetId, meter: meter.address as Address, user }),
+      ).toEqual({ seq: 2, hash: second.hash, cumulativeAmount: second.receipt.cumulativeAmount })
     })
 
     test('a duplicate id is rejected, keeps the first receipt and consumes no seq', async () => {
@@ -285,7 +322,7 @@ export function describeReceiptStore(
       expect(await store.get('dup')).toEqual(first)
       expect(
         await store.head({ assetId: testAssetId, meter: meter.address as Address, user: bob }),
-      ).toEqual({ seq: 0, hash: zeroHash })
+      ).toEqual({ seq: 0, hash: zeroHash, cumulativeAmount: 0n })
       expect((await append(store, 'bob-1', bob)).receipt.seq).toBe(1)
     })
 
@@ -547,6 +584,17 @@ export function describeReceiptStore(
         await ackFor(userWallet, { ...r2.receipt, seq: 3 }, r2.hash),
         await ackFor(userWallet, r2.receipt, other.hash),
         await ackFor(userWallet, { ...r2.receipt, assetId: randomHex(32) }, r2.hash),
+        // A voucher for less (or more) than the receipt's running total.
+        await ackFor(
+          userWallet,
+          { ...r2.receipt, cumulativeAmount: r2.receipt.cumulativeAmount - 1n },
+          r2.hash,
+        ),
+        await ackFor(
+          userWallet,
+          { ...r2.receipt, cumulativeAmount: r2.receipt.cumulativeAmount + 1n },
+          r2.hash,
+        ),
       ]
       for (const ack of forged) {
         const error = await store.addAck(ack).catch((e: unknown) => e)
@@ -578,10 +626,12 @@ export function describeReceiptStore(
       expect(await store.head({ assetId: testAssetId, meter: m, user })).toEqual({
         seq: 2,
         hash: x2.hash,
+        cumulativeAmount: x1.receipt.amount + x2.receipt.amount,
       })
       expect(await store.head({ assetId: assetY, meter: m, user })).toEqual({
         seq: 1,
         hash: y1.hash,
+        cumulativeAmount: y1.receipt.amount,
       })
       // Each asset's settlement sees a gap-free chain of its own receipts.
       for (const assetId of [testAssetId, assetY]) {
@@ -795,7 +845,7 @@ export function describeReceiptStore(
         expect(await again.get('c')).toEqual(c)
         expect(
           await again.head({ assetId: testAssetId, meter: meter.address as Address, user: user }),
-        ).toEqual({ seq: 3, hash: c.hash })
+        ).toEqual({ seq: 3, hash: c.hash, cumulativeAmount: c.receipt.cumulativeAmount })
         expect(
           await again.latestAck({
             assetId: testAssetId,

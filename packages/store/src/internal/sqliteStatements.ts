@@ -15,7 +15,7 @@ type Lookup = [string, string, string]
  * Writes go to the writer thread (sqliteWriter.ts), which has its own connection.
  */
 export type SqliteStatements = {
-  head: Statement<Lookup, { seq: number; hash: string }>
+  head: Statement<Lookup, { seq: number; hash: string; cumulative_amount: string }>
   get: Statement<[string], SelectedReceipt>
   getByHash: Statement<[string], SelectedReceipt>
   listByUser: Statement<[string, number, number, number], SelectedReceipt>
@@ -28,8 +28,8 @@ export type SqliteStatements = {
 
 export function prepareSqliteStatements(db: Database.Database): SqliteStatements {
   return {
-    head: db.prepare<Lookup, { seq: number; hash: string }>(
-      `SELECT seq, hash FROM receipts WHERE asset_id = ? AND meter = ? AND "user" = ?
+    head: db.prepare<Lookup, { seq: number; hash: string; cumulative_amount: string }>(
+      `SELECT seq, hash, cumulative_amount FROM receipts WHERE asset_id = ? AND meter = ? AND "user" = ?
        ORDER BY seq DESC LIMIT 1`,
     ),
     get: db.prepare<[string], SelectedReceipt>(
