@@ -365,6 +365,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     error UnknownToken();
     error InsufficientBalance(uint256 available);
     error WithdrawalLocked(uint64 withdrawableAt);
+    error InvalidPermit();
 
     /// @param owner_ The protocol fee recipient.
     /// @param withdrawalDelay_ Seconds a prepaid withdrawal waits (see {withdrawalDelay}).
@@ -850,9 +851,11 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice {depositFor} paid by `user` through its EIP-2612 permit of `amount` to this
-    /// contract (the permit sets the allowance; it does not add to it). Anyone may submit. A
-    /// permit used by someone else first makes this revert: the allowance is then in place and
-    /// the user can call {depositFor} itself.
+    /// contract (the permit sets the allowance; it does not add to it). Anyone may submit. The
+    /// permit must consume one of the user's permit nonces: a token without `permit` whose
+    /// fallback accepts the call (WETH) would otherwise let anyone move a user's approved
+    /// tokens. A permit used by someone else first makes this revert: the allowance is then in
+    /// place and the user can call {depositFor} itself.
     function depositWithPermit(
         address token,
         address user,
@@ -862,7 +865,9 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         bytes32 r,
         bytes32 s
     ) external nonReentrant {
+        uint256 nonce = IERC20Permit(token).nonces(user);
         IERC20Permit(token).permit(user, address(this), amount, deadline, v, r, s);
+        if (IERC20Permit(token).nonces(user) != nonce + 1) revert InvalidPermit();
         _depositFor(token, user, user, amount);
     }
 

@@ -163,6 +163,32 @@ describe('prepaid balances', () => {
     )
   })
 
+  test('a token without permit whose fallback accepts the call (WETH-like) cannot move a user’s approved tokens', async () => {
+    const { settlement, owner, issuer, settler, settlementAddress, others } = ctx.fx
+    const [alice, mallory] = [others[0]!, others[1]!]
+    const { contract: phantom, address: phantomAddress } = await deployTestToken(owner, {
+      kind: 'phantomPermit',
+    })
+    await addAsset(ctx.fx, { issuer, settler, token: phantomAddress })
+    await mined(phantom.mint(alice.address, 1_000_000n))
+    // Alice approved the contract once, for her own deposits.
+    await mined(phantom.connect(alice).approve(settlementAddress, MaxUint256))
+    const sent = settlement
+      .connect(mallory)
+      .depositWithPermit(
+        phantomAddress,
+        alice.address,
+        1_000_000n,
+        MaxUint256,
+        27,
+        `0x${'00'.repeat(32)}`,
+        `0x${'00'.repeat(32)}`,
+      )
+    await expect(sent).rejects.toThrow()
+    expect(await phantom.balanceOf(alice.address)).toBe(1_000_000n)
+    expect((await settlement.prepaidBalance(phantomAddress, alice.address)).balance).toBe(0n)
+  })
+
   test('the withdrawal delay is bounded and fixed at deployment', async () => {
     const { owner } = ctx.fx
     await expect(deploySettlement(owner, { withdrawalDelay: 3599 })).rejects.toThrow()
