@@ -13,8 +13,8 @@ import {
 import pg from 'pg'
 import { StoreError } from './errors.js'
 import { createChainCache } from './internal/chainCache.js'
-import { createKeyedMutex } from './internal/keyedMutex.js'
 import { evaluateReserve, type Hold } from './internal/coverage.js'
+import { createKeyedMutex } from './internal/keyedMutex.js'
 import { migratePostgres, quoteSchema } from './internal/postgresSchema.js'
 import { withTransaction } from './internal/postgresTransaction.js'
 import {

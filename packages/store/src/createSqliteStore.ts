@@ -15,9 +15,9 @@ import {
   type ChainHead,
   type ChainRef,
   type ChainSummary,
-  type Hex,
   decodeAck,
   encodeAck,
+  type Hex,
   type ReceiptStore,
   type StoredReceipt,
 } from '@rma/core'
