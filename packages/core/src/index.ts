@@ -59,9 +59,12 @@ export type {
   BatchStatus,
   ChainHead,
   ChainRef,
+  ChainSummary,
   ClaimNonceParameters,
   ListReceiptsParameters,
   ReceiptStore,
+  ReserveParameters,
+  ReserveReturnType,
   StoredReceipt,
 } from './ReceiptStore.js'
 export { type SignAckParameters, signAck } from './signAck.js'

@@ -1,12 +1,14 @@
 import {
   type BatchRecord,
   type ChainHead,
+  type ChainSummary,
   decodeAck,
   encodeAck,
   type Hex,
   type ReceiptStore,
   type StoredReceipt,
 } from '@rma/core'
+import { createHoldBook, evaluateReserve } from './internal/coverage.js'
 import { createKeyedMutex } from './internal/keyedMutex.js'
 import {
   assertSettleable,
@@ -63,6 +65,7 @@ export function createMemoryStore(options: CreateMemoryStoreOptions = {}): Recei
   const heads = new Map<string, ChainHead>()
   const acks = new Map<string, { seq: number; ack: string }>()
   const batches = new Map<string, BatchRecord>()
+  const holds = createHoldBook()
   const chains = createKeyedMutex()
   const reservedIds = new Set<string>()
   /** Claimed nonces by `asset:user:nonce`, with their keepUntil (unix seconds). */
@@ -181,6 +184,31 @@ export function createMemoryStore(options: CreateMemoryStoreOptions = {}): Recei
       if (!current || current.seq < ack.seq) acks.set(key, { seq: ack.seq, ack: encoded })
     },
 
+    async listChains({ user }) {
+      assertOpen()
+      return summariesOf(heads, lower(user))
+    },
+
+    async reserve(parameters) {
+      assertOpen()
+      const chain = lowerChain(parameters.chain)
+      const now = Date.now()
+      const result = evaluateReserve(
+        parameters,
+        summariesOf(heads, chain.user),
+        acks.get(chainKeyOf(chain))?.seq ?? 0,
+        holds.holdsOf(chain.user, now),
+        now,
+      )
+      if (result.reserved) holds.add(parameters)
+      return result
+    },
+
+    async release(id) {
+      assertOpen()
+      holds.release(id)
+    },
+
     async latestAck(chain) {
       assertOpen()
       const current = acks.get(chainKeyOf(lowerChain(chain)))
@@ -242,6 +270,16 @@ export function createMemoryStore(options: CreateMemoryStoreOptions = {}): Recei
 }
 
 /** Whether an ack names this stored receipt: its hash, asset, meter, user and seq. */
+/** The heads of a user's chains (keys are `asset:meter:user`, lowercase). */
+function summariesOf(heads: ReadonlyMap<string, ChainHead>, user: string): ChainSummary[] {
+  const out: ChainSummary[] = []
+  for (const [key, head] of heads) {
+    const [assetId, meter, owner] = key.split(':') as [Hex, Hex, Hex]
+    if (owner === user) out.push({ assetId, meter, user: owner, ...head })
+  }
+  return out
+}
+
 function namesRow(
   ack: { seq: number; cumulativeAmount: bigint },
   chain: LowerChain,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import {
   type AppendReceiptParameters,
   type ChainHead,
+  type ChainSummary,
   decodeAck,
   encodeAck,
   type Hex,
@@ -12,6 +13,7 @@ import {
 import pg from 'pg'
 import { StoreError } from './errors.js'
 import { createChainCache } from './internal/chainCache.js'
+import { evaluateReserve, type Hold } from './internal/coverage.js'
 import { createKeyedMutex } from './internal/keyedMutex.js'
 import { migratePostgres, quoteSchema } from './internal/postgresSchema.js'
 import { withTransaction } from './internal/postgresTransaction.js'
@@ -731,6 +733,109 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
         ],
       )
       if (!rows[0]?.known) throw ackUnknownReceiptError(ack)
+    },
+
+    async listChains({ user }) {
+      await open()
+      const { rows } = await pool.query<HeadRow & { asset_id: Hex; meter: Hex }>(
+        `SELECT asset_id, meter, seq, hash, cumulative_amount FROM ${s}.chain_heads
+         WHERE "user" = $1 AND seq > 0`,
+        [lower(user)],
+      )
+      return rows.map((row) => ({
+        assetId: row.asset_id,
+        meter: row.meter,
+        user: lower(user),
+        ...toChainHead(row),
+      }))
+    },
+
+    async reserve(parameters) {
+      await open()
+      const chain = lowerChain(parameters.chain)
+      const now = Date.now()
+      try {
+        return await withTransaction(pool, replyTimeoutMs, async (client) => {
+          // One reservation of a user at a time across every process on the schema: the rule
+          // reads and the insert happen under this transaction-level lock.
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+            `@rma/store:${schema}:reserve:${chain.user}`,
+          ])
+          const { rows } = await client.query<{
+            kind: 'head' | 'ack' | 'hold'
+            id: string | null
+            asset_id: Hex
+            meter: Hex
+            seq: string | null
+            hash: Hex | null
+            amount: string | null
+            expires_at: string | null
+          }>(
+            `SELECT 'head' AS kind, NULL AS id, asset_id, meter, seq, hash,
+                 cumulative_amount AS amount, NULL::bigint AS expires_at
+               FROM ${s}.chain_heads WHERE "user" = $1 AND seq > 0
+             UNION ALL
+             SELECT 'ack', NULL, asset_id, meter, seq, NULL, NULL, NULL FROM ${s}.acks
+               WHERE asset_id = $2 AND meter = $3 AND "user" = $1
+             UNION ALL
+             SELECT 'hold', id, asset_id, meter, NULL, NULL, amount, expires_at
+               FROM ${s}.reservations WHERE "user" = $1 AND expires_at > $4`,
+            [chain.user, chain.assetId, chain.meter, now],
+          )
+          const heads: ChainSummary[] = []
+          const holds: Hold[] = []
+          let ackedSeq = 0
+          for (const row of rows) {
+            if (row.kind === 'head')
+              heads.push({
+                assetId: row.asset_id,
+                meter: row.meter,
+                user: chain.user,
+                seq: Number(row.seq),
+                hash: row.hash!,
+                cumulativeAmount: BigInt(row.amount!),
+              })
+            else if (row.kind === 'ack') ackedSeq = Number(row.seq)
+            else
+              holds.push({
+                id: row.id!,
+                chain: { assetId: row.asset_id, meter: row.meter, user: chain.user },
+                amount: BigInt(row.amount!),
+                expiresAt: Number(row.expires_at),
+              })
+          }
+          const result = evaluateReserve(parameters, heads, ackedSeq, holds, now)
+          if (result.reserved)
+            await client.query(
+              `WITH swept AS (
+                 DELETE FROM ${s}.reservations WHERE "user" = $4 AND expires_at <= $7
+               )
+               INSERT INTO ${s}.reservations (id, asset_id, meter, "user", amount, expires_at)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (id) DO UPDATE SET amount = excluded.amount,
+                 expires_at = excluded.expires_at`,
+              [
+                parameters.id,
+                chain.assetId,
+                chain.meter,
+                chain.user,
+                parameters.amount.toString(),
+                parameters.expiresAt,
+                now,
+              ],
+            )
+          return result
+        })
+      } catch (error) {
+        throw asUnavailable(error)
+      }
+    },
+
+    async release(id) {
+      await open()
+      await pool.query(`DELETE FROM ${s}.reservations WHERE id = $1`, [id]).catch((error) => {
+        throw asUnavailable(error)
+      })
     },
 
     async latestAck(chain) {

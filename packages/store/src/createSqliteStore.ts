@@ -14,14 +14,17 @@ import {
   type AppendReceiptParameters,
   type ChainHead,
   type ChainRef,
+  type ChainSummary,
   decodeAck,
   encodeAck,
+  type Hex,
   type ReceiptStore,
   type StoredReceipt,
 } from '@rma/core'
 import Database from 'better-sqlite3'
 import { StoreError } from './errors.js'
 import { createChainCache } from './internal/chainCache.js'
+import { createHoldBook, evaluateReserve } from './internal/coverage.js'
 import { createKeyedMutex } from './internal/keyedMutex.js'
 import {
   assertSettleable,
@@ -200,6 +203,16 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
   const chains = createChainCache<Chain>()
   const signing = createKeyedMutex()
   const reservedIds = new Set<string>()
+  const holds = createHoldBook()
+
+  function chainsOf(user: Hex): ChainSummary[] {
+    return sql.chainsOf.all(user).map((row) => ({
+      assetId: row.asset_id as Hex,
+      meter: row.meter as Hex,
+      user,
+      ...toChainHead(row),
+    }))
+  }
   const inflight = new Set<Promise<unknown>>()
   const queue: Queued[] = []
   /** A group of receipts is with the writer: the next one waits for its reply. */
@@ -503,6 +516,32 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
           if (reply.kind === 'changed' && !reply.changed) throw ackUnknownReceiptError(ack)
         })(),
       )
+    },
+
+    async listChains({ user }) {
+      assertOpen()
+      return chainsOf(lower(user))
+    },
+
+    // One process writes a file: reservations live in this process, and the rule runs on reads
+    // of committed heads with no await in between, so it is atomic here.
+    async reserve(parameters) {
+      assertOpen()
+      const chain = lowerChain(parameters.chain)
+      const now = Date.now()
+      const result = evaluateReserve(
+        parameters,
+        chainsOf(chain.user),
+        sql.ackedSeq.get(chain.assetId, chain.meter, chain.user)?.seq ?? 0,
+        holds.holdsOf(chain.user, now),
+        now,
+      )
+      if (result.reserved) holds.add(parameters)
+      return result
+    },
+
+    async release(id) {
+      holds.release(id)
     },
 
     async latestAck(chain) {

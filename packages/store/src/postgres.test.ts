@@ -78,7 +78,7 @@ describe('createPostgresStore', () => {
     expect(heads.map((h) => h.seq)).toEqual([0, 0, 0, 0])
     await Promise.all(stores.map((s) => s.close()))
     const { rows } = await admin.query(`SELECT version FROM "${schema}".migrations`)
-    expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }])
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }])
   })
 
   test('a schema migrated by a newer version is refused', async () => {
@@ -93,7 +93,7 @@ describe('createPostgresStore', () => {
     expect(error).toBeInstanceOf(StoreError)
     expect(error).toMatchObject({
       code: 'SCHEMA_TOO_NEW',
-      shortMessage: 'Database schema version 7 is newer than this @rma/store supports (3).',
+      shortMessage: 'Database schema version 7 is newer than this @rma/store supports (4).',
     })
     await store.close()
   })
@@ -442,6 +442,51 @@ describe('createPostgresStore shared by several instances', () => {
       expect(results.filter(Boolean)).toHaveLength(1)
       expect(await a.getBatch(testAssetId, epoch)).toEqual(records[results.indexOf(true)])
     }
+    await Promise.all([a.close(), b.close()])
+  })
+
+  test('two stores on one schema reserve one user’s balance concurrently: never past the limit, receipts and releases interleaved', async () => {
+    const schema = freshSchema()
+    const [a, b] = [openIn(schema), openIn(schema)]
+    const meter = randomWallet()
+    const user = randomHex(20)
+    const chain = { assetId: testAssetId, meter: meter.address as Address, user }
+    const sign = receiptSigner({ meter, user, amount: 100n })
+    const limit = 5_000n
+    let receipts = 0n
+    // 120 calls over both instances, each reserving 100 and, once reserved, charging all of it
+    // (its receipt) and then releasing: with no slack, any race would charge past the limit.
+    const outcomes = await Promise.all(
+      Array.from({ length: 120 }, async (_, i) => {
+        const store = i % 2 ? a : b
+        const id = `call-${i}`
+        const result = await store.reserve({
+          id,
+          chain,
+          assets: [testAssetId],
+          amount: 100n,
+          limit,
+          settled: new Map(),
+          expiresAt: Date.now() + 60_000,
+        })
+        if (!result.reserved) return result
+        expect(result.pending + result.held + 100n).toBeLessThanOrEqual(limit)
+        await store.append({ ...chain, id, sign })
+        receipts += 100n
+        await store.release(id)
+        return result
+      }),
+    )
+    const head = await a.head(chain)
+    expect(head.cumulativeAmount).toBe(receipts)
+    expect(receipts).toBeLessThanOrEqual(limit)
+    // Serving stopped only for balance, and only once the limit was used: a call counts 100
+    // while held or charged, 200 between its receipt and its release, so a refusal means at
+    // least 4,901 / 200 calls were served.
+    const refused = outcomes.filter((o) => !o.reserved)
+    expect(refused.length).toBeGreaterThan(0)
+    expect(refused.every((o) => o.reason === 'balance')).toBe(true)
+    expect(outcomes.length - refused.length).toBeGreaterThanOrEqual(25)
     await Promise.all([a.close(), b.close()])
   })
 })

@@ -179,6 +179,24 @@ export const postgresMigrations: readonly PostgresMigration[] = [
         )
     },
   },
+  {
+    version: 4,
+    // Prepaid coverage: the reservations of calls in flight, shared by every meter process on
+    // the schema (see reserve), and the user's chain heads found by user.
+    name: 'prepaid reservations',
+    up: (s) => `
+      CREATE TABLE ${s}.reservations (
+        id TEXT PRIMARY KEY,
+        asset_id TEXT NOT NULL,
+        meter TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        amount NUMERIC(78, 0) NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX reservations_user ON ${s}.reservations ("user");
+      CREATE INDEX chain_heads_user ON ${s}.chain_heads ("user");
+    `,
+  },
 ]
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/

@@ -22,6 +22,11 @@ export type SqliteStatements = {
   listUnsettled: Statement<[string, number], SelectedReceipt>
   listBatch: Statement<[string, number], SelectedReceipt>
   latestAck: Statement<Lookup, { ack: string }>
+  ackedSeq: Statement<Lookup, { seq: number }>
+  chainsOf: Statement<
+    [string],
+    { asset_id: string; meter: string; seq: number; hash: string; cumulative_amount: string }
+  >
   getBatch: Statement<[string, number], BatchRow>
   latestBatch: Statement<[string], BatchRow>
 }
@@ -53,6 +58,19 @@ export function prepareSqliteStatements(db: Database.Database): SqliteStatements
     ),
     latestAck: db.prepare<Lookup, { ack: string }>(
       'SELECT ack FROM acks WHERE asset_id = ? AND meter = ? AND "user" = ?',
+    ),
+    ackedSeq: db.prepare<Lookup, { seq: number }>(
+      'SELECT seq FROM acks WHERE asset_id = ? AND meter = ? AND "user" = ?',
+    ),
+    // Each chain's head: the user's rows by receipts_user_time, each checked against its
+    // chain's highest seq through the (asset_id, meter, "user", seq) unique index.
+    chainsOf: db.prepare<
+      [string],
+      { asset_id: string; meter: string; seq: number; hash: string; cumulative_amount: string }
+    >(
+      `SELECT asset_id, meter, seq, hash, cumulative_amount FROM receipts r WHERE "user" = ?
+       AND seq = (SELECT max(seq) FROM receipts WHERE asset_id = r.asset_id AND meter = r.meter
+         AND "user" = r."user")`,
     ),
     getBatch: db.prepare<[string, number], BatchRow>(
       'SELECT * FROM batches WHERE asset_id = ? AND epoch = ?',
