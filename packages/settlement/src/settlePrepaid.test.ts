@@ -329,3 +329,35 @@ test('two settlers submitting the same voucher in one block: it debits once; the
   // The next round of either sends nothing.
   expect(await second.settler.settleOnce()).toMatchObject({ status: 'idle', unsettled: 0 })
 })
+
+test('an ack whose total is not the acked receipt’s is never submitted, even with the user’s signature', async () => {
+  const { settlement, others } = fx
+  const alice = others[0]!
+  await (
+    await settlement.connect(alice).depositFor(fx.tokenAddress, alice.address, 100_000n)
+  ).wait()
+  const a = await meter(alice, 2)
+  // Alice's client signed a total above her receipts (a bug, or a meter that fooled it). The
+  // store refuses such an ack, so it arrives here through a store that does not check.
+  const inflated = await signAck({
+    signer: alice,
+    domain,
+    ack: {
+      assetId: fx.assetId as Hex,
+      user: alice.address as Address,
+      meter: fx.meter.address as Address,
+      seq: 2,
+      receiptHash: a[1]!.hash,
+      cumulativeAmount: a[1]!.receipt.cumulativeAmount + 50_000n,
+    },
+  })
+  const lax: ReceiptStore = { ...store, latestAck: async () => inflated }
+  const { settler, skipped } = settlerOf(lax)
+  expect(await settler.settleOnce()).toMatchObject({ status: 'idle' })
+  expect(skipped.map((s) => [s.seq, s.reason, s.onChain, s.retried])).toEqual([
+    [2, 'ReceiptMismatch', false, false],
+  ])
+  expect(await balanceOf(settlement, alice)).toBe(100_000n)
+  const [seq] = await settlement.settledVoucher(fx.assetId, fx.meter.address, alice.address)
+  expect(seq).toBe(0n)
+})
