@@ -114,10 +114,11 @@ async function ack(user: Wallet, stored: StoredReceipt, s: ReceiptStore = store)
   return signed
 }
 
-function settlerOf(s: ReceiptStore = store) {
+function settlerOf(s: ReceiptStore = store, maxReceipts?: number) {
   const settler = createSettler({
     mode: 'prepaid',
     store: s,
+    ...(maxReceipts ? { maxReceipts } : {}),
     signer: fx.settler,
     contract: fx.settlementAddress as Address,
     assetId: fx.assetId as Hex,
@@ -360,4 +361,25 @@ test('an ack whose total is not the acked receipt’s is never submitted, even w
   expect(await balanceOf(settlement, alice)).toBe(100_000n)
   const [seq] = await settlement.settledVoucher(fx.assetId, fx.meter.address, alice.address)
   expect(seq).toBe(0n)
+})
+
+test('receipts that cannot settle (an unacked tail) do not starve other chains of the read', async () => {
+  const { settlement, others } = fx
+  // The store lists by (meter, user, seq): the user who never acks sorts first.
+  const [silent, payer] = [others[0]!, others[1]!].sort((x, y) =>
+    x.address.toLowerCase() < y.address.toLowerCase() ? -1 : 1,
+  ) as [Wallet, Wallet]
+  for (const u of [silent, payer])
+    await (await settlement.connect(u).depositFor(fx.tokenAddress, u.address, 100_000n)).wait()
+  await meter(silent, 4)
+  const p = await meter(payer, 2)
+  await ack(payer, p[1]!)
+  const { settler } = settlerOf(store, 3)
+  // The first read holds only the silent user's receipts; the next reads past them.
+  expect(await settler.settleOnce()).toMatchObject({ status: 'idle', unsettled: 3 })
+  expect(await settler.settleOnce()).toMatchObject({
+    status: 'settled',
+    revenue: p[1]!.receipt.cumulativeAmount,
+    receiptCount: 2,
+  })
 })
