@@ -224,6 +224,7 @@ async function meterReceipts(
               reasoningTokens: 0,
               usageSource: 'reported',
               amount: 2_750n,
+              cumulativeAmount: head.cumulativeAmount + 2_750n,
               timestamp: 1_700_000_000,
             },
           })

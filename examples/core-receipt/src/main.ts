@@ -13,6 +13,7 @@ import {
   createReceiptsTree,
   decodeReceipt,
   encodeReceipt,
+  expectedCumulativeAmount,
   type Hex,
   hashReceipt,
   parseOpenAIUsage,
@@ -65,13 +66,14 @@ const calls = [
   { user: 1, usage: { prompt_tokens: 640, completion_tokens: 64 } },
 ]
 
-const heads = new Map<string, { seq: number; hash: Hex }>()
+const heads = new Map<string, { seq: number; hash: Hex; cumulativeAmount: bigint }>()
 const delivered: SignedUsageReceipt[] = []
 for (const [i, call] of calls.entries()) {
   const user = users[call.user]!
   // Meter: price the reported usage and sign the next receipt of this (meter, user) chain.
   const usage = parseOpenAIUsage(call.usage)
-  const head = heads.get(user.address) ?? { seq: 0, hash: zeroHash }
+  const head = heads.get(user.address) ?? { seq: 0, hash: zeroHash, cumulativeAmount: 0n }
+  const amount = priceUsage(prices, 'gpt-4o-mini-2024-07-18', usage)
   const receipt = await signReceipt({
     signer: meter,
     domain,
@@ -86,11 +88,17 @@ for (const [i, call] of calls.entries()) {
       model: 'gpt-4o-mini-2024-07-18',
       ...usage,
       usageSource: 'reported',
-      amount: priceUsage(prices, 'gpt-4o-mini-2024-07-18', usage),
+      amount,
+      // The chain's running total: what the user's ack of this receipt will vouch for.
+      cumulativeAmount: expectedCumulativeAmount(head.cumulativeAmount, amount),
       timestamp: Math.floor(Date.now() / 1000),
     },
   })
-  heads.set(user.address, { seq: receipt.seq, hash: hashReceipt(receipt, domain) })
+  heads.set(user.address, {
+    seq: receipt.seq,
+    hash: hashReceipt(receipt, domain),
+    cumulativeAmount: receipt.cumulativeAmount,
+  })
   const header = encodeReceipt(receipt)
 
   // API user: decode the header, verify it, countersign it.
@@ -109,6 +117,7 @@ for (const [i, call] of calls.entries()) {
       meter: meter.address as Hex,
       seq: received.seq,
       receiptHash: hashReceipt(received, domain),
+      cumulativeAmount: received.cumulativeAmount,
     },
   })
   if (!verifyAck({ ack, domain })) throw new Error('ack does not verify')

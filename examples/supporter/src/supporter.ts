@@ -182,7 +182,7 @@ export async function requestUnstake(config: SupporterConfig, amount?: bigint) {
  */
 export async function withdraw(config: SupporterConfig) {
   const contract = contractOf(config)
-  const { txHash, events } = await mined(contract, contract.withdraw(config.assetId))
+  const { txHash, events } = await mined(contract, contract['withdraw(bytes32)'](config.assetId))
   const amount = events.find((e) => e.name === 'Withdrawn')?.args.amount as bigint
   return { amount, txHash }
 }

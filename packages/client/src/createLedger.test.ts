@@ -52,6 +52,7 @@ async function chain(
         reasoningTokens: 0,
         usageSource: 'reported',
         amount: 7n,
+        cumulativeAmount: 7n * BigInt(seq),
         timestamp: 1_760_000_000 + seq,
       },
     })
@@ -151,6 +152,7 @@ describe('createLedger', () => {
         meter: meter.address as Address,
         seq: 2,
         receiptHash: receipts[1]!.hash,
+        cumulativeAmount: receipts[1]!.receipt.cumulativeAmount,
       },
     })
     first.addAck(encodeAck(ack), head, 2)

@@ -4,6 +4,7 @@ import {
   chainKey,
   decodeAck,
   decodeReceipt,
+  expectedCumulativeAmount,
   type Hex,
   hashReceipt,
   type RmaDomain,
@@ -53,7 +54,7 @@ export type LedgerExport = {
   }[]
 }
 
-type Link = { hash: Hex; prev: Hex; encoded: string }
+type Link = { hash: Hex; prev: Hex; amount: bigint; cumulativeAmount: bigint; encoded: string }
 
 /** One (asset, meter, user) chain as this client knows it. */
 export type ChainState = {
@@ -240,7 +241,7 @@ export function createLedger(parameters: {
           seq,
           details: 'The first receipt of a chain has prev 0x00…00.',
         }
-      if (!chain) return undefined
+      if (!chain) return cumulativeIssue(receipt, undefined, undefined)
       const below = chain.links.get(seq - 1)
       if (below && below.hash !== prev)
         return {
@@ -255,6 +256,8 @@ export function createLedger(parameters: {
           seq,
           details: `The receipt at seq ${seq + 1} names prev ${above.prev}, this one hashes to ${hash}.`,
         }
+      const cumulative = cumulativeIssue(receipt, below, above)
+      if (cumulative) return cumulative
       const holeBelow = !below && seq > chain.min
       const holeAbove = !above && seq < chain.max
       if (!holeBelow && !holeAbove) return undefined
@@ -273,7 +276,13 @@ export function createLedger(parameters: {
     link(receipt, hash, encoded) {
       const chain = chainOf(receipt)
       if (!chain.links.has(receipt.seq)) {
-        chain.links.set(receipt.seq, { hash, prev: receipt.prev, encoded })
+        chain.links.set(receipt.seq, {
+          hash,
+          prev: receipt.prev,
+          amount: receipt.amount,
+          cumulativeAmount: receipt.cumulativeAmount,
+          encoded,
+        })
         chain.min = Math.min(chain.min, receipt.seq)
         chain.max = Math.max(chain.max, receipt.seq)
       }
@@ -382,6 +391,36 @@ export function createLedger(parameters: {
   const ready = replay()
   ready.catch((error: unknown) => onError(asError(error)))
   return Object.assign(ledger, { ready: ready.catch(() => undefined) })
+}
+
+/**
+ * The running total against the neighbours the ledger holds: the receipt's `cumulativeAmount`
+ * must be the one below plus its amount (its amount at seq 1), and the one above must be it plus
+ * that one's amount. Acking it would sign a voucher for that total.
+ */
+function cumulativeIssue(
+  receipt: SignedUsageReceipt,
+  below: Link | undefined,
+  above: Link | undefined,
+): ChainIssue | undefined {
+  const { seq, amount, cumulativeAmount } = receipt
+  const previous = seq === 1 ? 0n : below?.cumulativeAmount
+  if (previous !== undefined) {
+    const expected = expectedCumulativeAmount(previous, amount)
+    if (cumulativeAmount !== expected)
+      return {
+        kind: 'cumulativeAmount',
+        seq,
+        details: `cumulativeAmount is ${cumulativeAmount}; ${seq === 1 ? 'the first receipt of a chain carries its own amount' : `the receipt at seq ${seq - 1} has ${previous}, plus this amount`} ${amount} makes ${expected}.`,
+      }
+  }
+  if (above && above.cumulativeAmount !== expectedCumulativeAmount(cumulativeAmount, above.amount))
+    return {
+      kind: 'cumulativeAmount',
+      seq,
+      details: `The receipt at seq ${seq + 1} has cumulativeAmount ${above.cumulativeAmount}, which is not this one's ${cumulativeAmount} plus its amount ${above.amount}.`,
+    }
+  return undefined
 }
 
 /** Rejections of receipts whose signature is not a trusted meter's: they are not chain members. */

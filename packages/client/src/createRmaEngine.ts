@@ -142,6 +142,7 @@ export function createRmaEngine(
         meter: receipt.meter,
         seq: receipt.seq,
         receiptHash: head.hash,
+        cumulativeAmount: receipt.cumulativeAmount,
       },
       signer: config.signer,
       domain: config.domain,

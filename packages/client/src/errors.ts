@@ -204,13 +204,15 @@ export class SpendCapExceededError extends ReceiptError {
 }
 
 /** How a receipt breaks its (meter, user) chain. */
-export type ChainMismatchKind = 'gap' | 'fork' | 'brokenLink' | 'duplicate'
+export type ChainMismatchKind = 'gap' | 'fork' | 'brokenLink' | 'duplicate' | 'cumulativeAmount'
 
 /**
  * The receipt does not continue its (meter, user) chain in the ledger: a `gap` in seq, a
  * `fork` (another receipt with the same seq: with both signatures valid, a fraud proof; the other
- * receipt is in `conflicting`), a `brokenLink` (`prev` is not the previous receipt's hash) or a
- * `duplicate` (a receipt already received for another call).
+ * receipt is in `conflicting`), a `brokenLink` (`prev` is not the previous receipt's hash), a
+ * `duplicate` (a receipt already received for another call) or a `cumulativeAmount` that is not
+ * the previous receipt's plus this amount (acking it would sign a voucher for money no receipt
+ * charged: the chain is disputed and never acked again).
  */
 export class ChainMismatchError extends ReceiptError {
   override name = 'ChainMismatchError'

@@ -1,4 +1,4 @@
-import { priceUsage } from '@rma/core'
+import { decodeReceipt, priceUsage } from '@rma/core'
 import type { MeteredApp } from '@rma/express/testing'
 import { Wallet } from 'ethers'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
@@ -156,6 +156,71 @@ describe('a dishonest server is caught', () => {
     expect(error.conflicting).toBe(client.rma.ledger.list()[0]?.encoded)
     const exported = client.rma.ledger.exportJSON()
     expect(exported.rejected[0]).toMatchObject({ code: 'CHAIN_MISMATCH', encoded: error.encoded })
+  })
+
+  test('a cumulativeAmount that does not add up (a voucher for money no receipt charged): ChainMismatchError, never acked', async () => {
+    let calls = 0
+    const proxy = await createTamperProxy(app.url, {
+      // The meter's own key re-signs the second receipt claiming 1,000 more in total than the
+      // two receipts charged: price, usage and links are right, the running total is not.
+      json: onHeader((encoded) =>
+        ++calls === 2
+          ? forgeReceipt(
+              encoded,
+              { cumulativeAmount: decodeReceipt(encoded).cumulativeAmount + 1000n },
+              meter(),
+              domain(),
+            )
+          : encoded,
+      ),
+    })
+    closers.push(proxy.close)
+    const client = createTestClient(app, createUser(), { url: proxy.url, ackInterval: 0 })
+    const acks: { seq: number; cumulativeAmount?: bigint }[] = []
+    client.rma.events.on('ack', ({ seq }) => acks.push({ seq }))
+    const { response } = await client.chat.completions.create(chat).withResponse()
+    const first = await getReceipt(response)
+    expect(first.receipt.cumulativeAmount).toBe(first.receipt.amount)
+    const error = (await client.chat.completions
+      .create(chat)
+      .catch((e: unknown) => e)) as ChainMismatchError
+    expect(error).toBeInstanceOf(ChainMismatchError)
+    expect(error.kind).toBe('cumulativeAmount')
+    expect(error.seq).toBe(2)
+    expect(error.shortMessage).toBe('Receipt chain cumulativeAmount at seq 2.')
+    expect(error.details).toBe(
+      `cumulativeAmount is ${error.receipt!.cumulativeAmount}; the receipt at seq 1 has ${first.receipt.amount}, plus this amount ${error.receipt!.amount} makes ${first.receipt.amount + error.receipt!.amount}.`,
+    )
+    // Later calls go on, but the disputed chain is never acked past seq 1: no voucher for it.
+    await client.chat.completions.create(chat).catch(() => undefined)
+    await client.rma.flushAcks()
+    expect(acks.map((a) => a.seq)).toEqual([1])
+    const stored = await app.meter.config.store.latestAck({
+      assetId: first.receipt.assetId,
+      meter: first.receipt.meter,
+      user: first.receipt.user,
+    })
+    expect(stored?.seq).toBe(1)
+    expect(stored?.cumulativeAmount).toBe(first.receipt.cumulativeAmount)
+  })
+
+  test('a first receipt whose cumulativeAmount is not its own amount is refused', async () => {
+    const { client } = await hostile({
+      json: onHeader((encoded) =>
+        forgeReceipt(
+          encoded,
+          { cumulativeAmount: decodeReceipt(encoded).amount + 1n },
+          meter(),
+          domain(),
+        ),
+      ),
+    })
+    const error = (await client.chat.completions
+      .create(chat)
+      .catch((e: unknown) => e)) as ChainMismatchError
+    expect(error).toBeInstanceOf(ChainMismatchError)
+    expect(error).toMatchObject({ kind: 'cumulativeAmount', seq: 1, code: 'CHAIN_MISMATCH' })
+    expect(client.rma.ledger.list()).toEqual([])
   })
 
   test('a skipped seq (gap) and a broken prev link', async () => {

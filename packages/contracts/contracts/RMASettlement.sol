@@ -3,6 +3,7 @@ pragma solidity 0.8.37;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
@@ -22,6 +23,11 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 ///  - A settle credits supporters at most their active stake (a 100%-per-epoch ceiling); the
 ///    rest of their share is held and released under the same ceiling at later settles, so
 ///    settlement never stops for lack of stake and dust stake cannot capture a held share.
+///  - Prepaid mode: users deposit the payment token into a balance per (token, user); the
+///    asset's settler submits the users' countersigned cumulative vouchers (`ReceiptAck`s) and
+///    each debits exactly the increase since the last settled one, never more than the
+///    balance; the sum is split like a settle's revenue and the users' share goes straight back
+///    to the users' balances. Withdrawal waits `withdrawalDelay` so acked vouchers settle first.
 contract RMASettlement is Ownable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -41,6 +47,33 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     uint256 public constant MAX_AMOUNT = type(uint112).max;
 
     uint256 private constant AMOUNT_MASK = type(uint96).max;
+
+    /// @notice The EIP-712 type of a user's ack of a receipt: signed, it is a voucher for
+    /// `cumulativeAmount`, everything the user owes this asset's meter on this chain.
+    bytes32 public constant RECEIPT_ACK_TYPEHASH = keccak256(
+        "ReceiptAck(bytes32 assetId,address user,address meter,uint64 seq,bytes32 receiptHash,uint256 cumulativeAmount)"
+    );
+    bytes32 private constant DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
+    /// @notice The shortest withdrawal delay a deployment may choose.
+    uint64 public constant MIN_WITHDRAWAL_DELAY = 1 hours;
+    /// @notice The longest withdrawal delay a deployment may choose.
+    uint64 public constant MAX_WITHDRAWAL_DELAY = 30 days;
+    /// @notice The bound of a voucher's cumulative amount (2^192 - 1 base units): a chain's
+    /// settled seq and cumulative amount share one slot.
+    uint256 public constant MAX_CUMULATIVE = type(uint192).max;
+    /// @dev secp256k1n / 2: a larger `s` is the malleable twin of a valid signature.
+    uint256 private constant HALF_ORDER =
+        0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
+
+    /// @notice Seconds between {requestWithdrawal} and {withdraw} of a prepaid balance, fixed at
+    /// deployment. Rule: at least the longest settlement interval of any asset paid in a token
+    /// plus a margin for confirmations and an outage, so every voucher acked before a request
+    /// is settled before the withdrawal can leave.
+    uint64 public immutable withdrawalDelay;
+    uint256 private immutable _cachedChainId;
+    bytes32 private immutable _cachedDomainSeparator;
 
     /// @dev One asset. A steady-state `settle` reads slot 0, reads and writes slots 1, 2 and 3
     /// and writes one fresh slot of the epoch's rebates; it pays from the current settler's
@@ -122,6 +155,42 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         bytes32[] proof;
     }
 
+    /// @notice A user's countersigned cumulative voucher: its `ReceiptAck` of receipt `seq` of
+    /// the chain (asset, meter, user), signed by `user` with an EIP-2098 compact signature
+    /// (`vs` is `s` with `v - 27` in its top bit).
+    struct Voucher {
+        address meter;
+        address user;
+        uint64 seq;
+        bytes32 receiptHash;
+        uint256 cumulativeAmount;
+        bytes32 r;
+        bytes32 vs;
+    }
+
+    /// @notice Why {settlePrepaid} skipped a voucher (`VoucherSkipped.reason`).
+    enum SkipReason {
+        /// The meter is not (or no longer) authorised for the asset.
+        MeterNotAuthorised,
+        /// Its seq or cumulative amount is not above the chain's settled voucher: a replay, a
+        /// voucher out of order, or a lowered or equal cumulative amount.
+        NotNewer,
+        /// The cumulative amount exceeds `MAX_CUMULATIVE`.
+        OutOfRange,
+        /// Not signed by its user for this asset, meter, chain id and contract (or altered).
+        BadSignature,
+        /// The increase exceeds the user's prepaid balance.
+        InsufficientBalance
+    }
+
+    /// @dev One user's prepaid balance of one token, in one slot. `withdrawableAt` is a Unix
+    /// time in 32 bits (until 2106).
+    struct Prepaid {
+        uint112 balance;
+        uint112 withdrawalRequested;
+        uint32 withdrawableAt;
+    }
+
     /// @notice Everything about one asset, as returned by {getAsset}. Every amount is this
     /// asset's own; `*Funded` and `*Claimed` are cumulative modulo 2^112.
     struct AssetView {
@@ -174,6 +243,14 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     mapping(bytes32 assetId => mapping(address settler => uint256)) private _deposits;
     /// @dev How many assets are paid in each token (so `skim` can check it sees all of them).
     mapping(address token => uint256) private _assetCount;
+    /// @dev Prepaid balances, shared by every asset paid in the token.
+    mapping(address token => mapping(address user => Prepaid)) private _prepaid;
+    /// @dev The sum of the prepaid balances of a token (part of what the contract owes in it).
+    mapping(address token => uint256) private _prepaidTotal;
+    /// @dev The last settled voucher of each chain: its seq in the top 64 bits, its cumulative
+    /// amount in the low 192 (one slot per chain).
+    mapping(bytes32 assetId => mapping(address meter => mapping(address user => uint256))) private
+        _settledVouchers;
 
     event AssetRegistered(
         bytes32 indexed assetId,
@@ -227,6 +304,43 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     event Deposited(bytes32 indexed assetId, address indexed settler, uint256 amount);
     event DepositWithdrawn(bytes32 indexed assetId, address indexed settler, uint256 amount);
     event Skimmed(address indexed token, address indexed to, uint256 amount);
+    /// @notice `amount` (what arrived) was credited to `user`'s prepaid balance, paid by `from`.
+    event PrepaidDeposited(
+        address indexed token, address indexed user, address indexed from, uint256 amount
+    );
+    /// @notice `amount` 0 cancels a request.
+    event WithdrawalRequested(
+        address indexed token, address indexed user, uint256 amount, uint64 withdrawableAt
+    );
+    event PrepaidWithdrawn(address indexed token, address indexed user, uint256 amount);
+    /// @notice One voucher of the `PrepaidSettled` batch of the same transaction settled:
+    /// `debit` left the user's balance and its rebate, `floor(debit * usersBps / 10000)`, came
+    /// back to it. The asset is the batch's; the voucher itself (meter, seq, cumulative amount)
+    /// is in the transaction's calldata and in {settledVoucher}. Two topics and one word help keep
+    /// a voucher under 20k gas.
+    event VoucherSettled(address indexed user, uint256 debit);
+    /// @notice A voucher {settlePrepaid} skipped; nothing of it was applied.
+    event VoucherSkipped(
+        bytes32 indexed assetId,
+        address indexed meter,
+        address indexed user,
+        uint64 seq,
+        SkipReason reason
+    );
+    /// @notice One prepaid settlement: `debited` is the sum of the vouchers' increases, split
+    /// like a settle's revenue; `usersAmount` went back to the users' balances (the rounding
+    /// remainder of the users' share is in `issuerAmount`).
+    event PrepaidSettled(
+        bytes32 indexed assetId,
+        uint64 indexed epoch,
+        uint256 vouchers,
+        uint256 settledVouchers,
+        uint256 debited,
+        uint256 issuerAmount,
+        uint256 supportersAmount,
+        uint256 usersAmount,
+        uint256 protocolAmount
+    );
 
     error InvalidShares();
     error AssetExists();
@@ -251,9 +365,22 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     error IncompleteAssetList(uint256 expected);
     error NothingToSkim();
     error OwnerRequired();
+    error InvalidWithdrawalDelay();
+    error UnknownToken();
+    error InsufficientBalance(uint256 available);
+    error WithdrawalLocked(uint64 withdrawableAt);
+    error InvalidPermit();
 
     /// @param owner_ The protocol fee recipient.
-    constructor(address owner_) Ownable(owner_) {}
+    /// @param withdrawalDelay_ Seconds a prepaid withdrawal waits (see {withdrawalDelay}).
+    constructor(address owner_, uint64 withdrawalDelay_) Ownable(owner_) {
+        if (withdrawalDelay_ < MIN_WITHDRAWAL_DELAY || withdrawalDelay_ > MAX_WITHDRAWAL_DELAY) {
+            revert InvalidWithdrawalDelay();
+        }
+        withdrawalDelay = withdrawalDelay_;
+        _cachedChainId = block.chainid;
+        _cachedDomainSeparator = _buildDomainSeparator();
+    }
 
     /// @notice Disabled: the owner receives the protocol fees, so there is always one.
     /// Ownership can still move with `transferOwnership`.
@@ -448,10 +575,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             if (received > MAX_AMOUNT) revert AmountTooLarge(MAX_AMOUNT);
         }
 
-        uint256 supporters = received * a.supportersBps / BPS;
-        uint256 users = received * a.usersBps / BPS;
-        uint256 protocol = received * a.protocolBps / BPS;
-        uint256 issuer = received - supporters - users - protocol;
+        (uint256 issuer, uint256 supporters, uint256 users, uint256 protocol) = _split(a, received);
 
         // 2^32 - 1 epochs: one a minute for 8,000 years.
         a.epoch = uint32(next);
@@ -715,7 +839,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Sends `to` what the contract holds of `token` beyond the ledgers of every asset
-    /// paid in it (tokens sent directly, a positive rebase, a fee refunded): the only way out
+    /// paid in it and the prepaid balances in it (tokens sent directly, a positive rebase, a
+    /// fee refunded): the only way out
     /// of stranded amounts. Only the owner. `assetIds` lists every asset paid in `token`, in
     /// ascending order (see {assetCountOf}).
     function skim(address token, address to, bytes32[] calldata assetIds)
@@ -737,7 +862,320 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         return _assetCount[token];
     }
 
+    // ----------------------------------------------------------------- prepaid
+
+    /// @notice Credits `user`'s prepaid balance of `token` with what arrives of `amount`,
+    /// pulled from the caller: anyone may deposit on behalf of a user. The balance pays any
+    /// asset paid in `token`.
+    function depositFor(address token, address user, uint256 amount) external nonReentrant {
+        _depositFor(token, msg.sender, user, amount);
+    }
+
+    /// @notice {depositFor} paid by `user` through its EIP-2612 permit of `amount` to this
+    /// contract (the permit sets the allowance; it does not add to it). Anyone may submit. The
+    /// permit must consume one of the user's permit nonces: a token without `permit` whose
+    /// fallback accepts the call (WETH) would otherwise let anyone move a user's approved
+    /// tokens. A permit used by someone else first makes this revert: the allowance is then in
+    /// place and the user can call {depositFor} itself.
+    function depositWithPermit(
+        address token,
+        address user,
+        uint256 amount,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant {
+        uint256 nonce = IERC20Permit(token).nonces(user);
+        IERC20Permit(token).permit(user, address(this), amount, deadline, v, r, s);
+        if (IERC20Permit(token).nonces(user) != nonce + 1) revert InvalidPermit();
+        _depositFor(token, user, user, amount);
+    }
+
+    /// @notice Asks to withdraw `amount` of the caller's prepaid balance after
+    /// `withdrawalDelay`; 0 cancels. A new request replaces the previous one and restarts the
+    /// delay. Vouchers still debit the balance meanwhile: a user cannot escape what it acked.
+    function requestWithdrawal(address token, uint256 amount) external nonReentrant {
+        Prepaid storage p = _prepaid[token][msg.sender];
+        uint256 balance = p.balance;
+        if (amount > balance) revert InsufficientBalance(balance);
+        uint64 at = amount == 0 ? 0 : uint64(block.timestamp) + withdrawalDelay;
+        p.withdrawalRequested = uint112(amount);
+        p.withdrawableAt = uint32(at);
+        emit WithdrawalRequested(token, msg.sender, amount, at);
+    }
+
+    /// @notice Pays the caller its requested withdrawal once the delay has passed: the smaller
+    /// of the amount requested and the balance left after the vouchers settled meanwhile.
+    function withdraw(address token) external nonReentrant {
+        Prepaid storage p = _prepaid[token][msg.sender];
+        uint256 requested = p.withdrawalRequested;
+        if (requested == 0) revert NothingToWithdraw();
+        uint256 at = p.withdrawableAt;
+        if (block.timestamp < at) revert WithdrawalLocked(uint64(at));
+        uint256 balance = p.balance;
+        uint256 amount = requested < balance ? requested : balance;
+        p.balance = uint112(balance - amount);
+        p.withdrawalRequested = 0;
+        p.withdrawableAt = 0;
+        _prepaidTotal[token] -= amount;
+        if (amount != 0) IERC20(token).safeTransfer(msg.sender, amount);
+        emit PrepaidWithdrawn(token, msg.sender, amount);
+    }
+
+    /// @notice Settles users' vouchers of an asset: each debits its user by the increase of its
+    /// cumulative amount over the chain's last settled voucher. A voucher is applied only if
+    /// its meter is authorised for the asset, its seq and cumulative amount are both above the
+    /// settled ones, it is signed by its user for this asset, meter, chain id and contract, and
+    /// the increase fits the user's balance; otherwise it is skipped with `VoucherSkipped` and
+    /// the batch goes on. The sum of the debits is split like {settle}'s revenue and counts as
+    /// one epoch; each user's users' share, `floor(debit * usersBps / 10000)`, goes straight
+    /// back to its balance (pro rata to its debit), and the rounding remainder of the users'
+    /// share goes to the issuer with its dust. Only the asset's settler: a settlement closes an
+    /// epoch, and epochs are the time new stake must sit through before it earns, so letting
+    /// anyone settle would let a staker close epochs at will (just-in-time capture).
+    function settlePrepaid(bytes32 assetId, Voucher[] calldata vouchers) external nonReentrant {
+        Asset storage a = _assets[assetId];
+        if (a.settler != msg.sender) revert NotSettler();
+        address token = a.token;
+        (uint256 debited, uint256 rebated, uint256 settled) =
+            _applyVouchers(assetId, _prepaid[token], a.usersBps, vouchers);
+        if (debited > MAX_AMOUNT) revert AmountTooLarge(MAX_AMOUNT);
+        (uint256 issuer, uint256 supporters, uint256 users, uint256 protocol) = _split(a, debited);
+        // Per-voucher floors sum to at most the batch's floor: the remainder joins the dust.
+        issuer += users - rebated;
+        uint256 next = uint256(a.epoch) + 1;
+        a.epoch = uint32(next);
+        unchecked {
+            a.issuerFunded += uint112(issuer);
+            a.supportersFunded += uint112(supporters);
+            if (protocol != 0) a.protocolFunded += uint112(protocol);
+        }
+        _prepaidTotal[token] -= debited - rebated;
+        _creditSupporters(assetId, a, next, supporters);
+        emit PrepaidSettled(
+            assetId,
+            uint64(next),
+            vouchers.length,
+            settled,
+            debited,
+            issuer,
+            supporters,
+            rebated,
+            protocol
+        );
+    }
+
+    /// @notice A user's prepaid balance of `token`, its pending withdrawal request and when
+    /// that request can be withdrawn (0 without one).
+    function prepaidBalance(address token, address user)
+        external
+        view
+        returns (uint256 balance, uint256 withdrawalRequested, uint64 withdrawableAt)
+    {
+        Prepaid storage p = _prepaid[token][user];
+        return (p.balance, p.withdrawalRequested, p.withdrawableAt);
+    }
+
+    /// @notice The sum of every user's prepaid balance of `token`.
+    function prepaidTotalOf(address token) external view returns (uint256) {
+        return _prepaidTotal[token];
+    }
+
+    /// @notice The last settled voucher of the chain (asset, meter, user); zeros before one.
+    function settledVoucher(bytes32 assetId, address meter, address user)
+        external
+        view
+        returns (uint64 seq, uint256 cumulativeAmount)
+    {
+        uint256 packed = _settledVouchers[assetId][meter][user];
+        return (uint64(packed >> 192), packed & MAX_CUMULATIVE);
+    }
+
+    /// @notice The EIP-712 domain separator of vouchers and every RMA object on this chain:
+    /// name "RMA", version "1", the chain id and this contract.
+    function domainSeparator() public view returns (bytes32) {
+        return block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
+    }
+
+    /// @notice The EIP-712 digest a user signs to ack receipt `seq` of a chain for a
+    /// cumulative amount (the `hashAck` of the core package).
+    function ackDigest(
+        bytes32 assetId,
+        address user,
+        address meter,
+        uint64 seq,
+        bytes32 receiptHash,
+        uint256 cumulativeAmount
+    ) external view returns (bytes32) {
+        return _ackDigest(domainSeparator(), assetId, user, meter, seq, receiptHash, cumulativeAmount);
+    }
+
     // ---------------------------------------------------------------- internal
+
+    function _depositFor(address token, address from, address user, uint256 amount) private {
+        if (amount == 0) revert ZeroAmount();
+        if (user == address(0)) revert ZeroAddress();
+        if (_assetCount[token] == 0) revert UnknownToken();
+        uint256 received = _pullFrom(token, from, amount);
+        if (received == 0) revert ZeroAmount();
+        Prepaid storage p = _prepaid[token][user];
+        uint256 balance = p.balance + received;
+        if (balance > MAX_AMOUNT) revert AmountTooLarge(MAX_AMOUNT);
+        p.balance = uint112(balance);
+        _prepaidTotal[token] += received;
+        emit PrepaidDeposited(token, user, from, received);
+    }
+
+    /// @dev Checks and applies each voucher; the meter's authorisation is read once per run of
+    /// vouchers of one meter (batches group them by meter).
+    function _applyVouchers(
+        bytes32 assetId,
+        mapping(address => Prepaid) storage balances,
+        uint256 usersBps,
+        Voucher[] calldata vouchers
+    ) private returns (uint256 debited, uint256 rebated, uint256 settled) {
+        mapping(address => mapping(address => uint256)) storage chains = _settledVouchers[assetId];
+        mapping(address => bool) storage meters = _meters[assetId];
+        bytes32 separator = domainSeparator();
+        address trusted;
+        mapping(address => uint256) storage meterChains = chains[address(0)];
+        for (uint256 i; i < vouchers.length; ++i) {
+            Voucher calldata v = vouchers[i];
+            address meter = v.meter;
+            if (meter != trusted) {
+                if (!meters[meter]) {
+                    _skip(assetId, v, SkipReason.MeterNotAuthorised);
+                    continue;
+                }
+                trusted = meter;
+                meterChains = chains[meter];
+            }
+            (uint256 debit, uint256 rebate) =
+                _applyVoucher(assetId, meterChains, balances, separator, usersBps, v);
+            if (debit == 0) continue;
+            unchecked {
+                debited += debit;
+                rebated += rebate;
+                ++settled;
+            }
+        }
+    }
+
+    /// @dev One voucher of an authorised meter: cheap checks first, the signature before the
+    /// balance, so a skipped voucher reports the first rule it breaks. Reads and writes two
+    /// slots: the chain's settled voucher and the user's balance, net of its rebate. Returns
+    /// zeros when skipped (an applied voucher debits at least 1: its cumulative amount grew).
+    function _applyVoucher(
+        bytes32 assetId,
+        mapping(address => uint256) storage chains,
+        mapping(address => Prepaid) storage balances,
+        bytes32 separator,
+        uint256 usersBps,
+        Voucher calldata v
+    ) private returns (uint256 debit, uint256 rebate) {
+        address user = v.user;
+        uint64 seq = v.seq;
+        uint256 packed = chains[user];
+        uint256 cumulative = v.cumulativeAmount;
+        uint256 before = packed & MAX_CUMULATIVE;
+        if (seq <= packed >> 192 || cumulative <= before) {
+            _skip(assetId, v, SkipReason.NotNewer);
+            return (0, 0);
+        }
+        if (cumulative > MAX_CUMULATIVE) {
+            _skip(assetId, v, SkipReason.OutOfRange);
+            return (0, 0);
+        }
+        if (!_signedBy(separator, assetId, user, seq, cumulative, v)) {
+            _skip(assetId, v, SkipReason.BadSignature);
+            return (0, 0);
+        }
+        // The balance is the low 112 bits of the user's slot: read the word once, rewrite it
+        // with the request fields as they were.
+        Prepaid storage p = balances[user];
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(p.slot)
+        }
+        uint256 balance = word & MAX_AMOUNT;
+        debit = cumulative - before;
+        if (debit > balance) {
+            _skip(assetId, v, SkipReason.InsufficientBalance);
+            return (0, 0);
+        }
+        uint256 updated;
+        unchecked {
+            // debit <= balance < 2^112 and usersBps <= 10,000: no overflow, rebate <= debit.
+            rebate = debit * usersBps / BPS;
+            updated = (word & ~MAX_AMOUNT) | (balance - debit + rebate);
+        }
+        assembly ("memory-safe") {
+            sstore(p.slot, updated)
+        }
+        // seq < 2^64 and cumulative < 2^192 share the chain's slot.
+        chains[user] = (uint256(seq) << 192) | cumulative;
+        emit VoucherSettled(user, debit);
+    }
+
+    function _skip(bytes32 assetId, Voucher calldata v, SkipReason reason) private {
+        emit VoucherSkipped(assetId, v.meter, v.user, v.seq, reason);
+    }
+
+    /// @dev Whether `v` carries its user's signature of its ack (one `ecrecover`). Rejects the
+    /// zero user (what `ecrecover` returns on failure) and high-`s` signatures.
+    function _signedBy(
+        bytes32 separator,
+        bytes32 assetId,
+        address user,
+        uint64 seq,
+        uint256 cumulative,
+        Voucher calldata v
+    ) private pure returns (bool) {
+        if (user == address(0)) return false;
+        uint256 vs = uint256(v.vs);
+        uint256 s = vs & ((1 << 255) - 1);
+        if (s > HALF_ORDER) return false;
+        bytes32 digest = _ackDigest(separator, assetId, user, v.meter, seq, v.receiptHash, cumulative);
+        return ecrecover(digest, uint8((vs >> 255) + 27), v.r, bytes32(s)) == user;
+    }
+
+    function _ackDigest(
+        bytes32 separator,
+        bytes32 assetId,
+        address user,
+        address meter,
+        uint64 seq,
+        bytes32 receiptHash,
+        uint256 cumulativeAmount
+    ) private pure returns (bytes32 digest) {
+        bytes32 typeHash = RECEIPT_ACK_TYPEHASH;
+        // keccak256(abi.encode(typeHash, ...)), then "\x19\x01" ‖ separator ‖ structHash, in
+        // memory past the free pointer (left as is: nothing is allocated per voucher).
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            mstore(add(m, 0x20), assetId)
+            mstore(add(m, 0x40), and(user, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(m, 0x60), and(meter, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(m, 0x80), and(seq, 0xffffffffffffffff))
+            mstore(add(m, 0xa0), receiptHash)
+            mstore(add(m, 0xc0), cumulativeAmount)
+            let structHash := keccak256(m, 0xe0)
+            mstore(m, 0x1901)
+            mstore(add(m, 0x20), separator)
+            mstore(add(m, 0x40), structHash)
+            digest := keccak256(add(m, 0x1e), 0x42)
+        }
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                DOMAIN_TYPEHASH, keccak256("RMA"), keccak256("1"), block.chainid, address(this)
+            )
+        );
+    }
 
     function _setMeter(bytes32 assetId, address meter, bool allowed) private {
         if (meter == address(0)) revert ZeroAddress();
@@ -748,10 +1186,29 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// @dev Pulls `amount` from the caller and returns what arrived (a fee-on-transfer token
     /// delivers less; a token that delivers more is credited only what was asked).
     function _pull(address token, uint256 amount) private returns (uint256) {
+        return _pullFrom(token, msg.sender, amount);
+    }
+
+    /// @dev {_pull} from `from`.
+    function _pullFrom(address token, address from, uint256 amount) private returns (uint256) {
         uint256 before = IERC20(token).balanceOf(address(this));
-        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        IERC20(token).safeTransferFrom(from, address(this), amount);
         uint256 received = IERC20(token).balanceOf(address(this)) - before;
         return received < amount ? received : amount;
+    }
+
+    /// @dev The split of one settlement's revenue, the same for both modes: supporters, users
+    /// and protocol get `floor(revenue * bps / 10000)`, the issuer the rest (its share plus the
+    /// rounding dust), exactly like `splitRevenue` of the core package.
+    function _split(Asset storage a, uint256 revenue)
+        private
+        view
+        returns (uint256 issuer, uint256 supporters, uint256 users, uint256 protocol)
+    {
+        supporters = revenue * a.supportersBps / BPS;
+        users = revenue * a.usersBps / BPS;
+        protocol = revenue * a.protocolBps / BPS;
+        issuer = revenue - supporters - users - protocol;
     }
 
     /// @dev Credits the supporters' share plus what was held, up to the active stake, through
@@ -943,5 +1400,6 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             owed += _ledger(a);
             previous = id;
         }
+        owed += _prepaidTotal[token];
     }
 }

@@ -6,6 +6,13 @@ import type { RmaSettlementContract } from './types.js'
 export type DeploySettlementParameters = {
   /** The owner, who receives protocol fees (default: the deployer). */
   owner?: string
+  /**
+   * Seconds between a prepaid `requestWithdrawal` and its `withdraw` (1 hour to 30 days,
+   * default 1 day; fixed for the contract's life). Rule: at least the longest settlement
+   * interval of any asset paid through it plus a margin, so vouchers acked before a request
+   * settle before the money can leave.
+   */
+  withdrawalDelay?: number | bigint
 }
 
 export type DeploySettlementReturnType = {
@@ -15,11 +22,14 @@ export type DeploySettlementReturnType = {
   receipt: ContractTransactionReceipt
 }
 
+/** The prepaid withdrawal delay `deploySettlement` uses unless told: 1 day. */
+export const defaultWithdrawalDelay = 24 * 3600
+
 /**
  * Deploys `RMASettlement` and waits for the deployment to be mined.
  *
  * @example
- * const { address, contract } = await deploySettlement(deployer, { owner: treasury.address })
+ * const { address, contract } = await deploySettlement(deployer, { owner: treasury.address, withdrawalDelay: 6 * 3600 })
  */
 export async function deploySettlement(
   signer: Signer,
@@ -27,7 +37,7 @@ export async function deploySettlement(
 ): Promise<DeploySettlementReturnType> {
   const owner = parameters.owner ?? (await signer.getAddress())
   const factory = new ContractFactory(rmaSettlementAbi, rmaSettlementBytecode, signer)
-  const deployed = await factory.deploy(owner)
+  const deployed = await factory.deploy(owner, parameters.withdrawalDelay ?? defaultWithdrawalDelay)
   const receipt = await deployed.deploymentTransaction()?.wait()
   if (!receipt) throw new Error('The settlement contract deployment was not mined.')
   const address = await deployed.getAddress()

@@ -2,6 +2,10 @@ export {
   feeOnTransferTokenAbi,
   feeOnTransferTokenBytecode,
 } from './artifacts/FeeOnTransferToken.js'
+export {
+  phantomPermitTokenAbi,
+  phantomPermitTokenBytecode,
+} from './artifacts/PhantomPermitToken.js'
 export { rebasingTokenAbi, rebasingTokenBytecode } from './artifacts/RebasingToken.js'
 export { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
 export { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'
@@ -9,6 +13,7 @@ export { assetIdOf } from './assetIdOf.js'
 export {
   type DeploySettlementParameters,
   type DeploySettlementReturnType,
+  defaultWithdrawalDelay,
   deploySettlement,
 } from './deploySettlement.js'
 export {
@@ -33,13 +38,17 @@ export {
   registerAsset,
 } from './registerAsset.js'
 export { storedRebateRoot } from './storedRebateRoot.js'
+export { toVoucher, type VoucherAck } from './toVoucher.js'
 export type {
   AssetView,
   EpochRebatesView,
   PendingStakeView,
+  PrepaidBalanceView,
   RebateClaim,
   RmaSettlementContract,
+  SettledVoucherView,
   StakeView,
   TestTokenContract,
+  Voucher,
 } from './types.js'
 export { type VerifyRebateProofParameters, verifyRebateProof } from './verifyRebateProof.js'

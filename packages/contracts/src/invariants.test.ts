@@ -5,15 +5,17 @@ import { expect, test } from 'vitest'
 import {
   type EpochTree,
   epochTree,
+  eventsOf,
   expectRevert,
   mined,
   settleArgs,
   useSettlementFixture,
 } from '../test/helpers.js'
 import { SettlementModel } from '../test/settlementModel.js'
+import { rmaDomain, signVoucher } from '../test/vouchers.js'
 import { deployTestToken } from './deployTestToken.js'
 import { registerAsset } from './registerAsset.js'
-import type { RmaSettlementContract, TestTokenContract } from './types.js'
+import type { RmaSettlementContract, TestTokenContract, Voucher } from './types.js'
 
 // Three assets: A and B share one plain token, C is paid in a 1% fee-on-transfer token. Odd
 // shares so that every split rounds; the shortest delay so that withdrawals happen within a run.
@@ -21,6 +23,8 @@ const sharesA = { issuerBps: 4321, supportersBps: 2345, usersBps: 1999, protocol
 const sharesB = { issuerBps: 5000, supportersBps: 3333, usersBps: 1667, protocolBps: 0 }
 const sharesC = { issuerBps: 6001, supportersBps: 1999, usersBps: 1500, protocolBps: 500 }
 const unbondingDelay = 86_400
+// The fixture's prepaid withdrawal delay (deploySettlement's default).
+const withdrawalDelay = 86_400
 const ACTORS = 6
 // owner, issuer A, settler A, meter, 6 actors, issuer/settler B, issuer/settler C
 const ctx = useSettlementFixture({ shares: sharesA, unbondingDelay }, 14)
@@ -93,6 +97,9 @@ async function setup() {
       feeOnTransfer: true,
     },
   )
+  // The fixture's meter serves every asset (prepaid vouchers name it).
+  for (const a of assets.slice(1))
+    await mined(fx.settlement.connect(a.issuer).setMeter(a.id, fx.meter.address, true))
 }
 
 const asset = fc.integer({ min: 0, max: 2 })
@@ -172,13 +179,62 @@ const operation = fc.oneof(
       to: fc.oneof(fc.constant(ACTORS), fc.integer({ min: 0, max: ACTORS })),
     }),
   },
+  {
+    weight: 6,
+    arbitrary: fc.record({ kind: fc.constant('depositPrepaid' as const), asset, who, amount }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('requestWithdrawal' as const),
+      asset,
+      who,
+      percent: fc.integer({ min: 0, max: 110 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('withdrawPrepaid' as const),
+      asset,
+      who,
+      wait: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, fc.constant(false)),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('settlePrepaid' as const),
+      asset,
+      vouchers: fc.array(
+        fc.record({
+          who,
+          // The increase: a few units, or a share of the user's balance (above 100%: too much).
+          step: fc.bigInt(0n, 300n),
+          percent: fc.integer({ min: 0, max: 120 }),
+          // Mostly honest; some replay the chain's last voucher or are signed by someone else.
+          forge: fc.constantFrom('honest', 'honest', 'honest', 'replay', 'wrongSigner'),
+        }),
+        { maxLength: 5 },
+      ),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('claimIssuer' as const), asset }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('claimProtocol' as const), asset }) },
 )
 type Operation = typeof operation extends fc.Arbitrary<infer T> ? T : never
 
+/** A user's prepaid balance of one token, as the contract should hold it. */
+type PrepaidModel = { balance: bigint; requested: bigint; at: bigint }
+/** A chain's last settled voucher. */
+type ChainModel = { seq: bigint; cumulative: bigint; last?: Voucher }
+
 type RunState = {
   models: SettlementModel[]
+  /** Per token (0 plain, 1 fee-on-transfer), per actor. */
+  prepaid: PrepaidModel[][]
+  /** By `${asset}:${actor}` (the fixture's meter). */
+  chains: Map<string, ChainModel>
   trees: Map<string, EpochTree>
   claimedBits: Set<string>[]
   /** Per actor and token (0 plain, 1 fee-on-transfer): what left and what arrived. */
@@ -193,6 +249,12 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
   let runs = 0
   let steps = 0
   let reverted = 0
+  let vouchersSettled = 0
+  let vouchersSkipped = 0
+  const domain = rmaDomain(
+    (await ctx.anvil.provider.getNetwork()).chainId,
+    ctx.fx.settlementAddress,
+  )
 
   await fc.assert(
     fc.asyncProperty(fc.array(operation, { minLength: 8, maxLength: 18 }), async (ops) => {
@@ -207,10 +269,25 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
           ),
           trees: new Map(),
           claimedBits: assets.map(() => new Set<string>()),
+          prepaid: [0, 1].map(() => actors.map(() => ({ balance: 0n, requested: 0n, at: 0n }))),
+          chains: new Map(),
           sent: actors.map(() => [0n, 0n]),
           received: actors.map(() => [0n, 0n]),
         }
         const before = await balances()
+        // Half the actors start with a prepaid balance in both tokens (the rest only by a
+        // deposit op), so that vouchers have something to debit in every run.
+        for (let j = 0; j < ACTORS / 2; j++)
+          for (const i of [0, 2]) {
+            const amount = 1_000_000n + BigInt(j)
+            await mined(
+              settlement
+                .connect(actors[j]!)
+                .depositFor(assets[i]!.tokenAddress, actors[j]!.address, amount),
+            )
+            state.prepaid[tokenIndex(i)]![j]!.balance += state.models[i]!.arrives(amount)
+            state.sent[j]![tokenIndex(i)]! += amount
+          }
         for (const op of ops) {
           steps++
           if ((await apply(op, state)) === 'reverted') reverted++
@@ -223,7 +300,9 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
     }),
     { numRuns: Number(process.env.RMA_PROPERTY_RUNS ?? 200) },
   )
-  console.log(`invariants: ${runs} runs, ${steps} operations (${reverted} expected reverts)`)
+  console.log(
+    `invariants: ${runs} runs, ${steps} operations (${reverted} expected reverts), ${vouchersSettled} vouchers settled, ${vouchersSkipped} skipped`,
+  )
 
   /** Each actor's balance of each token. */
   async function balances(): Promise<bigint[][]> {
@@ -279,7 +358,7 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
         const end = model.supporters[op.who]!.unbondingEnd
         if (end > latest && end - latest < 30n) return
         const error = model.withdrawError(op.who, latest + 1n)
-        const sent = as(actors[op.who]!).withdraw(a.id)
+        const sent = as(actors[op.who]!)['withdraw(bytes32)'](a.id)
         if (error) return reverts(sent, error)
         await mined(sent)
         state.received[op.who]![t]! += arrives(op.asset, model.withdraw(op.who))
@@ -385,6 +464,109 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
         model.settler = op.to
         return
       }
+      case 'depositPrepaid': {
+        await mined(
+          as(actors[op.who]!).depositFor(a.tokenAddress, actors[op.who]!.address, op.amount),
+        )
+        state.prepaid[t]![op.who]!.balance += model.arrives(op.amount)
+        state.sent[op.who]![t]! += op.amount
+        return
+      }
+      case 'requestWithdrawal': {
+        const p = state.prepaid[t]![op.who]!
+        const amount = (p.balance * BigInt(op.percent) + 99n) / 100n
+        const sent = as(actors[op.who]!).requestWithdrawal(a.tokenAddress, amount)
+        if (amount > p.balance) return reverts(sent, 'InsufficientBalance')
+        const receipt = await mined(sent)
+        p.requested = amount
+        p.at =
+          amount === 0n
+            ? 0n
+            : BigInt((await receipt.getBlock()).timestamp) + BigInt(withdrawalDelay)
+        return
+      }
+      case 'withdrawPrepaid': {
+        if (op.wait) await ctx.anvil.increaseTime(withdrawalDelay + 1)
+        const p = state.prepaid[t]![op.who]!
+        const latest = BigInt((await ctx.anvil.provider.getBlock('latest'))!.timestamp)
+        if (p.at > latest && p.at - latest < 30n) return
+        const sent = as(actors[op.who]!)['withdraw(address)'](a.tokenAddress)
+        if (p.requested === 0n) return reverts(sent, 'NothingToWithdraw')
+        if (latest + 1n < p.at) return reverts(sent, 'WithdrawalLocked')
+        await mined(sent)
+        // What is left after the vouchers settled meanwhile, at most what was requested.
+        let paid = p.requested
+        if (p.balance < paid) paid = p.balance
+        p.balance -= paid
+        p.requested = 0n
+        p.at = 0n
+        state.received[op.who]![t]! += arrives(op.asset, paid)
+        return
+      }
+      case 'settlePrepaid': {
+        // Builds the vouchers in order against the chains as the contract will see them.
+        const vouchers: Voucher[] = []
+        const expected: { who: number; debit: bigint }[] = []
+        const virtual = new Map<string, ChainModel>()
+        const balances = state.prepaid[t]!.map((p) => p.balance)
+        const usersBps = BigInt(a.shares.usersBps)
+        // Vouchers mostly come from users who hold a balance in the token.
+        const holders = actors.map((_, j) => j).filter((j) => balances[j]! > 0n)
+        for (const raw of op.vouchers) {
+          const entry =
+            holders.length > 0 && raw.who % 4 !== 3
+              ? { ...raw, who: holders[raw.who % holders.length]! }
+              : raw
+          const key = `${op.asset}:${entry.who}`
+          const chain = virtual.get(key) ?? state.chains.get(key) ?? { seq: 0n, cumulative: 0n }
+          const user = actors[entry.who]!
+          let voucher: Voucher
+          if (entry.forge === 'replay') {
+            if (!chain.last) continue
+            voucher = chain.last
+          } else {
+            const fields = {
+              assetId: a.id,
+              user: user.address,
+              meter: ctx.fx.meter.address,
+              seq: chain.seq + 1n,
+              receiptHash: keccak256(toUtf8Bytes(`${key}:${chain.seq + 1n}`)),
+              cumulativeAmount:
+                chain.cumulative +
+                entry.step +
+                (balances[entry.who]! * BigInt(entry.percent)) / 100n,
+            }
+            const signer = entry.forge === 'wrongSigner' ? actors[(entry.who + 1) % ACTORS]! : user
+            voucher = await signVoucher(signer, domain, fields)
+          }
+          vouchers.push(voucher)
+          const debit = BigInt(voucher.cumulativeAmount) - chain.cumulative
+          const applies = entry.forge === 'honest' && debit > 0n && debit <= balances[entry.who]!
+          if (!applies) continue
+          balances[entry.who] = balances[entry.who]! - debit + (debit * usersBps) / 10_000n
+          virtual.set(key, {
+            seq: BigInt(voucher.seq),
+            cumulative: BigInt(voucher.cumulativeAmount),
+            last: voucher,
+          })
+          expected.push({ who: entry.who, debit })
+        }
+        const receipt = await mined(
+          as(account(op.asset, model.settler)).settlePrepaid(a.id, vouchers),
+        )
+        const settledEvents = eventsOf(settlement, receipt, 'VoucherSettled')
+        expect(settledEvents.map((e) => [e.args.user, e.args.debit])).toEqual(
+          expected.map((e) => [actors[e.who]!.address, e.debit]),
+        )
+        vouchersSettled += expected.length
+        vouchersSkipped += vouchers.length - expected.length
+        const rebates = model.settlePrepaid(expected.map((e) => e.debit))
+        expected.forEach((e, k) => {
+          state.prepaid[t]![e.who]!.balance += rebates[k]! - e.debit
+        })
+        for (const [key, chain] of virtual) state.chains.set(key, chain)
+        return
+      }
       case 'claimIssuer': {
         const sent = settlement.claimIssuer(a.id)
         if (model.funded.issuer === model.claimed.issuer) return reverts(sent, 'NothingToClaim')
@@ -404,16 +586,23 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
 
   /** After every step: each token's balance covers (here: equals) its assets' ledgers. */
   async function checkBooks(state: RunState, touched: number) {
-    const [plain, fee, ...ledgers] = await Promise.all([
+    const [plain, fee, prepaidPlain, prepaidFee, ...ledgers] = await Promise.all([
       assets[0]!.token.balanceOf(ctx.fx.settlementAddress),
       assets[2]!.token.balanceOf(ctx.fx.settlementAddress),
+      settlement.prepaidTotalOf(assets[0]!.tokenAddress),
+      settlement.prepaidTotalOf(assets[2]!.tokenAddress),
       ...assets.map((a) => settlement.ledgerOf(a.id)),
     ])
     for (const [i, ledger] of ledgers.entries()) expect(ledger).toBe(state.models[i]!.owed())
-    expect(plain >= ledgers[0]! + ledgers[1]!).toBe(true)
-    expect(fee >= ledgers[2]!).toBe(true)
-    // With no outside transfers the balances are exactly the ledgers.
-    expect([plain, fee]).toEqual([ledgers[0]! + ledgers[1]!, ledgers[2]!])
+    const sum = (ps: PrepaidModel[]) => ps.reduce((total, p) => total + p.balance, 0n)
+    expect([prepaidPlain, prepaidFee]).toEqual([sum(state.prepaid[0]!), sum(state.prepaid[1]!)])
+    expect(plain >= ledgers[0]! + ledgers[1]! + prepaidPlain).toBe(true)
+    expect(fee >= ledgers[2]! + prepaidFee).toBe(true)
+    // With no outside transfers the balances are exactly the ledgers and prepaid balances.
+    expect([plain, fee]).toEqual([
+      ledgers[0]! + ledgers[1]! + prepaidPlain,
+      ledgers[2]! + prepaidFee,
+    ])
     const view = await settlement.getAsset(assets[touched]!.id)
     const m = state.models[touched]!
     expect([view.epoch, view.totalStake, view.pendingStake, view.totalUnbonding]).toEqual([
@@ -498,6 +687,29 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
         view.supportersFunded - view.supportersClaimed - claimable - view.heldForSupporters
       expect(dust >= 0n).toBe(true)
       expect(dust <= BigInt(ACTORS) * (m.epoch + 2n)).toBe(true)
+    }
+    // Every prepaid balance, pending request and chain is as the model says.
+    for (const [t, tokenAddress] of [assets[0]!.tokenAddress, assets[2]!.tokenAddress].entries()) {
+      const views = await Promise.all(
+        actors.map((actor) => settlement.prepaidBalance(tokenAddress, actor.address)),
+      )
+      views.forEach((v, j) => {
+        const p = state.prepaid[t]![j]!
+        expect([v.balance, v.withdrawalRequested, v.withdrawableAt]).toEqual([
+          p.balance,
+          p.requested,
+          p.at,
+        ])
+      })
+    }
+    for (const [key, chain] of state.chains) {
+      const [i, j] = key.split(':').map(Number) as [number, number]
+      const [seq, cumulative] = await settlement.settledVoucher(
+        assets[i]!.id,
+        ctx.fx.meter.address,
+        actors[j]!.address,
+      )
+      expect([seq, cumulative]).toEqual([chain.seq, chain.cumulative])
     }
     // Every payment reached its recipient: balances moved by exactly the flows.
     const after = await balances()

@@ -9,6 +9,8 @@ const settlementInterface = new Interface([
   'error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)',
   'error ERC20InvalidSender(address sender)',
   'error ERC20InvalidReceiver(address receiver)',
+  'error ERC2612ExpiredSignature(uint256 deadline)',
+  'error ERC2612InvalidSigner(address signer, address owner)',
 ])
 
 export type SettlementError = {
@@ -99,7 +101,7 @@ function describeError(name: string, args: Result, who: (address: unknown) => st
     case 'StillUnbonding':
       return 'the unbonding delay has not passed yet'
     case 'NothingToWithdraw':
-      return 'nothing is unbonding'
+      return 'nothing to withdraw (no stake unbonding, or no prepaid withdrawal requested)'
     case 'InvalidProof':
       return "the proof does not match the epoch's rebate root (or the epoch has no rebates)"
     case 'RebateAlreadyClaimed':
@@ -118,6 +120,16 @@ function describeError(name: string, args: Result, who: (address: unknown) => st
       return 'the contract holds nothing beyond what it owes in this token'
     case 'OwnerRequired':
       return 'the contract must keep an owner (it receives the protocol fees)'
+    case 'InvalidWithdrawalDelay':
+      return 'the withdrawal delay must be between 1 hour and 30 days'
+    case 'UnknownToken':
+      return 'no asset is paid in this token, so a prepaid balance in it could pay nothing'
+    case 'InsufficientBalance':
+      return `the prepaid balance holds only ${args[0]}`
+    case 'InvalidPermit':
+      return 'the token did not take the permit (it has no EIP-2612 permit): approve and use depositFor'
+    case 'WithdrawalLocked':
+      return `the withdrawal can be made from ${new Date(Number(args[0]) * 1000).toISOString()} (unix ${args[0]})`
     case 'OwnableUnauthorizedAccount':
       return `only the contract owner may do this, not ${who(args[0])}`
     case 'OwnableInvalidOwner':
@@ -134,6 +146,10 @@ function describeError(name: string, args: Result, who: (address: unknown) => st
       return `the token refuses to send from ${who(args[0])}`
     case 'ERC20InvalidReceiver':
       return `the token refuses to send to ${who(args[0])}`
+    case 'ERC2612ExpiredSignature':
+      return `the permit expired at unix ${args[0]}`
+    case 'ERC2612InvalidSigner':
+      return `the permit was signed by ${who(args[0])}, not by ${who(args[1])}`
     default:
       return `${name}(${[...args].join(', ')})`
   }

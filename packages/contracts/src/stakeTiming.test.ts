@@ -65,10 +65,10 @@ describe('H2: stake earns only for time at risk', () => {
     expect(attackerShare).toBe(0n)
     expect(honestShare).toBe(batchShare)
     // The attacker's stake is locked for the full week with nothing to show for it.
-    await expectRevert(settlement.connect(attacker).withdraw(assetId), 'StillUnbonding')
+    await expectRevert(settlement.connect(attacker)['withdraw(bytes32)'](assetId), 'StillUnbonding')
     await expectRevert(settlement.connect(attacker).claimRewards(assetId), 'NothingToClaim')
     await ctx.anvil.increaseTime(week)
-    await mined(settlement.connect(attacker).withdraw(assetId))
+    await mined(settlement.connect(attacker)['withdraw(bytes32)'](assetId))
     await expectRevert(settlement.connect(attacker).claimRewards(assetId), 'NothingToClaim')
   })
 

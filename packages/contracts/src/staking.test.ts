@@ -165,7 +165,7 @@ describe('requestUnstake and withdraw', () => {
     expect(stake.unbondingEnd).toBeGreaterThan(firstEnd)
     // The first request's delay has passed, but the restart holds everything.
     await ctx.anvil.increaseTime(200)
-    await expectRevert(settlement.connect(alice).withdraw(assetId), 'StillUnbonding')
+    await expectRevert(settlement.connect(alice)['withdraw(bytes32)'](assetId), 'StillUnbonding')
   })
 
   test('reverts ZeroAmount and InsufficientStake', async () => {
@@ -181,16 +181,16 @@ describe('requestUnstake and withdraw', () => {
   test('withdraw pays everything unbonding once the delay has passed', async () => {
     const { settlement, settlementAddress, assetId, token } = ctx.fx
     const [alice] = supporters()
-    await expectRevert(settlement.connect(alice).withdraw(assetId), 'NothingToWithdraw')
+    await expectRevert(settlement.connect(alice)['withdraw(bytes32)'](assetId), 'NothingToWithdraw')
     await mined(settlement.connect(alice).stake(assetId, 1_000n))
     await settle(0n)
     await mined(settlement.connect(alice).requestUnstake(assetId, 700n))
-    await expectRevert(settlement.connect(alice).withdraw(assetId), 'StillUnbonding')
+    await expectRevert(settlement.connect(alice)['withdraw(bytes32)'](assetId), 'StillUnbonding')
     await ctx.anvil.increaseTime(unbondingDelay - 10)
-    await expectRevert(settlement.connect(alice).withdraw(assetId), 'StillUnbonding')
+    await expectRevert(settlement.connect(alice)['withdraw(bytes32)'](assetId), 'StillUnbonding')
     await ctx.anvil.increaseTime(10)
     const before = await token.balanceOf(alice.address)
-    const receipt = await mined(settlement.connect(alice).withdraw(assetId))
+    const receipt = await mined(settlement.connect(alice)['withdraw(bytes32)'](assetId))
     expect(argsOf(eventsOf(settlement, receipt, 'Withdrawn')[0])).toEqual({
       assetId,
       supporter: alice.address,
@@ -201,7 +201,7 @@ describe('requestUnstake and withdraw', () => {
     const stake = await settlement.stakeOf(assetId, alice.address)
     expect([stake.active, stake.unbonding, stake.unbondingEnd]).toEqual([300n, 0n, 0n])
     expect((await settlement.getAsset(assetId)).totalUnbonding).toBe(0n)
-    await expectRevert(settlement.connect(alice).withdraw(assetId), 'NothingToWithdraw')
+    await expectRevert(settlement.connect(alice)['withdraw(bytes32)'](assetId), 'NothingToWithdraw')
   })
 })
 

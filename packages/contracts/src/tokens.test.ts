@@ -69,9 +69,9 @@ describe('M2: a fee-on-transfer token (1%) shared by two assets', () => {
     await mined(settlement.connect(attacker).stake(evil, 500_000n))
     await mined(settlement.connect(attacker).requestUnstake(evil, 495_000n))
     await ctx.anvil.increaseTime(ctx.fx.unbondingDelay)
-    await mined(settlement.connect(attacker).withdraw(evil))
+    await mined(settlement.connect(attacker)['withdraw(bytes32)'](evil))
     // It cannot take one unit more than its asset holds.
-    await expectRevert(settlement.connect(attacker).withdraw(evil), 'NothingToWithdraw')
+    await expectRevert(settlement.connect(attacker)['withdraw(bytes32)'](evil), 'NothingToWithdraw')
     await expectRevert(settlement.connect(attacker).claimIssuer(evil), 'NothingToClaim')
 
     // The honest asset's books did not move; the attacker's asset owes what it still holds.
@@ -88,7 +88,7 @@ describe('M2: a fee-on-transfer token (1%) shared by two assets', () => {
     await mined(settlement.connect(supporter).claimRewards(assetId))
     await mined(settlement.connect(supporter).requestUnstake(assetId, 990_000n))
     await ctx.anvil.increaseTime(ctx.fx.unbondingDelay)
-    await mined(settlement.connect(supporter).withdraw(assetId))
+    await mined(settlement.connect(supporter)['withdraw(bytes32)'](assetId))
     const after = await settlement.getAsset(assetId)
     expect(after.issuerOwed).toBe(0n)
     expect(after.totalStake + after.totalUnbonding).toBe(0n)
@@ -201,8 +201,8 @@ describe('M2: a rebasing token (±10%) shared by two assets', () => {
       await mined(settlement.connect(supporter).requestUnstake(id, totalStake + pendingStake))
     }
     await ctx.anvil.increaseTime(ctx.fx.unbondingDelay)
-    await mined(settlement.connect(supporter).withdraw(assetId))
-    await mined(settlement.connect(supporter).withdraw(second))
+    await mined(settlement.connect(supporter)['withdraw(bytes32)'](assetId))
+    await mined(settlement.connect(supporter)['withdraw(bytes32)'](second))
     const end = await books(settlement, token, ids)
     expect(end.balance >= end.owed).toBe(true)
     void others

@@ -78,6 +78,40 @@ export type EpochRebatesView = [root: string, funded: bigint, claimed: bigint] &
 /** One epoch's claim in `claimRebates`. */
 export type RebateClaim = { epoch: BigNumberish; amount: BigNumberish; proof: BytesLike[] }
 
+/**
+ * A voucher for `settlePrepaid`: a user's `ReceiptAck` of receipt `seq` of the chain (asset,
+ * meter, user) for `cumulativeAmount`, with its signature in EIP-2098 compact form (`r`, `vs`;
+ * ethers: `Signature.from(sig).yParityAndS`).
+ */
+export type Voucher = {
+  meter: AddressLike
+  user: AddressLike
+  seq: BigNumberish
+  receiptHash: BytesLike
+  cumulativeAmount: BigNumberish
+  r: BytesLike
+  vs: BytesLike
+}
+
+/** `prepaidBalance(token, user)`. */
+export type PrepaidBalanceView = [
+  balance: bigint,
+  withdrawalRequested: bigint,
+  withdrawableAt: bigint,
+] & {
+  balance: bigint
+  /** What `withdraw` will pay at most (0 without a request). */
+  withdrawalRequested: bigint
+  /** Unix seconds from which the request can be withdrawn (0 without a request). */
+  withdrawableAt: bigint
+}
+
+/** `settledVoucher(assetId, meter, user)`: the chain's last settled voucher (zeros before one). */
+export type SettledVoucherView = [seq: bigint, cumulativeAmount: bigint] & {
+  seq: bigint
+  cumulativeAmount: bigint
+}
+
 /** The settlement contract as an ethers v6 contract, typed after `rmaSettlementAbi`. */
 export interface RmaSettlementContract extends BaseContract {
   connect(runner: ContractRunner | null): RmaSettlementContract
@@ -88,6 +122,11 @@ export interface RmaSettlementContract extends BaseContract {
   MAX_UNBONDING_DELAY: View<[], bigint>
   MAX_STAKE: View<[], bigint>
   MAX_AMOUNT: View<[], bigint>
+  MAX_CUMULATIVE: View<[], bigint>
+  MIN_WITHDRAWAL_DELAY: View<[], bigint>
+  MAX_WITHDRAWAL_DELAY: View<[], bigint>
+  RECEIPT_ACK_TYPEHASH: View<[], string>
+  withdrawalDelay: View<[], bigint>
   owner: View<[], string>
   transferOwnership: Send<[newOwner: AddressLike]>
   /** Always reverts `OwnerRequired`: the owner receives protocol fees. */
@@ -134,7 +173,11 @@ export interface RmaSettlementContract extends BaseContract {
 
   stake: Send<[assetId: BytesLike, amount: BigNumberish]>
   requestUnstake: Send<[assetId: BytesLike, amount: BigNumberish]>
-  withdraw: Send<[assetId: BytesLike]>
+  /**
+   * A supporter's `withdraw(bytes32 assetId)`. `withdraw` is overloaded (the prepaid one takes a
+   * token), so ethers needs the full signature: `contract['withdraw(bytes32)'](assetId)`.
+   */
+  'withdraw(bytes32)': Send<[assetId: BytesLike]>
   claimRewards: Send<[assetId: BytesLike]>
   stakeOf: View<[assetId: BytesLike, supporter: AddressLike], StakeView>
   pendingStakeOf: View<[assetId: BytesLike, supporter: AddressLike], PendingStakeView>
@@ -155,11 +198,47 @@ export interface RmaSettlementContract extends BaseContract {
   claimIssuer: Send<[assetId: BytesLike]>
   claimProtocol: Send<[assetId: BytesLike]>
   skim: Send<[token: AddressLike, to: AddressLike, assetIds: BytesLike[]]>
+
+  depositFor: Send<[token: AddressLike, user: AddressLike, amount: BigNumberish]>
+  depositWithPermit: Send<
+    [
+      token: AddressLike,
+      user: AddressLike,
+      amount: BigNumberish,
+      deadline: BigNumberish,
+      v: BigNumberish,
+      r: BytesLike,
+      s: BytesLike,
+    ]
+  >
+  requestWithdrawal: Send<[token: AddressLike, amount: BigNumberish]>
+  /** The prepaid `withdraw(address token)`: `contract['withdraw(address)'](token)`. */
+  'withdraw(address)': Send<[token: AddressLike]>
+  settlePrepaid: Send<[assetId: BytesLike, vouchers: Voucher[]]>
+  prepaidBalance: View<[token: AddressLike, user: AddressLike], PrepaidBalanceView>
+  prepaidTotalOf: View<[token: AddressLike], bigint>
+  settledVoucher: View<
+    [assetId: BytesLike, meter: AddressLike, user: AddressLike],
+    SettledVoucherView
+  >
+  domainSeparator: View<[], string>
+  ackDigest: View<
+    [
+      assetId: BytesLike,
+      user: AddressLike,
+      meter: AddressLike,
+      seq: BigNumberish,
+      receiptHash: BytesLike,
+      cumulativeAmount: BigNumberish,
+    ],
+    string
+  >
 }
 
 /**
  * A test token (`TestToken`, `FeeOnTransferToken` or `RebasingToken`: each with an open `mint`),
- * typed after `testTokenAbi` (`rebase` exists on the rebasing token only).
+ * typed after `testTokenAbi` (`permit` and `nonces` exist on the plain token only, `rebase` on
+ * the rebasing token only).
  */
 export interface TestTokenContract extends BaseContract {
   connect(runner: ContractRunner | null): TestTokenContract
@@ -174,6 +253,20 @@ export interface TestTokenContract extends BaseContract {
   transfer: Send<[to: AddressLike, value: BigNumberish]>
   transferFrom: Send<[from: AddressLike, to: AddressLike, value: BigNumberish]>
   mint: Send<[to: AddressLike, amount: BigNumberish]>
+  /** Only on the plain test token (EIP-2612 permit): the owner's next permit nonce. */
+  nonces: View<[owner: AddressLike], bigint>
+  /** Only on the plain test token: EIP-2612 `permit`. */
+  permit: Send<
+    [
+      owner: AddressLike,
+      spender: AddressLike,
+      value: BigNumberish,
+      deadline: BigNumberish,
+      v: BigNumberish,
+      r: BytesLike,
+      s: BytesLike,
+    ]
+  >
   /** Only on the rebasing test token: multiplies every balance by (10000 + bps) / 10000. */
   rebase: Send<[bps: BigNumberish]>
 }

@@ -116,7 +116,32 @@ export class SettlementModel {
       this.funded[role] += split[role]
     if (split.users !== 0n)
       this.epochs.set(this.epoch, { funded: split.users, leaves, claimed: 0n })
-    const distributable = split.supporters + this.held
+    this.creditSupporters(split.supporters)
+    return received
+  }
+
+  /**
+   * Settles the next epoch from prepaid vouchers: `debits` are the applied vouchers' increases.
+   * Each user gets back `floor(debit * usersBps / 10000)`; the batch's users' share less those
+   * rebates goes to the issuer. Returns each voucher's rebate.
+   */
+  settlePrepaid(debits: readonly bigint[]): bigint[] {
+    const total = debits.reduce((a, b) => a + b, 0n)
+    const rebates = debits.map((d) => (d * BigInt(this.shares.usersBps)) / 10_000n)
+    const rebated = rebates.reduce((a, b) => a + b, 0n)
+    const split = splitRevenue(total, this.shares)
+    this.epoch += 1n
+    this.revenue += total - rebated
+    this.funded.issuer += split.issuer + split.users - rebated
+    this.funded.supporters += split.supporters
+    this.funded.protocol += split.protocol
+    this.creditSupporters(split.supporters)
+    return rebates
+  }
+
+  /** The supporters' share of a settle: credited up to the active stake, the rest held. */
+  private creditSupporters(share: bigint) {
+    const distributable = share + this.held
     const credit = smaller(distributable, this.totalStake)
     if (credit !== 0n) this.rewardPerStake += (credit * REWARD_SCALE) / this.totalStake
     this.held = distributable - credit
@@ -125,7 +150,6 @@ export class SettlementModel {
       this.totalStake += this.pendingStake
       this.pendingStake = 0n
     }
-    return received
   }
 
   /** Stakes `amount` (what arrives of it); returns the amount credited. */

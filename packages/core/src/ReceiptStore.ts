@@ -17,14 +17,19 @@ export type StoredReceipt = {
  */
 export type ChainRef = { assetId: Hex; meter: Address; user: Address }
 
-/** The last receipt of a chain; `{ seq: 0, hash: zeroHash }` for an empty chain. */
-export type ChainHead = { seq: number; hash: Hex }
+/**
+ * The last receipt of a chain: its seq, hash and `cumulativeAmount` (the chain's total charged);
+ * `{ seq: 0, hash: zeroHash, cumulativeAmount: 0n }` for an empty chain.
+ */
+export type ChainHead = { seq: number; hash: Hex; cumulativeAmount: bigint }
 
 export type AppendReceiptParameters = ChainRef & {
   id: string
   /**
-   * Builds and signs the chain's next receipt from its head. Runs while the store holds the
-   * chain, so no other receipt of the chain can take the same seq.
+   * Builds and signs the chain's next receipt from its head (seq + 1, prev = hash,
+   * cumulativeAmount = head's + amount). Runs while the store holds the chain, so no other
+   * receipt of the chain can take the same seq. A receipt that does not continue the head
+   * (cumulative amount included) is refused with `StoreError` `INVALID_RECEIPT`.
    */
   sign(head: ChainHead): Promise<{ receipt: SignedUsageReceipt; hash: Hex }>
 }
@@ -68,6 +73,50 @@ export type ListReceiptsParameters = {
   limit?: number
 }
 
+/** A chain of a user with its head, as `listChains` returns it. */
+export type ChainSummary = ChainRef & ChainHead
+
+/**
+ * A prepaid call's reservation (see `reserve`). Amounts are base units of the payment token.
+ */
+export type ReserveParameters = {
+  /** Names the reservation; `release(id)` frees it. */
+  id: string
+  /** The chain the call will append its receipt to. */
+  chain: ChainRef
+  /** The assets whose chains of this user count as pending: those paying in the same token. */
+  assets: readonly Hex[]
+  /** What the call may cost at most (its attestation's `maxAmount`). */
+  amount: bigint
+  /** What the user may owe in total: its on-chain balance minus its withdrawal request. */
+  limit: bigint
+  /**
+   * Per `chainKey`, the chain's settled cumulative amount as read on chain; a chain missing
+   * here counts as settled at 0 (the safe side).
+   */
+  settled: ReadonlyMap<string, bigint>
+  /**
+   * Refuse when the chain's receipts after its latest ack plus its calls in flight reach this
+   * (the unacked tail bound); no bound when undefined.
+   */
+  maxUnacked?: number
+  /** Unix ms after which the reservation no longer counts (a crashed meter's call). */
+  expiresAt: number
+}
+
+/** What `reserve` found, before the call's own reservation. */
+export type ReserveReturnType = {
+  reserved: boolean
+  /** Why it was refused: the limit (`balance`) or the unacked tail (`unacked`). */
+  reason?: 'balance' | 'unacked'
+  /** Σ over the user's chains at `assets` of (head cumulative amount − settled), at least 0 each. */
+  pending: bigint
+  /** Σ of the user's reservations still counting. */
+  held: bigint
+  /** The chain's receipts after its latest ack, plus its calls in flight. */
+  unacked: number
+}
+
 /**
  * Durable storage of receipts, acks and batches. `@rma/store` implements it for SQLite
  * (embedded default), PostgreSQL (several meter processes) and memory (unit tests).
@@ -100,6 +149,21 @@ export interface ReceiptStore {
   addAck(ack: SignedReceiptAck): Promise<void>
   /** The highest acked receipt of a chain. */
   latestAck(chain: ChainRef): Promise<SignedReceiptAck | undefined>
+  /** A user's chains (every asset and meter key) with their heads. */
+  listChains(parameters: { user: Address }): Promise<ChainSummary[]>
+  /**
+   * Prepaid coverage, atomically for every process sharing the store: reserves `amount` for
+   * the user only if what it would then owe, pending (debited but unsettled: each chain's head
+   * cumulative amount minus its settled one) plus the reservations of its calls in flight plus
+   * `amount`, stays within `limit`, and the chain's unacked tail stays under `maxUnacked`.
+   * Expired reservations do not count. Resolves with what was found either way.
+   */
+  reserve(parameters: ReserveParameters): Promise<ReserveReturnType>
+  /**
+   * Frees a reservation (idempotent). Call it once the call's receipt is stored (its amount
+   * then counts as pending) or once the call ended without one.
+   */
+  release(id: string): Promise<void>
   /**
    * The durable nonce register: true the first time an (asset, user, nonce) is claimed, false
    * on every later claim while it is remembered. Atomic across every process sharing the store

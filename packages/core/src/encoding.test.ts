@@ -79,7 +79,7 @@ const str = (value: string) => {
 type ReceiptPart = keyof SignedUsageReceipt | 'tag'
 function receiptParts(r: SignedUsageReceipt): [ReceiptPart, Uint8Array][] {
   return [
-    ['tag', Buffer.of(1)],
+    ['tag', Buffer.of(4)],
     ['assetId', hexBytes(r.assetId)],
     ['meter', hexBytes(r.meter)],
     ['user', hexBytes(r.user)],
@@ -94,6 +94,7 @@ function receiptParts(r: SignedUsageReceipt): [ReceiptPart, Uint8Array][] {
     ['reasoningTokens', u64(r.reasoningTokens)],
     ['usageSource', Buffer.of(usageSources.indexOf(r.usageSource))],
     ['amount', u256(r.amount)],
+    ['cumulativeAmount', u256(r.cumulativeAmount)],
     ['timestamp', u64(r.timestamp)],
     ['signature', hexBytes(r.signature)],
   ]
@@ -131,6 +132,7 @@ const receipt: UsageReceipt = {
   reasoningTokens: 192,
   usageSource: 'reported',
   amount: 4720n,
+  cumulativeAmount: 4720n,
   timestamp: 1_760_000_000,
 }
 const attestation: RequestAttestation = {
@@ -156,6 +158,7 @@ beforeAll(async () => {
       meter: meter.address as Address,
       seq: 1,
       receiptHash: hashReceipt(signedReceipt, domain),
+      cumulativeAmount: 4720n,
     },
     signer: user,
     domain,
@@ -197,9 +200,9 @@ describe('round trip of signed objects', () => {
 
   test('headers stay compact', () => {
     const receiptHeader = encodeReceipt(signedReceipt)
-    // 1 + 32 + 20 + 20 + 8 + 3 × 32 + (2 + 17) + 4 × 8 + 1 + (1 + 2) + 8 + 65 = 305 bytes
-    expect(fromBase64url(receiptHeader)).toHaveLength(305)
-    expect(receiptHeader).toHaveLength(407)
+    // 1 + 32 + 20 + 20 + 8 + 3 × 32 + (2 + 17) + 4 × 8 + 1 + 2 × (1 + 2) + 8 + 65 = 308 bytes
+    expect(fromBase64url(receiptHeader)).toHaveLength(308)
+    expect(receiptHeader).toHaveLength(411)
     expect(receiptHeader.length).toBeLessThan(500)
     console.log(`typical rma-receipt header: ${receiptHeader.length} characters`)
     // the largest receipt (256-byte model, 32-byte amount) is far below the decoder's limit
@@ -207,14 +210,15 @@ describe('round trip of signed objects', () => {
       ...signedReceipt,
       model: 'm'.repeat(256),
       amount: (1n << 256n) - 1n,
+      cumulativeAmount: (1n << 256n) - 1n,
       seq: Number.MAX_SAFE_INTEGER,
     })
-    expect(largest).toHaveLength(766)
+    expect(largest).toHaveLength(810)
     expect(decodeReceipt(largest).model).toBe('m'.repeat(256))
     // 1 + 32 + 20 + 32 + (1 + 4) + 8 + (1 + 8) + 65 = 172 bytes
     expect(encodeAttestation(signedAttestation)).toHaveLength(230)
-    // 1 + 32 + 20 + 20 + 8 + 32 + 65 = 178 bytes
-    expect(encodeAck(signedAck)).toHaveLength(238)
+    // 1 + 32 + 20 + 20 + 8 + 32 + (1 + 2) + 65 = 181 bytes
+    expect(encodeAck(signedAck)).toHaveLength(242)
   })
 
   test('usage sources, zero and maximal amounts', () => {
@@ -288,6 +292,7 @@ const receiptArbitrary: fc.Arbitrary<SignedUsageReceipt> = fc.record({
   reasoningTokens: uint64,
   usageSource: fc.constantFrom(...usageSources),
   amount: uint256,
+  cumulativeAmount: uint256,
   timestamp: uint64,
   signature,
 })
@@ -306,6 +311,7 @@ const ackArbitrary: fc.Arbitrary<SignedReceiptAck> = fc.record({
   meter: address,
   seq: uint64,
   receiptHash: bytes32,
+  cumulativeAmount: uint256,
   signature,
 })
 
@@ -314,7 +320,7 @@ describe('round trip properties', () => {
     fc.assert(
       fc.property(receiptArbitrary, (value) => {
         const header = encodeReceipt(value)
-        expect(header.length).toBeLessThanOrEqual(766)
+        expect(header.length).toBeLessThanOrEqual(810)
         expect(decodeReceipt(header)).toEqual(lowercased(usageReceiptSchema, value))
       }),
       { numRuns: 1000 },
@@ -358,7 +364,7 @@ describe('decoding untrusted input', () => {
   test('more than 2048 characters, before any decoding work', () => {
     expectInvalidEncoding(
       () => decodeReceipt(`${encodeReceipt(signedReceipt)}${'A'.repeat(2048)}`),
-      `UsageReceipt encoding is too long.\n\nDetails: At most 2048 characters are accepted, received ${407 + 2048}.`,
+      `UsageReceipt encoding is too long.\n\nDetails: At most 2048 characters are accepted, received ${411 + 2048}.`,
     )
     expectInvalidEncoding(
       () => decodeReceipt('A'.repeat(2049)),
@@ -367,7 +373,7 @@ describe('decoding untrusted input', () => {
     // exactly 2048 characters passes the length check and fails later, on the tag
     expectInvalidEncoding(
       () => decodeReceipt('A'.repeat(2048)),
-      'Not an encoded UsageReceipt.\n\nDetails: Expected tag 1, found 0.',
+      'Not an encoded UsageReceipt.\n\nDetails: Expected tag 4, found 0.',
     )
   })
 
@@ -388,19 +394,19 @@ describe('decoding untrusted input', () => {
   test('a wrong tag: another object type', () => {
     expectInvalidEncoding(
       () => decodeReceipt(encodeAttestation(signedAttestation)),
-      'Not an encoded UsageReceipt.\n\nDetails: Expected tag 1, found 2.',
+      'Not an encoded UsageReceipt.\n\nDetails: Expected tag 4, found 2.',
     )
     expectInvalidEncoding(
       () => decodeReceipt(encodeAck(signedAck)),
-      'Not an encoded UsageReceipt.\n\nDetails: Expected tag 1, found 3.',
+      'Not an encoded UsageReceipt.\n\nDetails: Expected tag 4, found 5.',
     )
     expectInvalidEncoding(
       () => decodeAttestation(encodeReceipt(signedReceipt)),
-      'Not an encoded RequestAttestation.\n\nDetails: Expected tag 2, found 1.',
+      'Not an encoded RequestAttestation.\n\nDetails: Expected tag 2, found 4.',
     )
     expectInvalidEncoding(
       () => decodeAck(encodeAttestation(signedAttestation)),
-      'Not an encoded ReceiptAck.\n\nDetails: Expected tag 3, found 2.',
+      'Not an encoded ReceiptAck.\n\nDetails: Expected tag 5, found 2.',
     )
   })
 
@@ -442,14 +448,14 @@ describe('decoding untrusted input', () => {
   test('non-canonical base64url: a dangling character or non-zero spare bits', () => {
     const canonical =
       'UsageReceipt encoding is not canonical base64url.\n\nDetails: Spare bits must be zero and no character may be left over.'
-    // 306 bytes are 408 characters: one more character carries no whole byte, and common
+    // 309 bytes are 412 characters: one more character carries no whole byte, and common
     // base64url decoders (Buffer among them) silently drop it
     const aligned = encodeReceipt({ ...signedReceipt, model: 'gpt-4o-2024-08-06x' })
-    expect(aligned).toHaveLength(408)
+    expect(aligned).toHaveLength(412)
     expect(Buffer.from(`${aligned}A`, 'base64url')).toEqual(Buffer.from(aligned, 'base64url'))
     expectInvalidEncoding(() => decodeReceipt(`${aligned}A`), canonical)
     expectInvalidEncoding(() => decodeReceipt(`${aligned}w`), canonical)
-    // 305 bytes are 407 characters whose last one has 2 spare bits: setting one keeps the bytes
+    // 308 bytes are 411 characters whose last one has 2 spare bits: setting one keeps the bytes
     const header = encodeReceipt(signedReceipt)
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
     const spareBitSet = header.slice(0, -1) + alphabet[alphabet.indexOf(header.at(-1)!) + 1]

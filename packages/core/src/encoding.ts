@@ -9,9 +9,11 @@ import type {
   UsageReceipt,
 } from './types.js'
 
-const RECEIPT_TAG = 1
+// Receipts and acks gained `cumulativeAmount`: new tags (1 and 3 were the layouts without it), so
+// a peer on the old layout gets "Expected tag 4, found 1" instead of a misread field.
+const RECEIPT_TAG = 4
 const ATTESTATION_TAG = 2
-const ACK_TAG = 3
+const ACK_TAG = 5
 
 /**
  * Compact base64url encoding of a signed receipt, for the `rma-receipt` header

@@ -132,3 +132,25 @@ function describe(value: unknown): string {
   if (value === null) return 'null'
   return `${typeof value} ${String(value)}`
 }
+
+/**
+ * A receipt's `cumulativeAmount` is not the previous receipt's cumulative amount plus its own
+ * `amount` (or not `amount` at seq 1): acking it would sign a voucher for money no receipt
+ * charged.
+ */
+export class CumulativeAmountMismatchError extends BaseError {
+  override name = 'CumulativeAmountMismatchError'
+  readonly seq: number
+  readonly expected: bigint
+  readonly actual: bigint
+  constructor({ seq, expected, actual }: { seq: number; expected: bigint; actual: bigint }) {
+    super(`Receipt at seq ${seq} has cumulativeAmount ${actual}, expected ${expected}.`, {
+      code: 'CUMULATIVE_AMOUNT_MISMATCH',
+      details:
+        'cumulativeAmount must be the previous receipt’s cumulativeAmount plus this receipt’s amount (the amount itself at seq 1).',
+    })
+    this.seq = seq
+    this.expected = expected
+    this.actual = actual
+  }
+}

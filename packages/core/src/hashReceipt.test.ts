@@ -151,6 +151,7 @@ describe('hashAttestation, hashAck, hashBatch', () => {
       meter: addressArbitrary,
       seq: uint64,
       receiptHash: bytes32Arbitrary,
+      cumulativeAmount: fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }),
     })
     fc.assert(
       fc.property(ack, domainArbitrary, (value, domain) => {

@@ -19,6 +19,7 @@ export {
 } from './encoding.js'
 export {
   BaseError,
+  CumulativeAmountMismatchError,
   InvalidAllocationError,
   InvalidEncodingError,
   InvalidFieldError,
@@ -30,6 +31,10 @@ export {
   SignerMismatchError,
   UnknownModelError,
 } from './errors.js'
+export {
+  assertCumulativeAmount,
+  expectedCumulativeAmount,
+} from './expectedCumulativeAmount.js'
 export { hashAck } from './hashAck.js'
 export { hashAttestation } from './hashAttestation.js'
 export { type HashBackend, hashBackend, readyHashBackend } from './hashBackend.js'
@@ -54,9 +59,12 @@ export type {
   BatchStatus,
   ChainHead,
   ChainRef,
+  ChainSummary,
   ClaimNonceParameters,
   ListReceiptsParameters,
   ReceiptStore,
+  ReserveParameters,
+  ReserveReturnType,
   StoredReceipt,
 } from './ReceiptStore.js'
 export { type SignAckParameters, signAck } from './signAck.js'

@@ -27,6 +27,7 @@ const ack: ReceiptAck = {
   meter: Wallet.createRandom().address as Address,
   seq: 17,
   receiptHash: hash('d4'),
+  cumulativeAmount: 81_000n,
 }
 
 describe('signAttestation / verifyAttestation', () => {

@@ -69,6 +69,7 @@ describe('verifyReceipt', () => {
     reasoningTokens: (r) => (r.reasoningTokens > 0 ? r.reasoningTokens - 1 : 1),
     usageSource: (r) => (r.usageSource === 'reported' ? 'estimated' : 'reported'),
     amount: (r) => r.amount + 1n,
+    cumulativeAmount: (r) => r.cumulativeAmount - 1n,
     timestamp: (r) => r.timestamp + 1,
   }
 

@@ -38,6 +38,7 @@ export const usageReceiptSchema = {
     { name: 'reasoningTokens', kind: 'uint64' },
     { name: 'usageSource', kind: 'usageSource' },
     { name: 'amount', kind: 'uint256' },
+    { name: 'cumulativeAmount', kind: 'uint256' },
     { name: 'timestamp', kind: 'uint64' },
   ],
 } as const satisfies StructSchema
@@ -50,6 +51,7 @@ export const receiptAckSchema = {
     { name: 'meter', kind: 'address' },
     { name: 'seq', kind: 'uint64' },
     { name: 'receiptHash', kind: 'bytes32' },
+    { name: 'cumulativeAmount', kind: 'uint256' },
   ],
 } as const satisfies StructSchema
 

@@ -52,17 +52,29 @@ export type UsageReceipt = Usage & {
   usageSource: UsageSource
   /** Price of the call in payment-token base units. */
   amount: bigint
+  /**
+   * The running total of `amount` over the receipt's (asset, meter, user) chain, this receipt
+   * included: the previous receipt's `cumulativeAmount` + `amount` (`amount` at seq 1). Acking
+   * it makes it a voucher (see {@link ReceiptAck}).
+   */
+  cumulativeAmount: bigint
   /** Unix seconds. */
   timestamp: number
 }
 
-/** The user's countersignature of a receipt; acking a chain head acks the whole chain. */
+/**
+ * The user's countersignature of a receipt; acking a chain head acks the whole chain. A signed
+ * ack is a *voucher*: "I owe this asset's meter `cumulativeAmount` in total", which prepaid
+ * settlement debits (by its increase since the last settled voucher).
+ */
 export type ReceiptAck = {
   assetId: Hex
   user: Address
   meter: Address
   seq: number
   receiptHash: Hex
+  /** The acked receipt's `cumulativeAmount`. */
+  cumulativeAmount: bigint
 }
 
 /** One settlement batch of an asset, as committed on chain. */

@@ -1,5 +1,6 @@
 import { type Signer, Wallet } from 'ethers'
 import { describe, expect, test } from 'vitest'
+import { CumulativeAmountMismatchError } from './errors.js'
 import { hashReceipt } from './hashReceipt.js'
 import { zeroHash } from './internal/bytes.js'
 import { signReceipt } from './signReceipt.js'
@@ -19,11 +20,12 @@ async function chain(
   meter: Signer & { address: string },
   user: Address,
   length: number,
-  from = { seq: 0, hash: zeroHash },
+  from: { seq: number; hash: Hex; cumulativeAmount?: bigint } = { seq: 0, hash: zeroHash },
   assetId: Hex = assetX,
 ): Promise<SignedUsageReceipt[]> {
   const out: SignedUsageReceipt[] = []
   let prev = from.hash
+  let cumulative = from.cumulativeAmount ?? 0n
   for (let i = 1; i <= length; i++) {
     const receipt = {
       assetId,
@@ -40,11 +42,13 @@ async function chain(
       reasoningTokens: 0,
       usageSource: 'reported' as const,
       amount: BigInt(1000 + i),
+      cumulativeAmount: cumulative + BigInt(1000 + i),
       timestamp: 1_750_000_000 + i,
     }
     const signed = await signReceipt({ receipt, signer: meter, domain })
     out.push(signed)
     prev = hashReceipt(signed, domain)
+    cumulative = signed.cumulativeAmount
   }
   return out
 }
@@ -97,7 +101,7 @@ describe('verifyReceiptChain', () => {
 
   test('a changed middle receipt breaks the next link; a changed head breaks its signature', async () => {
     const receipts = await chain(meterA, users[1]!, 4)
-    const middle = receipts.map((r) => (r.seq === 2 ? { ...r, amount: r.amount * 10n } : r))
+    const middle = receipts.map((r) => (r.seq === 2 ? { ...r, outputTokens: 999 } : r))
     expect(verify(middle).issues).toEqual([
       {
         type: 'brokenLink',
@@ -154,6 +158,69 @@ describe('verifyReceiptChain', () => {
     const forged = { ...rival, signature: receipts[0]!.signature }
     const unproven = verify([...receipts, forged]).issues[0]
     expect(unproven).toMatchObject({ type: 'fork', seq: 2, proven: false })
+  })
+
+  test('reports a signed cumulativeAmount that does not add up, with a typed error', async () => {
+    const receipts = await chain(meterA, users[0]!, 3)
+    // The meter signs a chain whose seq 2 claims 1 more than the receipts charged: links and
+    // signatures are fine, the running total is not.
+    const inflated = await signReceipt({
+      receipt: { ...receipts[1]!, cumulativeAmount: receipts[1]!.cumulativeAmount + 1n },
+      signer: meterA,
+      domain,
+    })
+    const third = await signReceipt({
+      receipt: {
+        ...receipts[2]!,
+        prev: hashReceipt(inflated, domain),
+        cumulativeAmount: inflated.cumulativeAmount + receipts[2]!.amount,
+      },
+      signer: meterA,
+      domain,
+    })
+    const result = verify([receipts[0]!, inflated, third])
+    expect(result.valid).toBe(false)
+    expect(result.issues).toHaveLength(1)
+    const issue = result.issues[0]!
+    expect(issue).toMatchObject({
+      type: 'cumulativeMismatch',
+      seq: 2,
+      expected: receipts[1]!.cumulativeAmount,
+      actual: receipts[1]!.cumulativeAmount + 1n,
+    })
+    if (issue.type !== 'cumulativeMismatch') throw new Error('unreachable')
+    expect(issue.error).toBeInstanceOf(CumulativeAmountMismatchError)
+    expect(issue.error.message).toBe(
+      `Receipt at seq 2 has cumulativeAmount ${receipts[1]!.cumulativeAmount + 1n}, expected ${receipts[1]!.cumulativeAmount}.\n\nDetails: cumulativeAmount must be the previous receipt’s cumulativeAmount plus this receipt’s amount (the amount itself at seq 1).`,
+    )
+    // The first receipt of a chain must carry exactly its own amount.
+    const lowFirst = await signReceipt({
+      receipt: { ...receipts[0]!, cumulativeAmount: 0n },
+      signer: meterA,
+      domain,
+    })
+    expect(verify([lowFirst]).issues).toMatchObject([
+      { type: 'cumulativeMismatch', seq: 1, expected: receipts[0]!.amount, actual: 0n },
+    ])
+  })
+
+  test('checks cumulativeAmount from an anchor that carries one', async () => {
+    const all = await chain(meterB, users[1]!, 4)
+    const anchor = { seq: 2, hash: hashReceipt(all[1]!, domain) }
+    const key = chainKey(assetX, meterB.address, users[1]!)
+    const tail = all.slice(2)
+    expect(verify(tail, new Map([[key, anchor]])).valid).toBe(true)
+    expect(
+      verify(tail, new Map([[key, { ...anchor, cumulativeAmount: all[1]!.cumulativeAmount }]]))
+        .valid,
+    ).toBe(true)
+    const wrong = verify(
+      tail,
+      new Map([[key, { ...anchor, cumulativeAmount: all[1]!.cumulativeAmount - 7n }]]),
+    )
+    expect(wrong.issues).toMatchObject([
+      { type: 'cumulativeMismatch', seq: 3, actual: all[2]!.cumulativeAmount },
+    ])
   })
 
   test('reports a receipt given twice as a duplicate', async () => {

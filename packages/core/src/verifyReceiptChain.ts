@@ -1,4 +1,5 @@
-import { BaseError } from './errors.js'
+import { BaseError, CumulativeAmountMismatchError } from './errors.js'
+import { expectedCumulativeAmount } from './expectedCumulativeAmount.js'
 import { hashReceipt } from './hashReceipt.js'
 import { zeroHash } from './internal/bytes.js'
 import { isSignedBy } from './internal/signTyped.js'
@@ -15,6 +16,14 @@ export type ChainIssue =
   /** Two different receipts with one seq. `proven`: both carry the meter's valid signature. */
   | ({ type: 'fork'; seq: number; hashes: [Hex, Hex]; proven: boolean } & ChainRef)
   | ({ type: 'badSignature'; seq: number; hash: Hex } & ChainRef)
+  /** `cumulativeAmount` is not the previous receipt's plus `amount` (see `expectedCumulativeAmount`). */
+  | ({
+      type: 'cumulativeMismatch'
+      seq: number
+      expected: bigint
+      actual: bigint
+      error: CumulativeAmountMismatchError
+    } & ChainRef)
 
 /** One (asset, meter, user) chain as verified: its seq range and head. */
 export type ReceiptChain = {
@@ -27,8 +36,12 @@ export type ReceiptChain = {
   head: Hex
 }
 
-/** Where a chain's earlier part ended (for example the last settled receipt). */
-export type ChainAnchor = { seq: number; hash: Hex }
+/**
+ * Where a chain's earlier part ended (for example the last settled receipt). Without
+ * `cumulativeAmount` the first receipt after a non-zero anchor is not checked for it (the ones
+ * after it are).
+ */
+export type ChainAnchor = { seq: number; hash: Hex; cumulativeAmount?: bigint }
 
 export type VerifyReceiptChainOptions = {
   domain: RmaDomain
@@ -106,6 +119,8 @@ export function verifyReceiptChain(
     const anchor = anchors?.get(key) ?? { seq: 0, hash: zeroHash }
     let lastSeq = anchor.seq
     let lastHash = anchor.hash.toLowerCase() as Hex
+    let lastCumulative: bigint | undefined =
+      anchor.cumulativeAmount ?? (anchor.seq === 0 ? 0n : undefined)
     let head = -1
     let count = 0
     for (const i of indexes) {
@@ -126,6 +141,20 @@ export function verifyReceiptChain(
           expected: lastHash,
           actual: receipt.prev,
         })
+      else if (lastCumulative !== undefined) {
+        const expected = expectedCumulativeAmount(lastCumulative, receipt.amount)
+        const actual = receipt.cumulativeAmount
+        if (actual !== expected)
+          issues.push({
+            type: 'cumulativeMismatch',
+            ...ref,
+            seq: receipt.seq,
+            expected,
+            actual,
+            error: new CumulativeAmountMismatchError({ seq: receipt.seq, expected, actual }),
+          })
+      }
+      lastCumulative = receipt.cumulativeAmount
       lastSeq = receipt.seq
       lastHash = hash
       head = i

@@ -1,5 +1,6 @@
 import {
   type Address,
+  expectedCumulativeAmount,
   hashReceipt,
   priceUsage,
   type StoredReceipt,
@@ -58,6 +59,7 @@ export async function issueReceipt(
           ...usage,
           usageSource,
           amount,
+          cumulativeAmount: expectedCumulativeAmount(head.cumulativeAmount, amount),
           timestamp,
         },
       })

@@ -234,6 +234,7 @@ describe('/rma/acks and the rma-ack header: JSON errors, and only acks of stored
         meter: receipt.meter,
         seq: receipt.seq,
         receiptHash: hashReceipt(receipt, domain),
+        cumulativeAmount: receipt.cumulativeAmount,
       },
     })
     const post = (ack: string) =>
@@ -252,6 +253,7 @@ describe('/rma/acks and the rma-ack header: JSON errors, and only acks of stored
         meter: receipt.meter,
         seq: Number.MAX_SAFE_INTEGER,
         receiptHash: `0x${'77'.repeat(32)}`,
+        cumulativeAmount: receipt.cumulativeAmount,
       },
     })
     const res = await post(encodeAck(bogus))

@@ -292,6 +292,7 @@ describe('custodial identify and the /rma routes', () => {
         meter: receipt.meter,
         seq: receipt.seq,
         receiptHash: hashReceipt(receipt, app.meter.config.domain),
+        cumulativeAmount: receipt.cumulativeAmount,
       },
     })
     const posted = await fetch(`${app.url}/rma/acks`, {

@@ -23,7 +23,9 @@ const shares = { issuerBps: 5000, supportersBps: 3000, usersBps: 1500, protocolB
 async function chain(user: Address, amounts: bigint[], signer = meter): Promise<StoredReceipt[]> {
   const out: StoredReceipt[] = []
   let prev = zeroHash
+  let cumulativeAmount = 0n
   for (const [i, amount] of amounts.entries()) {
+    cumulativeAmount += amount
     const receipt = await signReceipt({
       signer,
       domain,
@@ -42,6 +44,7 @@ async function chain(user: Address, amounts: bigint[], signer = meter): Promise<
         reasoningTokens: 0,
         usageSource: 'reported',
         amount,
+        cumulativeAmount,
         timestamp: 1,
       },
     })

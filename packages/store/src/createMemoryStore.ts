@@ -1,17 +1,20 @@
 import {
   type BatchRecord,
   type ChainHead,
+  type ChainSummary,
   decodeAck,
   encodeAck,
   type Hex,
   type ReceiptStore,
   type StoredReceipt,
-  zeroHash,
 } from '@rma/core'
+import { createHoldBook, evaluateReserve } from './internal/coverage.js'
 import { createKeyedMutex } from './internal/keyedMutex.js'
 import {
   assertSettleable,
   chainKeyOf,
+  emptyHead,
+  headOf,
   type LowerChain,
   lower,
   lowerChain,
@@ -62,6 +65,7 @@ export function createMemoryStore(options: CreateMemoryStoreOptions = {}): Recei
   const heads = new Map<string, ChainHead>()
   const acks = new Map<string, { seq: number; ack: string }>()
   const batches = new Map<string, BatchRecord>()
+  const holds = createHoldBook()
   const chains = createKeyedMutex()
   const reservedIds = new Set<string>()
   /** Claimed nonces by `asset:user:nonce`, with their keepUntil (unix seconds). */
@@ -91,7 +95,7 @@ export function createMemoryStore(options: CreateMemoryStoreOptions = {}): Recei
         const chain = lowerChain(parameters)
         const key = chainKeyOf(chain)
         return await chains.run(key, async () => {
-          const head = heads.get(key) ?? { seq: 0, hash: zeroHash }
+          const head = heads.get(key) ?? emptyHead()
           const row: MemoryRow = {
             ...toReceiptRow(id, head, chain, await sign({ ...head })),
             epoch: null,
@@ -99,7 +103,7 @@ export function createMemoryStore(options: CreateMemoryStoreOptions = {}): Recei
           if (byHash.has(row.hash)) throw hashTakenError(row.hash)
           byId.set(id, row)
           byHash.set(row.hash, row)
-          heads.set(key, { seq: row.seq, hash: row.hash })
+          heads.set(key, headOf(row))
           return stored(row)
         })
       } finally {
@@ -121,7 +125,7 @@ export function createMemoryStore(options: CreateMemoryStoreOptions = {}): Recei
 
     async head(chain) {
       assertOpen()
-      return { ...(heads.get(chainKeyOf(lowerChain(chain))) ?? { seq: 0, hash: zeroHash }) }
+      return { ...(heads.get(chainKeyOf(lowerChain(chain))) ?? emptyHead()) }
     },
 
     async listByUser({ user, from = 0, to = Number.MAX_SAFE_INTEGER, limit }) {
@@ -178,6 +182,31 @@ export function createMemoryStore(options: CreateMemoryStoreOptions = {}): Recei
       const encoded = encodeAck(ack)
       const current = acks.get(key)
       if (!current || current.seq < ack.seq) acks.set(key, { seq: ack.seq, ack: encoded })
+    },
+
+    async listChains({ user }) {
+      assertOpen()
+      return summariesOf(heads, lower(user))
+    },
+
+    async reserve(parameters) {
+      assertOpen()
+      const chain = lowerChain(parameters.chain)
+      const now = Date.now()
+      const result = evaluateReserve(
+        parameters,
+        summariesOf(heads, chain.user),
+        acks.get(chainKeyOf(chain))?.seq ?? 0,
+        holds.holdsOf(chain.user, now),
+        now,
+      )
+      if (result.reserved) holds.add(parameters)
+      return result
+    },
+
+    async release(id) {
+      assertOpen()
+      holds.release(id)
     },
 
     async latestAck(chain) {
@@ -241,12 +270,27 @@ export function createMemoryStore(options: CreateMemoryStoreOptions = {}): Recei
 }
 
 /** Whether an ack names this stored receipt: its hash, asset, meter, user and seq. */
-function namesRow(ack: { seq: number }, chain: LowerChain, row: ReceiptRow): boolean {
+/** The heads of a user's chains (keys are `asset:meter:user`, lowercase). */
+function summariesOf(heads: ReadonlyMap<string, ChainHead>, user: string): ChainSummary[] {
+  const out: ChainSummary[] = []
+  for (const [key, head] of heads) {
+    const [assetId, meter, owner] = key.split(':') as [Hex, Hex, Hex]
+    if (owner === user) out.push({ assetId, meter, user: owner, ...head })
+  }
+  return out
+}
+
+function namesRow(
+  ack: { seq: number; cumulativeAmount: bigint },
+  chain: LowerChain,
+  row: ReceiptRow,
+): boolean {
   return (
     row.assetId === chain.assetId &&
     row.meter === chain.meter &&
     row.user === chain.user &&
-    row.seq === ack.seq
+    row.seq === ack.seq &&
+    row.cumulativeAmount === ack.cumulativeAmount.toString()
   )
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import {
   type AppendReceiptParameters,
   type ChainHead,
+  type ChainSummary,
   decodeAck,
   encodeAck,
   type Hex,
@@ -12,6 +13,7 @@ import {
 import pg from 'pg'
 import { StoreError } from './errors.js'
 import { createChainCache } from './internal/chainCache.js'
+import { evaluateReserve, type Hold } from './internal/coverage.js'
 import { createKeyedMutex } from './internal/keyedMutex.js'
 import { migratePostgres, quoteSchema } from './internal/postgresSchema.js'
 import { withTransaction } from './internal/postgresTransaction.js'
@@ -20,6 +22,7 @@ import {
   type BatchRow,
   batchValues,
   chainKeyOf,
+  headOf,
   type LowerChain,
   lower,
   lowerChain,
@@ -27,6 +30,7 @@ import {
   normaliseHashes,
   type ReceiptRow,
   toBatchRecord,
+  toChainHead,
   toReceiptRow,
   toStoredReceipt,
 } from './internal/receipts.js'
@@ -106,6 +110,8 @@ export const postgresWritableCacheMs = 250
 const sweepRows = 10_000
 
 type SelectedReceipt = { id: string; hash: string; epoch: string | null; receipt: string }
+/** A chain_heads row (BIGINT and NUMERIC arrive as text). */
+type HeadRow = { seq: string; hash: Hex; cumulative_amount: string }
 
 /** A chain as this process last saw it. */
 type Chain = {
@@ -210,19 +216,20 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
   })
 
   const sql = {
-    head: `SELECT seq, hash FROM ${s}.chain_heads
+    head: `SELECT seq, hash, cumulative_amount FROM ${s}.chain_heads
       WHERE asset_id = $1 AND meter = $2 AND "user" = $3`,
     // The upsert takes the row lock (like SELECT ... FOR UPDATE) and returns the head in one
     // round trip; a concurrent holder of the lock makes it wait, then it reads the new head.
-    lockHead: `INSERT INTO ${s}.chain_heads (asset_id, meter, "user", seq, hash)
-      VALUES ($1, $2, $3, 0, $4)
+    lockHead: `INSERT INTO ${s}.chain_heads (asset_id, meter, "user", seq, hash, cumulative_amount)
+      VALUES ($1, $2, $3, 0, $4, 0)
       ON CONFLICT (asset_id, meter, "user") DO UPDATE SET seq = ${s}.chain_heads.seq
-      RETURNING seq, hash`,
+      RETURNING seq, hash, cumulative_amount`,
     insertReceipt: `WITH inserted AS (
-        INSERT INTO ${s}.receipts (id, hash, asset_id, meter, "user", seq, timestamp, receipt)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        INSERT INTO ${s}.receipts (id, hash, asset_id, meter, "user", seq, timestamp, receipt,
+          cumulative_amount)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
       )
-      UPDATE ${s}.chain_heads SET seq = $6, hash = $2
+      UPDATE ${s}.chain_heads SET seq = $6, hash = $2, cumulative_amount = $9
       WHERE asset_id = $3 AND meter = $4 AND "user" = $5`,
     // A group in one statement (one round trip, atomic): lock the heads of its chains in one
     // order (so that two groups cannot deadlock), move each head that is still the one the
@@ -230,23 +237,28 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     // $1: the receipts, $2: per chain its base head and new head (JSON), $3: the zero hash.
     appendGroup: `WITH c AS (
         SELECT * FROM json_to_recordset($2::json) AS c(asset_id text, meter text, "user" text,
-          "baseSeq" bigint, "baseHash" text, seq bigint, hash text)
+          "baseSeq" bigint, "baseHash" text, seq bigint, hash text, cumulative_amount numeric)
       ), heads AS (
-        INSERT INTO ${s}.chain_heads AS h (asset_id, meter, "user", seq, hash)
+        INSERT INTO ${s}.chain_heads AS h (asset_id, meter, "user", seq, hash, cumulative_amount)
         SELECT asset_id, meter, "user", CASE WHEN "baseSeq" = 0 THEN seq ELSE 0 END,
-          CASE WHEN "baseSeq" = 0 THEN hash ELSE $3 END
+          CASE WHEN "baseSeq" = 0 THEN hash ELSE $3 END,
+          CASE WHEN "baseSeq" = 0 THEN cumulative_amount ELSE 0 END
         FROM c ORDER BY asset_id, meter, "user"
-        ON CONFLICT (asset_id, meter, "user") DO UPDATE SET (seq, hash) = (
+        ON CONFLICT (asset_id, meter, "user") DO UPDATE SET (seq, hash, cumulative_amount) = (
           SELECT CASE WHEN h.seq = c."baseSeq" AND h.hash = c."baseHash" THEN c.seq ELSE h.seq END,
-            CASE WHEN h.seq = c."baseSeq" AND h.hash = c."baseHash" THEN c.hash ELSE h.hash END
+            CASE WHEN h.seq = c."baseSeq" AND h.hash = c."baseHash" THEN c.hash ELSE h.hash END,
+            CASE WHEN h.seq = c."baseSeq" AND h.hash = c."baseHash" THEN c.cumulative_amount
+              ELSE h.cumulative_amount END
           FROM c WHERE c.asset_id = excluded.asset_id AND c.meter = excluded.meter
             AND c."user" = excluded."user")
         RETURNING h.asset_id, h.meter, h."user", h.seq, h.hash
       ), inserted AS (
-        INSERT INTO ${s}.receipts (id, hash, asset_id, meter, "user", seq, timestamp, receipt)
-        SELECT r.id, r.hash, r.asset_id, r.meter, r."user", r.seq, r.timestamp, r.receipt
+        INSERT INTO ${s}.receipts (id, hash, asset_id, meter, "user", seq, timestamp, receipt,
+          cumulative_amount)
+        SELECT r.id, r.hash, r.asset_id, r.meter, r."user", r.seq, r.timestamp, r.receipt,
+          r.cumulative_amount
         FROM json_to_recordset($1::json) AS r(id text, hash text, asset_id text, meter text,
-          "user" text, seq bigint, timestamp bigint, receipt text)
+          "user" text, seq bigint, timestamp bigint, receipt text, cumulative_amount numeric)
         JOIN c USING (asset_id, meter, "user") JOIN heads USING (asset_id, meter, "user")
         WHERE heads.seq = c.seq AND heads.hash = c.hash
       )
@@ -360,17 +372,14 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     // Map order is insertion order: eviction drops the idle chains loaded longest ago.
     if (chain) return chain
     const { rows } = await pool
-      .query<{ seq: string; hash: Hex }>(
-        prepared(sql.head, [ref.assetId, ref.meter, ref.user], replyTimeoutMs),
-      )
+      .query<HeadRow>(prepared(sql.head, [ref.assetId, ref.meter, ref.user], replyTimeoutMs))
       .catch((error: unknown) => {
         throw asUnavailable(error)
       })
-    const row = rows[0]
     chain = {
       key,
       ref,
-      head: row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: zeroHash },
+      head: toChainHead(rows[0]),
       broken: false,
       contended: false,
       pending: 0,
@@ -393,10 +402,10 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     let signError: { error: unknown } | undefined
     try {
       return await withTransaction(pool, replyTimeoutMs, async (client) => {
-        const { rows } = await client.query<{ seq: string; hash: Hex }>(
+        const { rows } = await client.query<HeadRow>(
           prepared(sql.lockHead, [ref.assetId, ref.meter, ref.user, zeroHash], replyTimeoutMs),
         )
-        const head = { seq: Number(rows[0]!.seq), hash: rows[0]!.hash }
+        const head = toChainHead(rows[0])
         let result: Awaited<ReturnType<AppendReceiptParameters['sign']>>
         try {
           result = await sign({ ...head })
@@ -419,6 +428,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
                 row.seq,
                 row.timestamp,
                 row.receipt,
+                row.cumulativeAmount,
               ],
               replyTimeoutMs,
             ),
@@ -512,6 +522,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
         baseHash: base.hash,
         seq: last.seq,
         hash: last.hash,
+        cumulative_amount: last.cumulativeAmount,
       }))
       const { rows } = await pool.query<{
         asset_id: Hex
@@ -523,7 +534,13 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
         prepared(
           sql.appendGroup,
           [
-            JSON.stringify(group.map(({ row }) => ({ ...row, asset_id: row.assetId }))),
+            JSON.stringify(
+              group.map(({ row }) => ({
+                ...row,
+                asset_id: row.assetId,
+                cumulative_amount: row.cumulativeAmount,
+              })),
+            ),
             JSON.stringify(chainsJson),
             zeroHash,
           ],
@@ -590,7 +607,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       if (chain.broken || chain.contended)
         return { committed: Promise.resolve(await appendAlone(ref, parameters)) }
       const row = toReceiptRow(parameters.id, head, ref, signed)
-      chain.head = { seq: row.seq, hash: row.hash }
+      chain.head = headOf(row)
       committed = enqueue(parameters, head, row, newStoredReceipt(row, signed), chain)
       return { committed }
     } finally {
@@ -632,13 +649,8 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     async head(chain) {
       await open()
       const ref = lowerChain(chain)
-      const { rows } = await pool.query<{ seq: string; hash: Hex }>(sql.head, [
-        ref.assetId,
-        ref.meter,
-        ref.user,
-      ])
-      const row = rows[0]
-      return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: zeroHash }
+      const { rows } = await pool.query<HeadRow>(sql.head, [ref.assetId, ref.meter, ref.user])
+      return toChainHead(rows[0])
     },
 
     listByUser({ user, from = 0, to = Number.MAX_SAFE_INTEGER, limit }) {
@@ -702,6 +714,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
         `WITH receipt AS (
            SELECT 1 FROM ${s}.receipts
            WHERE hash = $5 AND asset_id = $1 AND meter = $2 AND "user" = $3 AND seq = $4
+             AND cumulative_amount = $7
          ), stored AS (
            INSERT INTO ${s}.acks (asset_id, meter, "user", seq, ack)
            SELECT $1, $2, $3, $4, $6 WHERE EXISTS (SELECT 1 FROM receipt)
@@ -709,9 +722,120 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
            WHERE excluded.seq > ${s}.acks.seq
          )
          SELECT EXISTS (SELECT 1 FROM receipt) AS known`,
-        [ref.assetId, ref.meter, ref.user, ack.seq, lower(ack.receiptHash), encodeAck(ack)],
+        [
+          ref.assetId,
+          ref.meter,
+          ref.user,
+          ack.seq,
+          lower(ack.receiptHash),
+          encodeAck(ack),
+          ack.cumulativeAmount.toString(),
+        ],
       )
       if (!rows[0]?.known) throw ackUnknownReceiptError(ack)
+    },
+
+    async listChains({ user }) {
+      await open()
+      const { rows } = await pool.query<HeadRow & { asset_id: Hex; meter: Hex }>(
+        `SELECT asset_id, meter, seq, hash, cumulative_amount FROM ${s}.chain_heads
+         WHERE "user" = $1 AND seq > 0`,
+        [lower(user)],
+      )
+      return rows.map((row) => ({
+        assetId: row.asset_id,
+        meter: row.meter,
+        user: lower(user),
+        ...toChainHead(row),
+      }))
+    },
+
+    async reserve(parameters) {
+      await open()
+      const chain = lowerChain(parameters.chain)
+      const now = Date.now()
+      try {
+        return await withTransaction(pool, replyTimeoutMs, async (client) => {
+          // One reservation of a user at a time across every process on the schema: the rule
+          // reads and the insert happen under this transaction-level lock.
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+            `@rma/store:${schema}:reserve:${chain.user}`,
+          ])
+          const { rows } = await client.query<{
+            kind: 'head' | 'ack' | 'hold'
+            id: string | null
+            asset_id: Hex
+            meter: Hex
+            seq: string | null
+            hash: Hex | null
+            amount: string | null
+            expires_at: string | null
+          }>(
+            `SELECT 'head' AS kind, NULL AS id, asset_id, meter, seq, hash,
+                 cumulative_amount AS amount, NULL::bigint AS expires_at
+               FROM ${s}.chain_heads WHERE "user" = $1 AND seq > 0
+             UNION ALL
+             SELECT 'ack', NULL, asset_id, meter, seq, NULL, NULL, NULL FROM ${s}.acks
+               WHERE asset_id = $2 AND meter = $3 AND "user" = $1
+             UNION ALL
+             SELECT 'hold', id, asset_id, meter, NULL, NULL, amount, expires_at
+               FROM ${s}.reservations WHERE "user" = $1 AND expires_at > $4`,
+            [chain.user, chain.assetId, chain.meter, now],
+          )
+          const heads: ChainSummary[] = []
+          const holds: Hold[] = []
+          let ackedSeq = 0
+          for (const row of rows) {
+            if (row.kind === 'head')
+              heads.push({
+                assetId: row.asset_id,
+                meter: row.meter,
+                user: chain.user,
+                seq: Number(row.seq),
+                hash: row.hash!,
+                cumulativeAmount: BigInt(row.amount!),
+              })
+            else if (row.kind === 'ack') ackedSeq = Number(row.seq)
+            else
+              holds.push({
+                id: row.id!,
+                chain: { assetId: row.asset_id, meter: row.meter, user: chain.user },
+                amount: BigInt(row.amount!),
+                expiresAt: Number(row.expires_at),
+              })
+          }
+          const result = evaluateReserve(parameters, heads, ackedSeq, holds, now)
+          if (result.reserved)
+            await client.query(
+              `WITH swept AS (
+                 DELETE FROM ${s}.reservations WHERE "user" = $4 AND expires_at <= $7
+               )
+               INSERT INTO ${s}.reservations (id, asset_id, meter, "user", amount, expires_at)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (id) DO UPDATE SET amount = excluded.amount,
+                 expires_at = excluded.expires_at`,
+              [
+                parameters.id,
+                chain.assetId,
+                chain.meter,
+                chain.user,
+                parameters.amount.toString(),
+                parameters.expiresAt,
+                now,
+              ],
+            )
+          return result
+        })
+      } catch (error) {
+        throw asUnavailable(error)
+      }
+    },
+
+    async release(id) {
+      await open()
+      await pool.query(`DELETE FROM ${s}.reservations WHERE id = $1`, [id]).catch((error) => {
+        throw asUnavailable(error)
+      })
     },
 
     async latestAck(chain) {

@@ -14,20 +14,23 @@ import {
   type AppendReceiptParameters,
   type ChainHead,
   type ChainRef,
+  type ChainSummary,
   decodeAck,
   encodeAck,
+  type Hex,
   type ReceiptStore,
   type StoredReceipt,
-  zeroHash,
 } from '@rma/core'
 import Database from 'better-sqlite3'
 import { StoreError } from './errors.js'
 import { createChainCache } from './internal/chainCache.js'
+import { createHoldBook, evaluateReserve } from './internal/coverage.js'
 import { createKeyedMutex } from './internal/keyedMutex.js'
 import {
   assertSettleable,
   batchValues,
   chainKeyOf,
+  headOf,
   type LowerChain,
   lower,
   lowerChain,
@@ -35,6 +38,7 @@ import {
   normaliseHashes,
   type ReceiptRow,
   toBatchRecord,
+  toChainHead,
   toReceiptRow,
   toStoredReceipt,
 } from './internal/receipts.js'
@@ -199,6 +203,16 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
   const chains = createChainCache<Chain>()
   const signing = createKeyedMutex()
   const reservedIds = new Set<string>()
+  const holds = createHoldBook()
+
+  function chainsOf(user: Hex): ChainSummary[] {
+    return sql.chainsOf.all(user).map((row) => ({
+      assetId: row.asset_id as Hex,
+      meter: row.meter as Hex,
+      user,
+      ...toChainHead(row),
+    }))
+  }
   const inflight = new Set<Promise<unknown>>()
   const queue: Queued[] = []
   /** A group of receipts is with the writer: the next one waits for its reply. */
@@ -279,10 +293,9 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     let chain = chains.get(key)
     // Map order is insertion order: eviction drops the idle chains loaded longest ago.
     if (chain) return chain
-    const row = sql.head.get(ref.assetId, ref.meter, ref.user)
     chain = {
       key,
-      head: row ? { seq: row.seq, hash: row.hash as `0x${string}` } : { seq: 0, hash: zeroHash },
+      head: toChainHead(sql.head.get(ref.assetId, ref.meter, ref.user)),
       broken: false,
       pending: 0,
     }
@@ -386,7 +399,7 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
       const signed = await sign({ ...head })
       if (chain.broken) throw chainResetError(id)
       const row = toReceiptRow(id, head, ref, signed)
-      chain.head = { seq: row.seq, hash: row.hash }
+      chain.head = headOf(row)
       committed = enqueue(row, newStoredReceipt(row, signed), chain)
       return { committed }
     } finally {
@@ -452,8 +465,7 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     async head(chain: ChainRef) {
       assertOpen()
       const ref = lowerChain(chain)
-      const row = sql.head.get(ref.assetId, ref.meter, ref.user)
-      return row ? { seq: row.seq, hash: row.hash as `0x${string}` } : { seq: 0, hash: zeroHash }
+      return toChainHead(sql.head.get(ref.assetId, ref.meter, ref.user))
     },
 
     async listByUser({ user, from = 0, to = Number.MAX_SAFE_INTEGER, limit = -1 }) {
@@ -498,11 +510,38 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
             hash: lower(ack.receiptHash),
             ...ref,
             seq: ack.seq,
+            cumulativeAmount: ack.cumulativeAmount.toString(),
             ack: encoded,
           })
           if (reply.kind === 'changed' && !reply.changed) throw ackUnknownReceiptError(ack)
         })(),
       )
+    },
+
+    async listChains({ user }) {
+      assertOpen()
+      return chainsOf(lower(user))
+    },
+
+    // One process writes a file: reservations live in this process, and the rule runs on reads
+    // of committed heads with no await in between, so it is atomic here.
+    async reserve(parameters) {
+      assertOpen()
+      const chain = lowerChain(parameters.chain)
+      const now = Date.now()
+      const result = evaluateReserve(
+        parameters,
+        chainsOf(chain.user),
+        sql.ackedSeq.get(chain.assetId, chain.meter, chain.user)?.seq ?? 0,
+        holds.holdsOf(chain.user, now),
+        now,
+      )
+      if (result.reserved) holds.add(parameters)
+      return result
+    },
+
+    async release(id) {
+      holds.release(id)
     },
 
     async latestAck(chain) {
@@ -606,7 +645,17 @@ function writerScript(): URL {
 }
 
 function tuple(row: ReceiptRow): RowTuple {
-  return [row.id, row.hash, row.assetId, row.meter, row.user, row.seq, row.timestamp, row.receipt]
+  return [
+    row.id,
+    row.hash,
+    row.assetId,
+    row.meter,
+    row.user,
+    row.seq,
+    row.timestamp,
+    row.cumulativeAmount,
+    row.receipt,
+  ]
 }
 
 /** Maps a constraint violation of the receipts table to a {@link StoreError}. */

@@ -3,6 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type Address,
   type ChainHead,
+  decodeAck,
+  encodeAck,
   type ReceiptStore,
   type StoredReceipt,
   verifyReceiptChain,
@@ -12,10 +14,13 @@ import pg from 'pg'
 import { afterAll, describe, expect, test } from 'vitest'
 import { createPostgresStore, postgresWritableCacheMs } from './createPostgresStore.js'
 import { StoreError } from './errors.js'
+import { migratePostgres, postgresMigrations } from './internal/postgresSchema.js'
 import { batchRecord, describeReceiptStore } from './receiptStore.contract.js'
 import { runFixture } from './testing/childProcess.js'
 import { createTcpProxy, type TcpProxy } from './testing/createTcpProxy.js'
+import { legacyAckEncoding, legacyReceiptEncoding } from './testing/legacyLayout.js'
 import {
+  ackFor,
   randomHex,
   randomWallet,
   receiptSigner,
@@ -73,7 +78,7 @@ describe('createPostgresStore', () => {
     expect(heads.map((h) => h.seq)).toEqual([0, 0, 0, 0])
     await Promise.all(stores.map((s) => s.close()))
     const { rows } = await admin.query(`SELECT version FROM "${schema}".migrations`)
-    expect(rows).toEqual([{ version: 1 }, { version: 2 }])
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }])
   })
 
   test('a schema migrated by a newer version is refused', async () => {
@@ -88,7 +93,7 @@ describe('createPostgresStore', () => {
     expect(error).toBeInstanceOf(StoreError)
     expect(error).toMatchObject({
       code: 'SCHEMA_TOO_NEW',
-      shortMessage: 'Database schema version 7 is newer than this @rma/store supports (2).',
+      shortMessage: 'Database schema version 7 is newer than this @rma/store supports (4).',
     })
     await store.close()
   })
@@ -244,14 +249,17 @@ describe('createPostgresStore', () => {
     // `a` signs on the head it kept (r1), finds r2 there, and signs again on it.
     const r3 = await a.append({ assetId: testAssetId, id: 'r3', meter: m, user, sign: recording })
     expect(heads).toEqual([
-      { seq: 1, hash: r1.hash },
-      { seq: 2, hash: r2.hash },
+      { seq: 1, hash: r1.hash, cumulativeAmount: r1.receipt.cumulativeAmount },
+      { seq: 2, hash: r2.hash, cumulativeAmount: r2.receipt.cumulativeAmount },
     ])
     expect([r3.receipt.seq, r3.receipt.prev]).toEqual([3, r2.hash])
     // From then on `a` locks the chain's head for each receipt: one signature each.
     heads.length = 0
     const r4 = await a.append({ assetId: testAssetId, id: 'r4', meter: m, user, sign: recording })
-    expect(heads).toEqual([{ seq: 3, hash: r3.hash }])
+    expect(heads).toEqual([
+      { seq: 3, hash: r3.hash, cumulativeAmount: r3.receipt.cumulativeAmount },
+    ])
+    expect(r3.receipt.cumulativeAmount).toBe(3n * 4321n)
     const r5 = await b.append({ assetId: testAssetId, id: 'r5', meter: m, user, sign })
     expect([r4.receipt.seq, r5.receipt.seq]).toEqual([4, 5])
     const chain = await a.listByUser({ user })
@@ -297,9 +305,105 @@ describe('createPostgresStore', () => {
     expect(await store.head({ assetId: testAssetId, meter: m, user: carol })).toEqual({
       seq: 0,
       hash: zeroHash,
+      cumulativeAmount: 0n,
     })
     expect((await store.head({ assetId: testAssetId, meter: m, user: bob })).seq).toBe(1)
     expect((await append('x3', bob)).receipt.seq).toBe(2)
+    await store.close()
+  })
+
+  test('a version 2 schema is migrated to version 3: cumulative amounts back-filled per chain, rows and acks rewritten, chains continue', async () => {
+    const schema = freshSchema()
+    const s = `"${schema}"`
+    await migratePostgres(admin, schema, postgresMigrations.slice(0, 2))
+    const meter = randomWallet()
+    const m = meter.address as Address
+    const userWallet = randomWallet()
+    const user = userWallet.address as Address
+    const assetY = randomHex(32)
+    // What version 2 held: chains X (3 receipts, amounts 5, 7, 11) and Y (1 receipt) of one
+    // user, in the layout without cumulativeAmount, and an ack of X's seq 2.
+    let head: ChainHead = { seq: 0, hash: zeroHash, cumulativeAmount: 0n }
+    const x: Awaited<ReturnType<ReturnType<typeof receiptSigner>>>[] = []
+    for (const amount of [5n, 7n, 11n]) {
+      const signed = await receiptSigner({ meter, user, amount })(head)
+      x.push(signed)
+      head = {
+        seq: signed.receipt.seq,
+        hash: signed.hash,
+        cumulativeAmount: signed.receipt.cumulativeAmount,
+      }
+    }
+    const y1 = await receiptSigner({ meter, user, assetId: assetY, amount: 13n })({
+      seq: 0,
+      hash: zeroHash,
+      cumulativeAmount: 0n,
+    })
+    for (const [id, { receipt, hash }] of [
+      ...x.map((r, i) => [`x${i + 1}`, r] as const),
+      ['y1', y1] as const,
+    ])
+      await admin.query(
+        `INSERT INTO ${s}.receipts (id, hash, asset_id, meter, "user", seq, timestamp, receipt)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          id,
+          hash,
+          receipt.assetId.toLowerCase(),
+          m.toLowerCase(),
+          user.toLowerCase(),
+          receipt.seq,
+          receipt.timestamp,
+          legacyReceiptEncoding(receipt),
+        ],
+      )
+    await admin.query(
+      `INSERT INTO ${s}.chain_heads (asset_id, meter, "user", seq, hash) VALUES ($1, $2, $3, 3, $4), ($5, $2, $3, 1, $6)`,
+      [testAssetId, m.toLowerCase(), user.toLowerCase(), x[2]!.hash, assetY, y1.hash],
+    )
+    const ack = await ackFor(userWallet, x[1]!.receipt, x[1]!.hash)
+    await admin.query(
+      `INSERT INTO ${s}.acks (asset_id, meter, "user", seq, ack) VALUES ($1, $2, $3, 2, $4)`,
+      [testAssetId, m.toLowerCase(), user.toLowerCase(), legacyAckEncoding(ack)],
+    )
+
+    const store = createPostgresStore({ connectionString, schema })
+    const chainX = { assetId: testAssetId, meter: m, user }
+    expect(await store.head(chainX)).toEqual({
+      seq: 3,
+      hash: x[2]!.hash,
+      cumulativeAmount: 23n,
+    })
+    expect(await store.head({ ...chainX, assetId: assetY })).toEqual({
+      seq: 1,
+      hash: y1.hash,
+      cumulativeAmount: 13n,
+    })
+    expect(
+      (await store.listByUser({ user })).map((r) => [r.id, r.receipt.cumulativeAmount]),
+    ).toEqual(
+      expect.arrayContaining([
+        ['x1', 5n],
+        ['x2', 12n],
+        ['x3', 23n],
+        ['y1', 13n],
+      ]),
+    )
+    expect(await store.get('x2')).toMatchObject({
+      hash: x[1]!.hash,
+      receipt: { cumulativeAmount: 12n },
+    })
+    expect(await store.latestAck(chainX)).toEqual(decodeAck(encodeAck(ack)))
+    const x4 = await store.append({
+      ...chainX,
+      id: 'x4',
+      sign: receiptSigner({ meter, user, amount: 17n }),
+    })
+    expect([x4.receipt.seq, x4.receipt.prev, x4.receipt.cumulativeAmount]).toEqual([
+      4,
+      x[2]!.hash,
+      40n,
+    ])
     await store.close()
   })
 })
@@ -338,6 +442,51 @@ describe('createPostgresStore shared by several instances', () => {
       expect(results.filter(Boolean)).toHaveLength(1)
       expect(await a.getBatch(testAssetId, epoch)).toEqual(records[results.indexOf(true)])
     }
+    await Promise.all([a.close(), b.close()])
+  })
+
+  test('two stores on one schema reserve one user’s balance concurrently: never past the limit, receipts and releases interleaved', async () => {
+    const schema = freshSchema()
+    const [a, b] = [openIn(schema), openIn(schema)]
+    const meter = randomWallet()
+    const user = randomHex(20)
+    const chain = { assetId: testAssetId, meter: meter.address as Address, user }
+    const sign = receiptSigner({ meter, user, amount: 100n })
+    const limit = 5_000n
+    let receipts = 0n
+    // 120 calls over both instances, each reserving 100 and, once reserved, charging all of it
+    // (its receipt) and then releasing: with no slack, any race would charge past the limit.
+    const outcomes = await Promise.all(
+      Array.from({ length: 120 }, async (_, i) => {
+        const store = i % 2 ? a : b
+        const id = `call-${i}`
+        const result = await store.reserve({
+          id,
+          chain,
+          assets: [testAssetId],
+          amount: 100n,
+          limit,
+          settled: new Map(),
+          expiresAt: Date.now() + 60_000,
+        })
+        if (!result.reserved) return result
+        expect(result.pending + result.held + 100n).toBeLessThanOrEqual(limit)
+        await store.append({ ...chain, id, sign })
+        receipts += 100n
+        await store.release(id)
+        return result
+      }),
+    )
+    const head = await a.head(chain)
+    expect(head.cumulativeAmount).toBe(receipts)
+    expect(receipts).toBeLessThanOrEqual(limit)
+    // Serving stopped only for balance, and only once the limit was used: a call counts 100
+    // while held or charged, 200 between its receipt and its release, so a refusal means at
+    // least 4,901 / 200 calls were served.
+    const refused = outcomes.filter((o) => !o.reserved)
+    expect(refused.length).toBeGreaterThan(0)
+    expect(refused.every((o) => o.reason === 'balance')).toBe(true)
+    expect(outcomes.length - refused.length).toBeGreaterThanOrEqual(25)
     await Promise.all([a.close(), b.close()])
   })
 })

@@ -121,10 +121,13 @@ export function describeReceiptStore(
         )
       const [first, second, third] = stored as [StoredReceipt, StoredReceipt, StoredReceipt]
       expect(heads).toEqual([
-        { seq: 0, hash: zeroHash },
-        { seq: 1, hash: first.hash },
-        { seq: 2, hash: second.hash },
+        { seq: 0, hash: zeroHash, cumulativeAmount: 0n },
+        { seq: 1, hash: first.hash, cumulativeAmount: first.receipt.cumulativeAmount },
+        { seq: 2, hash: second.hash, cumulativeAmount: second.receipt.cumulativeAmount },
       ])
+      expect(third.receipt.cumulativeAmount).toBe(
+        first.receipt.amount + second.receipt.amount + third.receipt.amount,
+      )
       expect(stored.map((s) => [s.id, s.receipt.seq, s.receipt.prev, s.epoch])).toEqual([
         ['call-1', 1, zeroHash, null],
         ['call-2', 2, first.hash, null],
@@ -142,6 +145,7 @@ export function describeReceiptStore(
       ).toEqual({
         seq: 3,
         hash: third.hash,
+        cumulativeAmount: third.receipt.cumulativeAmount,
       })
     })
 
@@ -150,7 +154,7 @@ export function describeReceiptStore(
       const user = randomUser()
       expect(
         await store.head({ assetId: testAssetId, meter: meter.address as Address, user: user }),
-      ).toEqual({ seq: 0, hash: zeroHash })
+      ).toEqual({ seq: 0, hash: zeroHash, cumulativeAmount: 0n })
       const stored = await append(store, 'a', user)
       const upper = `0x${user.slice(2).toUpperCase()}` as Address
       expect(
@@ -162,6 +166,7 @@ export function describeReceiptStore(
       ).toEqual({
         seq: 1,
         hash: stored.hash,
+        cumulativeAmount: stored.receipt.cumulativeAmount,
       })
     })
 
@@ -242,7 +247,7 @@ export function describeReceiptStore(
       expect(await store.get('second')).toBeUndefined()
       expect(
         await store.head({ assetId: testAssetId, meter: meter.address as Address, user: user }),
-      ).toEqual({ seq: 1, hash: first.hash })
+      ).toEqual({ seq: 1, hash: first.hash, cumulativeAmount: first.receipt.cumulativeAmount })
       const second = await append(store, 'second', user)
       expect([second.receipt.seq, second.receipt.prev]).toEqual([2, first.hash])
     })
@@ -258,7 +263,7 @@ export function describeReceiptStore(
           id: 'skip',
           meter: meter.address as Address,
           user,
-          sign: (head) => sign({ seq: head.seq + 1, hash: head.hash }),
+          sign: (head) => sign({ ...head, seq: head.seq + 1 }),
         })
         .catch((e: unknown) => e)
       expect(error).toBeInstanceOf(StoreError)
@@ -269,7 +274,201 @@ export function describeReceiptStore(
       expect(await store.get('skip')).toBeUndefined()
       expect(
         await store.head({ assetId: testAssetId, meter: meter.address as Address, user: user }),
-      ).toEqual({ seq: 1, hash: first.hash })
+      ).toEqual({ seq: 1, hash: first.hash, cumulativeAmount: first.receipt.cumulativeAmount })
+    })
+
+    test('a receipt whose cumulativeAmount is not the head’s plus its amount is rejected', async () => {
+      const store = await open()
+      const user = randomUser()
+      const first = await append(store, 'first', user)
+      expect(first.receipt.cumulativeAmount).toBe(first.receipt.amount)
+      const sign = receiptSigner({ meter, user })
+      for (const [id, skew] of [
+        ['low', -1n],
+        ['high', 1n],
+      ] as const) {
+        const error = await store
+          .append({
+            assetId: testAssetId,
+            id,
+            meter: meter.address as Address,
+            user,
+            // Signed on a head that claims a different running total.
+            sign: (head) => sign({ ...head, cumulativeAmount: head.cumulativeAmount + skew }),
+          })
+          .catch((e: unknown) => e)
+        expect(error).toMatchObject({ name: 'StoreError', code: 'INVALID_RECEIPT' })
+        expect(await store.get(id)).toBeUndefined()
+      }
+      const second = await append(store, 'second', user)
+      expect(second.receipt.cumulativeAmount).toBe(
+        first.receipt.cumulativeAmount + second.receipt.amount,
+      )
+      expect(
+        await store.head({ assetId: testAssetId, meter: meter.address as Address, user }),
+      ).toEqual({ seq: 2, hash: second.hash, cumulativeAmount: second.receipt.cumulativeAmount })
+    })
+
+    describe('prepaid coverage: listChains, reserve, release', () => {
+      const amount = 4321n // what receiptSigner charges per receipt
+      const reserveOf = (
+        user: Address,
+        id: string,
+        extra: Partial<Parameters<ReceiptStore['reserve']>[0]> = {},
+      ): Parameters<ReceiptStore['reserve']>[0] => ({
+        id,
+        chain: { assetId: testAssetId, meter: meter.address as Address, user },
+        assets: [testAssetId],
+        amount: 1000n,
+        limit: 100_000n,
+        settled: new Map(),
+        expiresAt: Date.now() + 60_000,
+        ...extra,
+      })
+
+      test('listChains: the user’s chains with their heads, every asset and meter', async () => {
+        const store = await open()
+        const user = randomUser()
+        const assetY = randomHex(32)
+        expect(await store.listChains({ user })).toEqual([])
+        await append(store, 'a1', user)
+        const a2 = await append(store, 'a2', user)
+        const y1 = await append(store, 'y1', user, { assetId: assetY })
+        const m1 = await append(store, 'm1', user, { meter: otherMeter })
+        await append(store, 'other', randomUser())
+        const chains = await store.listChains({ user: user.toUpperCase() as Address })
+        const byKey = (c: { assetId: string; meter: string }) => `${c.assetId}:${c.meter}`
+        expect([...chains].sort((a, b) => byKey(a).localeCompare(byKey(b)))).toEqual(
+          [
+            [testAssetId, meter, a2],
+            [assetY, meter, y1],
+            [testAssetId, otherMeter, m1],
+          ]
+            .map(([assetId, m, r]) => ({
+              assetId: (assetId as string).toLowerCase(),
+              meter: (m as Wallet).address.toLowerCase(),
+              user: user.toLowerCase(),
+              seq: (r as StoredReceipt).receipt.seq,
+              hash: (r as StoredReceipt).hash,
+              cumulativeAmount: (r as StoredReceipt).receipt.cumulativeAmount,
+            }))
+            .sort((a, b) => byKey(a).localeCompare(byKey(b))),
+        )
+      })
+
+      test('reserve counts pending (head minus settled, per chain at the given assets) and holds; refuses past the limit', async () => {
+        const store = await open()
+        const user = randomUser()
+        const assetY = randomHex(32)
+        await append(store, 'x1', user)
+        await append(store, 'x2', user) // chain X owes 2 × 4321
+        await append(store, 'y1', user, { assetId: assetY }) // another token's asset: not counted
+        const key = `${testAssetId.toLowerCase()}:${meter.address.toLowerCase()}:${user.toLowerCase()}`
+        const settled = new Map([[key, amount]]) // receipt 1 settled on chain
+        // pending = 4321; limit 6321 leaves room for 2000 exactly.
+        const first = await store.reserve(
+          reserveOf(user, 'r1', { settled, limit: amount + 2000n, amount: 1500n }),
+        )
+        expect(first).toEqual({ reserved: true, pending: amount, held: 0n, unacked: 2 })
+        const refused = await store.reserve(
+          reserveOf(user, 'r2', { settled, limit: amount + 2000n, amount: 501n }),
+        )
+        expect(refused).toEqual({
+          reserved: false,
+          reason: 'balance',
+          pending: amount,
+          held: 1500n,
+          unacked: 3,
+        })
+        expect(
+          await store.reserve(
+            reserveOf(user, 'r3', { settled, limit: amount + 2000n, amount: 500n }),
+          ),
+        ).toMatchObject({ reserved: true, held: 1500n })
+        // Without the settled map every receipt of chain X is pending.
+        expect(await store.reserve(reserveOf(user, 'r4', { limit: 2n * amount + 2000n }))).toEqual({
+          reserved: false,
+          reason: 'balance',
+          pending: 2n * amount,
+          held: 2000n,
+          unacked: 4,
+        })
+        // Released holds stop counting; releasing twice is harmless.
+        await store.release('r1')
+        await store.release('r1')
+        await store.release('never-reserved')
+        expect(
+          await store.reserve(
+            reserveOf(user, 'r5', { settled, limit: amount + 2000n, amount: 1500n }),
+          ),
+        ).toMatchObject({ reserved: true, held: 500n })
+        // Another user's holds are its own.
+        expect(await store.reserve(reserveOf(randomUser(), 'r6', { limit: 1000n }))).toMatchObject({
+          reserved: true,
+          pending: 0n,
+          held: 0n,
+        })
+      })
+
+      test('expired reservations no longer count', async () => {
+        const store = await open()
+        const user = randomUser()
+        await store.listChains({ user }) // opened (a new schema is migrated on first use)
+        expect(
+          await store.reserve(
+            reserveOf(user, 'gone', { expiresAt: Date.now() + 300, limit: 1000n }),
+          ),
+        ).toMatchObject({ reserved: true })
+        expect(await store.reserve(reserveOf(user, 'no', { limit: 1000n }))).toMatchObject({
+          reserved: false,
+          held: 1000n,
+        })
+        await sleep(600)
+        expect(await store.reserve(reserveOf(user, 'yes', { limit: 1000n }))).toMatchObject({
+          reserved: true,
+          held: 0n,
+        })
+      })
+
+      test('maxUnacked: the chain’s receipts after its latest ack plus its calls in flight', async () => {
+        const store = await open()
+        const userWallet = randomWallet()
+        const user = userWallet.address as Address
+        const r1 = await append(store, 'u1', user)
+        await append(store, 'u2', user)
+        // 2 unacked receipts: a bound of 3 admits one call in flight, then refuses.
+        expect(await store.reserve(reserveOf(user, 'k1', { maxUnacked: 3 }))).toMatchObject({
+          reserved: true,
+          unacked: 2,
+        })
+        expect(await store.reserve(reserveOf(user, 'k2', { maxUnacked: 3 }))).toEqual({
+          reserved: false,
+          reason: 'unacked',
+          pending: 2n * amount,
+          held: 1000n,
+          unacked: 3,
+        })
+        await store.addAck(await ackFor(userWallet, r1.receipt, r1.hash))
+        expect(await store.reserve(reserveOf(user, 'k3', { maxUnacked: 3 }))).toMatchObject({
+          reserved: true,
+          unacked: 2,
+        })
+      })
+
+      test('50 concurrent reservations against one limit: exactly as many as fit are reserved', async () => {
+        const store = await open()
+        const user = randomUser()
+        await append(store, 'c1', user)
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            store.reserve(reserveOf(user, `c-${i}`, { amount: 100n, limit: amount + 2000n })),
+          ),
+        )
+        expect(results.filter((r) => r.reserved)).toHaveLength(20)
+        const refused = results.filter((r) => !r.reserved)
+        expect(refused.every((r) => r.reason === 'balance' && r.pending === amount)).toBe(true)
+        expect(refused.every((r) => r.held === 2000n)).toBe(true)
+      })
     })
 
     test('a duplicate id is rejected, keeps the first receipt and consumes no seq', async () => {
@@ -285,7 +484,7 @@ export function describeReceiptStore(
       expect(await store.get('dup')).toEqual(first)
       expect(
         await store.head({ assetId: testAssetId, meter: meter.address as Address, user: bob }),
-      ).toEqual({ seq: 0, hash: zeroHash })
+      ).toEqual({ seq: 0, hash: zeroHash, cumulativeAmount: 0n })
       expect((await append(store, 'bob-1', bob)).receipt.seq).toBe(1)
     })
 
@@ -547,6 +746,17 @@ export function describeReceiptStore(
         await ackFor(userWallet, { ...r2.receipt, seq: 3 }, r2.hash),
         await ackFor(userWallet, r2.receipt, other.hash),
         await ackFor(userWallet, { ...r2.receipt, assetId: randomHex(32) }, r2.hash),
+        // A voucher for less (or more) than the receipt's running total.
+        await ackFor(
+          userWallet,
+          { ...r2.receipt, cumulativeAmount: r2.receipt.cumulativeAmount - 1n },
+          r2.hash,
+        ),
+        await ackFor(
+          userWallet,
+          { ...r2.receipt, cumulativeAmount: r2.receipt.cumulativeAmount + 1n },
+          r2.hash,
+        ),
       ]
       for (const ack of forged) {
         const error = await store.addAck(ack).catch((e: unknown) => e)
@@ -578,10 +788,12 @@ export function describeReceiptStore(
       expect(await store.head({ assetId: testAssetId, meter: m, user })).toEqual({
         seq: 2,
         hash: x2.hash,
+        cumulativeAmount: x1.receipt.amount + x2.receipt.amount,
       })
       expect(await store.head({ assetId: assetY, meter: m, user })).toEqual({
         seq: 1,
         hash: y1.hash,
+        cumulativeAmount: y1.receipt.amount,
       })
       // Each asset's settlement sees a gap-free chain of its own receipts.
       for (const assetId of [testAssetId, assetY]) {
@@ -795,7 +1007,7 @@ export function describeReceiptStore(
         expect(await again.get('c')).toEqual(c)
         expect(
           await again.head({ assetId: testAssetId, meter: meter.address as Address, user: user }),
-        ).toEqual({ seq: 3, hash: c.hash })
+        ).toEqual({ seq: 3, hash: c.hash, cumulativeAmount: c.receipt.cumulativeAmount })
         expect(
           await again.latestAck({
             assetId: testAssetId,

@@ -12,6 +12,8 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type Address,
+  decodeAck,
+  decodeReceipt,
   encodeAck,
   encodeReceipt,
   type ReceiptStore,
@@ -25,6 +27,7 @@ import { StoreError } from './errors.js'
 import { migrateSqlite, sqliteMigrations } from './internal/sqliteSchema.js'
 import { batchRecord, describeReceiptStore } from './receiptStore.contract.js'
 import { runFixture, waitForLines } from './testing/childProcess.js'
+import { legacyAckEncoding, legacyReceiptEncoding } from './testing/legacyLayout.js'
 import {
   ackFor,
   randomHex,
@@ -69,6 +72,7 @@ describe('createSqliteStore', () => {
       { version: 1 },
       { version: 2 },
       { version: 3 },
+      { version: 4 },
     ])
     db.close()
   })
@@ -229,7 +233,7 @@ describe('createSqliteStore', () => {
     expect(error).toBeInstanceOf(StoreError)
     expect(error).toMatchObject({
       code: 'SCHEMA_TOO_NEW',
-      shortMessage: 'Database schema version 99 is newer than this @rma/store supports (3).',
+      shortMessage: 'Database schema version 99 is newer than this @rma/store supports (4).',
     })
   })
 
@@ -372,7 +376,7 @@ describe('createSqliteStore', () => {
     await store.close()
   })
 
-  test('a version 1 database is migrated to version 3 and its chains continue', async () => {
+  test('a version 1 database is migrated to version 4 and its chains continue', async () => {
     const path = join(root, 'v1.db')
     const meter = randomWallet()
     const user = randomHex(20)
@@ -392,7 +396,9 @@ describe('createSqliteStore', () => {
     const insert = db.prepare(
       'INSERT INTO receipts VALUES (@id, @hash, @asset_id, @meter, @user, @seq, @timestamp, @epoch, @receipt)',
     )
-    for (const row of rows) insert.run(row)
+    // Version 1 stored receipts in the layout without cumulativeAmount.
+    for (const { cumulative_amount: _, ...row } of rows)
+      insert.run({ ...row, receipt: legacyReceiptEncoding(decodeReceipt(row.receipt as string)) })
     db.close()
 
     const store = createSqliteStore({ path })
@@ -401,6 +407,7 @@ describe('createSqliteStore', () => {
       { version: 1 },
       { version: 2 },
       { version: 3 },
+      { version: 4 },
     ])
     expect(
       check
@@ -550,7 +557,7 @@ describe('createSqliteStore fails closed: writes refuse with STORE_UNAVAILABLE, 
     }
     expect(refused).toMatchObject({ code: 'STORE_UNAVAILABLE' })
     expect((refused as StoreError).shortMessage).toMatch(
-      /is read-only \(mode 444\), and its schema \(version 2\) must be migrated to version 3 first\.$/,
+      /is read-only \(mode 444\), and its schema \(version 2\) must be migrated to version 4 first\.$/,
     )
     // Writable again: the chain continues where it was, nothing was lost or skipped.
     const again = createSqliteStore({ path })
@@ -650,7 +657,7 @@ describe('createSqliteStore fails closed: writes refuse with STORE_UNAVAILABLE, 
     await store.close()
   })
 
-  test('a version 2 file is migrated to version 3: chains split by asset, rows keep their asset, made-up acks dropped', async () => {
+  test('a version 2 file is migrated to version 4: chains split by asset, rows keep their asset, made-up acks dropped, cumulative amounts back-filled per chain', async () => {
     const path = join(root, 'v2.db')
     const userWallet = randomWallet()
     const user = userWallet.address as Address
@@ -659,12 +666,13 @@ describe('createSqliteStore fails closed: writes refuse with STORE_UNAVAILABLE, 
     // What a version 2 store held after calls to X, Y, X: one numbering across both assets.
     const signX = receiptSigner({ meter, user })
     const signY = receiptSigner({ meter, user, assetId: assetY })
-    const x1 = await signX({ seq: 0, hash: zeroHash })
-    const y2 = await signY({ seq: 1, hash: x1.hash })
-    const x3 = await signX({ seq: 2, hash: y2.hash })
+    const x1 = await signX({ seq: 0, hash: zeroHash, cumulativeAmount: 0n })
+    const y2 = await signY({ seq: 1, hash: x1.hash, cumulativeAmount: 0n })
+    const x3 = await signX({ seq: 2, hash: y2.hash, cumulativeAmount: x1.receipt.cumulativeAmount })
     const h1 = await receiptSigner({ meter, user: honest.address as Address })({
       seq: 0,
       hash: zeroHash,
+      cumulativeAmount: 0n,
     })
     const db = new Database(path)
     db.pragma('journal_mode = WAL')
@@ -682,7 +690,7 @@ describe('createSqliteStore fails closed: writes refuse with STORE_UNAVAILABLE, 
         receipt.user.toLowerCase(),
         receipt.seq,
         receipt.timestamp,
-        encodeReceipt(receipt),
+        legacyReceiptEncoding(receipt),
       )
     const insertAck = db.prepare('INSERT INTO acks (meter, "user", seq, ack) VALUES (?, ?, ?, ?)')
     // The attack of issue 12 as version 2 stored it: an ack of seq 2^53 - 1 that names nothing.
@@ -691,22 +699,24 @@ describe('createSqliteStore fails closed: writes refuse with STORE_UNAVAILABLE, 
       { ...x3.receipt, seq: Number.MAX_SAFE_INTEGER },
       randomHex(32),
     )
-    insertAck.run(m.toLowerCase(), user.toLowerCase(), forged.seq, encodeAck(forged))
+    insertAck.run(m.toLowerCase(), user.toLowerCase(), forged.seq, legacyAckEncoding(forged))
     const genuine = await ackFor(honest, h1.receipt, h1.hash)
-    insertAck.run(m.toLowerCase(), honest.address.toLowerCase(), 1, encodeAck(genuine))
+    insertAck.run(m.toLowerCase(), honest.address.toLowerCase(), 1, legacyAckEncoding(genuine))
     db.close()
 
     const store = createSqliteStore({ path })
     const x = { assetId: testAssetId, meter: m, user }
     const y = { assetId: assetY, meter: m, user }
-    expect(await store.head(x)).toEqual({ seq: 3, hash: x3.hash })
-    expect(await store.head(y)).toEqual({ seq: 2, hash: y2.hash })
+    // Each chain's running total, over its own asset's receipts only.
+    expect(await store.head(x)).toEqual({ seq: 3, hash: x3.hash, cumulativeAmount: 2n * 4321n })
+    expect(await store.head(y)).toEqual({ seq: 2, hash: y2.hash, cumulativeAmount: 4321n })
+    for (const [id, signed] of Object.entries({ x1, y2, x3, h1 }))
+      expect((await store.get(id))?.receipt).toEqual(decodeReceipt(encodeReceipt(signed.receipt)))
     expect((await store.get('y2'))?.receipt.assetId).toBe(assetY)
     expect(await store.latestAck(x)).toBeUndefined()
-    expect(await store.latestAck({ ...x, user: honest.address as Address })).toMatchObject({
-      seq: 1,
-      receiptHash: h1.hash,
-    })
+    expect(await store.latestAck({ ...x, user: honest.address as Address })).toEqual(
+      decodeAck(encodeAck(genuine)),
+    )
     // Each chain continues on its own asset's head.
     const x4 = await appendTo(store, 'x4', user)
     const y3 = await store.append({ ...y, id: 'y3', sign: signY })
@@ -715,6 +725,10 @@ describe('createSqliteStore fails closed: writes refuse with STORE_UNAVAILABLE, 
       x3.hash,
       3,
       y2.hash,
+    ])
+    expect([x4.receipt.cumulativeAmount, y3.receipt.cumulativeAmount]).toEqual([
+      3n * 4321n,
+      2n * 4321n,
     ])
     await store.close()
   })

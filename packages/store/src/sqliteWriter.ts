@@ -45,12 +45,13 @@ const sql = {
   release: db.prepare('RELEASE settle'),
   rollbackTo: db.prepare('ROLLBACK TO settle'),
   insertReceipt: db.prepare<RowTuple>(
-    `INSERT INTO receipts (id, hash, asset_id, meter, "user", seq, timestamp, receipt)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO receipts (id, hash, asset_id, meter, "user", seq, timestamp, cumulative_amount, receipt)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
-  receiptNamed: db.prepare<[string, string, string, string, number], { found: number }>(
+  receiptNamed: db.prepare<[string, string, string, string, number, string], { found: number }>(
     `SELECT 1 AS found FROM receipts
-     WHERE hash = ? AND asset_id = ? AND meter = ? AND "user" = ? AND seq = ?`,
+     WHERE hash = ? AND asset_id = ? AND meter = ? AND "user" = ? AND seq = ?
+       AND cumulative_amount = ?`,
   ),
   addAck: db.prepare<[string, string, string, number, string]>(
     `INSERT INTO acks (asset_id, meter, "user", seq, ack) VALUES (?, ?, ?, ?, ?)
@@ -229,10 +230,10 @@ function apply(request: WriterRequest, broken: Set<string>): WriterReply {
         return { id, kind: 'append', outcomes, durationMs: 0 }
       }
       case 'ack': {
-        const { hash, assetId, meter, user, seq } = request
+        const { hash, assetId, meter, user, seq, cumulativeAmount } = request
         // An ack naming no stored receipt (a made-up seq 2^53 - 1, say) would supersede every
         // genuine ack of its chain: refused, nothing stored.
-        if (!sql.receiptNamed.get(hash, assetId, meter, user, seq))
+        if (!sql.receiptNamed.get(hash, assetId, meter, user, seq, cumulativeAmount))
           return { id, kind: 'changed', changed: false }
         sql.addAck.run(assetId, meter, user, seq, request.ack)
         return { id, kind: 'changed', changed: true }

@@ -4,8 +4,20 @@ export {
   type SettlementFixture,
 } from './deploySettlementFixture.js'
 export {
+  type MeasurePrepaidGasParameters,
+  measurePrepaidGas,
+  type PrepaidGas,
+} from './measurePrepaidGas.js'
+export {
   type MeasureSettlementGasParameters,
   measureSettlementGas,
   type SettlementGas,
 } from './measureSettlementGas.js'
+export {
+  type AckFields,
+  ackDigestOf,
+  receiptAckTypes,
+  rmaDomain,
+  signVoucher,
+} from './signVoucher.js'
 export { type Anvil, anvilMnemonic, type StartAnvilParameters, startAnvil } from './startAnvil.js'

@@ -167,7 +167,7 @@ export async function measureSettlementGas(
   const settleFromDepositHeld = await gasOf(settleBatch(10_000, heldRevenue))
   const requestUnstake = await gasOf(settlement.connect(alice).requestUnstake(assetId, 500_000n))
   await anvil.increaseTime(fx.unbondingDelay)
-  const withdraw = await gasOf(settlement.connect(alice).withdraw(assetId))
+  const withdraw = await gasOf(settlement.connect(alice)['withdraw(bytes32)'](assetId))
   const claimIssuer = await gasOf(settlement.claimIssuer(assetId))
   const claimProtocol = protocolBps > 0 ? await gasOf(settlement.claimProtocol(assetId)) : undefined
   const tree = trees[1]!

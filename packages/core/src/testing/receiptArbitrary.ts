@@ -27,11 +27,14 @@ export const receiptArbitrary: fc.Arbitrary<UsageReceipt> = fc
     outputTokens: uint64,
     reasoningTokens: uint64,
     usageSource: fc.constantFrom(...usageSources),
-    amount: fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }),
+    amount: fc.bigInt({ min: 0n, max: (1n << 255n) - 1n }),
+    cumulativeAmount: fc.bigInt({ min: 0n, max: (1n << 255n) - 1n }),
     timestamp: uint64,
   })
   .map((r) => ({
     ...r,
     cachedInputTokens: Math.min(r.cachedInputTokens, r.inputTokens),
     reasoningTokens: Math.min(r.reasoningTokens, r.outputTokens),
+    // The running total includes the receipt's own amount.
+    cumulativeAmount: r.amount + r.cumulativeAmount,
   }))

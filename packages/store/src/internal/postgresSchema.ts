@@ -1,9 +1,16 @@
-import type { Pool } from 'pg'
+import type { Pool, PoolClient } from 'pg'
 import { StoreError } from '../errors.js'
+import { upgradeLegacyAck, upgradeLegacyReceipt } from './legacyLayout.js'
 import { withTransaction } from './postgresTransaction.js'
 import { schemaTooNewError } from './storeErrors.js'
 
-export type PostgresMigration = { version: number; name: string; up: (schema: string) => string }
+/** `backfill` runs after `up`, in the same transaction, for what SQL alone cannot compute. */
+export type PostgresMigration = {
+  version: number
+  name: string
+  up: (schema: string) => string
+  backfill?: (client: PoolClient, schema: string) => Promise<void>
+}
 
 /**
  * The PostgreSQL schema, one entry per version; `schema` is the quoted schema name. Never edit
@@ -110,6 +117,86 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX nonces_keep_until ON ${s}.nonces (keep_until);
     `,
   },
+  {
+    version: 3,
+    // Receipts carry `cumulativeAmount` (the chain's running total) and acks sign it. Existing
+    // rows get the running sum of their chain's amounts in seq order and their encodings are
+    // rewritten to the current layout (see legacyLayout.ts: their signatures stay those of the
+    // old layout); each chain head takes its receipt's total, which the next receipt adds to.
+    name: 'cumulative amounts on receipts, chain heads and acks',
+    up: (s) => `
+      ALTER TABLE ${s}.receipts ADD COLUMN cumulative_amount NUMERIC(78, 0) NOT NULL DEFAULT 0;
+      ALTER TABLE ${s}.chain_heads ADD COLUMN cumulative_amount NUMERIC(78, 0) NOT NULL DEFAULT 0;
+    `,
+    async backfill(client, s) {
+      const { rows } = await client.query<{ id: string; chain: string; receipt: string }>(
+        `SELECT id, asset_id || meter || "user" AS chain, receipt FROM ${s}.receipts
+         ORDER BY asset_id, meter, "user", seq`,
+      )
+      const ids: string[] = []
+      const encoded: string[] = []
+      const totals: string[] = []
+      let chain = ''
+      let total = 0n
+      for (const row of rows) {
+        if (row.chain !== chain) {
+          chain = row.chain
+          total = 0n
+        }
+        const upgraded = upgradeLegacyReceipt(row.receipt, total)
+        total = upgraded.cumulativeAmount
+        ids.push(row.id)
+        encoded.push(upgraded.encoded)
+        totals.push(total.toString())
+      }
+      if (ids.length > 0)
+        await client.query(
+          `UPDATE ${s}.receipts r SET receipt = u.receipt, cumulative_amount = u.total
+           FROM unnest($1::text[], $2::text[], $3::numeric[]) AS u(id, receipt, total)
+           WHERE r.id = u.id`,
+          [ids, encoded, totals],
+        )
+      await client.query(
+        `UPDATE ${s}.chain_heads h SET cumulative_amount = r.cumulative_amount FROM ${s}.receipts r
+         WHERE r.asset_id = h.asset_id AND r.meter = h.meter AND r."user" = h."user"
+           AND r.seq = h.seq`,
+      )
+      const acks = await client.query<{
+        asset_id: string
+        meter: string
+        user: string
+        ack: string
+        total: string
+      }>(
+        `SELECT a.asset_id, a.meter, a."user", a.ack, r.cumulative_amount AS total
+         FROM ${s}.acks a JOIN ${s}.receipts r ON r.asset_id = a.asset_id AND r.meter = a.meter
+           AND r."user" = a."user" AND r.seq = a.seq`,
+      )
+      for (const a of acks.rows)
+        await client.query(
+          `UPDATE ${s}.acks SET ack = $1 WHERE asset_id = $2 AND meter = $3 AND "user" = $4`,
+          [upgradeLegacyAck(a.ack, BigInt(a.total)), a.asset_id, a.meter, a.user],
+        )
+    },
+  },
+  {
+    version: 4,
+    // Prepaid coverage: the reservations of calls in flight, shared by every meter process on
+    // the schema (see reserve), and the user's chain heads found by user.
+    name: 'prepaid reservations',
+    up: (s) => `
+      CREATE TABLE ${s}.reservations (
+        id TEXT PRIMARY KEY,
+        asset_id TEXT NOT NULL,
+        meter TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        amount NUMERIC(78, 0) NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX reservations_user ON ${s}.reservations ("user");
+      CREATE INDEX chain_heads_user ON ${s}.chain_heads ("user");
+    `,
+  },
 ]
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
@@ -156,6 +243,7 @@ export async function migratePostgres(
     for (const migration of migrations) {
       if (migration.version <= current) continue
       await client.query(migration.up(s))
+      await migration.backfill?.(client, s)
       await client.query(`INSERT INTO ${s}.migrations (version, name) VALUES ($1, $2)`, [
         migration.version,
         migration.name,

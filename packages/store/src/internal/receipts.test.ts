@@ -13,6 +13,7 @@ test('canonicalReceipt is decodeReceipt(encodeReceipt(receipt)), without the byt
   const { receipt } = await receiptSigner({ meter, user, amount: 2n ** 200n + 1n })({
     seq: 41,
     hash: randomHex(32),
+    cumulativeAmount: 10n ** 70n,
   })
   const shouting = {
     ...receipt,

@@ -5,10 +5,12 @@ import {
   type ChainHead,
   decodeReceipt,
   encodeReceipt,
+  expectedCumulativeAmount,
   type Hex,
   type SignedUsageReceipt,
   type StoredReceipt,
   usageReceiptSchema,
+  zeroHash,
 } from '@rma/core'
 import {
   invalidHashError,
@@ -26,7 +28,32 @@ export type ReceiptRow = {
   user: Hex
   seq: number
   timestamp: number
+  /** The receipt's `cumulativeAmount`, as decimal text (exact for any uint256). */
+  cumulativeAmount: string
   receipt: string
+}
+
+/** The head of a chain with no receipt yet. */
+export function emptyHead(): ChainHead {
+  return { seq: 0, hash: zeroHash, cumulativeAmount: 0n }
+}
+
+/** A head as the SQL adapters read it (numbers may arrive as strings, money as decimal text). */
+export function toChainHead(
+  row: { seq: number | string; hash: string; cumulative_amount: string | bigint } | undefined,
+): ChainHead {
+  return row
+    ? {
+        seq: Number(row.seq),
+        hash: row.hash as Hex,
+        cumulativeAmount: BigInt(row.cumulative_amount),
+      }
+    : emptyHead()
+}
+
+/** The head a stored row makes. */
+export function headOf(row: ReceiptRow): ChainHead {
+  return { seq: row.seq, hash: row.hash, cumulativeAmount: BigInt(row.cumulativeAmount) }
 }
 
 /** Lowercase, so every lookup by address or hash is case-insensitive. */
@@ -55,7 +82,7 @@ const hash32 = /^0x[0-9a-f]{64}$/
 
 /**
  * Checks that what `sign` returned is the chain's next receipt (right asset, meter, user, seq,
- * prev) and encodes it. The hash itself is trusted: the store has no EIP-712 domain to
+ * prev, and a cumulative amount of the head's plus its amount) and encodes it. The hash itself is trusted: the store has no EIP-712 domain to
  * recompute it.
  */
 export function toReceiptRow(
@@ -75,7 +102,10 @@ export function toReceiptRow(
     lower(receipt.user) !== user ||
     receipt.seq !== head.seq + 1 ||
     typeof receipt.prev !== 'string' ||
-    lower(receipt.prev) !== lower(head.hash)
+    lower(receipt.prev) !== lower(head.hash) ||
+    typeof receipt.amount !== 'bigint' ||
+    typeof receipt.cumulativeAmount !== 'bigint' ||
+    receipt.cumulativeAmount !== expectedCumulativeAmount(head.cumulativeAmount, receipt.amount)
   )
     throw invalidReceiptError(head, chain, receipt ?? {})
   const hash = typeof signed.hash === 'string' ? lower(signed.hash) : undefined
@@ -88,6 +118,7 @@ export function toReceiptRow(
     user,
     seq: receipt.seq,
     timestamp: receipt.timestamp,
+    cumulativeAmount: receipt.cumulativeAmount.toString(),
     receipt: encodeReceipt(receipt),
   }
 }

@@ -1,7 +1,14 @@
 import type Database from 'better-sqlite3'
+import { upgradeLegacyAck, upgradeLegacyReceipt } from './legacyLayout.js'
 import { schemaTooNewError } from './storeErrors.js'
 
-export type Migration = { version: number; name: string; up: string }
+/** `backfill` runs after `up`, in the same transaction, for what SQL alone cannot compute. */
+export type Migration = {
+  version: number
+  name: string
+  up: string
+  backfill?: (db: Database.Database) => void
+}
 
 /**
  * The SQLite schema, one entry per version. Never edit an applied migration: append a new one.
@@ -112,6 +119,51 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE TABLE store_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL) STRICT;
     `,
   },
+  {
+    version: 4,
+    // Receipts carry `cumulativeAmount` (the chain's running total) and acks sign it. Existing
+    // rows get the running sum of their chain's amounts in seq order, and their encodings are
+    // rewritten to the current layout (see legacyLayout.ts: their signatures stay those of the
+    // old layout). The head's cumulative_amount is what the next receipt adds to.
+    name: 'cumulative amounts on receipts and acks',
+    up: `
+      ALTER TABLE receipts ADD COLUMN cumulative_amount TEXT NOT NULL DEFAULT '0';
+    `,
+    backfill(db) {
+      const rows = db
+        .prepare<[], { id: string; chain: string; receipt: string }>(
+          `SELECT id, asset_id || meter || "user" AS chain, receipt FROM receipts
+           ORDER BY asset_id, meter, "user", seq`,
+        )
+        .all()
+      const update = db.prepare<[string, string, string]>(
+        'UPDATE receipts SET receipt = ?, cumulative_amount = ? WHERE id = ?',
+      )
+      let chain = ''
+      let total = 0n
+      for (const row of rows) {
+        if (row.chain !== chain) {
+          chain = row.chain
+          total = 0n
+        }
+        const upgraded = upgradeLegacyReceipt(row.receipt, total)
+        total = upgraded.cumulativeAmount
+        update.run(upgraded.encoded, total.toString(), row.id)
+      }
+      const acks = db
+        .prepare<[], { asset_id: string; meter: string; user: string; ack: string; total: string }>(
+          `SELECT a.asset_id, a.meter, a."user", a.ack, r.cumulative_amount AS total FROM acks a
+           JOIN receipts r ON r.asset_id = a.asset_id AND r.meter = a.meter
+             AND r."user" = a."user" AND r.seq = a.seq`,
+        )
+        .all()
+      const updateAck = db.prepare<[string, string, string, string]>(
+        'UPDATE acks SET ack = ? WHERE asset_id = ? AND meter = ? AND "user" = ?',
+      )
+      for (const a of acks)
+        updateAck.run(upgradeLegacyAck(a.ack, BigInt(a.total)), a.asset_id, a.meter, a.user)
+    },
+  },
 ]
 
 /**
@@ -137,6 +189,7 @@ export function migrateSqlite(
     for (const migration of migrations) {
       if (migration.version <= current) continue
       db.exec(migration.up)
+      migration.backfill?.(db)
       record.run(migration.version, migration.name, Date.now())
     }
   }).immediate()

@@ -15,21 +15,26 @@ type Lookup = [string, string, string]
  * Writes go to the writer thread (sqliteWriter.ts), which has its own connection.
  */
 export type SqliteStatements = {
-  head: Statement<Lookup, { seq: number; hash: string }>
+  head: Statement<Lookup, { seq: number; hash: string; cumulative_amount: string }>
   get: Statement<[string], SelectedReceipt>
   getByHash: Statement<[string], SelectedReceipt>
   listByUser: Statement<[string, number, number, number], SelectedReceipt>
   listUnsettled: Statement<[string, number], SelectedReceipt>
   listBatch: Statement<[string, number], SelectedReceipt>
   latestAck: Statement<Lookup, { ack: string }>
+  ackedSeq: Statement<Lookup, { seq: number }>
+  chainsOf: Statement<
+    [string],
+    { asset_id: string; meter: string; seq: number; hash: string; cumulative_amount: string }
+  >
   getBatch: Statement<[string, number], BatchRow>
   latestBatch: Statement<[string], BatchRow>
 }
 
 export function prepareSqliteStatements(db: Database.Database): SqliteStatements {
   return {
-    head: db.prepare<Lookup, { seq: number; hash: string }>(
-      `SELECT seq, hash FROM receipts WHERE asset_id = ? AND meter = ? AND "user" = ?
+    head: db.prepare<Lookup, { seq: number; hash: string; cumulative_amount: string }>(
+      `SELECT seq, hash, cumulative_amount FROM receipts WHERE asset_id = ? AND meter = ? AND "user" = ?
        ORDER BY seq DESC LIMIT 1`,
     ),
     get: db.prepare<[string], SelectedReceipt>(
@@ -53,6 +58,19 @@ export function prepareSqliteStatements(db: Database.Database): SqliteStatements
     ),
     latestAck: db.prepare<Lookup, { ack: string }>(
       'SELECT ack FROM acks WHERE asset_id = ? AND meter = ? AND "user" = ?',
+    ),
+    ackedSeq: db.prepare<Lookup, { seq: number }>(
+      'SELECT seq FROM acks WHERE asset_id = ? AND meter = ? AND "user" = ?',
+    ),
+    // Each chain's head: the user's rows by receipts_user_time, each checked against its
+    // chain's highest seq through the (asset_id, meter, "user", seq) unique index.
+    chainsOf: db.prepare<
+      [string],
+      { asset_id: string; meter: string; seq: number; hash: string; cumulative_amount: string }
+    >(
+      `SELECT asset_id, meter, seq, hash, cumulative_amount FROM receipts r WHERE "user" = ?
+       AND seq = (SELECT max(seq) FROM receipts WHERE asset_id = r.asset_id AND meter = r.meter
+         AND "user" = r."user")`,
     ),
     getBatch: db.prepare<[string, number], BatchRow>(
       'SELECT * FROM batches WHERE asset_id = ? AND epoch = ?',

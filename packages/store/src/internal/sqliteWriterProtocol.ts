@@ -18,9 +18,10 @@ export type WriterData = {
 
 /**
  * A receipt row as sent to the writer, in the column order of the INSERT (a tuple clones
- * faster than an object): id, hash, asset_id, meter, user, seq, timestamp, receipt.
+ * faster than an object): id, hash, asset_id, meter, user, seq, timestamp, cumulative_amount,
+ * receipt.
  */
-export type RowTuple = [string, string, string, string, string, number, number, string]
+export type RowTuple = [string, string, string, string, string, number, number, string, string]
 
 /** A write the main thread asks for. Requests waiting together share one transaction. */
 export type WriterRequest =
@@ -34,6 +35,8 @@ export type WriterRequest =
       meter: string
       user: string
       seq: number
+      /** Decimal text: the ack must name the receipt's cumulative amount too. */
+      cumulativeAmount: string
       ack: string
     }
   | { id: number; kind: 'settle'; assetId: string; epoch: number; hashes: string[] }

@@ -30,15 +30,23 @@ export function hashTakenError(hash: string): StoreError {
 export function invalidReceiptError(
   head: ChainHead,
   expected: { assetId: string; meter: string; user: string },
-  received: { assetId?: unknown; meter: unknown; user: unknown; seq: unknown; prev: unknown },
+  received: {
+    assetId?: unknown
+    meter: unknown
+    user: unknown
+    seq: unknown
+    prev: unknown
+    amount?: unknown
+    cumulativeAmount?: unknown
+  },
 ): StoreError {
   return new StoreError(
     'INVALID_RECEIPT',
     `Signed receipt does not extend the chain head (seq ${head.seq}).`,
     {
       details:
-        `Expected asset ${expected.assetId}, meter ${expected.meter}, user ${expected.user}, seq ${head.seq + 1}, prev ${head.hash}; ` +
-        `received asset ${String(received.assetId)}, meter ${String(received.meter)}, user ${String(received.user)}, seq ${String(received.seq)}, prev ${String(received.prev)}.`,
+        `Expected asset ${expected.assetId}, meter ${expected.meter}, user ${expected.user}, seq ${head.seq + 1}, prev ${head.hash}, cumulativeAmount ${head.cumulativeAmount} + amount; ` +
+        `received asset ${String(received.assetId)}, meter ${String(received.meter)}, user ${String(received.user)}, seq ${String(received.seq)}, prev ${String(received.prev)}, amount ${String(received.amount)}, cumulativeAmount ${String(received.cumulativeAmount)}.`,
     },
   )
 }
@@ -103,12 +111,13 @@ export function ackUnknownReceiptError(ack: {
   user: string
   seq: number
   receiptHash: string
+  cumulativeAmount: bigint
 }): StoreError {
   return new StoreError(
     'ACK_UNKNOWN_RECEIPT',
     `The ack names no stored receipt (seq ${ack.seq} of chain ${ack.assetId.toLowerCase()}/${ack.meter.toLowerCase()}/${ack.user.toLowerCase()}).`,
     {
-      details: `No stored receipt has hash ${ack.receiptHash.toLowerCase()} with that asset, meter, user and seq; nothing was stored.`,
+      details: `No stored receipt has hash ${ack.receiptHash.toLowerCase()} with that asset, meter, user, seq and cumulativeAmount ${ack.cumulativeAmount}; nothing was stored.`,
     },
   )
 }

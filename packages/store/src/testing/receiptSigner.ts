@@ -61,6 +61,7 @@ export function receiptSigner(options: ReceiptSignerOptions): AppendReceiptParam
       reasoningTokens: 0,
       usageSource: 'reported' as const,
       amount,
+      cumulativeAmount: head.cumulativeAmount + amount,
       timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
     }
     const signed = await signReceipt({ receipt, signer: meter, domain: testDomain })
@@ -71,7 +72,7 @@ export function receiptSigner(options: ReceiptSignerOptions): AppendReceiptParam
 /** The user's countersignature of a stored receipt. */
 export function ackFor(
   userWallet: Wallet,
-  receipt: { assetId: Hex; meter: Address; seq: number },
+  receipt: { assetId: Hex; meter: Address; seq: number; cumulativeAmount: bigint },
   receiptHash: Hex,
 ): Promise<SignedReceiptAck> {
   return signAck({
@@ -81,6 +82,7 @@ export function ackFor(
       meter: receipt.meter,
       seq: receipt.seq,
       receiptHash,
+      cumulativeAmount: receipt.cumulativeAmount,
     },
     signer: userWallet,
     domain: testDomain,

@@ -1,0 +1,7 @@
+export {
+  type AckFields,
+  ackDigestOf,
+  receiptAckTypes,
+  rmaDomain,
+  signVoucher,
+} from '../src/testing/signVoucher.js'
