@@ -19,6 +19,7 @@ import { SettlementError } from './errors.js'
 import { createProofIndex, writeProofIndex } from './proofIndex.js'
 import { type AssetState, readAsset } from './readAsset.js'
 import { readRecordedBatch } from './readRecordedBatch.js'
+import { resolveBatchBaseUri } from './resolveBatchBaseUri.js'
 import { type RetryOptions, withRetry } from './withRetry.js'
 
 export type SettlerEvents = {
@@ -52,10 +53,16 @@ export type SettlerOptions = {
   /** Where batch files and proof indexes are written (default `./.rma/batches`). */
   batchDir?: string
   /**
-   * Public base URL where `batchDir` is served (required): each batch's URI on chain is
+   * Public base URL where `batchDir` is served: each batch's URI on chain is
    * `<batchBaseUri>/<assetId>/<batchHash>.json`, which auditors and other settlers fetch.
+   * Default `<publicUrl>/rma/batches`; one of the two is required.
    */
-  batchBaseUri: string
+  batchBaseUri?: string
+  /**
+   * The provider's public URL (`https://provider.example`), whose `rmaRouter` serves
+   * `batchDir` under `/rma/batches` (its `batches` option): the default `batchBaseUri`.
+   */
+  publicUrl?: string
   /** Confirmations to wait for (default 1). */
   confirmations?: number
   /** Most receipts in one batch (default 100,000). */
@@ -104,21 +111,19 @@ export type Settler = ReturnType<typeof createSettler>
  */
 export function createSettler(options: SettlerOptions) {
   const { store, signer, assetId } = options
-  if (
-    typeof options.batchBaseUri !== 'string' ||
-    !/^[a-z][a-z0-9+.-]*:/i.test(options.batchBaseUri)
-  )
+  const batchBaseUri = resolveBatchBaseUri(options)
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(batchBaseUri))
     throw new SettlementError(
       'INVALID_OPTIONS',
-      'batchBaseUri is required: the public URL where batchDir is served.',
+      'batchBaseUri or publicUrl is required: the public URL where batchDir is served.',
       {
         details:
-          "Batch URIs go on chain for auditors and users; a path on the settler's disk helps no one. Serve batchDir over HTTP (for example `express.static`) and pass its URL.",
+          "Batch URIs go on chain for auditors and users; a path on the settler's disk helps no one. Pass the provider's publicUrl (rmaRouter serves batchDir at /rma/batches with its `batches` option) or the URL of any static host holding batchDir.",
       },
     )
   const contract = getSettlementContract(options.contract, signer)
   const batchDir = options.batchDir ?? './.rma/batches'
-  const baseUri = options.batchBaseUri.replace(/\/+$/, '')
+  const baseUri = batchBaseUri.replace(/\/+$/, '')
   const confirmations = options.confirmations ?? 1
   const maxReceipts = options.maxReceipts ?? 100_000
   const retry = options.retry ?? {}
