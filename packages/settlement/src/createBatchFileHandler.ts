@@ -55,8 +55,7 @@ export function createBatchFileHandler(options: { batchDir: string }) {
     const etag = await etagOf(file, info.size, info.mtimeMs).catch(() => undefined)
     if (etag === undefined) return fail(404, 'rma_not_found', `No batch file ${path}.`)
     const cacheHeaders = { 'cache-control': 'public, max-age=31536000, immutable', etag }
-    const ifNoneMatch = req.headers['if-none-match']
-    if (ifNoneMatch && ifNoneMatch.split(/\s*,\s*/).includes(etag)) {
+    if (req.headers['if-none-match']?.split(/\s*,\s*/).includes(etag)) {
       res.writeHead(304, cacheHeaders)
       return res.end()
     }
