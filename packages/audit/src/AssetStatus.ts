@@ -90,5 +90,9 @@ export type AssetStatus = {
     supporters: SupporterStatus[]
   }
   roles: { issuer: RoleStatus; supporters: RoleStatus; users: RoleStatus; protocol: RoleStatus }
+  /** Settlers' deposits that prepay future batches (`deposit`). */
+  deposits: Amount
+  /** Everything the asset owes (`ledgerOf`): stake, every role's owed amount and the deposits. */
+  ledger: Amount
   users: UserClaimStatus[]
 }

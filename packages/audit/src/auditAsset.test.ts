@@ -1,3 +1,4 @@
+import type { Wallet } from 'ethers'
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest'
 import type { Discrepancy } from './AuditReport.js'
 import { auditAsset } from './auditAsset.js'
@@ -11,7 +12,7 @@ const base: TestReceipt[][] = []
 /** Two honest epochs settled by the real settlement client: the base every cheat starts from. */
 beforeAll(async () => {
   chain = await createAuditChain()
-  const [a, b, c] = chain.users as [never, never, never]
+  const [a, b, c] = chain.users as [Wallet, Wallet, Wallet]
   for (const [i, s] of chain.supporters.entries())
     await (
       await chain.fx.settlement.connect(s).stake(chain.assetId, 1_000_000n * BigInt(i + 1))
@@ -44,7 +45,7 @@ const lower = (w: { address: string }) => w.address.toLowerCase()
 const kinds = (ds: Discrepancy[]) => ds.map((d) => d.kind).sort()
 
 test('an honest multi-epoch run passes: every epoch ok, nothing differs', async () => {
-  const [a, b] = chain.users as [never, never]
+  const [a, b] = chain.users as [Wallet, Wallet]
   // A third honest epoch on top, by the real client, after the base's two.
   await chain.meter(a, 5n)
   await chain.meter(b, 123_456n)
@@ -62,7 +63,7 @@ test('an honest multi-epoch run passes: every epoch ok, nothing differs', async 
 })
 
 test('revenue-mismatch: a settler posts a revenue other than the sum of its receipts', async () => {
-  const [a, b] = chain.users as [never, never]
+  const [a, b] = chain.users as [Wallet, Wallet]
   const receipts = [
     await chain.sign(a, { amount: 4_000n }),
     await chain.sign(b, { amount: 6_000n }),
@@ -82,7 +83,7 @@ test('revenue-mismatch: a settler posts a revenue other than the sum of its rece
 })
 
 test("rebate-mismatch: a rebate root that shifts part of one user's rebate to another", async () => {
-  const [a, b] = chain.users as [never, never]
+  const [a, b] = chain.users as [Wallet, Wallet]
   const receipts = [
     await chain.sign(a, { amount: 4_000n }),
     await chain.sign(b, { amount: 6_000n }),
@@ -105,7 +106,7 @@ test("rebate-mismatch: a rebate root that shifts part of one user's rebate to an
 })
 
 test('rebate-mismatch: a settler commits a rebate to an address that spent nothing', async () => {
-  const [a] = chain.users as [never]
+  const [a] = chain.users as [Wallet]
   const receipts = [await chain.sign(a, { amount: 10_000n })]
   const settler = lower(chain.fx.settler)
   await chain.postBatch(receipts, {
@@ -125,7 +126,7 @@ test('rebate-mismatch: a settler commits a rebate to an address that spent nothi
 })
 
 test('bad-signature: a receipt whose amount was raised after the meter signed it', async () => {
-  const [a, b] = chain.users as [never, never]
+  const [a, b] = chain.users as [Wallet, Wallet]
   const honest = await chain.sign(b, { amount: 3_000n })
   const signed = await chain.sign(a, { amount: 1_000n })
   const { encodeReceipt, hashReceipt } = await import('@rma/core')
@@ -149,7 +150,7 @@ test('bad-signature: a receipt whose amount was raised after the meter signed it
 })
 
 test('broken-chain: a receipt whose prev is not the hash of the receipt before it', async () => {
-  const [a] = chain.users as [never]
+  const [a] = chain.users as [Wallet]
   const receipt = await chain.sign(a, { prev: `0x${'ab'.repeat(32)}` })
   await chain.postBatch([receipt])
   const report = await audit()
@@ -163,7 +164,7 @@ test('broken-chain: a receipt whose prev is not the hash of the receipt before i
 })
 
 test('duplicate-receipt: a receipt settled in epoch 2 is settled again in epoch 3', async () => {
-  const [, b] = chain.users as [never, never]
+  const [, b] = chain.users as [Wallet, Wallet]
   const again = base[1]!.find((r) => r.receipt.user.toLowerCase() === lower(b))!
   await chain.postBatch([again, await chain.sign(b, { amount: 50n })])
   const report = await audit()
@@ -178,7 +179,7 @@ test('duplicate-receipt: a receipt settled in epoch 2 is settled again in epoch 
 })
 
 test('chain-gap: a batch skips a seq of a chain', async () => {
-  const [a] = chain.users as [never]
+  const [a] = chain.users as [Wallet]
   await chain.sign(a) // seq 3: signed, never settled
   const next = await chain.sign(a) // seq 4
   await chain.postBatch([next])
@@ -194,7 +195,7 @@ test('chain-gap: a batch skips a seq of a chain', async () => {
 })
 
 test('receipt-omitted: a receipt the user holds is in no batch though its chain settled past it', async () => {
-  const [a] = chain.users as [never]
+  const [a] = chain.users as [Wallet]
   const omitted = await chain.sign(a, { amount: 9_999n })
   const next = await chain.sign(a)
   await chain.postBatch([next])
@@ -214,7 +215,7 @@ test('receipt-omitted: a receipt the user holds is in no batch though its chain 
 })
 
 test('equivocation: the meter signs two receipts with one seq; the user holds one, the batch settles the other', async () => {
-  const [a] = chain.users as [never]
+  const [a] = chain.users as [Wallet]
   const held = await chain.sign(a, { amount: 1_000n }, { advance: false })
   const settled = await chain.sign(a, { amount: 50_000n })
   await chain.postBatch([settled])
@@ -233,7 +234,7 @@ test('equivocation: the meter signs two receipts with one seq; the user holds on
 })
 
 test('an honest ledger adds nothing: every receipt the user holds was settled', async () => {
-  const [, b] = chain.users as [never, never]
+  const [, b] = chain.users as [Wallet, Wallet]
   const mine = base.flat().filter((r) => r.receipt.user.toLowerCase() === lower(b))
   const pending = await chain.sign(b) // not settled yet: after the chain's settled head, not omitted
   const report = await audit({ ledger: JSON.stringify(chain.ledgerOf([...mine, pending])) })
@@ -241,7 +242,7 @@ test('an honest ledger adds nothing: every receipt the user holds was settled', 
 })
 
 test('unauthorised-meter: the issuer revokes the meter; a receipt it signs afterwards is settled', async () => {
-  const [a] = chain.users as [never]
+  const [a] = chain.users as [Wallet]
   await (
     await chain.fx.settlement
       .connect(chain.fx.issuer)
@@ -261,7 +262,7 @@ test('unauthorised-meter: the issuer revokes the meter; a receipt it signs after
 })
 
 test('unauthorised-meter: receipts of a key that was never a meter of the asset', async () => {
-  const [a] = chain.users as [never]
+  const [a] = chain.users as [Wallet]
   const rogue = chain.fx.others[5]!
   const receipt = await chain.sign(a, {}, { meter: rogue })
   await chain.postBatch([receipt])
@@ -276,7 +277,7 @@ test('unauthorised-meter: receipts of a key that was never a meter of the asset'
 })
 
 test('receipts-mismatch: the file lists other receipts than the root the chain committed', async () => {
-  const [a, b] = chain.users as [never, never]
+  const [a, b] = chain.users as [Wallet, Wallet]
   const shown = await chain.sign(a, { amount: 500n })
   const hidden = await chain.sign(b, { amount: 500n })
   await chain.postBatch([shown], { committedReceipts: [hidden], revenue: 500n })
@@ -286,7 +287,7 @@ test('receipts-mismatch: the file lists other receipts than the root the chain c
 })
 
 test('batch-hash-mismatch: the batch file is altered after its hash was committed', async () => {
-  const [a] = chain.users as [never]
+  const [a] = chain.users as [Wallet]
   const { path, bytes, batchHash } = await chain.postBatch([
     await chain.sign(a, { amount: 2_000n }),
   ])
@@ -320,7 +321,7 @@ test('batch-hash-mismatch: the batch file is altered after its hash was committe
 })
 
 test('batch-missing: the batch file is deleted; its epoch is unavailable', async () => {
-  const [a] = chain.users as [never]
+  const [a] = chain.users as [Wallet]
   const { path, uri } = await chain.postBatch([await chain.sign(a)])
   const { rm } = await import('node:fs/promises')
   await rm(path)
@@ -342,7 +343,7 @@ test('batch-missing: the batch file is deleted; its epoch is unavailable', async
 })
 
 test('batch-missing: a file:// URI to a file that is gone, and a URI scheme the audit cannot fetch', async () => {
-  const [a, b] = chain.users as [never, never]
+  const [a, b] = chain.users as [Wallet, Wallet]
   const { pathToFileURL } = await import('node:url')
   const { join } = await import('node:path')
   const gone = pathToFileURL(join(chain.dir, 'nowhere.json')).href
@@ -367,4 +368,33 @@ test('batch-missing: a file:// URI to a file that is gone, and a URI scheme the 
       'Batch file ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi has a URI scheme (ipfs) the audit cannot fetch: publish batch files over https:// (or pass fetchBatch for this scheme).',
     ],
   ])
+})
+
+test('bounded: a fetchBatch that never answers, and files over the size limit, leave epochs unavailable', async () => {
+  const hung = await audit({ fetchBatch: () => new Promise(() => {}), batchTimeoutMs: 200 })
+  expect(hung.ok).toBe(false)
+  expect(hung.epochs.map((e) => e.status)).toEqual(['unavailable', 'unavailable'])
+  expect(hung.discrepancies.map((d) => d.kind)).toEqual(['batch-missing', 'batch-missing'])
+  expect(hung.discrepancies[0]!.detail).toMatch(
+    /did not arrive within 0\.2 s: check its host, or raise the timeout\.$/,
+  )
+
+  const small = await audit({ maxBatchBytes: 100 })
+  expect(small.epochs.map((e) => e.status)).toEqual(['unavailable', 'unavailable'])
+  expect(small.discrepancies[0]!.detail).toMatch(/is larger than 100 bytes: raise the size limit/)
+})
+
+test('a fetchBatch of the caller reaches other schemes; its bytes are checked like any others', async () => {
+  const { readFile } = await import('node:fs/promises')
+  const fromDisk = (uri: string) =>
+    readFile(`${chain.batchDir}/${new URL(uri).pathname.slice(1)}`).then((b) => new Uint8Array(b))
+  expect(await audit({ fetchBatch: fromDisk })).toMatchObject({ ok: true })
+  const tampered = await audit({
+    fetchBatch: async (uri) => {
+      const bytes = await fromDisk(uri)
+      bytes[bytes.length - 2] = bytes[bytes.length - 2]! ^ 1
+      return bytes
+    },
+  })
+  expect(kinds(tampered.discrepancies)).toEqual(['batch-hash-mismatch', 'batch-hash-mismatch'])
 })

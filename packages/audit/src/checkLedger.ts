@@ -29,16 +29,19 @@ export function checkLedger(
       settledHashes.add(r.hash)
       heads.set(key, Math.max(heads.get(key) ?? 0, r.receipt.seq))
     }
-  // The first epoch that settled a receipt of the chain beyond `seq`.
+  // Per chain, its settled (seq, epoch) pairs: the first epoch that settled past a seq.
+  const byChain = new Map<string, { seq: number; epoch: number }[]>()
+  for (const e of epochs)
+    for (const r of e.receipts ?? []) {
+      const key = chainKey(r.receipt.assetId, r.receipt.meter, r.receipt.user)
+      const list = byChain.get(key) ?? []
+      list.push({ seq: r.receipt.seq, epoch: e.status.epoch })
+      byChain.set(key, list)
+    }
   const epochPast = (key: string, seq: number): number | undefined => {
     let best: number | undefined
-    for (const e of epochs)
-      for (const r of e.receipts ?? [])
-        if (
-          chainKey(r.receipt.assetId, r.receipt.meter, r.receipt.user) === key &&
-          r.receipt.seq > seq
-        )
-          best = best === undefined ? e.status.epoch : Math.min(best, e.status.epoch)
+    for (const r of byChain.get(key) ?? [])
+      if (r.seq > seq && (best === undefined || r.epoch < best)) best = r.epoch
     return best
   }
   const found: Discrepancy[] = []

@@ -23,6 +23,7 @@ import {
   type FetchBatch,
   fetchBatchFile,
 } from './fetchBatchFile.js'
+import { mapLimit } from './mapLimit.js'
 import { type AssetEvent, type ChainParameters, openSettlement } from './openSettlement.js'
 import { type BatchContents, type BatchReceipt, parseBatch } from './parseBatch.js'
 import type { AuditLedger } from './parseLedger.js'
@@ -397,21 +398,4 @@ function safeRoot(entries: { user: string; cumulativeAmount: bigint }[]): Hex | 
 
 export function sortedUnique(values: readonly string[]): string[] {
   return [...new Set(values.map((v) => v.toLowerCase()))].sort()
-}
-
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await fn(items[i]!)
-    }
-  })
-  await Promise.all(workers)
-  return out
 }

@@ -14,8 +14,13 @@ export type {
   EpochAuditStatus,
 } from './AuditReport.js'
 export { type AuditAssetParameters, auditAsset } from './auditAsset.js'
+export {
+  type CreateExplorerHandlerOptions,
+  createExplorerHandler,
+} from './createExplorerHandler.js'
 export { AuditError, type AuditErrorCode } from './errors.js'
 export { type FetchBatch, type FetchBatchFileOptions, fetchBatchFile } from './fetchBatchFile.js'
 export type { ChainParameters } from './openSettlement.js'
 export type { AuditLedger } from './parseLedger.js'
+export type { AccountEpoch, AccountView } from './readAccount.js'
 export { type ReadAssetStatusParameters, readAssetStatus } from './readAssetStatus.js'

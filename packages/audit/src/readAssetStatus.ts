@@ -6,6 +6,7 @@ import type {
   SupporterStatus,
   UserClaimStatus,
 } from './AssetStatus.js'
+import { mapLimit } from './mapLimit.js'
 import {
   type AssetEvent,
   type ChainParameters,
@@ -80,36 +81,36 @@ export async function collectAssetStatus(
     return s
   }
 
-  const epochs: EpochStatus[] = await Promise.all(
-    settled.map(async ({ event, settler }) => {
-      const e = event.args
-      const epoch = Number(e.epoch)
-      const rebates = await reader.view('epochRebates', [reader.assetId, epoch])
-      return {
-        epoch,
-        block: event.blockNumber,
-        timestamp: await reader.blockTimestamp(event.blockNumber),
-        transactionHash: event.transactionHash,
-        settler,
-        revenue: String(e.revenue),
-        receiptCount: Number(e.receiptCount),
-        receiptsRoot: lower(e.receiptsRoot) as Hex,
-        rebateRoot: lower(e.rebateRoot) as Hex,
-        batchHash: lower(e.batchHash) as Hex,
-        batchUri: String(e.batchUri),
-        split: {
-          issuer: String(e.issuerAmount),
-          supporters: String(e.supportersAmount),
-          users: String(e.usersAmount),
-          protocol: String(e.protocolAmount),
-        },
-        rebatesClaimed: String(rebates.claimed),
-      }
-    }),
-  )
+  const epochs: EpochStatus[] = await mapLimit(settled, 8, async ({ event, settler }) => {
+    const e = event.args
+    const epoch = Number(e.epoch)
+    const rebates = await reader.view('epochRebates', [reader.assetId, epoch])
+    return {
+      epoch,
+      block: event.blockNumber,
+      timestamp: await reader.blockTimestamp(event.blockNumber),
+      transactionHash: event.transactionHash,
+      settler,
+      revenue: String(e.revenue),
+      receiptCount: Number(e.receiptCount),
+      receiptsRoot: lower(e.receiptsRoot) as Hex,
+      rebateRoot: lower(e.rebateRoot) as Hex,
+      batchHash: lower(e.batchHash) as Hex,
+      batchUri: String(e.batchUri),
+      split: {
+        issuer: String(e.issuerAmount),
+        supporters: String(e.supportersAmount),
+        users: String(e.usersAmount),
+        protocol: String(e.protocolAmount),
+      },
+      rebatesClaimed: String(rebates.claimed),
+    }
+  })
 
-  const supporterList: SupporterStatus[] = await Promise.all(
-    [...supporters.entries()].map(async ([address, s]) => {
+  const supporterList: SupporterStatus[] = await mapLimit(
+    [...supporters.entries()],
+    8,
+    async ([address, s]) => {
       const [stake, pending, claimable] = await Promise.all([
         reader.view('stakeOf', [reader.assetId, address]),
         reader.view('pendingStakeOf', [reader.assetId, address]),
@@ -130,7 +131,7 @@ export async function collectAssetStatus(
         rewardsEarned: String(earned),
         yieldBps: s.staked === 0n ? 0 : Number((earned * 10_000n) / s.staked),
       }
-    }),
+    },
   )
 
   const userList: UserClaimStatus[] = [...users.entries()]
@@ -181,6 +182,8 @@ export async function collectAssetStatus(
       users: role(a.rebatesFunded, a.rebatesClaimed, 96n),
       protocol: role(a.protocolFunded, a.protocolClaimed, 112n),
     },
+    deposits: String(a.deposits),
+    ledger: String(a.ledger),
     users: userList,
   }
 }

@@ -91,7 +91,10 @@ export async function createAuditChain(
     batchDir,
     batchBaseUri,
   })
-  const users = Array.from({ length: options.users ?? 3 }, () => Wallet.createRandom())
+  const users = Array.from(
+    { length: options.users ?? 3 },
+    () => new Wallet(Wallet.createRandom().privateKey),
+  )
   const supporters = fx.others.slice(0, 2)
   const heads = new Map<string, { seq: number; hash: Hex }>()
   const headKey = (meter: string, user: string) => `${meter.toLowerCase()}:${user.toLowerCase()}`
