@@ -6,6 +6,7 @@ import { auditCommand } from './commands/audit.js'
 import { claimCommand } from './commands/claim.js'
 import { deployCommand } from './commands/deploy.js'
 import { doctorCommand } from './commands/doctor.js'
+import { serveCommand } from './commands/serve.js'
 import { settleCommand } from './commands/settle.js'
 import { stakeCommand } from './commands/stake.js'
 import { statusCommand } from './commands/status.js'
@@ -17,6 +18,7 @@ export const commandList: readonly Command[] = [
   doctorCommand,
   statusCommand,
   auditCommand,
+  serveCommand,
   deployCommand,
   assetRegisterCommand,
   assetSetMeterCommand,
