@@ -11,6 +11,7 @@ import type { DoctorCheck, DoctorReport } from './DoctorCheck.js'
 import { erc20 } from './erc20.js'
 import { fetchJson } from './fetchJson.js'
 import { loadKey } from './loadKey.js'
+import { providerUrlOf } from './providerUrlOf.js'
 import { parseInteger } from './readEnv.js'
 import { redactUrl } from './redactUrl.js'
 
@@ -435,14 +436,4 @@ export async function diagnoseDeployment(context: CommandContext): Promise<Docto
   } finally {
     provider.destroy()
   }
-}
-
-function providerUrlOf(
-  options: CommandContext['options'],
-  env: CommandContext['env'],
-): string | undefined {
-  const given =
-    (options.provider as string | undefined) ?? env.RMA_BASE_URL?.replace(/\/v1\/?$/, '')
-  if (!given || !/^https?:\/\//i.test(given)) return undefined
-  return given.replace(/\/+$/, '')
 }

@@ -60,7 +60,7 @@ export async function runCli(
     if (group.length > 0) {
       const asked = words[1] === '--help' || words[1] === '-h'
       ;(asked ? stdout : stderr)(
-        `${words[1] && !asked ? `rma: unknown command "${first} ${words[1]}". ` : ''}Commands of rma ${first}:\n${group.map((c) => `  rma ${c.usage.padEnd(38)} ${c.summary}`).join('\n')}\n`,
+        `${words[1] && !asked ? `rma: unknown command "${first} ${words[1]}". ` : ''}Commands of rma ${first}:\n${group.map((c) => listLine(`rma ${c.usage}`, c.summary)).join('\n')}\n`,
       )
       return asked ? exitCodes.ok : exitCodes.usage
     }
@@ -137,6 +137,13 @@ export async function runCli(
   }
 }
 
+/** `  usage   summary`, the summary on its own line when the usage is long. */
+function listLine(usage: string, summary: string): string {
+  return usage.length > 36
+    ? `  ${usage}\n  ${''.padEnd(36)} ${summary}`
+    : `  ${usage.padEnd(36)} ${summary}`
+}
+
 function jsonBigints(_key: string, value: unknown) {
   return typeof value === 'bigint' ? value.toString() : value
 }
@@ -173,7 +180,7 @@ function globalHelp(): string {
     'Usage: rma <command> [options]   (in the repository: pnpm rma -- <command> [options])',
     '',
     'Commands:',
-    ...commandList.map((c) => `  ${c.usage.padEnd(38)} ${c.summary}`),
+    ...commandList.map((c) => listLine(c.usage, c.summary)),
     '',
     'Every command takes --help, --json (one JSON object on stdout; progress goes to stderr) and',
     '--timeout <ms>. Options default to the variables the examples read: RMA_RPC_URL,',

@@ -7,6 +7,7 @@ import { type AssetChain, connectChain } from '../connectChain.js'
 import { erc20 } from '../erc20.js'
 import { fetchJson } from '../fetchJson.js'
 import { loadKey } from '../loadKey.js'
+import { providerUrlOf } from '../providerUrlOf.js'
 import { sendTransaction } from '../sendTransaction.js'
 
 const roles = {
@@ -34,7 +35,8 @@ export const claimCommand: Command = {
       type: 'string',
       env: 'RMA_PROVIDER_URL',
       value: 'url',
-      description: "with --as user: the provider's URL serving /rma/proofs/:user",
+      description:
+        "with --as user: the provider's URL serving /rma/proofs/:user (default: RMA_BASE_URL without /v1)",
     },
   },
   details: [
@@ -119,13 +121,13 @@ async function claimUserRebates<T>(
   user: Address,
   send: (claims: Claim[]) => Promise<T>,
 ): Promise<T> {
-  const provider = context.options.provider
-  if (typeof provider !== 'string' || !/^https?:\/\//.test(provider))
+  const provider = providerUrlOf(context.options, context.env)
+  if (!provider)
     throw new CliError(
       'CONFIG',
       "--provider or RMA_PROVIDER_URL is not set: it must be the provider's URL (its /rma/proofs/:user serves the proofs).",
     )
-  const url = `${provider.replace(/\/+$/, '')}/rma/proofs/${user}`
+  const url = `${provider}/rma/proofs/${user}`
   const served = await fetchJson<{ claims?: { epoch: number; amount: string; proof: Hex[] }[] }>(
     url,
     context.timeoutMs,
