@@ -181,6 +181,24 @@ describe('money-moving commands on anvil', () => {
     expect(await balance(d.fx.issuer.address)).toBe(before + owed)
   })
 
+  test('the protocol fee goes to the owner whoever sends the claim, the sender gets nothing', async () => {
+    const owed = (await d.fx.settlement.getAsset(d.fx.assetId)).protocolOwed
+    expect(owed).toBeGreaterThan(0n)
+    const before = await balance(d.fx.owner.address)
+    const strangerBefore = await balance(d.stranger.address)
+    const run = await runRma(['claim', '--as', 'protocol', '--json'], {
+      ...d.env,
+      RMA_OWNER_PRIVATE_KEY: d.stranger.privateKey,
+    })
+    expect(run.code).toBe(0)
+    expect(json(run.stdout)).toMatchObject({ payee: d.fx.owner.address, amount: owed.toString() })
+    expect(await balance(d.fx.owner.address)).toBe(before + owed)
+    expect(await balance(d.stranger.address)).toBe(strangerBefore)
+    const again = await runRma(['claim', '--as', 'protocol'], d.env)
+    expect(again.code).toBe(5)
+    expect(lastLine(again.stderr)).toContain('(NothingToClaim)')
+  })
+
   test('unstake, withdraw refused before the delay (nothing moves), withdrawn after it', async () => {
     const unstake = await runRma(['unstake', '--json'], d.env)
     expect(unstake.code).toBe(0)

@@ -14,7 +14,7 @@ const roles = {
   supporter: { prefix: 'RMA_SUPPORTER', key: "the supporter's key" },
   user: { prefix: 'RMA_USER', key: "the API user's key" },
   issuer: { prefix: 'RMA_ISSUER', key: 'any key with gas (the issuer is paid)' },
-  protocol: { prefix: 'RMA_OWNER', key: "the contract owner's key" },
+  protocol: { prefix: 'RMA_OWNER', key: 'any key with gas (the contract owner is paid)' },
 } as const
 
 type Role = keyof typeof roles
@@ -41,7 +41,7 @@ export const claimCommand: Command = {
   },
   details: [
     'Keys: supporter RMA_SUPPORTER_*, user RMA_USER_*, issuer RMA_ISSUER_* (anyone may send it;',
-    "the issuer is paid), protocol RMA_OWNER_* (the contract owner). A user's proofs come from",
+    "the issuer is paid), protocol RMA_OWNER_* (likewise, the owner is paid). A user's proofs come from",
     "the provider and are checked against each epoch's rebate root on chain before anything is",
     'sent; one transaction claims every epoch. The amount printed is what arrived, measured as',
     "the payee's token balance before and after.",
