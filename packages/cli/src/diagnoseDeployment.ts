@@ -13,6 +13,7 @@ import { fetchJson } from './fetchJson.js'
 import { loadKey } from './loadKey.js'
 import { providerUrlOf } from './providerUrlOf.js'
 import { parseInteger } from './readEnv.js'
+import { readUnsettledRevenue } from './readUnsettledRevenue.js'
 import { redactUrl } from './redactUrl.js'
 
 /** The chain id the provider and the client sign for when RMA_CHAIN_ID is not set. */
@@ -272,6 +273,20 @@ export async function diagnoseDeployment(context: CommandContext): Promise<Docto
       contract.depositOf(assetId!, settler),
       provider.getBalance(settler),
     ])
+    const unsettled = await readUnsettledRevenue({
+      cwd: context.cwd,
+      db: options.db as string | undefined,
+      databaseUrl: options['database-url'] as string | undefined,
+      assetId: assetId as Hex,
+    }).catch((error: unknown) => {
+      add({
+        name: 'settler funded',
+        status: 'warn',
+        detail: `the receipt store could not be read (${(error as { code?: string }).code ?? 'unreadable'}): the revenue waiting to be settled is unknown`,
+        fix: 'check RMA_DB or RMA_DATABASE_URL',
+      })
+      return undefined
+    })
     if (gas === 0n)
       add({
         name: 'settler gas',
@@ -279,32 +294,42 @@ export async function diagnoseDeployment(context: CommandContext): Promise<Docto
         detail: `the settler ${settler} holds none of the chain's native coin: it cannot send a settle`,
         fix: `send ${settler} some of the native coin for gas`,
       })
+    const waiting = unsettled
+      ? `; ${unsettled.revenue} waiting in ${unsettled.receipts} unsettled receipt(s)`
+      : ''
     add(
-      deposit > 0n
+      unsettled && unsettled.revenue > deposit + balance
         ? {
             name: 'settler funded',
-            status: 'pass',
-            detail: `deposit ${deposit} (settles take revenue from it first); balance ${balance}, allowance ${allowance}`,
+            status: 'fail',
+            detail: `the next batch needs ${unsettled.revenue} (${unsettled.receipts} unsettled receipt(s) in the store) but the settler ${settler} holds ${balance} and has deposited ${deposit}: it would be refused`,
+            fix: `send the settler at least ${unsettled.revenue - deposit - balance} more of the payment token, or deposit it`,
           }
-        : balance === 0n
+        : deposit > 0n
           ? {
               name: 'settler funded',
-              status: 'fail',
-              detail: `the settler ${settler} holds none of the payment token ${asset.token} and has no deposit: every batch would be refused`,
-              fix: "send the settler the payment token (it pays each batch's revenue in), or deposit for it",
+              status: 'pass',
+              detail: `deposit ${deposit} (settles take revenue from it first); balance ${balance}, allowance ${allowance}${waiting}`,
             }
-          : allowance === 0n
+          : balance === 0n
             ? {
                 name: 'settler funded',
-                status: 'warn',
-                detail: `the settler holds ${balance} but has not approved the contract`,
-                fix: 'the settlement client approves before its first batch (one extra transaction); or deposit instead',
+                status: 'fail',
+                detail: `the settler ${settler} holds none of the payment token ${asset.token} and has no deposit: every batch would be refused`,
+                fix: "send the settler the payment token (it pays each batch's revenue in), or deposit for it",
               }
-            : {
-                name: 'settler funded',
-                status: 'pass',
-                detail: `balance ${balance}, allowance ${allowance >= 2n ** 255n ? 'unlimited' : allowance}`,
-              },
+            : allowance === 0n
+              ? {
+                  name: 'settler funded',
+                  status: 'warn',
+                  detail: `the settler holds ${balance} but has not approved the contract${waiting}`,
+                  fix: 'the settlement client approves before its first batch (one extra transaction); or deposit instead',
+                }
+              : {
+                  name: 'settler funded',
+                  status: 'pass',
+                  detail: `balance ${balance}, allowance ${allowance >= 2n ** 255n ? 'unlimited' : allowance}${waiting}`,
+                },
     )
 
     // Stake.

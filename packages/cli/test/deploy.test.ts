@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { deployTestToken, getSettlementContract } from '@rma/contracts'
+import { deployTestToken, getSettlementContract, getTestTokenContract } from '@rma/contracts'
 import { type Anvil, startAnvil } from '@rma/contracts/testing'
 import { type Address, createDomain, type Hex } from '@rma/core'
 import { createSqliteStore } from '@rma/store'
@@ -16,6 +16,7 @@ let env: Record<string, string>
 let contract: Address
 let token: Address
 const accounts = () => anvil.accounts
+const testToken = (runner: Wallet) => getTestTokenContract(token, runner)
 
 beforeAll(async () => {
   anvil = await startAnvil()
@@ -146,5 +147,25 @@ describe('rma deploy and rma asset', () => {
     expect(await reopened.latestBatch(assetId)).toBeUndefined()
     expect(await reopened.listUnsettled({ assetId, limit: 10 })).toHaveLength(3)
     await reopened.close()
+
+    // rma doctor sees it coming: the store holds 3000 to settle, the settler 1000.
+    await (await testToken(accounts()[0]!).mint(settler.address, 1_000n)).wait()
+    const { code, stdout } = await runRma(['doctor', '--json'], {
+      ...env,
+      RMA_ASSET_ID: assetId,
+      RMA_SETTLER_PRIVATE_KEY: settler.privateKey,
+      RMA_DB: db,
+    })
+    expect(code).toBe(1)
+    const funded = JSON.parse(stdout).checks.find(
+      (c: { name: string }) => c.name === 'settler funded',
+    )
+    expect(funded).toMatchObject({
+      status: 'fail',
+      fix: 'send the settler at least 2000 more of the payment token, or deposit it',
+    })
+    expect(funded.detail).toContain(
+      'the next batch needs 3000 (3 unsettled receipt(s) in the store)',
+    )
   })
 })

@@ -17,6 +17,18 @@ export const doctorCommand: Command = {
       value: 'url',
       description: "the provider's URL, for /rma/health (default: RMA_BASE_URL without /v1)",
     },
+    db: {
+      type: 'string',
+      env: 'RMA_DB',
+      value: 'path',
+      description: "the provider's SQLite store: the revenue waiting to be settled (read only)",
+    },
+    'database-url': {
+      type: 'string',
+      env: 'RMA_DATABASE_URL',
+      value: 'url',
+      description: 'or its PostgreSQL store',
+    },
     batches: {
       type: 'string',
       value: 'n',
@@ -38,7 +50,8 @@ export const doctorCommand: Command = {
     'Checks, in order: configuration, chain reachable, chain id (RMA_CHAIN_ID, default 31337 as the',
     'provider and client use), contract code, asset registered, provider health (/rma/health),',
     "meter authorised (RMA_METER_* key and the provider's meter), settler key (RMA_SETTLER_*),",
-    'settler gas, settler funded and approved (or its deposit), stake active, price table',
+    'settler gas, settler funded (balance and deposit cover the unsettled receipts of RMA_DB or',
+    'RMA_DATABASE_URL, when set) and approved, stake active, price table',
     '(not applicable: the contract has none), each recent batch file fetched by its on-chain URI',
     'and checked against its hash and roots. Each line: ✓ pass, ✗ fail (with the fix), ! warning,',
     '- skipped (what it needs), · not applicable. Exit 1 if any check fails.',
