@@ -136,6 +136,33 @@ describe('status and audit on bad input: one line, the fix, a documented exit co
   })
 })
 
+describe('no hang', () => {
+  test('an RPC that accepts connections and never answers is given up after --timeout', async () => {
+    const silent = createServer(() => {})
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`
+      for (const command of ['status', 'audit', 'stake 1', 'claim', 'settle --once']) {
+        const run = await runRma(
+          [...command.split(' '), '--timeout', '500'],
+          { ...d.env, RMA_RPC_URL: url },
+          { killAfterMs: 20_000 },
+        )
+        expect(run.code, command).toBe(3)
+        expectOneLineError(run.stderr, command)
+      }
+    } finally {
+      silent.close()
+    }
+  })
+
+  test('a batch file above --max-batch-bytes is refused, not read', async () => {
+    const run = await runRma(['audit', '--max-batch-bytes', '100'], d.env)
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain('larger than 100 bytes')
+  })
+})
+
 describe('rma serve', () => {
   test('serves the explorer page and the status rma status prints, and stops on SIGTERM', async () => {
     const bin = join(dirname(fileURLToPath(import.meta.url)), '../dist/main.js')
