@@ -1,3 +1,4 @@
+import type { ContractTransactionResponse } from 'ethers'
 import { CliError } from '../CliError.js'
 import type { Command } from '../Command.js'
 import { assetOptions } from '../chainOptions.js'
@@ -28,7 +29,11 @@ export const withdrawCommand: Command = {
       context,
       chain.provider,
       'withdraw',
-      () => chain.contract.connect(signer).withdraw(chain.assetId),
+      // By its full signature: `withdraw` is overloaded once prepaid balances exist.
+      () =>
+        chain.contract.connect(signer).getFunction('withdraw(bytes32)')(
+          chain.assetId,
+        ) as Promise<ContractTransactionResponse>,
       { names: { [signer.address]: 'the supporter' } },
     )
     context.print(
