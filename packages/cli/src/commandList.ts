@@ -13,7 +13,12 @@ import { statusCommand } from './commands/status.js'
 import { unstakeCommand } from './commands/unstake.js'
 import { withdrawCommand } from './commands/withdraw.js'
 
-/** Every `rma` command, in the order `rma --help` lists them. */
+/**
+ * Every `rma` command, in the order `rma --help` lists them.
+ *
+ * @example
+ * const doctor = commandList.find((c) => c.name === 'doctor')
+ */
 export const commandList: readonly Command[] = [
   doctorCommand,
   statusCommand,
