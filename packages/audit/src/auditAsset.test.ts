@@ -1,3 +1,4 @@
+import { encodeReceipt, hashReceipt } from '@rma/core'
 import type { Wallet } from 'ethers'
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest'
 import type { Discrepancy } from './AuditReport.js'
@@ -129,7 +130,6 @@ test('bad-signature: a receipt whose amount was raised after the meter signed it
   const [a, b] = chain.users as [Wallet, Wallet]
   const honest = await chain.sign(b, { amount: 3_000n })
   const signed = await chain.sign(a, { amount: 1_000n })
-  const { encodeReceipt, hashReceipt } = await import('@rma/core')
   const raised = { ...signed.receipt, amount: 100_000n }
   const forged = {
     receipt: raised,
@@ -147,6 +147,38 @@ test('bad-signature: a receipt whose amount was raised after the meter signed it
     },
   ])
   expect(report.epochs.map((e) => e.status)).toEqual(['ok', 'ok', 'discrepancy'])
+})
+
+test('bad-signature, not equivocation: a settled receipt copied with a higher amount under its seq', async () => {
+  const [a] = chain.users as [Wallet]
+  const original = base[0]!.find((r) => r.receipt.user.toLowerCase() === lower(a))!
+  const raised = { ...original.receipt, amount: original.receipt.amount * 10n }
+  const forged = {
+    receipt: raised,
+    hash: hashReceipt(raised, chain.domain),
+    encoded: encodeReceipt(raised),
+  }
+  await chain.postBatch([forged])
+  const report = await audit()
+  expect(kinds(report.discrepancies)).toEqual(['bad-signature'])
+  expect(report.discrepancies[0]!.accounts).toEqual([lower(a), lower(chain.fx.meter)].sort())
+})
+
+test('equivocation without a ledger: the meter signed two receipts for one seq and both were settled', async () => {
+  const [a] = chain.users as [Wallet]
+  const one = await chain.sign(a, { amount: 1_000n }, { advance: false })
+  const other = await chain.sign(a, { amount: 2_000n })
+  await chain.postBatch([one])
+  await chain.postBatch([other])
+  const report = await audit()
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'equivocation',
+      epoch: 4,
+      accounts: [lower(a), lower(chain.fx.meter)].sort(),
+      detail: `Two different receipts with seq 3 of user ${lower(a)}, meter ${lower(chain.fx.meter)} were settled (epochs 3 and 4).`,
+    },
+  ])
 })
 
 test('broken-chain: a receipt whose prev is not the hash of the receipt before it', async () => {
@@ -174,6 +206,21 @@ test('duplicate-receipt: a receipt settled in epoch 2 is settled again in epoch 
       epoch: 3,
       accounts: [lower(b), lower(chain.fx.meter)].sort(),
       detail: `Receipt seq ${again.receipt.seq} of user ${lower(b)}, meter ${lower(chain.fx.meter)} was settled twice (epoch 2 and epoch 3): the user was charged twice.`,
+    },
+  ])
+})
+
+test('duplicate-receipt: one receipt listed twice in one batch', async () => {
+  const [a] = chain.users as [Wallet]
+  const twice = await chain.sign(a, { amount: 5_000n })
+  await chain.postBatch([twice, twice])
+  const report = await audit()
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'duplicate-receipt',
+      epoch: 3,
+      accounts: [lower(a), lower(chain.fx.meter)].sort(),
+      detail: `Receipt seq 3 of user ${lower(a)}, meter ${lower(chain.fx.meter)} was settled twice (epoch 3 and epoch 3): the user was charged twice.`,
     },
   ])
 })
@@ -233,6 +280,21 @@ test('equivocation: the meter signs two receipts with one seq; the user holds on
   expect(kinds(both.discrepancies)).toEqual(['equivocation', 'equivocation'])
 })
 
+test("a settler forges a receipt in the user's seq: bad-signature, and the user's own receipt omitted", async () => {
+  const [a] = chain.users as [Wallet]
+  const real = await chain.sign(a, { amount: 1_000n })
+  const inflated = { ...real.receipt, amount: 90_000n }
+  const forged = {
+    receipt: inflated,
+    hash: hashReceipt(inflated, chain.domain),
+    encoded: encodeReceipt(inflated),
+  }
+  await chain.postBatch([forged])
+  const report = await audit({ ledger: chain.ledgerOf([real]) })
+  expect(kinds(report.discrepancies)).toEqual(['bad-signature', 'receipt-omitted'])
+  expect(report.discrepancies.every((d) => d.epoch === 3)).toBe(true)
+})
+
 test('an honest ledger adds nothing: every receipt the user holds was settled', async () => {
   const [, b] = chain.users as [Wallet, Wallet]
   const mine = base.flat().filter((r) => r.receipt.user.toLowerCase() === lower(b))
@@ -243,11 +305,8 @@ test('an honest ledger adds nothing: every receipt the user holds was settled', 
 
 test('unauthorised-meter: the issuer revokes the meter; a receipt it signs afterwards is settled', async () => {
   const [a] = chain.users as [Wallet]
-  await (
-    await chain.fx.settlement
-      .connect(chain.fx.issuer)
-      .setMeter(chain.assetId, chain.fx.meter.address, false)
-  ).wait()
+  const issuer = chain.fx.settlement.connect(chain.fx.issuer)
+  await (await issuer.setMeter(chain.assetId, chain.fx.meter.address, false)).wait()
   const receipt = await chain.sign(a, { timestamp: (await chain.now()) + 5 })
   await chain.postBatch([receipt])
   const report = await audit()
@@ -256,9 +315,32 @@ test('unauthorised-meter: the issuer revokes the meter; a receipt it signs after
       kind: 'unauthorised-meter',
       epoch: 3,
       accounts: [lower(a), lower(chain.fx.meter)].sort(),
-      detail: `1 receipt(s) of user ${lower(a)} in epoch 3 come from meter ${lower(chain.fx.meter)}, not authorised when it signed seq 3 (timestamp ${receipt.receipt.timestamp}).`,
+      detail: `1 receipt(s) of user ${lower(a)} in epoch 3 come from meter ${lower(chain.fx.meter)}, not authorised when epoch 3 settled.`,
     },
   ])
+})
+
+test('unauthorised-meter: a receipt signed while the meter was revoked, settled once it was authorised again', async () => {
+  const [a] = chain.users as [Wallet]
+  const issuer = chain.fx.settlement.connect(chain.fx.issuer)
+  await (await issuer.setMeter(chain.assetId, chain.fx.meter.address, false)).wait()
+  const revokedAt = await chain.now()
+  await chain.anvil.increaseTime(3_600)
+  await (await issuer.setMeter(chain.assetId, chain.fx.meter.address, true)).wait()
+  // Signed half an hour into the hour the key was revoked (backdated or not, it is not the meter's).
+  const receipt = await chain.sign(a, { timestamp: revokedAt + 1_800 })
+  await chain.postBatch([receipt])
+  const report = await audit()
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'unauthorised-meter',
+      epoch: 3,
+      accounts: [lower(a), lower(chain.fx.meter)].sort(),
+      detail: `1 receipt(s) of user ${lower(a)} in epoch 3 come from meter ${lower(chain.fx.meter)}, not authorised when it signed seq 3 (timestamp ${revokedAt + 1_800}).`,
+    },
+  ])
+  // A receipt within the clock tolerance of the revocation is not held against the meter.
+  expect((await audit({ clockToleranceSeconds: 1_800 })).ok).toBe(true)
 })
 
 test('unauthorised-meter: receipts of a key that was never a meter of the asset', async () => {
@@ -379,6 +461,15 @@ test('bounded: a fetchBatch that never answers, and files over the size limit, l
     /did not arrive within 0\.2 s: check its host, or raise the timeout\.$/,
   )
 
+  const failing = await audit({
+    fetchBatch: async () => {
+      throw new TypeError('bucket not found')
+    },
+  })
+  expect(failing.discrepancies[0]!.detail).toMatch(
+    /cannot be fetched \(bucket not found\): check the fetchBatch given and the file's host\.$/,
+  )
+
   const small = await audit({ maxBatchBytes: 100 })
   expect(small.epochs.map((e) => e.status)).toEqual(['unavailable', 'unavailable'])
   expect(small.discrepancies[0]!.detail).toMatch(/is larger than 100 bytes: raise the size limit/)
@@ -397,4 +488,36 @@ test('a fetchBatch of the caller reaches other schemes; its bytes are checked li
     },
   })
   expect(kinds(tampered.discrepancies)).toEqual(['batch-hash-mismatch', 'batch-hash-mismatch'])
+})
+
+test('batch-invalid: the settler commits the hash of a file auditors cannot read, or of another epoch', async () => {
+  const [a, b] = chain.users as [Wallet, Wallet]
+  await chain.postBatch([await chain.sign(a)], {
+    rewrite: () => Buffer.from('{"version": 2, "receipts": "lol"'),
+  })
+  await chain.postBatch([await chain.sign(b)], { rewrite: (file) => ({ ...file, epoch: 2 }) })
+  const report = await audit()
+  const settler = lower(chain.fx.settler)
+  expect(report.epochs.slice(2)).toEqual([
+    { epoch: 3, status: 'discrepancy' },
+    { epoch: 4, status: 'discrepancy' },
+  ])
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'batch-invalid',
+      epoch: 3,
+      accounts: [settler],
+      detail: expect.stringMatching(
+        / is not a valid batch file \(not JSON\): the settler committed a file auditors cannot read\.$/,
+      ),
+    },
+    {
+      kind: 'batch-invalid',
+      epoch: 4,
+      accounts: [settler],
+      detail: expect.stringMatching(
+        / is the file of epoch 2: the settler committed another batch's file\.$/,
+      ),
+    },
+  ])
 })

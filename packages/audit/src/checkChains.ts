@@ -1,4 +1,4 @@
-import { chainKey, type Hex, zeroHash } from '@rma/core'
+import { chainKey, type Hex, type RmaDomain, verifyReceipt, zeroHash } from '@rma/core'
 import type { Discrepancy } from './AuditReport.js'
 import type { BatchReceipt } from './parseBatch.js'
 
@@ -12,10 +12,11 @@ type Settled = BatchReceipt & { epoch: number }
  * `verifyReceiptChain`, which the settler runs: the audit must not share the code it checks.
  *
  * @example
- * const found = checkChains(epochs)
+ * const found = checkChains(epochs, domain)
  */
 export function checkChains(
   epochs: readonly { status: { epoch: number }; receipts: BatchReceipt[] | null }[],
+  domain: RmaDomain,
 ): Discrepancy[] {
   const chains = new Map<string, Settled[]>()
   for (const e of epochs)
@@ -43,7 +44,11 @@ export function checkChains(
             accounts,
             detail: `Receipt seq ${r.receipt.seq} of ${who} was settled twice (epoch ${seen.epoch} and epoch ${r.epoch}): the user was charged twice.`,
           })
-        else
+        // Equivocation only when the meter signed both; a forged one is already a bad-signature.
+        else if (
+          verifyReceipt({ receipt: seen.receipt, domain }) &&
+          verifyReceipt({ receipt: r.receipt, domain })
+        )
           found.push({
             kind: 'equivocation',
             epoch: r.epoch,

@@ -1,4 +1,4 @@
-import { chainKey, type RmaDomain } from '@rma/core'
+import { chainKey, type RmaDomain, type SignedUsageReceipt, verifyReceipt } from '@rma/core'
 import type { Discrepancy } from './AuditReport.js'
 import type { BatchReceipt } from './parseBatch.js'
 import { type AuditLedger, type LedgerReceipt, parseLedger } from './parseLedger.js'
@@ -19,13 +19,17 @@ export function checkLedger(
   context: { domain: RmaDomain; assetId: string },
 ): Discrepancy[] {
   const held = parseLedger(ledger, context)
-  const settled = new Map<string, { hash: string; epoch: number }>()
+  const settled = new Map<string, { hash: string; epoch: number; receipt: SignedUsageReceipt }>()
   const heads = new Map<string, number>()
   const settledHashes = new Set<string>()
   for (const e of epochs)
     for (const r of e.receipts ?? []) {
       const key = chainKey(r.receipt.assetId, r.receipt.meter, r.receipt.user)
-      settled.set(`${key}#${r.receipt.seq}`, { hash: r.hash, epoch: e.status.epoch })
+      settled.set(`${key}#${r.receipt.seq}`, {
+        hash: r.hash,
+        epoch: e.status.epoch,
+        receipt: r.receipt,
+      })
       settledHashes.add(r.hash)
       heads.set(key, Math.max(heads.get(key) ?? 0, r.receipt.seq))
     }
@@ -62,7 +66,9 @@ export function checkLedger(
     mine.set(slot, item)
     if (settledHashes.has(hash)) continue
     const rival = settled.get(slot)
-    if (rival) {
+    // Equivocation needs the meter's signature on both; a forged receipt in the user's seq is a
+    // bad-signature finding, and the user's own receipt was then omitted.
+    if (rival && verifyReceipt({ receipt: rival.receipt, domain: context.domain })) {
       found.push({
         kind: 'equivocation',
         epoch: rival.epoch,
@@ -72,7 +78,7 @@ export function checkLedger(
       continue
     }
     if (receipt.seq <= (heads.get(key) ?? 0)) {
-      const epoch = epochPast(key, receipt.seq)
+      const epoch = rival?.epoch ?? epochPast(key, receipt.seq)
       found.push({
         kind: 'receipt-omitted',
         ...(epoch !== undefined ? { epoch } : {}),

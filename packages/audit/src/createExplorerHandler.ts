@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { rmaSettlementAbi } from '@rma/contracts'
 import { Interface } from 'ethers'
+import type { AssetStatus } from './AssetStatus.js'
 import { createRpcClient } from './createRpcClient.js'
 import { type Derivation, deriveAudit } from './deriveAudit.js'
 import { AuditError } from './errors.js'
@@ -21,7 +22,7 @@ export type CreateExplorerHandlerOptions = {
   chainId?: number | bigint
   /** First block to read events from (default 0). */
   fromBlock?: number
-  /** How long an asset's audit is reused before it is derived again (default 10 s). */
+  /** How long an asset's status and audit are reused before they are read again (default 10 s). */
   cacheMs?: number
   rpcTimeoutMs?: number
   batchTimeoutMs?: number
@@ -54,6 +55,7 @@ export function createExplorerHandler(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const cacheMs = options.cacheMs ?? 10_000
   const audits = new Map<string, { at: number; value: Promise<Derivation> }>()
+  const statuses = new Map<string, { at: number; value: Promise<AssetStatus> }>()
   const chainOptions = (assetId: string) => ({
     rpcUrl: options.rpcUrl,
     contract: options.contract,
@@ -73,6 +75,16 @@ export function createExplorerHandler(
     })
     audits.set(assetId, { at: Date.now(), value })
     value.catch(() => audits.delete(assetId))
+    return value
+  }
+
+  // Page loads share one read per asset per `cacheMs` (requests in flight included).
+  const readStatus = (assetId: string): Promise<AssetStatus> => {
+    const cached = statuses.get(assetId)
+    if (cached && Date.now() - cached.at < cacheMs) return cached.value
+    const value = readAssetStatus(chainOptions(assetId))
+    statuses.set(assetId, { at: Date.now(), value })
+    value.catch(() => statuses.delete(assetId))
     return value
   }
 
@@ -144,7 +156,7 @@ export function createExplorerHandler(
         404,
         error(`Asset ${assetId} is not shown by this explorer.`, 'not_found'),
       )
-    if (m[2] === 'status') return sendJson(res, 200, await readAssetStatus(chainOptions(assetId)))
+    if (m[2] === 'status') return sendJson(res, 200, await readStatus(assetId))
     if (m[2] === 'audit') return sendJson(res, 200, (await derive(assetId)).report)
     const address = decodeURIComponent(m[3]!)
     if (!/^0x[0-9a-fA-F]{40}$/.test(address))

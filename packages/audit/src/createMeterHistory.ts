@@ -2,8 +2,11 @@ import type { AssetEvent } from './openSettlement.js'
 
 /** When each meter key was authorised for an asset, from its `MeterSet` events. */
 export type MeterHistory = {
-  /** Whether `meter` was authorised at unix second `timestamp` (an event in that second counts either way). */
-  authorisedAt(meter: string, timestamp: number): boolean
+  /**
+   * Whether `meter` was authorised at unix second `timestamp`, give or take `toleranceSeconds`
+   * (a meter's clock and block times disagree by seconds; a chain's clock can lag).
+   */
+  authorisedAt(meter: string, timestamp: number, toleranceSeconds: number): boolean
   /** Whether `meter` was authorised at a point of the chain (exact: what a `settle` log saw). */
   authorisedAtLog(meter: string, at: { blockNumber: number; logIndex: number }): boolean
 }
@@ -11,8 +14,8 @@ export type MeterHistory = {
 type Change = { allowed: boolean; block: number; logIndex: number; timestamp: number }
 
 /**
- * Builds a meter's authorisation history. A receipt signed in the same second as a change is
- * given the benefit of the doubt (block timestamps have one-second resolution).
+ * Builds each meter's authorisation history from the asset's `MeterSet` events, with the
+ * block time of each change.
  *
  * @example
  * const meters = await createMeterHistory(events, reader.blockTimestamp)
@@ -36,15 +39,21 @@ export async function createMeterHistory(
     changes.set(meter, list)
   }
   return {
-    authorisedAt(meter, timestamp) {
-      const list = changes.get(meter.toLowerCase()) ?? []
-      let before = false
-      let during = false
-      for (const change of list) {
-        if (change.timestamp < timestamp) before = change.allowed
-        else if (change.timestamp === timestamp) during ||= change.allowed
+    authorisedAt(meter, timestamp, toleranceSeconds) {
+      // The intervals during which the meter was authorised, each widened by the tolerance.
+      let from: number | undefined
+      for (const change of changes.get(meter.toLowerCase()) ?? []) {
+        if (change.allowed && from === undefined) from = change.timestamp
+        else if (!change.allowed && from !== undefined) {
+          if (
+            timestamp >= from - toleranceSeconds &&
+            timestamp <= change.timestamp + toleranceSeconds
+          )
+            return true
+          from = undefined
+        }
       }
-      return before || during
+      return from !== undefined && timestamp >= from - toleranceSeconds
     },
     authorisedAtLog(meter, at) {
       let allowed = false

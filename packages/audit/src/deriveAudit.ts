@@ -38,6 +38,11 @@ export type AuditAssetParameters = ChainParameters & {
   batchTimeoutMs?: number
   /** Per batch file (default 256 MiB). */
   maxBatchBytes?: number
+  /**
+   * How far a receipt's timestamp may fall outside its meter's authorisation, in seconds
+   * (default 300): meters' clocks and block times disagree. The check at settlement is exact.
+   */
+  clockToleranceSeconds?: number
 }
 
 /** One user's figures in one epoch, re-derived from the batch file's receipts. */
@@ -127,6 +132,7 @@ export async function deriveAudit(parameters: AuditAssetParameters): Promise<Der
         status,
         meters,
         settledLog: settledLogs.get(epoch.epoch)!,
+        toleranceSeconds: parameters.clockToleranceSeconds ?? 300,
       })
       found.push(...checked.found)
       receipts = checked.receipts
@@ -136,7 +142,7 @@ export async function deriveAudit(parameters: AuditAssetParameters): Promise<Der
     epochs.push({ status: epoch, audit: 'ok', receipts, users })
   }
 
-  discrepancies.push(...checkChains(epochs))
+  discrepancies.push(...checkChains(epochs, domain))
   if (parameters.ledger !== undefined)
     discrepancies.push(
       ...checkLedger(parameters.ledger, epochs, { domain, assetId: reader.assetId }),
@@ -184,7 +190,16 @@ function boundedFetch(parameters: AuditAssetParameters) {
         { once: true },
       ),
     )
-    const bytes = await Promise.race([custom(uri, { signal, maxBytes }), timedOut])
+    const bytes = await Promise.race([custom(uri, { signal, maxBytes }), timedOut]).catch(
+      (error: unknown) => {
+        if (error instanceof AuditError) throw error
+        throw new AuditError(
+          'BATCH_UNAVAILABLE',
+          `Batch file ${uri} cannot be fetched (${(error as Error)?.message ?? String(error)}): check the fetchBatch given and the file's host.`,
+          { cause: error },
+        )
+      },
+    )
     if (bytes.byteLength > maxBytes)
       throw new AuditError(
         'BATCH_TOO_LARGE',
@@ -242,6 +257,7 @@ function checkEpoch(input: {
   status: AssetStatus
   meters: MeterHistory
   settledLog: AssetEvent
+  toleranceSeconds: number
 }): { found: Discrepancy[]; receipts: BatchReceipt[]; users: Map<string, DerivedUser> } {
   const { epoch, batch, domain, status, meters } = input
   const n = epoch.epoch
@@ -252,8 +268,10 @@ function checkEpoch(input: {
   // The receipts the file lists are the ones the chain committed to.
   const foreign = receipts.filter((r) => r.receipt.assetId.toLowerCase() !== status.assetId)
   const misstated = receipts.filter((r) => r.statedHash !== r.hash)
-  const root =
-    receipts.length === 0 ? zeroHash : createReceiptsTree(receipts.map((r) => r.hash)).root
+  // A receipt listed twice is reported by the chain walk (duplicate-receipt); the tree of core
+  // refuses duplicate leaves, so the root is then compared over the distinct receipts.
+  const distinct = [...new Set(receipts.map((r) => r.hash))]
+  const root = distinct.length === 0 ? zeroHash : createReceiptsTree(distinct).root
   if (foreign.length > 0)
     found.push({
       kind: 'receipts-mismatch',
@@ -310,7 +328,7 @@ function checkEpoch(input: {
       entry.why = `seq ${receipt.seq}`
       perChain.set(k, entry)
     }
-    const signedOk = meters.authorisedAt(receipt.meter, receipt.timestamp)
+    const signedOk = meters.authorisedAt(receipt.meter, receipt.timestamp, input.toleranceSeconds)
     const settledOk = meters.authorisedAtLog(receipt.meter, input.settledLog)
     if (!signedOk || !settledOk) {
       const k = key('unauthorised-meter')

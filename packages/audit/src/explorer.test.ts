@@ -277,6 +277,11 @@ test('an epoch whose batch file is gone shows as unavailable, with its finding',
     ['2', 'ok', '0'],
     ['3', 'unavailable', '1'],
   ])
+  await expect(page.locator('#audit-summary').textContent()).resolves.toBe('1 discrepancy found.')
+  // Nothing overflows the page sideways (a long URI wraps).
+  expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(
+    true,
+  )
   await expect(page.locator('#discrepancies li').first().textContent()).resolves.toContain(
     'batch-missing (epoch 3) Batch file',
   )
@@ -284,6 +289,51 @@ test('an epoch whose batch file is gone shows as unavailable, with its finding',
   // The page reports it; the browser logs no error of its own.
   expect(errors).toEqual([])
   await page.close()
+})
+
+test('mounted under a path prefix, and usable from the keyboard', async () => {
+  const handler = createExplorerHandler({
+    rpcUrl: chain.rpcUrl,
+    contract: chain.contract,
+    assets: [chain.assetId],
+  })
+  // What a router does when it mounts the handler at /rma/explorer: strips the prefix.
+  const mounted = createServer((req, res) => {
+    if (!req.url?.startsWith('/rma/explorer/')) return void res.writeHead(404).end()
+    req.url = req.url.slice('/rma/explorer'.length)
+    handler(req, res)
+  })
+  await new Promise<void>((resolve) => mounted.listen(0, '127.0.0.1', resolve))
+  const page = await browser.newPage()
+  const errors: string[] = []
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text())
+  })
+  try {
+    await page.goto(`http://127.0.0.1:${(mounted.address() as AddressInfo).port}/rma/explorer/`)
+    await page.locator('#audit-table').waitFor()
+    // The first Tab reaches the skip link; the lookup works with the keyboard alone.
+    await page.keyboard.press('Tab')
+    await expect(page.evaluate('document.activeElement.textContent')).resolves.toBe(
+      'Skip to content',
+    )
+    await page.getByRole('textbox', { name: /^Address/ }).focus()
+    await page.keyboard.type(chain.users[2]!.address)
+    await page.keyboard.press('Enter')
+    await page.locator('#account-user').waitFor()
+    // Epoch 3's file was deleted above: its call is not counted, and the page says so.
+    expect(
+      await page.locator('#account-user [data-field="calls"]').getAttribute('data-value'),
+    ).toBe(String(spent.get(chain.users[2]!.address.toLowerCase())!.calls - 1))
+    await expect(page.locator('#account-uncounted').textContent()).resolves.toBe(
+      'Not counted: epoch(s) 3, whose batch file cannot be read or does not match the chain.',
+    )
+    expect(errors).toEqual([])
+  } finally {
+    await page.close()
+    mounted.closeAllConnections()
+    await new Promise((resolve) => mounted.close(resolve))
+  }
 })
 
 test('the JSON endpoints answer errors as JSON', async () => {
@@ -299,4 +349,25 @@ test('the JSON endpoints answer errors as JSON', async () => {
   expect(account.status).toBe(400)
   expect((await fetch(`${url}nothing`)).status).toBe(404)
   expect((await fetch(url, { method: 'POST' })).status).toBe(405)
+})
+
+test('a hostile settler: markup and script in a batch URI are shown as text, never run', async () => {
+  const hostile = `javascript:alert(1)//"><img src=x onerror="alert(2)"><script>alert(3)</script>`
+  await chain.postBatch([await chain.sign(chain.users[0]!)], { uri: hostile })
+  const page = await browser.newPage()
+  const dialogs: string[] = []
+  page.on('dialog', (d) => {
+    dialogs.push(d.message())
+    void d.dismiss()
+  })
+  await page.goto(url)
+  await page.locator('#audit-table').waitFor()
+  const row = page.locator('#revenue-table tbody tr').nth(3)
+  await expect(row.locator('td').nth(3).textContent()).resolves.toBe(hostile)
+  expect(await row.locator('a').count()).toBe(0)
+  expect(await page.locator('img').count()).toBe(0)
+  expect(await page.locator('body script').count()).toBe(1) // the page's own
+  await expect(page.locator('#discrepancies').textContent()).resolves.toContain(hostile)
+  expect(dialogs).toEqual([])
+  await page.close()
 })

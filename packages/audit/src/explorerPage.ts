@@ -103,6 +103,7 @@ svg text { font: 12px system-ui, sans-serif; fill: var(--fg); }
 #lookup input { width: min(100%, 30rem); font: inherit; padding: .3rem; }
 #lookup button { font: inherit; padding: .3rem .8rem; }
 .error { color: var(--bad); }
+#discrepancies li, #lookup-result, td.addr { overflow-wrap: anywhere; }
 `
 
 /** Plain ES2020, no template literals (it sits in one). Builds every node with textContent: no figure is ever parsed as HTML. */
@@ -193,7 +194,7 @@ const script = String.raw`
      ['Shares', 'issuer ' + pct(a.shares.issuerBps) + ', supporters ' + pct(a.shares.supportersBps) + ', users ' + pct(a.shares.usersBps) + ', protocol ' + pct(a.shares.protocolBps)],
      ['Unbonding delay', (a.unbondingDelay / 86400).toFixed(2).replace(/\.00$/, '') + ' days'],
      ['Epochs settled', String(a.epoch)], ['Revenue', fmt(st.totals.revenue) + ' in ' + fmt(st.totals.receiptCount) + ' receipts'],
-     ['Read at block', String(st.block)]].forEach(function (row) {
+     ['Settlers\' deposits', fmt(st.deposits)], ['Read at block', String(st.block)]].forEach(function (row) {
       dl.appendChild(h('dt', { text: row[0] })); dl.appendChild(h('dd', { class: /^0x/.test(row[1]) ? 'mono' : null, text: row[1] }));
     });
 
@@ -245,7 +246,7 @@ const script = String.raw`
       return h('tr', {}, [h('td', { text: String(e.epoch) }), h('td', { class: 'status-' + e.status, 'data-value': e.status, text: e.status }), h('td', { text: String(n) })]);
     });
     out.replaceChildren(
-      h('p', { id: 'audit-summary', class: report.ok ? 'status-ok' : 'status-discrepancy', text: report.ok ? 'Every epoch checks out: nothing differs.' : report.discrepancies.length + ' discrepancies found.' }),
+      h('p', { id: 'audit-summary', class: report.ok ? 'status-ok' : 'status-discrepancy', text: report.ok ? 'Every epoch checks out: nothing differs.' : report.discrepancies.length + (report.discrepancies.length === 1 ? ' discrepancy found.' : ' discrepancies found.') }),
       table('audit-table', 'Audit status per epoch', ['Epoch', 'Status', 'Findings'], rows));
     if (report.discrepancies.length)
       out.appendChild(h('ul', { id: 'discrepancies' }, report.discrepancies.map(function (d) {
@@ -266,6 +267,8 @@ const script = String.raw`
         return h('tr', {}, [h('td', { text: String(e.epoch) }), h('td', { text: String(e.calls) }), amountCell(e.spend), amountCell(e.rebate), h('td', { text: e.claimed ? 'yes' : 'no' })]);
       })));
     }
+    if (v.uncounted.length)
+      parts.push(h('p', { id: 'account-uncounted', class: 'error', text: 'Not counted: epoch(s) ' + v.uncounted.join(', ') + ', whose batch file cannot be read or does not match the chain.' }));
     if (v.supporter) {
       var x = v.supporter;
       var sd = h('dl', { class: 'grid', id: 'account-supporter' });

@@ -27,6 +27,8 @@ export type AccountView = {
     epochs: AccountEpoch[]
   }
   supporter: SupporterStatus | null
+  /** Epochs whose batch file could not be read or trusted: their calls are not counted above. */
+  uncounted: number[]
 }
 
 /**
@@ -83,5 +85,6 @@ export function readAccount(derivation: Derivation, address: string): AccountVie
       epochs,
     },
     supporter,
+    uncounted: derivation.epochs.filter((e) => e.receipts === null).map((e) => e.status.epoch),
   }
 }

@@ -48,6 +48,8 @@ export type PostBatchOptions = {
   uri?: string
   /** Receipts to commit on chain (root and count) instead of the file's. */
   committedReceipts?: readonly TestReceipt[]
+  /** Rewrites the file before it is hashed and committed (the settler commits these bytes). */
+  rewrite?: (file: Record<string, unknown>) => Record<string, unknown> | Buffer
 }
 
 /**
@@ -251,7 +253,9 @@ export async function createAuditChain(
           : createRebateTree(
               rebates.map((l) => ({ user: l.user as Address, cumulativeAmount: l.amount })),
             )
-      const receiptsTree = createReceiptsTree(receipts.map((r) => r.hash))
+      // A cheating settler's own tree builder may take a leaf twice; core's refuses, so the
+      // root commits the distinct receipts (what the audit rebuilds).
+      const receiptsTree = createReceiptsTree([...new Set(receipts.map((r) => r.hash))])
       const file = {
         version: 2,
         assetId,
@@ -268,7 +272,10 @@ export async function createAuditChain(
         receiptsTree: receiptsTree.dump(),
         rebateTree: rebateTree?.dump() ?? null,
       }
-      const bytes = Buffer.from(`${JSON.stringify(file, null, 1)}\n`)
+      const rewritten = cheat.rewrite ? cheat.rewrite(file) : file
+      const bytes = Buffer.isBuffer(rewritten)
+        ? rewritten
+        : Buffer.from(`${JSON.stringify(rewritten, null, 1)}\n`)
       const batchHash = hashBytes(bytes)
       const name = `${assetId}/${batchHash}.json`
       const path = join(batchDir, name)
@@ -283,7 +290,7 @@ export async function createAuditChain(
             assetId,
             epoch,
             cheat.revenue ?? sum,
-            createReceiptsTree(committed.map((r) => r.hash)).root,
+            createReceiptsTree([...new Set(committed.map((r) => r.hash))]).root,
             rebateTree?.root ?? zeroHash,
             committed.length,
             uri,
