@@ -136,6 +136,19 @@ describe('status and audit on bad input: one line, the fix, a documented exit co
   })
 })
 
+describe('rma audit --ledger', () => {
+  test('a missing or malformed ledger file is one line with the fix, exit 2', async () => {
+    const missing = await runRma(['audit', '--ledger', join(d.dir, 'nope.json')], d.env)
+    expect(missing.code).toBe(2)
+    expect(lastLine(missing.stderr)).toContain('--ledger: cannot read')
+    const path = join(d.dir, 'ledger.json')
+    await writeFile(path, '{"format":"something else"}')
+    const malformed = await runRma(['audit', '--ledger', path], d.env)
+    expect(malformed.code).toBe(2)
+    expectOneLineError(malformed.stderr, 'audit')
+  })
+})
+
 describe('no hang', () => {
   test('an RPC that accepts connections and never answers is given up after --timeout', async () => {
     const silent = createServer(() => {})
