@@ -38,6 +38,8 @@ export function providerConfigFromEnv(env: Env = process.env): ProviderConfig {
     proofs: env.RMA_RPC_URL
       ? { rpcUrl: env.RMA_RPC_URL, batchDir: pathOf(env, env.RMA_BATCH_DIR || '.rma/batches') }
       : undefined,
+    // The settlement job's batch files, published at /rma/batches (its RMA_PUBLIC_URL is this server).
+    batchDir: pathOf(env, env.RMA_BATCH_DIR || '.rma/batches'),
   }
 }
 

@@ -17,7 +17,7 @@ import {
   rmaMeter,
   rmaRouter,
 } from '@rma/express'
-import { createRebateProver } from '@rma/settlement'
+import { createBatchFileHandler, createRebateProver } from '@rma/settlement'
 import { createPostgresStore, createSqliteStore } from '@rma/store'
 import { JsonRpcProvider } from 'ethers'
 import express from 'express'
@@ -59,6 +59,12 @@ export type ProviderConfig = {
    * either a function (`prover.proofFor`) or the chain and the job's batch directory.
    */
   proofs?: RmaRouterOptions['proofs'] | { rpcUrl: string; batchDir: string }
+  /**
+   * Publishes the settlement job's batch directory at `/rma/batches` (immutable, ETag = content
+   * hash): the job's batch URIs are then `<this server's public URL>/rma/batches/…`
+   * (`RMA_PUBLIC_URL`).
+   */
+  batchDir?: string
   logger?: Logger
   /** Log a line per signed receipt (default true). */
   logReceipts?: boolean
@@ -154,7 +160,15 @@ export async function startProvider(config: ProviderConfig): Promise<Provider> {
     const app = express()
     app.disable('x-powered-by')
     app.use(meter) // before any body parser: it hashes the exact request bytes
-    app.use(rmaRouter({ meter, proofs: proofsOf(config, store, closers) }))
+    app.use(
+      rmaRouter({
+        meter,
+        proofs: proofsOf(config, store, closers),
+        ...(config.batchDir
+          ? { batches: createBatchFileHandler({ batchDir: config.batchDir }) }
+          : {}),
+      }),
+    )
     app.post(
       '/v1/*path',
       openaiProxy({ upstream: upstream.baseURL, apiKey: config.upstream?.apiKey }),

@@ -6,7 +6,7 @@ import type { SettlementJobConfig } from './startSettlementJob.js'
 /**
  * The job's configuration from environment variables (see the README): RMA_RPC_URL,
  * RMA_SETTLER_PRIVATE_KEY or RMA_SETTLER_KEYSTORE (+ _PASSWORD), RMA_SETTLEMENT_CONTRACT,
- * RMA_ASSET_ID, RMA_DB or RMA_DATABASE_URL, RMA_BATCH_DIR, RMA_BATCH_BASE_URI, RMA_BATCH_PORT,
+ * RMA_ASSET_ID, RMA_DB or RMA_DATABASE_URL, RMA_BATCH_DIR, RMA_BATCH_BASE_URI, RMA_PUBLIC_URL, RMA_BATCH_PORT,
  * RMA_SETTLE_EVERY (seconds), RMA_MIN_RECEIPTS, RMA_CONFIRMATIONS.
  *
  * @example
@@ -38,6 +38,7 @@ export async function settlementJobConfigFromEnv(
     databaseUrl: env.RMA_DATABASE_URL || undefined,
     batchDir: pathOf(env, env.RMA_BATCH_DIR || '.rma/batches'),
     batchBaseUri: env.RMA_BATCH_BASE_URI || undefined,
+    publicUrl: env.RMA_PUBLIC_URL || undefined,
     serveBatches: { port: integer(env, 'RMA_BATCH_PORT', 0, 0) },
     every: integer(env, 'RMA_SETTLE_EVERY', 60, 1) * 1000,
     minReceipts: integer(env, 'RMA_MIN_RECEIPTS', 1, 1),

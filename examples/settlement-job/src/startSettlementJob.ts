@@ -4,6 +4,7 @@ import type { Address, Hex, ReceiptStore } from '@rma/core'
 import {
   createBatchFileHandler,
   createSettlementClient,
+  resolveBatchBaseUri,
   type SettlementClient,
 } from '@rma/settlement'
 import { createPostgresStore, createSqliteStore } from '@rma/store'
@@ -29,6 +30,11 @@ export type SettlementJobConfig = {
    * `batchDir` itself over HTTP (`serveBatches`) and uses that server's URL.
    */
   batchBaseUri?: string
+  /**
+   * The provider's public URL, whose `rmaRouter` serves `batchDir` at `/rma/batches`: batch
+   * URIs are then `<publicUrl>/rma/batches/…` and the job serves nothing itself.
+   */
+  publicUrl?: string
   /** Where the job serves `batchDir` when no `batchBaseUri` is given (default 127.0.0.1, port 0: any free port). */
   serveBatches?: { host?: string; port?: number }
   /** Milliseconds between rounds (default 60,000). */
@@ -83,7 +89,7 @@ export async function startSettlementJob(config: SettlementJobConfig): Promise<S
   const logger = config.logger ?? consoleLogger
   const batchDir = config.batchDir ?? './.rma/batches'
   let server: Server | undefined
-  let batchBaseUri = config.batchBaseUri
+  let batchBaseUri = resolveBatchBaseUri(config) || undefined
   if (!batchBaseUri) {
     const host = config.serveBatches?.host ?? '127.0.0.1'
     const handler = createBatchFileHandler({ batchDir })

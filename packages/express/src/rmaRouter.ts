@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type Address, BaseError, decodeAck, type Hex, verifyAck } from '@rma/core'
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
 import { authorizeReceiptRead, isOperator } from './authorizeReceiptRead.js'
@@ -27,6 +28,13 @@ export type RmaRouterOptions = {
    * 404 without one), `'public'` anyone, `'off'` nobody.
    */
   metrics?: 'operator' | 'public' | 'off'
+  /**
+   * Serves `GET /rma/batches/<assetId>/<batchHash>.json` (and `.proofs.json`): the settler's
+   * batch files and proof indexes, for auditors and users. Pass @rma/settlement's
+   * `createBatchFileHandler({ batchDir })` (immutable caching, ETag = content hash); the
+   * settlement client's `publicUrl` option then puts `<publicUrl>/rma/batches/…` on chain.
+   */
+  batches?: (req: IncomingMessage, res: ServerResponse) => unknown
 }
 
 /** What `/rma/proofs/:user` serves; the shape of @rma/settlement's `RebateProof`. */
@@ -45,6 +53,8 @@ export type RebateProofLike = {
  *   `identify`) or the operator;
  * - `POST /rma/acks`: a ReceiptAck, as `{ "ack": "<encoded>" }` or the `rma-ack` header;
  * - `GET /rma/proofs/:user`: the user's unclaimed rebates with proofs (with the `proofs` option);
+ * - `GET /rma/batches/<assetId>/<batchHash>.json`: batch files and proof indexes (with the
+ *   `batches` option);
  * - `GET /rma/health`: the meter address and asset; 503 with `ok: false` when the store cannot
  *   write receipts (the meter then refuses paid calls);
  * - `GET /rma/metrics`: Prometheus metrics, for the operator (see the `metrics` option).
@@ -182,6 +192,13 @@ export function rmaRouter(options: RmaRouterOptions): Router {
       })
     }),
   )
+
+  // Mounted with `use`: the handler sees the path below /rma/batches and answers every method
+  // itself (405 for anything but GET and HEAD).
+  router.use('/batches', (req: Request, res: Response, next: NextFunction) => {
+    if (!options.batches) return sendError(res, notFound('This server does not serve batch files.'))
+    Promise.resolve(options.batches(req, res)).catch(next)
+  })
 
   router.get(
     '/health',

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { hashBytes } from '@rma/core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { writeAtomically } from './batchFile.js'
 import { createBatchFileHandler } from './createBatchFileHandler.js'
@@ -33,6 +34,29 @@ describe('createBatchFileHandler', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
     expect(await res.text()).toBe('{"version":2}\n')
+  })
+
+  test('its ETag is the hash of the bytes served, and a matching If-None-Match gets 304', async () => {
+    const res = await fetch(`${url}/${assetId}/${batchHash}.json`)
+    const etag = res.headers.get('etag')
+    expect(etag).toBe(`"${hashBytes(Buffer.from('{"version":2}\n'))}"`)
+    const again = await fetch(`${url}/${assetId}/${batchHash}.json`, {
+      headers: { 'if-none-match': etag! },
+    })
+    expect(again.status).toBe(304)
+    expect(again.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    const other = await fetch(`${url}/${assetId}/${batchHash}.json`, {
+      headers: { 'if-none-match': `"0x${'00'.repeat(32)}"` },
+    })
+    expect(other.status).toBe(200)
+  })
+
+  test('a file changed on disk is served with the hash of its new bytes, not a stale ETag', async () => {
+    const path = join(dir, assetId, `${batchHash}.json`)
+    await writeFile(path, '{"version":2,"x":1}\n')
+    const res = await fetch(`${url}/${assetId}/${batchHash}.json`)
+    expect(res.headers.get('etag')).toBe(`"${hashBytes(Buffer.from('{"version":2,"x":1}\n'))}"`)
+    await writeFile(path, '{"version":2}\n')
   })
 
   test('nothing else is reachable, and every refusal is OpenAI-shaped JSON', async () => {

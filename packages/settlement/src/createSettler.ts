@@ -26,6 +26,7 @@ import { SettlementError } from './errors.js'
 import { createProofIndex, writeProofIndex } from './proofIndex.js'
 import { type AssetState, readAsset } from './readAsset.js'
 import { readRecordedBatch } from './readRecordedBatch.js'
+import { resolveBatchBaseUri } from './resolveBatchBaseUri.js'
 import { type RetryOptions, withRetry } from './withRetry.js'
 
 export type SettlerEvents = {
@@ -75,11 +76,17 @@ export type SettlerOptions = {
   /** Where batch files and proof indexes are written (default `./.rma/batches`). */
   batchDir?: string
   /**
-   * Public base URL where `batchDir` is served (required in postpaid mode): each batch's URI on
-   * chain is `<batchBaseUri>/<assetId>/<batchHash>.json`, which auditors and other settlers
-   * fetch. Prepaid settlements write no batch file (every voucher is in the calldata).
+   * Public base URL where `batchDir` is served: each batch's URI on chain is
+   * `<batchBaseUri>/<assetId>/<batchHash>.json`, which auditors and other settlers fetch.
+   * Default `<publicUrl>/rma/batches`; in postpaid mode one of the two is required. Prepaid
+   * settlements write no batch file (every voucher is in the calldata).
    */
   batchBaseUri?: string
+  /**
+   * The provider's public URL (`https://provider.example`), whose `rmaRouter` serves
+   * `batchDir` under `/rma/batches` (its `batches` option): the default `batchBaseUri`.
+   */
+  publicUrl?: string
   /** Confirmations to wait for (default 1). */
   confirmations?: number
   /** Most receipts in one batch (default 100,000); in prepaid mode, read per round. */
@@ -155,21 +162,19 @@ export function createSettler(options: SettlerOptions) {
       'INVALID_OPTIONS',
       `mode must be 'postpaid' or 'prepaid', not ${String(mode)}.`,
     )
-  if (
-    mode === 'postpaid' &&
-    (typeof options.batchBaseUri !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(options.batchBaseUri))
-  )
+  const batchBaseUri = resolveBatchBaseUri(options)
+  if (mode === 'postpaid' && !/^[a-z][a-z0-9+.-]*:/i.test(batchBaseUri))
     throw new SettlementError(
       'INVALID_OPTIONS',
-      'batchBaseUri is required: the public URL where batchDir is served.',
+      'batchBaseUri or publicUrl is required: the public URL where batchDir is served.',
       {
         details:
-          "Batch URIs go on chain for auditors and users; a path on the settler's disk helps no one. Serve batchDir over HTTP (for example `express.static`) and pass its URL.",
+          "Batch URIs go on chain for auditors and users; a path on the settler's disk helps no one. Pass the provider's publicUrl (rmaRouter serves batchDir at /rma/batches with its `batches` option) or the URL of any static host holding batchDir.",
       },
     )
   const contract = getSettlementContract(options.contract, signer)
   const batchDir = options.batchDir ?? './.rma/batches'
-  const baseUri = (options.batchBaseUri ?? '').replace(/\/+$/, '')
+  const baseUri = batchBaseUri.replace(/\/+$/, '')
   const confirmations = options.confirmations ?? 1
   const maxReceipts = options.maxReceipts ?? 100_000
   const depositBatches = options.depositBatches ?? 24

@@ -62,5 +62,6 @@ export {
 export { type AssetState, readAsset } from './readAsset.js'
 export { type Payouts, type RolePayout, readPayouts } from './readPayouts.js'
 export { readRecordedBatch } from './readRecordedBatch.js'
+export { resolveBatchBaseUri } from './resolveBatchBaseUri.js'
 export { sendClaim } from './sendClaim.js'
 export { isTransient, type RetryOptions, withRetry } from './withRetry.js'

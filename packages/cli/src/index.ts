@@ -1,0 +1,6 @@
+export { CliError, type CliErrorCode } from './CliError.js'
+export type { Command, CommandContext, CommandOption } from './Command.js'
+export { commandList } from './commandList.js'
+export type { DoctorCheck, DoctorReport } from './DoctorCheck.js'
+export { type ExitCode, exitCodes } from './exitCodes.js'
+export { type RunCliOptions, runCli } from './runCli.js'
