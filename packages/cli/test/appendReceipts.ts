@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import {
   type Address,
+  expectedCumulativeAmount,
   type Hex,
   hashReceipt,
   type ReceiptStore,
@@ -46,6 +47,7 @@ export async function appendReceipts(
             reasoningTokens: 0,
             usageSource: 'reported',
             amount: 1_000n,
+            cumulativeAmount: expectedCumulativeAmount(head.cumulativeAmount, 1_000n),
             timestamp: Math.floor(Date.now() / 1000),
           },
         })

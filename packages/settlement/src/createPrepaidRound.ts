@@ -71,6 +71,7 @@ export type PrepaidSettleResult = {
   gasUsed: bigint
   /** Always 0: the provider pays nothing in, so nothing is approved. */
   approveGasUsed: 0n
+  depositGasUsed: 0n
   recovered: false
 }
 
@@ -307,6 +308,7 @@ export function createPrepaidRound(ctx: PrepaidRoundContext) {
       txHash,
       gasUsed: mined.gasUsed,
       approveGasUsed: 0n,
+      depositGasUsed: 0n,
       recovered: false,
     })
     return {
@@ -321,6 +323,7 @@ export function createPrepaidRound(ctx: PrepaidRoundContext) {
       txHash,
       gasUsed: mined.gasUsed,
       approveGasUsed: 0n,
+      depositGasUsed: 0n,
       recovered: false,
     }
   }

@@ -8,7 +8,14 @@ import {
   type SettlementFixture,
   startAnvil,
 } from '@rma/contracts/testing'
-import { type Address, createDomain, type Hex, hashReceipt, signReceipt } from '@rma/core'
+import {
+  type Address,
+  createDomain,
+  expectedCumulativeAmount,
+  type Hex,
+  hashReceipt,
+  signReceipt,
+} from '@rma/core'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
@@ -124,6 +131,7 @@ describe('createSettler paying from its deposit', () => {
               reasoningTokens: 0,
               usageSource: 'reported',
               amount,
+              cumulativeAmount: expectedCumulativeAmount(head.cumulativeAmount, amount),
               timestamp: 1_700_000_000,
             },
           })

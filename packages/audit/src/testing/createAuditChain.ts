@@ -98,7 +98,7 @@ export async function createAuditChain(
     () => new Wallet(Wallet.createRandom().privateKey),
   )
   const supporters = fx.others.slice(0, 2)
-  const heads = new Map<string, { seq: number; hash: Hex }>()
+  const heads = new Map<string, { seq: number; hash: Hex; cumulative: bigint }>()
   const headKey = (meter: string, user: string) => `${meter.toLowerCase()}:${user.toLowerCase()}`
 
   async function signed(
@@ -122,6 +122,7 @@ export async function createAuditChain(
         reasoningTokens: 0,
         usageSource: 'reported',
         amount: 1_000n,
+        cumulativeAmount: fields.amount ?? 1_000n,
         timestamp: Math.floor(Date.now() / 1000),
         ...fields,
       },
@@ -192,11 +193,20 @@ export async function createAuditChain(
         user: user.address as Address,
         id: randomUUID(),
         async sign(head) {
-          out = await signed(meter, user.address, { seq: head.seq + 1, prev: head.hash, amount })
+          out = await signed(meter, user.address, {
+            seq: head.seq + 1,
+            prev: head.hash,
+            amount,
+            cumulativeAmount: head.cumulativeAmount + amount,
+          })
           return { receipt: out.receipt, hash: out.hash }
         },
       })
-      heads.set(headKey(meter.address, user.address), { seq: out!.receipt.seq, hash: out!.hash })
+      heads.set(headKey(meter.address, user.address), {
+        seq: out!.receipt.seq,
+        hash: out!.hash,
+        cumulative: out!.receipt.cumulativeAmount,
+      })
       return out!
     },
 
@@ -217,13 +227,19 @@ export async function createAuditChain(
       { meter = fx.meter, advance = true }: { meter?: Wallet; advance?: boolean } = {},
     ): Promise<TestReceipt> {
       const key = headKey(meter.address, user.address)
-      const head = heads.get(key) ?? { seq: 0, hash: zeroHash }
+      const head = heads.get(key) ?? { seq: 0, hash: zeroHash, cumulative: 0n }
       const out = await signed(meter, user.address, {
         seq: head.seq + 1,
         prev: head.hash,
+        cumulativeAmount: head.cumulative + (fields.amount ?? 1_000n),
         ...fields,
       })
-      if (advance) heads.set(key, { seq: out.receipt.seq, hash: out.hash })
+      if (advance)
+        heads.set(key, {
+          seq: out.receipt.seq,
+          hash: out.hash,
+          cumulative: out.receipt.cumulativeAmount,
+        })
       return out
     },
 
