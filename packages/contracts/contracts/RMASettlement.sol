@@ -312,8 +312,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// @notice One voucher of the `PrepaidSettled` batch of the same transaction settled:
     /// `debit` left the user's balance and its rebate, `floor(debit * usersBps / 10000)`, came
     /// back to it. The asset is the batch's; the voucher itself (meter, seq, cumulative amount)
-    /// is in the transaction's calldata and in {settledVoucher}. Two topics and one word keep a
-    /// voucher under 20k gas.
+    /// is in the transaction's calldata and in {settledVoucher}. Two topics and one word help keep
+    /// a voucher under 20k gas.
     event VoucherSettled(address indexed user, uint256 debit);
     /// @notice A voucher {settlePrepaid} skipped; nothing of it was applied.
     event VoucherSkipped(
@@ -365,6 +365,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     error UnknownToken();
     error InsufficientBalance(uint256 available);
     error WithdrawalLocked(uint64 withdrawableAt);
+    error InvalidPermit();
 
     /// @param owner_ The protocol fee recipient.
     /// @param withdrawalDelay_ Seconds a prepaid withdrawal waits (see {withdrawalDelay}).
@@ -850,9 +851,11 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice {depositFor} paid by `user` through its EIP-2612 permit of `amount` to this
-    /// contract (the permit sets the allowance; it does not add to it). Anyone may submit. A
-    /// permit used by someone else first makes this revert: the allowance is then in place and
-    /// the user can call {depositFor} itself.
+    /// contract (the permit sets the allowance; it does not add to it). Anyone may submit. The
+    /// permit must consume one of the user's permit nonces: a token without `permit` whose
+    /// fallback accepts the call (WETH) would otherwise let anyone move a user's approved
+    /// tokens. A permit used by someone else first makes this revert: the allowance is then in
+    /// place and the user can call {depositFor} itself.
     function depositWithPermit(
         address token,
         address user,
@@ -862,7 +865,9 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         bytes32 r,
         bytes32 s
     ) external nonReentrant {
+        uint256 nonce = IERC20Permit(token).nonces(user);
         IERC20Permit(token).permit(user, address(this), amount, deadline, v, r, s);
+        if (IERC20Permit(token).nonces(user) != nonce + 1) revert InvalidPermit();
         _depositFor(token, user, user, amount);
     }
 
@@ -1049,10 +1054,11 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         Voucher calldata v
     ) private returns (uint256 debit, uint256 rebate) {
         address user = v.user;
+        uint64 seq = v.seq;
         uint256 packed = chains[user];
         uint256 cumulative = v.cumulativeAmount;
         uint256 before = packed & MAX_CUMULATIVE;
-        if (v.seq <= packed >> 192 || cumulative <= before) {
+        if (seq <= packed >> 192 || cumulative <= before) {
             _skip(assetId, v, SkipReason.NotNewer);
             return (0, 0);
         }
@@ -1060,7 +1066,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             _skip(assetId, v, SkipReason.OutOfRange);
             return (0, 0);
         }
-        if (!_signedBy(separator, assetId, v)) {
+        if (!_signedBy(separator, assetId, user, seq, cumulative, v)) {
             _skip(assetId, v, SkipReason.BadSignature);
             return (0, 0);
         }
@@ -1077,13 +1083,17 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             _skip(assetId, v, SkipReason.InsufficientBalance);
             return (0, 0);
         }
-        rebate = debit * usersBps / BPS;
-        // rebate <= debit <= balance < 2^112; seq < 2^64 and cumulative < 2^192 share a slot.
-        uint256 updated = (word & ~MAX_AMOUNT) | (balance - debit + rebate);
+        uint256 updated;
+        unchecked {
+            // debit <= balance < 2^112 and usersBps <= 10,000: no overflow, rebate <= debit.
+            rebate = debit * usersBps / BPS;
+            updated = (word & ~MAX_AMOUNT) | (balance - debit + rebate);
+        }
         assembly ("memory-safe") {
             sstore(p.slot, updated)
         }
-        chains[user] = (uint256(v.seq) << 192) | cumulative;
+        // seq < 2^64 and cumulative < 2^192 share the chain's slot.
+        chains[user] = (uint256(seq) << 192) | cumulative;
         emit VoucherSettled(user, debit);
     }
 
@@ -1093,18 +1103,19 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
 
     /// @dev Whether `v` carries its user's signature of its ack (one `ecrecover`). Rejects the
     /// zero user (what `ecrecover` returns on failure) and high-`s` signatures.
-    function _signedBy(bytes32 separator, bytes32 assetId, Voucher calldata v)
-        private
-        pure
-        returns (bool)
-    {
-        address user = v.user;
+    function _signedBy(
+        bytes32 separator,
+        bytes32 assetId,
+        address user,
+        uint64 seq,
+        uint256 cumulative,
+        Voucher calldata v
+    ) private pure returns (bool) {
         if (user == address(0)) return false;
         uint256 vs = uint256(v.vs);
         uint256 s = vs & ((1 << 255) - 1);
         if (s > HALF_ORDER) return false;
-        bytes32 digest =
-            _ackDigest(separator, assetId, user, v.meter, v.seq, v.receiptHash, v.cumulativeAmount);
+        bytes32 digest = _ackDigest(separator, assetId, user, v.meter, seq, v.receiptHash, cumulative);
         return ecrecover(digest, uint8((vs >> 255) + 27), v.r, bytes32(s)) == user;
     }
 

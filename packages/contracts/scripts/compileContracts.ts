@@ -19,6 +19,7 @@ export const contractSources = [
   'TestToken.sol',
   'FeeOnTransferToken.sol',
   'RebasingToken.sol',
+  'PhantomPermitToken.sol',
 ] as const
 
 export type CompiledContract = {

@@ -4,6 +4,10 @@ import {
   feeOnTransferTokenAbi,
   feeOnTransferTokenBytecode,
 } from './artifacts/FeeOnTransferToken.js'
+import {
+  phantomPermitTokenAbi,
+  phantomPermitTokenBytecode,
+} from './artifacts/PhantomPermitToken.js'
 import { rebasingTokenAbi, rebasingTokenBytecode } from './artifacts/RebasingToken.js'
 import { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
 import { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'
@@ -21,4 +25,6 @@ test('the committed artifacts equal a fresh compile of contracts/', () => {
   expect(feeOnTransferTokenBytecode).toBe(fresh.FeeOnTransferToken?.bytecode)
   expect(rebasingTokenAbi).toEqual(fresh.RebasingToken?.abi)
   expect(rebasingTokenBytecode).toBe(fresh.RebasingToken?.bytecode)
+  expect(phantomPermitTokenAbi).toEqual(fresh.PhantomPermitToken?.abi)
+  expect(phantomPermitTokenBytecode).toBe(fresh.PhantomPermitToken?.bytecode)
 }, 120_000)

@@ -1,5 +1,6 @@
 import { ContractFactory, type ContractTransactionReceipt, type Signer } from 'ethers'
 import { feeOnTransferTokenBytecode } from './artifacts/FeeOnTransferToken.js'
+import { phantomPermitTokenBytecode } from './artifacts/PhantomPermitToken.js'
 import { rebasingTokenBytecode } from './artifacts/RebasingToken.js'
 import { testTokenBytecode } from './artifacts/TestToken.js'
 import { getTestTokenContract, type TestTokenKind, testTokenAbiOf } from './getTestTokenContract.js'
@@ -8,8 +9,9 @@ import type { TestTokenContract } from './types.js'
 export type DeployTestTokenParameters = {
   /**
    * `plain` (default): an OpenZeppelin ERC-20; `feeOnTransfer`: every transfer burns 1% on the
-   * way; `rebasing`: `rebase(bps)` moves every balance by a percentage. The last two have 6
-   * decimals and a fixed name.
+   * way; `rebasing`: `rebase(bps)` moves every balance by a percentage; `phantomPermit`: no
+   * `permit`, and a fallback that accepts any call (like WETH). The last three have 6 decimals
+   * and a fixed name.
    */
   kind?: TestTokenKind
   name?: string
@@ -43,7 +45,9 @@ export async function deployTestToken(
       ? testTokenBytecode
       : kind === 'feeOnTransfer'
         ? feeOnTransferTokenBytecode
-        : rebasingTokenBytecode
+        : kind === 'rebasing'
+          ? rebasingTokenBytecode
+          : phantomPermitTokenBytecode
   const factory = new ContractFactory(testTokenAbiOf(kind), bytecode, signer)
   const deployed = await (kind === 'plain'
     ? factory.deploy(name, symbol, decimals)

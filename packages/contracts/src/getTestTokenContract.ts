@@ -1,11 +1,15 @@
 import { Contract, type ContractRunner } from 'ethers'
 import { feeOnTransferTokenAbi } from './artifacts/FeeOnTransferToken.js'
+import { phantomPermitTokenAbi } from './artifacts/PhantomPermitToken.js'
 import { rebasingTokenAbi } from './artifacts/RebasingToken.js'
 import { testTokenAbi } from './artifacts/TestToken.js'
 import type { TestTokenContract } from './types.js'
 
-/** Which test token: plain ERC-20, 1% fee on transfer, or rebasing. */
-export type TestTokenKind = 'plain' | 'feeOnTransfer' | 'rebasing'
+/**
+ * Which test token: plain ERC-20 (with EIP-2612 permit), 1% fee on transfer, rebasing, or
+ * phantom permit (no `permit`, a fallback that accepts any call, like WETH).
+ */
+export type TestTokenKind = 'plain' | 'feeOnTransfer' | 'rebasing' | 'phantomPermit'
 
 /** The ABI of a test token kind. */
 export function testTokenAbiOf(kind: TestTokenKind) {
@@ -13,7 +17,9 @@ export function testTokenAbiOf(kind: TestTokenKind) {
     ? testTokenAbi
     : kind === 'feeOnTransfer'
       ? feeOnTransferTokenAbi
-      : rebasingTokenAbi
+      : kind === 'rebasing'
+        ? rebasingTokenAbi
+        : phantomPermitTokenAbi
 }
 
 /**

@@ -2,6 +2,10 @@ export {
   feeOnTransferTokenAbi,
   feeOnTransferTokenBytecode,
 } from './artifacts/FeeOnTransferToken.js'
+export {
+  phantomPermitTokenAbi,
+  phantomPermitTokenBytecode,
+} from './artifacts/PhantomPermitToken.js'
 export { rebasingTokenAbi, rebasingTokenBytecode } from './artifacts/RebasingToken.js'
 export { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
 export { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'

@@ -126,6 +126,8 @@ function describeError(name: string, args: Result, who: (address: unknown) => st
       return 'no asset is paid in this token, so a prepaid balance in it could pay nothing'
     case 'InsufficientBalance':
       return `the prepaid balance holds only ${args[0]}`
+    case 'InvalidPermit':
+      return 'the token did not take the permit (it has no EIP-2612 permit): approve and use depositFor'
     case 'WithdrawalLocked':
       return `the withdrawal can be made from ${new Date(Number(args[0]) * 1000).toISOString()} (unix ${args[0]})`
     case 'OwnableUnauthorizedAccount':

@@ -1,4 +1,4 @@
-import { splitRevenue } from '@rma/core'
+import { type Address, createDomain, type Hex, hashAck, signAck, splitRevenue } from '@rma/core'
 import { keccak256, MaxUint256, Signature, toBeHex, type Wallet } from 'ethers'
 import { describe, expect, test } from 'vitest'
 import {
@@ -13,6 +13,7 @@ import {
 import { ackDigestOf, rmaDomain, signVoucher } from '../test/vouchers.js'
 import { deploySettlement } from './deploySettlement.js'
 import { deployTestToken } from './deployTestToken.js'
+import { toVoucher } from './toVoucher.js'
 import type { RmaSettlementContract, TestTokenContract } from './types.js'
 
 // Odd shares, so that every split and every rebate rounds.
@@ -160,6 +161,32 @@ describe('prepaid balances', () => {
         ),
       'ERC2612InvalidSigner',
     )
+  })
+
+  test('a token without permit whose fallback accepts the call (WETH-like) cannot move a user’s approved tokens', async () => {
+    const { settlement, owner, issuer, settler, settlementAddress, others } = ctx.fx
+    const [alice, mallory] = [others[0]!, others[1]!]
+    const { contract: phantom, address: phantomAddress } = await deployTestToken(owner, {
+      kind: 'phantomPermit',
+    })
+    await addAsset(ctx.fx, { issuer, settler, token: phantomAddress })
+    await mined(phantom.mint(alice.address, 1_000_000n))
+    // Alice approved the contract once, for her own deposits.
+    await mined(phantom.connect(alice).approve(settlementAddress, MaxUint256))
+    const sent = settlement
+      .connect(mallory)
+      .depositWithPermit(
+        phantomAddress,
+        alice.address,
+        1_000_000n,
+        MaxUint256,
+        27,
+        `0x${'00'.repeat(32)}`,
+        `0x${'00'.repeat(32)}`,
+      )
+    await expect(sent).rejects.toThrow()
+    expect(await phantom.balanceOf(alice.address)).toBe(1_000_000n)
+    expect((await settlement.prepaidBalance(phantomAddress, alice.address)).balance).toBe(0n)
   })
 
   test('the withdrawal delay is bounded and fixed at deployment', async () => {
@@ -360,6 +387,48 @@ describe('settlePrepaid', () => {
         ack.cumulativeAmount,
       ),
     ).toBe(ackDigestOf(domain, ack))
+  })
+})
+
+describe('the voucher is @rma/core’s signed ack', () => {
+  const ctx = useSettlementFixture({ shares })
+
+  test('the contract’s ack digest equals hashAck of @rma/core, and an ack signed with signAck settles', async () => {
+    const { settlement, tokenAddress, settlementAddress, assetId, settler, meter, others } = ctx.fx
+    const alice = others[0]!
+    const chainId = (await ctx.anvil.provider.getNetwork()).chainId
+    const domain = createDomain({ chainId, verifyingContract: settlementAddress as Address })
+    // Random-looking fields, including a cumulative amount above 2^128.
+    const acks = [1, Number.MAX_SAFE_INTEGER].map((seq, i) => ({
+      assetId: assetId as Hex,
+      user: alice.address as Address,
+      meter: meter.address as Address,
+      seq,
+      receiptHash: receiptHash(100 + i) as Hex,
+      cumulativeAmount: i === 0 ? 2_750n : 2n ** 130n + 12_345n,
+    }))
+    for (const ack of acks)
+      expect(
+        await settlement.ackDigest(
+          ack.assetId,
+          ack.user,
+          ack.meter,
+          ack.seq,
+          ack.receiptHash,
+          ack.cumulativeAmount,
+        ),
+      ).toBe(hashAck(ack, domain))
+    await mined(settlement.connect(alice).depositFor(tokenAddress, alice.address, 10_000n))
+    const signed = await signAck({ ack: acks[0]!, signer: alice, domain })
+    const r = await mined(settlement.connect(settler).settlePrepaid(assetId, [toVoucher(signed)]))
+    expect(argsOf(eventsOf(settlement, r, 'VoucherSettled')[0])).toEqual({
+      user: alice.address,
+      debit: 2_750n,
+    })
+    // The same ack with another cumulative amount is no longer the user's.
+    const altered = toVoucher({ ...signed, seq: 2, cumulativeAmount: 5_500n })
+    const r2 = await mined(settlement.connect(settler).settlePrepaid(assetId, [altered]))
+    expect(argsOf(eventsOf(settlement, r2, 'VoucherSkipped')[0]).reason).toBe(3n)
   })
 })
 

@@ -13,6 +13,12 @@ import type { Signer } from 'ethers'
 import { EventEmitter } from 'eventemitter3'
 import { batchFileName, writeBatchFile } from './batchFile.js'
 import { buildBatch } from './buildBatch.js'
+import {
+  createPrepaidRound,
+  type PrepaidIdleResult,
+  type PrepaidSettleResult,
+  type SkippedVoucher,
+} from './createPrepaidRound.js'
 import { decodeRevert } from './decodeRevert.js'
 import { ensureAllowance } from './ensureAllowance.js'
 import { SettlementError } from './errors.js'
@@ -31,6 +37,12 @@ export type SettlerEvents = {
   /** Another settler on the same store recorded this epoch first; this one resumes its batch. */
   'batch:lost': (event: { epoch: number }) => void
   'batch:submitted': (event: { epoch: number; txHash: Hex }) => void
+  /**
+   * Prepaid mode: a voucher left out of a settlement, by the settler before sending (a check
+   * the contract would fail) or by the contract (`VoucherSkipped`). Reported once per chain,
+   * seq and reason; only `retried` ones are ever submitted again.
+   */
+  'voucher:skipped': (event: SkippedVoucher) => void
   'batch:confirmed': (event: {
     epoch: number
     txHash: Hex
@@ -44,7 +56,15 @@ export type SettlerEvents = {
 
 export type SettlerOptions = {
   store: ReceiptStore
-  /** The asset's settler, connected to a provider; it pays each batch's revenue into the contract. */
+  /**
+   * `postpaid` (default): each batch's revenue is paid in by the settler and users claim
+   * rebates against per-epoch roots. `prepaid`: users paid in advance; each round submits the
+   * users' latest acks (cumulative vouchers) with `settlePrepaid`, which debits their prepaid
+   * balances and credits their rebates at once; the settler pays only gas. An asset is settled
+   * in one mode: both advance the asset's one epoch counter.
+   */
+  mode?: 'postpaid' | 'prepaid'
+  /** The asset's settler, connected to a provider; in postpaid mode it pays each batch's revenue into the contract. */
   signer: Signer
   /** The settlement contract's address. */
   contract: Address
@@ -52,14 +72,17 @@ export type SettlerOptions = {
   /** Where batch files and proof indexes are written (default `./.rma/batches`). */
   batchDir?: string
   /**
-   * Public base URL where `batchDir` is served (required): each batch's URI on chain is
-   * `<batchBaseUri>/<assetId>/<batchHash>.json`, which auditors and other settlers fetch.
+   * Public base URL where `batchDir` is served (required in postpaid mode): each batch's URI on
+   * chain is `<batchBaseUri>/<assetId>/<batchHash>.json`, which auditors and other settlers
+   * fetch. Prepaid settlements write no batch file (every voucher is in the calldata).
    */
-  batchBaseUri: string
+  batchBaseUri?: string
   /** Confirmations to wait for (default 1). */
   confirmations?: number
-  /** Most receipts in one batch (default 100,000). */
+  /** Most receipts in one batch (default 100,000); in prepaid mode, read per round. */
   maxReceipts?: number
+  /** Prepaid mode: most vouchers in one `settlePrepaid` (default 200, about 4M gas). */
+  maxVouchers?: number
   /** Allowance approved when the standing one is short (default the largest uint256). */
   allowance?: bigint
   /**
@@ -72,6 +95,8 @@ export type SettlerOptions = {
 
 export type SettleResult =
   | { status: 'idle'; unsettled: number }
+  | PrepaidIdleResult
+  | PrepaidSettleResult
   | {
       status: 'settled'
       epoch: number
@@ -104,9 +129,15 @@ export type Settler = ReturnType<typeof createSettler>
  */
 export function createSettler(options: SettlerOptions) {
   const { store, signer, assetId } = options
+  const mode = options.mode ?? 'postpaid'
+  if (mode !== 'postpaid' && mode !== 'prepaid')
+    throw new SettlementError(
+      'INVALID_OPTIONS',
+      `mode must be 'postpaid' or 'prepaid', not ${String(mode)}.`,
+    )
   if (
-    typeof options.batchBaseUri !== 'string' ||
-    !/^[a-z][a-z0-9+.-]*:/i.test(options.batchBaseUri)
+    mode === 'postpaid' &&
+    (typeof options.batchBaseUri !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(options.batchBaseUri))
   )
     throw new SettlementError(
       'INVALID_OPTIONS',
@@ -118,7 +149,7 @@ export function createSettler(options: SettlerOptions) {
     )
   const contract = getSettlementContract(options.contract, signer)
   const batchDir = options.batchDir ?? './.rma/batches'
-  const baseUri = options.batchBaseUri.replace(/\/+$/, '')
+  const baseUri = (options.batchBaseUri ?? '').replace(/\/+$/, '')
   const confirmations = options.confirmations ?? 1
   const maxReceipts = options.maxReceipts ?? 100_000
   const retry = options.retry ?? {}
@@ -141,8 +172,28 @@ export function createSettler(options: SettlerOptions) {
   }
   const asset = () => call(() => readAsset(contract, assetId))
 
+  const prepaid = createPrepaidRound({
+    store,
+    contract,
+    assetId,
+    domain: getDomain,
+    token: async () => (await asset()).token,
+    events,
+    call,
+    nonce: () => pendingNonce(),
+    confirmations,
+    maxReceipts,
+    maxVouchers: options.maxVouchers ?? 200,
+    refused: (error) => refusedCall(`settlePrepaid(${assetId})`, error),
+  })
+
   async function settleOnce(settleOptions: { minReceipts?: number } = {}): Promise<SettleResult> {
     if (refusal && Date.now() < refusal.until) throw refusal.error
+    if (mode === 'prepaid') {
+      const result = await prepaid.settleOnce(settleOptions)
+      if (result.status === 'settled') refusal = undefined
+      return result
+    }
     const state = await asset()
     const recorded = await store.latestBatch(assetId)
     if (recorded && recorded.epoch > state.epoch) {
@@ -299,18 +350,23 @@ export function createSettler(options: SettlerOptions) {
     return approveGasUsed
   }
 
-  async function refused(record: BatchRecord, error: unknown): Promise<SettlementError> {
+  function refused(record: BatchRecord, error: unknown): Promise<SettlementError> {
+    return refusedCall(`settle(epoch ${record.epoch})`, error)
+  }
+
+  /** A refused call, decoded; rounds then wait a growing delay before trying again. */
+  async function refusedCall(label: string, error: unknown): Promise<SettlementError> {
     if (error instanceof SettlementError) return error
     const revert = decodeRevert(error, { [await signer.getAddress()]: 'the settler' })
     if (!revert)
-      return new SettlementError('TX_REVERTED', `settle(epoch ${record.epoch}) failed.`, {
+      return new SettlementError('TX_REVERTED', `${label} failed.`, {
         cause: error,
       })
     const count = (refusal?.count ?? 0) + 1
     const wait = Math.min(backoffBase * 2 ** (count - 1), backoffMax)
     const refusedError = new SettlementError(
       'SETTLE_REFUSED',
-      `settle(epoch ${record.epoch}) was refused: ${revert.reason}.`,
+      `${label} was refused: ${revert.reason}.`,
       {
         details: `${revert.name}; retried after ${Math.round(wait / 1000)} s, without sending until the chain would accept it.`,
         revert,

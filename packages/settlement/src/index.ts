@@ -18,6 +18,14 @@ export {
 } from './claimRebates.js'
 export { createBatchFileHandler } from './createBatchFileHandler.js'
 export {
+  createPrepaidRound,
+  type PrepaidIdleResult,
+  type PrepaidRoundContext,
+  type PrepaidSettleResult,
+  type SkippedVoucher,
+  type VoucherSkipReason,
+} from './createPrepaidRound.js'
+export {
   createRebateProver,
   type RebateClaim,
   type RebateProof,
