@@ -154,11 +154,16 @@ export function createRmaEngine(
 
   /**
    * The highest seq this client may ack: the top of the run of receipts it holds, unbroken from
-   * its last ack (or from the first receipt it saw). A receipt above a hole (a call still in
-   * flight) is not acked yet: its cumulative amount includes the missing one's, unchecked.
+   * its last ack or from seq 1. A receipt above a hole (a call still in flight) is not acked
+   * yet: its cumulative amount includes the missing one's, unchecked. A ledger that starts
+   * mid-chain (a new device) acks from the first receipt it saw, once no call is in flight.
    */
   const ackableSeq = (chain: ChainState): number => {
-    let seq = Math.max(chain.ackedSeq, chain.min - 1)
+    let seq = chain.ackedSeq
+    if (seq === 0 && chain.min > 1) {
+      if (inFlight.size > 0) return 0
+      seq = chain.min - 1
+    }
     while (chain.links.has(seq + 1) && seq + 1 <= (chain.head?.receipt.seq ?? 0)) seq++
     return seq
   }
