@@ -126,6 +126,11 @@ export function createPrepaidRound(ctx: PrepaidRoundContext) {
   const rejected = new Map<string, number>()
   /** Reported (chain, seq, reason) triples, so a held-back voucher is reported once. */
   const reported = new Set<string>()
+  /**
+   * Receipts the last round read but could not settle (unacked tails, untrusted meters, short
+   * balances): the next round reads that many more, so they never take every slot of the read.
+   */
+  let stuck = 0
 
   function report(skipped: SkippedVoucher[], s: SkippedVoucher) {
     const id = `${s.meter.toLowerCase()}:${s.user.toLowerCase()}:${s.seq}:${s.reason}`
@@ -139,7 +144,7 @@ export function createPrepaidRound(ctx: PrepaidRoundContext) {
   async function settleOnce(
     options: { minReceipts?: number } = {},
   ): Promise<PrepaidSettleResult | PrepaidIdleResult> {
-    const listed = await store.listUnsettled({ assetId, limit: ctx.maxReceipts })
+    const listed = await store.listUnsettled({ assetId, limit: ctx.maxReceipts + stuck })
     const skipped: SkippedVoucher[] = []
     const idle = (): PrepaidIdleResult => ({
       status: 'idle',
@@ -196,6 +201,8 @@ export function createPrepaidRound(ctx: PrepaidRoundContext) {
       }),
     )
     const chosen = await affordable(candidates, skipped)
+    const covered = chosen.reduce((n, c) => n + c.receipts.length, 0)
+    stuck = listed.length - covered
     if (chosen.length === 0) return idle()
     // Grouped by meter: the contract reads a meter's authorisation once per run.
     chosen.sort((a, b) => (a.chain.meter.toLowerCase() < b.chain.meter.toLowerCase() ? -1 : 1))

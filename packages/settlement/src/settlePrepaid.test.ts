@@ -114,10 +114,11 @@ async function ack(user: Wallet, stored: StoredReceipt, s: ReceiptStore = store)
   return signed
 }
 
-function settlerOf(s: ReceiptStore = store) {
+function settlerOf(s: ReceiptStore = store, maxReceipts?: number) {
   const settler = createSettler({
     mode: 'prepaid',
     store: s,
+    ...(maxReceipts ? { maxReceipts } : {}),
     signer: fx.settler,
     contract: fx.settlementAddress as Address,
     assetId: fx.assetId as Hex,
@@ -328,4 +329,57 @@ test('two settlers submitting the same voucher in one block: it debits once; the
   expect(await balanceOf(settlement, alice)).toBe(100_000n - debit + rebateOf(debit))
   // The next round of either sends nothing.
   expect(await second.settler.settleOnce()).toMatchObject({ status: 'idle', unsettled: 0 })
+})
+
+test('an ack whose total is not the acked receipt’s is never submitted, even with the user’s signature', async () => {
+  const { settlement, others } = fx
+  const alice = others[0]!
+  await (
+    await settlement.connect(alice).depositFor(fx.tokenAddress, alice.address, 100_000n)
+  ).wait()
+  const a = await meter(alice, 2)
+  // Alice's client signed a total above her receipts (a bug, or a meter that fooled it). The
+  // store refuses such an ack, so it arrives here through a store that does not check.
+  const inflated = await signAck({
+    signer: alice,
+    domain,
+    ack: {
+      assetId: fx.assetId as Hex,
+      user: alice.address as Address,
+      meter: fx.meter.address as Address,
+      seq: 2,
+      receiptHash: a[1]!.hash,
+      cumulativeAmount: a[1]!.receipt.cumulativeAmount + 50_000n,
+    },
+  })
+  const lax: ReceiptStore = { ...store, latestAck: async () => inflated }
+  const { settler, skipped } = settlerOf(lax)
+  expect(await settler.settleOnce()).toMatchObject({ status: 'idle' })
+  expect(skipped.map((s) => [s.seq, s.reason, s.onChain, s.retried])).toEqual([
+    [2, 'ReceiptMismatch', false, false],
+  ])
+  expect(await balanceOf(settlement, alice)).toBe(100_000n)
+  const [seq] = await settlement.settledVoucher(fx.assetId, fx.meter.address, alice.address)
+  expect(seq).toBe(0n)
+})
+
+test('receipts that cannot settle (an unacked tail) do not starve other chains of the read', async () => {
+  const { settlement, others } = fx
+  // The store lists by (meter, user, seq): the user who never acks sorts first.
+  const [silent, payer] = [others[0]!, others[1]!].sort((x, y) =>
+    x.address.toLowerCase() < y.address.toLowerCase() ? -1 : 1,
+  ) as [Wallet, Wallet]
+  for (const u of [silent, payer])
+    await (await settlement.connect(u).depositFor(fx.tokenAddress, u.address, 100_000n)).wait()
+  await meter(silent, 4)
+  const p = await meter(payer, 2)
+  await ack(payer, p[1]!)
+  const { settler } = settlerOf(store, 3)
+  // The first read holds only the silent user's receipts; the next reads past them.
+  expect(await settler.settleOnce()).toMatchObject({ status: 'idle', unsettled: 3 })
+  expect(await settler.settleOnce()).toMatchObject({
+    status: 'settled',
+    revenue: p[1]!.receipt.cumulativeAmount,
+    receiptCount: 2,
+  })
 })
