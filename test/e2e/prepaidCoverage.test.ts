@@ -24,6 +24,7 @@ import {
   type MeteredApp,
 } from '@rma/express/testing'
 import { createPostgresStore } from '@rma/store'
+import { createTcpProxy } from '@rma/store/testing'
 import type { Wallet } from 'ethers'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -289,6 +290,85 @@ describe('prepaid coverage at the meter (real contract, two meters on one Postgr
       ).toBe(200)
     } finally {
       await tight.close()
+    }
+  })
+
+  test('fail closed: a store or chain that cannot be read refuses prepaid calls (503), nothing served, nothing reserved', async () => {
+    const proxy = await createTcpProxy({ target: { host: '127.0.0.1', port: 5432 } })
+    const rpc = await createTcpProxy({
+      target: { host: '127.0.0.1', port: Number(new URL(anvil.url).port) },
+    })
+    const store = createPostgresStore({
+      connectionString: `postgres://postgres@127.0.0.1:${proxy.port}/test`,
+      schema,
+      healthTimeoutMs: 500,
+      queryTimeoutMs: 1_000,
+    })
+    const own = await createFakeUpstream()
+    const app = await createMeteredApp({
+      store,
+      upstream: own,
+      meterKey: fx.meter.privateKey,
+      meter: {
+        assetId: fx.assetId as Hex,
+        chainId: 31337,
+        settlementContract: fx.settlementAddress as Address,
+        rpcUrl: `http://127.0.0.1:${rpc.port}`,
+        prepaid: { balanceCacheMs: 0 },
+      },
+    })
+    try {
+      await app.meter.ready
+      const user = newUser()
+      await deposit(user, 10_000n)
+      expect((await call(user, { meter: app })).status).toBe(200)
+      // The chain unreachable: balances cannot be read, so nothing is served on credit.
+      rpc.refuse()
+      rpc.cut()
+      const noChain = await call(user, { meter: app })
+      expect(noChain).toMatchObject({ status: 503, error: { code: 'rma_chain_unavailable' } })
+      rpc.accept()
+      // The store unreachable: no reservation can be made.
+      proxy.refuse()
+      proxy.cut()
+      const noStore = await call(user, { meter: app })
+      expect(noStore.status).toBe(503)
+      expect((noStore as { error: Record<string, string> }).error.code).toBe(
+        'rma_store_unavailable',
+      )
+      proxy.accept()
+      // Only the two served calls reached the upstream.
+      expect(own.requests).toHaveLength(1)
+      // Back: served again, and nothing was left reserved by the refused calls.
+      expect((await call(user, { meter: app })).status).toBe(200)
+      expect(own.requests).toHaveLength(2)
+      const head = await stores[0]!.head({
+        assetId: fx.assetId as Hex,
+        meter: fx.meter.address as Address,
+        user: user.address as Address,
+      })
+      expect(head.seq).toBe(2)
+      const room = await stores[0]!.reserve({
+        id: 'probe-fail-closed',
+        chain: {
+          assetId: fx.assetId as Hex,
+          meter: fx.meter.address as Address,
+          user: user.address as Address,
+        },
+        assets: [fx.assetId as Hex],
+        amount: 1n,
+        limit: 10_000n,
+        settled: new Map(),
+        expiresAt: Date.now() + 1_000,
+      })
+      expect(room).toMatchObject({ reserved: true, held: 0n, pending: head.cumulativeAmount })
+      await stores[0]!.release('probe-fail-closed')
+    } finally {
+      await app.close()
+      await own.close()
+      await store.close()
+      await proxy.close()
+      await rpc.close()
     }
   })
 

@@ -280,11 +280,13 @@ async function begin(
   // may shorten its unacked tail; before its nonce, so refused calls do not fill the register).
   const prepaid =
     coverage && attestation
-      ? await coverage.admit({
-          user: attestation.user.toLowerCase() as Address,
-          meter: (await config.signer()).address,
-          amount: attestation.maxAmount,
-        })
+      ? await storeCall(async () =>
+          coverage.admit({
+            user: attestation.user.toLowerCase() as Address,
+            meter: (await config.signer()).address,
+            amount: attestation.maxAmount,
+          }),
+        )
       : undefined
   if (attestation) {
     try {
