@@ -28,9 +28,64 @@ async function unreachable(url: string): Promise<boolean> {
   )
 }
 
-test('the demo, in process: every role paid its exact split, read back from the chain', async () => {
+test('the demo, in process, prepaid (the default): users pay from their balances, rebates credited, the provider pays in nothing', async () => {
   const lines: string[] = []
   const result = await runDemo({ users: 3, epochs: 2, log: (line) => lines.push(line) })
+  const { chain, facts } = result
+
+  expect(result.mode).toBe('prepaid')
+  expect(result.checks.filter((c) => !c.ok)).toEqual([])
+  expect(result.ok).toBe(true)
+  expect(chain.settlements.map((s) => [s.epoch, s.kind])).toEqual([
+    [1, 'prepaid'],
+    [2, 'prepaid'],
+  ])
+  expect(facts.calls).toBe(12)
+  expect(chain.settlements.reduce((t, s) => t + s.receiptCount, 0)).toBe(facts.calls)
+  for (const s of chain.settlements)
+    expect(s.parts.issuer + s.parts.supporters + s.parts.users + s.parts.protocol).toBe(s.revenue)
+
+  // The provider paid nothing in; each user's debit is exactly what it acked and spent.
+  expect(chain.prepaid.providerPaidIn).toBe(0n)
+  const spent = (address: string) =>
+    facts.spend.reduce((t, e) => t + (e.get(address.toLowerCase()) ?? 0n), 0n)
+  for (const u of chain.prepaid.users) {
+    expect(u.debited).toBe(u.acked)
+    expect(u.debited).toBe(spent(u.address))
+    expect(u.debited).toBeGreaterThan(0n)
+    expect(u.rebateCredited).toBeGreaterThan(0n)
+    expect(u.balance).toBe(u.deposited - u.debited + u.rebateCredited - u.withdrawn)
+  }
+  // The users' share went to their balances: Σ credited = Σ usersAmount of the settlements.
+  expect(chain.prepaid.users.reduce((t, u) => t + u.rebateCredited, 0n)).toBe(
+    chain.fundedByEvents.users,
+  )
+  // User 1 left after the withdrawal delay with everything it had.
+  const [leaver] = chain.prepaid.users
+  expect(leaver!.balance).toBe(0n)
+  expect(leaver!.withdrawn).toBe(leaver!.deposited - leaver!.debited + leaver!.rebateCredited)
+  expect(chain.users[0]!.received).toBe(leaver!.withdrawn - leaver!.deposited)
+  // Issuer and protocol claimed exactly their parts; supporters all but rounding dust.
+  expect(chain.claimed.issuer).toBe(chain.funded.issuer)
+  expect(chain.claimed.protocol).toBe(chain.funded.protocol)
+  const dust = chain.funded.supporters - chain.claimed.supporters
+  expect(dust >= 0n && dust < 2n).toBe(true)
+  // A prepaid round pays nothing in, so the settler holds no deposit either.
+  expect(chain.deposits).toBe(0n)
+  expect(chain.contractBalance).toBe(
+    chain.totalStake + chain.totalUnbonding + chain.prepaid.total + dust,
+  )
+  expect(lines.some((l) => l.includes('user 1 withdrew'))).toBe(true)
+})
+
+test('the demo, in process, postpaid: every role paid its exact split, read back from the chain', async () => {
+  const lines: string[] = []
+  const result = await runDemo({
+    users: 3,
+    epochs: 2,
+    mode: 'postpaid',
+    log: (line) => lines.push(line),
+  })
   const { chain, facts } = result
 
   expect(result.checks.filter((c) => !c.ok)).toEqual([])
@@ -96,8 +151,35 @@ test('pnpm demo -- --json: one JSON object on stdout, sums matching the chain', 
     epochs: number
     gasPerSettle: number
     checks: { ok: boolean }[]
+    mode: string
+    prepaid: {
+      providerPaidIn: string
+      users: {
+        address: string
+        deposited: string
+        debited: string
+        acked: string
+        rebateCredited: string
+        balance: string
+      }[]
+    }
   }
-  expect(report).toMatchObject({ ok: true, calls: 12, receipts: 12, epochs: 2 })
+  expect(report).toMatchObject({ ok: true, mode: 'prepaid', calls: 12, receipts: 12, epochs: 2 })
+  // The prepaid object, read back from the chain: strings of base units.
+  expect(report.prepaid.providerPaidIn).toBe('0')
+  expect(report.prepaid.users).toHaveLength(3)
+  for (const u of report.prepaid.users) {
+    expect(u.address).toMatch(/^0x[0-9a-fA-F]{40}$/)
+    for (const value of [u.deposited, u.debited, u.acked, u.rebateCredited, u.balance])
+      expect(value).toMatch(/^\d+$/)
+    expect(u.debited).toBe(u.acked)
+    // 15% of each epoch's voucher, floored per voucher: at most 1 below 15% of the total per epoch.
+    const short = (BigInt(u.debited) * 1500n) / 10_000n - BigInt(u.rebateCredited)
+    expect(short >= 0n && short < 2n).toBe(true)
+  }
+  const debited = report.prepaid.users.reduce((t, u) => t + BigInt(u.debited), 0n)
+  expect(debited).toBe(BigInt(report.revenue))
+  expect(report.prepaid.users[0]!.balance).toBe('0')
   for (const value of [report.revenue, ...Object.values(report.roles)])
     expect(value).toMatch(/^\d+$/)
   const sum = roleNames.reduce((t, role) => t + BigInt(report.roles[role]!), 0n)

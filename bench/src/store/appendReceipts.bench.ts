@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
   type Address,
+  type ChainHead,
   hashReceipt,
   type ReceiptStore,
   signReceipt,
@@ -57,11 +58,16 @@ export default defineBench(async ({ quick, log }) => {
   const run = randomBytes(4).toString('hex')
   const raw = rawSign()
 
-  const signNext = async (template: UsageReceipt, head: { seq: number; hash: `0x${string}` }) => {
+  const signNext = async (template: UsageReceipt, head: ChainHead) => {
     const receipt = await signReceipt({
       signer: meter,
       domain,
-      receipt: { ...template, seq: head.seq + 1, prev: head.hash },
+      receipt: {
+        ...template,
+        seq: head.seq + 1,
+        prev: head.hash,
+        cumulativeAmount: head.cumulativeAmount + template.amount,
+      },
     })
     return { receipt, hash: hashReceipt(receipt, domain) }
   }
@@ -122,7 +128,9 @@ export default defineBench(async ({ quick, log }) => {
       signOnly: {
         task: () =>
           Promise.all(
-            templates.map((template) => signNext(template, { seq: 1, hash: template.prev })),
+            templates.map((template) =>
+              signNext(template, { seq: 1, hash: template.prev, cumulativeAmount: 0n }),
+            ),
           ),
         opsPerCall: users,
       },

@@ -15,11 +15,19 @@ const rewardScale = 10n ** 18n
  * @example
  * const failed = checkReport(chain, facts).filter((c) => !c.ok)
  */
-export function checkReport(chain: ChainReport, facts: OffChainFacts): Check[] {
+export function checkReport(
+  chain: ChainReport,
+  facts: OffChainFacts,
+  mode: 'prepaid' | 'postpaid' = 'postpaid',
+): Check[] {
+  const prepaid = mode === 'prepaid'
+  const usersBps = BigInt(chain.shares.usersBps)
+  /** Prepaid: users' shares are floored per voucher and credited to balances, not claimed. */
+  const claimedRoles = prepaid ? (['issuer', 'supporters', 'protocol'] as const) : roleNames
   const checks: Check[] = []
   const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail })
   const roles = (r: Roles) => roleNames.map((role) => `${role} ${r[role]}`).join(', ')
-  const same = (a: Roles, b: Roles) => roleNames.every((role) => a[role] === b[role])
+  const same = (a: Roles, b: Roles) => claimedRoles.every((role) => a[role] === b[role])
   const f = chain.fundedByEvents
   const partsSum = f.issuer + f.supporters + f.users + f.protocol
 
@@ -29,13 +37,22 @@ export function checkReport(chain: ChainReport, facts: OffChainFacts): Check[] {
       chain.settlements.every(
         (s) => s.parts.issuer + s.parts.supporters + s.parts.users + s.parts.protocol === s.revenue,
       ),
-    `${f.issuer} + ${f.supporters} + ${f.users} + ${f.protocol} = ${partsSum}; revenue ${chain.revenue} (Σ Settled events)`,
+    `${f.issuer} + ${f.supporters} + ${f.users} + ${f.protocol} = ${partsSum}; revenue ${chain.revenue} (Σ ${prepaid ? 'PrepaidSettled' : 'Settled'} events)`,
   )
   check(
-    'every epoch split by the shares (floor; the issuer gets the dust)',
+    prepaid
+      ? "every epoch split by the shares (floor; the users' share floored per voucher, the issuer gets the dust)"
+      : 'every epoch split by the shares (floor; the issuer gets the dust)',
     chain.settlements.every((s) => {
       const split = splitRevenue(s.revenue, chain.shares)
-      return roleNames.every((role) => split[role] === s.parts[role])
+      if (s.kind === 'postpaid') return roleNames.every((role) => split[role] === s.parts[role])
+      const users = s.debits.reduce((t, d) => t + (d.debit * usersBps) / 10_000n, 0n)
+      return (
+        s.parts.users === users &&
+        s.parts.supporters === split.supporters &&
+        s.parts.protocol === split.protocol &&
+        s.parts.issuer === split.issuer + split.users - users
+      )
     }),
     chain.settlements.map((s) => `epoch ${s.epoch}: ${roles(s.parts)}`).join('; '),
   )
@@ -54,22 +71,27 @@ export function checkReport(chain: ChainReport, facts: OffChainFacts): Check[] {
     receipts === facts.calls && chain.settlements.length === facts.spend.length,
     `${receipts} receipts in ${chain.settlements.length} epochs, ${facts.calls} calls`,
   )
+  const credited = chain.prepaid.users.reduce((t, u) => t + u.rebateCredited, 0n)
   check(
-    'funded per role: contract counters = Settled events',
-    same(chain.funded, chain.fundedByEvents),
-    roles(chain.funded),
+    prepaid
+      ? "funded per role: contract counters = PrepaidSettled events; the users' part = the rebates credited"
+      : 'funded per role: contract counters = Settled events',
+    same(chain.funded, chain.fundedByEvents) &&
+      (!prepaid || chain.fundedByEvents.users === credited),
+    prepaid ? `${roles(chain.funded)}; users credited ${credited}` : roles(chain.funded),
   )
   check(
     'claimed per role: contract counters = claim events = token balances',
     same(chain.claimed, chain.claimedByEvents) && same(chain.claimed, chain.received),
     roles(chain.claimed),
   )
+  const exact = prepaid
+    ? (['issuer', 'protocol'] as const)
+    : (['issuer', 'users', 'protocol'] as const)
   check(
-    'issuer, users and protocol claimed exactly what they were funded',
-    (['issuer', 'users', 'protocol'] as const).every(
-      (role) => chain.claimed[role] === chain.funded[role],
-    ),
-    `left unclaimed: issuer ${chain.funded.issuer - chain.claimed.issuer}, users ${chain.funded.users - chain.claimed.users}, protocol ${chain.funded.protocol - chain.claimed.protocol}`,
+    `${exact.join(', ')} claimed exactly what they were funded`,
+    exact.every((role) => chain.claimed[role] === chain.funded[role]),
+    `left unclaimed: ${exact.map((role) => `${role} ${chain.funded[role] - chain.claimed[role]}`).join(', ')}`,
   )
 
   // Supporters: the accumulator, replayed. Every stake was active at every settlement.
@@ -87,9 +109,14 @@ export function checkReport(chain: ChainReport, facts: OffChainFacts): Check[] {
     `${chain.supporters.map((s) => `${s.claimed} on stake ${s.staked}`).join(', ')}; dust ${dust}`,
   )
 
-  // Users: each epoch's users share divided by spend (users ordered by address).
+  // Users: each epoch's users share divided by spend (users ordered by address); prepaid, each
+  // epoch's voucher of a user credits floor(its spend × usersBps / 10,000).
   const rebates = new Map<string, bigint>()
-  for (const [e, spend] of facts.spend.entries()) {
+  if (prepaid)
+    for (const spend of facts.spend)
+      for (const [user, amount] of spend)
+        rebates.set(user, (rebates.get(user) ?? 0n) + (amount * usersBps) / 10_000n)
+  for (const [e, spend] of prepaid ? [] : facts.spend.entries()) {
     const settlement = chain.settlements[e]
     if (!settlement) break
     const users = [...spend.keys()].sort()
@@ -100,22 +127,74 @@ export function checkReport(chain: ChainReport, facts: OffChainFacts): Check[] {
       rebates.set(users[i]!, (rebates.get(users[i]!) ?? 0n) + part)
     })
   }
+  const rebateOf = (address: string) =>
+    prepaid
+      ? chain.prepaid.users.find((u) => u.address.toLowerCase() === address.toLowerCase())
+          ?.rebateCredited
+      : chain.users.find((u) => u.address === address)?.claimed
   check(
-    "each user's rebate is pro rata to its spend",
+    prepaid
+      ? "each user's rebate, credited to its balance, is its share of its own spend"
+      : "each user's rebate is pro rata to its spend",
     chain.users.every(
-      (u) => u.claimed === (rebates.get(u.address.toLowerCase()) ?? 0n) && u.received === u.claimed,
+      (u) =>
+        rebateOf(u.address) === (rebates.get(u.address.toLowerCase()) ?? 0n) &&
+        (prepaid || u.received === u.claimed),
     ),
     chain.users
-      .map((u) => `${u.address.slice(0, 8)}… ${u.claimed}/${rebates.get(u.address.toLowerCase())}`)
+      .map(
+        (u) =>
+          `${u.address.slice(0, 8)}… ${rebateOf(u.address)}/${rebates.get(u.address.toLowerCase())}`,
+      )
       .join(', '),
   )
 
-  const owed = roleNames.reduce((t, role) => t + chain.funded[role] - chain.claimed[role], 0n)
+  const owed = claimedRoles.reduce((t, role) => t + chain.funded[role] - chain.claimed[role], 0n)
   check(
-    'the contract holds exactly the stake, everything still owed and the settler’s deposit',
-    chain.contractBalance === chain.totalStake + chain.totalUnbonding + owed + chain.deposits,
-    `balance ${chain.contractBalance} = stake ${chain.totalStake} + unbonding ${chain.totalUnbonding} + owed ${owed} + the settler's deposit ${chain.deposits}`,
+    prepaid
+      ? 'the contract holds exactly the stake, the prepaid balances, everything still owed and the settler’s deposit'
+      : 'the contract holds exactly the stake, everything still owed and the settler’s deposit',
+    chain.contractBalance ===
+      chain.totalStake +
+        chain.totalUnbonding +
+        owed +
+        chain.deposits +
+        (prepaid ? chain.prepaid.total : 0n),
+    `balance ${chain.contractBalance} = stake ${chain.totalStake} + unbonding ${chain.totalUnbonding}${prepaid ? ` + prepaid ${chain.prepaid.total}` : ''} + owed ${owed} + the settler's deposit ${chain.deposits}`,
   )
+  if (prepaid) {
+    check(
+      'the provider paid nothing in',
+      chain.prepaid.providerPaidIn === 0n,
+      `the settler transferred ${chain.prepaid.providerPaidIn} to the contract`,
+    )
+    const spentBy = (address: string) =>
+      facts.spend.reduce((t, epoch) => t + (epoch.get(address.toLowerCase()) ?? 0n), 0n)
+    check(
+      "each user's debit = what it acked = the receipts it verified",
+      chain.prepaid.users.every((u) => u.debited === u.acked && u.acked === spentBy(u.address)),
+      chain.prepaid.users
+        .map((u) => `${u.address.slice(0, 8)}… debited ${u.debited}, acked ${u.acked}`)
+        .join(', '),
+    )
+    const leaver = chain.prepaid.users[0]
+    check(
+      'balances add up (deposited − debited + rebates − withdrawn); user 1 withdrew all after the delay',
+      chain.prepaid.users.every(
+        (u) => u.balance === u.deposited - u.debited + u.rebateCredited - u.withdrawn,
+      ) &&
+        leaver !== undefined &&
+        leaver.withdrawn > 0n &&
+        leaver.balance === 0n &&
+        chain.users.every((u, i) => {
+          const p = chain.prepaid.users[i]!
+          return u.received === p.withdrawn - p.deposited
+        }),
+      chain.prepaid.users
+        .map((u) => `${u.address.slice(0, 8)}… balance ${u.balance}, withdrew ${u.withdrawn}`)
+        .join(', '),
+    )
+  }
   check(
     'the exiting supporter withdrew its whole stake after the delay; the other is still staked',
     facts.stakes.every((stake) => {

@@ -6,14 +6,34 @@ export type Roles<T = bigint> = { issuer: T; supporters: T; users: T; protocol: 
 
 export const roleNames = ['issuer', 'supporters', 'users', 'protocol'] as const
 
-/** One `Settled` event and the gas of its transaction. */
+/** One settlement (`Settled`, or `PrepaidSettled` for vouchers) and the gas of its transaction. */
 export type Settlement = {
+  kind: 'postpaid' | 'prepaid'
   epoch: number
   revenue: bigint
   receiptCount: number
   parts: Roles
   txHash: Hex
   gasUsed: bigint
+  /** Prepaid: each applied voucher's user and debit (`VoucherSettled`), in order. */
+  debits: { user: Address; debit: bigint }[]
+}
+
+/** A prepaid user as the chain says: deposits, debits, its settled voucher, rebates, balance. */
+export type PrepaidUser = {
+  address: Address
+  /** Σ `PrepaidDeposited` to it. */
+  deposited: bigint
+  /** Σ `VoucherSettled` debits in this asset's `PrepaidSettled` transactions. */
+  debited: bigint
+  /** Its chain's settled voucher (`settledVoucher`): the cumulative amount it acked, settled. */
+  acked: bigint
+  /** Σ floor(debit × usersBps / 10,000) over its settled vouchers: credited to its balance. */
+  rebateCredited: bigint
+  /** `prepaidBalance`. */
+  balance: bigint
+  /** Σ `PrepaidWithdrawn` to it. */
+  withdrawn: bigint
 }
 
 /** Everything the demo reports, read from the chain: events, `getAsset`, token balances. */
@@ -50,6 +70,13 @@ export type ChainReport = {
   totalUnbonding: bigint
   /** The settler's prepaid deposit for coming batches (the settlement client tops it up). */
   deposits: bigint
+  prepaid: {
+    /** Tokens the settler (the provider's side) transferred into the settlement contract. */
+    providerPaidIn: bigint
+    /** `prepaidTotalOf(token)`: every user's prepaid balance. */
+    total: bigint
+    users: PrepaidUser[]
+  }
 }
 
 export type ReadChainReportParameters = {
@@ -62,6 +89,10 @@ export type ReadChainReportParameters = {
   owner: Address
   supporters: readonly Address[]
   users: readonly Address[]
+  /** The provider's meter key (prepaid chains are per meter). */
+  meter: Address
+  /** The asset's settler: whatever it transferred to the contract is what the provider paid in. */
+  settler: Address
 }
 
 /**
@@ -92,6 +123,8 @@ export async function readChainReport(p: ReadChainReportParameters): Promise<Cha
   for (const log of settledLogs) {
     const receipt = await p.provider.getTransactionReceipt(log.transactionHash)
     settlements.push({
+      kind: 'postpaid',
+      debits: [],
       epoch: Number(log.args.epoch),
       revenue: log.args.revenue as bigint,
       receiptCount: Number(log.args.receiptCount),
@@ -103,6 +136,50 @@ export async function readChainReport(p: ReadChainReportParameters): Promise<Cha
       },
       txHash: log.transactionHash as Hex,
       gasUsed: receipt?.gasUsed ?? 0n,
+    })
+  }
+  // Prepaid settlements: the receipts each covers are its vouchers' seq increases (calldata).
+  const lastSeq = new Map<string, bigint>()
+  for (const log of await events('PrepaidSettled', assetId)) {
+    const receipt = await p.provider.getTransactionReceipt(log.transactionHash)
+    const tx = await p.provider.getTransaction(log.transactionHash)
+    const parsed = tx && settlement.interface.parseTransaction(tx)
+    const skipped = new Set<string>()
+    const debits: { user: Address; debit: bigint }[] = []
+    for (const entry of receipt?.logs ?? []) {
+      const event = settlement.interface.parseLog(entry)
+      if (event?.name === 'VoucherSkipped')
+        skipped.add(
+          `${String(event.args.meter).toLowerCase()}:${String(event.args.user).toLowerCase()}:${event.args.seq}`,
+        )
+      if (event?.name === 'VoucherSettled')
+        debits.push({ user: event.args.user as Address, debit: event.args.debit as bigint })
+    }
+    let receiptCount = 0
+    for (const v of (parsed?.args.vouchers ?? []) as {
+      meter: string
+      user: string
+      seq: bigint
+    }[]) {
+      const key = `${v.meter.toLowerCase()}:${v.user.toLowerCase()}`
+      if (skipped.has(`${key}:${v.seq}`)) continue
+      receiptCount += Number(v.seq - (lastSeq.get(key) ?? 0n))
+      lastSeq.set(key, v.seq)
+    }
+    settlements.push({
+      kind: 'prepaid',
+      epoch: Number(log.args.epoch),
+      revenue: log.args.debited as bigint,
+      receiptCount,
+      parts: {
+        issuer: log.args.issuerAmount as bigint,
+        supporters: log.args.supportersAmount as bigint,
+        users: log.args.usersAmount as bigint,
+        protocol: log.args.protocolAmount as bigint,
+      },
+      txHash: log.transactionHash as Hex,
+      gasUsed: receipt?.gasUsed ?? 0n,
+      debits,
     })
   }
   settlements.sort((a, b) => a.epoch - b.epoch)
@@ -148,6 +225,28 @@ export async function readChainReport(p: ReadChainReportParameters): Promise<Cha
     })
 
   const protocolClaimed = sum(protocolClaims)
+  const tokenAddress = await token.getAddress()
+  const usersBps = BigInt(asset.usersBps)
+  const prepaidUsers: PrepaidUser[] = []
+  for (const address of p.users) {
+    const mine = settlements.flatMap((s) =>
+      s.debits.filter((d) => d.user.toLowerCase() === address.toLowerCase()),
+    )
+    const [balance] = await settlement.prepaidBalance(tokenAddress, address)
+    const [, acked] = await settlement.settledVoucher(assetId, p.meter, address)
+    prepaidUsers.push({
+      address,
+      deposited: sum(await events('PrepaidDeposited', tokenAddress, address)),
+      debited: mine.reduce((t, d) => t + d.debit, 0n),
+      acked,
+      rebateCredited: mine.reduce((t, d) => t + (d.debit * usersBps) / 10_000n, 0n),
+      balance,
+      withdrawn: sum(await events('PrepaidWithdrawn', tokenAddress, address)),
+    })
+  }
+  const paidIn = (await token.queryFilter(
+    token.filters.Transfer!(p.settler, settlementAddress),
+  )) as EventLog[]
   return {
     shares: {
       issuerBps: Number(asset.issuerBps),
@@ -189,5 +288,10 @@ export async function readChainReport(p: ReadChainReportParameters): Promise<Cha
     totalStake: asset.totalStake,
     totalUnbonding: asset.totalUnbonding,
     deposits: asset.deposits,
+    prepaid: {
+      providerPaidIn: sum(paidIn, 'value'),
+      total: await settlement.prepaidTotalOf(tokenAddress),
+      users: prepaidUsers,
+    },
   }
 }

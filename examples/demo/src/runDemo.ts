@@ -24,6 +24,7 @@ import {
   supporterStatus,
   unstakeAndWithdraw,
 } from '@rma/example-supporter'
+import { createSettlementClient } from '@rma/settlement'
 import { createSqliteStore } from '@rma/store'
 import { type Check, checkReport } from './checkReport.js'
 import { type DemoAsset, deployDemoAsset } from './deployDemoAsset.js'
@@ -34,6 +35,13 @@ export type RunDemoOptions = {
   users?: number
   /** Epochs to settle (default 2). */
   epochs?: number
+  /**
+   * `prepaid` (default): users deposit on the settlement contract, their acks are vouchers the
+   * settler submits, rebates are credited to their balances and user 1 withdraws after the
+   * delay; the provider pays nothing in. `postpaid`: the settler pays each batch's revenue in
+   * and users claim rebates with Merkle proofs.
+   */
+  mode?: 'prepaid' | 'postpaid'
   /** Progress lines (default: none). */
   log?: (line: string) => void
   /** Aborting stops everything the demo started (what Ctrl-C does). */
@@ -56,6 +64,7 @@ export type OffChainFacts = {
 
 export type DemoResult = {
   ok: boolean
+  mode: 'prepaid' | 'postpaid'
   chainId: number
   asset: Pick<DemoAsset, 'assetId' | 'settlementContract' | 'tokenAddress' | 'symbol' | 'decimals'>
   shares: RevenueShares
@@ -75,6 +84,8 @@ export const demoShares: RevenueShares = {
 
 const unbondingDelay = 7 * 24 * 3600
 const tUSD = 1_000_000n // one token in base units (6 decimals)
+/** What each API user deposits in prepaid mode. */
+const userDeposit = 5n * tUSD
 const prompts = [
   'What does a usage receipt prove about this call?',
   'Explain in one paragraph why supporters stake on a model asset.',
@@ -103,6 +114,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
   const log = options.log ?? (() => {})
   const userCount = options.users ?? 3
   const epochs = options.epochs ?? 2
+  const mode = options.mode ?? 'prepaid'
   const cleanup = createCleanup()
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () => {
@@ -137,6 +149,9 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       mint: [
         { to: settler.address as Address, amount: 1_000n * tUSD },
         ...supporters.map((s) => ({ to: s.address as Address, amount: 10_000n * tUSD })),
+        ...(mode === 'prepaid'
+          ? users.map((u) => ({ to: u.address as Address, amount: userDeposit }))
+          : []),
       ],
     })
     const { assetId, settlementContract } = asset
@@ -161,18 +176,36 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
     cleanup.add(() => store.close())
 
     const callsPerEpoch = (userCount * (userCount + 1)) / 2
-    const job: SettlementJob = await startSettlementJob({
-      signer: settler,
-      settlementContract,
-      assetId,
-      store,
-      batchDir: join(dir, 'batches'),
-      every: 200,
-      // Each epoch's calls make one batch: the job waits until all of them are in.
-      minReceipts: callsPerEpoch,
-      logger: { info: (m) => log(`  [settlement] ${m}`), warn: (m) => log(`  [settlement] ${m}`) },
-    })
-    cleanup.add(() => job.stop())
+    // Prepaid: the settler submits the users' vouchers once each epoch's acks are in (no batch
+    // files, nothing paid in); postpaid: the settlement job batches and pays in.
+    const prepaidSettlement =
+      mode === 'prepaid'
+        ? createSettlementClient({
+            mode: 'prepaid',
+            store,
+            signer: settler,
+            contract: settlementContract,
+            assetId,
+            batchDir: join(dir, 'batches'),
+          })
+        : undefined
+    const job: SettlementJob | undefined = prepaidSettlement
+      ? undefined
+      : await startSettlementJob({
+          signer: settler,
+          settlementContract,
+          assetId,
+          store,
+          batchDir: join(dir, 'batches'),
+          every: 200,
+          // Each epoch's calls make one batch: the job waits until all of them are in.
+          minReceipts: callsPerEpoch,
+          logger: {
+            info: (m) => log(`  [settlement] ${m}`),
+            warn: (m) => log(`  [settlement] ${m}`),
+          },
+        })
+    if (job) cleanup.add(() => job.stop())
 
     const provider: Provider = await startProvider({
       port: 0,
@@ -181,7 +214,9 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       settlementContract,
       meterKey: { signer: meter },
       store,
-      proofs: job.settlement.proofFor,
+      ...(job
+        ? { proofs: job.settlement.proofFor }
+        : { rpcUrl: anvil.url, prepaid: { maxUnacked: 16 } }),
       logReceipts: false,
       logger: { info: (m) => log(`  [provider] ${m}`), warn: (m) => log(`  [provider] ${m}`) },
     })
@@ -199,6 +234,12 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
         prices: defaultPrices,
       }),
     )
+
+    if (mode === 'prepaid')
+      for (const [i, client] of clients.entries()) {
+        await client.rma.deposit(userDeposit)
+        log(`▸ user ${i + 1} deposits ${fmtToken(userDeposit)} tUSD to its prepaid balance`)
+      }
 
     const facts: OffChainFacts = {
       calls: 0,
@@ -237,13 +278,32 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
         }),
       )
       facts.spend.push(spend)
-      const batch = await job.confirmed(epoch, 60_000)
-      log(`▸ epoch ${epoch} settled (gas ${batch.gasUsed}); supporters' rewards grow:`)
+      let gasUsed: bigint
+      if (prepaidSettlement) {
+        // Every receipt acked (the last ones by POST /rma/acks), then the vouchers settled.
+        await Promise.all(clients.map((c) => c.rma.flushAcks()))
+        const settled = await prepaidSettlement.settleOnce()
+        if (settled.status !== 'settled' || !('mode' in settled))
+          throw new Error(`Epoch ${epoch} did not settle: ${JSON.stringify(settled.status)}.`)
+        gasUsed = settled.gasUsed
+        log(
+          `▸ epoch ${epoch} settled: ${settled.settledVouchers} vouchers debited ${settled.revenue}, the users' 15% credited back to their balances (gas ${gasUsed})`,
+        )
+        for (const [i, client] of clients.entries()) {
+          const b = await client.rma.balance()
+          log(
+            `  user ${i + 1}: balance ${fmtToken(b.balance)} tUSD, debited ${b.debited}, rebates credited ${b.rebatesCredited}, pending ${b.pending}`,
+          )
+        }
+      } else {
+        gasUsed = (await job!.confirmed(epoch, 60_000)).gasUsed
+      }
+      log(`▸ epoch ${epoch} settled (gas ${gasUsed}); supporters' rewards grow:`)
       for (const [i, config] of supporterConfigs.entries()) {
         const s = await supporterStatus(config)
         log(`  supporter ${i + 1}: stake ${fmtToken(s.active)} tUSD, claimable ${s.claimable}`)
       }
-      if (epoch === 1 && epochs > 1) {
+      if (job && epoch === 1 && epochs > 1) {
         const early = await claimRebate({
           providerURL: provider.url,
           signer: users[0]!,
@@ -256,10 +316,10 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       }
     }
     await Promise.all(clients.map((c) => c.rma.flushAcks()))
-    await job.stop()
+    await job?.stop()
 
     log('▸ every role claims')
-    for (const [i, user] of users.entries()) {
+    for (const [i, user] of job ? users.entries() : []) {
       const claimed = await claimRebate({
         providerURL: provider.url,
         signer: user,
@@ -272,7 +332,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
     }
     for (const [i, config] of supporterConfigs.entries())
       log(`  supporter ${i + 1} claimed its rewards: ${(await claimRewards(config)).amount}`)
-    await job.settlement.claimIssuer({ signer: issuer })
+    await (job?.settlement ?? prepaidSettlement!).claimIssuer({ signer: issuer })
     log('  issuer claimed its share (plus rounding dust)')
     await (await asset.settlement.connect(owner).claimProtocol(assetId)).wait()
     log('  protocol (the contract owner) claimed its fee')
@@ -288,6 +348,19 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
     })
     log(`  supporter 2 withdrew ${fmtToken(exit.amount)} tUSD`)
 
+    if (mode === 'prepaid') {
+      const leaving = clients[0]!
+      const { balance } = await leaving.rma.balance()
+      const delay = Number(await asset.settlement.withdrawalDelay())
+      log(
+        `▸ user 1 requests withdrawal of its ${fmtToken(balance)} tUSD, waits out the ${delay / 3600} h delay (evm_increaseTime) and withdraws`,
+      )
+      await leaving.rma.requestWithdrawal(balance)
+      await anvil.increaseTime(delay)
+      await leaving.rma.withdraw()
+      log(`  user 1 withdrew ${fmtToken(balance)} tUSD; its prepaid balance is now 0`)
+    }
+
     log('▸ reading everything back from the chain')
     const chain = await readChainReport({
       provider: anvil.provider,
@@ -298,10 +371,13 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       owner: owner.address as Address,
       supporters: supporters.map((s) => s.address as Address),
       users: users.map((u) => u.address as Address),
+      meter: meter.address as Address,
+      settler: settler.address as Address,
     })
-    const checks = checkReport(chain, facts)
+    const checks = checkReport(chain, facts, mode)
     return {
       ok: checks.every((c) => c.ok),
+      mode,
       chainId: anvil.chainId,
       asset: {
         assetId,

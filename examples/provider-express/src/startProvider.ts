@@ -13,6 +13,7 @@ import {
   type MeterKeySource,
   openaiProxy,
   type RmaMeter,
+  type RmaMeterOptions,
   type RmaRouterOptions,
   rmaMeter,
   rmaRouter,
@@ -65,6 +66,13 @@ export type ProviderConfig = {
    * (`RMA_PUBLIC_URL`).
    */
   batchDir?: string
+  /**
+   * Prepaid mode: serve attested calls only while the user's prepaid balance covers them
+   * (`rmaMeter`'s `prepaid` option); needs `rpcUrl`.
+   */
+  prepaid?: RmaMeterOptions['prepaid']
+  /** JSON-RPC URL of the settlement chain (the meter's on-chain checks and prepaid balances). */
+  rpcUrl?: string
   logger?: Logger
   /** Log a line per signed receipt (default true). */
   logReceipts?: boolean
@@ -136,6 +144,8 @@ export async function startProvider(config: ProviderConfig): Promise<Provider> {
       // priced at 4,096 output tokens, not the 16,384 a real OpenAI model may write: at the
       // stand-in's price that would exceed the example client's default cap and be refused.
       ...(config.upstream ? {} : { defaultMaxOutputTokens: 4096 }),
+      ...(config.rpcUrl ? { rpcUrl: config.rpcUrl } : {}),
+      ...(config.prepaid ? { prepaid: config.prepaid } : {}),
       logger: { warn: (m) => logger.warn(m), error: (m) => logger.warn(m) },
     })
     if (config.logReceipts !== false)

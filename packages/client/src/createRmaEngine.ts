@@ -8,11 +8,13 @@ import {
   signAck,
   signAttestation,
 } from '@rma/core'
+import type { ContractTransactionReceipt } from 'ethers'
 import { EventEmitter } from 'eventemitter3'
 import { authenticateReceipt } from './authenticateReceipt.js'
 import { type CallFacts, checkReceiptContent } from './checkReceiptContent.js'
 import { type ChainState, createLedger, type ReceiptLedger } from './createLedger.js'
 import { createMemoryLedgerStore } from './createMemoryLedgerStore.js'
+import { createPrepaidAccount } from './createPrepaidAccount.js'
 import {
   ChainMismatchError,
   InvalidClientOptionsError,
@@ -27,7 +29,7 @@ import {
   type RmaClientOptions,
   resolveClientConfig,
 } from './resolveClientConfig.js'
-import type { Observation, ReceiptRecord, RmaClientEvents } from './types.js'
+import type { Observation, PrepaidBalance, ReceiptRecord, RmaClientEvents } from './types.js'
 
 /** The RMA side of a wrapped client: `client.rma`. */
 export type RmaClient = {
@@ -52,6 +54,18 @@ export type RmaClient = {
   flushAcks(): Promise<void>
   /** Resolves once every call in flight has a checked (or missing) receipt, written to the store. */
   settled(): Promise<void>
+  /**
+   * The user's prepaid account, read from chain at one block: balance, withdrawal request,
+   * pending (this client's receipts beyond the settled vouchers), acked, debited and the
+   * rebates credited back. Needs a provider (the signer's, or `prepaid.provider`).
+   */
+  balance(): Promise<PrepaidBalance>
+  /** Deposits `amount` to the user's prepaid balance (approving the contract first if needed). */
+  deposit(amount: bigint): Promise<ContractTransactionReceipt>
+  /** Asks to withdraw `amount` after the contract's withdrawal delay (0 cancels). */
+  requestWithdrawal(amount: bigint): Promise<ContractTransactionReceipt>
+  /** Withdraws the requested amount once the delay has passed. */
+  withdraw(): Promise<ContractTransactionReceipt>
 }
 
 /** A metered call in flight. */
@@ -80,6 +94,8 @@ export type Engine = {
   settle(call: Call, input: Settle): Promise<ReceiptRecord | ReceiptError>
   /** No receipt is expected (failed call, unreadable body, network error). */
   skip(call: Call, reason: string): void
+  /** The meter refused the call for balance (402 `rma_insufficient_balance`): tells the app. */
+  refusedForBalance(url: URL, error: Record<string, unknown>): void
 }
 
 type CallState = Call & {
@@ -105,6 +121,13 @@ export function createRmaEngine(
     store: options.store ?? createMemoryLedgerStore(),
     onError,
   })
+  const account = createPrepaidAccount({
+    config,
+    ledger,
+    provider: config.prepaid?.provider,
+    token: config.prepaid?.token,
+    fromBlock: config.prepaid?.fromBlock,
+  })
   const inFlight = new Set<CallState>()
   const postQueues = new WeakMap<ChainState, Promise<void>>()
 
@@ -129,32 +152,48 @@ export function createRmaEngine(
     }
   }
 
+  /**
+   * The highest seq this client may ack: the top of the run of receipts it holds, unbroken from
+   * its last ack or from seq 1. A receipt above a hole (a call still in flight) is not acked
+   * yet: its cumulative amount includes the missing one's, unchecked. A ledger that starts
+   * mid-chain (a new device) acks from the first receipt it saw, once no call is in flight.
+   */
+  const ackableSeq = (chain: ChainState): number => {
+    let seq = chain.ackedSeq
+    if (seq === 0 && chain.min > 1) {
+      if (inFlight.size > 0) return 0
+      seq = chain.min - 1
+    }
+    while (chain.links.has(seq + 1) && seq + 1 <= (chain.head?.receipt.seq ?? 0)) seq++
+    return seq
+  }
+
   const ackHead = async (chain: ChainState, via: 'header' | 'post'): Promise<string> => {
-    const head = chain.head!
-    const { receipt } = head
+    const seq = ackableSeq(chain)
+    const link = chain.links.get(seq)!
     // Claimed before the await, so concurrent calls do not ack the same head twice.
-    chain.ackedSeq = Math.max(chain.ackedSeq, receipt.seq)
+    chain.ackedSeq = Math.max(chain.ackedSeq, seq)
     chain.ackedAt = Date.now()
     const ack = await signAck({
       ack: {
-        assetId: receipt.assetId,
-        user: receipt.user,
-        meter: receipt.meter,
-        seq: receipt.seq,
-        receiptHash: head.hash,
-        cumulativeAmount: receipt.cumulativeAmount,
+        assetId: chain.assetId,
+        user: chain.user,
+        meter: chain.meter,
+        seq,
+        receiptHash: link.hash,
+        cumulativeAmount: link.cumulativeAmount,
       },
       signer: config.signer,
       domain: config.domain,
     })
     const encoded = encodeAck(ack)
-    ledger.addAck(encoded, chain, receipt.seq)
-    events.emit('ack', { meter: receipt.meter, seq: receipt.seq, receiptHash: head.hash, via })
+    ledger.addAck(encoded, chain, seq)
+    events.emit('ack', { meter: chain.meter, seq, receiptHash: link.hash, via })
     return encoded
   }
 
   const unacked = (chain: ChainState) =>
-    !chain.disputed && chain.head !== undefined && chain.head.receipt.seq > chain.ackedSeq
+    !chain.disputed && chain.head !== undefined && ackableSeq(chain) > chain.ackedSeq
   const ackDue = (chain: ChainState) => Date.now() - chain.ackedAt >= config.ackInterval
 
   /** `post` mode: POST now, or once the interval since the last ack has passed. */
@@ -337,6 +376,10 @@ export function createRmaEngine(
       while (inFlight.size > 0) await Promise.allSettled([...inFlight].map((call) => call.result))
       await ledger.flushed()
     },
+    balance: () => account.balance(),
+    deposit: (amount) => account.deposit(amount),
+    requestWithdrawal: (amount) => account.requestWithdrawal(amount),
+    withdraw: () => account.withdraw(),
   }
 
   return {
@@ -391,6 +434,19 @@ export function createRmaEngine(
       return { call, headers }
     },
     settle: (call, input) => settle(call as CallState, input),
+    refusedForBalance(url, error) {
+      const amount = (value: unknown) =>
+        typeof value === 'string' && /^[0-9]+$/.test(value) ? BigInt(value) : undefined
+      events.emit('insufficientBalance', {
+        url: url.href,
+        token: typeof error.token === 'string' ? (error.token as Address) : undefined,
+        balance: amount(error.balance),
+        pending: amount(error.pending),
+        reserved: amount(error.reserved),
+        needed: amount(error.needed),
+        message: typeof error.message === 'string' ? error.message : '',
+      })
+    },
     skip(call, reason) {
       finish(
         call as CallState,

@@ -7,6 +7,11 @@ export {
   type LedgerEntry,
   type LedgerStore,
 } from './createMemoryLedgerStore.js'
+export {
+  type CreatePrepaidAccountParameters,
+  createPrepaidAccount,
+  type PrepaidAccount,
+} from './createPrepaidAccount.js'
 export type { RmaClient } from './createRmaEngine.js'
 export { createRmaFetch, type RmaFetch } from './createRmaFetch.js'
 export {
@@ -37,11 +42,17 @@ export { getReceipt } from './getReceipt.js'
 export { getRMA } from './getRMA.js'
 export { isMeteredCall } from './isMeteredCall.js'
 export { type ReportedUsage, readReportedUsage } from './readReportedUsage.js'
-export type { RmaClientOptions, TrustedMeters } from './resolveClientConfig.js'
+export type {
+  PrepaidClientOptions,
+  RmaClientOptions,
+  TrustedMeters,
+} from './resolveClientConfig.js'
 export { type AxiosLike, rmaAxios } from './rmaAxios.js'
 export type {
+  InsufficientBalanceEvent,
   LedgerTotals,
   Observation,
+  PrepaidBalance,
   ReceiptChecks,
   ReceiptRecord,
   RejectedRecord,

@@ -1,5 +1,5 @@
 import { type Address, createDomain, type Hex, type PriceTable, type RmaDomain } from '@rma/core'
-import type { Signer } from 'ethers'
+import type { Provider, Signer } from 'ethers'
 import type { LedgerStore } from './createMemoryLedgerStore.js'
 import { InvalidClientOptionsError } from './errors.js'
 import { isMeteredCall } from './isMeteredCall.js'
@@ -57,6 +57,22 @@ export type RmaClientOptions = {
   checkGaps?: boolean
   /** The fetch that reaches the network (default: the OpenAI client's own, else global fetch). */
   fetch?: typeof fetch
+  /**
+   * Prepaid mode: the user pays from a balance on the settlement contract, and each ack is a
+   * voucher the settler debits. Acks go with every call (`ackInterval` defaults to 0: the meter
+   * serves only a bounded unacked tail), and `client.rma` reads the balance and sends deposits
+   * and withdrawals through `signer` (connected to a provider, or `provider` here).
+   */
+  prepaid?: PrepaidClientOptions | true
+}
+
+export type PrepaidClientOptions = {
+  /** Reads the chain (default: the signer's provider). */
+  provider?: Provider
+  /** The payment token (default: the asset's, read from the settlement contract). */
+  token?: Address
+  /** First block to read settlement events from (default 0; the contract's deployment block is better). */
+  fromBlock?: number
 }
 
 export type ClientConfig = {
@@ -77,6 +93,7 @@ export type ClientConfig = {
   clockSkew: number
   checkGaps: boolean
   fetch: typeof fetch
+  prepaid: PrepaidClientOptions | undefined
 }
 
 /**
@@ -121,7 +138,7 @@ export function resolveClientConfig(options: RmaClientOptions): ClientConfig {
     prices: options.prices,
     onMismatch: options.onMismatch ?? 'throw',
     ackMode: options.ackMode ?? 'next-call',
-    ackInterval: options.ackInterval ?? 1_000,
+    ackInterval: options.ackInterval ?? (options.prepaid ? 0 : 1_000),
     rmaBaseURL: options.rmaBaseURL
       ? () => options.rmaBaseURL!.replace(/\/+$/, '')
       : (url) => `${url.origin}/rma`,
@@ -130,6 +147,7 @@ export function resolveClientConfig(options: RmaClientOptions): ClientConfig {
     clockSkew: options.clockSkew ?? 300,
     checkGaps: options.checkGaps ?? true,
     fetch: (input, init) => fetchImpl.call(undefined, input, init),
+    prepaid: options.prepaid === true ? {} : options.prepaid,
   }
 }
 

@@ -71,6 +71,39 @@ export type Observation = {
   failed: boolean
 }
 
+/** The user's prepaid account as read from chain (`client.rma.balance()`); base units of `token`. */
+export type PrepaidBalance = {
+  token: Address
+  /** On the settlement contract, usable at every asset paid in `token`. */
+  balance: bigint
+  /** Requested for withdrawal (still in `balance` until withdrawn; no longer covers calls). */
+  withdrawalRequested: bigint
+  /** Unix seconds from which the request can be withdrawn (0: none). */
+  withdrawableAt: number
+  /** What this client's receipts of the asset charged beyond the chains' settled vouchers. */
+  pending: bigint
+  /** The cumulative amounts this client acked (its vouchers), summed over its chains. */
+  acked: bigint
+  /** What this asset's prepaid settlements debited from the balance. */
+  debited: bigint
+  /** The users' share of those debits credited back to the balance. */
+  rebatesCredited: bigint
+  /** The block all of the above was read at. */
+  blockNumber: number
+}
+
+/** A metered call the meter refused (402) because the prepaid balance does not cover it. */
+export type InsufficientBalanceEvent = {
+  url: string
+  token: Address | undefined
+  balance: bigint | undefined
+  pending: bigint | undefined
+  reserved: bigint | undefined
+  needed: bigint | undefined
+  /** The meter's message, saying what to deposit. */
+  message: string
+}
+
 export type RmaClientEvents = {
   /** A receipt passed every check and is in the ledger. */
   receipt: (record: ReceiptRecord) => void
@@ -80,4 +113,6 @@ export type RmaClientEvents = {
   ack: (event: { meter: Address; seq: number; receiptHash: Hex; via: 'header' | 'post' }) => void
   /** Something failed outside the checks: an ack POST, the ledger store. */
   error: (error: Error) => void
+  /** The meter refused a call (402 `rma_insufficient_balance`): deposit more. */
+  insufficientBalance: (event: InsufficientBalanceEvent) => void
 }

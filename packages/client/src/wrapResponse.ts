@@ -28,6 +28,7 @@ export async function wrapResponse(
 ): Promise<Response> {
   call.requestId = response.headers.get('x-request-id') ?? undefined
   call.receiptId = response.headers.get('rma-receipt-id') ?? undefined
+  if (response.status === 402) await reportRefusal(engine, call, response)
   if (response.status >= 400 || !response.body) {
     engine.skip(
       call,
@@ -41,6 +42,17 @@ export async function wrapResponse(
     : await wrapJson(engine, call, response)
   callsByTarget.set(wrapped, call)
   return wrapped
+}
+
+/** A 402 for balance is told to the app (`insufficientBalance`); the SDK still gets it as is. */
+async function reportRefusal(engine: Engine, call: Call, response: Response): Promise<void> {
+  try {
+    const body = (await response.clone().json()) as { error?: Record<string, unknown> } | null
+    if (body?.error?.code === 'rma_insufficient_balance')
+      engine.refusedForBalance(call.url, body.error)
+  } catch {
+    // Not the meter's JSON: nothing to report.
+  }
 }
 
 async function wrapJson(engine: Engine, call: Call, response: Response): Promise<Response> {

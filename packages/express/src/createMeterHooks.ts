@@ -48,6 +48,14 @@ export function createMeterHooks(
   const parser = createSseParser(observer.onEvent)
   const hasher = createBytesHasher()
   let settled: Promise<Settled> | undefined
+  /**
+   * Prepaid: the call's reservation ends once its receipt is stored (before the receipt is
+   * delivered, so the user's next call finds it released), or once it has none.
+   */
+  const release = (): Promise<void> | undefined =>
+    context.prepaid
+      ?.release()
+      .catch((error: unknown) => void events.emit('error', asError(error), { id }))
 
   const issue = (
     usage: Usage,
@@ -55,28 +63,31 @@ export function createMeterHooks(
     model: string,
     responseHash: `0x${string}`,
   ): Promise<Settled> =>
-    issueReceipt({ config, context, usage, usageSource, model, responseHash }).then(
-      (stored): Settled => {
-        metrics.requests.inc({ endpoint, outcome: 'metered' })
-        metrics.receipts.inc({ source: usageSource })
-        metrics.tokens.inc({ kind: 'input' }, usage.inputTokens)
-        metrics.tokens.inc({ kind: 'cached_input' }, usage.cachedInputTokens)
-        metrics.tokens.inc({ kind: 'output' }, usage.outputTokens)
-        metrics.tokens.inc({ kind: 'reasoning' }, usage.reasoningTokens)
-        metrics.revenue.inc(Number(stored.receipt.amount))
-        metrics.duration.observe({ endpoint }, (performance.now() - context.startedAt) / 1000)
-        events.emit('receipt', { stored, endpoint, capped: stored.capped })
-        return { kind: 'stored', stored }
-      },
-      (error: unknown): Settled => {
-        metrics.requests.inc({ endpoint, outcome: 'unstored' })
-        events.emit('error', asError(error), { id })
-        config.logger.error?.('rma: receipt not stored, response withheld', { id })
-        return { kind: 'unstored' }
-      },
-    )
+    issueReceipt({ config, context, usage, usageSource, model, responseHash })
+      .finally(release)
+      .then(
+        (stored): Settled => {
+          metrics.requests.inc({ endpoint, outcome: 'metered' })
+          metrics.receipts.inc({ source: usageSource })
+          metrics.tokens.inc({ kind: 'input' }, usage.inputTokens)
+          metrics.tokens.inc({ kind: 'cached_input' }, usage.cachedInputTokens)
+          metrics.tokens.inc({ kind: 'output' }, usage.outputTokens)
+          metrics.tokens.inc({ kind: 'reasoning' }, usage.reasoningTokens)
+          metrics.revenue.inc(Number(stored.receipt.amount))
+          metrics.duration.observe({ endpoint }, (performance.now() - context.startedAt) / 1000)
+          events.emit('receipt', { stored, endpoint, capped: stored.capped })
+          return { kind: 'stored', stored }
+        },
+        (error: unknown): Settled => {
+          metrics.requests.inc({ endpoint, outcome: 'unstored' })
+          events.emit('error', asError(error), { id })
+          config.logger.error?.('rma: receipt not stored, response withheld', { id })
+          return { kind: 'unstored' }
+        },
+      )
 
   const uncharged = (outcome: string): Settled => {
+    void release()
     metrics.requests.inc({ endpoint, outcome })
     return { kind: 'uncharged' }
   }
@@ -144,6 +155,7 @@ export function createMeterHooks(
     },
     async onBodyEnd(body, status): Promise<BodyEnding> {
       if (status >= 400) {
+        void release()
         metrics.requests.inc({ endpoint, outcome: 'failed' })
         return {}
       }
@@ -157,6 +169,7 @@ export function createMeterHooks(
           code: 'rma_unmetered_body',
           message: 'A metered route answered with a body that is not JSON; it cannot be metered.',
         })
+        void release()
         metrics.requests.inc({ endpoint, outcome: 'failed' })
         events.emit('error', error, { id })
         return { error }

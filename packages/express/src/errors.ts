@@ -56,3 +56,55 @@ export class MeterError extends BaseError {
     return { error: { message, type: this.type, code: this.code, param: null } }
   }
 }
+
+/**
+ * HTTP 402 `rma_insufficient_balance`: a prepaid user's balance does not cover the call. Its
+ * JSON adds the figures (decimal strings, base units of `token`) to OpenAI's error object, so a
+ * client can show them: `balance` (on chain, minus a withdrawal request), `pending` (charged by
+ * receipts, not yet settled), `reserved` (calls in flight), `needed` (this call's `maxAmount`).
+ */
+export class InsufficientBalanceError extends MeterError {
+  override name = 'InsufficientBalanceError'
+  readonly token: string
+  readonly balance: bigint
+  readonly pending: bigint
+  readonly reserved: bigint
+  readonly needed: bigint
+
+  constructor(parameters: {
+    token: string
+    balance: bigint
+    pending: bigint
+    reserved: bigint
+    needed: bigint
+  }) {
+    const { token, balance, pending, reserved, needed } = parameters
+    const short = pending + reserved + needed - balance
+    super({
+      status: 402,
+      type: 'invalid_request_error',
+      code: 'rma_insufficient_balance',
+      message: `Prepaid balance too low: balance ${balance}, pending ${pending} (charged, not yet settled), reserved ${reserved} (calls in flight); this call needs up to ${needed}.`,
+      details: `Deposit at least ${short} more of token ${token} (depositFor on the settlement contract), or sign a lower maxAmount.`,
+    })
+    this.token = token
+    this.balance = balance
+    this.pending = pending
+    this.reserved = reserved
+    this.needed = needed
+  }
+
+  override toJSON(): OpenAIErrorBody {
+    const body = super.toJSON()
+    return {
+      error: {
+        ...body.error,
+        token: this.token,
+        balance: this.balance.toString(),
+        pending: this.pending.toString(),
+        reserved: this.reserved.toString(),
+        needed: this.needed.toString(),
+      } as OpenAIErrorBody['error'],
+    }
+  }
+}

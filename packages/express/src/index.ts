@@ -14,15 +14,34 @@ export { canonicalPath } from './canonicalPath.js'
 export { type CheckMeterOnChainParameters, checkMeterOnChain } from './checkMeterOnChain.js'
 export { clientGone } from './clientGone.js'
 export { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
+export {
+  type CreatePrepaidCoverageParameters,
+  createPrepaidCoverage,
+  type PrepaidConfig,
+  type PrepaidCoverage,
+  type PrepaidHold,
+} from './createPrepaidCoverage.js'
 export { endStreamWithError } from './endStreamWithError.js'
-export { MeterError, type OpenAIErrorBody, type OpenAIErrorType } from './errors.js'
+export {
+  InsufficientBalanceError,
+  MeterError,
+  type OpenAIErrorBody,
+  type OpenAIErrorType,
+} from './errors.js'
 export { loadMeterSigner, loadMeterSignerSync, type MeterKeySource } from './loadMeterSigner.js'
 export { type OpenAIProxyOptions, openaiProxy } from './openaiProxy.js'
+export {
+  type PrepaidState,
+  type ReadPrepaidStateParameters,
+  readAssetToken,
+  readPrepaidState,
+} from './readPrepaidState.js'
 export { type ReceiptJSON, receiptToJSON } from './receiptToJSON.js'
 export { type RequestFields, requestFieldNames, requestFields } from './requestFields.js'
 export {
   type MeterConfig,
   type MeterLogger,
+  type PrepaidOptions,
   type RmaMeterOptions,
   resolveMeterConfig,
 } from './resolveMeterConfig.js'

@@ -8,6 +8,7 @@ import {
 } from '@rma/core'
 import type { Signer } from 'ethers'
 import type { Identify } from './authenticate.js'
+import type { PrepaidConfig } from './createPrepaidCoverage.js'
 import { MeterError } from './errors.js'
 import { loadMeterSignerSync, type MeterKeySource } from './loadMeterSigner.js'
 import { type Endpoint, endpointOf } from './usage/endpointOf.js'
@@ -87,9 +88,38 @@ export type RmaMeterOptions = MeterKeySource & {
    * refuses paid calls (503) until it has, or for good if a check failed.
    */
   rpcUrl?: string
+  /**
+   * Prepaid mode: attested calls are served only while the user's prepaid balance on the
+   * settlement contract covers them (see `createPrepaidCoverage` and docs/protocol.md,
+   * "Prepaid coverage"); otherwise 402 `rma_insufficient_balance`. Needs `rpcUrl`. Calls
+   * identified without an attestation (`identify`, custodial) stay postpaid.
+   */
+  prepaid?: PrepaidOptions | true
   logger?: MeterLogger
   /** Unix seconds; injectable for tests. */
   now?: () => number
+}
+
+export type PrepaidOptions = {
+  /** The payment token (default: the asset's, read from the settlement contract). */
+  token?: Address
+  /**
+   * How long a user's balance and settled vouchers read from chain are reused, in ms
+   * (default 2,000). A refusal reads them again once, so a deposit counts at once.
+   */
+  balanceCacheMs?: number
+  /**
+   * The unacked tail: a call is refused (402 `rma_ack_required`) while this many of the
+   * chain's receipts are not countersigned, counting calls in flight (default 16). Receipt N
+   * must be acked before call N + maxUnacked is served. It bounds the provider's only credit
+   * risk: at most `maxUnacked` calls' `maxAmount` per user that no voucher covers.
+   */
+  maxUnacked?: number
+  /**
+   * How long a reservation counts if its call never releases it (a crashed meter), in ms
+   * (default 30 minutes: longer than any call).
+   */
+  reservationTtlMs?: number
 }
 
 /** Options parsed once: every default applied, the domain built, the key loading started. */
@@ -110,6 +140,8 @@ export type MeterConfig = {
   largeBodyWorkers: { size?: number } | false
   defaultMaxOutputTokens: number | undefined
   rpcUrl: string | undefined
+  /** Prepaid mode, resolved; undefined in postpaid mode. */
+  prepaid: PrepaidConfig | undefined
   logger: MeterLogger
   now: () => number
   /** The meter key (loaded and checked when the config is resolved). */
@@ -159,6 +191,7 @@ export function resolveMeterConfig(options: RmaMeterOptions): MeterConfig {
     positive('defaultMaxOutputTokens', options.defaultMaxOutputTokens)
   if (options.rpcUrl !== undefined && !/^(https?|wss?):\/\//.test(options.rpcUrl))
     throw optionError('`rpcUrl` must be an http(s) or ws(s) URL.')
+  const prepaid = resolvePrepaid(options)
   const { signer, keystore, env } = options
   const key = loadMeterSignerSync({ signer, keystore, env })
   let loaded: Promise<{ signer: Signer; address: Address }> | undefined
@@ -185,12 +218,37 @@ export function resolveMeterConfig(options: RmaMeterOptions): MeterConfig {
         ? undefined
         : (options.defaultMaxOutputTokens ?? 16_384),
     rpcUrl: options.rpcUrl,
+    prepaid,
     logger: options.logger ?? {},
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
     signer: () => {
       loaded ??= key.getAddress().then((address) => ({ signer: key, address: address as Address }))
       return loaded
     },
+  }
+}
+
+function resolvePrepaid(options: RmaMeterOptions): PrepaidConfig | undefined {
+  if (options.prepaid === undefined) return undefined
+  const prepaid = options.prepaid === true ? {} : options.prepaid
+  if (typeof prepaid !== 'object' || prepaid === null)
+    throw optionError('`prepaid` must be true or an object of prepaid options.')
+  if (options.rpcUrl === undefined)
+    throw optionError('`prepaid` needs `rpcUrl`: balances are read from the settlement chain.')
+  if (prepaid.token !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(prepaid.token))
+    throw optionError('`prepaid.token` must be an address.')
+  const count = (name: string, value: number | undefined, min: number) => {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= min))
+      throw optionError(`\`prepaid.${name}\` must be an integer of at least ${min}.`)
+  }
+  count('balanceCacheMs', prepaid.balanceCacheMs, 0)
+  count('maxUnacked', prepaid.maxUnacked, 1)
+  count('reservationTtlMs', prepaid.reservationTtlMs, 1)
+  return {
+    token: prepaid.token?.toLowerCase() as Address | undefined,
+    balanceCacheMs: prepaid.balanceCacheMs ?? 2_000,
+    maxUnacked: prepaid.maxUnacked ?? 16,
+    reservationTtlMs: prepaid.reservationTtlMs ?? 30 * 60_000,
   }
 }
 

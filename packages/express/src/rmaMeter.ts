@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import {
+  type Address,
   BaseError,
   decodeAck,
   hashBytes,
@@ -25,6 +26,7 @@ import {
 } from './createLargeBodyBudget.js'
 import { createMeterHooks } from './createMeterHooks.js'
 import { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
+import { createPrepaidCoverage, type PrepaidCoverage } from './createPrepaidCoverage.js'
 import { ensureStoreWritable } from './ensureStoreWritable.js'
 import { MeterError } from './errors.js'
 import { observeResponse } from './observeResponse.js'
@@ -91,6 +93,15 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
   loadTokenizer().catch(() => undefined)
   const events = new EventEmitter<MeterEvents>()
   const metrics = createMeterMetrics()
+  const coverage =
+    config.prepaid &&
+    createPrepaidCoverage({
+      prepaid: config.prepaid,
+      store: config.store,
+      assetId: config.assetId,
+      rpcUrl: config.rpcUrl!,
+      settlementContract: config.domain.verifyingContract,
+    })
   const budget =
     config.largeBodyBudget === false
       ? undefined
@@ -145,7 +156,7 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
     try {
       if (!isReady) await ready.catch(() => undefined)
       if (failed) throw failed
-      context = await begin(config, req, endpoint, budget, pool, (admitted) => {
+      context = await begin(config, req, endpoint, budget, pool, coverage, (admitted) => {
         ticket = admitted
       })
     } catch (error) {
@@ -159,7 +170,10 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
     req.rma = context
     if (ticket) res.once('close', ticket.release)
     observeResponse(res, context.id, createMeterHooks(config, context, events, metrics))
-    if (!(await ensureStoreWritable(config.store, res))) return
+    if (!(await ensureStoreWritable(config.store, res))) {
+      void context.prepaid?.release().catch(() => undefined)
+      return
+    }
     next()
   }
 
@@ -187,6 +201,7 @@ async function begin(
   endpoint: Endpoint,
   budget: LargeBodyBudget | undefined,
   pool: BodyWorkerPool | undefined,
+  coverage: PrepaidCoverage | undefined,
   onTicket: (ticket: LargeBodyTicket) => void,
 ): Promise<RmaRequestContext> {
   const startedAt = performance.now()
@@ -315,22 +330,39 @@ async function begin(
   await acceptAck(config, req)
   // Nothing is claimed (nor forwarded, nor charged) for a client that already left.
   if (clientGone(req)) throw clientGoneError()
+  // Prepaid: the call's maxAmount is reserved against the user's balance (after its ack, which
+  // may shorten its unacked tail; before its nonce, so refused calls do not fill the register).
+  const prepaid =
+    coverage && attestation
+      ? await storeCall(async () =>
+          coverage.admit({
+            user: attestation.user.toLowerCase() as Address,
+            meter: (await config.signer()).address,
+            amount: attestation.maxAmount,
+          }),
+        )
+      : undefined
   if (attestation) {
-    const fresh = await storeCall(() =>
-      config.store.claimNonce({
-        assetId: config.assetId,
-        user: attestation.user,
-        nonce: attestation.nonce,
-        keepUntil: attestation.expiry + config.clockSkew,
-      }),
-    )
-    if (!fresh)
-      throw new MeterError({
-        status: 401,
-        type: 'authentication_error',
-        code: 'rma_attestation_replayed',
-        message: 'The attestation nonce was already used.',
-      })
+    try {
+      const fresh = await storeCall(() =>
+        config.store.claimNonce({
+          assetId: config.assetId,
+          user: attestation.user,
+          nonce: attestation.nonce,
+          keepUntil: attestation.expiry + config.clockSkew,
+        }),
+      )
+      if (!fresh)
+        throw new MeterError({
+          status: 401,
+          type: 'authentication_error',
+          code: 'rma_attestation_replayed',
+          message: 'The attestation nonce was already used.',
+        })
+    } catch (error) {
+      void prepaid?.release().catch(() => undefined)
+      throw error
+    }
   }
   const context: RmaRequestContext = {
     id: randomUUID(),
@@ -344,6 +376,7 @@ async function begin(
     inline: req.get('rma-receipt') === 'inline',
     maxAmount,
     startedAt,
+    prepaid,
   }
   Object.defineProperty(context, 'body', { enumerable: true, get: body })
   return context

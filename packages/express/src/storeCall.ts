@@ -20,7 +20,8 @@ export async function storeCall<T>(call: () => Promise<T>): Promise<T> {
         status: 404,
         type: 'invalid_request_error',
         code: 'rma_ack_unknown_receipt',
-        message: 'The ack names no stored receipt of its chain (asset, meter, user and seq).',
+        message:
+          'The ack names no stored receipt of its chain (asset, meter, user, seq and cumulative amount).',
         cause: error,
       })
     throw new MeterError({

@@ -1,5 +1,6 @@
 import type { Address, Hex, Usage } from '@rma/core'
 import type { RequestFields } from './requestFields.js'
+import type { PrepaidHold } from './createPrepaidCoverage.js'
 import type { Endpoint } from './usage/endpointOf.js'
 
 /** What the meter knows about a metered call; on `req.rma` for handlers after it. */
@@ -33,6 +34,11 @@ export type RmaRequestContext = {
   upstreamUsage?: { usage: Usage; model: string | undefined }
   /** Set by a handler that keeps reading the upstream after the client left, for exact usage. */
   draining?: boolean
+  /**
+   * Prepaid mode: the call's reservation of its `maxAmount`, released once its receipt is
+   * stored or it ended without one.
+   */
+  prepaid?: PrepaidHold
 }
 
 declare global {

@@ -1,3 +1,4 @@
+export { type AttestWithParameters, attestWith } from './attestWith.js'
 export { createFakeUpstream, type FakeUpstream, fakeUsage } from './createFakeUpstream.js'
 export {
   type AttestTarget,
