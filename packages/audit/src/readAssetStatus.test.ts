@@ -81,11 +81,14 @@ test('reads every figure the chain holds, JSON-safe, and consistent with the rec
     owed: String(total.issuer),
   })
 
-  expect(status.deposits).toBe('0')
+  // The settlement client pays batches from a deposit it tops up (the settler's, by default).
+  const deposited = await chain.fx.settlement.depositOf(chain.assetId, chain.fx.settler.address)
+  expect(status.deposits).toBe(String(deposited))
   expect(BigInt(status.ledger)).toBe(
     BigInt(status.stake.active) +
       BigInt(status.stake.pending) +
       BigInt(status.stake.unbonding) +
+      BigInt(status.deposits) +
       (['issuer', 'supporters', 'users', 'protocol'] as const).reduce(
         (s, r) => s + BigInt(status.roles[r].owed),
         0n,
