@@ -3,8 +3,10 @@ import { assetRegisterCommand } from './commands/assetRegister.js'
 import { assetSetMeterCommand } from './commands/assetSetMeter.js'
 import { assetSetSettlerCommand } from './commands/assetSetSettler.js'
 import { auditCommand } from './commands/audit.js'
+import { balanceCommand } from './commands/balance.js'
 import { claimCommand } from './commands/claim.js'
 import { deployCommand } from './commands/deploy.js'
+import { depositCommand } from './commands/deposit.js'
 import { doctorCommand } from './commands/doctor.js'
 import { serveCommand } from './commands/serve.js'
 import { settleCommand } from './commands/settle.js'
@@ -12,6 +14,7 @@ import { stakeCommand } from './commands/stake.js'
 import { statusCommand } from './commands/status.js'
 import { unstakeCommand } from './commands/unstake.js'
 import { withdrawCommand } from './commands/withdraw.js'
+import { withdrawBalanceCommand } from './commands/withdrawBalance.js'
 
 /**
  * Every `rma` command, in the order `rma --help` lists them.
@@ -32,5 +35,8 @@ export const commandList: readonly Command[] = [
   unstakeCommand,
   withdrawCommand,
   claimCommand,
+  depositCommand,
+  withdrawBalanceCommand,
+  balanceCommand,
   settleCommand,
 ]

@@ -15,6 +15,7 @@ import { providerUrlOf } from './providerUrlOf.js'
 import { parseInteger } from './readEnv.js'
 import { readUnsettledRevenue } from './readUnsettledRevenue.js'
 import { redactUrl } from './redactUrl.js'
+import { readSettlementMode } from './settlementMode.js'
 
 /** The chain id the provider and the client sign for when RMA_CHAIN_ID is not set. */
 const defaultChainId = 31337n
@@ -38,6 +39,7 @@ export async function diagnoseDeployment(context: CommandContext): Promise<Docto
   }
   const done = () => ({ ok: checks.every((c) => c.status !== 'fail'), checks })
   const { options, env, timeoutMs } = context
+  const mode = readSettlementMode(options)
 
   // Configuration.
   const rpcUrl = options.rpc as string | undefined
@@ -266,71 +268,88 @@ export async function diagnoseDeployment(context: CommandContext): Promise<Docto
               fix: `use the settler's key, or rma asset set-settler ${settlerKey.address} (with the issuer's key)`,
             },
       )
-    const token = erc20(String(asset.token), provider)
-    const [balance, allowance, deposit, gas] = await Promise.all([
-      token.balanceOf(settler),
-      token.allowance(settler, contractAddress!),
-      contract.depositOf(assetId!, settler),
-      provider.getBalance(settler),
-    ])
-    const unsettled = await readUnsettledRevenue({
-      cwd: context.cwd,
-      db: options.db as string | undefined,
-      databaseUrl: options['database-url'] as string | undefined,
-      assetId: assetId as Hex,
-    }).catch((error: unknown) => {
+    if (mode === 'prepaid') {
+      // Users' prepaid balances pay each settlement: the settler needs only gas.
+      if ((await provider.getBalance(settler)) === 0n)
+        add({
+          name: 'settler gas',
+          status: 'fail',
+          detail: `the settler ${settler} holds none of the chain's native coin: it cannot send a settle`,
+          fix: `send ${settler} some of the native coin for gas`,
+        })
       add({
         name: 'settler funded',
-        status: 'warn',
-        detail: `the receipt store could not be read (${(error as { code?: string }).code ?? 'unreadable'}): the revenue waiting to be settled is unknown`,
-        fix: 'check RMA_DB or RMA_DATABASE_URL',
+        status: 'n/a',
+        detail:
+          "prepaid mode (RMA_SETTLEMENT_MODE): users' prepaid balances pay each settlement; the settler needs no payment token, deposit or approval, only gas",
       })
-      return undefined
-    })
-    if (gas === 0n)
-      add({
-        name: 'settler gas',
-        status: 'fail',
-        detail: `the settler ${settler} holds none of the chain's native coin: it cannot send a settle`,
-        fix: `send ${settler} some of the native coin for gas`,
+    } else {
+      const token = erc20(String(asset.token), provider)
+      const [balance, allowance, deposit, gas] = await Promise.all([
+        token.balanceOf(settler),
+        token.allowance(settler, contractAddress!),
+        contract.depositOf(assetId!, settler),
+        provider.getBalance(settler),
+      ])
+      const unsettled = await readUnsettledRevenue({
+        cwd: context.cwd,
+        db: options.db as string | undefined,
+        databaseUrl: options['database-url'] as string | undefined,
+        assetId: assetId as Hex,
+      }).catch((error: unknown) => {
+        add({
+          name: 'settler funded',
+          status: 'warn',
+          detail: `the receipt store could not be read (${(error as { code?: string }).code ?? 'unreadable'}): the revenue waiting to be settled is unknown`,
+          fix: 'check RMA_DB or RMA_DATABASE_URL',
+        })
+        return undefined
       })
-    const waiting = unsettled
-      ? `; ${unsettled.revenue} waiting in ${unsettled.receipts} unsettled receipt(s)`
-      : ''
-    add(
-      unsettled && unsettled.revenue > deposit + balance
-        ? {
-            name: 'settler funded',
-            status: 'fail',
-            detail: `the next batch needs ${unsettled.revenue} (${unsettled.receipts} unsettled receipt(s) in the store) but the settler ${settler} holds ${balance} and has deposited ${deposit}: it would be refused`,
-            fix: `send the settler at least ${unsettled.revenue - deposit - balance} more of the payment token, or deposit it`,
-          }
-        : deposit > 0n
+      if (gas === 0n)
+        add({
+          name: 'settler gas',
+          status: 'fail',
+          detail: `the settler ${settler} holds none of the chain's native coin: it cannot send a settle`,
+          fix: `send ${settler} some of the native coin for gas`,
+        })
+      const waiting = unsettled
+        ? `; ${unsettled.revenue} waiting in ${unsettled.receipts} unsettled receipt(s)`
+        : ''
+      add(
+        unsettled && unsettled.revenue > deposit + balance
           ? {
               name: 'settler funded',
-              status: 'pass',
-              detail: `deposit ${deposit} (settles take revenue from it first); balance ${balance}, allowance ${allowance}${waiting}`,
+              status: 'fail',
+              detail: `the next batch needs ${unsettled.revenue} (${unsettled.receipts} unsettled receipt(s) in the store) but the settler ${settler} holds ${balance} and has deposited ${deposit}: it would be refused`,
+              fix: `send the settler at least ${unsettled.revenue - deposit - balance} more of the payment token, or deposit it`,
             }
-          : balance === 0n
+          : deposit > 0n
             ? {
                 name: 'settler funded',
-                status: 'fail',
-                detail: `the settler ${settler} holds none of the payment token ${asset.token} and has no deposit: every batch would be refused`,
-                fix: "send the settler the payment token (it pays each batch's revenue in), or deposit for it",
+                status: 'pass',
+                detail: `deposit ${deposit} (settles take revenue from it first); balance ${balance}, allowance ${allowance}${waiting}`,
               }
-            : allowance === 0n
+            : balance === 0n
               ? {
                   name: 'settler funded',
-                  status: 'warn',
-                  detail: `the settler holds ${balance} but has not approved the contract${waiting}`,
-                  fix: 'the settlement client approves before its first batch (one extra transaction); or deposit instead',
+                  status: 'fail',
+                  detail: `the settler ${settler} holds none of the payment token ${asset.token} and has no deposit: every batch would be refused`,
+                  fix: "send the settler the payment token (it pays each batch's revenue in), or deposit for it",
                 }
-              : {
-                  name: 'settler funded',
-                  status: 'pass',
-                  detail: `balance ${balance}, allowance ${allowance >= 2n ** 255n ? 'unlimited' : allowance}${waiting}`,
-                },
-    )
+              : allowance === 0n
+                ? {
+                    name: 'settler funded',
+                    status: 'warn',
+                    detail: `the settler holds ${balance} but has not approved the contract${waiting}`,
+                    fix: 'the settlement client approves before its first batch (one extra transaction); or deposit instead',
+                  }
+                : {
+                    name: 'settler funded',
+                    status: 'pass',
+                    detail: `balance ${balance}, allowance ${allowance >= 2n ** 255n ? 'unlimited' : allowance}${waiting}`,
+                  },
+      )
+    }
 
     // Stake.
     add(

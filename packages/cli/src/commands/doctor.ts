@@ -2,6 +2,7 @@ import type { Command } from '../Command.js'
 import { assetOptions } from '../chainOptions.js'
 import { diagnoseDeployment } from '../diagnoseDeployment.js'
 import { exitCodes } from '../exitCodes.js'
+import { settlementModeOption } from '../settlementMode.js'
 
 const marks = { pass: '✓', fail: '✗', warn: '!', skip: '-', 'n/a': '·' } as const
 
@@ -29,6 +30,7 @@ export const doctorCommand: Command = {
       value: 'url',
       description: 'or its PostgreSQL store',
     },
+    mode: settlementModeOption,
     batches: {
       type: 'string',
       value: 'n',
@@ -51,7 +53,8 @@ export const doctorCommand: Command = {
     'provider and client use), contract code, asset registered, provider health (/rma/health),',
     "meter authorised (RMA_METER_* key and the provider's meter), settler key (RMA_SETTLER_*),",
     'settler gas, settler funded (balance and deposit cover the unsettled receipts of RMA_DB or',
-    'RMA_DATABASE_URL, when set) and approved, stake active, price table',
+    'RMA_DATABASE_URL, when set) and approved (with --mode prepaid or RMA_SETTLEMENT_MODE=prepaid:',
+    "not applicable, users' balances pay; the settler needs only gas), stake active, price table",
     '(not applicable: the contract has none), each recent batch file fetched by its on-chain URI',
     'and checked against its hash and roots. Each line: ✓ pass, ✗ fail (with the fix), ! warning,',
     '- skipped (what it needs), · not applicable. Exit 1 if any check fails.',

@@ -1,23 +1,30 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { ReceiptStore } from '@rma/core'
-import { createSettlementClient, resolveBatchBaseUri } from '@rma/settlement'
+import {
+  createSettlementClient,
+  type PrepaidIdleResult,
+  type PrepaidSettleResult,
+  resolveBatchBaseUri,
+} from '@rma/settlement'
 import { createPostgresStore, createSqliteStore } from '@rma/store'
 import { CliError } from '../CliError.js'
-import type { Command } from '../Command.js'
+import type { Command, CommandContext } from '../Command.js'
 import { assetOptions } from '../chainOptions.js'
 import { connectChain } from '../connectChain.js'
 import { loadKey } from '../loadKey.js'
 import { parseInteger } from '../readEnv.js'
+import { readSettlementMode, settlementModeOption } from '../settlementMode.js'
 import { toCliError } from '../toCliError.js'
 
 export const settleCommand: Command = {
   name: 'settle',
   summary: "settle the unsettled receipts of a store once, as the asset's settler",
-  usage: 'settle --once',
+  usage: 'settle --once [--mode postpaid|prepaid]',
   options: {
     ...assetOptions,
     once: { type: 'boolean', description: 'one round (required: the loop is the settlement job)' },
+    mode: settlementModeOption,
     db: {
       type: 'string',
       env: 'RMA_DB',
@@ -66,6 +73,10 @@ export const settleCommand: Command = {
     'into the contract (from its deposit, else its token balance with a standing approval). A key',
     "that is not the asset's settler is refused before anything is built or sent. Prints the",
     'settled epoch, or `idle` when too few receipts wait (exit 0 either way).',
+    "--mode prepaid (or RMA_SETTLEMENT_MODE=prepaid): submits the users' latest acks as vouchers",
+    '(settlePrepaid): their prepaid balances pay, the settler pays only gas, no batch file or',
+    'public URL is needed. Prints the vouchers applied and each one skipped with its reason',
+    '(by the settler before sending, or by the contract).',
   ].join('\n'),
   async run(context) {
     const o = context.options
@@ -74,11 +85,12 @@ export const settleCommand: Command = {
         'USAGE',
         'rma settle runs one round: pass --once (the loop is the settlement job, examples/settlement-job).',
       )
+    const mode = readSettlementMode(o)
     const batchBaseUri = resolveBatchBaseUri({
       batchBaseUri: o['batch-base-uri'] as string | undefined,
       publicUrl: o['public-url'] as string | undefined,
     })
-    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(batchBaseUri))
+    if (mode === 'postpaid' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(batchBaseUri))
       throw new CliError(
         'CONFIG',
         "No public URL for batch files: set RMA_PUBLIC_URL (the provider's URL, whose rmaRouter serves /rma/batches) or RMA_BATCH_BASE_URI (any static host serving the batch directory).",
@@ -102,12 +114,13 @@ export const settleCommand: Command = {
       o['database-url'] as string | undefined,
     )
     const settlement = createSettlementClient({
+      mode,
       store,
       signer,
       contract: chain.contractAddress,
       assetId: chain.assetId,
       batchDir: resolve(context.cwd, (o['batch-dir'] as string | undefined) ?? '.rma/batches'),
-      batchBaseUri,
+      ...(batchBaseUri ? { batchBaseUri } : {}),
       confirmations,
       retry: { attempts: 2 },
     })
@@ -122,6 +135,7 @@ export const settleCommand: Command = {
     settlement.events.on('error', (e) => context.progress(`warning: ${e.message.split('\n')[0]}`))
     try {
       const result = await settlement.settleOnce({ minReceipts })
+      if ('mode' in result) return printPrepaid(context, result, minReceipts)
       if (result.status === 'idle') {
         context.print(
           { ok: true, status: 'idle', unsettled: result.unsettled },
@@ -153,6 +167,49 @@ export const settleCommand: Command = {
       chain.provider.destroy()
     }
   },
+}
+
+/** A prepaid round: the vouchers applied, and each skipped one with its reason. */
+function printPrepaid(
+  context: CommandContext,
+  result: PrepaidSettleResult | PrepaidIdleResult,
+  minReceipts: number,
+): number {
+  const skipped = result.skipped.map((s) => ({ ...s }))
+  const skippedLines = skipped.map(
+    (s) =>
+      `skipped: ${s.user} seq ${s.seq} (meter ${s.meter}): ${s.reason}, ${s.onChain ? 'by the contract' : 'held back by the settler'}${s.retried ? '; retried in a later round' : '; waits for a newer ack'}`,
+  )
+  if (result.status === 'idle') {
+    context.print(
+      { ok: true, mode: 'prepaid', status: 'idle', unsettled: result.unsettled, skipped },
+      [
+        `idle: no voucher to apply; ${result.unsettled} unsettled receipt(s)${minReceipts > 1 ? `, fewer than ${minReceipts} or none` : ''}`,
+        ...skippedLines,
+      ].join('\n'),
+    )
+    return 0
+  }
+  context.print(
+    {
+      ok: true,
+      mode: 'prepaid',
+      status: 'settled',
+      epoch: result.epoch,
+      revenue: result.revenue.toString(),
+      receiptCount: result.receiptCount,
+      vouchers: result.vouchers,
+      settledVouchers: result.settledVouchers,
+      skipped,
+      txHash: result.txHash,
+      gasUsed: result.gasUsed.toString(),
+    },
+    [
+      `epoch ${result.epoch} settled (prepaid): ${result.settledVouchers} of ${result.vouchers} voucher(s) applied, ${result.receiptCount} receipts, debited ${result.revenue}, gas ${result.gasUsed} (tx ${result.txHash})`,
+      ...skippedLines,
+    ].join('\n'),
+  )
+  return 0
 }
 
 function openStore(
