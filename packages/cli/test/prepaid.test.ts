@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { readAssetStatus } from '@rma/audit'
 import {
   type Anvil,
   deploySettlementFixture,
@@ -299,6 +300,16 @@ describe('prepaid balances with rma on anvil', () => {
     expect(idle.code).toBe(0)
     expect(idle.stdout).toMatch(/^idle: no voucher to apply; 2 unsettled receipt\(s\)/)
     expect(await prepaid(bob.address)).toBe(bobBefore)
+
+    // status --json stays exactly @rma/audit's readAssetStatus after a prepaid settlement.
+    const status = await runRma(['status', '--json'], env)
+    expect(status.code).toBe(0)
+    const read = await readAssetStatus({
+      rpcUrl: anvil.url,
+      contract: fx.settlementAddress,
+      assetId: fx.assetId,
+    })
+    expect(JSON.parse(status.stdout)).toEqual(JSON.parse(JSON.stringify(read)))
   })
 
   test('settle --mode prepaid with a key that is not the settler sends nothing', async () => {
