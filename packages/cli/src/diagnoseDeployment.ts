@@ -410,7 +410,14 @@ export async function diagnoseDeployment(context: CommandContext): Promise<Docto
       fromBlock,
     )) as EventLog[]
     if (settled.length === 0)
-      add({ name: 'batch files', status: 'n/a', detail: 'no epoch settled yet' })
+      add({
+        name: 'batch files',
+        status: 'n/a',
+        detail:
+          mode === 'prepaid'
+            ? 'no postpaid epoch settled: prepaid settlements carry every voucher in their calldata and publish no batch file'
+            : 'no epoch settled yet',
+      })
     else {
       const domain = createDomain({ chainId, verifyingContract: contractAddress as Hex })
       const recent = settled.slice(-lastN)

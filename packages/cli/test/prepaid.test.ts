@@ -344,6 +344,10 @@ describe('prepaid balances with rma on anvil', () => {
     expect(prepaidMode('settler key')).toMatchObject({ status: 'pass' })
     expect(prepaidMode('settler funded')?.status).toBe('n/a')
     expect(prepaidMode('settler funded')?.detail).toContain('needs no payment token')
+    // The prepaid epoch settled above has no batch file to check, and none is asked for.
+    expect((await fx.settlement.getAsset(fx.assetId)).epoch).toBe(1n)
+    expect(prepaidMode('batch files')).toMatchObject({ status: 'n/a' })
+    expect(prepaidMode('batch files')?.detail).toContain('publish no batch file')
     const wrongKey = await check({
       RMA_SETTLEMENT_MODE: 'prepaid',
       RMA_SETTLER_PRIVATE_KEY: stranger.privateKey,
