@@ -307,6 +307,7 @@ export function createPrepaidRound(ctx: PrepaidRoundContext) {
       txHash,
       gasUsed: mined.gasUsed,
       approveGasUsed: 0n,
+      depositGasUsed: 0n,
       recovered: false,
     })
     return {
