@@ -98,13 +98,13 @@ export async function createAuditChain(
     () => new Wallet(Wallet.createRandom().privateKey),
   )
   const supporters = fx.others.slice(0, 2)
-  const heads = new Map<string, { seq: number; hash: Hex }>()
+  const heads = new Map<string, { seq: number; hash: Hex; cumulativeAmount: bigint }>()
   const headKey = (meter: string, user: string) => `${meter.toLowerCase()}:${user.toLowerCase()}`
 
   async function signed(
     meter: Wallet,
     user: string,
-    fields: Partial<SignedUsageReceipt> & { seq: number; prev: Hex },
+    fields: Partial<SignedUsageReceipt> & { seq: number; prev: Hex; cumulativeAmount: bigint },
   ): Promise<TestReceipt> {
     const receipt = await signReceipt({
       signer: meter,
@@ -192,11 +192,20 @@ export async function createAuditChain(
         user: user.address as Address,
         id: randomUUID(),
         async sign(head) {
-          out = await signed(meter, user.address, { seq: head.seq + 1, prev: head.hash, amount })
+          out = await signed(meter, user.address, {
+            seq: head.seq + 1,
+            prev: head.hash,
+            amount,
+            cumulativeAmount: head.cumulativeAmount + amount,
+          })
           return { receipt: out.receipt, hash: out.hash }
         },
       })
-      heads.set(headKey(meter.address, user.address), { seq: out!.receipt.seq, hash: out!.hash })
+      heads.set(headKey(meter.address, user.address), {
+        seq: out!.receipt.seq,
+        hash: out!.hash,
+        cumulativeAmount: out!.receipt.cumulativeAmount,
+      })
       return out!
     },
 
@@ -217,13 +226,19 @@ export async function createAuditChain(
       { meter = fx.meter, advance = true }: { meter?: Wallet; advance?: boolean } = {},
     ): Promise<TestReceipt> {
       const key = headKey(meter.address, user.address)
-      const head = heads.get(key) ?? { seq: 0, hash: zeroHash }
+      const head = heads.get(key) ?? { seq: 0, hash: zeroHash, cumulativeAmount: 0n }
       const out = await signed(meter, user.address, {
         seq: head.seq + 1,
         prev: head.hash,
+        cumulativeAmount: head.cumulativeAmount + (fields.amount ?? 1_000n),
         ...fields,
       })
-      if (advance) heads.set(key, { seq: out.receipt.seq, hash: out.hash })
+      if (advance)
+        heads.set(key, {
+          seq: out.receipt.seq,
+          hash: out.hash,
+          cumulativeAmount: out.receipt.cumulativeAmount,
+        })
       return out
     },
 
