@@ -71,6 +71,8 @@ export type PrepaidSettleResult = {
   gasUsed: bigint
   /** Always 0: the provider pays nothing in, so nothing is approved. */
   approveGasUsed: 0n
+  /** Always 0: prepaid batches are paid from users' balances, not a settler's deposit. */
+  depositGasUsed: 0n
   recovered: false
 }
 
@@ -322,6 +324,7 @@ export function createPrepaidRound(ctx: PrepaidRoundContext) {
       txHash,
       gasUsed: mined.gasUsed,
       approveGasUsed: 0n,
+      depositGasUsed: 0n,
       recovered: false,
     }
   }

@@ -124,6 +124,7 @@ describe('createSettler paying from its deposit', () => {
               reasoningTokens: 0,
               usageSource: 'reported',
               amount,
+              cumulativeAmount: head.cumulativeAmount + amount,
               timestamp: 1_700_000_000,
             },
           })
