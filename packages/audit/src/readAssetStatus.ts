@@ -103,7 +103,8 @@ export async function collectAssetStatus(
         users: String(e.usersAmount),
         protocol: String(e.protocolAmount),
       },
-      rebatesClaimed: String(rebates.claimed),
+      // The epoch funded its users' share; the chain keeps what is still unclaimed of it.
+      rebatesClaimed: String((e.usersAmount as bigint) - (rebates.remaining as bigint)),
     }
   })
 

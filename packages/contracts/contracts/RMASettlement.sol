@@ -140,14 +140,6 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint64 unbondingEnd;
     }
 
-    /// @dev One epoch's rebates: adjacent slots, so a claim hashes their location once.
-    struct EpochRebates {
-        // the first 20 bytes of the root, then the funding (96 bits); written once, by settle
-        uint256 rootAndFunded;
-        // claimed so far
-        uint256 claimed;
-    }
-
     /// @notice One epoch's rebate claim of a user, for {claimRebates}.
     struct RebateClaim {
         uint64 epoch;
@@ -232,7 +224,10 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
 
     mapping(bytes32 assetId => Asset) private _assets;
     mapping(bytes32 assetId => mapping(address supporter => Supporter)) private _supporters;
-    mapping(bytes32 assetId => mapping(uint256 epoch => EpochRebates)) private _epochRebates;
+    /// @dev One slot per epoch with rebates: the first 20 bytes of its root, then what of its
+    /// funding is still unclaimed (96 bits). Settle writes it with the whole users' share; each
+    /// claim reads and lowers it (so `claimed <= funded` holds per epoch), in the one slot.
+    mapping(bytes32 assetId => mapping(uint256 epoch => uint256)) private _epochRebates;
     /// @dev One bit per epoch: whether the user claimed that epoch's rebate.
     mapping(bytes32 assetId => mapping(address user => mapping(uint256 word => uint256))) private
         _rebateBits;
@@ -577,18 +572,15 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
 
         (uint256 issuer, uint256 supporters, uint256 users, uint256 protocol) = _split(a, received);
 
-        // 2^32 - 1 epochs: one a minute for 8,000 years.
-        a.epoch = uint32(next);
+        _closeEpoch(a, next, issuer, supporters);
         unchecked {
-            a.issuerFunded += uint112(issuer);
-            a.supportersFunded += uint112(supporters);
             if (users != 0) a.rebatesFunded += uint96(users);
             if (protocol != 0) a.protocolFunded += uint112(protocol);
         }
         if (users != 0) {
             if (users > AMOUNT_MASK) revert AmountTooLarge(AMOUNT_MASK);
             if (bytes20(rebateRoot) == bytes20(0)) revert MissingRebateRoot();
-            _epochRebates[assetId][next].rootAndFunded = (uint256(rebateRoot) & ~AMOUNT_MASK) | users;
+            _epochRebates[assetId][next] = (uint256(rebateRoot) & ~AMOUNT_MASK) | users;
         }
         _creditSupporters(assetId, a, next, supporters);
 
@@ -801,15 +793,16 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice One epoch's rebates: the first 20 bytes of its root (the rest are zero; proofs
-    /// are checked against them), what the epoch's users' share funded, and what was claimed.
+    /// are checked against them) and what of its funding is still unclaimed. What it funded is
+    /// `Settled.usersAmount` of the epoch; claimed so far is that minus `remaining` (or the sum
+    /// of its `RebateClaimed` events).
     function epochRebates(bytes32 assetId, uint64 epoch)
         external
         view
-        returns (bytes32 root, uint256 funded, uint256 claimed)
+        returns (bytes32 root, uint256 remaining)
     {
-        EpochRebates storage e = _epochRebates[assetId][epoch];
-        uint256 packed = e.rootAndFunded;
-        return (bytes32(packed & ~AMOUNT_MASK), packed & AMOUNT_MASK, e.claimed);
+        uint256 packed = _epochRebates[assetId][epoch];
+        return (bytes32(packed & ~AMOUNT_MASK), packed & AMOUNT_MASK);
     }
 
     /// @notice Pays the issuer what it is owed. Anyone may submit; the tokens go to the issuer.
@@ -945,10 +938,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         // Per-voucher floors sum to at most the batch's floor: the remainder joins the dust.
         issuer += users - rebated;
         uint256 next = uint256(a.epoch) + 1;
-        a.epoch = uint32(next);
+        _closeEpoch(a, next, issuer, supporters);
         unchecked {
-            a.issuerFunded += uint112(issuer);
-            a.supportersFunded += uint112(supporters);
             if (protocol != 0) a.protocolFunded += uint112(protocol);
         }
         _prepaidTotal[token] -= debited - rebated;
@@ -1211,6 +1202,25 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         issuer = revenue - supporters - users - protocol;
     }
 
+    /// @dev Moves an asset to epoch `next` and adds a settlement's issuer and supporters'
+    /// shares to their cumulative counters (wrapping modulo 2^112): slot 1, which holds
+    /// exactly these three fields, in one write. Field by field, the compiler re-reads and
+    /// rewrites the slot per field (two warm reads and writes more per settle).
+    function _closeEpoch(Asset storage a, uint256 next, uint256 issuer, uint256 supporters)
+        private
+    {
+        uint256 word;
+        unchecked {
+            // 2^32 - 1 epochs: one a minute for 8,000 years.
+            word = uint256(uint32(next))
+                | uint256(uint112(a.issuerFunded + uint112(issuer))) << 32
+                | uint256(uint112(a.supportersFunded + uint112(supporters))) << 144;
+        }
+        assembly ("memory-safe") {
+            sstore(add(a.slot, 1), word)
+        }
+    }
+
     /// @dev Credits the supporters' share plus what was held, up to the active stake, through
     /// the accumulator; holds the rest; then activates pending stake (after the credit, so it
     /// earns from the next settle) and checkpoints the accumulator for it.
@@ -1307,7 +1317,9 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Checks one epoch's claim and records it; the caller pays.
+    /// @dev Checks one epoch's claim and records it; the caller pays. The epoch's slot holds
+    /// its root prefix and its unclaimed funding: a claim above what is left reverts, so an
+    /// epoch never pays out more than it funded (H1), whatever root it carries.
     function _claimRebate(
         bytes32 assetId,
         uint64 epoch,
@@ -1315,8 +1327,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint256 amount,
         bytes32[] calldata proof
     ) private {
-        EpochRebates storage e = _epochRebates[assetId][epoch];
-        uint256 packed = e.rootAndFunded;
+        mapping(uint256 => uint256) storage rebates = _epochRebates[assetId];
+        uint256 packed = rebates[epoch];
         bytes32 root = _rebateRootOf(user, amount, proof);
         if (packed == 0 || bytes20(root) != bytes20(bytes32(packed))) revert InvalidProof();
         mapping(uint256 => uint256) storage bits = _rebateBits[assetId][user];
@@ -1324,10 +1336,12 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint256 bit = 1 << (epoch & 0xff);
         if (word & bit != 0) revert RebateAlreadyClaimed(epoch);
         if (amount == 0) revert NothingToClaim();
-        uint256 claimed = e.claimed + amount;
-        if (claimed > packed & AMOUNT_MASK) revert RebatesExceedFunded(epoch);
+        if (amount > packed & AMOUNT_MASK) revert RebatesExceedFunded(epoch);
         bits[epoch >> 8] = word | bit;
-        e.claimed = claimed;
+        unchecked {
+            // amount <= the remaining funding: the root prefix above it is untouched.
+            rebates[epoch] = packed - amount;
+        }
         emit RebateClaimed(assetId, epoch, user, amount);
     }
 

@@ -86,7 +86,7 @@ describe('L2: overflow bounds, tested at their edges', () => {
     expect(splitRevenue(over, shares).users).toBe(MAX_STAKE + 1n)
     await expectRevert(s.settle(...settleArgs(assetId, 1, over)), 'AmountTooLarge', [MAX_STAKE])
     await mined(s.settle(...settleArgs(assetId, 1, fits)))
-    expect((await settlement.epochRebates(assetId, 1)).funded).toBe(MAX_STAKE)
+    expect((await settlement.epochRebates(assetId, 1)).remaining).toBe(MAX_STAKE)
     await mined(s.settle(...settleArgs(assetId, 2, 1_000n)))
   })
 

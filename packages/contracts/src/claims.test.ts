@@ -53,7 +53,6 @@ describe('claimRebate (one epoch per root)', () => {
     expect([...(await settlement.epochRebates(assetId, 1))]).toEqual([
       storedRebateRoot(tree1.root),
       150_000n,
-      0n,
     ])
     const aliceBefore = await token.balanceOf(alice)
     const first = await mined(claim(1, tree1, alice))
@@ -76,8 +75,9 @@ describe('claimRebate (one epoch per root)', () => {
     await mined(claim(2, tree2, alice))
     await mined(claim(2, tree2, carol))
     expect(await token.balanceOf(alice)).toBe(aliceBefore + 200_000n)
-    expect([...(await settlement.epochRebates(assetId, 1))].slice(1)).toEqual([150_000n, 150_000n])
-    expect([...(await settlement.epochRebates(assetId, 2))].slice(1)).toEqual([300_000n, 200_000n])
+    // Funded 150,000 and 300,000: what is left of each epoch's funding.
+    expect((await settlement.epochRebates(assetId, 1)).remaining).toBe(0n)
+    expect((await settlement.epochRebates(assetId, 2)).remaining).toBe(100_000n)
     const asset = await settlement.getAsset(assetId)
     expect([asset.rebatesFunded, asset.rebatesClaimed]).toEqual([450_000n, 350_000n])
   })
@@ -126,7 +126,7 @@ describe('claimRebate (one epoch per root)', () => {
     await expectRevert(s.settle(...settleArgs(assetId, 1, 1_000n, zero)), 'MissingRebateRoot')
     // 6 × 1500 / 10000 floors to 0: no users' share, no root needed.
     await mined(s.settle(...settleArgs(assetId, 1, 6n, zero)))
-    expect([...(await settlement.epochRebates(assetId, 1))]).toEqual([zero, 0n, 0n])
+    expect([...(await settlement.epochRebates(assetId, 1))]).toEqual([zero, 0n])
   })
 })
 
@@ -192,10 +192,10 @@ describe('H1: a settler (or the issuer through setSettler) cannot take funded re
     await mined(claim(1, tree, bob))
     expect(await token.balanceOf(alice)).toBe(before[0]! + 100_000n)
     expect(await token.balanceOf(bob)).toBe(before[1]! + 50_000n)
+    // Funded 150,000, all claimed: nothing left.
     expect([...(await settlement.epochRebates(assetId, 1))]).toEqual([
       storedRebateRoot(tree.root),
-      150_000n,
-      150_000n,
+      0n,
     ])
   }
 
@@ -272,7 +272,8 @@ describe('H1: a settler (or the issuer through setSettler) cannot take funded re
     await settleEpoch(2, 10_000n, overPromised)
     await mined(claim(2, overPromised, carol))
     await expectRevert(claim(2, overPromised, dave), 'RebatesExceedFunded', [2n])
-    expect([...(await settlement.epochRebates(assetId, 2))].slice(1)).toEqual([1_500n, 1_000n])
+    // Funded 1,500, claimed 1,000: 500 left, more than dave's leaf.
+    expect((await settlement.epochRebates(assetId, 2)).remaining).toBe(500n)
     await honestUsersClaimInFull(tree, alice, bob)
   })
 })

@@ -72,11 +72,11 @@ describe('settle', () => {
     expect(asset.heldForSupporters).toBe(split.supporters)
     expect(asset.ledger).toBe(revenue + 1_000_000n)
     expect(await settlement.ledgerOf(assetId)).toBe(revenue + 1_000_000n)
-    // The epoch's rebates: the root's first 20 bytes, funded with the users' share.
+    // The epoch's rebates: the root's first 20 bytes, funded with the users' share (all of
+    // it unclaimed).
     expect([...(await settlement.epochRebates(assetId, 1))]).toEqual([
       storedRebateRoot(rebateRoot),
       split.users,
-      0n,
     ])
   })
 

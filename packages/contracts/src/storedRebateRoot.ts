@@ -2,7 +2,7 @@ import { InvalidFieldError } from '@rma/core'
 
 /**
  * The form in which the contract keeps an epoch's rebate root: its first 20 bytes, then 12 zero
- * bytes (the other 12 bytes of the slot hold the epoch's funding). `epochRebates(...).root`
+ * bytes (the other 12 bytes of the slot hold what is left of the epoch's funding). `epochRebates(...).root`
  * returns this form; compare a tree's root with it through this function. Proofs are checked
  * against the 20 bytes: forging one needs a 160-bit second preimage.
  *

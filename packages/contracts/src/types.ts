@@ -68,11 +68,14 @@ export type PendingStakeView = [amount: bigint, activationEpoch: bigint] & {
 }
 
 /** `epochRebates(assetId, epoch)`. */
-export type EpochRebatesView = [root: string, funded: bigint, claimed: bigint] & {
+export type EpochRebatesView = [root: string, remaining: bigint] & {
   /** The first 20 bytes of the epoch's rebate root, then 12 zero bytes (see `storedRebateRoot`). */
   root: string
-  funded: bigint
-  claimed: bigint
+  /**
+   * What of the epoch's funding is still unclaimed. The epoch funded its `Settled.usersAmount`;
+   * claimed so far is that minus `remaining`.
+   */
+  remaining: bigint
 }
 
 /** One epoch's claim in `claimRebates`. */
