@@ -2,6 +2,7 @@ import type { Address, Hex } from '@rma/core'
 import type {
   AssetStatus,
   EpochStatus,
+  PrepaidUserStatus,
   RoleStatus,
   SupporterStatus,
   UserClaimStatus,
@@ -13,6 +14,7 @@ import {
   openSettlement,
   type SettlementReader,
 } from './openSettlement.js'
+import { type PrepaidBatch, readPrepaidBatch } from './readPrepaidBatch.js'
 
 export type ReadAssetStatusParameters = ChainParameters
 
@@ -37,6 +39,7 @@ const zeroAddress = /^0x0{40}$/i
 export async function collectAssetStatus(
   reader: SettlementReader,
   events: readonly AssetEvent[],
+  prepaidBatches?: readonly PrepaidBatch[],
 ): Promise<AssetStatus> {
   const a = reader.asset
   const meters = new Map<string, boolean>()
@@ -54,6 +57,7 @@ export async function collectAssetStatus(
         settler = lower(args.settler)
         break
       case 'Settled':
+      case 'PrepaidSettled':
         settled.push({ event, settler: settler as Address })
         break
       case 'Staked':
@@ -81,12 +85,46 @@ export async function collectAssetStatus(
     return s
   }
 
+  const batches =
+    prepaidBatches ??
+    (await mapLimit(
+      settled.filter((s) => s.event.name === 'PrepaidSettled'),
+      8,
+      ({ event }) => readPrepaidBatch(reader, event),
+    ))
+  const usersBps = BigInt(a.usersBps as bigint)
+  const prepaid = prepaidFigures(batches, usersBps)
+
   const epochs: EpochStatus[] = await mapLimit(settled, 8, async ({ event, settler }) => {
     const e = event.args
     const epoch = Number(e.epoch)
+    if (event.name === 'PrepaidSettled')
+      return {
+        epoch,
+        kind: 'prepaid' as const,
+        block: event.blockNumber,
+        timestamp: await reader.blockTimestamp(event.blockNumber),
+        transactionHash: event.transactionHash,
+        settler,
+        revenue: String(e.debited),
+        receiptCount: prepaid.receiptCounts.get(epoch) ?? null,
+        receiptsRoot: null,
+        rebateRoot: null,
+        batchHash: null,
+        batchUri: null,
+        split: {
+          issuer: String(e.issuerAmount),
+          supporters: String(e.supportersAmount),
+          users: String(e.usersAmount),
+          protocol: String(e.protocolAmount),
+        },
+        rebatesClaimed: String(e.usersAmount),
+        vouchers: { submitted: Number(e.vouchers), settled: Number(e.settledVouchers) },
+      }
     const rebates = await reader.view('epochRebates', [reader.assetId, epoch])
     return {
       epoch,
+      kind: 'postpaid' as const,
       block: event.blockNumber,
       timestamp: await reader.blockTimestamp(event.blockNumber),
       transactionHash: event.transactionHash,
@@ -104,8 +142,29 @@ export async function collectAssetStatus(
         protocol: String(e.protocolAmount),
       },
       rebatesClaimed: String(rebates.claimed),
+      vouchers: null,
     }
   })
+
+  const prepaidUsers: PrepaidUserStatus[] = await mapLimit(
+    [...prepaid.users.entries()].sort(([x], [y]) => (x < y ? -1 : 1)),
+    8,
+    async ([address, u]) => {
+      const balance = await reader.view('prepaidBalance', [a.token, address])
+      return {
+        address: address as Address,
+        balance: String(balance.balance),
+        withdrawalRequested: String(balance.withdrawalRequested),
+        withdrawableAt: Number(balance.withdrawableAt),
+        debited: String(u.debited),
+        rebateCredited: String(u.rebate),
+        vouchers: u.vouchers,
+      }
+    },
+  )
+  const prepaidTotal = (await reader.view('prepaidTotalOf', [a.token]))[0] as bigint
+  const prepaidRebates = [...prepaid.users.values()].reduce((sum, u) => sum + u.rebate, 0n)
+  const prepaidDebits = [...prepaid.users.values()].reduce((sum, u) => sum + u.debited, 0n)
 
   const supporterList: SupporterStatus[] = await mapLimit(
     [...supporters.entries()],
@@ -167,7 +226,7 @@ export async function collectAssetStatus(
     epochs,
     totals: {
       revenue: String(epochs.reduce((sum, e) => sum + BigInt(e.revenue), 0n)),
-      receiptCount: epochs.reduce((sum, e) => sum + e.receiptCount, 0),
+      receiptCount: epochs.reduce((sum, e) => sum + (e.receiptCount ?? 0), 0),
     },
     stake: {
       active: String(a.totalStake),
@@ -179,12 +238,60 @@ export async function collectAssetStatus(
     roles: {
       issuer: role(a.issuerFunded, a.issuerClaimed, 112n),
       supporters: role(a.supportersFunded, a.supportersClaimed, 112n),
-      users: role(a.rebatesFunded, a.rebatesClaimed, 96n),
+      users: withPrepaid(role(a.rebatesFunded, a.rebatesClaimed, 96n), prepaidRebates),
       protocol: role(a.protocolFunded, a.protocolClaimed, 112n),
     },
     deposits: String(a.deposits),
     ledger: String(a.ledger),
     users: userList,
+    prepaid: {
+      total: String(prepaidTotal),
+      debited: String(prepaidDebits),
+      rebateCredited: String(prepaidRebates),
+      users: prepaidUsers,
+    },
+  }
+}
+
+/**
+ * Per user: Σ debits, Σ rebates (the contract's rule, `floor(debit * usersBps / 10000)` per
+ * applied voucher; `usersBps` is fixed at registration) and vouchers applied; per epoch the
+ * receipts its vouchers cover (the seq each chain gained), when the calldata shows the vouchers.
+ */
+function prepaidFigures(batches: readonly PrepaidBatch[], usersBps: bigint) {
+  const users = new Map<string, { debited: bigint; rebate: bigint; vouchers: number }>()
+  const receiptCounts = new Map<number, number>()
+  const heads = new Map<string, number>()
+  const ordered = [...batches].sort(
+    (x, y) => x.event.blockNumber - y.event.blockNumber || x.event.logIndex - y.event.logIndex,
+  )
+  for (const batch of ordered) {
+    let count = 0
+    for (const [i, outcome] of batch.outcomes.entries()) {
+      if (!outcome.settled) continue
+      const u = users.get(outcome.user) ?? { debited: 0n, rebate: 0n, vouchers: 0 }
+      u.debited += outcome.debit
+      u.rebate += (outcome.debit * usersBps) / 10_000n
+      u.vouchers += 1
+      users.set(outcome.user, u)
+      const v = batch.vouchers?.[i]
+      if (v) {
+        const key = `${v.meter}:${v.user}`
+        count += v.seq - (heads.get(key) ?? 0)
+        heads.set(key, v.seq)
+      }
+    }
+    if (batch.vouchers) receiptCounts.set(Number(batch.event.args.epoch), count)
+  }
+  return { users, receiptCounts }
+}
+
+/** Prepaid rebates are paid as they are funded: both counters grow, nothing is owed. */
+function withPrepaid(r: RoleStatus, rebates: bigint): RoleStatus {
+  return {
+    funded: String(BigInt(r.funded) + rebates),
+    claimed: String(BigInt(r.claimed) + rebates),
+    owed: r.owed,
   }
 }
 
