@@ -13,7 +13,9 @@ import type { PrepaidBatch, SubmittedVoucher } from './readPrepaidBatch.js'
  * exactly the increase; the debits must sum to the epoch's revenue and the rebates credited,
  * `floor(debit * usersBps / 10000)` each, to its users' share. With a ledger (the user's own
  * receipts), a voucher settled above the cumulative amount of the user's receipt of that seq
- * (or past its last receipt) is an `overcharge`.
+ * (or past its last receipt) is an `overcharge`. A voucher whose seq range covers receipts a
+ * postpaid batch of the asset settled (`postpaid`) debits them a second time: `duplicate-receipt`
+ * (the contract allows both modes on one asset, and its voucher state starts at zero).
  *
  * @example
  * const found = checkPrepaid(batches, { domain, assetId, meters, usersBps, held })
@@ -27,6 +29,8 @@ export function checkPrepaid(
     usersBps: bigint
     settlers: ReadonlyMap<number, string>
     held?: readonly LedgerReceipt[] | undefined
+    /** Per chain (`chainKey`), the seqs postpaid batches settled, with their epoch. */
+    postpaid?: ReadonlyMap<string, ReadonlyMap<number, number>> | undefined
   },
 ): Discrepancy[] {
   const found: Discrepancy[] = []
@@ -117,6 +121,16 @@ export function checkPrepaid(
           epoch: n,
           accounts,
           detail: `The ${where} debited ${outcome.debit}, but its cumulative amount rose by ${v.cumulativeAmount - head.cumulative} (${head.cumulative} → ${v.cumulativeAmount}).`,
+        })
+      const twice = [...(context.postpaid?.get(key) ?? new Map<number, number>())]
+        .filter(([seq]) => seq > head.seq && seq <= v.seq)
+        .sort(([x], [y]) => x - y)
+      if (twice.length > 0)
+        found.push({
+          kind: 'duplicate-receipt',
+          epoch: n,
+          accounts,
+          detail: `The ${where} debits seqs ${head.seq + 1}..${v.seq}, of which ${twice.map(([seq, e]) => `${seq} (epoch ${e})`).join(', ')} a postpaid batch already settled: the user pays them twice.`,
         })
       const held = ledger.get(key)
       if (held) {

@@ -1,6 +1,7 @@
 import {
   type Address,
   allocateProRata,
+  chainKey,
   createDomain,
   createRebateTree,
   createReceiptsTree,
@@ -156,8 +157,17 @@ export async function deriveAudit(parameters: AuditAssetParameters): Promise<Der
   }
 
   discrepancies.push(...checkChains(epochs, domain))
+  const postpaid = new Map<string, Map<number, number>>()
+  for (const e of epochs)
+    for (const { receipt } of e.receipts ?? []) {
+      const key = chainKey(receipt.assetId, receipt.meter, receipt.user)
+      const seqs = postpaid.get(key) ?? new Map<number, number>()
+      seqs.set(receipt.seq, e.status.epoch)
+      postpaid.set(key, seqs)
+    }
   discrepancies.push(
     ...checkPrepaid(prepaidBatches, {
+      postpaid,
       domain,
       assetId: reader.assetId,
       meters,

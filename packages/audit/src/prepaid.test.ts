@@ -205,6 +205,28 @@ test('a voucher the user signed above its receipt is settled by the contract; th
   expect((await auditAsset({ ...params(), ledger: chain.ledgerOf(held.b) })).ok).toBe(true)
 })
 
+test('a voucher covering receipts a postpaid batch settled debits them again; the audit names the receipts settled twice', async () => {
+  // a's seq 1 (1,000) was settled postpaid in epoch 1, the settler paying it in. a deposits and
+  // acks seq 2 for its chain's running total: the contract's voucher state of the chain starts
+  // at zero, so it debits 1,500, seq 1 included.
+  await chain.deposit(a, 10_000n)
+  const r = await chain.meter(a, 500n)
+  expect(r.receipt.seq).toBe(2)
+  await chain.postVouchers([await chain.ack(a, r, {}, { store: false })])
+  const status = await readAssetStatus(params())
+  expect(status.prepaid.users.find((u) => u.address === lower(a))?.debited).toBe('1500')
+  const report = await auditAsset(params())
+  expect(report.ok).toBe(false)
+  expect(report.discrepancies).toEqual([
+    {
+      kind: 'duplicate-receipt',
+      epoch: 5,
+      accounts: [lower(a), lower(chain.fx.meter)],
+      detail: expect.stringContaining('1 (epoch 1)'),
+    },
+  ])
+})
+
 test('a voucher whose meter was revoked before settlement is skipped; status and audit agree with the chain', async () => {
   const r = await chain.meter(c, 250n)
   const voucher = await chain.ack(c, r, {}, { store: false })
