@@ -1,5 +1,8 @@
 /**
- * What an audit can find. Each is produced by a settler or meter cheating in `auditAsset.test.ts`.
+ * What an audit can find. Each postpaid kind is produced by a settler or meter cheating in
+ * `auditAsset.test.ts`; the prepaid ones in `prepaid.test.ts` (`overcharge` and a
+ * `duplicate-receipt` across modes on chain; `voucher-signature` and `voucher-mismatch`, which
+ * the contract itself prevents, on altered reads of real settlements).
  *
  * | kind | meaning |
  * | --- | --- |
