@@ -157,23 +157,7 @@ export async function openSettlement(parameters: ChainParameters): Promise<Settl
           topics: [topics, assetId],
         },
       ])
-      const out: AssetEvent[] = []
-      for (const log of logs) {
-        let parsed: LogDescription | null = null
-        try {
-          parsed = abi.parseLog({ topics: log.topics, data: log.data })
-        } catch {
-          continue
-        }
-        if (!parsed) continue
-        out.push({
-          name: parsed.name,
-          args: parsed.args,
-          blockNumber: Number(BigInt(log.blockNumber)),
-          logIndex: Number(BigInt(log.logIndex)),
-          transactionHash: log.transactionHash.toLowerCase() as Hex,
-        })
-      }
+      const out = logs.map(decodeLog).filter((e): e is AssetEvent => e !== null)
       return out.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex)
     },
     async transaction(hash: Hex) {
@@ -186,28 +170,19 @@ export async function openSettlement(parameters: ChainParameters): Promise<Settl
           hash,
         ]),
       ])
-      const logs: AssetEvent[] = []
-      for (const log of receipt?.logs ?? []) {
-        if (log.address.toLowerCase() !== contract) continue
-        let parsed: LogDescription | null = null
-        try {
-          parsed = abi.parseLog({ topics: log.topics, data: log.data })
-        } catch {
-          continue
-        }
-        if (!parsed) continue
-        logs.push({
-          name: parsed.name,
-          args: parsed.args,
-          blockNumber: Number(BigInt(log.blockNumber)),
-          logIndex: Number(BigInt(log.logIndex)),
-          transactionHash: log.transactionHash.toLowerCase() as Hex,
-        })
-      }
+      if (!tx || !receipt)
+        throw new AuditError(
+          'RPC_ERROR',
+          `The RPC at ${rpcUrl} does not return transaction ${hash} (a prepaid settlement): use a node that serves old transactions and receipts (an archive or full node).`,
+        )
+      const logs = receipt.logs
+        .filter((log) => log.address.toLowerCase() === contract)
+        .map(decodeLog)
+        .filter((e): e is AssetEvent => e !== null)
       return {
-        from: String(tx?.from ?? '').toLowerCase() as Address,
-        to: tx?.to ? (tx.to.toLowerCase() as Address) : null,
-        input: String(tx?.input ?? '0x').toLowerCase() as Hex,
+        from: tx.from.toLowerCase() as Address,
+        to: tx.to ? (tx.to.toLowerCase() as Address) : null,
+        input: tx.input.toLowerCase() as Hex,
         logs: logs.sort((a, b) => a.logIndex - b.logIndex),
       }
     },
@@ -222,6 +197,24 @@ export async function openSettlement(parameters: ChainParameters): Promise<Settl
       }
       return t
     },
+  }
+}
+
+/** A log of the contract, decoded by its ABI (null: not one of its events). */
+function decodeLog(log: RawLog): AssetEvent | null {
+  let parsed: LogDescription | null = null
+  try {
+    parsed = abi.parseLog({ topics: log.topics, data: log.data })
+  } catch {
+    return null
+  }
+  if (!parsed) return null
+  return {
+    name: parsed.name,
+    args: parsed.args,
+    blockNumber: Number(BigInt(log.blockNumber)),
+    logIndex: Number(BigInt(log.logIndex)),
+    transactionHash: log.transactionHash.toLowerCase() as Hex,
   }
 }
 

@@ -1,9 +1,12 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { type Hex, splitRevenue } from '@rma/core'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest'
 import { auditAsset } from './auditAsset.js'
 import { checkPrepaid } from './checkPrepaid.js'
 import { createMeterHistory } from './createMeterHistory.js'
+import { AuditError } from './errors.js'
 import { openSettlement } from './openSettlement.js'
 import { readAssetStatus } from './readAssetStatus.js'
 import { readPrepaidBatch } from './readPrepaidBatch.js'
@@ -303,4 +306,38 @@ test('the prepaid checks fail on what the contract would never emit: a debit off
   const hidden = clone(batches[2]!)
   hidden.vouchers = null
   expect(kinds([first!, batches[1]!, hidden])).toEqual(['voucher-mismatch'])
+})
+
+test("a node that does not serve a prepaid settlement's transaction: RPC_ERROR naming the fix, not false findings", async () => {
+  // Forwards to anvil, but answers null for transactions (a pruned node).
+  const proxy = createServer(async (req, res) => {
+    let body = ''
+    for await (const chunk of req) body += chunk
+    const call = JSON.parse(body) as { id: number; method: string }
+    if (call.method === 'eth_getTransactionByHash')
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ jsonrpc: '2.0', id: call.id, result: null }))
+    const upstream = await fetch(chain.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    })
+    res
+      .writeHead(upstream.status, { 'content-type': 'application/json' })
+      .end(await upstream.text())
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  try {
+    const rpcUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+    for (const run of [readAssetStatus, auditAsset]) {
+      const error = await run({ ...params(), rpcUrl }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(AuditError)
+      expect((error as AuditError).code).toBe('RPC_ERROR')
+      expect((error as AuditError).shortMessage).toContain('archive or full node')
+    }
+  } finally {
+    proxy.closeAllConnections()
+    await new Promise((resolve) => proxy.close(resolve))
+  }
 })
