@@ -4,6 +4,7 @@ import type { Discrepancy } from './AuditReport.js'
 import type { MeterHistory } from './createMeterHistory.js'
 import type { LedgerReceipt } from './parseLedger.js'
 import type { PrepaidBatch, SubmittedVoucher } from './readPrepaidBatch.js'
+import { voucherRebate } from './voucherRebate.js'
 
 /**
  * Re-derives every prepaid settlement from its calldata and events, in chain order, with its
@@ -60,7 +61,7 @@ export function checkPrepaid(
         detail: `Epoch ${n}'s revenue on chain is ${batch.event.args.debited}, but its vouchers debited ${debited}.`,
       })
     const rebates = settledOutcomes.reduce(
-      (sum, o) => sum + (o.settled ? (o.debit * context.usersBps) / 10_000n : 0n),
+      (sum, o) => sum + (o.settled ? voucherRebate(o.debit, context.usersBps) : 0n),
       0n,
     )
     if (rebates !== (batch.event.args.usersAmount as bigint))

@@ -121,7 +121,7 @@ export async function deriveAudit(parameters: AuditAssetParameters): Promise<Der
     let users = new Map<string, DerivedUser>()
     if (result === null) {
       // Prepaid: no batch file; checked below from the calldata and events.
-      users = prepaidUsers.get(epoch.epoch) ?? users
+      users = prepaidUsers.get(epoch.epoch)?.users ?? users
     } else if (result instanceof Error) {
       const code = (result as AuditError).code
       const detail = (result as AuditError).shortMessage ?? result.message

@@ -1,4 +1,4 @@
-import { createServer } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Hex, splitRevenue } from '@rma/core'
 import { Wallet } from 'ethers'
@@ -310,7 +310,7 @@ test('the prepaid checks fail on what the contract would never emit: a debit off
 
 test("a node that does not serve a prepaid settlement's transaction: RPC_ERROR naming the fix, not false findings", async () => {
   // Forwards to anvil, but answers null for transactions (a pruned node).
-  const proxy = createServer(async (req, res) => {
+  const forward = async (req: IncomingMessage, res: ServerResponse) => {
     let body = ''
     for await (const chunk of req) body += chunk
     const call = JSON.parse(body) as { id: number; method: string }
@@ -326,7 +326,9 @@ test("a node that does not serve a prepaid settlement's transaction: RPC_ERROR n
     res
       .writeHead(upstream.status, { 'content-type': 'application/json' })
       .end(await upstream.text())
-  })
+  }
+  // A request cut short when the proxy closes is dropped, not left as an unhandled rejection.
+  const proxy = createServer((req, res) => void forward(req, res).catch(() => res.destroy()))
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
   try {
     const rpcUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`

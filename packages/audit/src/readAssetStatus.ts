@@ -7,6 +7,7 @@ import type {
   SupporterStatus,
   UserClaimStatus,
 } from './AssetStatus.js'
+import { derivePrepaidUsers } from './derivePrepaidUsers.js'
 import { mapLimit } from './mapLimit.js'
 import {
   type AssetEvent,
@@ -15,6 +16,7 @@ import {
   type SettlementReader,
 } from './openSettlement.js'
 import { type PrepaidBatch, readPrepaidBatch } from './readPrepaidBatch.js'
+import { voucherRebate } from './voucherRebate.js'
 
 export type ReadAssetStatusParameters = ChainParameters
 
@@ -253,36 +255,21 @@ export async function collectAssetStatus(
   }
 }
 
-/**
- * Per user: Σ debits, Σ rebates (the contract's rule, `floor(debit * usersBps / 10000)` per
- * applied voucher; `usersBps` is fixed at registration) and vouchers applied; per epoch the
- * receipts its vouchers cover (the seq each chain gained), when the calldata shows the vouchers.
- */
+/** Per user across the prepaid epochs: Σ debits, Σ rebates, vouchers applied; per epoch its receipts. */
 function prepaidFigures(batches: readonly PrepaidBatch[], usersBps: bigint) {
   const users = new Map<string, { debited: bigint; rebate: bigint; vouchers: number }>()
-  const receiptCounts = new Map<number, number>()
-  const heads = new Map<string, number>()
-  const ordered = [...batches].sort(
-    (x, y) => x.event.blockNumber - y.event.blockNumber || x.event.logIndex - y.event.logIndex,
-  )
-  for (const batch of ordered) {
-    let count = 0
-    for (const [i, outcome] of batch.outcomes.entries()) {
-      if (!outcome.settled) continue
-      const u = users.get(outcome.user) ?? { debited: 0n, rebate: 0n, vouchers: 0 }
-      u.debited += outcome.debit
-      u.rebate += (outcome.debit * usersBps) / 10_000n
+  for (const batch of batches)
+    for (const o of batch.outcomes) {
+      if (!o.settled) continue
+      const u = users.get(o.user) ?? { debited: 0n, rebate: 0n, vouchers: 0 }
+      u.debited += o.debit
+      u.rebate += voucherRebate(o.debit, usersBps)
       u.vouchers += 1
-      users.set(outcome.user, u)
-      const v = batch.vouchers?.[i]
-      if (v) {
-        const key = `${v.meter}:${v.user}`
-        count += v.seq - (heads.get(key) ?? 0)
-        heads.set(key, v.seq)
-      }
+      users.set(o.user, u)
     }
-    if (batch.vouchers) receiptCounts.set(Number(batch.event.args.epoch), count)
-  }
+  const receiptCounts = new Map<number, number | null>()
+  for (const [epoch, e] of derivePrepaidUsers(batches, usersBps))
+    receiptCounts.set(epoch, e.receiptCount)
   return { users, receiptCounts }
 }
 
