@@ -306,6 +306,12 @@ test('the prepaid checks fail on what the contract would never emit: a debit off
   const hidden = clone(batches[2]!)
   hidden.vouchers = null
   expect(kinds([first!, batches[1]!, hidden])).toEqual(['voucher-mismatch'])
+  // An unreadable first settlement leaves its users' chains unknown: one finding, none after it.
+  const early = clone(first!)
+  early.vouchers = null
+  expect(checkPrepaid([early, ...rest], context).map((x) => [x.kind, x.epoch])).toEqual([
+    ['voucher-mismatch', 2],
+  ])
 })
 
 test("a node that does not serve a prepaid settlement's transaction: RPC_ERROR naming the fix, not false findings", async () => {
