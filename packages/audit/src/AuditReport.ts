@@ -1,5 +1,8 @@
 /**
- * What an audit can find. Each is produced by a settler or meter cheating in `auditAsset.test.ts`.
+ * What an audit can find. Each postpaid kind is produced by a settler or meter cheating in
+ * `auditAsset.test.ts`; the prepaid ones in `prepaid.test.ts` (`overcharge` and a
+ * `duplicate-receipt` across modes on chain; `voucher-signature` and `voucher-mismatch`, which
+ * the contract itself prevents, on altered reads of real settlements).
  *
  * | kind | meaning |
  * | --- | --- |
@@ -16,6 +19,9 @@
  * | `unauthorised-meter` | a receipt's meter was not authorised when it signed or when it was settled |
  * | `receipt-omitted` | (ledger) a receipt the user holds is in no batch though its chain settled past it |
  * | `equivocation` | two different receipts signed by one meter for the same chain and seq |
+ * | `voucher-signature` | (prepaid) an applied voucher lacks its user's ReceiptAck signature |
+ * | `voucher-mismatch` | (prepaid) a debit ≠ its chain's cumulative increase, a chain not raised, vouchers unreadable |
+ * | `overcharge` | (prepaid, ledger) a voucher settled above what the user's own receipt of that seq says |
  */
 export type DiscrepancyKind =
   | 'revenue-mismatch'
@@ -31,6 +37,9 @@ export type DiscrepancyKind =
   | 'unauthorised-meter'
   | 'receipt-omitted'
   | 'equivocation'
+  | 'voucher-signature'
+  | 'voucher-mismatch'
+  | 'overcharge'
 
 /** One finding: its kind, the epoch it concerns, the accounts it touches (lowercase), and why. */
 export type Discrepancy = {
@@ -46,8 +55,10 @@ export type Discrepancy = {
 }
 
 /**
- * - `ok`: the batch file was fetched, matched its hash and every payout re-derived equals
+ * - `ok`: (postpaid) the batch file was fetched, matched its hash and every payout re-derived equals
  *   what the chain committed;
+ *   (prepaid) every applied voucher re-derived from the calldata matches the debits, the revenue
+ *   and the rebates credited;
  * - `discrepancy`: at least one finding names this epoch;
  * - `unavailable`: its batch file could not be fetched, so nothing in it could be checked.
  */

@@ -1,6 +1,7 @@
 import {
   type Address,
   allocateProRata,
+  chainKey,
   createDomain,
   createRebateTree,
   createReceiptsTree,
@@ -15,7 +16,9 @@ import type { AssetStatus, EpochStatus } from './AssetStatus.js'
 import type { AuditReport, Discrepancy, EpochAuditStatus } from './AuditReport.js'
 import { checkChains } from './checkChains.js'
 import { checkLedger } from './checkLedger.js'
+import { checkPrepaid } from './checkPrepaid.js'
 import { createMeterHistory, type MeterHistory } from './createMeterHistory.js'
+import { derivePrepaidUsers } from './derivePrepaidUsers.js'
 import { AuditError } from './errors.js'
 import {
   defaultBatchTimeoutMs,
@@ -26,8 +29,9 @@ import {
 import { mapLimit } from './mapLimit.js'
 import { type AssetEvent, type ChainParameters, openSettlement } from './openSettlement.js'
 import { type BatchContents, type BatchReceipt, parseBatch } from './parseBatch.js'
-import type { AuditLedger } from './parseLedger.js'
+import { type AuditLedger, parseLedger } from './parseLedger.js'
 import { collectAssetStatus } from './readAssetStatus.js'
+import { readPrepaidBatch } from './readPrepaidBatch.js'
 
 export type AuditAssetParameters = ChainParameters & {
   /** A user's exported receipts (`rma.ledger/1`, object or JSON text): adds `receipt-omitted` and `equivocation`. */
@@ -58,7 +62,7 @@ export type DerivedUser = {
 export type DerivedEpoch = {
   status: EpochStatus
   audit: EpochAuditStatus
-  /** The batch's receipts, or null when its file could not be read or trusted. */
+  /** The batch's receipts, or null when its file could not be read or trusted (and for prepaid epochs, which have none). */
   receipts: BatchReceipt[] | null
   /** By user (lowercase). Empty when `receipts` is null. */
   users: Map<string, DerivedUser>
@@ -78,7 +82,12 @@ export type Derivation = {
 export async function deriveAudit(parameters: AuditAssetParameters): Promise<Derivation> {
   const reader = await openSettlement(parameters)
   const events = await reader.events()
-  const status = await collectAssetStatus(reader, events)
+  const prepaidBatches = await mapLimit(
+    events.filter((e) => e.name === 'PrepaidSettled'),
+    8,
+    (e) => readPrepaidBatch(reader, e),
+  )
+  const status = await collectAssetStatus(reader, events, prepaidBatches)
   const domain = createDomain({ chainId: reader.chainId, verifyingContract: reader.contract })
   const meters = await createMeterHistory(events, reader.blockTimestamp)
   const settledLogs = new Map<number, AssetEvent>()
@@ -89,12 +98,14 @@ export async function deriveAudit(parameters: AuditAssetParameters): Promise<Der
       `Only ${status.epochs.length} of ${status.asset.epoch} settlements were found from block ${parameters.fromBlock ?? 0}: lower the first block read (fromBlock) to the contract's deployment.`,
     )
 
+  const prepaidUsers = derivePrepaidUsers(prepaidBatches, BigInt(status.asset.shares.usersBps))
   const fetchOne = boundedFetch(parameters)
   const discrepancies: Discrepancy[] = []
   const unavailable = new Set<number>()
   const epochs: DerivedEpoch[] = []
   // A few files at a time: bounded memory and sockets, and no order dependence.
   const loaded = await mapLimit(status.epochs, 4, async (epoch) => {
+    if (epoch.kind === 'prepaid') return null
     try {
       return await loadBatch(epoch, fetchOne, domain, reader.assetId)
     } catch (error) {
@@ -108,7 +119,10 @@ export async function deriveAudit(parameters: AuditAssetParameters): Promise<Der
     const result = loaded[i]!
     let receipts: BatchReceipt[] | null = null
     let users = new Map<string, DerivedUser>()
-    if (result instanceof Error) {
+    if (result === null) {
+      // Prepaid: no batch file; checked below from the calldata and events.
+      users = prepaidUsers.get(epoch.epoch)?.users ?? users
+    } else if (result instanceof Error) {
       const code = (result as AuditError).code
       const detail = (result as AuditError).shortMessage ?? result.message
       if (code === 'BATCH_HASH_MISMATCH')
@@ -143,6 +157,28 @@ export async function deriveAudit(parameters: AuditAssetParameters): Promise<Der
   }
 
   discrepancies.push(...checkChains(epochs, domain))
+  const postpaid = new Map<string, Map<number, number>>()
+  for (const e of epochs)
+    for (const { receipt } of e.receipts ?? []) {
+      const key = chainKey(receipt.assetId, receipt.meter, receipt.user)
+      const seqs = postpaid.get(key) ?? new Map<number, number>()
+      seqs.set(receipt.seq, e.status.epoch)
+      postpaid.set(key, seqs)
+    }
+  discrepancies.push(
+    ...checkPrepaid(prepaidBatches, {
+      postpaid,
+      domain,
+      assetId: reader.assetId,
+      meters,
+      usersBps: BigInt(status.asset.shares.usersBps),
+      settlers: new Map(status.epochs.map((e) => [e.epoch, e.settler])),
+      held:
+        parameters.ledger === undefined
+          ? undefined
+          : parseLedger(parameters.ledger, { domain, assetId: reader.assetId }),
+    }),
+  )
   if (parameters.ledger !== undefined)
     discrepancies.push(
       ...checkLedger(parameters.ledger, epochs, { domain, assetId: reader.assetId }),
@@ -216,7 +252,8 @@ async function loadBatch(
   domain: RmaDomain,
   assetId: string,
 ): Promise<BatchContents> {
-  const bytes = await fetchOne(epoch.batchUri)
+  const uri = epoch.batchUri ?? ''
+  const bytes = await fetchOne(uri)
   const hash = hashBytes(bytes)
   if (hash !== epoch.batchHash) {
     let readable = true
@@ -230,7 +267,7 @@ async function loadBatch(
       `Batch file of epoch ${epoch.epoch} at ${epoch.batchUri} hashes to ${hash}, not the ${epoch.batchHash} committed on chain${readable ? '' : ' (and is not whole JSON: truncated or corrupted)'}: the file was changed after settlement.`,
     )
   }
-  const batch = parseBatch(bytes, { uri: epoch.batchUri, domain })
+  const batch = parseBatch(bytes, { uri, domain })
   const mismatch =
     batch.epoch !== epoch.epoch
       ? `epoch ${batch.epoch}`

@@ -23,9 +23,17 @@ let browser: BrowserContext
 /** Per user (lowercase): Σ of its receipts' amounts and its number of calls. */
 const spent = new Map<string, { amount: bigint; calls: number }>()
 
-/** A demo chain: two supporters, three users over three epochs settled by the real client, claims. */
+/** d's prepaid deposit and the amounts of its calls (epoch 4, prepaid). */
+const prepaidDeposit = 40_000n
+const prepaidCalls = [2_500n, 1_234n]
+
+/**
+ * A demo chain: two supporters, three users over three postpaid epochs settled by the real
+ * client, claims; then a fourth user who prepaid, whose acked vouchers the real prepaid settler
+ * settles as epoch 4.
+ */
 beforeAll(async () => {
-  chain = await createAuditChain()
+  chain = await createAuditChain({ users: 4 })
   const [a, b, c] = chain.users as [Wallet, Wallet, Wallet]
   const [s1, s2] = chain.supporters as [Wallet, Wallet]
   await (await chain.fx.settlement.connect(s1).stake(chain.assetId, 1_000_000n)).wait()
@@ -47,6 +55,12 @@ beforeAll(async () => {
   }
   await (await chain.fx.settlement.connect(s1).claimRewards(chain.assetId)).wait()
   await (await chain.fx.settlement.connect(s2).requestUnstake(chain.assetId, 1_000_000n)).wait()
+  const d = chain.users[3]!
+  await chain.deposit(d, prepaidDeposit)
+  let last: Awaited<ReturnType<AuditChain['meter']>> | undefined
+  for (const amount of prepaidCalls) last = await chain.meter(d, amount)
+  await chain.ack(d, last!)
+  await chain.settlePrepaidHonest()
 
   const handler = createExplorerHandler({
     rpcUrl: chain.rpcUrl,
@@ -120,21 +134,30 @@ test('the page loads with no console error, draws what the chain holds, and fetc
   expect(await cells(page, '#revenue-table tbody tr')).toEqual(
     status.epochs.map((e) => [
       String(e.epoch),
+      e.kind,
       e.revenue,
       String(e.receiptCount),
       expect.any(String),
     ]),
   )
+  expect(status.epochs.map((e) => e.kind)).toEqual(['postpaid', 'postpaid', 'postpaid', 'prepaid'])
+  expect(status.epochs[3]!.revenue).toBe(String(prepaidCalls[0]! + prepaidCalls[1]!))
   expect(
-    await page.$$eval('#revenue-chart rect', (rs) => rs.map((r) => r.getAttribute('data-value'))),
-  ).toEqual(status.epochs.map((e) => e.revenue))
+    await page.$$eval('#revenue-chart rect', (rs) =>
+      rs.map((r) => [r.getAttribute('data-value'), r.getAttribute('data-kind')]),
+    ),
+  ).toEqual(status.epochs.map((e) => [e.revenue, e.kind]))
   expect(
-    await page.locator('#revenue-table tbody tr').first().locator('td').nth(1).textContent(),
+    await page.locator('#revenue-table tbody tr').first().locator('td').nth(2).textContent(),
   ).toBe(grouped(status.epochs[0]!.revenue))
+  await expect(
+    page.locator('#revenue-table tbody tr').nth(3).locator('td').nth(4).textContent(),
+  ).resolves.toBe('1 of 1 voucher(s) applied')
   // Split by role per epoch, and each role's books.
   expect(await cells(page, '#split-table tbody tr')).toEqual(
     status.epochs.map((e) => [
       String(e.epoch),
+      e.kind,
       e.split.issuer,
       e.split.supporters,
       e.split.users,
@@ -175,11 +198,27 @@ test('the page loads with no console error, draws what the chain holds, and fetc
     ]),
   )
   expect(status.stake.supporters).toHaveLength(2)
+  // Prepaid balances: the token's total and the asset's prepaid user, as the chain holds them.
+  expect(await cells(page, '#prepaid-table tbody tr')).toEqual(
+    status.prepaid.users.map((u) => [
+      u.address,
+      u.balance,
+      u.debited,
+      u.rebateCredited,
+      String(u.vouchers),
+      u.withdrawalRequested,
+    ]),
+  )
+  expect(status.prepaid.users).toHaveLength(1)
+  await expect(page.locator('#prepaid-summary').textContent()).resolves.toContain(
+    grouped(String(await chain.fx.settlement.prepaidTotalOf(chain.fx.tokenAddress))),
+  )
   // The audit of each epoch, by auditAsset's code.
   expect(await cells(page, '#audit-table tbody tr')).toEqual([
     ['1', 'ok', '0'],
     ['2', 'ok', '0'],
     ['3', 'ok', '0'],
+    ['4', 'ok', '0'],
   ])
   await expect(page.locator('#audit-summary').textContent()).resolves.toBe(
     'Every epoch checks out: nothing differs.',
@@ -235,10 +274,30 @@ test('the address lookup shows a user its calls, spend, rebates and claimable, a
   expect(aProof.claims.map((c) => c.epoch)).toEqual([3])
   expect(await field('#account-user', 'claimable')).toBe(String(aProof.total))
   expect(await cells(page, '#account-epochs tbody tr')).toEqual([
-    ['1', '1', expect.any(String), expect.any(String), 'yes'],
-    ['2', '1', expect.any(String), expect.any(String), 'yes'],
-    ['3', '1', expect.any(String), String(aProof.claims[0]!.amount), 'no'],
+    ['1', 'postpaid', '1', expect.any(String), expect.any(String), 'yes'],
+    ['2', 'postpaid', '1', expect.any(String), expect.any(String), 'yes'],
+    ['3', 'postpaid', '1', expect.any(String), String(aProof.claims[0]!.amount), 'no'],
   ])
+  expect(await page.locator('#account-prepaid').count()).toBe(0)
+
+  // The prepaid user: its balance, debits and rebates credited, as the contract holds them.
+  const d = chain.users[3]!
+  await lookup(d.address)
+  const debit = prepaidCalls[0]! + prepaidCalls[1]!
+  const credited = (debit * BigInt(chain.fx.shares.usersBps)) / 10_000n
+  const [balance] = await chain.fx.settlement.prepaidBalance(chain.fx.tokenAddress, d.address)
+  expect(balance).toBe(prepaidDeposit - debit + credited)
+  expect(await field('#account-prepaid', 'balance')).toBe(String(balance))
+  expect(await field('#account-prepaid', 'debited')).toBe(String(debit))
+  expect(await field('#account-prepaid', 'rebateCredited')).toBe(String(credited))
+  expect(await field('#account-user', 'calls')).toBe('2')
+  expect(await field('#account-user', 'spend')).toBe(String(debit))
+  expect(await field('#account-user', 'claimable')).toBe('0')
+  expect(await cells(page, '#account-epochs tbody tr')).toEqual([
+    ['4', 'prepaid', '2', String(debit), String(credited), 'credited'],
+  ])
+  await expect(page.locator('#account-roles').textContent()).resolves.toBe('Roles: user')
+  await page.screenshot({ path: join(artifacts, 'explorer-lookup-prepaid.png'), fullPage: true })
 
   // A supporter: its stake and rewards as the contract reports them.
   const s2 = chain.supporters[1]!
@@ -276,6 +335,7 @@ test('an epoch whose batch file is gone shows as unavailable, with its finding',
     ['1', 'ok', '0'],
     ['2', 'ok', '0'],
     ['3', 'unavailable', '1'],
+    ['4', 'ok', '0'],
   ])
   await expect(page.locator('#audit-summary').textContent()).resolves.toBe('1 discrepancy found.')
   // Nothing overflows the page sideways (a long URI wraps).
@@ -362,8 +422,8 @@ test('a hostile settler: markup and script in a batch URI are shown as text, nev
   })
   await page.goto(url)
   await page.locator('#audit-table').waitFor()
-  const row = page.locator('#revenue-table tbody tr').nth(3)
-  await expect(row.locator('td').nth(3).textContent()).resolves.toBe(hostile)
+  const row = page.locator('#revenue-table tbody tr').nth(4)
+  await expect(row.locator('td').nth(4).textContent()).resolves.toBe(hostile)
   expect(await row.locator('a').count()).toBe(0)
   expect(await page.locator('img').count()).toBe(0)
   expect(await page.locator('body script').count()).toBe(1) // the page's own

@@ -39,6 +39,10 @@ export function explorerPage(nonce: string): string {
       <div id="split"></div>
       <div id="roles"></div>
     </section>
+    <section aria-labelledby="h-prepaid">
+      <h2 id="h-prepaid">Prepaid balances</h2>
+      <div id="prepaid"></div>
+    </section>
     <section aria-labelledby="h-supporters">
       <h2 id="h-supporters">Supporters: stake and realised yield</h2>
       <div id="supporters"></div>
@@ -54,7 +58,7 @@ export function explorerPage(nonce: string): string {
         <label for="lookup-address">Address (user, supporter, issuer…)</label>
         <input id="lookup-address" name="address" autocomplete="off" spellcheck="false" placeholder="0x…" pattern="0x[0-9a-fA-F]{40}" required aria-describedby="lookup-help">
         <button type="submit">Look up</button>
-        <p id="lookup-help" class="muted">A user sees its calls, spend, rebates and what it can claim; a supporter its stake and rewards.</p>
+        <p id="lookup-help" class="muted">A user sees its calls, spend, rebates and what it can claim (prepaid: its balance, debits and rebates credited); a supporter its stake and rewards.</p>
       </form>
       <div id="lookup-result" aria-live="polite"></div>
     </section>
@@ -93,6 +97,7 @@ figure svg { max-width: 640px; display: block; }
 figcaption { font-weight: 600; }
 .fill-issuer { fill: var(--issuer); } .fill-supporters { fill: var(--supporters); }
 .fill-users { fill: var(--users); } .fill-protocol { fill: var(--protocol); }
+rect.prepaid { fill-opacity: .55; stroke: #222; stroke-dasharray: 3 2; }
 .bg-issuer { background: var(--issuer); } .bg-supporters { background: var(--supporters); }
 .bg-users { background: var(--users); } .bg-protocol { background: var(--protocol); }
 svg text { font: 12px system-ui, sans-serif; fill: var(--fg); }
@@ -150,7 +155,7 @@ const script = String.raw`
   }
 
   /** Bars per epoch; several series stack. The table after it holds the same figures. */
-  function barChart(id, label, epochs, series) {
+  function barChart(id, label, epochs, series, kinds) {
     var width = 640, height = 220, left = 84, bottom = 28, top = 10;
     var totals = epochs.map(function (_, i) {
       return series.reduce(function (sum, se) { return sum + Number(se.values[i]); }, 0);
@@ -172,12 +177,17 @@ const script = String.raw`
         var v = Number(se.values[i]);
         var bh = (v / max) * plotH;
         y -= bh;
-        svg.appendChild(s('rect', { x: x, y: y, width: barW, height: Math.max(bh, 0), class: 'fill-' + se.color, 'data-epoch': String(epoch), 'data-series': se.name, 'data-value': String(se.values[i]) },
-          [stitle('Epoch ' + epoch + ', ' + se.name + ': ' + fmt(se.values[i]))]));
+        var kind = kinds ? kinds[i] : null;
+        var attrs = { x: x, y: y, width: barW, height: Math.max(bh, 0), class: 'fill-' + se.color, 'data-epoch': String(epoch), 'data-series': se.name, 'data-value': String(se.values[i]) };
+        if (kind) { attrs['data-kind'] = kind; if (kind === 'prepaid') attrs['class'] += ' prepaid'; }
+        svg.appendChild(s('rect', attrs,
+          [stitle('Epoch ' + epoch + (kind ? ' (' + kind + ')' : '') + ', ' + se.name + ': ' + fmt(se.values[i]))]));
       });
       var t = s('text', { x: x + barW / 2, y: height - 8, 'text-anchor': 'middle' }); t.textContent = String(epoch); svg.appendChild(t);
     });
     var fig = h('figure', {}, [h('figcaption', { 'aria-hidden': 'true', text: label }), svg]);
+    if (kinds && kinds.indexOf('prepaid') >= 0)
+      fig.appendChild(h('p', { class: 'muted', text: 'Lighter, dashed bars: prepaid epochs (debited from the users\u2019 prepaid balances); solid: postpaid (paid in by the settler).' }));
     if (series.length > 1)
       fig.appendChild(h('ul', { class: 'legend', 'aria-hidden': 'true' }, series.map(function (se) {
         return h('li', {}, [h('span', { class: 'swatch bg-' + se.color }), se.name]);
@@ -199,27 +209,39 @@ const script = String.raw`
     });
 
     var epochs = st.epochs.map(function (e) { return e.epoch; });
+    var kinds = st.epochs.map(function (e) { return e.kind; });
     var rev = document.getElementById('revenue');
     rev.replaceChildren(
-      barChart('revenue-chart', 'Revenue per epoch, base units', epochs, [{ name: 'revenue', values: st.epochs.map(function (e) { return e.revenue; }), color: 'issuer' }]),
-      table('revenue-table', 'Revenue per epoch', ['Epoch', 'Revenue', 'Receipts', 'Batch file'], st.epochs.map(function (e) {
-        var link = /^https?:\/\//i.test(e.batchUri) ? h('a', { href: e.batchUri, rel: 'noopener noreferrer', text: e.batchHash.slice(0, 10) + '…' }) : h('span', { class: 'mono', text: e.batchUri });
-        return h('tr', {}, [h('td', { text: String(e.epoch) }), amountCell(e.revenue), h('td', { 'data-value': String(e.receiptCount), text: fmt(e.receiptCount) }), h('td', { class: 'addr' }, [link])]);
+      barChart('revenue-chart', 'Revenue per epoch, base units', epochs, [{ name: 'revenue', values: st.epochs.map(function (e) { return e.revenue; }), color: 'issuer' }], kinds),
+      table('revenue-table', 'Revenue per epoch', ['Epoch', 'Kind', 'Revenue', 'Receipts', 'Batch file or vouchers'], st.epochs.map(function (e) {
+        var link = e.kind === 'prepaid'
+          ? h('span', { text: e.vouchers.settled + ' of ' + e.vouchers.submitted + ' voucher(s) applied' })
+          : /^https?:\/\//i.test(e.batchUri) ? h('a', { href: e.batchUri, rel: 'noopener noreferrer', text: e.batchHash.slice(0, 10) + '…' }) : h('span', { class: 'mono', text: e.batchUri });
+        var receipts = e.receiptCount === null ? h('td', { 'data-value': '', text: 'unknown' }) : h('td', { 'data-value': String(e.receiptCount), text: fmt(e.receiptCount) });
+        return h('tr', {}, [h('td', { text: String(e.epoch) }), h('td', { 'data-value': e.kind, text: e.kind }), amountCell(e.revenue), receipts, h('td', { class: 'addr' }, [link])]);
       })));
 
     var split = document.getElementById('split');
     split.replaceChildren(
       barChart('split-chart', 'Split of each epoch by role, base units', epochs, roles.map(function (r) {
         return { name: r, values: st.epochs.map(function (e) { return e.split[r]; }), color: r };
-      })),
-      table('split-table', 'Split by role per epoch', ['Epoch', 'Issuer', 'Supporters', 'Users', 'Protocol'], st.epochs.map(function (e) {
-        return h('tr', {}, [h('td', { text: String(e.epoch) })].concat(roles.map(function (r) { return amountCell(e.split[r]); })));
+      }), kinds),
+      table('split-table', 'Split by role per epoch', ['Epoch', 'Kind', 'Issuer', 'Supporters', 'Users', 'Protocol'], st.epochs.map(function (e) {
+        return h('tr', {}, [h('td', { text: String(e.epoch) }), h('td', { 'data-value': e.kind, text: e.kind })].concat(roles.map(function (r) { return amountCell(e.split[r]); })));
       })));
     document.getElementById('roles').replaceChildren(
       table('roles-table', 'Each role: funded, claimed, owed', ['Role', 'Funded', 'Claimed', 'Owed'], roles.map(function (r) {
         var x = st.roles[r];
         return h('tr', {}, [h('th', { scope: 'row', text: r }), amountCell(x.funded), amountCell(x.claimed), amountCell(x.owed)]);
       })));
+
+    var pp = st.prepaid;
+    document.getElementById('prepaid').replaceChildren.apply(document.getElementById('prepaid'), [
+      h('p', { id: 'prepaid-summary', text: 'All prepaid balances of the payment token: ' + fmt(pp.total) + '. This asset debited ' + fmt(pp.debited) + ' and credited ' + fmt(pp.rebateCredited) + ' of rebates straight back.' }),
+      pp.users.length === 0 ? h('p', { text: 'No prepaid voucher of this asset has settled yet.' }) :
+      table('prepaid-table', 'Prepaid users of this asset', ['Address', 'Balance', 'Debited', 'Rebates credited', 'Vouchers', 'Withdrawal requested'], pp.users.map(function (x) {
+        return h('tr', {}, [h('td', { class: 'addr mono', text: x.address }), amountCell(x.balance), amountCell(x.debited), amountCell(x.rebateCredited), h('td', { text: String(x.vouchers) }), amountCell(x.withdrawalRequested)]);
+      }))].filter(Boolean));
 
     var sup = document.getElementById('supporters');
     var list = st.stake.supporters;
@@ -263,9 +285,18 @@ const script = String.raw`
       [['calls', 'Calls', String(u.calls)], ['spend', 'Spend', u.spend], ['rebates', 'Rebates', u.rebates], ['claimed', 'Claimed', u.claimed], ['claimable', 'Claimable now', u.claimable]].forEach(function (r) {
         dl.appendChild(h('dt', { text: r[1] })); dl.appendChild(h('dd', { 'data-field': r[0], 'data-value': r[2], text: fmt(r[2]) }));
       });
-      parts.push(dl, table('account-epochs', 'Per epoch', ['Epoch', 'Calls', 'Spend', 'Rebate', 'Claimed'], u.epochs.map(function (e) {
-        return h('tr', {}, [h('td', { text: String(e.epoch) }), h('td', { text: String(e.calls) }), amountCell(e.spend), amountCell(e.rebate), h('td', { text: e.claimed ? 'yes' : 'no' })]);
+      parts.push(dl, table('account-epochs', 'Per epoch', ['Epoch', 'Kind', 'Calls', 'Spend', 'Rebate', 'Claimed'], u.epochs.map(function (e) {
+        return h('tr', {}, [h('td', { text: String(e.epoch) }), h('td', { 'data-value': e.kind, text: e.kind }), h('td', { text: String(e.calls) }), amountCell(e.spend), amountCell(e.rebate), h('td', { text: e.kind === 'prepaid' ? 'credited' : e.claimed ? 'yes' : 'no' })]);
       })));
+    }
+    if (v.prepaid) {
+      var p = v.prepaid;
+      var pd = h('dl', { class: 'grid', id: 'account-prepaid' });
+      [['balance', 'Prepaid balance', p.balance], ['debited', 'Debited by this asset', p.debited], ['rebateCredited', 'Rebates credited', p.rebateCredited], ['withdrawalRequested', 'Withdrawal requested', p.withdrawalRequested]].forEach(function (r) {
+        pd.appendChild(h('dt', { text: r[1] })); pd.appendChild(h('dd', { 'data-field': r[0], 'data-value': r[2], text: fmt(r[2]) }));
+      });
+      if (p.withdrawableAt) { pd.appendChild(h('dt', { text: 'Withdrawable from' })); pd.appendChild(h('dd', { 'data-field': 'withdrawableAt', 'data-value': String(p.withdrawableAt), text: new Date(p.withdrawableAt * 1000).toISOString() })); }
+      parts.push(h('h4', { text: 'Prepaid balance' }), pd);
     }
     if (v.uncounted.length)
       parts.push(h('p', { id: 'account-uncounted', class: 'error', text: 'Not counted: epoch(s) ' + v.uncounted.join(', ') + ', whose batch file cannot be read or does not match the chain.' }));

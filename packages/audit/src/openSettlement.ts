@@ -43,6 +43,16 @@ export type SettlementReader = {
   /** Every event of the asset (topic 1 = assetId) from `fromBlock` to the pinned block, in order. */
   events(): Promise<AssetEvent[]>
   blockTimestamp(block: number): Promise<number>
+  /** A transaction's input and the contract's decoded logs (a prepaid settlement's vouchers and their events). */
+  transaction(hash: Hex): Promise<SettlementTransaction>
+}
+
+/** One transaction to the contract: its sender, target and calldata, and the contract's decoded logs in order. */
+export type SettlementTransaction = {
+  from: Address
+  to: Address | null
+  input: Hex
+  logs: AssetEvent[]
 }
 
 const abi = new Interface(rmaSettlementAbi)
@@ -62,6 +72,7 @@ const assetEvents = [
   'RebateClaimed',
   'IssuerClaimed',
   'ProtocolClaimed',
+  'PrepaidSettled',
 ] as const
 
 /**
@@ -146,24 +157,34 @@ export async function openSettlement(parameters: ChainParameters): Promise<Settl
           topics: [topics, assetId],
         },
       ])
-      const out: AssetEvent[] = []
-      for (const log of logs) {
-        let parsed: LogDescription | null = null
-        try {
-          parsed = abi.parseLog({ topics: log.topics, data: log.data })
-        } catch {
-          continue
-        }
-        if (!parsed) continue
-        out.push({
-          name: parsed.name,
-          args: parsed.args,
-          blockNumber: Number(BigInt(log.blockNumber)),
-          logIndex: Number(BigInt(log.logIndex)),
-          transactionHash: log.transactionHash.toLowerCase() as Hex,
-        })
-      }
+      const out = logs.map(decodeLog).filter((e): e is AssetEvent => e !== null)
       return out.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex)
+    },
+    async transaction(hash: Hex) {
+      const [tx, receipt] = await Promise.all([
+        rpc.request<{ from: string; to: string | null; input: string }>(
+          'eth_getTransactionByHash',
+          [hash],
+        ),
+        rpc.request<{ logs: (RawLog & { address: string })[] }>('eth_getTransactionReceipt', [
+          hash,
+        ]),
+      ])
+      if (!tx || !receipt)
+        throw new AuditError(
+          'RPC_ERROR',
+          `The RPC at ${rpcUrl} does not return transaction ${hash} (a prepaid settlement): use a node that serves old transactions and receipts (an archive or full node).`,
+        )
+      const logs = receipt.logs
+        .filter((log) => log.address.toLowerCase() === contract)
+        .map(decodeLog)
+        .filter((e): e is AssetEvent => e !== null)
+      return {
+        from: tx.from.toLowerCase() as Address,
+        to: tx.to ? (tx.to.toLowerCase() as Address) : null,
+        input: tx.input.toLowerCase() as Hex,
+        logs: logs.sort((a, b) => a.logIndex - b.logIndex),
+      }
     },
     blockTimestamp(n: number) {
       let t = timestamps.get(n)
@@ -176,6 +197,24 @@ export async function openSettlement(parameters: ChainParameters): Promise<Settl
       }
       return t
     },
+  }
+}
+
+/** A log of the contract, decoded by its ABI (null: not one of its events). */
+function decodeLog(log: RawLog): AssetEvent | null {
+  let parsed: LogDescription | null = null
+  try {
+    parsed = abi.parseLog({ topics: log.topics, data: log.data })
+  } catch {
+    return null
+  }
+  if (!parsed) return null
+  return {
+    name: parsed.name,
+    args: parsed.args,
+    blockNumber: Number(BigInt(log.blockNumber)),
+    logIndex: Number(BigInt(log.logIndex)),
+    transactionHash: log.transactionHash.toLowerCase() as Hex,
   }
 }
 

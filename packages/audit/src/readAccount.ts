@@ -1,14 +1,19 @@
 import type { Address } from '@rma/core'
-import type { Amount, SupporterStatus } from './AssetStatus.js'
+import type { Amount, PrepaidUserStatus, SupporterStatus } from './AssetStatus.js'
 import type { Derivation } from './deriveAudit.js'
 
 /** One epoch of a user, from the batch file's receipts and the chain's claims. */
 export type AccountEpoch = {
   epoch: number
+  kind: 'postpaid' | 'prepaid'
   calls: number
   spend: Amount
-  /** The rebate the epoch's root commits to the user (the audit's pro-rata figure when the file does not show it). */
+  /**
+   * Postpaid: the rebate the epoch's root commits to the user (the audit's pro-rata figure when
+   * the file does not show it). Prepaid: the rebate credited to its balance at settlement.
+   */
   rebate: Amount
+  /** Postpaid: whether it claimed the rebate. Prepaid: always true (credited, nothing to claim). */
   claimed: boolean
 }
 
@@ -19,15 +24,20 @@ export type AccountView = {
   roles: string[]
   user: {
     calls: number
+    /** Postpaid spend plus prepaid debits. */
     spend: Amount
+    /** Postpaid rebates plus prepaid rebates credited. */
     rebates: Amount
+    /** Postpaid rebates claimed (`RebateClaimed`). */
     claimed: Amount
     /** Committed rebates of epochs it has not claimed: what one `claimRebates` would pay. */
     claimable: Amount
     epochs: AccountEpoch[]
   }
   supporter: SupporterStatus | null
-  /** Epochs whose batch file could not be read or trusted: their calls are not counted above. */
+  /** Its prepaid balance of the asset's token, debits and rebates credited by this asset (null: no voucher settled). */
+  prepaid: PrepaidUserStatus | null
+  /** Postpaid epochs whose batch file could not be read or trusted: their calls are not counted above. */
   uncounted: number[]
 }
 
@@ -49,11 +59,13 @@ export function readAccount(derivation: Derivation, address: string): AccountVie
   let claimable = 0n
   for (const e of derivation.epochs) {
     const u = e.users.get(who)
-    const wasClaimed = claimedEpochs.has(e.status.epoch)
+    const prepaid = e.status.kind === 'prepaid'
+    const wasClaimed = prepaid ? u !== undefined : claimedEpochs.has(e.status.epoch)
     if (!u && !wasClaimed) continue
     const rebate = u ? (u.committed ?? u.rebate) : 0n
     epochs.push({
       epoch: e.status.epoch,
+      kind: e.status.kind,
       calls: u?.calls ?? 0,
       spend: String(u?.spend ?? 0n),
       rebate: String(rebate),
@@ -62,11 +74,13 @@ export function readAccount(derivation: Derivation, address: string): AccountVie
     calls += u?.calls ?? 0
     spend += u?.spend ?? 0n
     rebates += rebate
+    if (prepaid) continue
     if (wasClaimed) claimed += rebate
     else if (u?.committed) claimable += u.committed
   }
   const claimedOnChain = status.users.find((u) => u.address === who)?.claimed
   const supporter = status.stake.supporters.find((s) => s.address === who) ?? null
+  const prepaid = status.prepaid.users.find((u) => u.address === who) ?? null
   const roles: string[] = []
   if (status.asset.issuer === who) roles.push('issuer')
   if (status.asset.settler === who) roles.push('settler')
@@ -85,6 +99,9 @@ export function readAccount(derivation: Derivation, address: string): AccountVie
       epochs,
     },
     supporter,
-    uncounted: derivation.epochs.filter((e) => e.receipts === null).map((e) => e.status.epoch),
+    prepaid,
+    uncounted: derivation.epochs
+      .filter((e) => e.status.kind === 'postpaid' && e.receipts === null)
+      .map((e) => e.status.epoch),
   }
 }

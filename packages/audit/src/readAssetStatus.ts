@@ -2,10 +2,12 @@ import type { Address, Hex } from '@rma/core'
 import type {
   AssetStatus,
   EpochStatus,
+  PrepaidUserStatus,
   RoleStatus,
   SupporterStatus,
   UserClaimStatus,
 } from './AssetStatus.js'
+import { derivePrepaidUsers } from './derivePrepaidUsers.js'
 import { mapLimit } from './mapLimit.js'
 import {
   type AssetEvent,
@@ -13,6 +15,8 @@ import {
   openSettlement,
   type SettlementReader,
 } from './openSettlement.js'
+import { type PrepaidBatch, readPrepaidBatch } from './readPrepaidBatch.js'
+import { voucherRebate } from './voucherRebate.js'
 
 export type ReadAssetStatusParameters = ChainParameters
 
@@ -37,6 +41,7 @@ const zeroAddress = /^0x0{40}$/i
 export async function collectAssetStatus(
   reader: SettlementReader,
   events: readonly AssetEvent[],
+  prepaidBatches?: readonly PrepaidBatch[],
 ): Promise<AssetStatus> {
   const a = reader.asset
   const meters = new Map<string, boolean>()
@@ -54,6 +59,7 @@ export async function collectAssetStatus(
         settler = lower(args.settler)
         break
       case 'Settled':
+      case 'PrepaidSettled':
         settled.push({ event, settler: settler as Address })
         break
       case 'Staked':
@@ -81,12 +87,46 @@ export async function collectAssetStatus(
     return s
   }
 
+  const batches =
+    prepaidBatches ??
+    (await mapLimit(
+      settled.filter((s) => s.event.name === 'PrepaidSettled'),
+      8,
+      ({ event }) => readPrepaidBatch(reader, event),
+    ))
+  const usersBps = BigInt(a.usersBps as bigint)
+  const prepaid = prepaidFigures(batches, usersBps)
+
   const epochs: EpochStatus[] = await mapLimit(settled, 8, async ({ event, settler }) => {
     const e = event.args
     const epoch = Number(e.epoch)
+    if (event.name === 'PrepaidSettled')
+      return {
+        epoch,
+        kind: 'prepaid' as const,
+        block: event.blockNumber,
+        timestamp: await reader.blockTimestamp(event.blockNumber),
+        transactionHash: event.transactionHash,
+        settler,
+        revenue: String(e.debited),
+        receiptCount: prepaid.receiptCounts.get(epoch) ?? null,
+        receiptsRoot: null,
+        rebateRoot: null,
+        batchHash: null,
+        batchUri: null,
+        split: {
+          issuer: String(e.issuerAmount),
+          supporters: String(e.supportersAmount),
+          users: String(e.usersAmount),
+          protocol: String(e.protocolAmount),
+        },
+        rebatesClaimed: String(e.usersAmount),
+        vouchers: { submitted: Number(e.vouchers), settled: Number(e.settledVouchers) },
+      }
     const rebates = await reader.view('epochRebates', [reader.assetId, epoch])
     return {
       epoch,
+      kind: 'postpaid' as const,
       block: event.blockNumber,
       timestamp: await reader.blockTimestamp(event.blockNumber),
       transactionHash: event.transactionHash,
@@ -105,8 +145,29 @@ export async function collectAssetStatus(
       },
       // The epoch funded its users' share; the chain keeps what is still unclaimed of it.
       rebatesClaimed: String((e.usersAmount as bigint) - (rebates.remaining as bigint)),
+      vouchers: null,
     }
   })
+
+  const prepaidUsers: PrepaidUserStatus[] = await mapLimit(
+    [...prepaid.users.entries()].sort(([x], [y]) => (x < y ? -1 : 1)),
+    8,
+    async ([address, u]) => {
+      const balance = await reader.view('prepaidBalance', [a.token, address])
+      return {
+        address: address as Address,
+        balance: String(balance.balance),
+        withdrawalRequested: String(balance.withdrawalRequested),
+        withdrawableAt: Number(balance.withdrawableAt),
+        debited: String(u.debited),
+        rebateCredited: String(u.rebate),
+        vouchers: u.vouchers,
+      }
+    },
+  )
+  const prepaidTotal = (await reader.view('prepaidTotalOf', [a.token]))[0] as bigint
+  const prepaidRebates = [...prepaid.users.values()].reduce((sum, u) => sum + u.rebate, 0n)
+  const prepaidDebits = [...prepaid.users.values()].reduce((sum, u) => sum + u.debited, 0n)
 
   const supporterList: SupporterStatus[] = await mapLimit(
     [...supporters.entries()],
@@ -168,7 +229,7 @@ export async function collectAssetStatus(
     epochs,
     totals: {
       revenue: String(epochs.reduce((sum, e) => sum + BigInt(e.revenue), 0n)),
-      receiptCount: epochs.reduce((sum, e) => sum + e.receiptCount, 0),
+      receiptCount: epochs.reduce((sum, e) => sum + (e.receiptCount ?? 0), 0),
     },
     stake: {
       active: String(a.totalStake),
@@ -180,12 +241,45 @@ export async function collectAssetStatus(
     roles: {
       issuer: role(a.issuerFunded, a.issuerClaimed, 112n),
       supporters: role(a.supportersFunded, a.supportersClaimed, 112n),
-      users: role(a.rebatesFunded, a.rebatesClaimed, 96n),
+      users: withPrepaid(role(a.rebatesFunded, a.rebatesClaimed, 96n), prepaidRebates),
       protocol: role(a.protocolFunded, a.protocolClaimed, 112n),
     },
     deposits: String(a.deposits),
     ledger: String(a.ledger),
     users: userList,
+    prepaid: {
+      total: String(prepaidTotal),
+      debited: String(prepaidDebits),
+      rebateCredited: String(prepaidRebates),
+      users: prepaidUsers,
+    },
+  }
+}
+
+/** Per user across the prepaid epochs: Σ debits, Σ rebates, vouchers applied; per epoch its receipts. */
+function prepaidFigures(batches: readonly PrepaidBatch[], usersBps: bigint) {
+  const users = new Map<string, { debited: bigint; rebate: bigint; vouchers: number }>()
+  for (const batch of batches)
+    for (const o of batch.outcomes) {
+      if (!o.settled) continue
+      const u = users.get(o.user) ?? { debited: 0n, rebate: 0n, vouchers: 0 }
+      u.debited += o.debit
+      u.rebate += voucherRebate(o.debit, usersBps)
+      u.vouchers += 1
+      users.set(o.user, u)
+    }
+  const receiptCounts = new Map<number, number | null>()
+  for (const [epoch, e] of derivePrepaidUsers(batches, usersBps))
+    receiptCounts.set(epoch, e.receiptCount)
+  return { users, receiptCounts }
+}
+
+/** Prepaid rebates are paid as they are funded: both counters grow, nothing is owed. */
+function withPrepaid(r: RoleStatus, rebates: bigint): RoleStatus {
+  return {
+    funded: String(BigInt(r.funded) + rebates),
+    claimed: String(BigInt(r.claimed) + rebates),
+    owed: r.owed,
   }
 }
 

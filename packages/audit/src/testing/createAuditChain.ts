@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { LedgerExport } from '@rma/client'
+import { toVoucher, type Voucher } from '@rma/contracts'
 import {
   type Anvil,
   deploySettlementFixture,
@@ -22,7 +23,9 @@ import {
   hashBytes,
   hashReceipt,
   type RmaDomain,
+  type SignedReceiptAck,
   type SignedUsageReceipt,
+  signAck,
   signReceipt,
   splitRevenue,
   zeroHash,
@@ -30,6 +33,7 @@ import {
 import {
   createBatchFileHandler,
   createSettlementClient,
+  createSettler,
   type SettlementClient,
 } from '@rma/settlement'
 import { createMemoryStore } from '@rma/store'
@@ -314,6 +318,63 @@ export async function createAuditChain(
           )
       ).wait()
       return { epoch, batchHash, path, uri, bytes }
+    },
+
+    /** Credits `user`'s prepaid balance (paid by a spare funded account). */
+    async deposit(user: Wallet, amount: bigint) {
+      const funder = fx.others[fx.others.length - 1]!
+      await (
+        await fx.settlement.connect(funder).depositFor(fx.tokenAddress, user.address, amount)
+      ).wait()
+    },
+
+    /**
+     * The user's ack of `receipt` (its voucher for the chain's cumulative amount), kept in the
+     * store as `withRMA` sends it to the meter; `store: false` only signs it.
+     */
+    async ack(
+      user: Wallet,
+      r: TestReceipt,
+      fields: { cumulativeAmount?: bigint } = {},
+      { store: keep = true }: { store?: boolean } = {},
+    ): Promise<SignedReceiptAck> {
+      const signedAck = await signAck({
+        signer: user,
+        domain,
+        ack: {
+          assetId,
+          user: r.receipt.user,
+          meter: r.receipt.meter,
+          seq: r.receipt.seq,
+          receiptHash: r.hash,
+          cumulativeAmount: fields.cumulativeAmount ?? r.receipt.cumulativeAmount,
+        },
+      })
+      if (keep) await store.addAck(signedAck)
+      return signedAck
+    },
+
+    /** One round of the real prepaid settler (`createSettler({ mode: 'prepaid' })`) over the store. */
+    async settlePrepaidHonest() {
+      const settler = createSettler({
+        mode: 'prepaid',
+        store,
+        signer: fx.settler,
+        contract,
+        assetId,
+        retry: { attempts: 1 },
+      })
+      const result = await settler.settleOnce()
+      if (result.status !== 'settled') throw new Error(`nothing settled: ${JSON.stringify(result)}`)
+      return result
+    },
+
+    /** Submits vouchers by hand as the settler (`settlePrepaid`): what a settler of its own code may send. */
+    async postVouchers(acks: readonly (SignedReceiptAck | Voucher)[]) {
+      const vouchers = acks.map((a) => ('signature' in a ? toVoucher(a) : a))
+      return (await (
+        await fx.settlement.connect(fx.settler).settlePrepaid(assetId, vouchers)
+      ).wait())!
     },
 
     /** Saves the chain (anvil snapshot) and the tracked chain heads; the returned function goes back to them, as often as needed. */

@@ -28,7 +28,7 @@ export const statusCommand: Command = {
       `${status.epochs.length} epoch(s), ${status.totals.receiptCount} receipts, revenue ${status.totals.revenue}`,
       ...status.epochs.map(
         (e) =>
-          `  epoch ${e.epoch}: revenue ${e.revenue} (${e.receiptCount} receipts) → issuer ${e.split.issuer}, supporters ${e.split.supporters}, users ${e.split.users}, protocol ${e.split.protocol}; batch ${e.batchUri}`,
+          `  epoch ${e.epoch} (${e.kind}): revenue ${e.revenue} (${e.receiptCount ?? '?'} receipts) → issuer ${e.split.issuer}, supporters ${e.split.supporters}, users ${e.split.users}, protocol ${e.split.protocol}; ${e.vouchers ? `${e.vouchers.settled} of ${e.vouchers.submitted} voucher(s) applied` : `batch ${e.batchUri}`}`,
       ),
       `stake: ${status.stake.active} active, ${status.stake.pending} pending, ${status.stake.unbonding} unbonding, ${status.stake.held} held for supporters`,
       ...status.stake.supporters.map(
