@@ -128,6 +128,10 @@ function applyVariant(signed: Signed, variant: Variant): string {
   }
 }
 
+// Property tests of hundreds of ethers signatures each: seconds of CPU, more on a loaded
+// machine. The time limit only guards against a hang; nothing here measures speed.
+const PROPERTY_TIMEOUT_MS = 60_000
+
 describe('native signature recovery', () => {
   afterEach(() => {
     delete process.env.RMA_SECP256K1
@@ -138,65 +142,79 @@ describe('native signature recovery', () => {
     expect(signatureBackend()).toBe('native')
   })
 
-  test('agrees with ethers on signed digests and every variant of their signatures', () => {
-    expect(signatureBackend()).toBe('native')
-    fc.assert(
-      fc.property(signedArbitrary, variantArbitrary, (signed, variant) => {
-        const signature = applyVariant(signed, variant)
-        expectAgreement(signed.digest, signature, signed.address)
-        if (variant.kind === 'as signed' || variant.kind === 'compact')
-          expect(isSignedBy(signed.digest as `0x${string}`, signature, signed.address)).toBe(true)
-        if (variant.kind === 'high s') {
-          expect(n - signed.s >= top).toBe(true)
-          expect(isSignedBy(signed.digest as `0x${string}`, signature, signed.address)).toBe(false)
-        }
-      }),
-      { numRuns: 600 },
-    )
-  })
+  test(
+    'agrees with ethers on signed digests and every variant of their signatures',
+    () => {
+      expect(signatureBackend()).toBe('native')
+      fc.assert(
+        fc.property(signedArbitrary, variantArbitrary, (signed, variant) => {
+          const signature = applyVariant(signed, variant)
+          expectAgreement(signed.digest, signature, signed.address)
+          if (variant.kind === 'as signed' || variant.kind === 'compact')
+            expect(isSignedBy(signed.digest as `0x${string}`, signature, signed.address)).toBe(true)
+          if (variant.kind === 'high s') {
+            expect(n - signed.s >= top).toBe(true)
+            expect(isSignedBy(signed.digest as `0x${string}`, signature, signed.address)).toBe(
+              false,
+            )
+          }
+        }),
+        { numRuns: 600 },
+      )
+    },
+    PROPERTY_TIMEOUT_MS,
+  )
 
-  test('agrees with ethers on arbitrary r, s and v', () => {
-    const below = (max: bigint) => fc.bigInt({ min: 0n, max: max - 1n })
-    const rArbitrary = fc.oneof(
-      below(n),
-      below(1n << 256n),
-      fc.constantFrom(0n, 1n, n - 1n, n, n + 1n, p - 1n, p, (1n << 256n) - 1n),
-    )
-    const sArbitrary = fc.oneof(
-      below(n),
-      // Above n/2 but top bit clear: not low-s, yet ethers (and so this) recovers.
-      fc.bigInt({ min: halfN + 1n, max: top - 1n }),
-      fc.constantFrom(0n, 1n, halfN, halfN + 1n, top - 1n, top, n - 1n, n, (1n << 256n) - 1n),
-    )
-    const vArbitrary = fc.oneof(fc.constantFrom(0, 1, 27, 28), fc.integer({ min: 0, max: 255 }))
-    fc.assert(
-      fc.property(digestArbitrary, rArbitrary, sArbitrary, vArbitrary, (digest, r, s, v) => {
-        expectAgreement(digest, rsv(r, s, v), '0x0000000000000000000000000000000000000000')
-        expectAgreement(
-          digest,
-          `0x${word(r)}${word(s)}`,
-          '0x0000000000000000000000000000000000000000',
-        )
-      }),
-      { numRuns: 500 },
-    )
-  })
+  test(
+    'agrees with ethers on arbitrary r, s and v',
+    () => {
+      const below = (max: bigint) => fc.bigInt({ min: 0n, max: max - 1n })
+      const rArbitrary = fc.oneof(
+        below(n),
+        below(1n << 256n),
+        fc.constantFrom(0n, 1n, n - 1n, n, n + 1n, p - 1n, p, (1n << 256n) - 1n),
+      )
+      const sArbitrary = fc.oneof(
+        below(n),
+        // Above n/2 but top bit clear: not low-s, yet ethers (and so this) recovers.
+        fc.bigInt({ min: halfN + 1n, max: top - 1n }),
+        fc.constantFrom(0n, 1n, halfN, halfN + 1n, top - 1n, top, n - 1n, n, (1n << 256n) - 1n),
+      )
+      const vArbitrary = fc.oneof(fc.constantFrom(0, 1, 27, 28), fc.integer({ min: 0, max: 255 }))
+      fc.assert(
+        fc.property(digestArbitrary, rArbitrary, sArbitrary, vArbitrary, (digest, r, s, v) => {
+          expectAgreement(digest, rsv(r, s, v), '0x0000000000000000000000000000000000000000')
+          expectAgreement(
+            digest,
+            `0x${word(r)}${word(s)}`,
+            '0x0000000000000000000000000000000000000000',
+          )
+        }),
+        { numRuns: 500 },
+      )
+    },
+    PROPERTY_TIMEOUT_MS,
+  )
 
-  test('a key at infinity (s·R = h·G) fails on both', () => {
-    fc.assert(
-      fc.property(scalar, fc.bigInt({ min: 1n, max: top - 1n }), (k, s) => {
-        // R = k·G with the parity of its y; Q = r⁻¹(s·R − h·G) is infinity for h = s·k.
-        const point = new SigningKey(hex32(k)).publicKey
-        const r = BigInt(`0x${point.slice(4, 68)}`)
-        const parity = Number(BigInt(`0x${point.slice(-2)}`) & 1n)
-        const digest = hex32((s * k) % n)
-        const signature = rsv(r, s, 27 + parity)
-        expectAgreement(digest, signature, '0x0000000000000000000000000000000000000000')
-        expect(recoverSigner(digest, signature)).toBe(null)
-      }),
-      { numRuns: 100 },
-    )
-  })
+  test(
+    'a key at infinity (s·R = h·G) fails on both',
+    () => {
+      fc.assert(
+        fc.property(scalar, fc.bigInt({ min: 1n, max: top - 1n }), (k, s) => {
+          // R = k·G with the parity of its y; Q = r⁻¹(s·R − h·G) is infinity for h = s·k.
+          const point = new SigningKey(hex32(k)).publicKey
+          const r = BigInt(`0x${point.slice(4, 68)}`)
+          const parity = Number(BigInt(`0x${point.slice(-2)}`) & 1n)
+          const digest = hex32((s * k) % n)
+          const signature = rsv(r, s, 27 + parity)
+          expectAgreement(digest, signature, '0x0000000000000000000000000000000000000000')
+          expect(recoverSigner(digest, signature)).toBe(null)
+        }),
+        { numRuns: 100 },
+      )
+    },
+    PROPERTY_TIMEOUT_MS,
+  )
 
   test('odd inputs: digests that are not 32 bytes, non-string signatures and addresses', () => {
     const key = new SigningKey(hex32(7n))
@@ -223,37 +241,41 @@ describe('native signature recovery', () => {
     )
   })
 
-  test('RMA_SECP256K1=js falls back to ethers with the same results', () => {
-    process.env.RMA_SECP256K1 = 'js'
-    reloadSignatureBackend()
-    expect(signatureBackend()).toBe('js')
-    const samples = fc.sample(fc.tuple(signedArbitrary, variantArbitrary), {
-      numRuns: 200,
-      seed: 42,
-    })
-    const results = (backend: 'js' | 'native') => {
-      if (backend === 'js') process.env.RMA_SECP256K1 = 'js'
-      else delete process.env.RMA_SECP256K1
+  test(
+    'RMA_SECP256K1=js falls back to ethers with the same results',
+    () => {
+      process.env.RMA_SECP256K1 = 'js'
       reloadSignatureBackend()
-      expect(signatureBackend()).toBe(backend)
-      return samples.map(([signed, variant]) => {
-        const signature = applyVariant(signed, variant)
-        return [
-          recoverSigner(signed.digest, signature),
-          isSignedBy(signed.digest as `0x${string}`, signature, signed.address),
-        ]
+      expect(signatureBackend()).toBe('js')
+      const samples = fc.sample(fc.tuple(signedArbitrary, variantArbitrary), {
+        numRuns: 200,
+        seed: 42,
       })
-    }
-    const js = results('js')
-    expect(js).toEqual(results('native'))
-    expect(js).toEqual(
-      samples.map(([signed, variant]) => {
-        const signature = applyVariant(signed, variant)
-        return [
-          ethersSigner(signed.digest, signature),
-          ethersIsSignedBy(signed.digest, signature, signed.address),
-        ]
-      }),
-    )
-  })
+      const results = (backend: 'js' | 'native') => {
+        if (backend === 'js') process.env.RMA_SECP256K1 = 'js'
+        else delete process.env.RMA_SECP256K1
+        reloadSignatureBackend()
+        expect(signatureBackend()).toBe(backend)
+        return samples.map(([signed, variant]) => {
+          const signature = applyVariant(signed, variant)
+          return [
+            recoverSigner(signed.digest, signature),
+            isSignedBy(signed.digest as `0x${string}`, signature, signed.address),
+          ]
+        })
+      }
+      const js = results('js')
+      expect(js).toEqual(results('native'))
+      expect(js).toEqual(
+        samples.map(([signed, variant]) => {
+          const signature = applyVariant(signed, variant)
+          return [
+            ethersSigner(signed.digest, signature),
+            ethersIsSignedBy(signed.digest, signature, signed.address),
+          ]
+        }),
+      )
+    },
+    PROPERTY_TIMEOUT_MS,
+  )
 })
