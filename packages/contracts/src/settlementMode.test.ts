@@ -32,7 +32,7 @@ describe('one settlement mode per asset', () => {
       settler: await token.balanceOf(ctx.fx.settler.address),
       alice: (await settlement.prepaidBalance(tokenAddress, alice.address)).balance,
       prepaidTotal: await settlement.prepaidTotalOf(tokenAddress),
-      asset: (await settlement.getAsset(ctx.fx.assetId)).toObject(),
+      asset: { ...(await settlement.getAsset(ctx.fx.assetId)) },
       chain: [...(await settlement.settledVoucher(ctx.fx.assetId, meter.address, alice.address))],
     })
     return { alice, voucher, snapshot }
