@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import type { Address } from '@rma/core'
 import type { Wallet } from 'ethers'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { AssetStatus } from './AssetStatus.js'
 import { createExplorerHandler } from './createExplorerHandler.js'
 import { readAssetStatus } from './readAssetStatus.js'
@@ -23,17 +23,29 @@ let browser: BrowserContext
 /** Per user (lowercase): Σ of its receipts' amounts and its number of calls. */
 const spent = new Map<string, { amount: bigint; calls: number }>()
 
-/** d's prepaid deposit and the amounts of its calls (epoch 4, prepaid). */
+/** The prepaid user's deposit and the amounts of its calls (the prepaid-only asset's epoch 1). */
 const prepaidDeposit = 40_000n
 const prepaidCalls = [2_500n, 1_234n]
 
+/** Serves the explorer of `c` on 127.0.0.1 (no cache). */
+async function startExplorer(c: AuditChain): Promise<{ server: Server; url: string }> {
+  const handler = createExplorerHandler({ rpcUrl: c.rpcUrl, contract: c.contract, cacheMs: 0 })
+  const s = createServer(handler)
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
+  return { server: s, url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/` }
+}
+
+async function stopExplorer(s: Server | undefined): Promise<void> {
+  s?.closeAllConnections()
+  await new Promise((resolve) => s?.close(resolve))
+}
+
 /**
- * A demo chain: two supporters, three users over three postpaid epochs settled by the real
- * client, claims; then a fourth user who prepaid, whose acked vouchers the real prepaid settler
- * settles as epoch 4.
+ * A demo chain (postpaid only: the contract fixes one settlement mode per asset): two
+ * supporters, three users over three postpaid epochs settled by the real client, claims.
  */
 beforeAll(async () => {
-  chain = await createAuditChain({ users: 4 })
+  chain = await createAuditChain({ users: 3 })
   const [a, b, c] = chain.users as [Wallet, Wallet, Wallet]
   const [s1, s2] = chain.supporters as [Wallet, Wallet]
   await (await chain.fx.settlement.connect(s1).stake(chain.assetId, 1_000_000n)).wait()
@@ -55,21 +67,7 @@ beforeAll(async () => {
   }
   await (await chain.fx.settlement.connect(s1).claimRewards(chain.assetId)).wait()
   await (await chain.fx.settlement.connect(s2).requestUnstake(chain.assetId, 1_000_000n)).wait()
-  const d = chain.users[3]!
-  await chain.deposit(d, prepaidDeposit)
-  let last: Awaited<ReturnType<AuditChain['meter']>> | undefined
-  for (const amount of prepaidCalls) last = await chain.meter(d, amount)
-  await chain.ack(d, last!)
-  await chain.settlePrepaidHonest()
-
-  const handler = createExplorerHandler({
-    rpcUrl: chain.rpcUrl,
-    contract: chain.contract,
-    cacheMs: 0,
-  })
-  server = createServer(handler)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+  ;({ server, url } = await startExplorer(chain))
 
   await mkdir(artifacts, { recursive: true })
   profile = await mkdtemp(join(tmpdir(), 'rma-chromium-'))
@@ -89,14 +87,16 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  server?.closeAllConnections()
-  await new Promise((resolve) => server?.close(resolve))
+  await stopExplorer(server)
   await chain?.close()
   if (profile) await rm(profile, { recursive: true, force: true })
 })
 
 /** Opens the page, recording console errors, page errors and every request it makes. */
-async function open(path = ''): Promise<{ page: Page; errors: string[]; requests: string[] }> {
+async function open(
+  path = '',
+  base = url,
+): Promise<{ page: Page; errors: string[]; requests: string[] }> {
   const page = await browser.newPage()
   const errors: string[] = []
   const requests: string[] = []
@@ -105,7 +105,7 @@ async function open(path = ''): Promise<{ page: Page; errors: string[]; requests
   })
   page.on('pageerror', (e) => errors.push(e.message))
   page.on('request', (r) => requests.push(r.url()))
-  await page.goto(url + path)
+  await page.goto(base + path)
   await page.locator('#audit-table').waitFor()
   return { page, errors, requests }
 }
@@ -140,8 +140,7 @@ test('the page loads with no console error, draws what the chain holds, and fetc
       expect.any(String),
     ]),
   )
-  expect(status.epochs.map((e) => e.kind)).toEqual(['postpaid', 'postpaid', 'postpaid', 'prepaid'])
-  expect(status.epochs[3]!.revenue).toBe(String(prepaidCalls[0]! + prepaidCalls[1]!))
+  expect(status.epochs.map((e) => e.kind)).toEqual(['postpaid', 'postpaid', 'postpaid'])
   expect(
     await page.$$eval('#revenue-chart rect', (rs) =>
       rs.map((r) => [r.getAttribute('data-value'), r.getAttribute('data-kind')]),
@@ -150,9 +149,6 @@ test('the page loads with no console error, draws what the chain holds, and fetc
   expect(
     await page.locator('#revenue-table tbody tr').first().locator('td').nth(2).textContent(),
   ).toBe(grouped(status.epochs[0]!.revenue))
-  await expect(
-    page.locator('#revenue-table tbody tr').nth(3).locator('td').nth(4).textContent(),
-  ).resolves.toBe('1 of 1 voucher(s) applied')
   // Split by role per epoch, and each role's books.
   expect(await cells(page, '#split-table tbody tr')).toEqual(
     status.epochs.map((e) => [
@@ -198,27 +194,20 @@ test('the page loads with no console error, draws what the chain holds, and fetc
     ]),
   )
   expect(status.stake.supporters).toHaveLength(2)
-  // Prepaid balances: the token's total and the asset's prepaid user, as the chain holds them.
-  expect(await cells(page, '#prepaid-table tbody tr')).toEqual(
-    status.prepaid.users.map((u) => [
-      u.address,
-      u.balance,
-      u.debited,
-      u.rebateCredited,
-      String(u.vouchers),
-      u.withdrawalRequested,
-    ]),
+  // A postpaid asset: no prepaid user, nothing debited or credited.
+  expect(status.prepaid.users).toEqual([])
+  expect(await page.locator('#prepaid-table').count()).toBe(0)
+  await expect(page.locator('#prepaid').textContent()).resolves.toContain(
+    'No prepaid voucher of this asset has settled yet.',
   )
-  expect(status.prepaid.users).toHaveLength(1)
-  await expect(page.locator('#prepaid-summary').textContent()).resolves.toContain(
-    grouped(String(await chain.fx.settlement.prepaidTotalOf(chain.fx.tokenAddress))),
+  await expect(page.locator('#prepaid-summary').textContent()).resolves.toBe(
+    `All prepaid balances of the payment token: ${grouped(String(await chain.fx.settlement.prepaidTotalOf(chain.fx.tokenAddress)))}. This asset debited 0 and credited 0 of rebates straight back.`,
   )
   // The audit of each epoch, by auditAsset's code.
   expect(await cells(page, '#audit-table tbody tr')).toEqual([
     ['1', 'ok', '0'],
     ['2', 'ok', '0'],
     ['3', 'ok', '0'],
-    ['4', 'ok', '0'],
   ])
   await expect(page.locator('#audit-summary').textContent()).resolves.toBe(
     'Every epoch checks out: nothing differs.',
@@ -280,25 +269,6 @@ test('the address lookup shows a user its calls, spend, rebates and claimable, a
   ])
   expect(await page.locator('#account-prepaid').count()).toBe(0)
 
-  // The prepaid user: its balance, debits and rebates credited, as the contract holds them.
-  const d = chain.users[3]!
-  await lookup(d.address)
-  const debit = prepaidCalls[0]! + prepaidCalls[1]!
-  const credited = (debit * BigInt(chain.fx.shares.usersBps)) / 10_000n
-  const [balance] = await chain.fx.settlement.prepaidBalance(chain.fx.tokenAddress, d.address)
-  expect(balance).toBe(prepaidDeposit - debit + credited)
-  expect(await field('#account-prepaid', 'balance')).toBe(String(balance))
-  expect(await field('#account-prepaid', 'debited')).toBe(String(debit))
-  expect(await field('#account-prepaid', 'rebateCredited')).toBe(String(credited))
-  expect(await field('#account-user', 'calls')).toBe('2')
-  expect(await field('#account-user', 'spend')).toBe(String(debit))
-  expect(await field('#account-user', 'claimable')).toBe('0')
-  expect(await cells(page, '#account-epochs tbody tr')).toEqual([
-    ['4', 'prepaid', '2', String(debit), String(credited), 'credited'],
-  ])
-  await expect(page.locator('#account-roles').textContent()).resolves.toBe('Roles: user')
-  await page.screenshot({ path: join(artifacts, 'explorer-lookup-prepaid.png'), fullPage: true })
-
   // A supporter: its stake and rewards as the contract reports them.
   const s2 = chain.supporters[1]!
   await lookup(s2.address)
@@ -335,7 +305,6 @@ test('an epoch whose batch file is gone shows as unavailable, with its finding',
     ['1', 'ok', '0'],
     ['2', 'ok', '0'],
     ['3', 'unavailable', '1'],
-    ['4', 'ok', '0'],
   ])
   await expect(page.locator('#audit-summary').textContent()).resolves.toBe('1 discrepancy found.')
   // Nothing overflows the page sideways (a long URI wraps).
@@ -422,7 +391,7 @@ test('a hostile settler: markup and script in a batch URI are shown as text, nev
   })
   await page.goto(url)
   await page.locator('#audit-table').waitFor()
-  const row = page.locator('#revenue-table tbody tr').nth(4)
+  const row = page.locator('#revenue-table tbody tr').nth(3)
   await expect(row.locator('td').nth(4).textContent()).resolves.toBe(hostile)
   expect(await row.locator('a').count()).toBe(0)
   expect(await page.locator('img').count()).toBe(0)
@@ -430,4 +399,125 @@ test('a hostile settler: markup and script in a batch URI are shown as text, nev
   await expect(page.locator('#discrepancies').textContent()).resolves.toContain(hostile)
   expect(dialogs).toEqual([])
   await page.close()
+})
+
+/**
+ * The contract fixes one settlement mode per asset, so the prepaid pages are checked on their own
+ * prepaid-only chain: a user who prepaid, whose acked vouchers the real prepaid settler settles
+ * as epoch 1.
+ */
+describe('a prepaid-only asset', () => {
+  let pre: AuditChain
+  let preServer: Server
+  let preUrl: string
+
+  beforeAll(async () => {
+    pre = await createAuditChain({ users: 1 })
+    const d = pre.users[0]!
+    await pre.deposit(d, prepaidDeposit)
+    let last: Awaited<ReturnType<AuditChain['meter']>> | undefined
+    for (const amount of prepaidCalls) last = await pre.meter(d, amount)
+    await pre.ack(d, last!)
+    await pre.settlePrepaidHonest()
+    ;({ server: preServer, url: preUrl } = await startExplorer(pre))
+  })
+
+  afterAll(async () => {
+    await stopExplorer(preServer)
+    await pre?.close()
+  })
+
+  test('the page draws the prepaid epoch and the prepaid balances the chain holds', async () => {
+    const status: AssetStatus = await readAssetStatus({
+      rpcUrl: pre.rpcUrl,
+      contract: pre.contract,
+      assetId: pre.assetId,
+    })
+    const { page, errors, requests } = await open('', preUrl)
+    expect(errors).toEqual([])
+    expect(requests.every((r) => r.startsWith(preUrl) || r.startsWith('data:'))).toBe(true)
+
+    expect(status.epochs.map((e) => e.kind)).toEqual(['prepaid'])
+    expect(status.epochs[0]!.revenue).toBe(String(prepaidCalls[0]! + prepaidCalls[1]!))
+    expect(await cells(page, '#revenue-table tbody tr')).toEqual(
+      status.epochs.map((e) => [
+        String(e.epoch),
+        e.kind,
+        e.revenue,
+        String(e.receiptCount),
+        '1 of 1 voucher(s) applied',
+      ]),
+    )
+    expect(
+      await page.$$eval('#revenue-chart rect', (rs) =>
+        rs.map((r) => [r.getAttribute('data-value'), r.getAttribute('data-kind')]),
+      ),
+    ).toEqual(status.epochs.map((e) => [e.revenue, e.kind]))
+    expect(await cells(page, '#split-table tbody tr')).toEqual(
+      status.epochs.map((e) => [
+        String(e.epoch),
+        e.kind,
+        e.split.issuer,
+        e.split.supporters,
+        e.split.users,
+        e.split.protocol,
+      ]),
+    )
+    // Prepaid balances: the token's total and the asset's prepaid user, as the chain holds them.
+    expect(status.prepaid.users).toHaveLength(1)
+    expect(await cells(page, '#prepaid-table tbody tr')).toEqual(
+      status.prepaid.users.map((u) => [
+        u.address,
+        u.balance,
+        u.debited,
+        u.rebateCredited,
+        String(u.vouchers),
+        u.withdrawalRequested,
+      ]),
+    )
+    await expect(page.locator('#prepaid-summary').textContent()).resolves.toContain(
+      grouped(String(await pre.fx.settlement.prepaidTotalOf(pre.fx.tokenAddress))),
+    )
+    expect(await cells(page, '#audit-table tbody tr')).toEqual([['1', 'ok', '0']])
+    await expect(page.locator('#audit-summary').textContent()).resolves.toBe(
+      'Every epoch checks out: nothing differs.',
+    )
+    await page.close()
+  })
+
+  test('the address lookup shows the prepaid user its balance, debits and rebates credited', async () => {
+    const { page, errors } = await open('', preUrl)
+    const lookup = async (address: string) => {
+      await page.getByRole('textbox', { name: /^Address/ }).fill(address)
+      await page.getByRole('button', { name: 'Look up' }).click()
+      await page.locator('#lookup-result h3').waitFor()
+      await expect(page.locator('#lookup-result h3').textContent()).resolves.toBe(
+        address.toLowerCase(),
+      )
+    }
+    const field = (root: string, name: string) =>
+      page.locator(`${root} [data-field="${name}"]`).getAttribute('data-value')
+
+    // The prepaid user: its balance, debits and rebates credited, as the contract holds them.
+    const d = pre.users[0]!
+    await lookup(d.address)
+    const debit = prepaidCalls[0]! + prepaidCalls[1]!
+    const credited = (debit * BigInt(pre.fx.shares.usersBps)) / 10_000n
+    const [balance] = await pre.fx.settlement.prepaidBalance(pre.fx.tokenAddress, d.address)
+    expect(balance).toBe(prepaidDeposit - debit + credited)
+    expect(await field('#account-prepaid', 'balance')).toBe(String(balance))
+    expect(await field('#account-prepaid', 'debited')).toBe(String(debit))
+    expect(await field('#account-prepaid', 'rebateCredited')).toBe(String(credited))
+    expect(await field('#account-user', 'calls')).toBe('2')
+    expect(await field('#account-user', 'spend')).toBe(String(debit))
+    expect(await field('#account-user', 'claimable')).toBe('0')
+    expect(await cells(page, '#account-epochs tbody tr')).toEqual([
+      ['1', 'prepaid', '2', String(debit), String(credited), 'credited'],
+    ])
+    await expect(page.locator('#account-roles').textContent()).resolves.toBe('Roles: user')
+    await page.screenshot({ path: join(artifacts, 'explorer-lookup-prepaid.png'), fullPage: true })
+
+    expect(errors).toEqual([])
+    await page.close()
+  })
 })

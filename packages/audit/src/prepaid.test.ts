@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { parseSettlementError } from '@rma/contracts'
 import { type Hex, splitRevenue } from '@rma/core'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest'
@@ -24,11 +25,14 @@ let c: Wallet
 /** A user that never deposited: its voucher is skipped for its balance. */
 const d = new Wallet(Wallet.createRandom().privateKey)
 const held: Record<'b' | 'c', TestReceipt[]> = { b: [], c: [] }
+/** a's first receipt (seq 1), never acked. */
+let aFirst: TestReceipt
 /** Per epoch 2..4: each user's debit, as the receipts it acked add up. */
 const debits: Map<string, bigint>[] = []
 
 /**
- * Epoch 1 postpaid (a, by the real settlement client); epochs 2 and 3 prepaid by the real
+ * Epoch 1 an empty prepaid settlement (it fixes the asset's mode: prepaid; a's receipt of 1,000
+ * stays unacked); epochs 2 and 3 prepaid by the real
  * prepaid settler from the users' acks; epoch 4 prepaid by hand with two vouchers the contract
  * skips (a user with no balance, a replay) beside an honest one.
  */
@@ -38,8 +42,8 @@ beforeAll(async () => {
   await (
     await chain.fx.settlement.connect(chain.supporters[0]!).stake(chain.assetId, 1_000_000n)
   ).wait()
-  await chain.meter(a, 1_000n)
-  await chain.settleHonest()
+  aFirst = await chain.meter(a, 1_000n)
+  await chain.postVouchers([])
   // The stake activates at epoch 1's settle, so the prepaid epochs pay the supporters.
   await chain.deposit(b, 50_000n)
   await chain.deposit(c, 20_000n)
@@ -90,11 +94,12 @@ test('status: prepaid epochs listed with their kind, revenue, split, receipts an
   expect(JSON.parse(JSON.stringify(status))).toEqual(status)
   expect(status.asset.epoch).toBe(4)
   expect(status.epochs.map((e) => [e.epoch, e.kind])).toEqual([
-    [1, 'postpaid'],
+    [1, 'prepaid'],
     [2, 'prepaid'],
     [3, 'prepaid'],
     [4, 'prepaid'],
   ])
+  expect(status.epochs[0]).toMatchObject({ revenue: '0', receiptCount: 0 })
   const prepaid = status.epochs.slice(1)
   expect(prepaid.map((e) => e.receiptCount)).toEqual([3, 1, 1])
   expect(prepaid.map((e) => e.vouchers)).toEqual([
@@ -118,7 +123,7 @@ test('status: prepaid epochs listed with their kind, revenue, split, receipts an
     expect(e.rebatesClaimed).toBe(rebates.toString())
   }
   expect(status.totals.revenue).toBe(sum(status.epochs.map((e) => BigInt(e.revenue))).toString())
-  expect(status.totals.receiptCount).toBe(1 + 3 + 1 + 1)
+  expect(status.totals.receiptCount).toBe(0 + 3 + 1 + 1)
 
   const settlement = chain.fx.settlement
   const token = chain.fx.tokenAddress
@@ -208,26 +213,42 @@ test('a voucher the user signed above its receipt is settled by the contract; th
   expect((await auditAsset({ ...params(), ledger: chain.ledgerOf(held.b) })).ok).toBe(true)
 })
 
-test('a voucher covering receipts a postpaid batch settled debits them again; the audit names the receipts settled twice', async () => {
-  // a's seq 1 (1,000) was settled postpaid in epoch 1, the settler paying it in. a deposits and
-  // acks seq 2 for its chain's running total: the contract's voucher state of the chain starts
-  // at zero, so it debits 1,500, seq 1 included.
+test('attack: a postpaid batch of a prepaid asset, then a voucher for the running total (a double charge across modes): the contract refuses the batch, the user pays once', async () => {
+  // The settler settles a's seq 1 (1,000) postpaid, paying it in, then would submit a's voucher
+  // for its chain's running total (1,500, seq 1 included) and debit seq 1 a second time. The
+  // asset's first settlement fixed it prepaid: the batch reverts and moves nothing.
   await chain.deposit(a, 10_000n)
+  const settlement = chain.fx.settlement
+  const token = chain.fx.tokenAddress
+  const before = {
+    balance: (await settlement.prepaidBalance(token, a.address)).balance,
+    settler: await chain.fx.token.balanceOf(chain.fx.settler.address),
+    epoch: (await settlement.getAsset(chain.assetId)).epoch,
+  }
+  const refused = await chain.postBatch([aFirst]).then(
+    () => null,
+    (e: unknown) => e,
+  )
+  expect(parseSettlementError(refused)).toMatchObject({
+    name: 'SettlementModeMismatch',
+    args: [2n],
+    message: expect.stringContaining('settled in prepaid mode'),
+  })
+  expect(await settlement.settlementModeOf(chain.assetId)).toBe(2n)
+  expect({
+    balance: (await settlement.prepaidBalance(token, a.address)).balance,
+    settler: await chain.fx.token.balanceOf(chain.fx.settler.address),
+    epoch: (await settlement.getAsset(chain.assetId)).epoch,
+  }).toEqual(before)
+  // a's voucher for the running total pays seq 1 and seq 2 once, in this one mode.
   const r = await chain.meter(a, 500n)
   expect(r.receipt.seq).toBe(2)
   await chain.postVouchers([await chain.ack(a, r, {}, { store: false })])
-  const status = await readAssetStatus(params())
-  expect(status.prepaid.users.find((u) => u.address === lower(a))?.debited).toBe('1500')
+  expect((await settlement.prepaidBalance(token, a.address)).balance).toBe(
+    before.balance - 1_500n + rebateOf(1_500n),
+  )
   const report = await auditAsset(params())
-  expect(report.ok).toBe(false)
-  expect(report.discrepancies).toEqual([
-    {
-      kind: 'duplicate-receipt',
-      epoch: 5,
-      accounts: [lower(a), lower(chain.fx.meter)],
-      detail: expect.stringContaining('1 (epoch 1)'),
-    },
-  ])
+  expect(report.discrepancies.filter((x) => x.kind === 'duplicate-receipt')).toEqual([])
 })
 
 test('a voucher whose meter was revoked before settlement is skipped; status and audit agree with the chain', async () => {
@@ -260,9 +281,12 @@ test('a voucher whose meter was revoked before settlement is skipped; status and
 test('the prepaid checks fail on what the contract would never emit: a debit off its cumulative increase, a forged signature, a lowered chain, a short revenue', async () => {
   const reader = await openSettlement(params())
   const events = await reader.events()
-  const batches = await Promise.all(
-    events.filter((e) => e.name === 'PrepaidSettled').map((e) => readPrepaidBatch(reader, e)),
-  )
+  // Epoch 1's empty settlement left out: the tampering below starts at epoch 2.
+  const batches = (
+    await Promise.all(
+      events.filter((e) => e.name === 'PrepaidSettled').map((e) => readPrepaidBatch(reader, e)),
+    )
+  ).slice(1)
   const context = {
     domain: chain.domain,
     assetId: chain.assetId as Hex,

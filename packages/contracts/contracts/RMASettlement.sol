@@ -48,6 +48,11 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
 
     uint256 private constant AMOUNT_MASK = type(uint96).max;
 
+    /// @dev {settlementModeOf}: none before the first settlement, then postpaid or prepaid.
+    uint8 private constant MODE_NONE = 0;
+    uint8 private constant MODE_POSTPAID = 1;
+    uint8 private constant MODE_PREPAID = 2;
+
     /// @notice The EIP-712 type of a user's ack of a receipt: signed, it is a voucher for
     /// `cumulativeAmount`, everything the user owes this asset's meter on this chain.
     bytes32 public constant RECEIPT_ACK_TYPEHASH = keccak256(
@@ -101,6 +106,9 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint112 settlerDeposit;
         bool hasPending;
         bool hasHeld;
+        // Whether it settles prepaid (settlePrepaid), set by its first settlement if that is
+        // prepaid; an asset with a settled epoch and no flag settles postpaid (settle).
+        bool prepaid;
         // slot 3: the accumulator beside the active stake it divides by
         uint160 rewardPerStake;
         uint96 totalStake;
@@ -365,6 +373,10 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     error InsufficientBalance(uint256 available);
     error WithdrawalLocked(uint64 withdrawableAt);
     error InvalidPermit();
+    /// @notice The asset is settled in the other mode (`mode`: 1 postpaid, 2 prepaid). An
+    /// asset's first settlement fixes its mode: a chain's receipts settled postpaid must never
+    /// be debited again by a prepaid voucher, whose running total includes them.
+    error SettlementModeMismatch(uint8 mode);
 
     /// @param owner_ The protocol fee recipient.
     /// @param withdrawalDelay_ Seconds a prepaid withdrawal waits (see {withdrawalDelay}).
@@ -556,6 +568,10 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         if (a.settler != msg.sender) revert NotSettler();
         uint256 next = uint256(a.epoch) + 1;
         if (epoch != next) revert BadEpoch(uint64(next));
+        // One mode per asset: a batch of an asset settled prepaid would pay receipts its
+        // users' vouchers pay. (A first settle needs no flag: a settled epoch without the
+        // prepaid flag is postpaid.)
+        if (a.prepaid) revert SettlementModeMismatch(MODE_PREPAID);
 
         uint256 received;
         if (revenue != 0) {
@@ -573,14 +589,16 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         (uint256 issuer, uint256 supporters, uint256 users, uint256 protocol) = _split(a, received);
 
         _closeEpoch(a, next, issuer, supporters);
-        unchecked {
-            if (users != 0) a.rebatesFunded += uint96(users);
-            if (protocol != 0) a.protocolFunded += uint112(protocol);
-        }
         if (users != 0) {
             if (users > AMOUNT_MASK) revert AmountTooLarge(AMOUNT_MASK);
             if (bytes20(rebateRoot) == bytes20(0)) revert MissingRebateRoot();
+            unchecked {
+                a.rebatesFunded += uint96(users);
+            }
             _epochRebates[assetId][next] = (uint256(rebateRoot) & ~AMOUNT_MASK) | users;
+        }
+        unchecked {
+            if (protocol != 0) a.protocolFunded += uint112(protocol);
         }
         _creditSupporters(assetId, a, next, supporters);
 
@@ -930,6 +948,12 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     function settlePrepaid(bytes32 assetId, Voucher[] calldata vouchers) external nonReentrant {
         Asset storage a = _assets[assetId];
         if (a.settler != msg.sender) revert NotSettler();
+        // One mode per asset: a voucher's running total includes the chain's receipts a
+        // postpaid batch already paid, so an asset settled postpaid refuses vouchers.
+        if (!a.prepaid) {
+            if (a.epoch != 0) revert SettlementModeMismatch(MODE_POSTPAID);
+            a.prepaid = true;
+        }
         address token = a.token;
         (uint256 debited, uint256 rebated, uint256 settled) =
             _applyVouchers(assetId, _prepaid[token], a.usersBps, vouchers);
@@ -971,6 +995,15 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// @notice The sum of every user's prepaid balance of `token`.
     function prepaidTotalOf(address token) external view returns (uint256) {
         return _prepaidTotal[token];
+    }
+
+    /// @notice How the asset settles, fixed by its first settlement: 0 before it, 1 postpaid
+    /// ({settle}) or 2 prepaid ({settlePrepaid}); the other one then reverts with
+    /// `SettlementModeMismatch`.
+    function settlementModeOf(bytes32 assetId) external view returns (uint8) {
+        Asset storage a = _assets[assetId];
+        if (a.prepaid) return MODE_PREPAID;
+        return a.epoch != 0 ? MODE_POSTPAID : MODE_NONE;
     }
 
     /// @notice The last settled voucher of the chain (asset, meter, user); zeros before one.

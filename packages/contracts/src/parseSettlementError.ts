@@ -128,6 +128,10 @@ function describeError(name: string, args: Result, who: (address: unknown) => st
       return `the prepaid balance holds only ${args[0]}`
     case 'InvalidPermit':
       return 'the token did not take the permit (it has no EIP-2612 permit): approve and use depositFor'
+    case 'SettlementModeMismatch':
+      return Number(args[0]) === 2
+        ? 'this asset is settled in prepaid mode; settle it with settlePrepaid (users’ vouchers) or register another asset for postpaid batches'
+        : 'this asset is settled in postpaid mode; settle it with settle (batches) or register another asset for prepaid vouchers'
     case 'WithdrawalLocked':
       return `the withdrawal can be made from ${new Date(Number(args[0]) * 1000).toISOString()} (unix ${args[0]})`
     case 'OwnableUnauthorizedAccount':

@@ -220,6 +220,11 @@ export interface RmaSettlementContract extends BaseContract {
   settlePrepaid: Send<[assetId: BytesLike, vouchers: Voucher[]]>
   prepaidBalance: View<[token: AddressLike, user: AddressLike], PrepaidBalanceView>
   prepaidTotalOf: View<[token: AddressLike], bigint>
+  /**
+   * How the asset settles, fixed by its first settlement: 0n none yet, 1n postpaid (`settle`),
+   * 2n prepaid (`settlePrepaid`); the other call then reverts with `SettlementModeMismatch`.
+   */
+  settlementModeOf: View<[assetId: BytesLike], bigint>
   settledVoucher: View<
     [assetId: BytesLike, meter: AddressLike, user: AddressLike],
     SettledVoucherView
