@@ -18,9 +18,9 @@ import {
 } from '@rma/core'
 import { createSettler, readPayouts, SettlementError, type Settler } from '@rma/settlement'
 import { createSqliteStore } from '@rma/store'
+import { appendReceipts } from '@rma/store/testing'
 import { id, Wallet } from 'ethers'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { appendReceipts } from '../fixtures/appendReceipts.js'
 
 let anvil: Anvil
 let fx: SettlementFixture

@@ -5,9 +5,9 @@ import { deployTestToken, getSettlementContract, getTestTokenContract } from '@r
 import { type Anvil, startAnvil } from '@rma/contracts/testing'
 import { type Address, createDomain, type Hex } from '@rma/core'
 import { createSqliteStore } from '@rma/store'
+import { appendReceipts } from '@rma/store/testing'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { appendReceipts } from './appendReceipts.js'
 import { lastLine, runRma } from './runRma.js'
 
 let anvil: Anvil

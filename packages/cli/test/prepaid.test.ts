@@ -17,10 +17,10 @@ import {
   signAck,
 } from '@rma/core'
 import { createSqliteStore } from '@rma/store'
+import { appendReceipts } from '@rma/store/testing'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { formatDuration } from '../src/formatDuration.js'
-import { appendReceipts } from './appendReceipts.js'
 import { lastLine, runRma } from './runRma.js'
 import { demoShares } from './startDeployment.js'
 

@@ -1,3 +1,4 @@
+export { appendReceipts } from './appendReceipts.js'
 export {
   type CreateTcpProxyOptions,
   createTcpProxy,
