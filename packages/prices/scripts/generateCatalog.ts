@@ -1,0 +1,136 @@
+/**
+ * Writes `src/catalog.generated.ts`: every model of `@pydantic/genai-prices` with its token
+ * prices as decimal strings. The source holds prices as JS numbers; each is written as its
+ * shortest round-trip decimal (`Number.prototype.toString`, which gives back the exact decimal
+ * of the source's data file when it has at most 15 significant digits) and checked to parse
+ * back to the same number. No arithmetic touches a price.
+ *
+ * Run: `pnpm --filter @rma/prices generate`.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
+import { waitForUpdate } from '@pydantic/genai-prices'
+import type {
+  Catalog,
+  CatalogMatch,
+  CatalogModel,
+  CatalogPrice,
+  CatalogPriceEntry,
+  CatalogPriceKind,
+  CatalogPrices,
+} from '../src/Catalog.js'
+
+const kinds: readonly CatalogPriceKind[] = [
+  'input_mtok',
+  'cache_read_mtok',
+  'cache_write_mtok',
+  'output_mtok',
+  'output_reasoning_mtok',
+]
+
+const require = createRequire(import.meta.url)
+const sourcePackage = JSON.parse(
+  // The package exports no `./package.json`: read it beside its entry (`dist/index.cjs`).
+  readFileSync(
+    new URL('../package.json', pathToFileURL(require.resolve('@pydantic/genai-prices'))),
+    'utf8',
+  ),
+) as { name: string; version: string }
+
+/** The shortest decimal that round-trips to `n`, without exponent. */
+function decimalOf(n: unknown, where: string): string {
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0)
+    throw new Error(`${where}: expected a non-negative finite number, got ${String(n)}`)
+  const text = String(n)
+  const match = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(text)
+  if (!match) throw new Error(`${where}: unexpected number text ${text}`)
+  const [, int = '', frac = '', exp = '0'] = match
+  const digits = int + frac
+  const point = int.length + Number(exp)
+  const padded =
+    point <= 0
+      ? `0.${'0'.repeat(-point)}${digits}`
+      : point >= digits.length
+        ? digits + '0'.repeat(point - digits.length)
+        : `${digits.slice(0, point)}.${digits.slice(point)}`
+  const plain = padded
+    .replace(/^0+(?=\d)/, '')
+    .replace(/(\.\d*?)0+$/, '$1')
+    .replace(/\.$/, '')
+  if (Number(plain) !== n) throw new Error(`${where}: ${plain} does not round-trip to ${text}`)
+  return plain
+}
+
+function priceOf(value: unknown, where: string): CatalogPrice {
+  if (typeof value === 'number') return decimalOf(value, where)
+  const tiered = value as { base: number; tiers: { start: number; price: number }[] }
+  return {
+    base: decimalOf(tiered.base, `${where}.base`),
+    tiers: tiered.tiers.map((t, i) => {
+      if (!Number.isSafeInteger(t.start) || t.start < 0)
+        throw new Error(`${where}.tiers[${i}].start is not a token count`)
+      return { start: t.start, price: decimalOf(t.price, `${where}.tiers[${i}]`) }
+    }),
+  }
+}
+
+function exactNames(match: CatalogMatch): string[] {
+  if ('equals' in match) return [match.equals]
+  if ('or' in match) return match.or.flatMap(exactNames)
+  return []
+}
+
+const providers = (await waitForUpdate()) ?? []
+const catalog: Catalog = {
+  source: {
+    package: sourcePackage.name,
+    version: sourcePackage.version,
+    generatedAt: new Date().toISOString().slice(0, 10),
+  },
+  providers: providers.map((provider) => ({
+    id: provider.id,
+    name: provider.name,
+    ...(provider.fallback_model_providers?.length
+      ? { fallbackProviders: [...provider.fallback_model_providers] }
+      : {}),
+    models: provider.models.map((model): CatalogModel => {
+      const where = `${provider.id}/${model.id}`
+      const entries = Array.isArray(model.prices) ? model.prices : [{ prices: model.prices }]
+      const other = new Set<string>()
+      const prices = entries.map((entry, i): CatalogPriceEntry => {
+        const kept: { [K in CatalogPriceKind]?: CatalogPrice } = {}
+        for (const [key, value] of Object.entries(entry.prices)) {
+          if (value === undefined) continue
+          if ((kinds as readonly string[]).includes(key))
+            kept[key as CatalogPriceKind] = priceOf(value, `${where}[${i}].${key}`)
+          else other.add(key)
+        }
+        const constraint = 'constraint' in entry ? entry.constraint : undefined
+        return constraint
+          ? { constraint: { ...constraint }, prices: kept as CatalogPrices }
+          : { prices: kept as CatalogPrices }
+      })
+      const match = model.match as CatalogMatch
+      const aliases = [...new Set(exactNames(match).filter((n) => n !== model.id))]
+      return {
+        id: model.id,
+        ...(model.name === undefined ? {} : { name: model.name }),
+        match,
+        aliases,
+        ...(model.deprecated ? { deprecated: true } : {}),
+        prices,
+        ...(other.size ? { otherKinds: [...other].sort() } : {}),
+      }
+    }),
+  })),
+}
+
+const file = new URL('../src/catalog.generated.ts', import.meta.url)
+writeFileSync(
+  file,
+  `// Generated by scripts/generateCatalog.ts from ${catalog.source.package}@${catalog.source.version}: do not edit.\n` +
+    `import type { Catalog } from './Catalog.js'\n\n` +
+    `/** Every model of ${catalog.source.package}@${catalog.source.version} with its token prices (USD per 1M tokens, decimal strings). */\n` +
+    `export const catalog: Catalog = ${JSON.stringify(catalog, null, 2)}\n`,
+)

@@ -1,0 +1,192 @@
+import { type BaseError, priceUsage, resolveModelPrice, UnknownModelError } from '@rma/core'
+import { describe, expect, it } from 'vitest'
+import { catalog } from './catalog.generated.js'
+import {
+  allCatalogProviders,
+  createCatalogPriceTable,
+  defaultCatalogProviders,
+} from './createCatalogPriceTable.js'
+import {
+  InvalidDecimalError,
+  InvalidDecimalsError,
+  UnknownCatalogModelError,
+  UnknownProviderError,
+} from './errors.js'
+import { findCatalogModel } from './findCatalogModel.js'
+
+const AT = 1_780_000_000
+const usage = { inputTokens: 1000, cachedInputTokens: 0, outputTokens: 1000, reasoningTokens: 0 }
+
+/** Distinct catalog models a table prices, per provider. */
+function coverage(providers: readonly string[]) {
+  const table = createCatalogPriceTable({ decimals: 6, providers })
+  const models = new Set<string>()
+  const perProvider = new Map<string, number>()
+  for (const name of [...table.models.keys(), ...table.aliases.keys()]) {
+    const found = findCatalogModel({ name, providers })!
+    const key = `${found.provider.id}:${found.model.id}`
+    if (models.has(key)) continue
+    models.add(key)
+    perProvider.set(found.provider.id, (perProvider.get(found.provider.id) ?? 0) + 1)
+  }
+  return { table, models: models.size, providers: perProvider.size, perProvider }
+}
+
+describe('createCatalogPriceTable', () => {
+  it('records where its prices come from', () => {
+    expect(catalog.source.package).toBe('@pydantic/genai-prices')
+    expect(catalog.source.version).toMatch(/^\d+\.\d+\.\d+$/)
+    expect(catalog.source.generatedAt).toMatch(/^\d{4}-\d{2}-\d{2}$/)
+  })
+
+  it('prices at least 300 catalog models across at least 5 providers', () => {
+    const all = coverage(allCatalogProviders)
+    console.log(
+      `catalog ${catalog.source.version}: all providers ${all.models} models / ${all.providers} providers / ${all.table.models.size + all.table.aliases.size} names`,
+    )
+    expect(all.models).toBeGreaterThanOrEqual(300)
+    expect(all.providers).toBeGreaterThanOrEqual(5)
+    const first = coverage(defaultCatalogProviders)
+    console.log(
+      `default providers ${first.models} models / ${first.providers} providers / ${first.table.models.size + first.table.aliases.size} names: ${JSON.stringify(Object.fromEntries(first.perProvider))}`,
+    )
+    expect(first.providers).toBeGreaterThanOrEqual(5)
+    for (const provider of ['openai', 'anthropic', 'google', 'mistral', 'deepseek'])
+      expect(first.perProvider.get(provider)).toBeGreaterThan(0)
+  })
+
+  it('every priced name resolves to a whole, non-negative price at 6 and at 18 decimals', () => {
+    for (const decimals of [6, 18]) {
+      const table = createCatalogPriceTable({ decimals, providers: allCatalogProviders })
+      for (const name of [...table.models.keys(), ...table.aliases.keys()]) {
+        const { effectiveFrom: _, ...price } = resolveModelPrice(table, name, AT) as {
+          effectiveFrom?: number
+        }
+        for (const value of Object.values(price)) {
+          expect(typeof value).toBe('bigint')
+          expect(value).toBeGreaterThanOrEqual(0n)
+        }
+      }
+    }
+  })
+
+  it('resolves aliases and snapshot names to their model', () => {
+    const table = createCatalogPriceTable({ decimals: 6 })
+    expect(table.aliases.get('gpt-4o-2024-08-06')).toBe('gpt-4o')
+    expect(table.aliases.get('claude-opus-4-20250514')).toBe('claude-opus-4-0')
+    expect(table.aliases.get('gpt-35-turbo')).toBe('gpt-3.5-turbo')
+    // The catalog prices this snapshot differently from its base name: it stays its own entry.
+    expect(table.models.get('gpt-4o-2024-05-13')?.[0]?.input).toBe(5_000_000n)
+    expect(table.models.get('gpt-4o')?.[0]?.input).toBe(2_500_000n)
+  })
+
+  it('maps provider token kinds: cache read → cachedInput, reasoning → output unless priced', () => {
+    const table = createCatalogPriceTable({ decimals: 6 })
+    expect(resolveModelPrice(table, 'claude-sonnet-4-5', AT)).toMatchObject({
+      input: 3_000_000n,
+      cachedInput: 300_000n,
+      output: 15_000_000n,
+      reasoning: 15_000_000n,
+    })
+    // Mistral publishes no cache price for mistral-large: cached tokens cost input.
+    expect(resolveModelPrice(table, 'mistral-large', AT)).toMatchObject({
+      input: 2_000_000n,
+      cachedInput: 2_000_000n,
+    })
+  })
+
+  it('prices only the names listed in `models`, each resolved by the catalog', () => {
+    const table = createCatalogPriceTable({
+      decimals: 6,
+      models: ['claude-sonnet-4-5-20250929', 'gpt-4o', 'gpt-4o-2024-08-06'],
+    })
+    expect([...table.models.keys()].sort()).toEqual(['claude-sonnet-4-5-20250929', 'gpt-4o'])
+    expect(table.aliases.get('gpt-4o-2024-08-06')).toBe('gpt-4o')
+    // 1000×3 + 1000×15 = 18000 micro-dollars
+    expect(priceUsage(table, 'claude-sonnet-4-5-20250929', usage, { at: AT })).toBe(18_000n)
+    expect(() => priceUsage(table, 'gpt-4o-mini', usage, { at: AT })).toThrow(UnknownModelError)
+  })
+
+  it('overrides replace any entry, and aliases follow the overridden model', () => {
+    const table = createCatalogPriceTable({
+      decimals: 6,
+      overrides: {
+        'gpt-4o': { input: 1_000_000n, output: 2_000_000n },
+        'gpt-4o-mini-2024-07-18': { input: 7n, output: 7n },
+        'my-model': [
+          { input: '1', output: '1', effectiveFrom: 0 },
+          { input: '2', output: '2', effectiveFrom: AT },
+        ],
+      },
+    })
+    // 1000×1 + 1000×2 = 3000 (catalog: 1000×2.5 + 1000×10 = 12500)
+    expect(priceUsage(table, 'gpt-4o', usage, { at: AT })).toBe(3_000n)
+    expect(priceUsage(table, 'gpt-4o-2024-08-06', usage, { at: AT })).toBe(3_000n)
+    // The overridden alias became its own model; its old target keeps the catalog price.
+    expect(table.aliases.has('gpt-4o-mini-2024-07-18')).toBe(false)
+    expect(priceUsage(table, 'gpt-4o-mini-2024-07-18', usage, { at: AT })).toBe(1n) // ceil(14000 / 1e6)
+    expect(priceUsage(table, 'gpt-4o-mini', usage, { at: AT })).toBe(750n) // 1000×0.15 + 1000×0.6
+    expect(priceUsage(table, 'my-model', usage, { at: AT - 1 })).toBe(1n)
+    expect(priceUsage(table, 'my-model', usage, { at: AT })).toBe(1n)
+    expect(resolveModelPrice(table, 'my-model', AT).input).toBe(2n)
+  })
+
+  it('overrides and aliases work with `models`, and extra aliases point into the table', () => {
+    const table = createCatalogPriceTable({
+      decimals: 6,
+      models: ['gpt-4o'],
+      overrides: { 'gpt-4o': { input: 5n, output: 5n } },
+      aliases: { 'my-gpt': 'gpt-4o' },
+    })
+    expect(resolveModelPrice(table, 'my-gpt', AT).input).toBe(5n)
+  })
+
+  it('leaves a name in neither catalog nor overrides unpriced: core throws UnknownModelError', () => {
+    const table = createCatalogPriceTable({ decimals: 6 })
+    const call = () => priceUsage(table, 'llama-3.3-70b-versatile', usage, { at: AT })
+    expect(call).toThrow(UnknownModelError)
+    expect(call).toThrow('Model "llama-3.3-70b-versatile" has no price.')
+    // Non-token models (image generation) are not priced at zero either.
+    expect(() => priceUsage(table, 'dall-e-3', usage, { at: AT })).toThrow(UnknownModelError)
+    // A provider that sells it prices it.
+    const groq = createCatalogPriceTable({ decimals: 6, providers: ['groq'] })
+    expect(priceUsage(groq, 'llama-3.3-70b-versatile', usage, { at: AT })).toBe(1_380n) // 1000×0.59 + 1000×0.79
+  })
+
+  it('rejects bad parameters with typed errors and builds nothing', () => {
+    const cases: [() => unknown, new (...args: never[]) => BaseError, string][] = [
+      [() => createCatalogPriceTable({ decimals: 6.5 }), InvalidDecimalsError, 'INVALID_DECIMALS'],
+      [
+        () => createCatalogPriceTable({ decimals: 6, usdRate: '1e0' }),
+        InvalidDecimalError,
+        'INVALID_DECIMAL',
+      ],
+      [
+        () => createCatalogPriceTable({ decimals: 6, providers: ['openia'] }),
+        UnknownProviderError,
+        'UNKNOWN_PROVIDER',
+      ],
+      [
+        () => createCatalogPriceTable({ decimals: 6, models: ['no-such-model-x'] }),
+        UnknownCatalogModelError,
+        'UNKNOWN_CATALOG_MODEL',
+      ],
+    ]
+    for (const [call, type, code] of cases) {
+      expect(call).toThrow(type)
+      try {
+        call()
+      } catch (e) {
+        expect((e as BaseError).code).toBe(code)
+      }
+    }
+    expect(() => createCatalogPriceTable({ decimals: 6, providers: ['openia'] })).toThrow(
+      /^Provider "openia" is not in the price catalog\.\n\nDetails: Known providers: anthropic, /,
+    )
+    expect(() =>
+      createCatalogPriceTable({ decimals: 6, models: ['no-such-model-x'], providers: ['openai'] }),
+    ).toThrow(
+      'Model "no-such-model-x" is not in the price catalog.\n\nDetails: No model of openai matches it: price it with `overrides`, or select the provider that sells it.',
+    )
+  })
+})

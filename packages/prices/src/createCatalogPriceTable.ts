@@ -1,0 +1,170 @@
+import {
+  type AmountInput,
+  createPriceTable,
+  type ModelPriceInput,
+  type PriceTable,
+  type PriceVersionInput,
+} from '@rma/core'
+import type { Catalog, CatalogModel } from './Catalog.js'
+import { catalog as bundled } from './catalog.generated.js'
+import { type CatalogPriceVersion, catalogModelPrices } from './catalogModelPrices.js'
+import { UnknownCatalogModelError, UnknownProviderError } from './errors.js'
+import { findCatalogModel } from './findCatalogModel.js'
+import { usdToBaseUnits } from './usdToBaseUnits.js'
+
+/**
+ * Providers priced by default, in priority order: the companies that make and sell the models
+ * under the names their own APIs report. Resellers and clouds (`openrouter`, `aws`, `azure`,
+ * `groq`, `together`, …) sell the same models at their own prices, often under the same names:
+ * select them explicitly with `providers`.
+ */
+export const defaultCatalogProviders = [
+  'openai',
+  'anthropic',
+  'google',
+  'mistral',
+  'deepseek',
+  'x-ai',
+  'cohere',
+  'moonshotai',
+  'zhipuai',
+  'zai',
+  'minimax',
+  'perplexity',
+  'voyageai',
+  'arcee',
+] as const
+
+/**
+ * Every provider of the bundled snapshot: {@link defaultCatalogProviders} first, then the
+ * others in snapshot order. `providers: allCatalogProviders` prices every name the catalog has.
+ */
+export const allCatalogProviders: readonly string[] = [
+  ...defaultCatalogProviders,
+  ...bundled.providers
+    .map((p) => p.id)
+    .filter((id) => !(defaultCatalogProviders as readonly string[]).includes(id)),
+]
+
+/** A price given in base units, as core's `ModelPriceInput`, with the cache-write price. */
+export type CatalogOverride =
+  | (ModelPriceInput & { cacheWrite?: AmountInput })
+  | readonly (PriceVersionInput & { cacheWrite?: AmountInput })[]
+
+export type CreateCatalogPriceTableParameters = {
+  /** The payment token's decimals (6 for USDC). */
+  decimals: number
+  /** Payment tokens one US dollar buys, a decimal string; default `"1"` (a USD stablecoin). */
+  usdRate?: string
+  /** Catalog providers to price, in priority order; default {@link defaultCatalogProviders}. */
+  providers?: readonly string[]
+  /**
+   * The names to price, as upstreams report them (snapshot names included), each resolved by the
+   * catalog's match rules (see `findCatalogModel`); a name no provider matches throws
+   * `UnknownCatalogModelError`. Default: every model id and exact alias of `providers`.
+   */
+  models?: readonly string[]
+  /** Prices in base units per 1M tokens that replace (or add) any entry, catalog or not. */
+  overrides?: Record<string, CatalogOverride>
+  /** Extra names priced as another name of the table, e.g. `{ 'my-gpt': 'gpt-4o' }`. */
+  aliases?: Record<string, string>
+  /** Defaults to the bundled snapshot. */
+  catalog?: Catalog
+}
+
+/**
+ * A core `PriceTable` built from the maintained catalog (`@pydantic/genai-prices`, snapshot in
+ * `catalog.generated.ts`), in payment-token base units per 1,000,000 tokens.
+ *
+ * Each catalog price (US dollars per 1M tokens, a decimal string) becomes
+ * `price × usdRate × 10^decimals` base units, computed exactly on bigints and rounded up to a
+ * whole base unit only when not already whole (see `usdToBaseUnits`). Names: every model id,
+ * and every exact alias or snapshot name of the catalog, resolves to its model (a name is
+ * priced by the first provider, in `providers` order, whose catalog matches it); names the
+ * catalog only matches by pattern (`claude-sonnet-4-5-20250929`) are priced when listed in
+ * `models`; the table still removes `-YYYY-MM-DD` / `-NNNN` snapshot suffixes itself. Token
+ * kinds: cache read → `cachedInput`, cache write → `cacheWrite`, reasoning → `reasoning` (the
+ * output price when the catalog has none). `overrides` replace any entry (an alias of an
+ * overridden name follows it). A name in neither the catalog nor the overrides stays unpriced:
+ * core's `priceUsage` throws `UnknownModelError` for it.
+ *
+ * @example
+ * const prices = createCatalogPriceTable({
+ *   decimals: 6, // USDC
+ *   overrides: { 'gpt-4o': { input: 2_000_000n, output: 8_000_000n } }, // our own price
+ * })
+ * priceUsage(prices, 'gpt-4o-mini', usage)
+ */
+export function createCatalogPriceTable(parameters: CreateCatalogPriceTableParameters): PriceTable {
+  const {
+    decimals,
+    usdRate = '1',
+    providers = defaultCatalogProviders,
+    overrides = {},
+    catalog = bundled,
+  } = parameters
+  const known = catalog.providers.map((p) => p.id)
+  for (const provider of providers)
+    if (!known.includes(provider)) throw new UnknownProviderError({ provider, known })
+  // Validates decimals and the rate before any model is converted.
+  usdToBaseUnits({ usd: '0', usdRate, decimals })
+
+  const names =
+    parameters.models ??
+    catalog.providers
+      .filter((p) => providers.includes(p.id))
+      .flatMap((p) => [p, ...catalog.providers.filter((f) => p.fallbackProviders?.includes(f.id))])
+      .flatMap((p) => p.models.flatMap((m) => [m.id, ...m.aliases]))
+  const resolved = new Map<string, CatalogModel>()
+  for (const name of names) {
+    if (resolved.has(name)) continue
+    const found = findCatalogModel({ name, providers, catalog })
+    if (found) resolved.set(name, found.model)
+    else if (parameters.models && !Object.hasOwn(overrides, name))
+      throw new UnknownCatalogModelError({ model: name, providers })
+  }
+
+  const models: Record<string, CatalogOverride> = {}
+  const aliases: Record<string, string> = {}
+  const converted = new Map<CatalogModel, CatalogOverride | null>()
+  for (const [name, model] of resolved) {
+    let prices = converted.get(model)
+    if (prices === undefined) {
+      const versions = catalogModelPrices(model)
+      prices = versions ? versions.map((v) => toBaseUnits(v, usdRate, decimals)) : null
+      converted.set(model, prices)
+    }
+    if (prices === null) continue
+    // A name is an alias when its model's own id is in the table and names that same model.
+    if (name !== model.id && resolved.get(model.id) === model) aliases[name] = model.id
+    else models[name] = prices
+  }
+  for (const [name, price] of Object.entries(overrides)) {
+    models[name] = price
+    delete aliases[name]
+  }
+  for (const [name, target] of Object.entries(parameters.aliases ?? {})) {
+    delete models[name]
+    aliases[name] = target
+  }
+  return createPriceTable({ models: models as CreatePriceTableModels, aliases })
+}
+
+type CreatePriceTableModels = Parameters<typeof createPriceTable>[0]['models']
+
+function toBaseUnits(
+  version: CatalogPriceVersion,
+  usdRate: string,
+  decimals: number,
+): PriceVersionInput & { cacheWrite?: bigint } {
+  const convert = (usd: string) => usdToBaseUnits({ usd, usdRate, decimals })
+  const price: PriceVersionInput & { cacheWrite?: bigint } = {
+    effectiveFrom: version.effectiveFrom,
+    input: convert(version.input),
+    output: convert(version.output),
+  }
+  if (version.cachedInput !== undefined) price.cachedInput = convert(version.cachedInput)
+  if (version.cacheWrite !== undefined) price.cacheWrite = convert(version.cacheWrite)
+  if (version.reasoning !== undefined) price.reasoning = convert(version.reasoning)
+  return price
+}

@@ -1,0 +1,69 @@
+import { BaseError } from '@rma/core'
+
+/** A price or rate is not a non-negative decimal string such as `"2.5"` or `"0.0375"`. */
+export class InvalidDecimalError extends BaseError {
+  override name = 'InvalidDecimalError'
+  readonly field: string
+  constructor({ field, value }: { field: string; value: unknown }) {
+    super(`${field} must be a non-negative decimal string.`, {
+      code: 'INVALID_DECIMAL',
+      details: `Write it like "2.5" or "0.0375" (digits, at most one point, no sign or exponent); received ${describe(value)}.`,
+    })
+    this.field = field
+  }
+}
+
+/** `decimals` is not the payment token's number of decimals (an integer from 0 to 255). */
+export class InvalidDecimalsError extends BaseError {
+  override name = 'InvalidDecimalsError'
+  constructor({ value }: { value: unknown }) {
+    super('decimals must be an integer from 0 to 255.', {
+      code: 'INVALID_DECIMALS',
+      details: `Pass the payment token's ERC-20 decimals (6 for USDC); received ${describe(value)}.`,
+    })
+  }
+}
+
+/** A provider id is not in the catalog snapshot. */
+export class UnknownProviderError extends BaseError {
+  override name = 'UnknownProviderError'
+  readonly provider: string
+  constructor({ provider, known }: { provider: string; known: readonly string[] }) {
+    super(`Provider "${provider}" is not in the price catalog.`, {
+      code: 'UNKNOWN_PROVIDER',
+      details: `Known providers: ${known.join(', ')}.`,
+    })
+    this.provider = provider
+  }
+}
+
+/** A model name asked for by `models` matches no model of the selected catalog providers. */
+export class UnknownCatalogModelError extends BaseError {
+  override name = 'UnknownCatalogModelError'
+  readonly model: string
+  constructor({ model, providers }: { model: string; providers: readonly string[] }) {
+    super(`Model "${model}" is not in the price catalog.`, {
+      code: 'UNKNOWN_CATALOG_MODEL',
+      details: `No model of ${providers.join(', ')} matches it: price it with \`overrides\`, or select the provider that sells it.`,
+    })
+    this.model = model
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `string "${value}"`
+  if (typeof value === 'bigint') return `bigint ${value}`
+  return value === null ? 'null' : `${typeof value} ${String(value)}`
+}
+
+/** A catalog snapshot holds a value the price table cannot use (a bad date, say). */
+export class InvalidCatalogError extends BaseError {
+  override name = 'InvalidCatalogError'
+  constructor({ model, reason }: { model: string; reason: string }) {
+    super(`Catalog model "${model}" cannot be priced: ${reason}.`, {
+      code: 'INVALID_CATALOG',
+      details:
+        'Regenerate the snapshot (`pnpm --filter @rma/prices generate`) or override the model.',
+    })
+  }
+}
