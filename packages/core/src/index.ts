@@ -10,6 +10,12 @@ export {
   type PriceVersionInput,
 } from './createPriceTable.js'
 export {
+  type CreatePriceTableTreeParameters,
+  createPriceTableTree,
+  type PriceTableTree,
+  priceEntryLeaf,
+} from './createPriceTableTree.js'
+export {
   decodeAck,
   decodeAttestation,
   decodeReceipt,
@@ -52,7 +58,9 @@ export {
   verifyMerkleProof,
 } from './merkleTree.js'
 export { parseOpenAIUsage } from './parseOpenAIUsage.js'
-export { priceTokens, priceUsage, resolveModelPrice } from './priceUsage.js'
+export { type PriceEntry, priceEntryOf } from './priceEntryOf.js'
+export { priceTableVersionAt } from './priceTableVersionAt.js'
+export { checkUsage, priceTokens, priceUsage, resolveModelPrice } from './priceUsage.js'
 export type {
   AppendReceiptParameters,
   BatchRecord,
