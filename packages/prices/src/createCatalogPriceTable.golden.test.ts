@@ -24,6 +24,8 @@ type Row = {
   id: string
   usd: { input: string; cachedInput?: string; cacheWrite?: string; output: string }
   usage: [input: number, cached: number, output: number, reasoning: number]
+  /** Input tokens written to the prompt cache (Anthropic `cache_creation_input_tokens`). */
+  cacheWrite?: number
   expected: bigint
   /** Priced only when listed in `models` (the catalog matches it by pattern or case). */
   listedOnly?: true
@@ -74,6 +76,18 @@ const rows: Row[] = [
     usage: [333, 0, 77, 0], expected: 180n }, // 333×0.25 + 77×1.25 = 83.25 + 96.25 = 179.5 → 180
   { model: 'claude-haiku-4-5', id: 'claude-haiku-4-5', usd: { input: '1', cachedInput: '0.1', cacheWrite: '1.25', output: '5' },
     usage: [1234, 1000, 56, 0], expected: 614n }, // 234×1 + 1000×0.1 + 56×5 = 234 + 100 + 280
+  // Anthropic cache writes (input_tokens + cache_read + cache_creation = inputTokens)
+  { model: 'claude-sonnet-4-5', id: 'claude-sonnet-4-5', usd: { input: '3', cachedInput: '0.3', cacheWrite: '3.75', output: '15' },
+    usage: [5100, 0, 300, 0], cacheWrite: 5000, expected: 23550n }, // input_tokens 100, creation 5000: 100×3 + 5000×3.75 + 300×15 = 300 + 18750 + 4500
+  { model: 'claude-3-5-haiku-latest', id: 'claude-3-5-haiku-latest', usd: { input: '0.8', cachedInput: '0.08', cacheWrite: '1', output: '4' },
+    usage: [5010, 3000, 50, 0], cacheWrite: 2000, expected: 2448n }, // input_tokens 10, read 3000, creation 2000: 10×0.8 + 3000×0.08 + 2000×1 + 50×4 = 8 + 240 + 2000 + 200
+  { model: 'claude-opus-4-1', id: 'claude-opus-4-1', usd: { input: '15', cachedInput: '1.5', cacheWrite: '18.75', output: '75' },
+    usage: [101001, 100000, 10, 0], cacheWrite: 1000, expected: 169515n }, // input_tokens 1, read 100000, creation 1000: 15 + 150000 + 18750 + 750
+  { model: 'claude-3-haiku-20240307', id: 'claude-3-haiku', listedOnly: true,
+    usd: { input: '0.25', cachedInput: '0.03', cacheWrite: '0.3', output: '1.25' },
+    usage: [1008, 0, 9, 0], cacheWrite: 1001, expected: 314n }, // input_tokens 7, creation 1001: 7×0.25 + 1001×0.3 + 9×1.25 = 1.75 + 300.3 + 11.25 = 313.3 → 314
+  { model: 'claude-haiku-4-5', id: 'claude-haiku-4-5', usd: { input: '1', cachedInput: '0.1', cacheWrite: '1.25', output: '5' },
+    usage: [4002, 1, 1, 0], cacheWrite: 4000, expected: 5007n }, // input_tokens 1, read 1, creation 4000: 1×1 + 1×0.1 + 4000×1.25 + 1×5 = 5006.1 → 5007
   // Google (thinking tokens are billed as output)
   { model: 'gemini-2.5-pro', id: 'gemini-2.5-pro', usd: { input: '1.25', cachedInput: '0.125', output: '10' },
     usage: [10000, 0, 3000, 2500], expected: 42500n }, // 10000×1.25 + 3000×10 = 12500 + 30000 (base tier, ≤ 200k)
@@ -119,17 +133,10 @@ const rows: Row[] = [
     usage: [1000, 0, 1000, 0], expected: 2600n }, // the API's own casing, listed in `models`
 ]
 
-const usageOf = ([
-  inputTokens,
-  cachedInputTokens,
-  outputTokens,
-  reasoningTokens,
-]: Row['usage']): Usage => ({
-  inputTokens,
-  cachedInputTokens,
-  outputTokens,
-  reasoningTokens,
-})
+const usageOf = (
+  [inputTokens, cachedInputTokens, outputTokens, reasoningTokens]: Row['usage'],
+  cacheWriteTokens = 0,
+): Usage => ({ inputTokens, cachedInputTokens, cacheWriteTokens, outputTokens, reasoningTokens })
 
 describe('catalog price table: golden usage shapes (USDC, 6 decimals)', () => {
   const table = createCatalogPriceTable({ decimals: 6 })
@@ -156,8 +163,9 @@ describe('catalog price table: golden usage shapes (USDC, 6 decimals)', () => {
       output: row.usd.output,
     })
     expect(inForce.cachedInput ?? inForce.input).toBe(row.usd.cachedInput ?? row.usd.input)
+    expect(inForce.cacheWrite ?? inForce.input).toBe(row.usd.cacheWrite ?? row.usd.input)
 
-    const usage = usageOf(row.usage)
+    const usage = usageOf(row.usage, row.cacheWrite)
     const at = row.at ?? AT
     expect(priceUsage(listed, row.model, usage, { at })).toBe(row.expected)
     if (row.listedOnly)

@@ -1,4 +1,13 @@
-import { type BaseError, priceUsage, resolveModelPrice, UnknownModelError } from '@rma/core'
+import {
+  type BaseError,
+  createPriceTableTree,
+  InvalidPriceTableError,
+  priceEntryOf,
+  priceTableVersionAt,
+  priceUsage,
+  resolveModelPrice,
+  UnknownModelError,
+} from '@rma/core'
 import { describe, expect, it } from 'vitest'
 import { catalog } from './catalog.generated.js'
 import {
@@ -188,5 +197,46 @@ describe('createCatalogPriceTable', () => {
     ).toThrow(
       'Model "no-such-model-x" is not in the price catalog.\n\nDetails: No model of openai matches it: price it with `overrides`, or select the provider that sells it.',
     )
+  })
+
+  it('commits on chain once the snapshots the catalog prices apart from their base are decided', () => {
+    // The on-chain rule: a snapshot name and its base name, both leaves, price alike. The
+    // catalog prices these (older, dearer) snapshots apart from their base name (README).
+    const apart = [
+      'gpt-4o-2024-05-13',
+      'gpt-3.5-turbo-0301',
+      'gpt-3.5-turbo-0613',
+      'gpt-3.5-turbo-1106',
+      'mistral-medium-2312',
+      'ministral-3b-2512',
+      'ministral-8b-2512',
+      'mistral-large-2512',
+    ]
+    const table = createCatalogPriceTable({ decimals: 6 })
+    const at = priceTableVersionAt(table, AT)!
+    expect(() => createPriceTableTree(table, { at })).toThrow(InvalidPriceTableError)
+    // Decided here by pricing each at its base name's catalog price.
+    const overrides = Object.fromEntries(
+      apart.map((name) => {
+        const { model: _, ...price } = priceEntryOf(
+          table,
+          name.replace(/-(\d{4}-\d{2}-\d{2}|\d{4})$/, ''),
+          at,
+        )
+        return [name, price]
+      }),
+    )
+    const committed = createCatalogPriceTable({ decimals: 6, overrides })
+    const tree = createPriceTableTree(committed, { at })
+    expect(tree.entries.length).toBe(committed.models.size + committed.aliases.size)
+    expect(tree.entry('gpt-4o-2024-08-06')).toEqual({
+      model: 'gpt-4o-2024-08-06',
+      input: 2_500_000n,
+      cachedInput: 1_250_000n,
+      cacheWrite: 2_500_000n,
+      output: 10_000_000n,
+      reasoning: 10_000_000n,
+    })
+    expect(tree.entry('claude-sonnet-4-5').cacheWrite).toBe(3_750_000n)
   })
 })

@@ -1,5 +1,4 @@
 import {
-  type AmountInput,
   createPriceTable,
   type ModelPriceInput,
   type PriceTable,
@@ -46,10 +45,8 @@ export const allCatalogProviders: readonly string[] = [
     .filter((id) => !(defaultCatalogProviders as readonly string[]).includes(id)),
 ]
 
-/** A price given in base units, as core's `ModelPriceInput`, with the cache-write price. */
-export type CatalogOverride =
-  | (ModelPriceInput & { cacheWrite?: AmountInput })
-  | readonly (PriceVersionInput & { cacheWrite?: AmountInput })[]
+/** A price given in base units per 1M tokens: core's `ModelPriceInput` or its versions. */
+export type CatalogOverride = ModelPriceInput | readonly PriceVersionInput[]
 
 export type CreateCatalogPriceTableParameters = {
   /** The payment token's decimals (6 for USDC). */
@@ -147,18 +144,16 @@ export function createCatalogPriceTable(parameters: CreateCatalogPriceTableParam
     delete models[name]
     aliases[name] = target
   }
-  return createPriceTable({ models: models as CreatePriceTableModels, aliases })
+  return createPriceTable({ models, aliases })
 }
-
-type CreatePriceTableModels = Parameters<typeof createPriceTable>[0]['models']
 
 function toBaseUnits(
   version: CatalogPriceVersion,
   usdRate: string,
   decimals: number,
-): PriceVersionInput & { cacheWrite?: bigint } {
+): PriceVersionInput {
   const convert = (usd: string) => usdToBaseUnits({ usd, usdRate, decimals })
-  const price: PriceVersionInput & { cacheWrite?: bigint } = {
+  const price: PriceVersionInput = {
     effectiveFrom: version.effectiveFrom,
     input: convert(version.input),
     output: convert(version.output),
