@@ -60,6 +60,7 @@ describe('createCatalogPriceTable', () => {
       `default providers ${first.models} models / ${first.providers} providers / ${first.table.models.size + first.table.aliases.size} names: ${JSON.stringify(Object.fromEntries(first.perProvider))}`,
     )
     expect(first.providers).toBeGreaterThanOrEqual(5)
+    expect(first.table.models.size + first.table.aliases.size).toBeGreaterThanOrEqual(300)
     for (const provider of ['openai', 'anthropic', 'google', 'mistral', 'deepseek'])
       expect(first.perProvider.get(provider)).toBeGreaterThan(0)
   })

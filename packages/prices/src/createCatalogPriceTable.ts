@@ -16,6 +16,9 @@ import { usdToBaseUnits } from './usdToBaseUnits.js'
  * under the names their own APIs report. Resellers and clouds (`openrouter`, `aws`, `azure`,
  * `groq`, `together`, …) sell the same models at their own prices, often under the same names:
  * select them explicitly with `providers`.
+ *
+ * @example
+ * createCatalogPriceTable({ decimals: 6, providers: [...defaultCatalogProviders, 'groq'] })
  */
 export const defaultCatalogProviders = [
   'openai',
@@ -37,6 +40,9 @@ export const defaultCatalogProviders = [
 /**
  * Every provider of the bundled snapshot: {@link defaultCatalogProviders} first, then the
  * others in snapshot order. `providers: allCatalogProviders` prices every name the catalog has.
+ *
+ * @example
+ * createCatalogPriceTable({ decimals: 6, providers: allCatalogProviders }) // 1,842 names (0.1.8)
  */
 export const allCatalogProviders: readonly string[] = [
   ...defaultCatalogProviders,
