@@ -9,6 +9,7 @@ import {
   UnknownModelError,
 } from '@rma/core'
 import { describe, expect, it } from 'vitest'
+import type { Catalog } from './Catalog.js'
 import { catalog } from './catalog.generated.js'
 import {
   allCatalogProviders,
@@ -16,6 +17,7 @@ import {
   defaultCatalogProviders,
 } from './createCatalogPriceTable.js'
 import {
+  InvalidCatalogError,
   InvalidDecimalError,
   InvalidDecimalsError,
   UnknownCatalogModelError,
@@ -239,5 +241,44 @@ describe('createCatalogPriceTable', () => {
       reasoning: 10_000_000n,
     })
     expect(tree.entry('claude-sonnet-4-5').cacheWrite).toBe(3_750_000n)
+  })
+})
+
+describe('createCatalogPriceTable against a bad catalog or rate', () => {
+  const catalogWith = (input: unknown): Catalog => ({
+    source: { package: 'test', version: '0', generatedAt: '2026-01-01' },
+    providers: [
+      {
+        id: 'p',
+        name: 'P',
+        models: [
+          {
+            id: 'm',
+            match: { equals: 'm' },
+            aliases: [],
+            prices: [{ prices: { input_mtok: input as string, output_mtok: '1' } }],
+          },
+        ],
+      },
+    ],
+  })
+
+  it.each([-1, '-1', '1e-7', 0.5, 'free'])(
+    'refuses the catalog price %s instead of guessing',
+    (input) => {
+      const call = () =>
+        createCatalogPriceTable({ decimals: 6, providers: ['p'], catalog: catalogWith(input) })
+      expect(call).toThrow(InvalidCatalogError)
+      expect(call).toThrow(
+        'Catalog model "m" cannot be priced: usd must be a non-negative decimal string.',
+      )
+    },
+  )
+
+  it('refuses a zero rate, which would give every call away', () => {
+    for (const usdRate of ['0', '0.000'])
+      expect(() => createCatalogPriceTable({ decimals: 6, usdRate })).toThrow(
+        'usdRate must be a positive decimal string.',
+      )
   })
 })

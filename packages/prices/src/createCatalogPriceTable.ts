@@ -7,7 +7,12 @@ import {
 import type { Catalog, CatalogModel } from './Catalog.js'
 import { catalog as bundled } from './catalog.generated.js'
 import { type CatalogPriceVersion, catalogModelPrices } from './catalogModelPrices.js'
-import { UnknownCatalogModelError, UnknownProviderError } from './errors.js'
+import {
+  InvalidCatalogError,
+  InvalidDecimalError,
+  UnknownCatalogModelError,
+  UnknownProviderError,
+} from './errors.js'
 import { findCatalogModel } from './findCatalogModel.js'
 import { usdToBaseUnits } from './usdToBaseUnits.js'
 
@@ -133,8 +138,7 @@ export function createCatalogPriceTable(parameters: CreateCatalogPriceTableParam
   for (const [name, model] of resolved) {
     let prices = converted.get(model)
     if (prices === undefined) {
-      const versions = catalogModelPrices(model)
-      prices = versions ? versions.map((v) => toBaseUnits(v, usdRate, decimals)) : null
+      prices = convert(model, usdRate, decimals)
       converted.set(model, prices)
     }
     if (prices === null) continue
@@ -151,6 +155,19 @@ export function createCatalogPriceTable(parameters: CreateCatalogPriceTableParam
     aliases[name] = target
   }
   return createPriceTable({ models, aliases })
+}
+
+/** A model's versions in base units, or null when it has no token price. */
+function convert(model: CatalogModel, usdRate: string, decimals: number): CatalogOverride | null {
+  try {
+    const versions = catalogModelPrices(model)
+    return versions ? versions.map((v) => toBaseUnits(v, usdRate, decimals)) : null
+  } catch (error) {
+    // A catalog passed in (not the bundled one) may hold a price that is not a decimal string.
+    if (error instanceof InvalidDecimalError)
+      throw new InvalidCatalogError({ model: model.id, reason: error.shortMessage, cause: error })
+    throw error
+  }
 }
 
 function toBaseUnits(

@@ -1,11 +1,18 @@
 import { BaseError } from '@rma/core'
 
-/** A price or rate is not a non-negative decimal string such as `"2.5"` or `"0.0375"`. */
+/**
+ * A price or rate is not a non-negative decimal string such as `"2.5"` or `"0.0375"` (or, for a
+ * rate, is zero: a zero rate would price every call at nothing).
+ */
 export class InvalidDecimalError extends BaseError {
   override name = 'InvalidDecimalError'
   readonly field: string
-  constructor({ field, value }: { field: string; value: unknown }) {
-    super(`${field} must be a non-negative decimal string.`, {
+  constructor({
+    field,
+    value,
+    positive = false,
+  }: { field: string; value: unknown; positive?: boolean }) {
+    super(`${field} must be a ${positive ? 'positive' : 'non-negative'} decimal string.`, {
       code: 'INVALID_DECIMAL',
       details: `Write it like "2.5" or "0.0375" (digits, at most one point, no sign or exponent); received ${describe(value)}.`,
     })
@@ -59,11 +66,12 @@ function describe(value: unknown): string {
 /** A catalog snapshot holds a value the price table cannot use (a bad date, say). */
 export class InvalidCatalogError extends BaseError {
   override name = 'InvalidCatalogError'
-  constructor({ model, reason }: { model: string; reason: string }) {
-    super(`Catalog model "${model}" cannot be priced: ${reason}.`, {
+  constructor({ model, reason, cause }: { model: string; reason: string; cause?: unknown }) {
+    super(`Catalog model "${model}" cannot be priced: ${reason.replace(/\.$/, '')}.`, {
       code: 'INVALID_CATALOG',
       details:
         'Regenerate the snapshot (`pnpm --filter @rma/prices generate`) or override the model.',
+      cause,
     })
   }
 }

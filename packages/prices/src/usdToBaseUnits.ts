@@ -1,4 +1,4 @@
-import { InvalidDecimalsError } from './errors.js'
+import { InvalidDecimalError, InvalidDecimalsError } from './errors.js'
 import { parseDecimal } from './parseDecimal.js'
 
 export type UsdToBaseUnitsParameters = {
@@ -15,7 +15,7 @@ export type UsdToBaseUnitsParameters = {
  * `usd × usdRate × 10^decimals`, computed on bigints. When the product is not a whole number
  * of base units it is rounded UP to the next one (a price is never lowered by conversion; it
  * rises by less than one base unit). Bad input throws a typed error (`INVALID_DECIMAL`,
- * `INVALID_DECIMALS`).
+ * `INVALID_DECIMALS`); so does a zero `usdRate`, which would price everything at nothing.
  *
  * @example
  * usdToBaseUnits({ usd: '0.0375', decimals: 6 })                    // 37_500n
@@ -27,6 +27,8 @@ export function usdToBaseUnits({ usd, usdRate = '1', decimals }: UsdToBaseUnitsP
     throw new InvalidDecimalsError({ value: decimals })
   const price = parseDecimal(usd, 'usd')
   const rate = parseDecimal(usdRate, 'usdRate')
+  if (rate.units === 0n)
+    throw new InvalidDecimalError({ field: 'usdRate', value: usdRate, positive: true })
   const numerator = price.units * rate.units * 10n ** BigInt(decimals)
   const denominator = 10n ** BigInt(price.scale + rate.scale)
   return (numerator + denominator - 1n) / denominator
