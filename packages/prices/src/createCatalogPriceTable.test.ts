@@ -1,3 +1,5 @@
+// Whole-catalog tests build tables of up to 1,800 names (and their Merkle trees) several
+// times: their time limit is generous for a shared CI machine (no test asserts a duration).
 import {
   type BaseError,
   createPriceTableTree,
@@ -11,6 +13,7 @@ import {
 import { describe, expect, it } from 'vitest'
 import type { Catalog } from './Catalog.js'
 import { catalog } from './catalog.generated.js'
+import { catalogModelPrices } from './catalogModelPrices.js'
 import {
   allCatalogProviders,
   createCatalogPriceTable,
@@ -65,7 +68,7 @@ describe('createCatalogPriceTable', () => {
     expect(first.table.models.size + first.table.aliases.size).toBeGreaterThanOrEqual(300)
     for (const provider of ['openai', 'anthropic', 'google', 'mistral', 'deepseek'])
       expect(first.perProvider.get(provider)).toBeGreaterThan(0)
-  })
+  }, 120_000)
 
   it('every priced name resolves to a whole, non-negative price at 6 and at 18 decimals', () => {
     for (const decimals of [6, 18]) {
@@ -80,15 +83,13 @@ describe('createCatalogPriceTable', () => {
         }
       }
     }
-  })
+  }, 120_000)
 
   it('resolves aliases and snapshot names to their model', () => {
     const table = createCatalogPriceTable({ decimals: 6 })
     expect(table.aliases.get('gpt-4o-2024-08-06')).toBe('gpt-4o')
     expect(table.aliases.get('claude-opus-4-20250514')).toBe('claude-opus-4-0')
     expect(table.aliases.get('gpt-35-turbo')).toBe('gpt-3.5-turbo')
-    // The catalog prices this snapshot differently from its base name: it stays its own entry.
-    expect(table.models.get('gpt-4o-2024-05-13')?.[0]?.input).toBe(5_000_000n)
     expect(table.models.get('gpt-4o')?.[0]?.input).toBe(2_500_000n)
   })
 
@@ -202,36 +203,21 @@ describe('createCatalogPriceTable', () => {
     )
   })
 
-  it('commits on chain once the snapshots the catalog prices apart from their base are decided', () => {
-    // The on-chain rule: a snapshot name and its base name, both leaves, price alike. The
-    // catalog prices these (older, dearer) snapshots apart from their base name (README).
-    const apart = [
-      'gpt-4o-2024-05-13',
-      'gpt-3.5-turbo-0301',
-      'gpt-3.5-turbo-0613',
-      'gpt-3.5-turbo-1106',
-      'mistral-medium-2312',
-      'ministral-3b-2512',
-      'ministral-8b-2512',
-      'mistral-large-2512',
-    ]
-    const table = createCatalogPriceTable({ decimals: 6 })
-    const at = priceTableVersionAt(table, AT)!
-    expect(() => createPriceTableTree(table, { at })).toThrow(InvalidPriceTableError)
-    // Decided here by pricing each at its base name's catalog price.
-    const overrides = Object.fromEntries(
-      apart.map((name) => {
-        const { model: _, ...price } = priceEntryOf(
-          table,
-          name.replace(/-(\d{4}-\d{2}-\d{2}|\d{4})$/, ''),
-          at,
-        )
-        return [name, price]
-      }),
-    )
-    const committed = createCatalogPriceTable({ decimals: 6, overrides })
-    const tree = createPriceTableTree(committed, { at })
-    expect(tree.entries.length).toBe(committed.models.size + committed.aliases.size)
+  it('builds committable tables: every version of the default and the full table is a tree', () => {
+    for (const providers of [defaultCatalogProviders, allCatalogProviders]) {
+      const table = createCatalogPriceTable({ decimals: 6, providers })
+      const times = new Set<number>()
+      for (const versions of table.models.values())
+        for (const v of versions) times.add(v.effectiveFrom)
+      expect(times.size).toBeGreaterThan(1)
+      for (const at of times) {
+        const tree = createPriceTableTree(table, { at })
+        expect(tree.entries.length).toBeGreaterThan(0)
+      }
+    }
+    const tree = createPriceTableTree(createCatalogPriceTable({ decimals: 6 }), {
+      at: priceTableVersionAt(createCatalogPriceTable({ decimals: 6 }), AT)!,
+    })
     expect(tree.entry('gpt-4o-2024-08-06')).toEqual({
       model: 'gpt-4o-2024-08-06',
       input: 2_500_000n,
@@ -241,8 +227,61 @@ describe('createCatalogPriceTable', () => {
       reasoning: 10_000_000n,
     })
     expect(tree.entry('claude-sonnet-4-5').cacheWrite).toBe(3_750_000n)
+  }, 120_000)
+
+  it('leaves out the snapshots the catalog prices apart from their base, which then price as the base', () => {
+    // What the catalog holds (dearer, older snapshots), and what a committed table cannot: a
+    // mispricing proof may price a snapshot with its base name's leaf.
+    const apart = {
+      'gpt-4o-2024-05-13': 'gpt-4o',
+      'gpt-3.5-turbo-0301': 'gpt-3.5-turbo',
+      'gpt-3.5-turbo-0613': 'gpt-3.5-turbo',
+      'gpt-3.5-turbo-1106': 'gpt-3.5-turbo',
+      'mistral-medium-2312': 'mistral-medium',
+      'ministral-3b-2512': 'ministral-3b',
+      'ministral-8b-2512': 'ministral-8b',
+      'mistral-large-2512': 'mistral-large',
+    }
+    const table = createCatalogPriceTable({ decimals: 6 })
+    const snapshot = findCatalogModel({ name: 'gpt-4o-2024-05-13', providers: ['openai'] })!
+    expect(snapshot.model.prices[0]?.prices.input_mtok).toBe('5') // the catalog's own price
+    for (const [name, base] of Object.entries(apart)) {
+      expect(table.models.has(name) || table.aliases.has(name)).toBe(false)
+      // Core's own snapshot rule takes the name to its base (this package's copy agrees).
+      expect(priceEntryOf(table, name, AT).model).toBe(base)
+    }
+    // 1000×2.5 + 1000×10, as gpt-4o
+    expect(priceUsage(table, 'gpt-4o-2024-05-13', usage, { at: AT })).toBe(12_500n)
+    // Exactly these were left out: a name with its own price equal to its base's stays.
+    const names = (t: typeof table) => new Set([...t.models.keys(), ...t.aliases.keys()])
+    const kept = names(table)
+    const catalogNames = defaultCatalogProviders.flatMap((id) =>
+      catalog.providers
+        .find((p) => p.id === id)!
+        .models.flatMap((m) => [m.id, ...m.aliases])
+        .filter(
+          (n) =>
+            findCatalogModel({ name: n, providers: defaultCatalogProviders })?.provider.id === id,
+        ),
+    )
+    const missing = new Set(catalogNames.filter((n) => !kept.has(n) && resolvesToTokenPrice(n)))
+    expect([...missing].sort()).toEqual(Object.keys(apart).sort())
+  }, 120_000)
+
+  it('keeps a provider’s override of a snapshot, even one the chain would refuse', () => {
+    const table = createCatalogPriceTable({
+      decimals: 6,
+      overrides: { 'gpt-4o-2024-05-13': { input: 5_000_000n, output: 15_000_000n } },
+    })
+    expect(priceUsage(table, 'gpt-4o-2024-05-13', usage, { at: AT })).toBe(20_000n)
+    expect(() => createPriceTableTree(table, { at: AT })).toThrow(InvalidPriceTableError)
   })
 })
+
+function resolvesToTokenPrice(name: string): boolean {
+  const found = findCatalogModel({ name, providers: defaultCatalogProviders })
+  return found !== undefined && catalogModelPrices(found.model) !== undefined
+}
 
 describe('createCatalogPriceTable against a bad catalog or rate', () => {
   const catalogWith = (input: unknown): Catalog => ({

@@ -2,6 +2,7 @@ import {
   createPriceTable,
   type ModelPriceInput,
   type PriceTable,
+  type PriceVersion,
   type PriceVersionInput,
 } from '@rma/core'
 import type { Catalog, CatalogModel } from './Catalog.js'
@@ -47,7 +48,7 @@ export const defaultCatalogProviders = [
  * others in snapshot order. `providers: allCatalogProviders` prices every name the catalog has.
  *
  * @example
- * createCatalogPriceTable({ decimals: 6, providers: allCatalogProviders }) // 1,842 names (0.1.8)
+ * createCatalogPriceTable({ decimals: 6, providers: allCatalogProviders }) // 1,809 names (0.1.8)
  */
 export const allCatalogProviders: readonly string[] = [
   ...defaultCatalogProviders,
@@ -93,8 +94,10 @@ export type CreateCatalogPriceTableParameters = {
  * `models`; the table still removes `-YYYY-MM-DD` / `-NNNN` snapshot suffixes itself. Token
  * kinds: cache read → `cachedInput`, cache write → `cacheWrite`, reasoning → `reasoning` (the
  * output price when the catalog has none). `overrides` replace any entry (an alias of an
- * overridden name follows it). A name in neither the catalog nor the overrides stays unpriced:
- * core's `priceUsage` throws `UnknownModelError` for it.
+ * overridden name follows it). A catalog snapshot name priced apart from its base name is left
+ * out (it then prices as its base), so that every version of the table can be committed on
+ * chain. A name in neither the catalog nor the overrides stays unpriced: core's `priceUsage`
+ * throws `UnknownModelError` for it.
  *
  * @example
  * const prices = createCatalogPriceTable({
@@ -154,7 +157,44 @@ export function createCatalogPriceTable(parameters: CreateCatalogPriceTableParam
     delete models[name]
     aliases[name] = target
   }
+  const table = createPriceTable({ models, aliases })
+  const apart = snapshotsPricedApart(table, (name) => Object.hasOwn(overrides, name))
+  if (apart.length === 0) return table
+  for (const name of apart) {
+    delete models[name]
+    delete aliases[name]
+  }
+  // Catalog aliases of a name left out go with it (user aliases still fail loudly in core).
+  for (const [alias, target] of Object.entries(aliases))
+    if (apart.includes(target) && !Object.hasOwn(parameters.aliases ?? {}, alias))
+      delete aliases[alias]
   return createPriceTable({ models, aliases })
+}
+
+/**
+ * `-2024-08-06` or `-0613`: the snapshot suffix core strips when it looks a name up (and the
+ * contract's mispricing proof accepts the base name's leaf for a snapshot). Core keeps the rule
+ * internal; `createCatalogPriceTable.test.ts` checks this copy against core's tree builder.
+ */
+const snapshotSuffix = /-(\d{4}-\d{2}-\d{2}|\d{4})$/
+
+/**
+ * Catalog names (not overrides) with a snapshot suffix whose base name is also in the table at
+ * other prices. A committed price table cannot hold both (a mispricing proof may price the
+ * snapshot with its base's leaf), so the snapshot name is left out and priced as its base.
+ */
+function snapshotsPricedApart(table: PriceTable, overridden: (name: string) => boolean): string[] {
+  const pricesOf = (name: string) =>
+    table.models.get(name) ?? table.models.get(table.aliases.get(name) ?? '')
+  const key = (versions: readonly PriceVersion[] | undefined) =>
+    JSON.stringify(versions, (_, v) => (typeof v === 'bigint' ? v.toString() : v))
+  const apart: string[] = []
+  for (const name of [...table.models.keys(), ...table.aliases.keys()]) {
+    const base = name.replace(snapshotSuffix, '')
+    if (base === name || overridden(name) || !pricesOf(base)) continue
+    if (key(pricesOf(name)) !== key(pricesOf(base))) apart.push(name)
+  }
+  return apart
 }
 
 /** A model's versions in base units, or null when it has no token price. */
