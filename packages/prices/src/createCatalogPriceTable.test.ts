@@ -144,6 +144,12 @@ describe('createCatalogPriceTable', () => {
     expect(resolveModelPrice(table, 'my-model', AT).input).toBe(2n)
   })
 
+  it('takes any name as a key, `__proto__` included', () => {
+    const overrides = JSON.parse('{"__proto__": {"input": "3", "output": "4"}}')
+    const table = createCatalogPriceTable({ decimals: 6, models: [], overrides })
+    expect(resolveModelPrice(table, '__proto__', AT)).toMatchObject({ input: 3n, output: 4n })
+  })
+
   it('overrides and aliases work with `models`, and extra aliases point into the table', () => {
     const table = createCatalogPriceTable({
       decimals: 6,

@@ -135,8 +135,9 @@ export function createCatalogPriceTable(parameters: CreateCatalogPriceTableParam
       throw new UnknownCatalogModelError({ model: name, providers })
   }
 
-  const models: Record<string, CatalogOverride> = {}
-  const aliases: Record<string, string> = {}
+  // Null-prototype records: a name such as `__proto__` is a key like any other.
+  const models: Record<string, CatalogOverride> = Object.create(null)
+  const aliases: Record<string, string> = Object.create(null)
   const converted = new Map<CatalogModel, CatalogOverride | null>()
   for (const [name, model] of resolved) {
     let prices = converted.get(model)
@@ -158,16 +159,18 @@ export function createCatalogPriceTable(parameters: CreateCatalogPriceTableParam
     aliases[name] = target
   }
   const table = createPriceTable({ models, aliases })
-  const apart = snapshotsPricedApart(table, (name) => Object.hasOwn(overrides, name))
+  // What the provider wrote itself is kept as given (core and the meter judge it).
+  const given = (name: string) =>
+    Object.hasOwn(overrides, name) || Object.hasOwn(parameters.aliases ?? {}, name)
+  const apart = snapshotsPricedApart(table, given)
   if (apart.length === 0) return table
   for (const name of apart) {
     delete models[name]
     delete aliases[name]
   }
-  // Catalog aliases of a name left out go with it (user aliases still fail loudly in core).
+  // Catalog aliases of a name left out go with it (a provider's alias to it fails in core).
   for (const [alias, target] of Object.entries(aliases))
-    if (apart.includes(target) && !Object.hasOwn(parameters.aliases ?? {}, alias))
-      delete aliases[alias]
+    if (apart.includes(target) && !given(alias)) delete aliases[alias]
   return createPriceTable({ models, aliases })
 }
 
@@ -179,11 +182,11 @@ export function createCatalogPriceTable(parameters: CreateCatalogPriceTableParam
 const snapshotSuffix = /-(\d{4}-\d{2}-\d{2}|\d{4})$/
 
 /**
- * Catalog names (not overrides) with a snapshot suffix whose base name is also in the table at
+ * Catalog names (not the provider's overrides or aliases) with a snapshot suffix whose base name is also in the table at
  * other prices. A committed price table cannot hold both (a mispricing proof may price the
  * snapshot with its base's leaf), so the snapshot name is left out and priced as its base.
  */
-function snapshotsPricedApart(table: PriceTable, overridden: (name: string) => boolean): string[] {
+function snapshotsPricedApart(table: PriceTable, given: (name: string) => boolean): string[] {
   const pricesOf = (name: string) =>
     table.models.get(name) ?? table.models.get(table.aliases.get(name) ?? '')
   const key = (versions: readonly PriceVersion[] | undefined) =>
@@ -191,7 +194,7 @@ function snapshotsPricedApart(table: PriceTable, overridden: (name: string) => b
   const apart: string[] = []
   for (const name of [...table.models.keys(), ...table.aliases.keys()]) {
     const base = name.replace(snapshotSuffix, '')
-    if (base === name || overridden(name) || !pricesOf(base)) continue
+    if (base === name || given(name) || !pricesOf(base)) continue
     if (key(pricesOf(name)) !== key(pricesOf(base))) apart.push(name)
   }
   return apart
