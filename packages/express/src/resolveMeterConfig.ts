@@ -2,15 +2,16 @@ import {
   type Address,
   BaseError,
   createDomain,
+  createPriceTableRoots,
   type Hex,
   type PriceTable,
+  type PriceTableRoots,
   type ReceiptStore,
   type RmaDomain,
 } from '@rma/core'
 import type { Signer } from 'ethers'
 import type { Identify } from './authenticate.js'
 import type { PrepaidConfig } from './createPrepaidCoverage.js'
-import { createPriceTableRoots, type PriceTableRoots } from './createPriceTableRoots.js'
 import { MeterError } from './errors.js'
 import { loadMeterSignerSync, type MeterKeySource } from './loadMeterSigner.js'
 import { type Endpoint, endpointOf } from './usage/endpointOf.js'

@@ -47,14 +47,10 @@ export function worstCasePrice(parameters: WorstCasePriceParameters): WorstCaseP
   const reasoningTokens = price.reasoning > price.output ? outputTokens : 0
   // Likewise every input token at the dearest of input, cache read and cache write (a prompt
   // cache write is often dearer than plain input).
-  const dearest = [price.input, price.cachedInput, price.cacheWrite].reduce((a, b) =>
-    b > a ? b : a,
-  )
-  const cacheWriteTokens = dearest === price.cacheWrite && dearest > price.input ? inputTokens : 0
+  const cacheWriteTokens =
+    price.cacheWrite > price.input && price.cacheWrite >= price.cachedInput ? inputTokens : 0
   const cachedInputTokens =
-    cacheWriteTokens === 0 && dearest === price.cachedInput && dearest > price.input
-      ? inputTokens
-      : 0
+    cacheWriteTokens === 0 && price.cachedInput > price.input ? inputTokens : 0
   const amount = priceTokens(price, {
     inputTokens,
     cachedInputTokens,

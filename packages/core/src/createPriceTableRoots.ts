@@ -1,4 +1,7 @@
-import { createPriceTableTree, type Hex, type PriceTable, zeroHash } from '@rma/core'
+import type { PriceTable } from './createPriceTable.js'
+import { createPriceTableTree } from './createPriceTableTree.js'
+import { zeroHash } from './internal/bytes.js'
+import type { Hex } from './types.js'
 
 /** The price-table root of every version of a table, built once. */
 export type PriceTableRoots = {
@@ -13,8 +16,9 @@ export type PriceTableRoots = {
 
 /**
  * Builds the price-table tree of each version of `prices` once (a meter prices every call with
- * one of them; rebuilding per request would hash the whole table each time). Throws core's
- * `InvalidPriceTableError` for a table that cannot be committed (a snapshot priced unlike its
+ * one of them, a client checks every receipt against one; rebuilding per receipt would hash the
+ * whole table each time). `rootAt` follows {@link priceTableVersionAt}. Throws
+ * {@link InvalidPriceTableError} for a table that cannot be committed (a snapshot priced unlike its
  * base, an alias named like a model): such a table would let an honest receipt be "proven"
  * mispriced.
  *
