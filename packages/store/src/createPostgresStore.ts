@@ -29,6 +29,7 @@ import {
   lowerChain,
   normaliseHashes,
   type ReceiptRow,
+  receiptValues,
   toBatchRecord,
   toChainHead,
   toStoredReceipt,
@@ -120,8 +121,10 @@ type HeadRow = { seq: string; hash: Hex; cumulative_amount: string }
  * every head. A chain whose head had moved (another process shares the meter key) is left out:
  * its appends sign again on the per-receipt path (one transaction each that locks the head's
  * row, signs on it and stores the receipt), as do its later appends in this process. If a group
- * fails (a duplicate id, say), each of its appends retries on the per-receipt path, where only
- * the faulty one fails. A UNIQUE (meter, user, seq) constraint guards against anything else.
+ * fails (a duplicate id, say), each of its appends is tried again on the per-receipt path, where
+ * only the faulty one fails, unless the database cannot write (the group-commit engine's failure
+ * policy, shared with SQLite: see the README). A UNIQUE (meter, user, seq) constraint guards
+ * against anything else.
  * Missing migrations are applied on first use, under an advisory lock.
  *
  * @example
@@ -184,11 +187,11 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       ON CONFLICT (asset_id, meter, "user") DO UPDATE SET seq = ${s}.chain_heads.seq
       RETURNING seq, hash, cumulative_amount`,
     insertReceipt: `WITH inserted AS (
-        INSERT INTO ${s}.receipts (id, hash, asset_id, meter, "user", seq, timestamp, receipt,
-          cumulative_amount)
+        INSERT INTO ${s}.receipts (id, hash, asset_id, meter, "user", seq, timestamp,
+          cumulative_amount, receipt)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
       )
-      UPDATE ${s}.chain_heads SET seq = $6, hash = $2, cumulative_amount = $9
+      UPDATE ${s}.chain_heads SET seq = $6, hash = $2, cumulative_amount = $8
       WHERE asset_id = $3 AND meter = $4 AND "user" = $5`,
     // A group in one statement (one round trip, atomic): lock the heads of its chains in one
     // order (so that two groups cannot deadlock), move each head that is still the one the
@@ -412,23 +415,7 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
         const row = await build(toChainHead(rows[0]))
         built = true
         try {
-          await client.query(
-            prepared(
-              sql.insertReceipt,
-              [
-                row.id,
-                row.hash,
-                row.assetId,
-                row.meter,
-                row.user,
-                row.seq,
-                row.timestamp,
-                row.receipt,
-                row.cumulativeAmount,
-              ],
-              replyTimeoutMs,
-            ),
-          )
+          await client.query(prepared(sql.insertReceipt, receiptValues(row), replyTimeoutMs))
         } catch (error) {
           throw insertError(error, row)
         }

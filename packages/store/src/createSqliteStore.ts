@@ -34,6 +34,7 @@ import {
   lowerChain,
   normaliseHashes,
   type ReceiptRow,
+  receiptValues,
   toBatchRecord,
   toChainHead,
   toStoredReceipt,
@@ -47,7 +48,7 @@ import {
   startSqliteWriter,
   type WriterCall,
 } from './internal/sqliteWriterClient.js'
-import type { RowTuple, SerializedError, WriterReply } from './internal/sqliteWriterProtocol.js'
+import type { SerializedError, WriterReply } from './internal/sqliteWriterProtocol.js'
 import {
   ackUnknownReceiptError,
   closedError,
@@ -122,10 +123,10 @@ export const sqliteWritableCacheMs = 250
  * Group commit: receipts signed while the previous commit runs, or in the same event-loop turn,
  * are written in one transaction (one fsync). Appends of one (meter, user) chain sign one after
  * the other, each on the head the previous one produced, without waiting for its commit; if a
- * receipt then fails to store, the receipts signed on top of it are rejected (`CHAIN_RESET`)
- * and the chain resumes from its last stored receipt. One process should write a file: a
- * second writer is caught by the UNIQUE (meter, user, seq) constraint (`RECEIPT_CONFLICT`),
- * not coordinated.
+ * receipt then fails to store, the receipts signed on top of it are signed again on the stored
+ * head (the group-commit engine's failure policy, shared with PostgreSQL: see the README). One
+ * process should write a file: a second writer is caught by the UNIQUE (meter, user, seq)
+ * constraint (`RECEIPT_CONFLICT`), not coordinated.
  *
  * @example
  * import { createSqliteStore } from '@rma/store'
@@ -287,7 +288,7 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
           return
         }
         writer.send(
-          { kind: 'append', rows: group.map(({ row }) => tuple(row)) },
+          { kind: 'append', rows: group.map(({ row }) => receiptValues(row)) },
           (reply) => resolve(outcomesOf(group, reply)),
           // The thread may have committed the group and stopped before replying.
           (error) => resolve({ error, maybeCommitted: true }),
@@ -515,20 +516,6 @@ function writerScript(): URL {
       ),
     )
   return script
-}
-
-function tuple(row: ReceiptRow): RowTuple {
-  return [
-    row.id,
-    row.hash,
-    row.assetId,
-    row.meter,
-    row.user,
-    row.seq,
-    row.timestamp,
-    row.cumulativeAmount,
-    row.receipt,
-  ]
 }
 
 /** Maps a constraint violation of the receipts table to a {@link StoreError}. */

@@ -81,6 +81,11 @@ type Chain = {
    * signed in an earlier generation may stand on top of it and is signed again.
    */
   generation: number
+  /**
+   * Set when the last failure was the store being unable to write: receipts signed on top of
+   * the failed one reject with it instead of queueing more commits that would wait and fail.
+   */
+  brokenBy: unknown
   /** Another process appended to it: its appends take `appendLocked` from now on. */
   contended: boolean
   /** Appends using the chain; it leaves the cache only when none does. */
@@ -122,8 +127,9 @@ type Queued = {
  *   outcome is unknown (a lost reply, a writer thread that stopped mid-commit) is read back
  *   first: receipts found stored resolve, the others are innocent, and if the store cannot be
  *   read they reject with `STORE_UNAVAILABLE` (outcome unknown). When the store cannot write at
- *   all (`STORE_UNAVAILABLE`, `WRITER_FAILED`), the group's appends reject with that error,
- *   since a retry could only fail the same way. Any failure leaves the chain's head unknown:
+ *   all (`STORE_UNAVAILABLE`, `WRITER_FAILED`), the group's appends, and those signed on top of
+ *   them, reject with that error, since a retry could only wait and fail the same way (the
+ *   caller refuses the paid call). Any failure leaves the chain's head unknown:
  *   receipts signed on top of it are signed again, and the head is re-read from the store once
  *   none of the chain's receipts is in flight, so seq, prev and cumulativeAmount stay
  *   continuous.
@@ -151,6 +157,7 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
         ref,
         head: undefined,
         generation: 0,
+        brokenBy: undefined,
         contended: false,
         pending: 0,
         inFlight: 0,
@@ -159,9 +166,16 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
     )
   }
 
-  function breakChain(chain: Chain): void {
+  function breakChain(chain: Chain, cause?: unknown): void {
     chain.generation++
     chain.head = undefined
+    chain.brokenBy = cannotWrite(cause) ? cause : undefined
+  }
+
+  /** An append signed on top of a receipt that failed: signed again, unless the store cannot write. */
+  function signedOnFailed(item: Queued): void {
+    if (item.chain.brokenBy) reject(item, item.chain.brokenBy)
+    else retry(item)
   }
 
   function idle(chain: Chain): Promise<void> | undefined {
@@ -216,7 +230,7 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
       if (candidates === queue) queue = []
       for (const item of candidates) {
         // A receipt of its chain failed while this one waited: it was signed on top of it.
-        if (item.generation !== item.chain.generation) retry(item)
+        if (item.generation !== item.chain.generation) signedOnFailed(item)
         else group.push(item)
       }
     }
@@ -245,7 +259,7 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
           resolve(item)
           return
         }
-        breakChain(item.chain)
+        breakChain(item.chain, typeof outcome === 'object' ? outcome.error : undefined)
         if (outcome === 'moved') item.chain.contended = true
         if (outcome === 'moved' || outcome === 'skipped') {
           if (item.alone) reject(item, chainResetError(item.row.id))
@@ -254,8 +268,8 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
       })
       return
     }
-    for (const item of group) breakChain(item.chain)
     const { error, maybeCommitted } = result
+    for (const item of group) breakChain(item.chain, maybeCommitted ? undefined : error)
     if (maybeCommitted) {
       let found: boolean[]
       try {
@@ -310,7 +324,7 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
       if (!chain.contended) chain.head = headOf(built.row)
       return built.stored
     }
-    breakChain(chain)
+    breakChain(chain, 'error' in result && !result.maybeCommitted ? result.error : undefined)
     // `sign` threw (or signed an invalid receipt): nothing was stored, the caller gets its error.
     if (buildError) throw buildError.error
     const error = 'error' in result ? result.error : new Error('The store stored no row.')
@@ -352,7 +366,10 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
         const generation = chain.generation
         const signed = await parameters.sign({ ...head })
         // The chain failed while this was signed: its head may not be stored. Sign again.
-        if (chain.generation !== generation || chain.contended) continue
+        if (chain.generation !== generation || chain.contended) {
+          if (chain.brokenBy) throw chain.brokenBy
+          continue
+        }
         const row = toReceiptRow(parameters.id, head, ref, signed)
         chain.head = headOf(row)
         chain.inFlight++
