@@ -95,3 +95,22 @@ export function expectChainsContinuous(
     expect([user, chain?.fromSeq, chain?.toSeq, chain?.count]).toEqual([user, 1, seq, seq])
   }
 }
+
+/** One append on each user's chain, all at once (to warm the heads, or to continue the chains). */
+export function appendOnePerChain(
+  store: ReceiptStore,
+  options: { meter: Wallet; users: readonly Address[]; prefix: string },
+): Promise<StoredReceipt[]> {
+  const { meter, users, prefix } = options
+  return Promise.all(
+    users.map((user, u) =>
+      store.append({
+        assetId: testAssetId,
+        id: `${prefix}-${u}`,
+        meter: meter.address as Address,
+        user,
+        sign: receiptSigner({ meter, user }),
+      }),
+    ),
+  )
+}

@@ -15,6 +15,7 @@ import { afterAll, describe, expect, test } from 'vitest'
 import { createPostgresStore, postgresWritableCacheMs } from './createPostgresStore.js'
 import { StoreError } from './errors.js'
 import {
+  appendOnePerChain,
   expectChainsContinuous,
   expectOnlyResolvedStored,
   startBurst,
@@ -725,14 +726,7 @@ describe('createPostgresStore failure policy (the group-commit engine): nothing 
     const store = createPostgresStore({ pool, schema, queryTimeoutMs: 3000, ...options })
     const meter = randomWallet()
     const users = Array.from({ length: 4 }, () => randomHex(20))
-    for (const [u, user] of users.entries())
-      await store.append({
-        assetId: testAssetId,
-        id: `warm-${u}`,
-        meter: meter.address as Address,
-        user,
-        sign: receiptSigner({ meter, user }),
-      })
+    await appendOnePerChain(store, { meter, users, prefix: 'warm' })
     return { proxy, pool, schema, store, meter, users }
   }
 
@@ -751,17 +745,7 @@ describe('createPostgresStore failure policy (the group-commit engine): nothing 
     const results = await burst.results
     expect(results.map((r) => r.status)).toEqual(results.map(() => 'fulfilled'))
     expect([...burst.heads.values()].some((heads) => heads.length === 2)).toBe(true)
-    const after = await Promise.all(
-      users.map((user, u) =>
-        store.append({
-          assetId: testAssetId,
-          id: `after-${u}`,
-          meter: meter.address as Address,
-          user,
-          sign: receiptSigner({ meter, user }),
-        }),
-      ),
-    )
+    const after = await appendOnePerChain(store, { meter, users, prefix: 'after' })
     expect(after.map((r) => r.receipt.seq)).toEqual([8, 8, 8, 8])
     expectOnlyResolvedStored(burst, results, await durableIn(schema))
     expectChainsContinuous(
@@ -794,17 +778,7 @@ describe('createPostgresStore failure policy (the group-commit engine): nothing 
     }
     expectOnlyResolvedStored(burst, results, await durableIn(schema))
     proxy.accept()
-    const after = await Promise.all(
-      users.map((user, u) =>
-        store.append({
-          assetId: testAssetId,
-          id: `after-${u}`,
-          meter: meter.address as Address,
-          user,
-          sign: receiptSigner({ meter, user }),
-        }),
-      ),
-    )
+    const after = await appendOnePerChain(store, { meter, users, prefix: 'after' })
     expect(after.map((r) => r.receipt.seq)).toEqual([2, 2, 2, 2])
     expectChainsContinuous(
       await chainsIn(schema),

@@ -27,6 +27,7 @@ import { afterAll, describe, expect, test } from 'vitest'
 import { createSqliteStore, type GroupCommitInfo, sqliteWriterOf } from './createSqliteStore.js'
 import { StoreError } from './errors.js'
 import {
+  appendOnePerChain,
   expectChainsContinuous,
   expectOnlyResolvedStored,
   startBurst,
@@ -67,6 +68,17 @@ describeReceiptStore('createSqliteStore', () => openAt(join(root, `store-${files
     }
   },
 })
+
+/**
+ * A trigger that rolls back any transaction inserting receipt `id` ('disk on fire'): a failure
+ * of the whole group, from inside SQLite. Returns the connection that created it.
+ */
+function rollBackInsertsOf(path: string, id: string): Database.Database {
+  const db = new Database(path)
+  db.exec(`CREATE TRIGGER boom BEFORE INSERT ON receipts WHEN NEW.id = '${id}'
+    BEGIN SELECT RAISE(ROLLBACK, 'disk on fire'); END`)
+  return db
+}
 
 describe('createSqliteStore', () => {
   test('creates the directory and opens the file in WAL mode with the schema migrated once', async () => {
@@ -161,9 +173,7 @@ describe('createSqliteStore', () => {
   test('a transaction that fails as a whole: each append is tried again alone, only the faulty one fails', async () => {
     const path = join(root, 'rollback.db')
     const store = createSqliteStore({ path })
-    const db = new Database(path)
-    db.exec(`CREATE TRIGGER boom BEFORE INSERT ON receipts WHEN NEW.id = 'boom'
-      BEGIN SELECT RAISE(ROLLBACK, 'disk on fire'); END`)
+    const db = rollBackInsertsOf(path, 'boom')
     const meter = randomWallet()
     const m = meter.address as Address
     const [alice, bob] = [randomHex(20), randomHex(20)]
@@ -785,14 +795,7 @@ describe('createSqliteStore failure policy (the group-commit engine): nothing un
     meter: ReturnType<typeof randomWallet>,
     users: Address[],
   ): Promise<StoredReceipt[]> {
-    for (const [u, user] of users.entries())
-      await store.append({
-        assetId: testAssetId,
-        id: `after-${u}`,
-        meter: meter.address as Address,
-        user,
-        sign: receiptSigner({ meter, user }),
-      })
+    await appendOnePerChain(store, { meter, users, prefix: 'after' })
     return (await Promise.all(users.map((user) => store.listByUser({ user })))).flat()
   }
 
@@ -819,14 +822,7 @@ describe('createSqliteStore failure policy (the group-commit engine): nothing un
         }, 400)
       },
     })
-    for (const [u, user] of users.entries())
-      await store.append({
-        assetId: testAssetId,
-        id: `warm-${u}`,
-        meter: m,
-        user,
-        sign: receiptSigner({ meter, user }),
-      })
+    await appendOnePerChain(store, { meter, users, prefix: 'warm' })
     armed = true
     const burst = startBurst(store, { meter, users, perChain: 12, prefix: 'busy' })
     const results = await burst.results
@@ -857,10 +853,7 @@ describe('createSqliteStore failure policy (the group-commit engine): nothing un
   test('a group rolled back by one receipt (a trigger) mid-burst: only that append fails; the others are signed again on re-read heads, stored, and chains continue', async () => {
     const path = join(root, 'policy-trigger.db')
     const store = createSqliteStore({ path })
-    const db = new Database(path)
-    db.exec(`CREATE TRIGGER boom BEFORE INSERT ON receipts WHEN NEW.id = 'trigger-1-1'
-      BEGIN SELECT RAISE(ROLLBACK, 'disk on fire'); END`)
-    db.close()
+    rollBackInsertsOf(path, 'trigger-1-1').close()
     const meter = randomWallet()
     const m = meter.address as Address
     const users = Array.from({ length: 4 }, () => randomHex(20))
