@@ -362,7 +362,9 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
           return {
             committed: Promise.resolve(await appendLocked(chain, parameters, adapter.appendLocked)),
           }
-        const head = chain.head ?? (await reloadHead(chain))
+        // A retry is committed ahead of the queue: it signs only once nothing of its chain is in
+        // flight, on the head as stored, so it can never be stored on top of an unstored receipt.
+        const head = isRetry || !chain.head ? await reloadHead(chain) : chain.head
         const generation = chain.generation
         const signed = await parameters.sign({ ...head })
         // The chain failed while this was signed: its head may not be stored. Sign again.
