@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import {
-  type AppendReceiptParameters,
   type ChainHead,
   type ChainSummary,
   decodeAck,
@@ -12,9 +11,12 @@ import {
 } from '@rma/core'
 import pg from 'pg'
 import { StoreError } from './errors.js'
-import { createChainCache } from './internal/chainCache.js'
 import { evaluateReserve, type Hold } from './internal/coverage.js'
-import { createKeyedMutex } from './internal/keyedMutex.js'
+import {
+  type CommitResult,
+  createGroupCommitEngine,
+  type GroupRow,
+} from './internal/createGroupCommitEngine.js'
 import { migratePostgres, quoteSchema } from './internal/postgresSchema.js'
 import { withTransaction } from './internal/postgresTransaction.js'
 import {
@@ -22,16 +24,14 @@ import {
   type BatchRow,
   batchValues,
   chainKeyOf,
-  headOf,
   type LowerChain,
   lower,
   lowerChain,
-  newStoredReceipt,
   normaliseHashes,
   type ReceiptRow,
+  receiptValues,
   toBatchRecord,
   toChainHead,
-  toReceiptRow,
   toStoredReceipt,
 } from './internal/receipts.js'
 import {
@@ -41,9 +41,7 @@ import {
   hashTakenError,
   seqTakenError,
   unavailableError,
-  unknownOutcomeError,
 } from './internal/storeErrors.js'
-import { createTurns, signsPerTurn } from './internal/turns.js'
 
 /**
  * Options of {@link createPostgresStore}: a connection string (the store owns its pool) or a
@@ -113,34 +111,6 @@ type SelectedReceipt = { id: string; hash: string; epoch: string | null; receipt
 /** A chain_heads row (BIGINT and NUMERIC arrive as text). */
 type HeadRow = { seq: string; hash: Hex; cumulative_amount: string }
 
-/** A chain as this process last saw it. */
-type Chain = {
-  key: string
-  ref: LowerChain
-  /** The head as signed so far (possibly not yet committed). */
-  head: ChainHead
-  /** A group holding receipts of the chain failed: queued ones retry; new appends reload it. */
-  broken: boolean
-  /** Another writer appended to it: its appends take the per-receipt path from now on. */
-  contended: boolean
-  /** Appends between signing and commit; a chain is evicted from the cache only when idle. */
-  pending: number
-}
-
-type Queued = {
-  parameters: AppendReceiptParameters
-  /** The head the receipt was signed on. */
-  base: ChainHead
-  row: ReceiptRow
-  /** What the append resolves with once the row is stored. */
-  stored: StoredReceipt
-  chain: Chain
-  resolve: (stored: StoredReceipt) => void
-  reject: (error: unknown) => void
-}
-
-/** Chain heads cached beyond this count are dropped (idle ones, oldest first) and reloaded on use. */
-
 /**
  * A {@link ReceiptStore} in PostgreSQL, for several meter processes sharing one database.
  *
@@ -151,8 +121,10 @@ type Queued = {
  * every head. A chain whose head had moved (another process shares the meter key) is left out:
  * its appends sign again on the per-receipt path (one transaction each that locks the head's
  * row, signs on it and stores the receipt), as do its later appends in this process. If a group
- * fails (a duplicate id, say), each of its appends retries on the per-receipt path, where only
- * the faulty one fails. A UNIQUE (meter, user, seq) constraint guards against anything else.
+ * fails (a duplicate id, say), each of its appends is tried again on the per-receipt path, where
+ * only the faulty one fails, unless the database cannot write (the group-commit engine's failure
+ * policy, shared with SQLite: see the README). A UNIQUE (meter, user, seq) constraint guards
+ * against anything else.
  * Missing migrations are applied on first use, under an advisory lock.
  *
  * @example
@@ -197,23 +169,13 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     return ready
   }
   migrated().catch(() => {}) // surfaced by the first call instead
-  const signing = createKeyedMutex()
-  const chains = createChainCache<Chain>()
   const inflight = new Set<Promise<unknown>>()
-  let queue: Queued[] = []
-  /** A group transaction is running: the next group waits for it. */
-  let committing = false
   let closed = false
   /** Until when the last successful check or commit vouches that the database can write. */
   let writableUntil = 0
   let checking: Promise<void> | undefined
   let lastSweep = 0
   let sweeping = false
-  // At each turn end, what was signed goes to the database (now if no group is being written,
-  // else when the previous group is done).
-  const turns = createTurns(signsPerTurn, () => {
-    if (!committing) send()
-  })
 
   const sql = {
     head: `SELECT seq, hash, cumulative_amount FROM ${s}.chain_heads
@@ -225,11 +187,11 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
       ON CONFLICT (asset_id, meter, "user") DO UPDATE SET seq = ${s}.chain_heads.seq
       RETURNING seq, hash, cumulative_amount`,
     insertReceipt: `WITH inserted AS (
-        INSERT INTO ${s}.receipts (id, hash, asset_id, meter, "user", seq, timestamp, receipt,
-          cumulative_amount)
+        INSERT INTO ${s}.receipts (id, hash, asset_id, meter, "user", seq, timestamp,
+          cumulative_amount, receipt)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
       )
-      UPDATE ${s}.chain_heads SET seq = $6, hash = $2, cumulative_amount = $9
+      UPDATE ${s}.chain_heads SET seq = $6, hash = $2, cumulative_amount = $8
       WHERE asset_id = $3 AND meter = $4 AND "user" = $5`,
     // A group in one statement (one round trip, atomic): lock the heads of its chains in one
     // order (so that two groups cannot deadlock), move each head that is still the one the
@@ -286,23 +248,20 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
 
   /**
    * Reads receipts back by id on a fresh pooled connection, after a connection failed with a
-   * statement in flight: each that is stored with the same hash comes back (else undefined).
-   * Retries while the database is unreachable, up to `readBackTimeoutMs`.
+   * statement in flight: whether each is stored with the same hash. Retries while the database
+   * is unreachable, up to `readBackTimeoutMs`.
    */
-  async function readBack(rows: readonly ReceiptRow[]): Promise<(StoredReceipt | undefined)[]> {
+  async function readBack(rows: readonly ReceiptRow[]): Promise<boolean[]> {
     const deadline = Date.now() + readBackTimeoutMs
     for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
       try {
-        const { rows: found } = await pool.query<SelectedReceipt>({
-          text: `${sql.receipt} WHERE id = ANY($1::text[])`,
+        const { rows: found } = await pool.query<{ id: string; hash: string }>({
+          text: `SELECT id, hash FROM ${s}.receipts WHERE id = ANY($1::text[])`,
           values: [rows.map((row) => row.id)],
           query_timeout: healthTimeoutMs,
         } as pg.QueryConfig)
-        const byId = new Map(found.map((row) => [row.id, row]))
-        return rows.map((row) => {
-          const stored = byId.get(row.id)
-          return stored && stored.hash === row.hash ? toStoredReceipt(stored) : undefined
-        })
+        const byId = new Map(found.map((row) => [row.id, row.hash]))
+        return rows.map((row) => byId.get(row.id) === row.hash)
       } catch (error) {
         if (Date.now() + wait > deadline) throw error
         await new Promise((resolve) => setTimeout(resolve, wait))
@@ -367,170 +326,41 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     void sweep.finally(() => inflight.delete(sweep))
   }
 
-  async function chainFor(key: string, ref: LowerChain): Promise<Chain> {
-    let chain = chains.get(key)
-    // Map order is insertion order: eviction drops the idle chains loaded longest ago.
-    if (chain) return chain
+  async function readHead(ref: LowerChain): Promise<ChainHead> {
     const { rows } = await pool
       .query<HeadRow>(prepared(sql.head, [ref.assetId, ref.meter, ref.user], replyTimeoutMs))
       .catch((error: unknown) => {
         throw asUnavailable(error)
       })
-    chain = {
-      key,
-      ref,
-      head: toChainHead(rows[0]),
-      broken: false,
-      contended: false,
-      pending: 0,
-    }
-    return chains.add(chain)
-  }
-
-  function breakChain(chain: Chain): void {
-    chains.break(chain)
+    return toChainHead(rows[0])
   }
 
   /**
-   * The per-receipt path: one transaction that locks the chain's head, signs on it and stores
-   * the receipt. Runs under the chain's in-process lock, so only one append per chain waits on
-   * the row lock.
+   * A group in one statement: locks its chains' heads, moves each that is still the one its
+   * receipts were signed on, inserts those receipts; a chain whose head had moved is `moved`.
    */
-  async function appendAlone(ref: LowerChain, { id, sign }: AppendReceiptParameters) {
-    let signed: ReceiptRow | undefined
-    /** The caller's `sign` threw: its error reaches the caller as it is. */
-    let signError: { error: unknown } | undefined
-    try {
-      return await withTransaction(pool, replyTimeoutMs, async (client) => {
-        const { rows } = await client.query<HeadRow>(
-          prepared(sql.lockHead, [ref.assetId, ref.meter, ref.user, zeroHash], replyTimeoutMs),
-        )
-        const head = toChainHead(rows[0])
-        let result: Awaited<ReturnType<AppendReceiptParameters['sign']>>
-        try {
-          result = await sign({ ...head })
-        } catch (error) {
-          signError = { error }
-          throw error
-        }
-        const row = toReceiptRow(id, head, ref, result)
-        signed = row
-        try {
-          await client.query(
-            prepared(
-              sql.insertReceipt,
-              [
-                row.id,
-                row.hash,
-                row.assetId,
-                row.meter,
-                row.user,
-                row.seq,
-                row.timestamp,
-                row.receipt,
-                row.cumulativeAmount,
-              ],
-              replyTimeoutMs,
-            ),
-          )
-        } catch (error) {
-          throw insertError(error, row)
-        }
-        return toStoredReceipt({ ...row, epoch: null })
-      })
-    } catch (error) {
-      if (signError?.error === error) throw error
-      if (error instanceof StoreError || isSqlError(error)) throw asUnavailable(error)
-      // The COMMIT may have happened with its reply lost: what is stored is not "unstored".
-      if (signed) {
-        let found: StoredReceipt | undefined
-        try {
-          ;[found] = await readBack([signed])
-        } catch (readError) {
-          throw unknownOutcomeError(readError)
-        }
-        if (found) return found
-      }
-      throw asUnavailable(error)
-    }
-  }
-
-  /** An append whose group could not store it: signs again, on the per-receipt path. */
-  function retry(item: Queued): void {
-    const { chain, parameters } = item
-    signing
-      .run(chain.key, () => appendAlone(chain.ref, parameters))
-      .then(item.resolve, (error) => {
-        // The id is taken: by the first attempt itself if its statement committed after this
-        // process gave up on it (a timed-out reply). Then that receipt is this call's.
-        if (!(error instanceof StoreError && error.code === 'DUPLICATE_RECEIPT_ID')) {
-          item.reject(error)
-          return
-        }
-        readBack([item.row]).then(
-          ([found]) => (found ? item.resolve(found) : item.reject(error)),
-          () => item.reject(error),
-        )
-      })
-  }
-
-  function enqueue(
-    parameters: AppendReceiptParameters,
-    base: ChainHead,
-    row: ReceiptRow,
-    stored: StoredReceipt,
-    chain: Chain,
-  ) {
-    return new Promise<StoredReceipt>((resolve, reject) => {
-      queue.push({ parameters, base, row, stored, chain, resolve, reject })
-      turns.scheduleEnd()
-    })
-  }
-
-  /** Sends the queued receipts as one group transaction. */
-  function send(): void {
-    const group: Queued[] = []
-    for (const item of queue) {
-      if (item.chain.broken || item.chain.contended) retry(item)
-      else group.push(item)
-    }
-    queue = []
-    if (group.length === 0) return
-    committing = true
-    void commitGroup(group).finally(() => {
-      committing = false
-      // Receipts signed while this group committed: the next group.
-      if (queue.length > 0) send()
-    })
-  }
-
-  async function commitGroup(group: Queued[]): Promise<void> {
+  async function commitGroup(group: readonly GroupRow[]): Promise<CommitResult> {
     // Per chain: the head its first receipt here was signed on, and its last receipt.
-    const heads = new Map<Chain, { base: ChainHead; last: ReceiptRow }>()
+    const heads = new Map<string, { chain: LowerChain; base: ChainHead; last: ReceiptRow }>()
     for (const { chain, base, row } of group) {
-      const known = heads.get(chain)
+      const key = chainKeyOf(chain)
+      const known = heads.get(key)
       if (known) known.last = row
-      else heads.set(chain, { base, last: row })
+      else heads.set(key, { chain, base, last: row })
     }
-    const moved = new Set<Chain>()
+    let rows: { asset_id: Hex; meter: Hex; user: Hex; seq: string; hash: Hex }[]
     try {
-      const chainsJson = [...heads].map(([chain, { base, last }]) => ({
-        asset_id: chain.ref.assetId,
-        meter: chain.ref.meter,
-        user: chain.ref.user,
+      const chainsJson = [...heads.values()].map(({ chain, base, last }) => ({
+        asset_id: chain.assetId,
+        meter: chain.meter,
+        user: chain.user,
         baseSeq: base.seq,
         baseHash: base.hash,
         seq: last.seq,
         hash: last.hash,
         cumulative_amount: last.cumulativeAmount,
       }))
-      const { rows } = await pool.query<{
-        asset_id: Hex
-        meter: Hex
-        user: Hex
-        seq: string
-        hash: Hex
-      }>(
+      ;({ rows } = await pool.query(
         prepared(
           sql.appendGroup,
           [
@@ -546,92 +376,63 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
           ],
           replyTimeoutMs,
         ),
-      )
-      const byKey = new Map(
-        rows.map((head) => [
-          chainKeyOf({ assetId: head.asset_id, meter: head.meter, user: head.user }),
-          head,
-        ]),
-      )
-      for (const [chain, { last }] of heads) {
-        const head = byKey.get(chain.key)
-        // Left where it was: another writer appended to the chain since this process read it.
-        if (!head || Number(head.seq) !== last.seq || head.hash !== last.hash) moved.add(chain)
-      }
+      ))
     } catch (error) {
-      for (const chain of heads.keys()) breakChain(chain)
-      if (!isSqlError(error)) {
-        // The connection failed: the statement may have committed with its reply lost. Receipts
-        // found stored (read back on another connection) resolve; the others retry.
-        let stored: (StoredReceipt | undefined)[]
-        try {
-          stored = await readBack(group.map(({ row }) => row))
-        } catch (readError) {
-          for (const item of group) item.reject(unknownOutcomeError(readError))
-          return
-        }
-        group.forEach((item, i) => {
-          const found = stored[i]
-          if (found) item.resolve(found)
-          else retry(item)
-        })
-        return
-      }
-      // Nothing of the group was stored: each append retries alone and meets its own error.
-      for (const item of group) retry(item)
-      return
+      // A failure PostgreSQL answered with committed nothing; any other may have committed.
+      return { error: asUnavailable(error), maybeCommitted: !isSqlError(error) }
     }
-    for (const chain of moved) chain.contended = true
-    for (const item of group)
-      if (moved.has(item.chain)) retry(item)
-      else item.resolve(item.stored)
+    const moved = new Set<string>()
+    const byKey = new Map(
+      rows.map((head) => [
+        chainKeyOf({ assetId: head.asset_id, meter: head.meter, user: head.user }),
+        head,
+      ]),
+    )
+    for (const [key, { last }] of heads) {
+      const head = byKey.get(key)
+      // Left where it was: another writer appended to the chain since this process read it.
+      if (!head || Number(head.seq) !== last.seq || head.hash !== last.hash) moved.add(key)
+    }
+    return {
+      outcomes: group.map(({ chain }) => (moved.has(chainKeyOf(chain)) ? 'moved' : 'stored')),
+    }
   }
 
-  /** Signs the chain's next receipt on its cached head and queues it (or takes the per-receipt path). */
-  async function signNext(
-    key: string,
+  /**
+   * One receipt in a transaction of its own that locks the chain's head row, signs on it and
+   * stores the receipt: the path of chains other processes append to, and of retried appends.
+   */
+  async function appendLocked(
     ref: LowerChain,
-    parameters: AppendReceiptParameters,
-  ): Promise<{ committed: Promise<StoredReceipt> }> {
-    const slot = turns.signSlot()
-    if (slot) await slot
-    const chain = await chainFor(key, ref)
-    // Contended: the per-receipt path, holding the chain's lock until it is stored.
-    if (chain.contended) return { committed: Promise.resolve(await appendAlone(ref, parameters)) }
-    const head = chain.head
-    chain.pending++
-    let committed: Promise<StoredReceipt> | undefined
+    build: (head: ChainHead) => Promise<ReceiptRow>,
+  ): Promise<{ stored: true } | { error: unknown; maybeCommitted: boolean }> {
+    let built = false
     try {
-      const signed = await parameters.sign({ ...head })
-      // The chain changed hands meanwhile: sign again on the locked head.
-      if (chain.broken || chain.contended)
-        return { committed: Promise.resolve(await appendAlone(ref, parameters)) }
-      const row = toReceiptRow(parameters.id, head, ref, signed)
-      chain.head = headOf(row)
-      committed = enqueue(parameters, head, row, newStoredReceipt(row, signed), chain)
-      return { committed }
-    } finally {
-      const done = () => {
-        chain.pending--
-      }
-      if (committed) committed.then(done, done)
-      else done()
+      await withTransaction(pool, replyTimeoutMs, async (client) => {
+        const { rows } = await client.query<HeadRow>(
+          prepared(sql.lockHead, [ref.assetId, ref.meter, ref.user, zeroHash], replyTimeoutMs),
+        )
+        const row = await build(toChainHead(rows[0]))
+        built = true
+        try {
+          await client.query(prepared(sql.insertReceipt, receiptValues(row), replyTimeoutMs))
+        } catch (error) {
+          throw insertError(error, row)
+        }
+      })
+      return { stored: true }
+    } catch (error) {
+      // Past the insert, a connection failure may hide a COMMIT whose reply was lost.
+      const answered = error instanceof StoreError || isSqlError(error)
+      return { error: asUnavailable(error), maybeCommitted: built && !answered }
     }
   }
 
-  async function append(parameters: AppendReceiptParameters): Promise<StoredReceipt> {
-    await open()
-    const ref = lowerChain(parameters)
-    const key = chainKeyOf(ref)
-    // The lock covers signing only: the next receipt of the chain signs on this one's head
-    // while this one waits for its group commit.
-    const { committed } = await signing.run(key, () => signNext(key, ref, parameters))
-    return committed
-  }
+  const engine = createGroupCommitEngine({ readHead, commit: commitGroup, readBack, appendLocked })
 
   return {
     append(parameters) {
-      const result = append(parameters)
+      const result = open().then(() => engine.append(parameters))
       inflight.add(result)
       const forget = () => inflight.delete(result)
       result.then(forget, forget)

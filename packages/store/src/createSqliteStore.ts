@@ -11,35 +11,32 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  type AppendReceiptParameters,
-  type ChainHead,
   type ChainRef,
   type ChainSummary,
   decodeAck,
   encodeAck,
   type Hex,
   type ReceiptStore,
-  type StoredReceipt,
 } from '@rma/core'
 import Database from 'better-sqlite3'
 import { StoreError } from './errors.js'
-import { createChainCache } from './internal/chainCache.js'
 import { createHoldBook, evaluateReserve } from './internal/coverage.js'
-import { createKeyedMutex } from './internal/keyedMutex.js'
+import {
+  type CommitResult,
+  createGroupCommitEngine,
+  type GroupRow,
+  type RowOutcome,
+} from './internal/createGroupCommitEngine.js'
 import {
   assertSettleable,
   batchValues,
-  chainKeyOf,
-  headOf,
-  type LowerChain,
   lower,
   lowerChain,
-  newStoredReceipt,
   normaliseHashes,
   type ReceiptRow,
+  receiptValues,
   toBatchRecord,
   toChainHead,
-  toReceiptRow,
   toStoredReceipt,
 } from './internal/receipts.js'
 import { migrateSqlite, schemaVersion, sqliteMigrations } from './internal/sqliteSchema.js'
@@ -51,10 +48,9 @@ import {
   startSqliteWriter,
   type WriterCall,
 } from './internal/sqliteWriterClient.js'
-import type { RowTuple, SerializedError, WriterReply } from './internal/sqliteWriterProtocol.js'
+import type { SerializedError, WriterReply } from './internal/sqliteWriterProtocol.js'
 import {
   ackUnknownReceiptError,
-  chainResetError,
   closedError,
   duplicateIdError,
   hashTakenError,
@@ -62,7 +58,6 @@ import {
   unavailableError,
   writerFailedError,
 } from './internal/storeErrors.js'
-import { createTurns, signsPerTurn } from './internal/turns.js'
 
 /**
  * What one group commit made durable, for metrics.
@@ -119,27 +114,6 @@ export type CreateSqliteStoreOptions = {
  */
 export const sqliteWritableCacheMs = 250
 
-/** Chain state held in memory: the head as signed so far (possibly not yet committed). */
-type Chain = {
-  key: string
-  head: ChainHead
-  /** Set when a receipt of the chain failed to store: receipts signed on top of it are dropped. */
-  broken: boolean
-  /** Appends between signing and commit; a chain is evicted from the cache only when idle. */
-  pending: number
-}
-
-type Queued = {
-  row: ReceiptRow
-  /** What the append resolves with once the row is stored. */
-  stored: StoredReceipt
-  chain: Chain
-  resolve: (stored: StoredReceipt) => void
-  reject: (error: unknown) => void
-}
-
-/** Chain heads cached beyond this count are dropped (idle ones, oldest first) and reloaded on use. */
-
 /**
  * The embedded default {@link ReceiptStore}: one SQLite file in WAL mode with
  * `synchronous = FULL`, so `append` resolves only after its receipt is fsynced.
@@ -149,10 +123,10 @@ type Queued = {
  * Group commit: receipts signed while the previous commit runs, or in the same event-loop turn,
  * are written in one transaction (one fsync). Appends of one (meter, user) chain sign one after
  * the other, each on the head the previous one produced, without waiting for its commit; if a
- * receipt then fails to store, the receipts signed on top of it are rejected (`CHAIN_RESET`)
- * and the chain resumes from its last stored receipt. One process should write a file: a
- * second writer is caught by the UNIQUE (meter, user, seq) constraint (`RECEIPT_CONFLICT`),
- * not coordinated.
+ * receipt then fails to store, the receipts signed on top of it are signed again on the stored
+ * head (the group-commit engine's failure policy, shared with PostgreSQL: see the README). One
+ * process should write a file: a second writer is caught by the UNIQUE (meter, user, seq)
+ * constraint (`RECEIPT_CONFLICT`), not coordinated.
  *
  * @example
  * import { createSqliteStore } from '@rma/store'
@@ -200,9 +174,6 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
   db.pragma('query_only = ON')
   const opened = fileIdentity(path)
   const sql = prepareSqliteStatements(db)
-  const chains = createChainCache<Chain>()
-  const signing = createKeyedMutex()
-  const reservedIds = new Set<string>()
   const holds = createHoldBook()
 
   function chainsOf(user: Hex): ChainSummary[] {
@@ -214,15 +185,7 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     }))
   }
   const inflight = new Set<Promise<unknown>>()
-  const queue: Queued[] = []
-  /** A group of receipts is with the writer: the next one waits for its reply. */
-  let committing = false
   let closed = false
-  // At each turn end, what was signed goes to the writer (now if it is free, else when it
-  // replies to the previous group).
-  const turns = createTurns(signsPerTurn, () => {
-    if (!committing) send()
-  })
 
   /** Until when the last successful probe or commit vouches that the file can be written. */
   let writableUntil = 0
@@ -237,12 +200,8 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
         synchronous: temporary ? 'OFF' : 'FULL',
         busyTimeoutMs,
         nonceSweepIntervalMs,
-        onFailure: (error) => {
-          // Heads cached here may be ahead of, or behind, what the writer last committed.
-          chains.clear()
-          for (const item of queue.splice(0)) item.reject(error)
-          onError?.(error)
-        },
+        // The group in flight is read back by the engine; later writes refuse.
+        onFailure: (error) => onError?.(error),
       })
 
   function assertOpen(): void {
@@ -289,19 +248,6 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     }
   }
 
-  function chainFor(key: string, ref: LowerChain): Chain {
-    let chain = chains.get(key)
-    // Map order is insertion order: eviction drops the idle chains loaded longest ago.
-    if (chain) return chain
-    chain = {
-      key,
-      head: toChainHead(sql.head.get(ref.assetId, ref.meter, ref.user)),
-      broken: false,
-      pending: 0,
-    }
-    return chains.add(chain)
-  }
-
   function isStored(row: ReceiptRow): boolean {
     try {
       return sql.get.get(row.id)?.hash === row.hash
@@ -310,125 +256,48 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
     }
   }
 
-  function breakChain(chain: Chain): void {
-    chains.break(chain)
-  }
-
-  function enqueue(row: ReceiptRow, stored: StoredReceipt, chain: Chain): Promise<StoredReceipt> {
-    return new Promise((resolve, reject) => {
-      if (writer.failure) {
-        reject(writer.failure)
-        return
-      }
-      queue.push({ row, stored, chain, resolve, reject })
-      turns.scheduleEnd()
-    })
-  }
-
-  /** Sends the queued receipts to the writer as one transaction. */
-  function send(): void {
-    const group: Queued[] = []
-    for (const item of queue.splice(0)) {
-      // A receipt of the chain failed while this one waited: it was signed on top of it.
-      if (item.chain.broken) item.reject(chainResetError(item.row.id))
-      else group.push(item)
-    }
-    if (group.length === 0) return
-    committing = true
-    writer.send(
-      { kind: 'append', rows: group.map(({ row }) => tuple(row)) },
-      (reply) => {
-        committing = false
-        settle(group, reply)
-        // Receipts signed while this group committed: the next group.
-        if (queue.length > 0) send()
-      },
-      (error) => {
-        committing = false
-        for (const item of group) breakChain(item.chain)
-        // The thread may have committed the group and died before replying: a receipt this
-        // connection can read is stored, and is never reported otherwise.
-        for (const item of group)
-          if (isStored(item.row)) item.resolve(item.stored)
-          else item.reject(error)
-      },
-    )
-  }
-
-  /** Resolves or rejects each append of a group from the writer's reply. */
-  function settle(group: Queued[], reply: WriterReply): void {
+  /** The writer's answer to a group: an outcome per row, or the transaction's failure. */
+  function outcomesOf(group: readonly GroupRow[], reply: WriterReply): CommitResult {
     if ('error' in reply || reply.kind !== 'append') {
       // The transaction failed as a whole: nothing of the group was stored.
+      writableUntil = 0
       const error =
         'error' in reply ? deserializeError(reply.error) : new Error('Unexpected writer reply.')
-      writableUntil = 0
-      for (const item of group) breakChain(item.chain)
-      for (const item of group) item.reject(error)
-      return
+      return { error, maybeCommitted: false }
     }
-    const { outcomes } = reply
     writableUntil = Date.now() + sqliteWritableCacheMs
-    for (let i = 0; i < group.length; i++) if (outcomes[i] !== null) breakChain(group[i]!.chain)
     let stored = 0
-    for (let i = 0; i < group.length; i++) {
-      const item = group[i]!
-      const outcome = outcomes[i]
+    const outcomes = reply.outcomes.map((outcome, i): RowOutcome => {
       if (outcome === null) {
         stored++
-        item.resolve(item.stored)
-      } else if (outcome === 'reset') item.reject(chainResetError(item.row.id))
-      else item.reject(insertError(outcome ?? { name: 'Error', message: 'No outcome.' }, item.row))
-    }
-    if (onCommit && stored > 0) onCommit({ receipts: stored, durationMs: reply.durationMs })
-  }
-
-  /** Signs the chain's next receipt and queues it; returns (boxed) the commit's promise. */
-  async function signNext(
-    key: string,
-    ref: LowerChain,
-    { id, sign }: AppendReceiptParameters,
-  ): Promise<{ committed: Promise<StoredReceipt> }> {
-    const slot = turns.signSlot()
-    if (slot) await slot
-    if (writer.failure) throw writer.failure
-    const chain = chainFor(key, ref)
-    const head = chain.head
-    chain.pending++
-    let committed: Promise<StoredReceipt> | undefined
-    try {
-      const signed = await sign({ ...head })
-      if (chain.broken) throw chainResetError(id)
-      const row = toReceiptRow(id, head, ref, signed)
-      chain.head = headOf(row)
-      committed = enqueue(row, newStoredReceipt(row, signed), chain)
-      return { committed }
-    } finally {
-      const done = () => {
-        chain.pending--
+        return 'stored'
       }
-      if (committed) committed.then(done, done)
-      else done()
-    }
+      if (outcome === 'reset') return 'skipped'
+      return { error: insertError(outcome, group[i]!.row) }
+    })
+    if (onCommit && stored > 0) onCommit({ receipts: stored, durationMs: reply.durationMs })
+    return { outcomes }
   }
 
-  async function append(parameters: AppendReceiptParameters): Promise<StoredReceipt> {
-    assertWritable()
-    const { id } = parameters
-    // An id in flight here is caught now; an id already stored is caught by the primary key when
-    // the group commits (a read here would cost every append a lookup behind the writer's WAL).
-    if (reservedIds.has(id)) throw duplicateIdError(id)
-    reservedIds.add(id)
-    try {
-      const ref = lowerChain(parameters)
-      const key = chainKeyOf(ref)
-      // The lock covers signing only: the next receipt of the chain signs on this one's head
-      // while this one waits for its group commit.
-      const { committed } = await signing.run(key, () => signNext(key, ref, parameters))
-      return await committed
-    } finally {
-      reservedIds.delete(id)
-    }
-  }
+  const engine = createGroupCommitEngine({
+    readHead: (ref) => toChainHead(sql.head.get(ref.assetId, ref.meter, ref.user)),
+    commit: (group) =>
+      new Promise((resolve) => {
+        if (writer.failure) {
+          resolve({ error: writer.failure, maybeCommitted: false })
+          return
+        }
+        writer.send(
+          { kind: 'append', rows: group.map(({ row }) => receiptValues(row)) },
+          (reply) => resolve(outcomesOf(group, reply)),
+          // The thread may have committed the group and stopped before replying.
+          (error) => resolve({ error, maybeCommitted: true }),
+        )
+      }),
+    // Reads on this thread's connection see every commit of the writer (WAL).
+    readBack: async (rows) => rows.map(isStored),
+    refusal: () => readOnly ?? writer.failure,
+  })
 
   /** A write other than an append: its own request, committed with whatever is waiting. */
   async function write(call: WriterCall): Promise<Exclude<WriterReply, { error: unknown }>> {
@@ -447,7 +316,12 @@ export function createSqliteStore(options: CreateSqliteStoreOptions = {}): Recei
 
   const store: ReceiptStore = {
     append(parameters) {
-      return track(append(parameters))
+      return track(
+        (async () => {
+          assertWritable()
+          return engine.append(parameters)
+        })(),
+      )
     },
 
     async get(id) {
@@ -642,20 +516,6 @@ function writerScript(): URL {
       ),
     )
   return script
-}
-
-function tuple(row: ReceiptRow): RowTuple {
-  return [
-    row.id,
-    row.hash,
-    row.assetId,
-    row.meter,
-    row.user,
-    row.seq,
-    row.timestamp,
-    row.cumulativeAmount,
-    row.receipt,
-  ]
 }
 
 /** Maps a constraint violation of the receipts table to a {@link StoreError}. */

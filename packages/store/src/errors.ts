@@ -15,7 +15,10 @@ export type StoreErrorCode =
   | 'UNKNOWN_RECEIPT'
   /** The `sign` callback returned a receipt that does not extend the chain head it was given. */
   | 'INVALID_RECEIPT'
-  /** An earlier receipt of the same chain failed to commit, so this one (linked to it) was dropped. */
+  /**
+   * A retried append (signed again after its group failed) whose chain failed again under it.
+   * Appends signed on top of a receipt that failed are otherwise signed again, not dropped.
+   */
   | 'CHAIN_RESET'
   /** The store was closed. */
   | 'STORE_CLOSED'

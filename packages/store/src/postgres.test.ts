@@ -16,6 +16,12 @@ import pg from 'pg'
 import { afterAll, describe, expect, test } from 'vitest'
 import { createPostgresStore, postgresWritableCacheMs } from './createPostgresStore.js'
 import { StoreError } from './errors.js'
+import {
+  appendOnePerChain,
+  expectChainsContinuous,
+  expectOnlyResolvedStored,
+  startBurst,
+} from './groupCommitFailure.contract.js'
 import { migratePostgres, postgresMigrations } from './internal/postgresSchema.js'
 import { batchRecord, describeReceiptStore } from './receiptStore.contract.js'
 import { runFixture } from './testing/childProcess.js'
@@ -734,6 +740,116 @@ describe('createPostgresStore behind a network that fails', () => {
     const next = await append('next')
     expect([next.receipt.seq, next.receipt.prev]).toEqual([2, first.hash])
     await store.close()
+    await proxy.close()
+  })
+})
+
+describe('createPostgresStore failure policy (the group-commit engine): nothing unstored is reported stored, chains stay continuous', () => {
+  const target = new URL(connectionString)
+
+  /** A pool through `proxy`, and a promise of the next connection it hands out. */
+  function poolVia(proxy: TcpProxy) {
+    const url = new URL(connectionString)
+    url.hostname = proxy.host
+    url.port = String(proxy.port)
+    const pool = new pg.Pool({ connectionString: url.toString(), connectionTimeoutMillis: 500 })
+    pool.on('error', () => {}) // idle connections the proxy cuts
+    return pool
+  }
+
+  /** What the schema holds durably, read on a connection of its own: id to hash. */
+  async function durableIn(schema: string): Promise<Map<string, string>> {
+    const { rows } = await admin.query<{ id: string; hash: string }>(
+      `SELECT id, hash FROM "${schema}".receipts`,
+    )
+    return new Map(rows.map((row) => [row.id, row.hash]))
+  }
+
+  /** The chains' receipts as the schema holds them. */
+  async function chainsIn(schema: string): Promise<StoredReceipt[]> {
+    const reader = createPostgresStore({ connectionString, schema })
+    try {
+      const { rows } = await admin.query<{ user: Address }>(
+        `SELECT DISTINCT "user" FROM "${schema}".receipts`,
+      )
+      return (await Promise.all(rows.map((row) => reader.listByUser({ user: row.user })))).flat()
+    } finally {
+      await reader.close()
+    }
+  }
+
+  /** Opens a store through a fresh proxy and appends one receipt per user (heads now cached). */
+  async function warmStore(options: { readBackTimeoutMs: number }) {
+    const proxy = await createTcpProxy({
+      target: { host: target.hostname, port: Number(target.port || 5432) },
+    })
+    const pool = poolVia(proxy)
+    const schema = freshSchema()
+    const store = createPostgresStore({ pool, schema, queryTimeoutMs: 3000, ...options })
+    const meter = randomWallet()
+    const users = Array.from({ length: 4 }, () => randomHex(20))
+    await appendOnePerChain(store, { meter, users, prefix: 'warm' })
+    return { proxy, pool, schema, store, meter, users }
+  }
+
+  test('a group statement cut before it reached PostgreSQL: read back as missing, its appends are signed again on re-read heads and stored; chains continue', async () => {
+    const { proxy, pool, schema, store, meter, users } = await warmStore({
+      readBackTimeoutMs: 5000,
+    })
+    proxy.pause()
+    // The heads are cached: the next connection checked out carries the burst's first group.
+    const sent = new Promise((resolve) => pool.once('acquire', resolve))
+    const burst = startBurst(store, { meter, users, perChain: 6, prefix: 'cut' })
+    await sent
+    await sleep(100) // the statement is written, and held by the proxy
+    proxy.cut() // dropped with what it held: the statement never reaches the server
+    proxy.resume()
+    const results = await burst.results
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 'fulfilled'))
+    expect([...burst.heads.values()].some((heads) => heads.length === 2)).toBe(true)
+    const after = await appendOnePerChain(store, { meter, users, prefix: 'after' })
+    expect(after.map((r) => r.receipt.seq)).toEqual([8, 8, 8, 8])
+    expectOnlyResolvedStored(burst, results, await durableIn(schema))
+    expectChainsContinuous(
+      await chainsIn(schema),
+      meter.address as Address,
+      users,
+      new Map(users.map((user) => [user, 8])),
+    )
+    await store.close()
+    await pool.end()
+    await proxy.close()
+  })
+
+  test('PostgreSQL unreachable while a group commits: its appends reject STORE_UNAVAILABLE (outcome unknown), none is stored, and the chains continue from their stored heads', async () => {
+    const { proxy, pool, schema, store, meter, users } = await warmStore({
+      readBackTimeoutMs: 300,
+    })
+    proxy.pause()
+    const sent = new Promise((resolve) => pool.once('acquire', resolve))
+    const burst = startBurst(store, { meter, users, perChain: 6, prefix: 'down' })
+    await sent
+    await sleep(100)
+    proxy.refuse()
+    proxy.cut()
+    proxy.resume()
+    const results = await burst.results
+    for (const result of results) {
+      expect(result.status).toBe('rejected')
+      expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    }
+    expectOnlyResolvedStored(burst, results, await durableIn(schema))
+    proxy.accept()
+    const after = await appendOnePerChain(store, { meter, users, prefix: 'after' })
+    expect(after.map((r) => r.receipt.seq)).toEqual([2, 2, 2, 2])
+    expectChainsContinuous(
+      await chainsIn(schema),
+      meter.address as Address,
+      users,
+      new Map(users.map((user) => [user, 2])),
+    )
+    await store.close()
+    await pool.end()
     await proxy.close()
   })
 })

@@ -12,11 +12,13 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type Address,
+  type ChainHead,
   decodeAck,
   decodeReceipt,
   encodeAck,
   encodeReceipt,
   type ReceiptStore,
+  type StoredReceipt,
   verifyReceiptChain,
   zeroHash,
 } from '@rma/core'
@@ -24,6 +26,12 @@ import Database from 'better-sqlite3'
 import { afterAll, describe, expect, test } from 'vitest'
 import { createSqliteStore, type GroupCommitInfo, sqliteWriterOf } from './createSqliteStore.js'
 import { StoreError } from './errors.js'
+import {
+  appendOnePerChain,
+  expectChainsContinuous,
+  expectOnlyResolvedStored,
+  startBurst,
+} from './groupCommitFailure.contract.js'
 import { migrateSqlite, sqliteMigrations } from './internal/sqliteSchema.js'
 import { batchRecord, describeReceiptStore } from './receiptStore.contract.js'
 import { runFixture, waitForLines } from './testing/childProcess.js'
@@ -60,6 +68,17 @@ describeReceiptStore('createSqliteStore', () => openAt(join(root, `store-${files
     }
   },
 })
+
+/**
+ * A trigger that rolls back any transaction inserting receipt `id` ('disk on fire'): a failure
+ * of the whole group, from inside SQLite. Returns the connection that created it.
+ */
+function rollBackInsertsOf(path: string, id: string): Database.Database {
+  const db = new Database(path)
+  db.exec(`CREATE TRIGGER boom BEFORE INSERT ON receipts WHEN NEW.id = '${id}'
+    BEGIN SELECT RAISE(ROLLBACK, 'disk on fire'); END`)
+  return db
+}
 
 describe('createSqliteStore', () => {
   test('creates the directory and opens the file in WAL mode with the schema migrated once', async () => {
@@ -103,13 +122,14 @@ describe('createSqliteStore', () => {
     expect(commits.length).toBeLessThan(20)
   })
 
-  test('receipts signed on top of one that fails to store are dropped with CHAIN_RESET', async () => {
+  test('a receipt that fails on its own rejects; the one signed on top of it is signed again on the stored head', async () => {
     const store = createSqliteStore({ path: join(root, 'reset.db') })
     const meter = randomWallet()
     const user = randomHex(20)
     const m = meter.address as Address
     const sign = receiptSigner({ meter, user })
     const first = await store.append({ assetId: testAssetId, id: 'first', meter: m, user, sign })
+    const heads: ChainHead[] = []
     const results = await Promise.allSettled([
       store.append({
         assetId: testAssetId,
@@ -118,27 +138,43 @@ describe('createSqliteStore', () => {
         user,
         sign: async (head) => ({ ...(await sign(head)), hash: first.hash }),
       }),
-      store.append({ assetId: testAssetId, id: 'on-top', meter: m, user, sign }),
+      store.append({
+        assetId: testAssetId,
+        id: 'on-top',
+        meter: m,
+        user,
+        sign: (head) => {
+          heads.push(head)
+          return sign(head)
+        },
+      }),
     ])
-    expect(results[1]).toMatchObject({
+    expect(results[0]).toMatchObject({
       status: 'rejected',
       reason: {
-        code: 'CHAIN_RESET',
-        shortMessage:
-          'Receipt "on-top" was dropped: an earlier receipt of its chain failed to store.',
+        code: 'RECEIPT_CONFLICT',
+        shortMessage: `Receipt ${first.hash} is already stored.`,
       },
     })
+    const onTop = (results[1] as PromiseFulfilledResult<StoredReceipt>).value
+    expect([onTop.receipt.seq, onTop.receipt.prev]).toEqual([2, first.hash])
+    // Its last signature was made on the head the store holds, whatever it signed on before.
+    expect(heads.at(-1)).toEqual({
+      seq: 1,
+      hash: first.hash,
+      cumulativeAmount: first.receipt.cumulativeAmount,
+    })
     const next = await store.append({ assetId: testAssetId, id: 'next', meter: m, user, sign })
-    expect([next.receipt.seq, next.receipt.prev]).toEqual([2, first.hash])
+    expect([next.receipt.seq, next.receipt.prev]).toEqual([3, onTop.hash])
+    expect(await store.get('clash')).toBeUndefined()
+    expect(await store.get('on-top')).toEqual(onTop)
     await store.close()
   })
 
-  test('a transaction that fails as a whole rejects its batch and the chains resume', async () => {
+  test('a transaction that fails as a whole: each append is tried again alone, only the faulty one fails', async () => {
     const path = join(root, 'rollback.db')
     const store = createSqliteStore({ path })
-    const db = new Database(path)
-    db.exec(`CREATE TRIGGER boom BEFORE INSERT ON receipts WHEN NEW.id = 'boom'
-      BEGIN SELECT RAISE(ROLLBACK, 'disk on fire'); END`)
+    const db = rollBackInsertsOf(path, 'boom')
     const meter = randomWallet()
     const m = meter.address as Address
     const [alice, bob] = [randomHex(20), randomHex(20)]
@@ -157,19 +193,23 @@ describe('createSqliteStore', () => {
         }),
       ),
     )
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected'])
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
     expect(results[1]).toMatchObject({ reason: { message: 'disk on fire' } })
-    expect(await store.get('a1')).toBeUndefined()
+    const [a1, , a2] = results.map((r) => (r as PromiseFulfilledResult<StoredReceipt>).value)
+    expect([a1!.receipt.seq, a2!.receipt.seq, a2!.receipt.prev]).toEqual([1, 2, a1!.hash])
+    expect(await store.get('a1')).toEqual(a1)
+    expect(await store.get('a2')).toEqual(a2)
+    expect(await store.get('boom')).toBeUndefined()
     db.exec('DROP TRIGGER boom')
     db.close()
     const again = await store.append({
       assetId: testAssetId,
-      id: 'a3',
+      id: 'b1',
       meter: m,
-      user: alice,
-      sign: receiptSigner({ meter, user: alice }),
+      user: bob,
+      sign: receiptSigner({ meter, user: bob }),
     })
-    expect(again.receipt.seq).toBe(1)
+    expect([again.receipt.seq, again.receipt.prev]).toEqual([1, zeroHash])
     await store.close()
   })
 
@@ -795,5 +835,109 @@ describe('createSqliteStore fails closed: writes refuse with STORE_UNAVAILABLE, 
       2n * 4321n,
     ])
     await store.close()
+  })
+})
+
+describe('createSqliteStore failure policy (the group-commit engine): nothing unstored is reported stored, chains stay continuous', () => {
+  /** What the file holds durably, read on a connection of its own: id to hash. */
+  function durableIn(path: string): Map<string, string> {
+    const db = new Database(path, { readonly: true })
+    try {
+      const rows = db.prepare('SELECT id, hash FROM receipts').all() as {
+        id: string
+        hash: string
+      }[]
+      return new Map(rows.map((row) => [row.id, row.hash]))
+    } finally {
+      db.close()
+    }
+  }
+
+  /** One more append per chain, then every chain as the file holds it. */
+  async function continueChains(
+    store: ReceiptStore,
+    meter: ReturnType<typeof randomWallet>,
+    users: Address[],
+  ): Promise<StoredReceipt[]> {
+    await appendOnePerChain(store, { meter, users, prefix: 'after' })
+    return (await Promise.all(users.map((user) => store.listByUser({ user })))).flat()
+  }
+
+  test('commits refused mid-burst (the write lock held elsewhere): what resolved is durable, the rest rejects STORE_UNAVAILABLE unstored, chains continue', async () => {
+    const path = join(root, 'policy-busy.db')
+    const meter = randomWallet()
+    const m = meter.address as Address
+    const users = Array.from({ length: 4 }, () => randomHex(20))
+    let armed = false
+    const other = { db: undefined as Database.Database | undefined }
+    const store = createSqliteStore({
+      path,
+      busyTimeoutMs: 150,
+      // Right after the burst's first commit, before the engine sends the next group, another
+      // connection takes the write lock for 400 ms: the next commits time out mid-burst.
+      onCommit: () => {
+        if (!armed) return
+        armed = false
+        other.db = new Database(path)
+        other.db.exec('BEGIN IMMEDIATE')
+        setTimeout(() => {
+          other.db!.exec('ROLLBACK')
+          other.db!.close()
+        }, 400)
+      },
+    })
+    await appendOnePerChain(store, { meter, users, prefix: 'warm' })
+    armed = true
+    const burst = startBurst(store, { meter, users, perChain: 12, prefix: 'busy' })
+    const results = await burst.results
+    const rejected = results.filter((r) => r.status === 'rejected')
+    expect(rejected.length).toBeGreaterThan(0)
+    expect(rejected.length).toBeLessThan(results.length)
+    for (const result of rejected)
+      expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    // A store that cannot write is not retried: those signed on top of a refused receipt reject
+    // with it rather than queue more commits that would wait out the busy timeout too.
+    expect([...burst.heads.values()].map((heads) => heads.length)).toEqual(burst.ids.map(() => 1))
+    await sleep(450) // the lock is released
+    const chains = await continueChains(store, meter, users)
+    await store.close()
+    expectOnlyResolvedStored(burst, results, durableIn(path))
+    const expected = new Map(
+      users.map((user, u) => [
+        user,
+        2 +
+          results.filter(
+            (r, i) => r.status === 'fulfilled' && burst.ids[i]!.startsWith(`busy-${u}-`),
+          ).length,
+      ]),
+    )
+    expectChainsContinuous(chains, m, users, expected)
+  })
+
+  test('a group rolled back by one receipt (a trigger) mid-burst: only that append fails; the others are signed again on re-read heads, stored, and chains continue', async () => {
+    const path = join(root, 'policy-trigger.db')
+    const store = createSqliteStore({ path })
+    rollBackInsertsOf(path, 'trigger-1-1').close()
+    const meter = randomWallet()
+    const m = meter.address as Address
+    const users = Array.from({ length: 4 }, () => randomHex(20))
+    const burst = startBurst(store, { meter, users, perChain: 6, prefix: 'trigger' })
+    const results = await burst.results
+    results.forEach((result, i) => {
+      if (burst.ids[i] === 'trigger-1-1')
+        expect(result).toMatchObject({ status: 'rejected', reason: { message: 'disk on fire' } })
+      else expect([burst.ids[i], result.status]).toEqual([burst.ids[i], 'fulfilled'])
+    })
+    // The appends of the rolled-back group were signed a second time, on the stored heads.
+    expect([...burst.heads.values()].some((heads) => heads.length === 2)).toBe(true)
+    const chains = await continueChains(store, meter, users)
+    await store.close()
+    expectOnlyResolvedStored(burst, results, durableIn(path))
+    expectChainsContinuous(
+      chains,
+      m,
+      users,
+      new Map(users.map((user, u) => [user, u === 1 ? 6 : 7])),
+    )
   })
 })
