@@ -63,7 +63,7 @@ const domain = () => domainOf(ctx.fx.settlementAddress)
 async function receipt(fields: Partial<ReceiptStruct> = {}): Promise<ReceiptStruct> {
   const { assetId, meter } = ctx.fx
   return makeReceipt({
-    assetId,
+    assetId: assetId as `0x${string}`,
     meter: meter.address,
     user: people().user.address,
     timestamp: await blockTime(ctx.anvil),
