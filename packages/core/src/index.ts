@@ -9,6 +9,13 @@ export {
   type PriceVersion,
   type PriceVersionInput,
 } from './createPriceTable.js'
+export { createPriceTableRoots, type PriceTableRoots } from './createPriceTableRoots.js'
+export {
+  type CreatePriceTableTreeParameters,
+  createPriceTableTree,
+  type PriceTableTree,
+  priceEntryLeaf,
+} from './createPriceTableTree.js'
 export {
   decodeAck,
   decodeAttestation,
@@ -52,7 +59,9 @@ export {
   verifyMerkleProof,
 } from './merkleTree.js'
 export { parseOpenAIUsage } from './parseOpenAIUsage.js'
-export { priceTokens, priceUsage, resolveModelPrice } from './priceUsage.js'
+export { type PriceEntry, priceEntryOf } from './priceEntryOf.js'
+export { priceTableVersionAt } from './priceTableVersionAt.js'
+export { checkUsage, priceTokens, priceUsage, resolveModelPrice } from './priceUsage.js'
 export type {
   AppendReceiptParameters,
   BatchRecord,
