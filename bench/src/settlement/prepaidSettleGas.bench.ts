@@ -11,6 +11,7 @@ import {
   type StoredReceipt,
   signAck,
   signReceipt,
+  zeroHash,
 } from '@rma/core'
 import { createSettler } from '@rma/settlement'
 import { createMemoryStore } from '@rma/store'
@@ -168,6 +169,9 @@ async function meterChain(
             cachedInputTokens: 0,
             outputTokens: 200,
             reasoningTokens: 0,
+            cacheWriteTokens: 0,
+            priceTable: zeroHash,
+            attestation: zeroHash,
             usageSource: 'reported',
             amount,
             cumulativeAmount: expectedCumulativeAmount(head.cumulativeAmount, amount),

@@ -11,6 +11,7 @@ import {
   type ReceiptStore,
   type RmaDomain,
   signReceipt,
+  zeroHash,
 } from '@rma/core'
 import { createSettler } from '@rma/settlement'
 import { createMemoryStore } from '@rma/store'
@@ -222,6 +223,9 @@ async function meterReceipts(
               cachedInputTokens: 0,
               outputTokens: 200,
               reasoningTokens: 0,
+              cacheWriteTokens: 0,
+              priceTable: zeroHash,
+              attestation: zeroHash,
               usageSource: 'reported',
               amount: 2_750n,
               cumulativeAmount: head.cumulativeAmount + 2_750n,
