@@ -175,6 +175,9 @@ async function meterChain(
             usageSource: 'reported',
             amount,
             cumulativeAmount: expectedCumulativeAmount(head.cumulativeAmount, amount),
+            cacheWriteTokens: 0,
+            priceTable: zeroHash,
+            attestation: zeroHash,
             timestamp: 1_700_000_000,
           },
         })

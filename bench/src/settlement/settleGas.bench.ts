@@ -229,6 +229,9 @@ async function meterReceipts(
               usageSource: 'reported',
               amount: 2_750n,
               cumulativeAmount: head.cumulativeAmount + 2_750n,
+              cacheWriteTokens: 0,
+              priceTable: zeroHash,
+              attestation: zeroHash,
               timestamp: 1_700_000_000,
             },
           })

@@ -3,6 +3,7 @@ import {
   BaseError,
   encodeAck,
   encodeAttestation,
+  hashAttestation,
   hashBytes,
   type RmaDomain,
   signAck,
@@ -18,6 +19,7 @@ import { createPrepaidAccount } from './createPrepaidAccount.js'
 import {
   ChainMismatchError,
   InvalidClientOptionsError,
+  PriceTableNotCommittedError,
   ReceiptError,
   type ReceiptErrorContext,
   ReceiptMalformedError,
@@ -297,6 +299,13 @@ export function createRmaEngine(
         context: { ...context(), encoded },
       })
       if (issue) throw new ChainMismatchError({ ...context(), encoded, receipt, ...issue })
+      if (config.priceTableCommitted && !(await config.priceTableCommitted(receipt.priceTable)))
+        throw new PriceTableNotCommittedError({
+          ...context(),
+          encoded,
+          receipt,
+          root: receipt.priceTable,
+        })
       const record: ReceiptRecord = {
         id: call.receiptId ?? hash,
         requestId: call.requestId,
@@ -422,6 +431,7 @@ export function createRmaEngine(
         url,
         body,
         requestHash,
+        attestation: hashAttestation(attestation, config.domain),
         maxAmount: config.maxAmountPerCall,
         startedAt,
         requestId: undefined,
