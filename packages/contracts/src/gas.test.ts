@@ -18,12 +18,15 @@ test('settle is flat in the batch size and within its ceilings; claims too', asy
   await anvil.revert(snapshot)
   console.log('gas (protocol fee 0):', gas)
   const settles = Object.values(gas.settleByReceiptCount).map(Number)
-  expect(Math.max(...settles)).toBeLessThanOrEqual(95_000)
+  // 96k, was 95k: the fraud proofs need the optimizer at 500 runs (not 10,000) for the contract
+  // to fit EIP-170's 24 KiB, which costs the pulled settle ~600 gas.
+  expect(Math.max(...settles)).toBeLessThanOrEqual(96_000)
   // The receipt count costs only its calldata bytes (16 gas per non-zero byte).
   expect(Math.max(...settles) - Math.min(...settles)).toBeLessThan(64)
   // Paid from a deposit, a batch skips the token transfer and its two balance reads, and the
   // deposit sits in a slot settle writes anyway.
-  expect(Number(gas.settleFromDeposit)).toBeLessThanOrEqual(74_000)
+  // 74.5k, was 74k: the same 500-run optimizer costs this path ~240 gas.
+  expect(Number(gas.settleFromDeposit)).toBeLessThanOrEqual(74_500)
   expect(Number(gas.settleFromDeposit) / 10_000).toBeLessThanOrEqual(10)
   // A top-up shared by 24 batches (the client's default) keeps the average within 80k.
   expect(Number(gas.settleFromDeposit + gas.depositTopUp / 24n)).toBeLessThanOrEqual(80_000)
