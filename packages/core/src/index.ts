@@ -1,4 +1,6 @@
 export { allocateProRata } from './allocateProRata.js'
+export { canonicalPath } from './canonicalPath.js'
+export { chainKey } from './chainKey.js'
 export {
   type AmountInput,
   type CreatePriceTableParameters,
@@ -9,6 +11,14 @@ export {
   type PriceVersion,
   type PriceVersionInput,
 } from './createPriceTable.js'
+export { createSseParser, type SseEvent, type SseParser } from './createSseParser.js'
+export {
+  type CreateStreamObserverOptions,
+  createStreamObserver,
+  maxObservedTextLength,
+  type StreamObservation,
+  type StreamObserver,
+} from './createStreamObserver.js'
 export {
   decodeAck,
   decodeAttestation,
@@ -17,6 +27,7 @@ export {
   encodeAttestation,
   encodeReceipt,
 } from './encoding.js'
+export { type Endpoint, endpointOf } from './endpointOf.js'
 export {
   BaseError,
   CumulativeAmountMismatchError,
@@ -51,7 +62,10 @@ export {
   receiptLeaf,
   verifyMerkleProof,
 } from './merkleTree.js'
+export { meteredEndpointOf } from './meteredEndpointOf.js'
+export { type AnthropicUsage, parseAnthropicUsage } from './parseAnthropicUsage.js'
 export { parseOpenAIUsage } from './parseOpenAIUsage.js'
+export { type PriceCallParameters, type PriceCallReturnType, priceCall } from './priceCall.js'
 export { priceTokens, priceUsage, resolveModelPrice } from './priceUsage.js'
 export type {
   AppendReceiptParameters,
@@ -67,6 +81,7 @@ export type {
   ReserveReturnType,
   StoredReceipt,
 } from './ReceiptStore.js'
+export { type ReadResponseUsageReturnType, readResponseUsage } from './readResponseUsage.js'
 export { type SignAckParameters, signAck } from './signAck.js'
 export { type SignAttestationParameters, signAttestation } from './signAttestation.js'
 export { type SignatureBackend, signatureBackend } from './signatureBackend.js'
@@ -118,7 +133,6 @@ export { type VerifyReceiptParameters, verifyReceipt } from './verifyReceipt.js'
 export {
   type ChainAnchor,
   type ChainIssue,
-  chainKey,
   type ReceiptChain,
   type VerifyReceiptChainOptions,
   type VerifyReceiptChainReturnType,

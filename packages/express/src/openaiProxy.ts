@@ -1,6 +1,6 @@
+import { canonicalPath, createSseParser, createStreamObserver } from '@rma/core'
 import type { Request, RequestHandler, Response } from 'express'
 import { Agent, fetch as undiciFetch } from 'undici'
-import { canonicalPath } from './canonicalPath.js'
 import { clientGone } from './clientGone.js'
 import { endStreamWithError } from './endStreamWithError.js'
 import { MeterError } from './errors.js'
@@ -8,8 +8,6 @@ import { readRawBody } from './readRawBody.js'
 import { defaultProxyRoutes, resolveProxyRoute } from './resolveProxyRoute.js'
 import { sendError } from './sendError.js'
 import { createIncludeUsageStripper } from './sse/createIncludeUsageStripper.js'
-import { createSseParser } from './sse/createSseParser.js'
-import { createStreamObserver } from './usage/createStreamObserver.js'
 
 export type OpenAIProxyOptions = {
   /** Base URL of an OpenAI-compatible API, including its version path: `https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`. */

@@ -1,4 +1,4 @@
-import type { Endpoint } from './usage/endpointOf.js'
+import type { Endpoint } from '@rma/core'
 
 /**
  * The generated text of a JSON response, for estimating output tokens when the upstream

@@ -1,7 +1,9 @@
 import {
   type Address,
   createDomain,
+  type Endpoint,
   type Hex,
+  meteredEndpointOf,
   type PriceTable,
   type ReceiptStore,
   type RmaDomain,
@@ -11,7 +13,6 @@ import type { Identify } from './authenticate.js'
 import type { PrepaidConfig } from './createPrepaidCoverage.js'
 import { MeterError } from './errors.js'
 import { loadMeterSignerSync, type MeterKeySource } from './loadMeterSigner.js'
-import { type Endpoint, endpointOf } from './usage/endpointOf.js'
 
 /** A logger in the shape of pino, winston or console; the meter never logs key material. */
 export type MeterLogger = {
@@ -148,8 +149,11 @@ export type MeterConfig = {
   signer: () => Promise<{ signer: Signer; address: Address }>
 }
 
-const defaultRoute = (path: string, method: string) =>
-  method === 'POST' ? endpointOf(path) : undefined
+// Anthropic's `/v1/messages` is recognised by the shared rule but not metered by default yet.
+const defaultRoute = (path: string, method: string): Endpoint | undefined => {
+  const endpoint = meteredEndpointOf(method, path)
+  return endpoint === 'messages' ? undefined : endpoint
+}
 
 /**
  * Validates options and applies defaults, and loads the meter key; throws {@link MeterError}

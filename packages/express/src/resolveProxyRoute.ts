@@ -1,5 +1,5 @@
+import { canonicalPath } from '@rma/core'
 import type { Request } from 'express'
-import { canonicalPath } from './canonicalPath.js'
 import { MeterError } from './errors.js'
 
 /**

@@ -1,6 +1,5 @@
-import { type ModelPrice, priceTokens } from '@rma/core'
+import { type Endpoint, type ModelPrice, priceTokens } from '@rma/core'
 import { MeterError } from './errors.js'
-import type { Endpoint } from './usage/endpointOf.js'
 
 export type WorstCasePriceParameters = {
   endpoint: Endpoint

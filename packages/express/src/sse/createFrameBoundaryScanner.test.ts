@@ -1,6 +1,6 @@
+import { createSseParser, type SseEvent } from '@rma/core'
 import { describe, expect, test } from 'vitest'
 import { createFrameBoundaryScanner } from './createFrameBoundaryScanner.js'
-import { createSseParser, type SseEvent } from './createSseParser.js'
 
 const bytes = (text: string) => Buffer.from(text)
 

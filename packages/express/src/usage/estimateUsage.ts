@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto'
-import { BaseError, type Usage } from '@rma/core'
-import type { Endpoint } from './endpointOf.js'
+import { BaseError, type Endpoint, type Usage } from '@rma/core'
 import { isRecord } from './isRecord.js'
 
 /** What an estimate is made from: the parsed request body and the text the model produced. */
