@@ -36,7 +36,8 @@ export type RmaMeterOptions = MeterKeySource & {
   /**
    * Which requests are metered, and as which endpoint; `path` is the request's
    * `canonicalPath` (lower case, decoded once, dots and slashes resolved). Default:
-   * `POST` to the four OpenAI paths under any prefix.
+   * `POST` to the four OpenAI paths under any prefix and Anthropic's `…/v1/messages`
+   * (`meteredEndpointOf` of `@rma/core`).
    */
   route?: (path: string, method: string) => Endpoint | undefined
   /**
@@ -149,11 +150,9 @@ export type MeterConfig = {
   signer: () => Promise<{ signer: Signer; address: Address }>
 }
 
-// Anthropic's `/v1/messages` is recognised by the shared rule but not metered by default yet.
-const defaultRoute = (path: string, method: string): Endpoint | undefined => {
-  const endpoint = meteredEndpointOf(method, path)
-  return endpoint === 'messages' ? undefined : endpoint
-}
+// The client attests exactly these calls (`isMeteredCall` applies the same rule).
+const defaultRoute = (path: string, method: string): Endpoint | undefined =>
+  meteredEndpointOf(method, path)
 
 /**
  * Validates options and applies defaults, and loads the meter key; throws {@link MeterError}

@@ -13,6 +13,8 @@ export const defaultProxyRoutes: readonly string[] = [
   '/completions',
   '/responses',
   '/embeddings',
+  // Anthropic Messages (an upstream of `https://api.anthropic.com/v1`; `x-api-key` auth).
+  '/messages',
 ]
 
 export type ResolveProxyRouteParameters = {
