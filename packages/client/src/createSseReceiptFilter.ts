@@ -1,5 +1,6 @@
 import {
   createBytesHasher,
+  createFrameBoundaryScanner,
   createSseParser,
   createStreamObserver,
   type Endpoint,
@@ -45,8 +46,8 @@ export type SseReceiptFilter = {
  * Removes the meter's inline receipt frame (`event: rma.receipt`, appended after the upstream's
  * last byte) from an SSE stream before the SDK parses it, and keeps every other byte as sent.
  *
- * Bytes are split into frames at blank lines (`\n`, `\r\n` or `\r` line ends, frames cut at any
- * byte). A frame holding an `event: rma.receipt` line is held until the stream ends: only the
+ * Bytes are split into frames at blank lines by the meter's own `createFrameBoundaryScanner`
+ * (`\n`, `\r\n` or `\r` line ends, frames cut at any byte). A frame holding an `event: rma.receipt` line is held until the stream ends: only the
  * last frame is the meter's receipt (an identical frame from the upstream, followed by more
  * bytes, is delivered as data). From the stream's terminator on (`data: [DONE]`,
  * `response.completed`, Anthropic's `message_stop`), bytes are held too, so an SDK that stops
@@ -65,10 +66,8 @@ export function createSseReceiptFilter(endpoint: Endpoint): SseReceiptFilter {
   const hasher = createBytesHasher()
   const observer = createStreamObserver(endpoint, { collectText: false })
   const parser = createSseParser(observer.onEvent)
+  const scanner = createFrameBoundaryScanner()
   let parts: Uint8Array[] = []
-  let lineEmpty = true
-  let lastCR = false
-  let endAfterCR = false
   let candidate: Uint8Array | undefined
   let holding = false
   const held: Uint8Array[] = []
@@ -105,48 +104,27 @@ export function createSseReceiptFilter(endpoint: Endpoint): SseReceiptFilter {
     return joined
   }
 
+  /** The LF of a CRLF whose CR ended the last frame, in the next chunk: it belongs to that frame. */
+  const extend = (bytes: Uint8Array, out: Uint8Array[]) => {
+    if (candidate) candidate = concat([candidate, bytes])
+    else data(bytes, out)
+  }
+
   return {
     push(chunk) {
       const out: Uint8Array[] = []
       let start = 0
-      for (let i = 0; i < chunk.length; i++) {
-        const b = chunk[i]
-        if (endAfterCR) {
-          endAfterCR = false
-          if (b === LF) {
-            frame(take(chunk, start, i + 1), out)
-            start = i + 1
-            lastCR = false
-            continue
-          }
-          frame(take(chunk, start, i), out)
-          start = i
-        }
-        if (b === LF) {
-          if (lastCR) {
-            lastCR = false
-            continue
-          }
-          if (lineEmpty) {
-            frame(take(chunk, start, i + 1), out)
-            start = i + 1
-          }
-          lineEmpty = true
-        } else if (b === CR) {
-          lastCR = true
-          if (lineEmpty) endAfterCR = true
-          lineEmpty = true
-        } else {
-          lastCR = false
-          lineEmpty = false
-        }
-      }
+      scanner.push(chunk, (end, extension) => {
+        const bytes = take(chunk, start, end)
+        start = end
+        if (extension) extend(bytes, out)
+        else frame(bytes, out)
+      })
       if (start < chunk.length) parts.push(chunk.subarray(start))
       return out
     },
     end() {
       const out: Uint8Array[] = []
-      endAfterCR = false
       if (parts.length > 0) frame(concat(parts), out)
       parts = []
       held.unshift(...out)

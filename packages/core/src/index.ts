@@ -2,6 +2,10 @@ export { allocateProRata } from './allocateProRata.js'
 export { canonicalPath } from './canonicalPath.js'
 export { chainKey } from './chainKey.js'
 export {
+  createFrameBoundaryScanner,
+  type FrameBoundaryScanner,
+} from './createFrameBoundaryScanner.js'
+export {
   type AmountInput,
   type CreatePriceTableParameters,
   createPriceTable,
