@@ -19,7 +19,12 @@ import { clientOptions, createUser } from './testing/createTestClient.js'
 /** Claude Sonnet 4.5 list prices in 6-decimal base units per 1M tokens (writes 1.25x, reads 0.1x). */
 const prices = createPriceTable({
   models: {
-    'claude-sonnet-4-5': { input: 3_000_000n, cachedInput: 300_000n, output: 15_000_000n },
+    'claude-sonnet-4-5': {
+      input: 3_000_000n,
+      cachedInput: 300_000n,
+      cacheWrite: 3_750_000n,
+      output: 15_000_000n,
+    },
   },
 })
 
@@ -30,6 +35,7 @@ const billed = {
     fakeAnthropicUsage.cache_read_input_tokens +
     fakeAnthropicUsage.cache_creation_input_tokens,
   cachedInputTokens: fakeAnthropicUsage.cache_read_input_tokens,
+  cacheWriteTokens: fakeAnthropicUsage.cache_creation_input_tokens,
   outputTokens: fakeAnthropicUsage.output_tokens,
   reasoningTokens: 0,
 }
@@ -85,7 +91,10 @@ describe('Anthropic Messages through the meter, with the official @anthropic-ai/
       usageSource: 'reported',
       user: user.address.toLowerCase(),
     })
-    expect(record.receipt.amount).toBe(
+    // 3 uncached at 3.00, 1,000 read at 0.30, 2,044 written at 3.75, 89 out at 15.00 per 1M
+    // units: (9,000,000 + 300,000,000 + 7,665,000,000 + 1,335,000,000) / 1,000,000.
+    expect(record.receipt.amount).toBe(9309n)
+    expect(
       priceCall({
         prices,
         model: fakeAnthropicModel,
@@ -93,7 +102,7 @@ describe('Anthropic Messages through the meter, with the official @anthropic-ai/
         usage: billed,
         at: record.receipt.timestamp,
       }).amount,
-    )
+    ).toBe(9309n)
     expect(verifyReceipt({ receipt: record.receipt, domain: app.meter.config.domain })).toBe(true)
   })
 

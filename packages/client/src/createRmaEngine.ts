@@ -5,6 +5,7 @@ import {
   encodeAck,
   encodeAttestation,
   endpointOf,
+  hashAttestation,
   hashBytes,
   type RmaDomain,
   signAck,
@@ -20,6 +21,7 @@ import { createPrepaidAccount } from './createPrepaidAccount.js'
 import {
   ChainMismatchError,
   InvalidClientOptionsError,
+  PriceTableNotCommittedError,
   ReceiptError,
   type ReceiptErrorContext,
   ReceiptMalformedError,
@@ -304,6 +306,13 @@ export function createRmaEngine(
         context: { ...context(), encoded },
       })
       if (issue) throw new ChainMismatchError({ ...context(), encoded, receipt, ...issue })
+      if (config.priceTableCommitted && !(await config.priceTableCommitted(receipt.priceTable)))
+        throw new PriceTableNotCommittedError({
+          ...context(),
+          encoded,
+          receipt,
+          root: receipt.priceTable,
+        })
       const record: ReceiptRecord = {
         id: call.receiptId ?? hash,
         requestId: call.requestId,
@@ -430,6 +439,7 @@ export function createRmaEngine(
         endpoint: endpointOf(url.pathname) ?? 'chat',
         body,
         requestHash,
+        attestation: hashAttestation(attestation, config.domain),
         maxAmount: config.maxAmountPerCall,
         startedAt,
         requestId: undefined,

@@ -21,10 +21,13 @@ export {
   type SseReceiptFilter,
 } from './createSseReceiptFilter.js'
 export {
+  AttestationMismatchError,
   ChainMismatchError,
   type ChainMismatchKind,
   InvalidClientOptionsError,
   PriceMismatchError,
+  PriceTableMismatchError,
+  PriceTableNotCommittedError,
   ReceiptBindingError,
   ReceiptError,
   type ReceiptErrorContext,

@@ -16,7 +16,7 @@ function expectTableError(fn: () => unknown, message: string) {
 }
 
 describe('createPriceTable', () => {
-  test('a single price is one version in force since 0, with cachedInput and reasoning defaulted', () => {
+  test('a single price is one version in force since 0, with cachedInput, cacheWrite and reasoning defaulted', () => {
     const table = createPriceTable({
       models: { 'gpt-4o': { input: 2_500_000n, output: 10_000_000n } },
     })
@@ -25,6 +25,7 @@ describe('createPriceTable', () => {
         effectiveFrom: 0,
         input: 2_500_000n,
         cachedInput: 2_500_000n,
+        cacheWrite: 2_500_000n,
         output: 10_000_000n,
         reasoning: 10_000_000n,
       },
@@ -32,10 +33,16 @@ describe('createPriceTable', () => {
     expect(table.aliases.size).toBe(0)
   })
 
-  test('explicit cachedInput and reasoning prices are kept', () => {
+  test('explicit cachedInput, cacheWrite and reasoning prices are kept', () => {
     const table = createPriceTable({
       models: {
-        o3: { input: 2_000_000n, cachedInput: 500_000n, output: 8_000_000n, reasoning: 9_000_000n },
+        o3: {
+          input: 2_000_000n,
+          cachedInput: 500_000n,
+          cacheWrite: 2_500_000n,
+          output: 8_000_000n,
+          reasoning: 9_000_000n,
+        },
       },
     })
     expect(table.models.get('o3')).toEqual([
@@ -43,6 +50,7 @@ describe('createPriceTable', () => {
         effectiveFrom: 0,
         input: 2_000_000n,
         cachedInput: 500_000n,
+        cacheWrite: 2_500_000n,
         output: 8_000_000n,
         reasoning: 9_000_000n,
       },
@@ -51,16 +59,23 @@ describe('createPriceTable', () => {
 
   test('accepts bigint, safe-integer number and decimal-string prices alike', () => {
     const fromBigint = createPriceTable({
-      models: { m: { input: 2_500_000n, cachedInput: 0n, output: 10n } },
+      models: { m: { input: 2_500_000n, cachedInput: 0n, cacheWrite: 7n, output: 10n } },
     })
     const fromNumber = createPriceTable({
-      models: { m: { input: 2_500_000, cachedInput: 0, output: 10 } },
+      models: { m: { input: 2_500_000, cachedInput: 0, cacheWrite: 7, output: 10 } },
     })
     const fromString = createPriceTable({
-      models: { m: { input: '2500000', cachedInput: '0', output: '10' } },
+      models: { m: { input: '2500000', cachedInput: '0', cacheWrite: '7', output: '10' } },
     })
     const expected = [
-      { effectiveFrom: 0, input: 2_500_000n, cachedInput: 0n, output: 10n, reasoning: 10n },
+      {
+        effectiveFrom: 0,
+        input: 2_500_000n,
+        cachedInput: 0n,
+        cacheWrite: 7n,
+        output: 10n,
+        reasoning: 10n,
+      },
     ]
     expect(fromBigint.models.get('m')).toEqual(expected)
     expect(fromNumber.models.get('m')).toEqual(expected)
@@ -111,6 +126,10 @@ describe('createPriceTable errors', () => {
     expectTableError(
       () => createPriceTable({ models: { m: { input: 1, output: 1, cachedInput: '-5' } } }),
       'Model "m": cachedInput price must be a non-negative integer of base units, got -5.',
+    )
+    expectTableError(
+      () => createPriceTable({ models: { m: { input: 1, output: 1, cacheWrite: -3n } } }),
+      'Model "m": cacheWrite price must be a non-negative integer of base units, got -3.',
     )
   })
 

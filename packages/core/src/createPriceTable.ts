@@ -5,11 +5,13 @@ export type AmountInput = bigint | number | string
 
 /**
  * Prices of one model in payment-token base units per 1,000,000 tokens.
- * `cachedInput` defaults to `input` (no discount); `reasoning` defaults to `output`.
+ * `cachedInput` (prompt-cache reads) and `cacheWrite` (prompt-cache writes) default to `input`;
+ * `reasoning` defaults to `output`.
  */
 export type ModelPriceInput = {
   input: AmountInput
   cachedInput?: AmountInput
+  cacheWrite?: AmountInput
   output: AmountInput
   reasoning?: AmountInput
 }
@@ -24,7 +26,13 @@ export type CreatePriceTableParameters = {
   aliases?: Record<string, string>
 }
 
-export type ModelPrice = { input: bigint; cachedInput: bigint; output: bigint; reasoning: bigint }
+export type ModelPrice = {
+  input: bigint
+  cachedInput: bigint
+  cacheWrite: bigint
+  output: bigint
+  reasoning: bigint
+}
 export type PriceVersion = ModelPrice & { effectiveFrom: number }
 
 /** A validated price table; build it with {@link createPriceTable}, use it with {@link priceUsage}. */
@@ -82,6 +90,7 @@ function toVersion(model: string, v: PriceVersionInput): PriceVersion {
     input,
     cachedInput:
       v.cachedInput === undefined ? input : toAmount(model, 'cachedInput', v.cachedInput),
+    cacheWrite: v.cacheWrite === undefined ? input : toAmount(model, 'cacheWrite', v.cacheWrite),
     output,
     reasoning: v.reasoning === undefined ? output : toAmount(model, 'reasoning', v.reasoning),
   }

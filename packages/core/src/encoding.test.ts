@@ -79,7 +79,7 @@ const str = (value: string) => {
 type ReceiptPart = keyof SignedUsageReceipt | 'tag'
 function receiptParts(r: SignedUsageReceipt): [ReceiptPart, Uint8Array][] {
   return [
-    ['tag', Buffer.of(4)],
+    ['tag', Buffer.of(6)],
     ['assetId', hexBytes(r.assetId)],
     ['meter', hexBytes(r.meter)],
     ['user', hexBytes(r.user)],
@@ -90,11 +90,14 @@ function receiptParts(r: SignedUsageReceipt): [ReceiptPart, Uint8Array][] {
     ['model', str(r.model)],
     ['inputTokens', u64(r.inputTokens)],
     ['cachedInputTokens', u64(r.cachedInputTokens)],
+    ['cacheWriteTokens', u64(r.cacheWriteTokens)],
     ['outputTokens', u64(r.outputTokens)],
     ['reasoningTokens', u64(r.reasoningTokens)],
     ['usageSource', Buffer.of(usageSources.indexOf(r.usageSource))],
     ['amount', u256(r.amount)],
     ['cumulativeAmount', u256(r.cumulativeAmount)],
+    ['priceTable', hexBytes(r.priceTable)],
+    ['attestation', hexBytes(r.attestation)],
     ['timestamp', u64(r.timestamp)],
     ['signature', hexBytes(r.signature)],
   ]
@@ -128,11 +131,14 @@ const receipt: UsageReceipt = {
   model: 'gpt-4o-2024-08-06',
   inputTokens: 1200,
   cachedInputTokens: 1024,
+  cacheWriteTokens: 0,
   outputTokens: 300,
   reasoningTokens: 192,
   usageSource: 'reported',
   amount: 4720n,
   cumulativeAmount: 4720n,
+  priceTable: hashOf('price table root'),
+  attestation: hashOf('attestation digest'),
   timestamp: 1_760_000_000,
 }
 const attestation: RequestAttestation = {
@@ -200,10 +206,11 @@ describe('round trip of signed objects', () => {
 
   test('headers stay compact', () => {
     const receiptHeader = encodeReceipt(signedReceipt)
-    // 1 + 32 + 20 + 20 + 8 + 3 × 32 + (2 + 17) + 4 × 8 + 1 + 2 × (1 + 2) + 8 + 65 = 308 bytes
-    expect(fromBase64url(receiptHeader)).toHaveLength(308)
-    expect(receiptHeader).toHaveLength(411)
-    expect(receiptHeader.length).toBeLessThan(500)
+    // 1 + 32 + 20 + 20 + 8 + 3 × 32 + (2 + 17) + 5 × 8 + 1 + 2 × (1 + 2) + 2 × 32 + 8 + 65
+    // = 380 bytes
+    expect(fromBase64url(receiptHeader)).toHaveLength(380)
+    expect(receiptHeader).toHaveLength(507)
+    expect(receiptHeader.length).toBeLessThan(550)
     console.log(`typical rma-receipt header: ${receiptHeader.length} characters`)
     // the largest receipt (256-byte model, 32-byte amount) is far below the decoder's limit
     const largest = encodeReceipt({
@@ -213,7 +220,7 @@ describe('round trip of signed objects', () => {
       cumulativeAmount: (1n << 256n) - 1n,
       seq: Number.MAX_SAFE_INTEGER,
     })
-    expect(largest).toHaveLength(810)
+    expect(largest).toHaveLength(906)
     expect(decodeReceipt(largest).model).toBe('m'.repeat(256))
     // 1 + 32 + 20 + 32 + (1 + 4) + 8 + (1 + 8) + 65 = 172 bytes
     expect(encodeAttestation(signedAttestation)).toHaveLength(230)
@@ -288,11 +295,14 @@ const receiptArbitrary: fc.Arbitrary<SignedUsageReceipt> = fc.record({
   model,
   inputTokens: uint64,
   cachedInputTokens: uint64,
+  cacheWriteTokens: uint64,
   outputTokens: uint64,
   reasoningTokens: uint64,
   usageSource: fc.constantFrom(...usageSources),
   amount: uint256,
   cumulativeAmount: uint256,
+  priceTable: bytes32,
+  attestation: bytes32,
   timestamp: uint64,
   signature,
 })
@@ -320,7 +330,7 @@ describe('round trip properties', () => {
     fc.assert(
       fc.property(receiptArbitrary, (value) => {
         const header = encodeReceipt(value)
-        expect(header.length).toBeLessThanOrEqual(810)
+        expect(header.length).toBeLessThanOrEqual(906)
         expect(decodeReceipt(header)).toEqual(lowercased(usageReceiptSchema, value))
       }),
       { numRuns: 1000 },
@@ -364,7 +374,7 @@ describe('decoding untrusted input', () => {
   test('more than 2048 characters, before any decoding work', () => {
     expectInvalidEncoding(
       () => decodeReceipt(`${encodeReceipt(signedReceipt)}${'A'.repeat(2048)}`),
-      `UsageReceipt encoding is too long.\n\nDetails: At most 2048 characters are accepted, received ${411 + 2048}.`,
+      `UsageReceipt encoding is too long.\n\nDetails: At most 2048 characters are accepted, received ${507 + 2048}.`,
     )
     expectInvalidEncoding(
       () => decodeReceipt('A'.repeat(2049)),
@@ -373,7 +383,7 @@ describe('decoding untrusted input', () => {
     // exactly 2048 characters passes the length check and fails later, on the tag
     expectInvalidEncoding(
       () => decodeReceipt('A'.repeat(2048)),
-      'Not an encoded UsageReceipt.\n\nDetails: Expected tag 4, found 0.',
+      'Not an encoded UsageReceipt.\n\nDetails: Expected tag 6, found 0.',
     )
   })
 
@@ -394,15 +404,20 @@ describe('decoding untrusted input', () => {
   test('a wrong tag: another object type', () => {
     expectInvalidEncoding(
       () => decodeReceipt(encodeAttestation(signedAttestation)),
-      'Not an encoded UsageReceipt.\n\nDetails: Expected tag 4, found 2.',
+      'Not an encoded UsageReceipt.\n\nDetails: Expected tag 6, found 2.',
     )
     expectInvalidEncoding(
       () => decodeReceipt(encodeAck(signedAck)),
-      'Not an encoded UsageReceipt.\n\nDetails: Expected tag 4, found 5.',
+      'Not an encoded UsageReceipt.\n\nDetails: Expected tag 6, found 5.',
+    )
+    // a receipt in the previous layout (tag 4, before cacheWriteTokens, priceTable, attestation)
+    expectInvalidEncoding(
+      () => decodeReceipt(base64url(receiptBytes(signedReceipt, { tag: [4] }))),
+      'Not an encoded UsageReceipt.\n\nDetails: Expected tag 6, found 4.',
     )
     expectInvalidEncoding(
       () => decodeAttestation(encodeReceipt(signedReceipt)),
-      'Not an encoded RequestAttestation.\n\nDetails: Expected tag 2, found 4.',
+      'Not an encoded RequestAttestation.\n\nDetails: Expected tag 2, found 6.',
     )
     expectInvalidEncoding(
       () => decodeAck(encodeAttestation(signedAttestation)),
@@ -448,14 +463,14 @@ describe('decoding untrusted input', () => {
   test('non-canonical base64url: a dangling character or non-zero spare bits', () => {
     const canonical =
       'UsageReceipt encoding is not canonical base64url.\n\nDetails: Spare bits must be zero and no character may be left over.'
-    // 309 bytes are 412 characters: one more character carries no whole byte, and common
+    // 381 bytes are 508 characters: one more character carries no whole byte, and common
     // base64url decoders (Buffer among them) silently drop it
     const aligned = encodeReceipt({ ...signedReceipt, model: 'gpt-4o-2024-08-06x' })
-    expect(aligned).toHaveLength(412)
+    expect(aligned).toHaveLength(508)
     expect(Buffer.from(`${aligned}A`, 'base64url')).toEqual(Buffer.from(aligned, 'base64url'))
     expectInvalidEncoding(() => decodeReceipt(`${aligned}A`), canonical)
     expectInvalidEncoding(() => decodeReceipt(`${aligned}w`), canonical)
-    // 308 bytes are 411 characters whose last one has 2 spare bits: setting one keeps the bytes
+    // 380 bytes are 507 characters whose last one has 2 spare bits: setting one keeps the bytes
     const header = encodeReceipt(signedReceipt)
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
     const spareBitSet = header.slice(0, -1) + alphabet[alphabet.indexOf(header.at(-1)!) + 1]

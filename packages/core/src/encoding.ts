@@ -9,9 +9,11 @@ import type {
   UsageReceipt,
 } from './types.js'
 
-// Receipts and acks gained `cumulativeAmount`: new tags (1 and 3 were the layouts without it), so
-// a peer on the old layout gets "Expected tag 4, found 1" instead of a misread field.
-const RECEIPT_TAG = 4
+// Each layout change takes a new tag, so a peer on an old layout gets "Expected tag 6, found 4"
+// instead of a misread field. Receipts: 1 (first layout), 4 (+ cumulativeAmount), 6 (+
+// cacheWriteTokens, priceTable, attestation). Acks: 3, then 5 (+ cumulativeAmount). Stores
+// rewrite the rows they hold in an old layout when they migrate (@rma/store legacyLayout.ts).
+const RECEIPT_TAG = 6
 const ATTESTATION_TAG = 2
 const ACK_TAG = 5
 

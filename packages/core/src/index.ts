@@ -15,6 +15,13 @@ export {
   type PriceVersion,
   type PriceVersionInput,
 } from './createPriceTable.js'
+export { createPriceTableRoots, type PriceTableRoots } from './createPriceTableRoots.js'
+export {
+  type CreatePriceTableTreeParameters,
+  createPriceTableTree,
+  type PriceTableTree,
+  priceEntryLeaf,
+} from './createPriceTableTree.js'
 export { createSseParser, type SseEvent, type SseParser } from './createSseParser.js'
 export {
   type CreateStreamObserverOptions,
@@ -70,7 +77,9 @@ export { meteredEndpointOf } from './meteredEndpointOf.js'
 export { type AnthropicUsage, parseAnthropicUsage } from './parseAnthropicUsage.js'
 export { parseOpenAIUsage } from './parseOpenAIUsage.js'
 export { type PriceCallParameters, type PriceCallReturnType, priceCall } from './priceCall.js'
-export { priceTokens, priceUsage, resolveModelPrice } from './priceUsage.js'
+export { type PriceEntry, priceEntryOf } from './priceEntryOf.js'
+export { priceTableVersionAt } from './priceTableVersionAt.js'
+export { checkUsage, priceTokens, priceUsage, resolveModelPrice } from './priceUsage.js'
 export type {
   AppendReceiptParameters,
   BatchRecord,

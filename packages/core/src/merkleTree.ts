@@ -140,7 +140,11 @@ export function verifyMerkleProof(parameters: {
   return toHex(processProof(start, proof)) === root.toLowerCase()
 }
 
-function createTree<V>(
+/**
+ * A StandardMerkleTree-format tree of arbitrary values (the shared builder of every tree
+ * here). Internal to @rma/core: not exported from the package.
+ */
+export function createTree<V>(
   leafEncoding: string[],
   values: readonly V[],
   leafOf: (value: V) => Hex,

@@ -115,6 +115,69 @@ describe('priceUsage of OpenAI usage objects', () => {
   })
 })
 
+describe('prompt-cache writes (cacheWriteTokens)', () => {
+  // Anthropic-style prices: writes at 1.25 × input, reads at 0.1 × input (USDC per 1M tokens)
+  const claude = createPriceTable({
+    models: {
+      'claude-sonnet-4': {
+        input: 3_000_000n,
+        cachedInput: 300_000n,
+        cacheWrite: 3_750_000n,
+        output: 15_000_000n,
+      },
+      plain: { input: 3_000_000n, cachedInput: 300_000n, output: 15_000_000n },
+    },
+  })
+
+  test('cache writes are priced once inside input, at their own price', () => {
+    // input 10_000 of which 2_000 read from cache and 6_000 written to it, 500 output:
+    // (10_000 − 2_000 − 6_000) × 3 + 2_000 × 0.3 + 6_000 × 3.75 + 500 × 15
+    // = 6_000 + 600 + 22_500 + 7_500 = 36_600
+    const call = { ...usage(10_000, 2_000, 500, 0), cacheWriteTokens: 6_000 }
+    expect(priceUsage(claude, 'claude-sonnet-4', call, { at })).toBe(36_600n)
+    // counting the writes on top of input would give 30_000 − 6_000 + 22_500 + ... : more
+  })
+
+  test('a model without a cacheWrite price charges writes at its input price', () => {
+    const call = { ...usage(10_000, 2_000, 500, 0), cacheWriteTokens: 6_000 }
+    expect(priceUsage(claude, 'plain', call, { at })).toBe(
+      priceUsage(claude, 'plain', usage(10_000, 2_000, 500, 0), { at }),
+    )
+  })
+
+  test('absent cacheWriteTokens count as 0', () => {
+    const call = usage(10_000, 2_000, 500, 0)
+    expect(priceUsage(claude, 'claude-sonnet-4', call, { at })).toBe(
+      priceUsage(claude, 'claude-sonnet-4', { ...call, cacheWriteTokens: 0 }, { at }),
+    )
+  })
+
+  test('cache reads plus writes above input tokens are refused', () => {
+    expectInvalidUsage(
+      () =>
+        priceUsage(
+          claude,
+          'claude-sonnet-4',
+          { ...usage(10, 4, 0, 0), cacheWriteTokens: 7 },
+          { at },
+        ),
+      'Cached and cache-write tokens exceed input tokens.\n\nDetails: Cache reads and cache writes are disjoint parts of input tokens.',
+    )
+    // exactly equal is fine: every input token is a cache read or write
+    expect(
+      priceUsage(claude, 'claude-sonnet-4', { ...usage(10, 4, 0, 0), cacheWriteTokens: 6 }, { at }),
+    ).toBe(24n) // 4 × 0.3 + 6 × 3.75 = 23.7 → 24
+  })
+
+  test('a malformed cacheWriteTokens is refused', () => {
+    for (const bad of [-1, 0.5, 2 ** 53, '3' as unknown as number, null as unknown as number])
+      expectInvalidUsage(
+        () => priceUsage(claude, 'plain', { ...usage(10, 0, 0, 0), cacheWriteTokens: bad }, { at }),
+        `Usage field "cacheWriteTokens" must be a non-negative integer.\n\nDetails: Received ${String(bad)}.`,
+      )
+  })
+})
+
 describe('priceUsage rounding', () => {
   test('a call priced 2.5 units costs 3; exact multiples are exact', () => {
     expect(priceUsage(table, 'unit', usage(1, 0, 0, 0), { at })).toBe(3n) // 2.5
@@ -284,19 +347,27 @@ describe('priceUsage invalid usage', () => {
 describe('priceUsage properties', () => {
   const price = fc.bigInt({ min: 0n, max: 100_000_000_000n })
   const priceTable = fc
-    .record({ input: price, cachedInput: price, output: price, reasoning: price })
+    .record({
+      input: price,
+      cachedInput: price,
+      cacheWrite: price,
+      output: price,
+      reasoning: price,
+    })
     .map((p) => ({ p, table: createPriceTable({ models: { m: p } }) }))
   const tokens = fc.integer({ min: 0, max: 1_000_000_000 })
-  const usageArbitrary = fc
-    .tuple(tokens, tokens, tokens, tokens)
-    .map(([a, b, c, d]) => usage(Math.max(a, b), Math.min(a, b), Math.max(c, d), Math.min(c, d)))
+  const usageArbitrary = fc.tuple(tokens, tokens, tokens, tokens, tokens).map(([a, b, c, d, w]) => {
+    const u = usage(Math.max(a, b), Math.min(a, b), Math.max(c, d), Math.min(c, d))
+    return { ...u, cacheWriteTokens: w % (u.inputTokens - u.cachedInputTokens + 1) }
+  })
 
-  test('equals ceil(exact / 1e6) of the four products', () => {
+  test('equals ceil(exact / 1e6) of the five products', () => {
     fc.assert(
       fc.property(priceTable, usageArbitrary, ({ p, table }, u) => {
         const exact =
-          BigInt(u.inputTokens - u.cachedInputTokens) * p.input +
+          BigInt(u.inputTokens - u.cachedInputTokens - u.cacheWriteTokens) * p.input +
           BigInt(u.cachedInputTokens) * p.cachedInput +
+          BigInt(u.cacheWriteTokens) * p.cacheWrite +
           BigInt(u.outputTokens - u.reasoningTokens) * p.output +
           BigInt(u.reasoningTokens) * p.reasoning
         const charged = priceUsage(table, 'm', u, { at })
@@ -317,6 +388,7 @@ describe('priceUsage properties', () => {
         const grown = [
           { ...u, inputTokens: u.inputTokens + k }, // uncached input
           { ...u, inputTokens: u.inputTokens + k, cachedInputTokens: u.cachedInputTokens + k }, // cached input
+          { ...u, inputTokens: u.inputTokens + k, cacheWriteTokens: u.cacheWriteTokens + k }, // cache write
           { ...u, outputTokens: u.outputTokens + k }, // plain output
           { ...u, outputTokens: u.outputTokens + k, reasoningTokens: u.reasoningTokens + k }, // reasoning
         ]

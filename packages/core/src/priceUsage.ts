@@ -1,19 +1,19 @@
-import type { ModelPrice, PriceTable, PriceVersion } from './createPriceTable.js'
+import type { ModelPrice, PriceTable } from './createPriceTable.js'
 import { InvalidUsageError, UnknownModelError } from './errors.js'
+import { resolvePrice } from './internal/resolvePrice.js'
 import type { Usage } from './types.js'
 
 const PER = 1_000_000n
-/** `-2024-08-06` (OpenAI snapshots) or `-0613` (older ones). */
-const snapshotSuffix = /-(\d{4}-\d{2}-\d{2}|\d{4})$/
 
 /**
  * The price of one call in payment-token base units.
  *
- * Cached tokens are part of input tokens and reasoning tokens part of output tokens (OpenAI
- * semantics), so each token is priced once: (input − cached) at `input`, cached at
- * `cachedInput`, (output − reasoning) at `output`, reasoning at `reasoning`. The four products
- * are summed exactly and divided by 1,000,000 once, rounding up: a call is never charged less
- * than its exact price, and at most one base unit more.
+ * Cached and cache-write tokens are part of input tokens and reasoning tokens part of output
+ * tokens (OpenAI semantics), so each token is priced once: (input − cached − cacheWrite) at
+ * `input`, cached at `cachedInput`, cacheWrite at `cacheWrite`, (output − reasoning) at
+ * `output`, reasoning at `reasoning`. The five products are summed exactly and divided by
+ * 1,000,000 once, rounding up: a call is never charged less than its exact price, and at most
+ * one base unit more.
  *
  * `model` resolves by exact name, then alias, then with its snapshot suffix removed
  * (`gpt-4o-2024-08-06` → `gpt-4o`); the version in force at `at` (unix seconds, default now)
@@ -34,17 +34,23 @@ export function priceUsage(
 
 /**
  * The price rule itself, for one model's price: per-million prices applied to each kind of
- * token (cached ⊆ input, reasoning ⊆ output), summed, then rounded up once. Every amount the
- * meter charges or bounds in advance comes from here, so the two can never disagree.
+ * token (cached ⊆ input, cacheWrite ⊆ input, reasoning ⊆ output), summed, then rounded up
+ * once: `ceil(((in − cached − cacheWrite)·input + cached·cachedInput + cacheWrite·cacheWrite +
+ * (out − reasoning)·output + reasoning·reasoning) / 1e6)`. Every amount the meter charges or
+ * bounds in advance comes from here, so the two can never disagree; the settlement contract's
+ * mispricing proof applies the same rule (cross-checked by test). `cacheWriteTokens` absent
+ * counts as 0.
  *
  * @example
  * const amount = priceTokens(resolveModelPrice(table, 'gpt-4o-mini', now), usage)
  */
 export function priceTokens(price: ModelPrice, usage: Usage): bigint {
   const { inputTokens, cachedInputTokens, outputTokens, reasoningTokens } = usage
+  const cacheWriteTokens = usage.cacheWriteTokens ?? 0
   const exact =
-    BigInt(inputTokens - cachedInputTokens) * price.input +
+    BigInt(inputTokens - cachedInputTokens - cacheWriteTokens) * price.input +
     BigInt(cachedInputTokens) * price.cachedInput +
+    BigInt(cacheWriteTokens) * price.cacheWrite +
     BigInt(outputTokens - reasoningTokens) * price.output +
     BigInt(reasoningTokens) * price.reasoning
   return (exact + PER - 1n) / PER
@@ -59,18 +65,16 @@ export function priceTokens(price: ModelPrice, usage: Usage): bigint {
  * resolveModelPrice(table, 'gpt-4o-2024-08-06', 1_760_000_000).output // 10_000_000n
  */
 export function resolveModelPrice(table: PriceTable, model: string, at: number): ModelPrice {
-  const versions = lookup(table, model) ?? lookup(table, model.replace(snapshotSuffix, ''))
-  let current: PriceVersion | undefined
-  for (const version of versions ?? []) if (version.effectiveFrom <= at) current = version
-  if (!current) throw new UnknownModelError({ model })
-  return current
+  const resolved = resolvePrice(table, model, at)
+  if (!resolved) throw new UnknownModelError({ model })
+  return resolved.price
 }
 
-function lookup(table: PriceTable, name: string): readonly PriceVersion[] | undefined {
-  return table.models.get(name) ?? table.models.get(table.aliases.get(name) ?? '')
-}
-
-function checkUsage(usage: Usage): Usage {
+/**
+ * Validates untrusted token counts: non-negative safe integers (`cacheWriteTokens` may be
+ * absent), cached + cacheWrite ≤ input, reasoning ≤ output. Throws {@link InvalidUsageError}.
+ */
+export function checkUsage(usage: Usage): Usage {
   if (typeof usage !== 'object' || usage === null)
     throw new InvalidUsageError(
       'Usage must be an object.',
@@ -81,9 +85,11 @@ function checkUsage(usage: Usage): Usage {
     'cachedInputTokens',
     'outputTokens',
     'reasoningTokens',
+    'cacheWriteTokens',
   ] as const) {
-    const value = usage[key]
-    if (!Number.isSafeInteger(value) || value < 0)
+    const raw: unknown = usage[key]
+    const value = raw === undefined && key === 'cacheWriteTokens' ? 0 : raw
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
       throw new InvalidUsageError(
         `Usage field "${key}" must be a non-negative integer.`,
         `Received ${String(value)}.`,
@@ -93,6 +99,11 @@ function checkUsage(usage: Usage): Usage {
     throw new InvalidUsageError(
       'Cached input tokens exceed input tokens.',
       'Cached tokens are part of input tokens.',
+    )
+  if (usage.cachedInputTokens + (usage.cacheWriteTokens ?? 0) > usage.inputTokens)
+    throw new InvalidUsageError(
+      'Cached and cache-write tokens exceed input tokens.',
+      'Cache reads and cache writes are disjoint parts of input tokens.',
     )
   if (usage.reasoningTokens > usage.outputTokens)
     throw new InvalidUsageError(

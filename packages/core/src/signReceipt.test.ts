@@ -65,11 +65,14 @@ describe('verifyReceipt', () => {
     model: (r) => `${r.model}x`,
     inputTokens: (r) => r.inputTokens + 1,
     cachedInputTokens: (r) => (r.cachedInputTokens > 0 ? r.cachedInputTokens - 1 : 1),
+    cacheWriteTokens: (r) => r.cacheWriteTokens + 1,
     outputTokens: (r) => r.outputTokens + 1,
     reasoningTokens: (r) => (r.reasoningTokens > 0 ? r.reasoningTokens - 1 : 1),
     usageSource: (r) => (r.usageSource === 'reported' ? 'estimated' : 'reported'),
     amount: (r) => r.amount + 1n,
     cumulativeAmount: (r) => r.cumulativeAmount - 1n,
+    priceTable: (r) => flipHex(r.priceTable),
+    attestation: (r) => flipHex(r.attestation),
     timestamp: (r) => r.timestamp + 1,
   }
 

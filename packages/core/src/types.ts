@@ -14,10 +14,19 @@ export type RmaDomain = {
   readonly verifyingContract: Address
 }
 
-/** Token usage of one call, in OpenAI semantics: cached ⊆ input, reasoning ⊆ output. */
+/**
+ * Token usage of one call, in OpenAI semantics: cached ⊆ input, cacheWrite ⊆ input (cached +
+ * cacheWrite ≤ input), reasoning ⊆ output.
+ */
 export type Usage = {
   inputTokens: number
+  /** Input tokens read from a prompt cache. */
   cachedInputTokens: number
+  /**
+   * Input tokens written to a prompt cache (Anthropic's `cache_creation_input_tokens`); 0 when
+   * absent (OpenAI never reports them).
+   */
+  cacheWriteTokens?: number
   outputTokens: number
   reasoningTokens: number
 }
@@ -37,6 +46,8 @@ export type RequestAttestation = {
 
 /** Signed by the meter after each call. */
 export type UsageReceipt = Usage & {
+  /** Required in a receipt (0 when the call wrote no prompt cache). */
+  cacheWriteTokens: number
   assetId: Hex
   /** The meter key that signs this receipt; chains are per (meter, user). */
   meter: Address
@@ -58,6 +69,16 @@ export type UsageReceipt = Usage & {
    * it makes it a voucher (see {@link ReceiptAck}).
    */
   cumulativeAmount: bigint
+  /**
+   * The Merkle root of the asset's committed price-table version this receipt was priced with
+   * (see {@link createPriceTableTree}); 32 zero bytes when the meter prices without one.
+   */
+  priceTable: Hex
+  /**
+   * The EIP-712 digest (`hashAttestation(attestation, domain)`) of the user's request
+   * attestation this receipt answers; 32 zero bytes when the call had none.
+   */
+  attestation: Hex
   /** Unix seconds. */
   timestamp: number
 }

@@ -39,11 +39,14 @@ async function chain(
       model: 'gpt-4o-mini',
       inputTokens: 100 + i,
       cachedInputTokens: 0,
+      cacheWriteTokens: 0,
       outputTokens: 20,
       reasoningTokens: 0,
       usageSource: 'reported' as const,
       amount: BigInt(1000 + i),
       cumulativeAmount: cumulative + BigInt(1000 + i),
+      priceTable: zeroHash,
+      attestation: zeroHash,
       timestamp: 1_750_000_000 + i,
     }
     const signed = await signReceipt({ receipt, signer: meter, domain })

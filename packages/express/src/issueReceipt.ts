@@ -62,9 +62,12 @@ export async function issueReceipt(
           responseHash,
           model,
           ...usage,
+          cacheWriteTokens: usage.cacheWriteTokens ?? 0,
           usageSource,
           amount,
           cumulativeAmount: expectedCumulativeAmount(head.cumulativeAmount, amount),
+          priceTable: config.priceTables.rootAt(timestamp),
+          attestation: context.attestationDigest,
           timestamp,
         },
       })

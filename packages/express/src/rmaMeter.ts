@@ -5,6 +5,7 @@ import {
   canonicalPath,
   decodeAck,
   type Endpoint,
+  hashAttestation,
   hashBytes,
   type ModelPrice,
   resolveModelPrice,
@@ -12,6 +13,7 @@ import {
   UnknownModelError,
   type Usage,
   verifyAck,
+  zeroHash,
 } from '@rma/core'
 import { EventEmitter } from 'eventemitter3'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
@@ -375,6 +377,7 @@ async function begin(
     stream: fields.stream === true,
     inline: req.get('rma-receipt') === 'inline',
     maxAmount,
+    attestationDigest: attestation ? hashAttestation(attestation, config.domain) : zeroHash,
     startedAt,
     prepaid,
   }
