@@ -1,10 +1,4 @@
-import {
-  type Hex,
-  priceUsage,
-  type SignedUsageReceipt,
-  UnknownModelError,
-  type Usage,
-} from '@rma/core'
+import { type Hex, priceCall, type SignedUsageReceipt } from '@rma/core'
 import {
   AttestationMismatchError,
   PriceMismatchError,
@@ -138,32 +132,24 @@ function checkPrice(
   context: ReceiptErrorContext,
 ): ReceiptChecks['price'] {
   if (!config.prices) return 'unchecked'
-  const usage: Usage = receipt
-  let expected: bigint | undefined
-  // The meter prices the reported model, then the requested one (as `issueReceipt` does).
-  for (const model of [receipt.model, requestedModel(call.body)]) {
-    if (model === undefined) continue
-    try {
-      expected = priceUsage(config.prices, model, usage, { at: receipt.timestamp })
-      break
-    } catch (error) {
-      if (!(error instanceof UnknownModelError)) throw error
-    }
-  }
-  if (expected === undefined) {
-    if (receipt.amount === 0n) return 'matched'
+  // The meter's own rule (`issueReceipt` signs with it): run it and compare.
+  const expected = priceCall({
+    prices: config.prices,
+    model: receipt.model,
+    requestedModel: requestedModel(call.body),
+    usage: receipt,
+    at: receipt.timestamp,
+    maxAmount: call.maxAmount,
+  })
+  if (receipt.amount === expected.amount) return expected.capped ? 'capped' : 'matched'
+  if (expected.pricedAs === undefined)
     throw new PriceMismatchError({
       ...context,
       expected: undefined,
       actual: receipt.amount,
       details: `Model "${receipt.model}" is not in the price table.`,
     })
-  }
-  const capped = expected > call.maxAmount
-  if (capped) expected = call.maxAmount
-  if (receipt.amount !== expected)
-    throw new PriceMismatchError({ ...context, expected, actual: receipt.amount })
-  return capped ? 'capped' : 'matched'
+  throw new PriceMismatchError({ ...context, expected: expected.amount, actual: receipt.amount })
 }
 
 function requestedModel(body: Uint8Array): string | undefined {

@@ -1,8 +1,10 @@
 import {
   type Address,
   BaseError,
+  type Endpoint,
   encodeAck,
   encodeAttestation,
+  endpointOf,
   hashAttestation,
   hashBytes,
   type RmaDomain,
@@ -73,6 +75,11 @@ export type RmaClient = {
 /** A metered call in flight. */
 export type Call = CallFacts & {
   url: URL
+  /**
+   * How the response is read (`endpointOf` the URL's path, the meter's rule); a path that only
+   * a custom `metered` option meters is read as OpenAI Chat Completions.
+   */
+  endpoint: Endpoint
   requestId: string | undefined
   receiptId: string | undefined
   result: Promise<ReceiptRecord>
@@ -429,6 +436,7 @@ export function createRmaEngine(
       result.catch(() => undefined)
       const call: CallState = {
         url,
+        endpoint: endpointOf(url.pathname) ?? 'chat',
         body,
         requestHash,
         attestation: hashAttestation(attestation, config.domain),

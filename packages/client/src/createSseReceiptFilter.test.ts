@@ -1,3 +1,4 @@
+import type { Endpoint } from '@rma/core'
 import { keccak256 } from 'js-sha3'
 import { describe, expect, test } from 'vitest'
 import { createSseReceiptFilter } from './createSseReceiptFilter.js'
@@ -14,8 +15,8 @@ const chat = (eol: string) =>
   ].join('')
 
 /** Feeds `bytes` cut at `cuts`, returning what was delivered, held and found. */
-function run(bytes: Uint8Array, cuts: number[]) {
-  const filter = createSseReceiptFilter()
+function run(bytes: Uint8Array, cuts: number[], endpoint: Endpoint = 'chat') {
+  const filter = createSseReceiptFilter(endpoint)
   const delivered: Uint8Array[] = []
   let from = 0
   for (const cut of [...cuts, bytes.length]) {
@@ -52,7 +53,7 @@ describe('createSseReceiptFilter', () => {
   }
 
   test('delivers whole frames as they complete and holds [DONE] until the end', () => {
-    const filter = createSseReceiptFilter()
+    const filter = createSseReceiptFilter('chat')
     const first = 'data: {"a":1}\n\n'
     expect(filter.push(encoder.encode(`${first}data: {"b"`)).map((b) => decoder.decode(b))).toEqual(
       [first],
@@ -76,10 +77,28 @@ describe('createSseReceiptFilter', () => {
   test('a last upstream frame without its blank line keeps its bytes; the receipt is still found', () => {
     const upstream =
       'event: response.completed\ndata: {"type":"response.completed","response":{"model":"m","usage":{"input_tokens":5,"output_tokens":2}}}\n'
-    const { result, text } = run(encoder.encode(upstream + frame), [10])
+    const { result, text } = run(encoder.encode(upstream + frame), [10], 'responses')
     expect(text).toBe(upstream)
     expect(result.receipt).toEqual({ id: 'call-1', encoded: 'AQID' })
-    expect(result.usage?.outputTokens).toBe(2)
+    // The frame never ended, so it was never dispatched: the meter's parser drops it too, and
+    // the client reads the usage the meter read (none), not a usage the meter never saw.
+    expect(result.usage).toBeUndefined()
+  })
+
+  test('a terminated Responses stream: usage and model from response.completed, held from there', () => {
+    const completed =
+      'event: response.completed\ndata: {"type":"response.completed","response":{"model":"m","usage":{"input_tokens":5,"output_tokens":2}}}\n\n'
+    const upstream = `event: response.created\ndata: {"type":"response.created","response":{"model":"m","usage":null}}\n\n${completed}`
+    const { result, text, early } = run(encoder.encode(upstream + frame), [], 'responses')
+    expect(text).toBe(upstream)
+    expect(early.includes('response.completed')).toBe(false)
+    expect(result.usage).toEqual({
+      inputTokens: 5,
+      cachedInputTokens: 0,
+      outputTokens: 2,
+      reasoningTokens: 0,
+    })
+    expect(result.model).toBe('m')
   })
 
   test('a malformed receipt frame, and error events', () => {
@@ -90,7 +109,7 @@ describe('createSseReceiptFilter', () => {
   })
 
   test('abort(): the hash of every byte received, a half frame included', () => {
-    const filter = createSseReceiptFilter()
+    const filter = createSseReceiptFilter('chat')
     filter.push(encoder.encode('data: {"a":1}\n\ndata: {"b'))
     expect(filter.abort().responseHash).toBe(`0x${keccak256('data: {"a":1}\n\ndata: {"b')}`)
   })

@@ -1,8 +1,17 @@
-import { createBytesHasher, type Hex, type Usage } from '@rma/core'
-import { readReportedUsage } from './readReportedUsage.js'
+import {
+  createBytesHasher,
+  createFrameBoundaryScanner,
+  createSseParser,
+  createStreamObserver,
+  type Endpoint,
+  type Hex,
+  type SseEvent,
+  type Usage,
+} from '@rma/core'
 
 const LF = 10
 const CR = 13
+const blankLines = new Uint8Array([LF, LF])
 const receiptLines = [
   new TextEncoder().encode('event: rma.receipt'),
   new TextEncoder().encode('event:rma.receipt'),
@@ -37,50 +46,42 @@ export type SseReceiptFilter = {
  * Removes the meter's inline receipt frame (`event: rma.receipt`, appended after the upstream's
  * last byte) from an SSE stream before the SDK parses it, and keeps every other byte as sent.
  *
- * Bytes are split into frames at blank lines (`\n`, `\r\n` or `\r` line ends, frames cut at any
- * byte). A frame holding an `event: rma.receipt` line is held until the stream ends: only the
+ * Bytes are split into frames at blank lines by the meter's own `createFrameBoundaryScanner`
+ * (`\n`, `\r\n` or `\r` line ends, frames cut at any byte). A frame holding an `event: rma.receipt` line is held until the stream ends: only the
  * last frame is the meter's receipt (an identical frame from the upstream, followed by more
- * bytes, is delivered as data). From `data: [DONE]` on, bytes are held too, so an SDK that stops
- * reading at `[DONE]` still sees the end of the stream only after the receipt is checked.
- * Every delivered or held byte is hashed (the meter's `responseHash`) and each data frame is read
- * for usage, model and failure.
+ * bytes, is delivered as data). From the stream's terminator on (`data: [DONE]`,
+ * `response.completed`, Anthropic's `message_stop`), bytes are held too, so an SDK that stops
+ * reading there still sees the end of the stream only after the receipt is checked.
+ * Every delivered or held byte is hashed (the meter's `responseHash`). Every other frame goes
+ * through the meter's own rules from `@rma/core`: `createSseParser` for the events and
+ * `createStreamObserver(endpoint)` for usage, model and failure, so the client reads exactly
+ * what the meter read.
  *
  * @example
- * const filter = createSseReceiptFilter()
+ * const filter = createSseReceiptFilter('chat')
  * for await (const chunk of body) for (const bytes of filter.push(chunk)) controller.enqueue(bytes)
  * const { held, receipt, responseHash, usage } = filter.end()
  */
-export function createSseReceiptFilter(): SseReceiptFilter {
+export function createSseReceiptFilter(endpoint: Endpoint): SseReceiptFilter {
   const hasher = createBytesHasher()
-  const decoder = new TextDecoder()
+  const observer = createStreamObserver(endpoint, { collectText: false })
+  const parser = createSseParser(observer.onEvent)
+  const scanner = createFrameBoundaryScanner()
   let parts: Uint8Array[] = []
-  let lineEmpty = true
-  let lastCR = false
-  let endAfterCR = false
   let candidate: Uint8Array | undefined
   let holding = false
   const held: Uint8Array[] = []
-  let usage: Usage | undefined
-  let model: string | undefined
-  let failed = false
 
   const data = (bytes: Uint8Array, out: Uint8Array[]) => {
     if (bytes.length === 0) return
     hasher.update(bytes)
-    const text = decoder.decode(bytes)
-    const event = readEvent(text)
-    if (event?.data === '[DONE]') holding = true
-    else if (event) {
-      let payload: unknown
-      try {
-        payload = JSON.parse(event.data)
-      } catch {}
-      const reported = readReportedUsage(payload, event.event)
-      if (reported.usage) usage = reported.usage
-      if (reported.model) model = reported.model
-      if (reported.failed || event.event === 'error') failed = true
-    }
+    parser.push(bytes)
+    if (observer.result().done) holding = true
     ;(holding ? held : out).push(bytes)
+  }
+  const reported = () => {
+    const { usage, model, failed } = observer.result()
+    return { usage, model, failed }
   }
 
   const frame = (bytes: Uint8Array, out: Uint8Array[]) => {
@@ -103,60 +104,40 @@ export function createSseReceiptFilter(): SseReceiptFilter {
     return joined
   }
 
+  /** The LF of a CRLF whose CR ended the last frame, in the next chunk: it belongs to that frame. */
+  const extend = (bytes: Uint8Array, out: Uint8Array[]) => {
+    if (candidate) candidate = concat([candidate, bytes])
+    else data(bytes, out)
+  }
+
   return {
     push(chunk) {
       const out: Uint8Array[] = []
       let start = 0
-      for (let i = 0; i < chunk.length; i++) {
-        const b = chunk[i]
-        if (endAfterCR) {
-          endAfterCR = false
-          if (b === LF) {
-            frame(take(chunk, start, i + 1), out)
-            start = i + 1
-            lastCR = false
-            continue
-          }
-          frame(take(chunk, start, i), out)
-          start = i
-        }
-        if (b === LF) {
-          if (lastCR) {
-            lastCR = false
-            continue
-          }
-          if (lineEmpty) {
-            frame(take(chunk, start, i + 1), out)
-            start = i + 1
-          }
-          lineEmpty = true
-        } else if (b === CR) {
-          lastCR = true
-          if (lineEmpty) endAfterCR = true
-          lineEmpty = true
-        } else {
-          lastCR = false
-          lineEmpty = false
-        }
-      }
+      scanner.push(chunk, (end, extension) => {
+        const bytes = take(chunk, start, end)
+        start = end
+        if (extension) extend(bytes, out)
+        else frame(bytes, out)
+      })
       if (start < chunk.length) parts.push(chunk.subarray(start))
       return out
     },
     end() {
       const out: Uint8Array[] = []
-      endAfterCR = false
       if (parts.length > 0) frame(concat(parts), out)
       parts = []
       held.unshift(...out)
+      parser.end()
       let receipt: SseFilterResult['receipt']
-      if (candidate) receipt = readInlineReceipt(decoder.decode(candidate))
+      if (candidate) receipt = readInlineReceipt(candidate)
       candidate = undefined
-      return { held, receipt, responseHash: hasher.hex(), usage, model, failed }
+      return { held, receipt, responseHash: hasher.hex(), ...reported() }
     },
     abort() {
       if (candidate) hasher.update(candidate)
       for (const part of parts) hasher.update(part)
-      return { responseHash: hasher.hex(), usage, model, failed }
+      return { responseHash: hasher.hex(), ...reported() }
     },
   }
 }
@@ -177,24 +158,14 @@ function indexOfReceiptLine(bytes: Uint8Array): number {
   return -1
 }
 
-/** The `event` and joined `data` fields of one SSE frame; `undefined` without data. */
-function readEvent(text: string): { event: string | null; data: string } | undefined {
-  let event: string | null = null
-  const data: string[] = []
-  for (const line of text.split(/\r\n|\r|\n/)) {
-    if (line === '' || line.startsWith(':')) continue
-    const colon = line.indexOf(':')
-    const field = colon === -1 ? line : line.slice(0, colon)
-    let value = colon === -1 ? '' : line.slice(colon + 1)
-    if (value.startsWith(' ')) value = value.slice(1)
-    if (field === 'event') event = value
-    else if (field === 'data') data.push(value)
-  }
-  return data.length === 0 ? undefined : { event, data: data.join('\n') }
-}
-
-function readInlineReceipt(text: string): InlineReceipt | 'malformed' {
-  const event = readEvent(text)
+/** Reads the meter's receipt frame with the shared SSE parser (a missing final blank line is tolerated). */
+function readInlineReceipt(bytes: Uint8Array): InlineReceipt | 'malformed' {
+  let event: SseEvent | undefined
+  const parser = createSseParser((e) => {
+    event ??= e
+  })
+  parser.push(bytes)
+  parser.push(blankLines)
   if (!event) return 'malformed'
   let payload: unknown
   try {

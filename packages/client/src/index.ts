@@ -44,7 +44,6 @@ export {
 export { getReceipt } from './getReceipt.js'
 export { getRMA } from './getRMA.js'
 export { isMeteredCall } from './isMeteredCall.js'
-export { type ReportedUsage, readReportedUsage } from './readReportedUsage.js'
 export type {
   PrepaidClientOptions,
   RmaClientOptions,

@@ -1,9 +1,8 @@
-import { hashBytes } from '@rma/core'
+import { hashBytes, readResponseUsage } from '@rma/core'
 import { callsByTarget } from './callRegistry.js'
 import { type Call, createRmaEngine, type RmaClient } from './createRmaEngine.js'
 import { ReceiptError } from './errors.js'
 import { rmaByFetch } from './getRMA.js'
-import { readReportedUsage } from './readReportedUsage.js'
 import type { RmaClientOptions } from './resolveClientConfig.js'
 
 /** The parts of an axios request config the interceptors use (axios ^1). */
@@ -126,7 +125,7 @@ export function rmaAxios<instance extends AxiosLike>(
         engine.skip(call, 'The response body is not JSON: the meter does not charge it.')
         return response
       }
-      const reported = readReportedUsage(json)
+      const reported = readResponseUsage(call.endpoint, json)
       const outcome = await engine.settle(call, {
         encoded: header('rma-receipt'),
         observed: {

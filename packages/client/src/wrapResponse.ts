@@ -1,9 +1,8 @@
-import { hashBytes } from '@rma/core'
+import { hashBytes, readResponseUsage } from '@rma/core'
 import { callsByTarget } from './callRegistry.js'
 import type { Call, Engine } from './createRmaEngine.js'
 import { createSseReceiptFilter } from './createSseReceiptFilter.js'
 import { ReceiptError } from './errors.js'
-import { readReportedUsage } from './readReportedUsage.js'
 
 const decoder = new TextDecoder()
 
@@ -71,7 +70,7 @@ async function wrapJson(engine: Engine, call: Call, response: Response): Promise
     engine.skip(call, 'The response body is not JSON: the meter does not charge it.')
     return rebuild(response, bytes)
   }
-  const reported = readReportedUsage(json)
+  const reported = readResponseUsage(call.endpoint, json)
   const outcome = await engine.settle(call, {
     encoded: response.headers.get('rma-receipt') ?? undefined,
     observed: {
@@ -88,7 +87,7 @@ async function wrapJson(engine: Engine, call: Call, response: Response): Promise
 
 function wrapStream(engine: Engine, call: Call, response: Response): Response {
   const reader = response.body!.getReader()
-  const filter = createSseReceiptFilter()
+  const filter = createSseReceiptFilter(call.endpoint)
   let finished = false
   const aborted = () => {
     if (finished) return

@@ -1,4 +1,10 @@
 export { allocateProRata } from './allocateProRata.js'
+export { canonicalPath } from './canonicalPath.js'
+export { chainKey } from './chainKey.js'
+export {
+  createFrameBoundaryScanner,
+  type FrameBoundaryScanner,
+} from './createFrameBoundaryScanner.js'
 export {
   type AmountInput,
   type CreatePriceTableParameters,
@@ -16,6 +22,14 @@ export {
   type PriceTableTree,
   priceEntryLeaf,
 } from './createPriceTableTree.js'
+export { createSseParser, type SseEvent, type SseParser } from './createSseParser.js'
+export {
+  type CreateStreamObserverOptions,
+  createStreamObserver,
+  maxObservedTextLength,
+  type StreamObservation,
+  type StreamObserver,
+} from './createStreamObserver.js'
 export {
   decodeAck,
   decodeAttestation,
@@ -24,6 +38,7 @@ export {
   encodeAttestation,
   encodeReceipt,
 } from './encoding.js'
+export { type Endpoint, endpointOf } from './endpointOf.js'
 export {
   BaseError,
   CumulativeAmountMismatchError,
@@ -58,7 +73,10 @@ export {
   receiptLeaf,
   verifyMerkleProof,
 } from './merkleTree.js'
+export { meteredEndpointOf } from './meteredEndpointOf.js'
+export { type AnthropicUsage, parseAnthropicUsage } from './parseAnthropicUsage.js'
 export { parseOpenAIUsage } from './parseOpenAIUsage.js'
+export { type PriceCallParameters, type PriceCallReturnType, priceCall } from './priceCall.js'
 export { type PriceEntry, priceEntryOf } from './priceEntryOf.js'
 export { priceTableVersionAt } from './priceTableVersionAt.js'
 export { checkUsage, priceTokens, priceUsage, resolveModelPrice } from './priceUsage.js'
@@ -76,6 +94,7 @@ export type {
   ReserveReturnType,
   StoredReceipt,
 } from './ReceiptStore.js'
+export { type ReadResponseUsageReturnType, readResponseUsage } from './readResponseUsage.js'
 export { type SignAckParameters, signAck } from './signAck.js'
 export { type SignAttestationParameters, signAttestation } from './signAttestation.js'
 export { type SignatureBackend, signatureBackend } from './signatureBackend.js'
@@ -127,7 +146,6 @@ export { type VerifyReceiptParameters, verifyReceipt } from './verifyReceipt.js'
 export {
   type ChainAnchor,
   type ChainIssue,
-  chainKey,
   type ReceiptChain,
   type VerifyReceiptChainOptions,
   type VerifyReceiptChainReturnType,

@@ -1,12 +1,13 @@
 import { type Signer, Wallet } from 'ethers'
 import { describe, expect, test } from 'vitest'
+import { chainKey } from './chainKey.js'
 import { CumulativeAmountMismatchError } from './errors.js'
 import { hashReceipt } from './hashReceipt.js'
 import { zeroHash } from './internal/bytes.js'
 import { signReceipt } from './signReceipt.js'
 import { createDomain } from './typedData.js'
 import type { Address, Hex, SignedUsageReceipt } from './types.js'
-import { chainKey, verifyReceiptChain } from './verifyReceiptChain.js'
+import { verifyReceiptChain } from './verifyReceiptChain.js'
 
 const domain = createDomain({ chainId: 31337, verifyingContract: `0x${'5f'.repeat(20)}` })
 const meterA = Wallet.createRandom()

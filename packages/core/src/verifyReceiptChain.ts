@@ -1,3 +1,4 @@
+import { chainKey } from './chainKey.js'
 import { BaseError, CumulativeAmountMismatchError } from './errors.js'
 import { expectedCumulativeAmount } from './expectedCumulativeAmount.js'
 import { hashReceipt } from './hashReceipt.js'
@@ -55,20 +56,6 @@ export type VerifyReceiptChainReturnType = {
   issues: ChainIssue[]
   /** `hashes[i]` is the hash of `receipts[i]` (undefined where it is malformed). */
   hashes: (Hex | undefined)[]
-}
-
-/**
- * The key of an (asset, meter, user) receipt chain, as used by `anchors` and by every party
- * that indexes chains (stores, the client's ledger, settlement). One meter key serving two
- * assets keeps two chains, each numbered from seq 1, so each asset's receipts verify gap-free
- * on their own. Case-insensitive.
- *
- * @example
- * const key = chainKey(receipt.assetId, receipt.meter, receipt.user)
- * anchors.set(key, { seq: settled.receipt.seq, hash: settled.hash })
- */
-export function chainKey(assetId: string, meter: string, user: string): string {
-  return `${assetId.toLowerCase()}:${meter.toLowerCase()}:${user.toLowerCase()}`
 }
 
 /**

@@ -1,8 +1,12 @@
 import {
   createBytesHasher,
+  createSseParser,
+  createStreamObserver,
   encodeReceipt,
   hashBytes,
+  readResponseUsage,
   type StoredReceipt,
+  type StreamObservation,
   type Usage,
   type UsageSource,
 } from '@rma/core'
@@ -14,12 +18,9 @@ import type { BodyEnding, ResponseHooks, StreamEnding, StreamEndReason } from '.
 import { outputTextOf } from './outputTextOf.js'
 import type { MeterConfig } from './resolveMeterConfig.js'
 import type { MeterEvents } from './rmaMeter.js'
-import { createSseParser } from './sse/createSseParser.js'
 import { sseErrorFrame } from './sse/sseErrorFrame.js'
 import type { RmaRequestContext } from './types.js'
-import { createStreamObserver, type StreamObservation } from './usage/createStreamObserver.js'
 import { estimateUsage, loadTokenizer } from './usage/estimateUsage.js'
-import { readResponseUsage } from './usage/readResponseUsage.js'
 
 /** How a stream was settled: its receipt, a refusal to store one, or nothing to charge. */
 type Settled =

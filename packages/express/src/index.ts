@@ -1,3 +1,11 @@
+// Protocol rules live in @rma/core (shared with @rma/client); re-exported for existing imports.
+export {
+  canonicalPath,
+  createSseParser,
+  type Endpoint,
+  endpointOf,
+  type SseEvent,
+} from '@rma/core'
 export {
   type AuthenticateParameters,
   type AuthenticateReturnType,
@@ -10,7 +18,6 @@ export {
   maxReadAttestationTtl,
   receiptListRequestHash,
 } from './authorizeReceiptRead.js'
-export { canonicalPath } from './canonicalPath.js'
 export { type CheckMeterOnChainParameters, checkMeterOnChain } from './checkMeterOnChain.js'
 export { clientGone } from './clientGone.js'
 export { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
@@ -52,9 +59,7 @@ export {
 } from './resolveProxyRoute.js'
 export { type MeterEvents, type RmaMeter, rmaMeter } from './rmaMeter.js'
 export { type RebateProofLike, type RmaRouterOptions, rmaRouter } from './rmaRouter.js'
-export { createSseParser, type SseEvent } from './sse/createSseParser.js'
 export type { RmaRequestContext } from './types.js'
-export { type Endpoint, endpointOf } from './usage/endpointOf.js'
 export { estimateUsage, loadTokenizer } from './usage/estimateUsage.js'
 export {
   type WorstCasePriceParameters,

@@ -2,10 +2,9 @@ import {
   type Address,
   expectedCumulativeAmount,
   hashReceipt,
-  priceUsage,
+  priceCall,
   type StoredReceipt,
   signReceipt,
-  UnknownModelError,
   type Usage,
   type UsageSource,
 } from '@rma/core'
@@ -35,9 +34,15 @@ export async function issueReceipt(
   const { config, context, usage, usageSource, model, responseHash } = parameters
   const { signer, address } = await config.signer()
   const timestamp = config.now()
-  const priced = price(config, model, String(context.body.model ?? ''), usage, timestamp)
-  const capped = context.maxAmount !== undefined && priced > context.maxAmount
-  const amount = capped ? (context.maxAmount as bigint) : priced
+  // The shared rule the client checks with; an unpriced call (unknownModel 'free') costs 0.
+  const { amount, capped } = priceCall({
+    prices: config.prices,
+    model,
+    requestedModel: String(context.body.model ?? ''),
+    usage,
+    at: timestamp,
+    maxAmount: context.maxAmount,
+  })
   const stored = await config.store.append({
     id: context.id,
     assetId: config.assetId,
@@ -70,23 +75,4 @@ export async function issueReceipt(
     },
   })
   return { ...stored, capped }
-}
-
-function price(
-  config: MeterConfig,
-  model: string,
-  requested: string,
-  usage: Usage,
-  at: number,
-): bigint {
-  for (const name of [model, requested]) {
-    try {
-      return priceUsage(config.prices, name, usage, { at })
-    } catch (error) {
-      if (!(error instanceof UnknownModelError)) throw error
-    }
-  }
-  // Only reachable with unknownModel 'free' (or an upstream reporting an unpriced model for a
-  // priced request model, which the loop above already covered).
-  return 0n
 }

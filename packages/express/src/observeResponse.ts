@@ -1,7 +1,7 @@
+import { createFrameBoundaryScanner } from '@rma/core'
 import type { Response } from 'express'
 import { markObserved, streamErrorOf } from './endStreamWithError.js'
 import { MeterError } from './errors.js'
-import { createFrameBoundaryScanner } from './sse/createFrameBoundaryScanner.js'
 
 /**
  * Why a stream is over: its success terminator arrived (`complete`), or the handler ended it

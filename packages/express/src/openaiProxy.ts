@@ -1,6 +1,6 @@
+import { canonicalPath, createSseParser, createStreamObserver } from '@rma/core'
 import type { Request, RequestHandler, Response } from 'express'
 import { Agent, fetch as undiciFetch } from 'undici'
-import { canonicalPath } from './canonicalPath.js'
 import { clientGone } from './clientGone.js'
 import { endStreamWithError } from './endStreamWithError.js'
 import { MeterError } from './errors.js'
@@ -8,13 +8,11 @@ import { readRawBody } from './readRawBody.js'
 import { defaultProxyRoutes, resolveProxyRoute } from './resolveProxyRoute.js'
 import { sendError } from './sendError.js'
 import { createIncludeUsageStripper } from './sse/createIncludeUsageStripper.js'
-import { createSseParser } from './sse/createSseParser.js'
-import { createStreamObserver } from './usage/createStreamObserver.js'
 
 export type OpenAIProxyOptions = {
   /** Base URL of an OpenAI-compatible API, including its version path: `https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`. */
   upstream: string
-  /** Sent upstream as `Authorization: Bearer <apiKey>`. The client's own Authorization is never forwarded. */
+  /** Sent upstream as `Authorization: Bearer <apiKey>` (as `x-api-key` on Anthropic's `/messages`). The client's own Authorization is never forwarded. */
   apiKey?: string
   /** Injected fetch (default: global fetch). */
   fetch?: typeof fetch
@@ -63,10 +61,20 @@ export type OpenAIProxyOptions = {
 
 // Never the caller's `openai-organization` / `openai-project`: with the provider's key they
 // would bill the caller's choice of the provider's organisations and projects.
-const forwardedRequestHeaders = ['content-type', 'accept', 'openai-beta', 'user-agent']
+const forwardedRequestHeaders = [
+  'content-type',
+  'accept',
+  'openai-beta',
+  'user-agent',
+  // Anthropic's API version and feature flags (its SDK always sends the version).
+  'anthropic-version',
+  'anthropic-beta',
+]
 const forwardedResponseHeaders = [
   'content-type',
   'x-request-id',
+  // Anthropic's request id.
+  'request-id',
   'openai-processing-ms',
   'openai-version',
   'openai-model',
@@ -140,7 +148,7 @@ export function openaiProxy(options: OpenAIProxyOptions): RequestHandler {
       try {
         response = await doFetch(`${upstream}${path}${query}`, {
           method: req.method,
-          headers: requestHeaders(req, options),
+          headers: requestHeaders(req, options, path),
           body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
           signal: controller.signal,
         })
@@ -278,7 +286,11 @@ function spliceIncludeUsage(raw: Buffer): Buffer | undefined {
   )
 }
 
-function requestHeaders(req: Request, options: OpenAIProxyOptions): Record<string, string> {
+function requestHeaders(
+  req: Request,
+  options: OpenAIProxyOptions,
+  path: string,
+): Record<string, string> {
   const headers: Record<string, string> = {}
   for (const name of forwardedRequestHeaders) {
     const value = req.get(name)
@@ -286,7 +298,9 @@ function requestHeaders(req: Request, options: OpenAIProxyOptions): Record<strin
   }
   if (options.organization) headers['openai-organization'] = options.organization
   if (options.project) headers['openai-project'] = options.project
-  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`
+  // Anthropic's Messages API takes its key in `x-api-key`.
+  if (options.apiKey && path === '/messages') headers['x-api-key'] = options.apiKey
+  else if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`
   return headers
 }
 

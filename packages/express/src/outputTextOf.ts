@@ -1,9 +1,10 @@
-import type { Endpoint } from './usage/endpointOf.js'
+import type { Endpoint } from '@rma/core'
 
 /**
  * The generated text of a JSON response, for estimating output tokens when the upstream
  * reported no usage: chat message content, refusals and tool-call arguments; completion text;
- * Responses API output text and function-call arguments. Embeddings have no output.
+ * Responses API output text and function-call arguments; Anthropic content blocks (text,
+ * thinking, tool names and inputs). Embeddings have no output.
  *
  * @example
  * outputTextOf('chat', { choices: [{ message: { content: 'Hi' } }] }) // 'Hi'
@@ -38,6 +39,16 @@ export function outputTextOf(endpoint: Endpoint, body: unknown): string {
         const c = record(content)
         add(c.text)
         add(c.refusal)
+      }
+    }
+  if (endpoint === 'messages')
+    for (const block of list(root.content)) {
+      const b = record(block)
+      add(b.text)
+      add(b.thinking)
+      if (b.type === 'tool_use') {
+        add(b.name)
+        add(JSON.stringify(b.input ?? {}))
       }
     }
   return parts.join('')

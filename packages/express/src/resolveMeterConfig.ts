@@ -3,7 +3,9 @@ import {
   BaseError,
   createDomain,
   createPriceTableRoots,
+  type Endpoint,
   type Hex,
+  meteredEndpointOf,
   type PriceTable,
   type PriceTableRoots,
   type ReceiptStore,
@@ -14,7 +16,6 @@ import type { Identify } from './authenticate.js'
 import type { PrepaidConfig } from './createPrepaidCoverage.js'
 import { MeterError } from './errors.js'
 import { loadMeterSignerSync, type MeterKeySource } from './loadMeterSigner.js'
-import { type Endpoint, endpointOf } from './usage/endpointOf.js'
 
 /** A logger in the shape of pino, winston or console; the meter never logs key material. */
 export type MeterLogger = {
@@ -38,7 +39,8 @@ export type RmaMeterOptions = MeterKeySource & {
   /**
    * Which requests are metered, and as which endpoint; `path` is the request's
    * `canonicalPath` (lower case, decoded once, dots and slashes resolved). Default:
-   * `POST` to the four OpenAI paths under any prefix.
+   * `POST` to the four OpenAI paths under any prefix and Anthropic's `…/v1/messages`
+   * (`meteredEndpointOf` of `@rma/core`).
    */
   route?: (path: string, method: string) => Endpoint | undefined
   /**
@@ -163,8 +165,9 @@ export type MeterConfig = {
   signer: () => Promise<{ signer: Signer; address: Address }>
 }
 
-const defaultRoute = (path: string, method: string) =>
-  method === 'POST' ? endpointOf(path) : undefined
+// The client attests exactly these calls (`isMeteredCall` applies the same rule).
+const defaultRoute = (path: string, method: string): Endpoint | undefined =>
+  meteredEndpointOf(method, path)
 
 /**
  * Validates options and applies defaults, and loads the meter key; throws {@link MeterError}

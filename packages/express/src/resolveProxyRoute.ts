@@ -1,5 +1,5 @@
+import { canonicalPath } from '@rma/core'
 import type { Request } from 'express'
-import { canonicalPath } from './canonicalPath.js'
 import { MeterError } from './errors.js'
 
 /**
@@ -13,6 +13,8 @@ export const defaultProxyRoutes: readonly string[] = [
   '/completions',
   '/responses',
   '/embeddings',
+  // Anthropic Messages (an upstream of `https://api.anthropic.com/v1`; `x-api-key` auth).
+  '/messages',
 ]
 
 export type ResolveProxyRouteParameters = {

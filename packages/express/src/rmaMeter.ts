@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto'
 import {
   type Address,
   BaseError,
+  canonicalPath,
   decodeAck,
+  type Endpoint,
   hashAttestation,
   hashBytes,
   type ModelPrice,
@@ -16,7 +18,6 @@ import {
 import { EventEmitter } from 'eventemitter3'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { authenticate } from './authenticate.js'
-import { canonicalPath } from './canonicalPath.js'
 import { checkMeterOnChain } from './checkMeterOnChain.js'
 import {
   createPriceTableCommitments,
@@ -42,7 +43,6 @@ import { type MeterConfig, type RmaMeterOptions, resolveMeterConfig } from './re
 import { sendError } from './sendError.js'
 import { storeCall } from './storeCall.js'
 import type { RmaRequestContext } from './types.js'
-import type { Endpoint } from './usage/endpointOf.js'
 import { loadTokenizer } from './usage/estimateUsage.js'
 import { worstCasePrice } from './worstCasePrice.js'
 

@@ -1,7 +1,6 @@
-import type { Address, Hex, Usage } from '@rma/core'
+import type { Address, Endpoint, Hex, Usage } from '@rma/core'
 import type { PrepaidHold } from './createPrepaidCoverage.js'
 import type { RequestFields } from './requestFields.js'
-import type { Endpoint } from './usage/endpointOf.js'
 
 /** What the meter knows about a metered call; on `req.rma` for handlers after it. */
 export type RmaRequestContext = {

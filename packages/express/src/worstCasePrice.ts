@@ -1,6 +1,5 @@
-import { type ModelPrice, priceTokens } from '@rma/core'
+import { type Endpoint, type ModelPrice, priceTokens } from '@rma/core'
 import { MeterError } from './errors.js'
-import type { Endpoint } from './usage/endpointOf.js'
 
 export type WorstCasePriceParameters = {
   endpoint: Endpoint
@@ -27,7 +26,8 @@ export type WorstCasePriceReturnType = {
  * The most a call can cost, from its request alone: every byte of the body counted as an input
  * token at the dearest input price (input, cache read or cache write; a token of text is at least one byte, and the JSON around it adds
  * more bytes than the upstream's message framing adds tokens), plus its max output tokens
- * (`max_completion_tokens`, `max_tokens` or `max_output_tokens`, else the default) times the
+ * (`max_completion_tokens`, `max_tokens` or `max_output_tokens`, else the default; Anthropic
+ * `messages` require their `max_tokens`, no default applies) times the
  * number of choices (`n`, `best_of`) at the higher of the output and reasoning prices. Image
  * inputs are not bounded by their bytes; the receipt's cap still holds for them.
  *
@@ -69,7 +69,7 @@ function maxOutputTokens(
   const names =
     endpoint === 'chat'
       ? ['max_completion_tokens', 'max_tokens']
-      : endpoint === 'completions'
+      : endpoint === 'completions' || endpoint === 'messages'
         ? ['max_tokens']
         : ['max_output_tokens']
   let bound: number | undefined
@@ -80,7 +80,8 @@ function maxOutputTokens(
       break
     }
   }
-  bound ??= fallback
+  // Anthropic requires `max_tokens`: the bound is always the request's own.
+  bound ??= endpoint === 'messages' ? undefined : fallback
   if (bound === undefined)
     throw new MeterError({
       status: 400,
@@ -89,7 +90,9 @@ function maxOutputTokens(
       message: `Set ${names.join(' or ')}: this server prices every call at its most before serving it.`,
     })
   const choices =
-    endpoint === 'responses' ? 1 : Math.max(countOf(body, 'n') ?? 1, countOf(body, 'best_of') ?? 1)
+    endpoint === 'responses' || endpoint === 'messages'
+      ? 1
+      : Math.max(countOf(body, 'n') ?? 1, countOf(body, 'best_of') ?? 1)
   return bound * choices
 }
 

@@ -1,4 +1,12 @@
 export { type AttestWithParameters, attestWith } from './attestWith.js'
+export {
+  createFakeAnthropicUpstream,
+  type FakeAnthropicUpstream,
+  fakeAnthropicMessage,
+  fakeAnthropicModel,
+  fakeAnthropicStream,
+  fakeAnthropicUsage,
+} from './createFakeAnthropicUpstream.js'
 export { createFakeUpstream, type FakeUpstream, fakeUsage } from './createFakeUpstream.js'
 export {
   type AttestTarget,

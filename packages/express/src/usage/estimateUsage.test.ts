@@ -297,3 +297,29 @@ describe('bounded work on huge texts', () => {
     }
   })
 })
+
+describe('Anthropic Messages', () => {
+  test('system (string or blocks), messages and tools count; output capped at max_tokens', () => {
+    const request = {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 5,
+      system: [{ type: 'text', text: 'You are terse.', cache_control: { type: 'ephemeral' } }],
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is 2+2?' }] }],
+      tools: [
+        { name: 'get_weather', description: 'Weather for a city', input_schema: weatherParameters },
+      ],
+    }
+    // 3 priming + (2 + 4 + 14) tools + (3 + 7) message + 4 system; 9 output tokens capped at 5
+    expect(estimateUsage({ endpoint: 'messages', request, outputText: reply })).toEqual(
+      usage(37, 5),
+    )
+    expect(
+      estimateUsage({
+        endpoint: 'messages',
+        request: { ...request, system: 'You are terse.' },
+        outputText: '',
+      }).inputTokens,
+    ).toBe(37)
+    expect(maxOutputTokens('messages', request)).toBe(5)
+  })
+})

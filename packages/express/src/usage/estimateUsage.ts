@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto'
-import { BaseError, type Usage } from '@rma/core'
-import type { Endpoint } from './endpointOf.js'
+import { BaseError, type Endpoint, type Usage } from '@rma/core'
 import { isRecord } from './isRecord.js'
 
 /** What an estimate is made from: the parsed request body and the text the model produced. */
@@ -132,6 +131,9 @@ export function maxOutputTokens(endpoint: Endpoint, request: unknown): number | 
     case 'responses':
       perChoice = count(request.max_output_tokens)
       break
+    case 'messages':
+      perChoice = count(request.max_tokens)
+      break
     case 'embeddings':
       return undefined
   }
@@ -149,7 +151,8 @@ export function maxOutputTokens(endpoint: Endpoint, request: unknown): number | 
  * image part, the smallest image charge; 3 tokens per message and 3 to prime the reply, as in
  * OpenAI's token-counting guide) plus the `tools` definitions; Completions `prompt` (and `suffix`);
  * Responses `input` (a string, or message, function-call and function-call-output items) plus
- * `instructions` and `tools`; Embeddings `input` (strings, or token arrays counted by length).
+ * `instructions` and `tools`; Embeddings `input` (strings, or token arrays counted by length);
+ * Anthropic Messages like Chat plus `system` (tools with their `input_schema`).
  *
  * Output tokens: the tokens of `outputText`, capped at {@link maxOutputTokens} (an aborted
  * stream cannot be billed beyond what the request allowed); 0 for Embeddings. Cached and
@@ -191,6 +194,9 @@ export function estimateUsage({ endpoint, request, outputText }: EstimateUsagePa
       break
     case 'embeddings':
       inputTokens = promptTokens(body.input)
+      break
+    case 'messages':
+      inputTokens = chatInputTokens(body) + contentTokens(body.system)
       break
   }
   return { inputTokens, cachedInputTokens: 0, outputTokens, reasoningTokens: 0 }
@@ -256,6 +262,7 @@ function toolsTokens(tools: unknown): number {
     const fn = isRecord(tool.function) ? tool.function : tool
     total += tokens(fn.name) + tokens(fn.description)
     if (fn.parameters !== undefined) total += tokens(json(fn.parameters))
+    if (fn.input_schema !== undefined) total += tokens(json(fn.input_schema))
   }
   return total
 }

@@ -1,6 +1,7 @@
+import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { createSseParser, type SseEvent } from './createSseParser.js'
-import { chunkings, splitAt } from './testing/chunkings.js'
+import { chunkingArbitrary, cutAt } from './testing/chunkingArbitrary.js'
 
 const encoder = new TextEncoder()
 
@@ -50,22 +51,24 @@ describe('createSseParser', () => {
     expect(parse([sample])).toEqual(sampleEvents)
   })
 
-  test('any chunking gives the events of one chunk (every cut, bytes, seeded random)', () => {
+  test('any chunking gives the events of one chunk (every cut, every byte alone, property)', () => {
     const bytes = encoder.encode(sample)
-    let runs = 0
-    for (const chunks of chunkings(bytes)) {
-      expect(parse(chunks)).toEqual(sampleEvents)
-      runs++
-    }
-    expect(runs).toBeGreaterThan(bytes.length + 200)
+    for (let cut = 0; cut <= bytes.length; cut++)
+      expect(parse(cutAt(bytes, [cut]))).toEqual(sampleEvents)
+    expect(parse(cutAt(bytes, Array.from(bytes.keys())))).toEqual(sampleEvents)
+    fc.assert(
+      fc.property(chunkingArbitrary(bytes), (chunks) => {
+        expect(parse(chunks)).toEqual(sampleEvents)
+      }),
+      { numRuns: 500 },
+    )
   })
 
   test('every pair of cuts in a CRLF and UTF-8 stream gives the same events', () => {
     const bytes = encoder.encode('data: é🚀\r\n\r\ndata: b\r\r')
     const expected = [message('é🚀'), message('b')]
     for (let a = 0; a <= bytes.length; a++)
-      for (let b = a; b <= bytes.length; b++)
-        expect(parse(splitAt(bytes, [a, b]))).toEqual(expected)
+      for (let b = a; b <= bytes.length; b++) expect(parse(cutAt(bytes, [a, b]))).toEqual(expected)
   })
 
   test('CRLF line endings', () => {

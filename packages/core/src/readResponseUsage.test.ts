@@ -1,6 +1,11 @@
-import { BaseError, InvalidUsageError } from '@rma/core'
 import { describe, expect, test } from 'vitest'
+import { BaseError, InvalidUsageError } from './errors.js'
 import { readResponseUsage } from './readResponseUsage.js'
+import {
+  anthropicCachedMessage,
+  anthropicCachedUsage,
+  anthropicModel,
+} from './testing/anthropicStreams.js'
 
 const chatCompletion = {
   id: 'chatcmpl-1',
@@ -101,6 +106,33 @@ describe('readResponseUsage', () => {
     expect(readResponseUsage('responses', event).model).toBe('o4-mini-2025-04-16')
     // Only the Responses API wraps: a chat body with a `response` member has no usage.
     expect(readResponseUsage('chat', event).usage).toBeUndefined()
+  })
+
+  test('Anthropic Messages: cache reads and writes added into the input count', () => {
+    expect(readResponseUsage('messages', anthropicCachedMessage)).toEqual({
+      usage: anthropicCachedUsage,
+      model: anthropicModel,
+      error: undefined,
+    })
+    // The same body read as an OpenAI one would bill 3 input tokens instead of 3,047.
+    expect(readResponseUsage('chat', anthropicCachedMessage).usage?.inputTokens).toBe(3)
+  })
+
+  test('Anthropic error bodies have no usage; malformed usage is reported', () => {
+    const error = {
+      type: 'error',
+      error: { type: 'overloaded_error', message: 'Overloaded' },
+      request_id: 'req_1',
+    }
+    expect(readResponseUsage('messages', error)).toEqual({
+      usage: undefined,
+      model: undefined,
+      error: undefined,
+    })
+    const bad = readResponseUsage('messages', { model: 'm', usage: { output_tokens: 3 } })
+    expect(bad.usage).toBeUndefined()
+    expect(bad.error).toBeInstanceOf(InvalidUsageError)
+    expect(bad.error?.shortMessage).toBe('Usage has no "input_tokens".')
   })
 
   test('absent or null usage is undefined without an error', () => {

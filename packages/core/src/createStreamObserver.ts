@@ -1,8 +1,9 @@
-import type { Usage } from '@rma/core'
-import type { SseEvent } from '../sse/createSseParser.js'
+import type { SseEvent } from './createSseParser.js'
 import type { Endpoint } from './endpointOf.js'
-import { isRecord } from './isRecord.js'
+import { isRecord } from './internal/isRecord.js'
+import { parseAnthropicUsage } from './parseAnthropicUsage.js'
 import { readResponseUsage } from './readResponseUsage.js'
+import type { Usage } from './types.js'
 
 /** What a streamed response said about itself, so far. */
 export type StreamObservation = {
@@ -16,12 +17,18 @@ export type StreamObservation = {
    * {@link maxObservedTextLength} UTF-16 code units are kept.
    */
   outputText: string
-  /** The stream's success terminator arrived: `data: [DONE]` or `response.completed`. */
+  /** The stream's success terminator arrived: `data: [DONE]`, `response.completed` or `message_stop`. */
   done: boolean
   /** The stream reported an error (`error` event or payload, `response.failed`, `response.incomplete`). */
   failed: boolean
   /** Data frames that were not JSON objects or carried malformed usage (ignored otherwise). */
   invalidFrames: number
+}
+
+/** Options of {@link createStreamObserver}. */
+export type CreateStreamObserverOptions = {
+  /** Keep the generated text in `outputText` (default true; the client, which never estimates, turns it off). */
+  collectText?: boolean
 }
 
 /** Collects a {@link StreamObservation} from the events of one streamed response. */
@@ -48,6 +55,13 @@ const responsesTextDeltas = new Set([
   'response.reasoning_text.delta',
 ])
 
+/** Where each Anthropic `content_block_delta` kind carries its generated text. */
+const messagesDeltaText: Readonly<Record<string, string>> = {
+  text_delta: 'text',
+  input_json_delta: 'partial_json',
+  thinking_delta: 'thinking',
+}
+
 /**
  * Watches the SSE events of a streamed response (fed by `createSseParser`) for its usage,
  * model and generated text:
@@ -60,6 +74,12 @@ const responsesTextDeltas = new Set([
  *   `response.output_item.added`; `response.created` gives the model; `response.completed` gives
  *   usage and model and sets `done`; `response.incomplete` and `response.failed` set `failed`
  *   and still give their usage; an `error` event sets `failed`.
+ * - Anthropic Messages: `message_start` gives the model and the usage known at the start
+ *   (input, cache reads and writes); each `message_delta` usage updates it field by field (its
+ *   counts are cumulative; Anthropic sends `output_tokens` there, newer versions the input counts
+ *   too); the merged object is read with `parseAnthropicUsage`. Text from `content_block_start`
+ *   (tool names) and `content_block_delta` (`text_delta`, `input_json_delta`, `thinking_delta`);
+ *   `message_stop` sets `done`; an `error` event sets `failed`; `ping` is ignored.
  *
  * The event type is the payload's `type`, else the SSE `event:` field. Frames that are not JSON
  * objects count in `invalidFrames`; the observer never throws.
@@ -73,8 +93,14 @@ const responsesTextDeltas = new Set([
  *   const { usage, model, outputText, done } = observer.result()
  * })
  */
-export function createStreamObserver(endpoint: Endpoint): StreamObserver {
+export function createStreamObserver(
+  endpoint: Endpoint,
+  options: CreateStreamObserverOptions = {},
+): StreamObserver {
+  const collectText = options.collectText ?? true
   let usage: Usage | undefined
+  // Anthropic: the usage fields seen so far, `message_start`'s overwritten by `message_delta`'s.
+  let messagesUsage: Record<string, unknown> = {}
   let model: string | undefined
   let outputText = ''
   let done = false
@@ -82,7 +108,7 @@ export function createStreamObserver(endpoint: Endpoint): StreamObserver {
   let invalidFrames = 0
 
   function append(text: unknown) {
-    if (typeof text !== 'string' || text === '') return
+    if (!collectText || typeof text !== 'string' || text === '') return
     const room = maxObservedTextLength - outputText.length
     if (room <= 0) return
     outputText += text.length > room ? text.slice(0, room) : text
@@ -148,6 +174,55 @@ export function createStreamObserver(endpoint: Endpoint): StreamObserver {
     }
   }
 
+  function mergeMessagesUsage(reported: unknown) {
+    if (reported === undefined || reported === null) return
+    if (!isRecord(reported)) {
+      invalidFrames++
+      return
+    }
+    const merged = { ...messagesUsage }
+    for (const [key, value] of Object.entries(reported))
+      if (value !== undefined && value !== null) merged[key] = value
+    try {
+      usage = parseAnthropicUsage(merged)
+      messagesUsage = merged
+    } catch {
+      invalidFrames++
+    }
+  }
+
+  function onMessagesEvent(type: string | undefined, payload: Record<string, unknown>) {
+    switch (type) {
+      case 'message_start': {
+        const message = payload.message
+        if (!isRecord(message)) return
+        if (typeof message.model === 'string' && message.model !== '') model = message.model
+        return mergeMessagesUsage(message.usage)
+      }
+      case 'content_block_start': {
+        const block = payload.content_block
+        if (!isRecord(block)) return
+        append(block.name)
+        append(block.text)
+        return append(block.thinking)
+      }
+      case 'content_block_delta': {
+        const delta = payload.delta
+        if (!isRecord(delta) || typeof delta.type !== 'string') return
+        const field = messagesDeltaText[delta.type]
+        return field === undefined ? undefined : append(delta[field])
+      }
+      case 'message_delta':
+        return mergeMessagesUsage(payload.usage)
+      case 'message_stop':
+        done = true
+        return
+      case 'error':
+        failed = true
+        return
+    }
+  }
+
   return {
     onEvent(event) {
       if (event.data === '[DONE]') {
@@ -165,8 +240,12 @@ export function createStreamObserver(endpoint: Endpoint): StreamObserver {
         invalidFrames++
         return
       }
-      if (endpoint === 'responses') {
+      if (endpoint === 'responses' || endpoint === 'messages') {
         const type = typeof payload.type === 'string' ? payload.type : event.event
+        if (endpoint === 'messages') {
+          if (event.event === 'error') failed = true
+          return onMessagesEvent(type, payload)
+        }
         return onResponsesEvent(type, payload)
       }
       if (event.event === 'error') failed = true

@@ -25,6 +25,9 @@ describe('endpointOf', () => {
     ['/v1/chat/%63ompletions', 'chat'],
     ['/v1/chat/completions/.', 'chat'],
     ['/v1/x/../chat/completions', 'chat'],
+    ['/v1/messages', 'messages'],
+    ['/anthropic/v1/messages', 'messages'],
+    ['/v1/Messages/', 'messages'],
   ] as const)('%s → %s', (path, endpoint) => {
     expect(endpointOf(path)).toBe(endpoint)
   })
@@ -44,6 +47,10 @@ describe('endpointOf', () => {
     '/v1/chat\\completions',
     '/v1/chat/completions;x',
     '/v1/models?path=/v1/chat/completions',
+    '/messages',
+    '/v1/threads/thread_abc/messages',
+    '/v1/messages/count_tokens',
+    '/v1/messages/batches',
   ])('%j → undefined', (path) => {
     expect(endpointOf(path)).toBeUndefined()
   })

@@ -1,6 +1,9 @@
-import { BaseError, parseOpenAIUsage, type Usage } from '@rma/core'
 import type { Endpoint } from './endpointOf.js'
-import { isRecord } from './isRecord.js'
+import { BaseError } from './errors.js'
+import { isRecord } from './internal/isRecord.js'
+import { parseAnthropicUsage } from './parseAnthropicUsage.js'
+import { parseOpenAIUsage } from './parseOpenAIUsage.js'
+import type { Usage } from './types.js'
 
 /** What a JSON response says about its own usage. */
 export type ReadResponseUsageReturnType = {
@@ -16,7 +19,12 @@ export type ReadResponseUsageReturnType = {
  * Reads the reported usage and model of a parsed JSON response body. Chat Completions,
  * Completions and Embeddings carry them at `body.usage` and `body.model`; so does a Responses
  * API `Response` object. For `responses`, an event payload wrapping one
- * (`{ type: 'response.completed', response }`) is read too.
+ * (`{ type: 'response.completed', response }`) is read too. Anthropic `messages` carry them at
+ * `body.usage` and `body.model` too, read with {@link parseAnthropicUsage} (cache reads and
+ * writes added into the input count); every other endpoint with {@link parseOpenAIUsage}.
+ *
+ * The meter prices what this returns and the client compares the receipt with what this
+ * returns, on the same bytes: the one rule both sides apply.
  *
  * An absent or `null` usage gives `usage: undefined` without an error (error bodies, background
  * responses still in progress); a malformed one gives `usage: undefined` and the
@@ -35,7 +43,8 @@ export function readResponseUsage(endpoint: Endpoint, body: unknown): ReadRespon
   if (usage === undefined || usage === null)
     return { usage: undefined, model: named, error: undefined }
   try {
-    return { usage: parseOpenAIUsage(usage), model: named, error: undefined }
+    const parsed = endpoint === 'messages' ? parseAnthropicUsage(usage) : parseOpenAIUsage(usage)
+    return { usage: parsed, model: named, error: undefined }
   } catch (error) {
     return {
       usage: undefined,

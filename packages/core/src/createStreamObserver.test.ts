@@ -1,7 +1,16 @@
+import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { createSseParser, type SseEvent } from '../sse/createSseParser.js'
+import { createSseParser, type SseEvent } from './createSseParser.js'
 import { createStreamObserver, maxObservedTextLength } from './createStreamObserver.js'
 import type { Endpoint } from './endpointOf.js'
+import {
+  anthropicBasicStream,
+  anthropicCachedStream,
+  anthropicCachedUsage,
+  anthropicModel,
+  anthropicOverloadedStream,
+} from './testing/anthropicStreams.js'
+import { chunkingArbitrary } from './testing/chunkingArbitrary.js'
 
 const data = (payload: unknown, event?: string): SseEvent => ({
   event,
@@ -304,5 +313,111 @@ describe('createStreamObserver', () => {
       done: true,
       usage: { inputTokens: 37 },
     })
+  })
+})
+
+describe('createStreamObserver: Anthropic Messages', () => {
+  const run = (stream: string, chunks: Uint8Array[] = [new TextEncoder().encode(stream)]) => {
+    const observer = createStreamObserver('messages')
+    const parser = createSseParser(observer.onEvent)
+    for (const chunk of chunks) parser.push(chunk)
+    parser.end()
+    return observer.result()
+  }
+
+  test('message_start input + cache counts, message_delta cumulative output: the billed usage', () => {
+    expect(run(anthropicCachedStream)).toEqual({
+      usage: anthropicCachedUsage,
+      model: anthropicModel,
+      outputText: 'Hello wörld 🚀get_weather{"location": "Paris"}',
+      done: true,
+      failed: false,
+      invalidFrames: 0,
+    })
+  })
+
+  test('the older shape: message_delta has output_tokens only, input comes from message_start', () => {
+    expect(run(anthropicBasicStream)).toMatchObject({
+      usage: {
+        inputTokens: 25,
+        cachedInputTokens: 0,
+        cacheWriteTokens: 0,
+        outputTokens: 15,
+        reasoningTokens: 0,
+      },
+      outputText: 'Hello!',
+      done: true,
+    })
+  })
+
+  test('the same result for any chunking of the bytes (property)', () => {
+    const bytes = new TextEncoder().encode(anthropicCachedStream)
+    const once = run(anthropicCachedStream)
+    fc.assert(
+      fc.property(chunkingArbitrary(bytes), (chunks) => {
+        expect(run(anthropicCachedStream, chunks)).toEqual(once)
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  test('a stream cut before message_stop is not done; its usage so far is known', () => {
+    const cut = anthropicCachedStream.slice(
+      0,
+      anthropicCachedStream.indexOf('event: message_delta'),
+    )
+    expect(run(cut)).toMatchObject({
+      done: false,
+      usage: {
+        inputTokens: 3047,
+        cachedInputTokens: 1000,
+        cacheWriteTokens: 2044,
+        outputTokens: 1,
+      },
+    })
+  })
+
+  test('an error event sets failed', () => {
+    expect(run(anthropicOverloadedStream)).toMatchObject({ failed: true, done: false })
+  })
+
+  test('thinking deltas count as output; signature deltas do not', () => {
+    const observer = createStreamObserver('messages')
+    observer.onEvent(
+      data({
+        type: 'content_block_delta',
+        index: 0,
+        delta: { type: 'thinking_delta', thinking: 'hm' },
+      }),
+    )
+    observer.onEvent(
+      data({
+        type: 'content_block_delta',
+        index: 0,
+        delta: { type: 'signature_delta', signature: 'EqQB' },
+      }),
+    )
+    expect(observer.result().outputText).toBe('hm')
+  })
+
+  test('malformed usage is counted and the last good usage kept; the event line is the fallback type', () => {
+    const observer = createStreamObserver('messages')
+    observer.onEvent(data({ message: { model: 'm', usage: { input_tokens: 5 } } }, 'message_start'))
+    observer.onEvent(data({ type: 'message_delta', usage: { output_tokens: -1 } }))
+    observer.onEvent(data({ type: 'message_delta', usage: 'x' }))
+    expect(observer.result()).toMatchObject({
+      model: 'm',
+      usage: { inputTokens: 5, outputTokens: 0 },
+      invalidFrames: 2,
+    })
+    observer.onEvent(data({ type: 'message_delta', usage: { output_tokens: 7 } }))
+    expect(observer.result().usage).toMatchObject({ inputTokens: 5, outputTokens: 7 })
+  })
+
+  test('collectText: false keeps no text', () => {
+    const observer = createStreamObserver('messages', { collectText: false })
+    const parser = createSseParser(observer.onEvent)
+    parser.push(new TextEncoder().encode(anthropicCachedStream))
+    expect(observer.result()).toMatchObject({ outputText: '', usage: anthropicCachedUsage })
   })
 })

@@ -1,14 +1,19 @@
-import { canonicalPath } from '../canonicalPath.js'
+import { canonicalPath } from './canonicalPath.js'
 
-/** The OpenAI-compatible endpoints the meter understands. */
-export type Endpoint = 'chat' | 'completions' | 'responses' | 'embeddings'
+/**
+ * The metered endpoints: OpenAI's Chat Completions (`chat`), legacy Completions, Responses and
+ * Embeddings, and Anthropic's Messages (`messages`).
+ */
+export type Endpoint = 'chat' | 'completions' | 'responses' | 'embeddings' | 'messages'
 
-// Longest suffix first: `/chat/completions` also ends with `/completions`.
+// Longest suffix first: `/chat/completions` also ends with `/completions`. Anthropic's route
+// keeps its `/v1`: OpenAI's Assistants API has `/threads/{id}/messages`, which is not a paid call.
 const suffixes: readonly (readonly [string, Endpoint])[] = [
   ['/chat/completions', 'chat'],
   ['/completions', 'completions'],
   ['/responses', 'responses'],
   ['/embeddings', 'embeddings'],
+  ['/v1/messages', 'messages'],
 ]
 
 /**
@@ -16,13 +21,16 @@ const suffixes: readonly (readonly [string, Endpoint])[] = [
  * `.` segments, repeated or trailing slashes and percent-encoded letters do not hide a paid
  * route), by its last segments, so any mount prefix works (`/v1/chat/completions`,
  * `/chat/completions`, `/openai/v1/chat/completions`, Azure's
- * `/openai/deployments/{name}/chat/completions`). The query string and a fragment are ignored.
- * Paths below an endpoint (`/v1/responses/{id}`: retrieving, not generating), anything else
- * and a path without a canonical form give `undefined`.
+ * `/openai/deployments/{name}/chat/completions`, `/anthropic/v1/messages`). The query string
+ * and a fragment are ignored. Paths below an endpoint (`/v1/responses/{id}`: retrieving, not
+ * generating; `/v1/messages/count_tokens`), anything else and a path without a canonical form
+ * give `undefined`. The client and the meter both decide with this function, so what one
+ * attests the other meters.
  *
  * @example
  * endpointOf('/openai/v1/chat/completions?api-version=1') // 'chat'
  * endpointOf('/v1/CHAT/%63ompletions/.') // 'chat'
+ * endpointOf('/v1/messages') // 'messages'
  * endpointOf('/v1/models') // undefined
  */
 export function endpointOf(path: string): Endpoint | undefined {
