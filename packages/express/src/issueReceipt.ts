@@ -9,6 +9,7 @@ import {
   type Usage,
   type UsageSource,
 } from '@rma/core'
+import { priceTableRoot } from './priceTableRoot.js'
 import type { MeterConfig } from './resolveMeterConfig.js'
 import type { RmaRequestContext } from './types.js'
 
@@ -57,9 +58,12 @@ export async function issueReceipt(
           responseHash,
           model,
           ...usage,
+          cacheWriteTokens: usage.cacheWriteTokens ?? 0,
           usageSource,
           amount,
           cumulativeAmount: expectedCumulativeAmount(head.cumulativeAmount, amount),
+          priceTable: priceTableRoot(config.prices, timestamp),
+          attestation: context.attestation,
           timestamp,
         },
       })

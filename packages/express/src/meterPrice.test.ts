@@ -151,7 +151,13 @@ describe('price: a call whose worst case exceeds maxAmount is refused up front',
 
 describe('worstCasePrice', () => {
   test('bytes as input tokens at the input price, max output × choices at the higher output price, rounded up', () => {
-    const table = { input: 1_000_000n, cachedInput: 0n, output: 2_000_000n, reasoning: 3_000_000n }
+    const table = {
+      input: 1_000_000n,
+      cachedInput: 0n,
+      cacheWrite: 1_000_000n,
+      output: 2_000_000n,
+      reasoning: 3_000_000n,
+    }
     expect(
       worstCasePrice({
         endpoint: 'chat',

@@ -3,6 +3,7 @@ import {
   type Address,
   BaseError,
   decodeAck,
+  hashAttestation,
   hashBytes,
   type ModelPrice,
   resolveModelPrice,
@@ -10,6 +11,7 @@ import {
   UnknownModelError,
   type Usage,
   verifyAck,
+  zeroHash,
 } from '@rma/core'
 import { EventEmitter } from 'eventemitter3'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
@@ -375,6 +377,7 @@ async function begin(
     stream: fields.stream === true,
     inline: req.get('rma-receipt') === 'inline',
     maxAmount,
+    attestation: attestation ? hashAttestation(attestation, config.domain) : zeroHash,
     startedAt,
     prepaid,
   }

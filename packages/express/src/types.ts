@@ -26,6 +26,11 @@ export type RmaRequestContext = {
   inline: boolean
   /** The spend cap of the caller's attestation, if any. */
   maxAmount: bigint | undefined
+  /**
+   * The EIP-712 digest of the caller's attestation (`hashAttestation`), which its receipt names
+   * in `attestation`; 32 zero bytes in custodial mode.
+   */
+  attestation: Hex
   startedAt: number
   /**
    * Set by a handler (such as `openaiProxy`) that read the upstream's usage itself, for
