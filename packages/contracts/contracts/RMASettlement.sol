@@ -6,6 +6,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {
+    Attestation, Finding, PriceEntry, Receipt, RMAFraudVerifier
+} from "./RMAFraudVerifier.sol";
 
 /// @title RMA settlement: one contract, many model assets.
 /// @notice Each asset settles batches of usage receipts. A batch's revenue is pulled from the
@@ -77,6 +80,13 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// plus a margin for confirmations and an outage, so every voucher acked before a request
     /// is settled before the withdrawal can leave.
     uint64 public immutable withdrawalDelay;
+    /// @notice Seconds after a receipt's `timestamp` during which it can prove a fraud (later:
+    /// `ReceiptTooOld`), fixed at deployment. Every asset's unbonding delay is at least this
+    /// long, so stake at risk when a receipt was signed is still there to slash.
+    uint64 public immutable proofWindow;
+    /// @notice The stateless contract that checks fraud proofs' signatures, Merkle proofs and
+    /// price rule (the settlement contract forwards each proof's calldata to it).
+    RMAFraudVerifier public immutable fraudVerifier;
     uint256 private immutable _cachedChainId;
     bytes32 private immutable _cachedDomainSeparator;
 
@@ -109,6 +119,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         // Whether it settles prepaid (settlePrepaid), set by its first settlement if that is
         // prepaid; an asset with a settled epoch and no flag settles postpaid (settle).
         bool prepaid;
+        // Set by a proven fraud: settle and settlePrepaid revert until the issuer resumes.
+        bool frozen;
         // slot 3: the accumulator beside the active stake it divides by
         uint160 rewardPerStake;
         uint96 totalStake;
@@ -146,6 +158,10 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         // slot 2
         uint96 unbonding;
         uint64 unbondingEnd;
+        // How many of the asset's stake slashes are applied to this supporter's stake.
+        uint32 slashIndex;
+        // slot 3: everything fraud proofs took from this supporter's stake
+        uint96 slashed;
     }
 
     /// @notice One epoch's rebate claim of a user, for {claimRebates}.
@@ -255,6 +271,36 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     mapping(bytes32 assetId => mapping(address meter => mapping(address user => uint256))) private
         _settledVouchers;
 
+    // ------------------------------------------------ fraud proofs: storage
+    /// @dev One asset's risk books. Slot 0: the issuer bond (part of the asset's ledger), what
+    /// fraud proofs took in all (bond and stake), how many meters are authorised now. Slot 1:
+    /// when a meter was last revoked and how many price tables were committed.
+    struct Risk {
+        uint112 bond;
+        uint112 totalSlashed;
+        uint32 meters;
+        uint64 lastRevocation;
+        uint64 priceTables;
+    }
+
+    /// @dev One slash of an asset's stake: every supporter's active and unbonding stake is
+    /// scaled by `num / den` (rounded down), at accumulator value `rps`, after settle `epoch`.
+    struct Slash {
+        uint96 num;
+        uint96 den;
+        uint32 epoch;
+        uint160 rps;
+    }
+
+    mapping(bytes32 assetId => Risk) private _risk;
+    mapping(bytes32 assetId => Slash[]) private _slashes;
+    mapping(bytes32 assetId => mapping(address meter => bool)) private _everMeter;
+    /// @dev A committed price table's version (high bits) and effectiveFrom (low 64 bits).
+    mapping(bytes32 assetId => mapping(bytes32 root => uint256)) private _priceTables;
+    mapping(address token => uint256) private _minBond;
+    /// @dev The chain positions (asset, meter, user, seq) a fraud proof has paid for.
+    mapping(bytes32 position => bool) private _proven;
+
     event AssetRegistered(
         bytes32 indexed assetId,
         address indexed issuer,
@@ -345,6 +391,31 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint256 protocolAmount
     );
 
+    /// @notice A fraud was proven (`kind`: 1 equivocation, 2 overcharge, 3 mispricing):
+    /// `compensation` went to the user and `bounty` to the challenger (both as paid, out of the
+    /// bond and then the stake); the meter is revoked and the asset frozen.
+    event FraudProven(
+        bytes32 indexed assetId,
+        address indexed meter,
+        address indexed user,
+        uint8 kind,
+        bytes32 receiptHash,
+        uint256 compensation,
+        uint256 bounty,
+        address challenger
+    );
+    event PriceTableCommitted(
+        bytes32 indexed assetId,
+        bytes32 indexed root,
+        uint64 version,
+        uint64 effectiveFrom,
+        string uri
+    );
+    event MinBondSet(address indexed token, uint256 amount);
+    event BondPosted(bytes32 indexed assetId, address indexed from, uint256 amount);
+    event BondWithdrawn(bytes32 indexed assetId, address indexed issuer, uint256 amount);
+    event AssetResumed(bytes32 indexed assetId);
+
     error InvalidShares();
     error AssetExists();
     error UnknownAsset();
@@ -377,13 +448,46 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// asset's first settlement fixes its mode: a chain's receipts settled postpaid must never
     /// be debited again by a prepaid voucher, whose running total includes them.
     error SettlementModeMismatch(uint8 mode);
+    error InvalidProofWindow();
+    /// @notice The asset is frozen by a proven fraud until its issuer calls {resume}.
+    error AssetFrozen();
+    /// @notice {resume} on an asset that is not frozen.
+    error NotFrozen();
+    /// @notice The bond is below `minBondOf(token)` (`required`).
+    error BondTooLow(uint256 required);
+    /// @notice The bond cannot leave before `withdrawableAt` (0: not while a meter is
+    /// authorised).
+    error BondLocked(uint64 withdrawableAt);
+    error InsufficientBond(uint256 available);
+    /// @notice The receipt's meter was never authorised for the receipt's asset.
+    error MeterNotAuthorised();
+    /// @notice The receipt is older than `proofWindow`.
+    error ReceiptTooOld();
+    /// @notice This chain position (asset, meter, user, seq) was already paid by a proof.
+    error AlreadyProven();
+    /// @notice The receipt's price table was not committed for its asset.
+    error PriceTableNotCommitted();
+    error PriceTableExists();
+    error InvalidPriceTable();
 
     /// @param owner_ The protocol fee recipient.
     /// @param withdrawalDelay_ Seconds a prepaid withdrawal waits (see {withdrawalDelay}).
-    constructor(address owner_, uint64 withdrawalDelay_) Ownable(owner_) {
+    /// @param proofWindow_ Seconds after a receipt's timestamp during which it can prove a
+    /// fraud (see {proofWindow}).
+    /// @param fraudVerifier_ The stateless verifier of fraud proofs (see {fraudVerifier}).
+    constructor(
+        address owner_,
+        uint64 withdrawalDelay_,
+        uint64 proofWindow_,
+        RMAFraudVerifier fraudVerifier_
+    ) Ownable(owner_) {
         if (withdrawalDelay_ < MIN_WITHDRAWAL_DELAY || withdrawalDelay_ > MAX_WITHDRAWAL_DELAY) {
             revert InvalidWithdrawalDelay();
         }
+        if (proofWindow_ == 0 || proofWindow_ > MAX_UNBONDING_DELAY) revert InvalidProofWindow();
+        if (address(fraudVerifier_) == address(0)) revert ZeroAddress();
+        proofWindow = proofWindow_;
+        fraudVerifier = fraudVerifier_;
         withdrawalDelay = withdrawalDelay_;
         _cachedChainId = block.chainid;
         _cachedDomainSeparator = _buildDomainSeparator();
@@ -415,7 +519,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint16 protocolBps,
         uint64 unbondingDelay,
         address[] calldata meters
-    ) external returns (bytes32 assetId) {
+    ) external nonReentrant returns (bytes32 assetId) {
         assetId = assetIdOf(msg.sender, salt);
         Asset storage a = _assets[assetId];
         if (a.issuer != address(0)) revert AssetExists();
@@ -423,9 +527,11 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             revert InvalidShares();
         }
         if (token == address(0) || settler == address(0)) revert ZeroAddress();
-        if (unbondingDelay < MIN_UNBONDING_DELAY || unbondingDelay > MAX_UNBONDING_DELAY) {
-            revert InvalidUnbondingDelay();
-        }
+        // Stake must stay at risk for as long as a receipt can prove a fraud.
+        if (
+            unbondingDelay < MIN_UNBONDING_DELAY || unbondingDelay > MAX_UNBONDING_DELAY
+                || unbondingDelay < proofWindow
+        ) revert InvalidUnbondingDelay();
 
         a.settler = settler;
         a.issuerBps = issuerBps;
@@ -452,6 +558,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         for (uint256 i; i < meters.length; ++i) {
             _setMeter(assetId, meters[i], true);
         }
+        uint256 minBond = _minBond[token];
+        if (minBond != 0) _addBond(assetId, _pull(token, minBond));
     }
 
     /// @notice Authorises (or revokes) a meter key of an asset, at once. Only the issuer.
@@ -535,7 +643,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         v.issuerOwed = _owed(a.issuerFunded, a.issuerClaimed);
         v.protocolOwed = _owed(a.protocolFunded, a.protocolClaimed);
         v.deposits = uint256(a.settlerDeposit) + a.otherDeposits;
-        v.ledger = _ledger(a);
+        v.ledger = _ledger(assetId, a);
     }
 
     /// @notice Everything the asset owes in its token: active, pending and unbonding stake,
@@ -543,7 +651,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// settlers' deposits. The contract's balance of a token covers the ledgers of all assets
     /// paid in it.
     function ledgerOf(bytes32 assetId) external view returns (uint256) {
-        return _ledger(_assets[assetId]);
+        return _ledger(assetId, _assets[assetId]);
     }
 
     // ------------------------------------------------------------ settlement
@@ -572,6 +680,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         // users' vouchers pay. (A first settle needs no flag: a settled epoch without the
         // prepaid flag is postpaid.)
         if (a.prepaid) revert SettlementModeMismatch(MODE_PREPAID);
+        if (a.frozen) revert AssetFrozen();
 
         uint256 received;
         if (revenue != 0) {
@@ -718,10 +827,12 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// @notice Pays out everything unbonding once its delay has passed.
     function withdraw(bytes32 assetId) external nonReentrant {
         Supporter storage s = _supporters[assetId][msg.sender];
+        Asset storage a = _assets[assetId];
+        // Applies the slashes proven since its last update to what is unbonding.
+        _sync(assetId, a, s);
         uint256 amount = s.unbonding;
         if (amount == 0) revert NothingToWithdraw();
         if (block.timestamp < s.unbondingEnd) revert StillUnbonding();
-        Asset storage a = _assets[assetId];
         s.unbonding = 0;
         s.unbondingEnd = 0;
         a.totalUnbonding -= uint96(amount);
@@ -733,11 +844,12 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     function claimRewards(bytes32 assetId) external nonReentrant {
         Asset storage a = _assets[assetId];
         Supporter storage s = _supporters[assetId][msg.sender];
-        (uint256 active, uint256 pending, uint256 pendingEpoch, uint256 paid, uint256 amount) =
-            _synced(assetId, a, s);
+        Synced memory v = _synced(assetId, a, s);
+        uint256 amount = v.accrued;
         if (amount == 0) revert NothingToClaim();
         // Pays without crediting first, so rewards above 2^96 (the width of `accrued`) are paid.
-        _store(s, active, pending, pendingEpoch, paid, 0);
+        v.accrued = 0;
+        _store(s, v);
         unchecked {
             a.supportersClaimed += uint112(amount);
         }
@@ -753,8 +865,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         returns (uint256 active, uint256 unbonding, uint64 unbondingEnd)
     {
         Supporter storage s = _supporters[assetId][supporter];
-        (uint256 act,,,,) = _synced(assetId, _assets[assetId], s);
-        return (act, s.unbonding, s.unbondingEnd);
+        Synced memory v = _synced(assetId, _assets[assetId], s);
+        return (v.active, v.unbonding, s.unbondingEnd);
     }
 
     /// @notice A supporter's stake that has not activated yet and the epoch whose settle
@@ -764,15 +876,13 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         view
         returns (uint256 amount, uint64 activationEpoch)
     {
-        (, uint256 pending, uint256 pendingEpoch,,) =
-            _synced(assetId, _assets[assetId], _supporters[assetId][supporter]);
-        return (pending, uint64(pendingEpoch));
+        Synced memory v = _synced(assetId, _assets[assetId], _supporters[assetId][supporter]);
+        return (v.pending, uint64(v.pendingEpoch));
     }
 
     /// @notice Rewards a supporter could claim now.
     function claimableRewards(bytes32 assetId, address supporter) external view returns (uint256) {
-        (,,,, uint256 accrued) = _synced(assetId, _assets[assetId], _supporters[assetId][supporter]);
-        return accrued;
+        return _synced(assetId, _assets[assetId], _supporters[assetId][supporter]).accrued;
     }
 
     // ------------------------------------------------------------------ claims
@@ -954,6 +1064,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             if (a.epoch != 0) revert SettlementModeMismatch(MODE_POSTPAID);
             a.prepaid = true;
         }
+        if (a.frozen) revert AssetFrozen();
         address token = a.token;
         (uint256 debited, uint256 rebated, uint256 settled) =
             _applyVouchers(assetId, _prepaid[token], a.usersBps, vouchers);
@@ -1033,6 +1144,266 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint256 cumulativeAmount
     ) external view returns (bytes32) {
         return _ackDigest(domainSeparator(), assetId, user, meter, seq, receiptHash, cumulativeAmount);
+    }
+
+    // ---------------------------------------------------------------- fraud proofs
+
+    uint8 private constant FRAUD_EQUIVOCATION = 1;
+    uint8 private constant FRAUD_OVERCHARGE = 2;
+    uint8 private constant FRAUD_MISPRICING = 3;
+
+    /// @notice Proves that a meter signed two different receipts for one chain position
+    /// (asset, meter, user, seq). Compensation: the larger amount. See {_punish}.
+    function proveEquivocation(
+        Receipt calldata,
+        bytes calldata,
+        Receipt calldata,
+        bytes calldata
+    ) external nonReentrant {
+        _prove(FRAUD_EQUIVOCATION);
+    }
+
+    /// @notice Proves that a receipt charged more than the `maxAmount` of the user's
+    /// attestation it answers (same asset and request hash; `r.attestation` is the
+    /// attestation's digest). Compensation: the excess.
+    function proveOvercharge(
+        Receipt calldata,
+        bytes calldata,
+        Attestation calldata,
+        bytes calldata
+    ) external nonReentrant {
+        _prove(FRAUD_OVERCHARGE);
+    }
+
+    /// @notice Proves that a receipt charged more than its committed price table's price of
+    /// its tokens (`entry` proven in `r.priceTable`, named `r.model` or its snapshot base).
+    /// Compensation: the difference.
+    function proveMispricing(
+        Receipt calldata,
+        bytes calldata,
+        PriceEntry calldata,
+        bytes32[] calldata
+    ) external nonReentrant {
+        _prove(FRAUD_MISPRICING);
+    }
+
+    /// @dev Has the verifier check the proof (the calldata, whose signature it shares, under
+    /// this contract's domain), then checks what needs state: a meter ever authorised for the
+    /// asset, the window, a committed price table, one payment per chain position. Then
+    /// punishes: the user's compensation C and the challenger's bounty
+    /// B = max(C, minBondOf(token) / 10) come from the bond, then from the supporters' active
+    /// and unbonding stake pro rata (pending stake is not at risk yet); when both fall short
+    /// the user is paid first. The meter is revoked, the asset frozen and its pending batches
+    /// vetoed.
+    function _prove(uint8 kind) private {
+        // Never taken (kind is 1 to 3); a recursive function is not inlined, so the three
+        // entry points share this body instead of carrying a copy each (EIP-170 size limit).
+        if (kind == 0) return _prove(FRAUD_EQUIVOCATION);
+        (bool ok, bytes memory ret) = address(fraudVerifier).staticcall(msg.data);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 0x20), mload(ret))
+            }
+        }
+        Finding memory f = abi.decode(ret, (Finding));
+        bytes32 assetId = f.assetId;
+        address meter = f.meter;
+        if (!_everMeter[assetId][meter]) revert MeterNotAuthorised();
+        if (uint256(f.timestamp) + proofWindow < block.timestamp) revert ReceiptTooOld();
+        if (kind == FRAUD_MISPRICING && _priceTables[assetId][f.priceTable] == 0) {
+            revert PriceTableNotCommitted();
+        }
+        bytes32 position = keccak256(abi.encode(assetId, meter, f.user, f.seq));
+        if (_proven[position]) revert AlreadyProven();
+        _proven[position] = true;
+
+        Asset storage a = _assets[assetId];
+        address token = a.token;
+        (uint256 toUser, uint256 toChallenger) = _penalise(assetId, a, token, f.compensation);
+        if (_meters[assetId][meter]) _setMeter(assetId, meter, false);
+        a.frozen = true;
+        _vetoPending(assetId);
+        emit FraudProven(
+            assetId, meter, f.user, kind, f.receiptHash, toUser, toChallenger, msg.sender
+        );
+        if (toUser != 0) IERC20(token).safeTransfer(f.user, toUser);
+        if (toChallenger != 0) IERC20(token).safeTransfer(msg.sender, toChallenger);
+    }
+
+    /// @dev Takes C + B from the bond, then the stake; returns what the user and the
+    /// challenger get (the user first).
+    function _penalise(bytes32 assetId, Asset storage a, address token, uint256 compensation)
+        private
+        returns (uint256 toUser, uint256 toChallenger)
+    {
+        if (compensation > MAX_AMOUNT) compensation = MAX_AMOUNT;
+        uint256 minimumBounty = _minBond[token] / 10;
+        uint256 due = compensation + (compensation > minimumBounty ? compensation : minimumBounty);
+        Risk storage k = _risk[assetId];
+        uint256 bond = k.bond;
+        uint256 fromBond = due < bond ? due : bond;
+        k.bond = uint112(bond - fromBond);
+        uint256 taken = fromBond + _slashStake(assetId, a, due - fromBond);
+        k.totalSlashed = uint112(k.totalSlashed + taken);
+        toUser = taken < compensation ? taken : compensation;
+        toChallenger = taken - toUser;
+    }
+
+    /// @dev Takes up to `wanted` from the active and unbonding stake pro rata: the totals are
+    /// scaled by (T - x) / T (rounded down) and the slash is recorded for {_synced} to apply
+    /// to each supporter the same way (each rounded down, so their sum never exceeds the
+    /// totals). Rounding the two totals down can take 1 unit more than x: it goes to the
+    /// protocol's owed amount.
+    function _slashStake(bytes32 assetId, Asset storage a, uint256 wanted)
+        private
+        returns (uint256 taken)
+    {
+        uint256 active = a.totalStake;
+        uint256 unbonding = a.totalUnbonding;
+        uint256 total = active + unbonding;
+        if (wanted == 0 || total == 0) return 0;
+        taken = wanted < total ? wanted : total;
+        uint256 num = total - taken;
+        uint256 activeLeft = active * num / total;
+        uint256 unbondingLeft = unbonding * num / total;
+        a.totalStake = uint96(activeLeft);
+        a.totalUnbonding = uint96(unbondingLeft);
+        _slashes[assetId].push(Slash(uint96(num), uint96(total), a.epoch, a.rewardPerStake));
+        uint256 dust = active - activeLeft + unbonding - unbondingLeft - taken;
+        unchecked {
+            if (dust != 0) a.protocolFunded += uint112(dust);
+        }
+    }
+
+    // owned by the window branch
+    /// @dev Vetoes every pending (unreleased) postpaid batch of the asset.
+    function _vetoPending(bytes32 assetId) private {}
+    // end of the window branch's block
+
+    /// @notice Lifts a fraud freeze. Only the issuer, with the bond back at `minBondOf(token)`.
+    function resume(bytes32 assetId) external {
+        Asset storage a = _assets[assetId];
+        if (a.issuer != msg.sender) revert NotIssuer();
+        if (!a.frozen) revert NotFrozen();
+        uint256 required = _minBond[a.token];
+        if (_risk[assetId].bond < required) revert BondTooLow(required);
+        a.frozen = false;
+        emit AssetResumed(assetId);
+    }
+
+    /// @notice Commits a price table (the Merkle root of its entries) for the asset's receipts
+    /// to name in `priceTable`. Only the issuer; a root is committed once.
+    function commitPriceTable(
+        bytes32 assetId,
+        bytes32 root,
+        uint64 effectiveFrom,
+        string calldata uri
+    ) external {
+        if (_assets[assetId].issuer != msg.sender) revert NotIssuer();
+        if (root == bytes32(0)) revert InvalidPriceTable();
+        mapping(bytes32 => uint256) storage tables = _priceTables[assetId];
+        if (tables[root] != 0) revert PriceTableExists();
+        uint64 version = ++_risk[assetId].priceTables;
+        tables[root] = uint256(version) << 64 | effectiveFrom;
+        emit PriceTableCommitted(assetId, root, version, effectiveFrom, uri);
+    }
+
+    /// @notice A committed price table's version (1, 2, ...; 0 = not committed) and
+    /// effectiveFrom.
+    function priceTableOf(bytes32 assetId, bytes32 root)
+        external
+        view
+        returns (uint64 version, uint64 effectiveFrom)
+    {
+        uint256 packed = _priceTables[assetId][root];
+        return (uint64(packed >> 64), uint64(packed));
+    }
+
+    /// @notice Sets the bond every new asset paid in `token` posts at registration, and that
+    /// {resume} requires. Only the owner. Existing bonds are not topped up.
+    function setMinBond(address token, uint256 amount) external onlyOwner {
+        if (amount > MAX_AMOUNT) revert AmountTooLarge(MAX_AMOUNT);
+        _minBond[token] = amount;
+        emit MinBondSet(token, amount);
+    }
+
+    function minBondOf(address token) external view returns (uint256) {
+        return _minBond[token];
+    }
+
+    /// @notice Adds what arrives of `amount` to the asset's issuer bond. Anyone.
+    function postBond(bytes32 assetId, uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        address token = _assets[assetId].token;
+        if (token == address(0)) revert UnknownAsset();
+        _addBond(assetId, _pull(token, amount));
+    }
+
+    /// @notice Pays `amount` of the bond to the issuer. Exit rule: only with no meter
+    /// authorised and `proofWindow` passed since the last revocation, so every receipt a
+    /// meter signed before it was revoked is too old to prove anything when the bond leaves.
+    function withdrawBond(bytes32 assetId, uint256 amount) external nonReentrant {
+        Asset storage a = _assets[assetId];
+        if (a.issuer != msg.sender) revert NotIssuer();
+        if (amount == 0) revert ZeroAmount();
+        Risk storage k = _risk[assetId];
+        if (k.meters != 0) revert BondLocked(0);
+        uint256 at = uint256(k.lastRevocation) + proofWindow + 1;
+        if (block.timestamp < at) revert BondLocked(uint64(at));
+        uint256 bond = k.bond;
+        if (amount > bond) revert InsufficientBond(bond);
+        k.bond = uint112(bond - amount);
+        IERC20(a.token).safeTransfer(msg.sender, amount);
+        emit BondWithdrawn(assetId, msg.sender, amount);
+    }
+
+    function bondOf(bytes32 assetId) external view returns (uint256) {
+        return _risk[assetId].bond;
+    }
+
+    /// @notice An asset's risk summary: its bond, whether a fraud froze it, what fraud proofs
+    /// took in all, and how many meters are authorised.
+    function riskOf(bytes32 assetId)
+        external
+        view
+        returns (uint256 bond, bool frozen, uint256 totalSlashed, uint256 meters)
+    {
+        Risk storage k = _risk[assetId];
+        return (k.bond, _assets[assetId].frozen, k.totalSlashed, k.meters);
+    }
+
+    /// @notice A supporter's stake a fraud proof can slash now (active and unbonding; pending
+    /// stake is not at risk) and what slashes took from it so far.
+    function stakeAtRiskOf(bytes32 assetId, address supporter)
+        external
+        view
+        returns (uint256 active, uint256 unbonding, uint256 slashed)
+    {
+        Synced memory v = _synced(assetId, _assets[assetId], _supporters[assetId][supporter]);
+        return (v.active, v.unbonding, v.slashed);
+    }
+
+    /// @notice Whether `meter` was ever authorised for the asset (its receipts can prove a
+    /// fraud within the window, revoked or not).
+    function wasMeter(bytes32 assetId, address meter) external view returns (bool) {
+        return _everMeter[assetId][meter];
+    }
+
+    /// @notice Whether a fraud proof already paid for the chain position.
+    function isProven(bytes32 assetId, address meter, address user, uint64 seq)
+        external
+        view
+        returns (bool)
+    {
+        return _proven[keccak256(abi.encode(assetId, meter, user, seq))];
+    }
+
+    function _addBond(bytes32 assetId, uint256 received) private {
+        Risk storage k = _risk[assetId];
+        uint256 bond = k.bond + received;
+        if (bond > MAX_AMOUNT) revert AmountTooLarge(MAX_AMOUNT);
+        k.bond = uint112(bond);
+        emit BondPosted(assetId, msg.sender, received);
     }
 
     // ---------------------------------------------------------------- internal
@@ -1201,9 +1572,23 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         );
     }
 
+    /// @dev Also keeps the fraud books: every meter ever authorised (its receipts stay provable
+    /// after it is revoked), how many are authorised now and when the last was revoked (the
+    /// bond's exit rule).
     function _setMeter(bytes32 assetId, address meter, bool allowed) private {
         if (meter == address(0)) revert ZeroAddress();
-        _meters[assetId][meter] = allowed;
+        mapping(address => bool) storage meters = _meters[assetId];
+        if (meters[meter] != allowed) {
+            Risk storage k = _risk[assetId];
+            if (allowed) {
+                ++k.meters;
+                _everMeter[assetId][meter] = true;
+            } else {
+                --k.meters;
+                k.lastRevocation = uint64(block.timestamp);
+            }
+            meters[meter] = allowed;
+        }
         emit MeterSet(assetId, meter, allowed);
     }
 
@@ -1290,63 +1675,92 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev The supporter as it stands after every settle so far: active and pending stake,
-    /// the pending stake's activation epoch, the accumulator snapshot and rewards accrued.
+    /// @dev A supporter as it stands after every settle and stake slash so far.
+    struct Synced {
+        uint256 active;
+        uint256 pending;
+        uint256 pendingEpoch;
+        uint256 paid;
+        uint256 accrued;
+        uint256 unbonding;
+        uint256 slashed;
+        uint256 slashIndex;
+    }
+
+    /// @dev The supporter as it stands after every settle and slash so far: active and pending
+    /// stake, the pending stake's activation epoch, the accumulator snapshot, rewards accrued,
+    /// unbonding stake and what slashes took. Slashes proven since its last update are applied
+    /// in order, each at the accumulator value it was recorded with, so rewards before a slash
+    /// accrue on the stake before it; pending stake activated by a settle up to the slash's
+    /// epoch was at risk and is slashed, later pending stake is not.
     function _synced(bytes32 assetId, Asset storage a, Supporter storage s)
         private
         view
-        returns (
-            uint256 active,
-            uint256 pending,
-            uint256 pendingEpoch,
-            uint256 paid,
-            uint256 accrued
-        )
+        returns (Synced memory v)
     {
-        active = s.active;
-        pending = s.pending;
-        pendingEpoch = s.pendingEpoch;
-        paid = s.rewardPerStakePaid;
-        accrued = s.accrued;
-        if (pending != 0 && a.epoch >= pendingEpoch) {
-            uint256 at = _activation[assetId][pendingEpoch];
-            accrued += active * (at - paid) / REWARD_SCALE;
-            paid = at;
-            active += pending;
-            pending = 0;
-            pendingEpoch = 0;
+        v.active = s.active;
+        v.pending = s.pending;
+        v.pendingEpoch = s.pendingEpoch;
+        v.paid = s.rewardPerStakePaid;
+        v.accrued = s.accrued;
+        v.unbonding = s.unbonding;
+        v.slashed = s.slashed;
+        Slash[] storage slashes = _slashes[assetId];
+        uint256 n = slashes.length;
+        for (uint256 i = s.slashIndex; i < n; ++i) {
+            Slash storage slash = slashes[i];
+            if (v.pending != 0 && slash.epoch >= v.pendingEpoch) _activate(assetId, v);
+            uint256 at = slash.rps;
+            v.accrued += v.active * (at - v.paid) / REWARD_SCALE;
+            v.paid = at;
+            uint256 num = slash.num;
+            uint256 den = slash.den;
+            uint256 active = v.active * num / den;
+            uint256 unbonding = v.unbonding * num / den;
+            v.slashed += v.active - active + v.unbonding - unbonding;
+            v.active = active;
+            v.unbonding = unbonding;
         }
+        v.slashIndex = n;
+        if (v.pending != 0 && a.epoch >= v.pendingEpoch) _activate(assetId, v);
         uint256 rps = a.rewardPerStake;
-        accrued += active * (rps - paid) / REWARD_SCALE;
-        paid = rps;
+        v.accrued += v.active * (rps - v.paid) / REWARD_SCALE;
+        v.paid = rps;
     }
 
-    /// @dev Brings a supporter up to date (activates its pending stake if a settle did, credits
-    /// what its active stake earned); runs before any change to its stake.
+    /// @dev Activates pending stake at the accumulator of its activation settle.
+    function _activate(bytes32 assetId, Synced memory v) private view {
+        uint256 at = _activation[assetId][v.pendingEpoch];
+        v.accrued += v.active * (at - v.paid) / REWARD_SCALE;
+        v.paid = at;
+        v.active += v.pending;
+        v.pending = 0;
+        v.pendingEpoch = 0;
+    }
+
+    /// @dev Brings a supporter up to date (activates its pending stake if a settle did, applies
+    /// slashes, credits what its active stake earned); runs before any change to its stake.
     function _sync(bytes32 assetId, Asset storage a, Supporter storage s) private {
-        (uint256 active, uint256 pending, uint256 pendingEpoch, uint256 paid, uint256 accrued) =
-            _synced(assetId, a, s);
+        Synced memory v = _synced(assetId, a, s);
         // Credits above 2^96 revert: such a supporter claims first (which pays and resets).
-        if (accrued > type(uint96).max) revert AmountTooLarge(type(uint96).max);
-        _store(s, active, pending, pendingEpoch, paid, accrued);
+        if (v.accrued > type(uint96).max) revert AmountTooLarge(type(uint96).max);
+        _store(s, v);
     }
 
-    function _store(
-        Supporter storage s,
-        uint256 active,
-        uint256 pending,
-        uint256 pendingEpoch,
-        uint256 paid,
-        uint256 accrued
-    ) private {
-        if (pending != s.pending) {
-            s.active = uint96(active);
-            s.pending = uint96(pending);
-            s.pendingEpoch = uint32(pendingEpoch);
+    function _store(Supporter storage s, Synced memory v) private {
+        if (v.pending != s.pending || v.active != s.active) {
+            s.active = uint96(v.active);
+            s.pending = uint96(v.pending);
+            s.pendingEpoch = uint32(v.pendingEpoch);
         }
-        if (paid != s.rewardPerStakePaid || accrued != s.accrued) {
-            s.rewardPerStakePaid = uint160(paid);
-            s.accrued = uint96(accrued);
+        if (v.paid != s.rewardPerStakePaid || v.accrued != s.accrued) {
+            s.rewardPerStakePaid = uint160(v.paid);
+            s.accrued = uint96(v.accrued);
+        }
+        if (v.slashIndex != s.slashIndex) {
+            s.unbonding = uint96(v.unbonding);
+            s.slashIndex = uint32(v.slashIndex);
+            s.slashed = uint96(v.slashed);
         }
     }
 
@@ -1424,8 +1838,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         }
     }
 
-    function _ledger(Asset storage a) private view returns (uint256) {
-        return uint256(a.totalStake) + a.pendingStake + a.totalUnbonding + a.settlerDeposit
+    function _ledger(bytes32 assetId, Asset storage a) private view returns (uint256) {
+        return uint256(_risk[assetId].bond) + a.totalStake + a.pendingStake + a.totalUnbonding + a.settlerDeposit
             + a.otherDeposits
             + _owed(a.issuerFunded, a.issuerClaimed) + _owed(a.supportersFunded, a.supportersClaimed)
             + _owed96(a.rebatesFunded, a.rebatesClaimed) + _owed(a.protocolFunded, a.protocolClaimed);
@@ -1444,7 +1858,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             Asset storage a = _assets[id];
             // Ascending ids rule out listing one asset twice in place of another.
             if ((i != 0 && id <= previous) || a.token != token) revert IncompleteAssetList(count);
-            owed += _ledger(a);
+            owed += _ledger(id, a);
             previous = id;
         }
         owed += _prepaidTotal[token];

@@ -9,13 +9,14 @@ const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 /** The compiler settings every artifact is built with (pinned, so builds are reproducible). */
 export const compilerSettings = {
   evmVersion: 'cancun',
-  optimizer: { enabled: true, runs: 10_000 },
+  optimizer: { enabled: true, runs: 500 },
   viaIR: true,
 } as const
 
 /** The contracts compiled into `src/artifacts/`, by source file. */
 export const contractSources = [
   'RMASettlement.sol',
+  'RMAFraudVerifier.sol',
   'TestToken.sol',
   'FeeOnTransferToken.sol',
   'RebasingToken.sol',

@@ -1,4 +1,5 @@
 import { ContractFactory, type ContractTransactionReceipt, type Signer } from 'ethers'
+import { rmaFraudVerifierAbi, rmaFraudVerifierBytecode } from './artifacts/RMAFraudVerifier.js'
 import { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
 import { getSettlementContract } from './getSettlementContract.js'
 import type { RmaSettlementContract } from './types.js'
@@ -13,6 +14,17 @@ export type DeploySettlementParameters = {
    * settle before the money can leave.
    */
   withdrawalDelay?: number | bigint
+  /**
+   * Seconds after a receipt's timestamp during which it can prove a fraud (default 1 day, at
+   * most 365 days; fixed for the contract's life). Every asset's unbonding delay must be at
+   * least this long, so stake at risk when a receipt was signed is still there to slash.
+   */
+  proofWindow?: number | bigint
+  /**
+   * The address of an already deployed `RMAFraudVerifier` (stateless, shareable by any number
+   * of settlement contracts); default: deploy a new one.
+   */
+  fraudVerifier?: string
 }
 
 export type DeploySettlementReturnType = {
@@ -20,13 +32,19 @@ export type DeploySettlementReturnType = {
   /** The deployed contract, connected to the deployer. */
   contract: RmaSettlementContract
   receipt: ContractTransactionReceipt
+  /** The fraud verifier the contract calls (its immutable `fraudVerifier`). */
+  fraudVerifierAddress: string
 }
 
 /** The prepaid withdrawal delay `deploySettlement` uses unless told: 1 day. */
 export const defaultWithdrawalDelay = 24 * 3600
 
+/** The fraud-proof window `deploySettlement` uses unless told: 1 day. */
+export const defaultProofWindow = 24 * 3600
+
 /**
- * Deploys `RMASettlement` and waits for the deployment to be mined.
+ * Deploys `RMASettlement` (and, unless given one, the `RMAFraudVerifier` it calls) and waits
+ * for the deployments to be mined.
  *
  * @example
  * const { address, contract } = await deploySettlement(deployer, { owner: treasury.address, withdrawalDelay: 6 * 3600 })
@@ -36,10 +54,32 @@ export async function deploySettlement(
   parameters: DeploySettlementParameters = {},
 ): Promise<DeploySettlementReturnType> {
   const owner = parameters.owner ?? (await signer.getAddress())
+  let fraudVerifierAddress = parameters.fraudVerifier
+  if (!fraudVerifierAddress) {
+    const verifierFactory = new ContractFactory(
+      rmaFraudVerifierAbi,
+      rmaFraudVerifierBytecode,
+      signer,
+    )
+    const verifier = await verifierFactory.deploy()
+    if (!(await verifier.deploymentTransaction()?.wait()))
+      throw new Error('The fraud verifier deployment was not mined.')
+    fraudVerifierAddress = await verifier.getAddress()
+  }
   const factory = new ContractFactory(rmaSettlementAbi, rmaSettlementBytecode, signer)
-  const deployed = await factory.deploy(owner, parameters.withdrawalDelay ?? defaultWithdrawalDelay)
+  const deployed = await factory.deploy(
+    owner,
+    parameters.withdrawalDelay ?? defaultWithdrawalDelay,
+    parameters.proofWindow ?? defaultProofWindow,
+    fraudVerifierAddress,
+  )
   const receipt = await deployed.deploymentTransaction()?.wait()
   if (!receipt) throw new Error('The settlement contract deployment was not mined.')
   const address = await deployed.getAddress()
-  return { address, contract: getSettlementContract(address, signer), receipt }
+  return {
+    address,
+    contract: getSettlementContract(address, signer),
+    receipt,
+    fraudVerifierAddress,
+  }
 }

@@ -18,7 +18,9 @@ test('settle is flat in the batch size and within its ceilings; claims too', asy
   await anvil.revert(snapshot)
   console.log('gas (protocol fee 0):', gas)
   const settles = Object.values(gas.settleByReceiptCount).map(Number)
-  expect(Math.max(...settles)).toBeLessThanOrEqual(95_000)
+  // 96k, was 95k: the fraud proofs need the optimizer at 500 runs (not 10,000) for the contract
+  // to fit EIP-170's 24 KiB, which costs the pulled settle ~600 gas.
+  expect(Math.max(...settles)).toBeLessThanOrEqual(96_000)
   // The receipt count costs only its calldata bytes (16 gas per non-zero byte).
   expect(Math.max(...settles) - Math.min(...settles)).toBeLessThan(64)
   // Paid from a deposit, a batch skips the token transfer and its two balance reads, and the

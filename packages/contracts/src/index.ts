@@ -7,12 +7,14 @@ export {
   phantomPermitTokenBytecode,
 } from './artifacts/PhantomPermitToken.js'
 export { rebasingTokenAbi, rebasingTokenBytecode } from './artifacts/RebasingToken.js'
+export { rmaFraudVerifierAbi, rmaFraudVerifierBytecode } from './artifacts/RMAFraudVerifier.js'
 export { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
 export { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'
 export { assetIdOf } from './assetIdOf.js'
 export {
   type DeploySettlementParameters,
   type DeploySettlementReturnType,
+  defaultProofWindow,
   defaultWithdrawalDelay,
   deploySettlement,
 } from './deploySettlement.js'
@@ -38,6 +40,13 @@ export {
   registerAsset,
 } from './registerAsset.js'
 export { storedRebateRoot } from './storedRebateRoot.js'
+export { type AttestationStruct, toAttestationStruct } from './toAttestationStruct.js'
+export {
+  type PriceEntryInput,
+  type PriceEntryStruct,
+  toPriceEntryStruct,
+} from './toPriceEntryStruct.js'
+export { type ReceiptInput, type ReceiptStruct, toReceiptStruct } from './toReceiptStruct.js'
 export { toVoucher, type VoucherAck } from './toVoucher.js'
 export type {
   AssetView,
@@ -45,8 +54,10 @@ export type {
   PendingStakeView,
   PrepaidBalanceView,
   RebateClaim,
+  RiskView,
   RmaSettlementContract,
   SettledVoucherView,
+  StakeAtRiskView,
   StakeView,
   TestTokenContract,
   Voucher,

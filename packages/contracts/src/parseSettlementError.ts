@@ -1,10 +1,13 @@
 import { Interface, type Result } from 'ethers'
+import { rmaFraudVerifierAbi } from './artifacts/RMAFraudVerifier.js'
 import { rmaSettlementAbi } from './artifacts/RMASettlement.js'
 
-// The contract's own errors, plus what a token may revert with inside a transfer (OpenZeppelin's
+// The contract's own errors, the fraud verifier's (a fraud proof's revert comes from it,
+// passed through unchanged), plus what a token may revert with inside a transfer (OpenZeppelin's
 // ERC-6093 errors) and what SafeERC20 reports for a token that returns false.
 const settlementInterface = new Interface([
   ...rmaSettlementAbi,
+  ...rmaFraudVerifierAbi.filter((item) => item.type === 'error'),
   'error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)',
   'error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)',
   'error ERC20InvalidSender(address sender)',
@@ -134,6 +137,48 @@ function describeError(name: string, args: Result, who: (address: unknown) => st
         : 'this asset is settled in postpaid mode; settle it with settle (batches) or register another asset for prepaid vouchers'
     case 'WithdrawalLocked':
       return `the withdrawal can be made from ${new Date(Number(args[0]) * 1000).toISOString()} (unix ${args[0]})`
+    case 'InvalidProofWindow':
+      return 'the proof window must be between 1 second and 365 days'
+    case 'AssetFrozen':
+      return 'the asset is frozen by a proven fraud: its issuer must restore the bond and call resume'
+    case 'NotFrozen':
+      return 'the asset is not frozen'
+    case 'BondTooLow':
+      return `the bond must be at least ${args[0]} first (postBond)`
+    case 'BondLocked':
+      return BigInt(args[0]) === 0n
+        ? 'the bond cannot leave while a meter is authorised: revoke every meter first'
+        : `the bond can be withdrawn from unix ${args[0]} (the proof window after the last meter revocation)`
+    case 'InsufficientBond':
+      return `the bond holds only ${args[0]}`
+    case 'MeterNotAuthorised':
+      return "the receipt's meter was never authorised for its asset"
+    case 'ReceiptTooOld':
+      return 'the receipt is older than the proof window'
+    case 'AlreadyProven':
+      return 'a fraud proof already paid for this receipt (asset, meter, user, seq)'
+    case 'PriceTableNotCommitted':
+      return "the receipt's price table was never committed for its asset"
+    case 'PriceTableExists':
+      return 'this price table root is already committed'
+    case 'InvalidPriceTable':
+      return 'a price table root cannot be zero'
+    case 'InvalidReceiptSignature':
+      return 'the receipt is not signed by its meter for this chain and contract (or was altered)'
+    case 'InvalidAttestationSignature':
+      return "the attestation is not signed by the receipt's user for this chain and contract"
+    case 'AttestationMismatch':
+      return 'the attestation is not the one the receipt answers (asset, request hash or digest differ)'
+    case 'IdenticalReceipts':
+      return 'the two receipts are the same receipt: no equivocation'
+    case 'NotSameSeq':
+      return 'the two receipts are not of the same asset, meter, user and seq'
+    case 'InvalidPriceProof':
+      return "the price entry is not a leaf of the receipt's price table"
+    case 'ModelMismatch':
+      return "the price entry's model is neither the receipt's model nor its snapshot base"
+    case 'NotFraud':
+      return 'the receipt is honest on this count: nothing to prove'
     case 'OwnableUnauthorizedAccount':
       return `only the contract owner may do this, not ${who(args[0])}`
     case 'OwnableInvalidOwner':

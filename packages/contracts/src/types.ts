@@ -115,6 +115,28 @@ export type SettledVoucherView = [seq: bigint, cumulativeAmount: bigint] & {
   cumulativeAmount: bigint
 }
 
+/** `riskOf(assetId)`: the asset's fraud-risk summary. */
+export type RiskView = [bond: bigint, frozen: boolean, totalSlashed: bigint, meters: bigint] & {
+  /** The issuer bond (part of the asset's ledger); fraud proofs take from it first. */
+  bond: bigint
+  /** Whether a proven fraud froze the asset (settle and settlePrepaid revert `AssetFrozen`). */
+  frozen: boolean
+  /** Everything fraud proofs took from the bond and the stake so far. */
+  totalSlashed: bigint
+  /** How many meters are authorised now. */
+  meters: bigint
+}
+
+/** `stakeAtRiskOf(assetId, supporter)`: what a fraud proof can slash now, and what slashes took. */
+export type StakeAtRiskView = [active: bigint, unbonding: bigint, slashed: bigint] & {
+  active: bigint
+  unbonding: bigint
+  slashed: bigint
+}
+
+/** A fraud proof's receipt, attestation or price entry tuple (see `toReceiptStruct` & co.). */
+type Tuple = Record<string, unknown>
+
 /** The settlement contract as an ethers v6 contract, typed after `rmaSettlementAbi`. */
 export interface RmaSettlementContract extends BaseContract {
   connect(runner: ContractRunner | null): RmaSettlementContract
@@ -230,6 +252,33 @@ export interface RmaSettlementContract extends BaseContract {
     SettledVoucherView
   >
   domainSeparator: View<[], string>
+
+  proofWindow: View<[], bigint>
+  fraudVerifier: View<[], string>
+  proveEquivocation: Send<[a: Tuple, sigA: BytesLike, b: Tuple, sigB: BytesLike]>
+  proveOvercharge: Send<[r: Tuple, sigR: BytesLike, att: Tuple, sigAtt: BytesLike]>
+  proveMispricing: Send<[r: Tuple, sigR: BytesLike, entry: Tuple, proof: BytesLike[]]>
+  resume: Send<[assetId: BytesLike]>
+  commitPriceTable: Send<
+    [assetId: BytesLike, root: BytesLike, effectiveFrom: BigNumberish, uri: string]
+  >
+  priceTableOf: View<
+    [assetId: BytesLike, root: BytesLike],
+    [version: bigint, effectiveFrom: bigint] & { version: bigint; effectiveFrom: bigint }
+  >
+  setMinBond: Send<[token: AddressLike, amount: BigNumberish]>
+  minBondOf: View<[token: AddressLike], bigint>
+  postBond: Send<[assetId: BytesLike, amount: BigNumberish]>
+  /** Only with no meter authorised and `proofWindow` passed since the last revocation. */
+  withdrawBond: Send<[assetId: BytesLike, amount: BigNumberish]>
+  bondOf: View<[assetId: BytesLike], bigint>
+  riskOf: View<[assetId: BytesLike], RiskView>
+  stakeAtRiskOf: View<[assetId: BytesLike, supporter: AddressLike], StakeAtRiskView>
+  wasMeter: View<[assetId: BytesLike, meter: AddressLike], boolean>
+  isProven: View<
+    [assetId: BytesLike, meter: AddressLike, user: AddressLike, seq: BigNumberish],
+    boolean
+  >
   ackDigest: View<
     [
       assetId: BytesLike,
