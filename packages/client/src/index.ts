@@ -1,7 +1,7 @@
 export { authenticateReceipt } from './authenticateReceipt.js'
 export { type CallFacts, checkReceiptContent } from './checkReceiptContent.js'
 export { createFileLedgerStore } from './createFileLedgerStore.js'
-export type { LedgerExport, ReceiptLedger } from './createLedger.js'
+export type { LedgerEvidence, LedgerExport, ReceiptLedger } from './createLedger.js'
 export {
   createMemoryLedgerStore,
   type LedgerEntry,
@@ -12,7 +12,7 @@ export {
   createPrepaidAccount,
   type PrepaidAccount,
 } from './createPrepaidAccount.js'
-export type { RmaClient } from './createRmaEngine.js'
+export type { ProveOptions, ProveTarget, RmaClient } from './createRmaEngine.js'
 export { createRmaFetch, type RmaFetch } from './createRmaFetch.js'
 export {
   createSseReceiptFilter,
@@ -23,7 +23,9 @@ export {
 export {
   ChainMismatchError,
   type ChainMismatchKind,
+  FraudProofRejectedError,
   InvalidClientOptionsError,
+  NothingToProveError,
   PriceMismatchError,
   ReceiptBindingError,
   ReceiptError,
@@ -38,9 +40,16 @@ export {
   UntrustedMeterError,
   UsageMismatchError,
 } from './errors.js'
+export { fraudPriceTables } from './fraudPriceTables.js'
 export { getReceipt } from './getReceipt.js'
 export { getRMA } from './getRMA.js'
 export { isMeteredCall } from './isMeteredCall.js'
+export { parseLedgerEvidence } from './parseLedgerEvidence.js'
+export {
+  type ProveFraudParameters,
+  type ProveFraudReturnType,
+  proveFraud,
+} from './proveFraud.js'
 export { type ReportedUsage, readReportedUsage } from './readReportedUsage.js'
 export type {
   PrepaidClientOptions,
@@ -48,6 +57,7 @@ export type {
   TrustedMeters,
 } from './resolveClientConfig.js'
 export { type AxiosLike, rmaAxios } from './rmaAxios.js'
+export { selectFraud } from './selectFraud.js'
 export type {
   InsufficientBalanceEvent,
   LedgerTotals,
