@@ -6,7 +6,9 @@ import {
   type Usage,
 } from '@rma/core'
 import {
+  AttestationMismatchError,
   PriceMismatchError,
+  PriceTableMismatchError,
   ReceiptBindingError,
   type ReceiptErrorContext,
   RequestHashMismatchError,
@@ -20,6 +22,8 @@ import type { Observation, ReceiptChecks } from './types.js'
 /** What the client knows about the call a receipt is for. */
 export type CallFacts = {
   requestHash: Hex
+  /** The EIP-712 digest of the attestation sent with the call (`hashAttestation`). */
+  attestation: Hex
   /** The request body, to read the requested model when the reported one is unpriced. */
   body: Uint8Array
   maxAmount: bigint
@@ -27,12 +31,19 @@ export type CallFacts = {
   startedAt: number
 }
 
-const usageFields = ['inputTokens', 'cachedInputTokens', 'outputTokens', 'reasoningTokens'] as const
+const usageFields = [
+  'inputTokens',
+  'cachedInputTokens',
+  'cacheWriteTokens',
+  'outputTokens',
+  'reasoningTokens',
+] as const
 
 /**
- * Checks an authenticated receipt against its call: request hash, signing time, response hash,
- * usage and model against what the response reported, spend cap and price. Throws the matching
- * `ReceiptError`; returns how each check concluded.
+ * Checks an authenticated receipt against its call: request hash, attestation digest, signing
+ * time, response hash, usage and model against what the response reported, spend cap, price
+ * table root (with `prices`) and price. Throws the matching `ReceiptError`; returns how each
+ * check concluded. (Whether the table is committed on chain is checked after, asynchronously.)
  *
  * Usage rule: when the response reported usage, the receipt must equal it whatever its
  * `usageSource` says (an `estimated` label cannot hide reported tokens). Otherwise an
@@ -57,6 +68,12 @@ export function checkReceiptContent(parameters: {
       expected: call.requestHash,
       actual: receipt.requestHash,
     })
+  if (receipt.attestation.toLowerCase() !== call.attestation.toLowerCase())
+    throw new AttestationMismatchError({
+      ...context,
+      expected: call.attestation,
+      actual: receipt.attestation,
+    })
   const earliest = Math.floor(call.startedAt / 1000) - config.clockSkew
   const latest = Math.ceil(Date.now() / 1000) + config.clockSkew
   if (receipt.timestamp < earliest || receipt.timestamp > latest)
@@ -79,6 +96,11 @@ export function checkReceiptContent(parameters: {
   const usage = checkUsage(receipt, observed, aborted, context)
   if (receipt.amount > call.maxAmount)
     throw new SpendCapExceededError({ ...context, cap: call.maxAmount, actual: receipt.amount })
+  if (config.priceTables) {
+    const expected = config.priceTables.rootAt(receipt.timestamp)
+    if (receipt.priceTable.toLowerCase() !== expected)
+      throw new PriceTableMismatchError({ ...context, expected, actual: receipt.priceTable })
+  }
   return { usage, response, price: checkPrice(config, receipt, call, context) }
 }
 
@@ -96,14 +118,12 @@ function checkUsage(
       actual: receipt.model,
     })
   if (observed.usage) {
-    for (const field of usageFields)
-      if (receipt[field] !== observed.usage[field])
-        throw new UsageMismatchError({
-          ...context,
-          field,
-          expected: observed.usage[field],
-          actual: receipt[field],
-        })
+    for (const field of usageFields) {
+      // A response that reports no cache writes reported 0 of them.
+      const expected = observed.usage[field] ?? 0
+      if (receipt[field] !== expected)
+        throw new UsageMismatchError({ ...context, field, expected, actual: receipt[field] })
+    }
     return 'matched'
   }
   if (receipt.usageSource === 'partial' && aborted) return 'partial'

@@ -42,6 +42,8 @@ async function receipt(
   seq: number,
   prev: Hex,
   cumulativeAmount: bigint,
+  /** The digest of the call's attestation, which an honest receipt carries. */
+  attestation: Hex,
 ): Promise<SignedUsageReceipt> {
   return signReceipt({
     signer: meter,
@@ -56,9 +58,12 @@ async function receipt(
       responseHash,
       model: 'gpt-4o-mini',
       ...usage,
+      cacheWriteTokens: 0,
       usageSource: 'reported',
       amount: 100n,
       cumulativeAmount,
+      priceTable: zeroHash,
+      attestation,
       timestamp: Math.floor(Date.now() / 1000),
     },
   })
@@ -73,10 +78,10 @@ describe('acks in prepaid mode', () => {
     const [a, b] = [bodyOf(1), bodyOf(2)]
     const first = await begin(url, a)
     const second = await begin(url, b)
-    const r1 = await receipt(a, 1, zeroHash, 100n)
+    const r1 = await receipt(a, 1, zeroHash, 100n, first.call.attestation)
     // Receipt 2 arrives first and claims 1,000 more than the two receipts charge: its total
     // cannot be checked while receipt 1 is missing.
-    const r2 = await receipt(b, 2, hashReceipt(r1, domain), 1_200n)
+    const r2 = await receipt(b, 2, hashReceipt(r1, domain), 1_200n, second.call.attestation)
     expect(await settle(second.call, { encoded: encodeReceipt(r2), observed })).not.toBeInstanceOf(
       Error,
     )
@@ -95,8 +100,8 @@ describe('acks in prepaid mode', () => {
     const [a, b] = [bodyOf(5), bodyOf(6)]
     const first = await begin(url, a)
     const second = await begin(url, b)
-    const r1 = await receipt(a, 1, zeroHash, 100n)
-    const r2 = await receipt(b, 2, hashReceipt(r1, domain), 200n)
+    const r1 = await receipt(a, 1, zeroHash, 100n, first.call.attestation)
+    const r2 = await receipt(b, 2, hashReceipt(r1, domain), 200n, second.call.attestation)
     await settle(second.call, { encoded: encodeReceipt(r2), observed })
     expect((await begin(url, bodyOf(7))).headers['rma-ack']).toBeUndefined()
     await settle(first.call, { encoded: encodeReceipt(r1), observed })

@@ -7,6 +7,7 @@ import {
   type FraudPriceTable,
   findFraud,
   type Hex,
+  hashAttestation,
   hashBytes,
   hashReceipt,
   type RmaDomain,
@@ -25,6 +26,7 @@ import {
   ChainMismatchError,
   InvalidClientOptionsError,
   NothingToProveError,
+  PriceTableNotCommittedError,
   ReceiptError,
   type ReceiptErrorContext,
   ReceiptMalformedError,
@@ -340,6 +342,13 @@ export function createRmaEngine(
         context: { ...context(), encoded },
       })
       if (issue) throw new ChainMismatchError({ ...context(), encoded, receipt, ...issue })
+      if (config.priceTableCommitted && !(await config.priceTableCommitted(receipt.priceTable)))
+        throw new PriceTableNotCommittedError({
+          ...context(),
+          encoded,
+          receipt,
+          root: receipt.priceTable,
+        })
       const record: ReceiptRecord = {
         id: call.receiptId ?? hash,
         requestId: call.requestId,
@@ -511,6 +520,7 @@ export function createRmaEngine(
         url,
         body,
         requestHash,
+        attestation: hashAttestation(attestation, config.domain),
         maxAmount: config.maxAmountPerCall,
         startedAt,
         requestId: undefined,

@@ -128,6 +128,69 @@ export class RequestHashMismatchError extends ReceiptError {
   }
 }
 
+/**
+ * The receipt's `attestation` is not the digest of the attestation this client sent for the
+ * call: it answers another attestation (whose spend cap an overcharge proof would then be
+ * checked against), or none.
+ */
+export class AttestationMismatchError extends ReceiptError {
+  override name = 'AttestationMismatchError'
+  readonly expected: string
+  readonly actual: string
+  constructor(context: ReceiptErrorContext & { expected: string; actual: string }) {
+    super(
+      'The receipt answers another attestation.',
+      {
+        code: 'ATTESTATION_MISMATCH',
+        details: `Sent attestation digest ${context.expected}, receipt names ${context.actual}.`,
+      },
+      context,
+    )
+    this.expected = context.expected
+    this.actual = context.actual
+  }
+}
+
+/**
+ * The receipt's `priceTable` is not the root of this client's price table (`prices`) at the
+ * receipt's timestamp: it claims pricing by another table than the one the client agreed to.
+ */
+export class PriceTableMismatchError extends ReceiptError {
+  override name = 'PriceTableMismatchError'
+  readonly expected: string
+  readonly actual: string
+  constructor(context: ReceiptErrorContext & { expected: string; actual: string }) {
+    super(
+      'The receipt was priced with another price table.',
+      {
+        code: 'PRICE_TABLE_MISMATCH',
+        details: `The price table in force at the receipt's timestamp has root ${context.expected}, the receipt names ${context.actual}.`,
+      },
+      context,
+    )
+    this.expected = context.expected
+    this.actual = context.actual
+  }
+}
+
+/** The receipt's `priceTable` is a root the asset has not committed on chain (`priceTableCommitted`). */
+export class PriceTableNotCommittedError extends ReceiptError {
+  override name = 'PriceTableNotCommittedError'
+  readonly root: string
+  constructor(context: ReceiptErrorContext & { root: string }) {
+    super(
+      `The receipt's price table ${context.root} is not committed for the asset.`,
+      {
+        code: 'PRICE_TABLE_NOT_COMMITTED',
+        details:
+          'A receipt priced with an uncommitted table cannot be checked on chain (no mispricing proof): the issuer must commit it first.',
+      },
+      context,
+    )
+    this.root = context.root
+  }
+}
+
 /** The receipt's `responseHash` is not the hash of the response bytes this client received. */
 export class ResponseHashMismatchError extends ReceiptError {
   override name = 'ResponseHashMismatchError'

@@ -21,12 +21,15 @@ export {
   type SseReceiptFilter,
 } from './createSseReceiptFilter.js'
 export {
+  AttestationMismatchError,
   ChainMismatchError,
   type ChainMismatchKind,
   FraudProofRejectedError,
   InvalidClientOptionsError,
   NothingToProveError,
   PriceMismatchError,
+  PriceTableMismatchError,
+  PriceTableNotCommittedError,
   ReceiptBindingError,
   ReceiptError,
   type ReceiptErrorContext,

@@ -1,4 +1,13 @@
-import { type Address, createDomain, type Hex, type PriceTable, type RmaDomain } from '@rma/core'
+import {
+  type Address,
+  BaseError,
+  createDomain,
+  createPriceTableRoots,
+  type Hex,
+  type PriceTable,
+  type PriceTableRoots,
+  type RmaDomain,
+} from '@rma/core'
 import type { Provider, Signer } from 'ethers'
 import type { LedgerStore } from './createMemoryLedgerStore.js'
 import { InvalidClientOptionsError } from './errors.js'
@@ -28,8 +37,22 @@ export type RmaClientOptions = {
   maxAmountPerCall: bigint
   /** Seconds an attestation stays valid (default 60; the meter accepts at most 600). */
   attestationTtl?: number
-  /** With a price table, each receipt's amount must be its price (capped at the spend cap). */
+  /**
+   * With a price table, each receipt's amount must be its price (capped at the spend cap), and
+   * its `priceTable` the root of this table's version in force at its timestamp
+   * (`createPriceTableTree`): a receipt claiming another table is refused
+   * (`PriceTableMismatchError`).
+   */
   prices?: PriceTable
+  /**
+   * Whether the asset committed a price-table root on chain (`priceTableOf(assetId, root)`
+   * has a version ≠ 0). When set, a receipt whose `priceTable` is not committed is refused
+   * (`PriceTableNotCommittedError`): nobody could prove it mispriced. `true` answers are cached.
+   *
+   * @example
+   * priceTableCommitted: async (root) => (await settlement.priceTableOf(assetId, root))[0] !== 0n
+   */
+  priceTableCommitted?: (root: Hex) => boolean | Promise<boolean>
   /** Where the ledger keeps receipts and acks (default: in memory). */
   store?: LedgerStore
   /** `'throw'` (default): a failed check fails the call; `'event'`: the call succeeds and `mismatch` is emitted. */
@@ -84,6 +107,10 @@ export type ClientConfig = {
   maxAmountPerCall: bigint
   attestationTtl: number
   prices: PriceTable | undefined
+  /** The roots of `prices`' versions (built once), when `prices` is set. */
+  priceTables: PriceTableRoots | undefined
+  /** Resolves whether a root is committed for the asset (cached when true), when configured. */
+  priceTableCommitted: ((root: Hex) => Promise<boolean>) | undefined
   onMismatch: 'throw' | 'event'
   ackMode: 'next-call' | 'post' | 'off'
   ackInterval: number
@@ -122,6 +149,21 @@ export function resolveClientConfig(options: RmaClientOptions): ClientConfig {
     throw new InvalidClientOptionsError(
       '`meters` is required: the meter addresses trusted to sign receipts.',
     )
+  let priceTables: PriceTableRoots | undefined
+  try {
+    priceTables = options.prices ? createPriceTableRoots(options.prices) : undefined
+  } catch (error) {
+    if (error instanceof BaseError)
+      throw new InvalidClientOptionsError(`\`prices\`: ${error.shortMessage}`)
+    throw error
+  }
+  if (
+    options.priceTableCommitted !== undefined &&
+    typeof options.priceTableCommitted !== 'function'
+  )
+    throw new InvalidClientOptionsError(
+      '`priceTableCommitted` must be a function of a price-table root.',
+    )
   const fetchImpl = options.fetch ?? globalThis.fetch
   let address: Promise<Address> | undefined
   return {
@@ -136,6 +178,8 @@ export function resolveClientConfig(options: RmaClientOptions): ClientConfig {
     maxAmountPerCall,
     attestationTtl: ttl,
     prices: options.prices,
+    priceTables,
+    priceTableCommitted: options.priceTableCommitted && cacheCommitted(options.priceTableCommitted),
     onMismatch: options.onMismatch ?? 'throw',
     ackMode: options.ackMode ?? 'next-call',
     ackInterval: options.ackInterval ?? (options.prepaid ? 0 : 1_000),
@@ -172,5 +216,19 @@ function createTrustedMeters(meters: TrustedMeters): (meter: Address) => Promise
     if ((await (set ?? load())).has(key)) return true
     if (Date.now() - loadedAt < 5_000) return false
     return (await load()).has(key)
+  }
+}
+
+/** A committed root stays committed: `true` answers are kept, others asked again. */
+function cacheCommitted(
+  read: (root: Hex) => boolean | Promise<boolean>,
+): (root: Hex) => Promise<boolean> {
+  const committed = new Set<string>()
+  return async (root) => {
+    const key = root.toLowerCase()
+    if (committed.has(key)) return true
+    const answer = (await read(root)) === true
+    if (answer) committed.add(key)
+    return answer
   }
 }

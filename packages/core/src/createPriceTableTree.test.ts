@@ -3,8 +3,10 @@ import { AbiCoder, keccak256 } from 'ethers'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { createPriceTable, type ModelPriceInput } from './createPriceTable.js'
+import { createPriceTableRoots } from './createPriceTableRoots.js'
 import { createPriceTableTree, priceEntryLeaf } from './createPriceTableTree.js'
 import { InvalidFieldError, InvalidPriceTableError, LeafNotFoundError } from './errors.js'
+import { zeroHash } from './internal/bytes.js'
 import { verifyMerkleProof } from './merkleTree.js'
 import { type PriceEntry, priceEntryOf } from './priceEntryOf.js'
 import { priceTableVersionAt } from './priceTableVersionAt.js'
@@ -139,7 +141,7 @@ describe('createPriceTableTree', () => {
       }),
       { numRuns: 100 },
     )
-  })
+  }, 60_000)
 
   test('the leaf is keccak256(keccak256(abi.encode(model, input, cachedInput, cacheWrite, output, reasoning)))', () => {
     const coder = AbiCoder.defaultAbiCoder()
@@ -286,5 +288,30 @@ describe('priceTableVersionAt', () => {
     expect(priceTableVersionAt(table, 1700)).toBe(1500)
     expect(priceTableVersionAt(table, 2000)).toBe(2000)
     expect(priceTableVersionAt(table, 9_999_999_999)).toBe(2000)
+  })
+})
+
+describe('createPriceTableRoots', () => {
+  test('one root per version, built once; rootAt follows priceTableVersionAt', () => {
+    const roots = createPriceTableRoots(table)
+    expect(roots.versions).toEqual(
+      [1000, 1500, 2000].map((effectiveFrom) => ({
+        effectiveFrom,
+        root: createPriceTableTree(table, { at: effectiveFrom }).root,
+      })),
+    )
+    for (const at of [0, 999, 1000, 1200, 1500, 1999, 2000, 10 ** 10]) {
+      const version = priceTableVersionAt(table, at)
+      expect(roots.rootAt(at)).toBe(
+        version === undefined ? zeroHash : createPriceTableTree(table, { at }).root,
+      )
+    }
+  })
+
+  test('a table that cannot be committed is refused at once', () => {
+    const differing = createPriceTable({
+      models: { m: { input: 1n, output: 1n }, 'm-0613': { input: 2n, output: 2n } },
+    })
+    expect(() => createPriceTableRoots(differing)).toThrow(InvalidPriceTableError)
   })
 })

@@ -9,6 +9,7 @@ export {
   type PriceVersion,
   type PriceVersionInput,
 } from './createPriceTable.js'
+export { createPriceTableRoots, type PriceTableRoots } from './createPriceTableRoots.js'
 export {
   type CreatePriceTableTreeParameters,
   createPriceTableTree,

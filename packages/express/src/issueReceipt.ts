@@ -9,7 +9,6 @@ import {
   type Usage,
   type UsageSource,
 } from '@rma/core'
-import { priceTableRoot } from './priceTableRoot.js'
 import type { MeterConfig } from './resolveMeterConfig.js'
 import type { RmaRequestContext } from './types.js'
 
@@ -62,8 +61,8 @@ export async function issueReceipt(
           usageSource,
           amount,
           cumulativeAmount: expectedCumulativeAmount(head.cumulativeAmount, amount),
-          priceTable: priceTableRoot(config.prices, timestamp),
-          attestation: context.attestation,
+          priceTable: config.priceTables.rootAt(timestamp),
+          attestation: context.attestationDigest,
           timestamp,
         },
       })

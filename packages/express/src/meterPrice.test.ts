@@ -181,7 +181,7 @@ describe('worstCasePrice', () => {
         endpoint: 'embeddings',
         body: {},
         bodyBytes: 3,
-        price: { ...table, input: 1n },
+        price: { ...table, input: 1n, cacheWrite: 1n },
         defaultMaxOutputTokens: undefined,
       }).amount,
     ).toBe(1n)
@@ -194,5 +194,29 @@ describe('worstCasePrice', () => {
         defaultMaxOutputTokens: 5,
       }).outputTokens,
     ).toBe(5)
+  })
+
+  test('input bytes are bounded at the dearest input price: a cache write dearer than input counts', () => {
+    const price = {
+      input: 1_000_000n,
+      cachedInput: 100_000n,
+      cacheWrite: 1_250_000n,
+      output: 2_000_000n,
+      reasoning: 2_000_000n,
+    }
+    const worst = (p: typeof price) =>
+      worstCasePrice({
+        endpoint: 'chat',
+        body: { max_tokens: 10 },
+        bodyBytes: 8,
+        price: p,
+        defaultMaxOutputTokens: undefined,
+      }).amount
+    // 8 × 1.25 + 10 × 2 = 30
+    expect(worst(price)).toBe(30n)
+    // a cache read dearer than input (odd, but allowed) bounds input too: 8 × 3 + 20 = 44
+    expect(worst({ ...price, cachedInput: 3_000_000n })).toBe(44n)
+    // cheaper cache prices leave input at its own price: 8 + 20 = 28
+    expect(worst({ ...price, cacheWrite: 500_000n })).toBe(28n)
   })
 })

@@ -1,8 +1,11 @@
 import {
   type Address,
+  BaseError,
   createDomain,
+  createPriceTableRoots,
   type Hex,
   type PriceTable,
+  type PriceTableRoots,
   type ReceiptStore,
   type RmaDomain,
 } from '@rma/core'
@@ -89,6 +92,15 @@ export type RmaMeterOptions = MeterKeySource & {
    */
   rpcUrl?: string
   /**
+   * Refuse to serve with a price table the asset has not committed on chain (needs `rpcUrl`):
+   * `meter.ready` rejects with 503 `rma_price_table_not_committed` unless the root of the
+   * version in force (`createPriceTableTree(prices, { at: now })`) is committed
+   * (`priceTableOf(assetId, root)` has a version), and a call arriving once a version that is
+   * not committed comes into force is refused the same way (no receipt, no nonce used).
+   * Default false.
+   */
+  requireCommittedPrices?: boolean
+  /**
    * Prepaid mode: attested calls are served only while the user's prepaid balance on the
    * settlement contract covers them (see `createPrepaidCoverage` and docs/protocol.md,
    * "Prepaid coverage"); otherwise 402 `rma_insufficient_balance`. Needs `rpcUrl`. Calls
@@ -127,6 +139,9 @@ export type MeterConfig = {
   assetId: Hex
   domain: RmaDomain
   prices: PriceTable
+  /** The root of each price-table version, built once: receipts carry the one in force. */
+  priceTables: PriceTableRoots
+  requireCommittedPrices: boolean
   store: ReceiptStore
   identify: Identify | undefined
   route: (path: string, method: string) => Endpoint | undefined
@@ -191,6 +206,17 @@ export function resolveMeterConfig(options: RmaMeterOptions): MeterConfig {
     positive('defaultMaxOutputTokens', options.defaultMaxOutputTokens)
   if (options.rpcUrl !== undefined && !/^(https?|wss?):\/\//.test(options.rpcUrl))
     throw optionError('`rpcUrl` must be an http(s) or ws(s) URL.')
+  if (options.requireCommittedPrices && options.rpcUrl === undefined)
+    throw optionError(
+      '`requireCommittedPrices` needs `rpcUrl`: commitments are read from the settlement chain.',
+    )
+  let priceTables: PriceTableRoots
+  try {
+    priceTables = createPriceTableRoots(options.prices)
+  } catch (error) {
+    if (error instanceof BaseError) throw optionError(`\`prices\`: ${error.shortMessage}`)
+    throw error
+  }
   const prepaid = resolvePrepaid(options)
   const { signer, keystore, env } = options
   const key = loadMeterSignerSync({ signer, keystore, env })
@@ -202,6 +228,8 @@ export function resolveMeterConfig(options: RmaMeterOptions): MeterConfig {
       verifyingContract: options.settlementContract,
     }),
     prices: options.prices,
+    priceTables,
+    requireCommittedPrices: options.requireCommittedPrices ?? false,
     store: options.store,
     identify: options.identify,
     route: options.route ?? defaultRoute,

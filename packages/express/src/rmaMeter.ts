@@ -377,7 +377,7 @@ async function begin(
     stream: fields.stream === true,
     inline: req.get('rma-receipt') === 'inline',
     maxAmount,
-    attestation: attestation ? hashAttestation(attestation, config.domain) : zeroHash,
+    attestationDigest: attestation ? hashAttestation(attestation, config.domain) : zeroHash,
     startedAt,
     prepaid,
   }

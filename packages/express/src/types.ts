@@ -27,10 +27,10 @@ export type RmaRequestContext = {
   /** The spend cap of the caller's attestation, if any. */
   maxAmount: bigint | undefined
   /**
-   * The EIP-712 digest of the caller's attestation (`hashAttestation`), which its receipt names
-   * in `attestation`; 32 zero bytes in custodial mode.
+   * The EIP-712 digest of the caller's attestation (`hashAttestation`), which the receipt
+   * carries as `attestation`; 32 zero bytes for a call without one.
    */
-  attestation: Hex
+  attestationDigest: Hex
   startedAt: number
   /**
    * Set by a handler (such as `openaiProxy`) that read the upstream's usage itself, for

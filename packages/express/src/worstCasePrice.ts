@@ -25,7 +25,7 @@ export type WorstCasePriceReturnType = {
 
 /**
  * The most a call can cost, from its request alone: every byte of the body counted as an input
- * token at the input price (a token of text is at least one byte, and the JSON around it adds
+ * token at the dearest input price (input, cache read or cache write; a token of text is at least one byte, and the JSON around it adds
  * more bytes than the upstream's message framing adds tokens), plus its max output tokens
  * (`max_completion_tokens`, `max_tokens` or `max_output_tokens`, else the default) times the
  * number of choices (`n`, `best_of`) at the higher of the output and reasoning prices. Image
@@ -45,9 +45,16 @@ export function worstCasePrice(parameters: WorstCasePriceParameters): WorstCaseP
     endpoint === 'embeddings' ? 0 : maxOutputTokens(endpoint, body, defaultMaxOutputTokens)
   // The most the output can cost: every output token at the dearer of output and reasoning.
   const reasoningTokens = price.reasoning > price.output ? outputTokens : 0
+  // Likewise every input token at the dearest of input, cache read and cache write (a prompt
+  // cache write is often dearer than plain input).
+  const cacheWriteTokens =
+    price.cacheWrite > price.input && price.cacheWrite >= price.cachedInput ? inputTokens : 0
+  const cachedInputTokens =
+    cacheWriteTokens === 0 && price.cachedInput > price.input ? inputTokens : 0
   const amount = priceTokens(price, {
     inputTokens,
-    cachedInputTokens: 0,
+    cachedInputTokens,
+    cacheWriteTokens,
     outputTokens,
     reasoningTokens,
   })

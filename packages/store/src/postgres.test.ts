@@ -4,7 +4,9 @@ import {
   type Address,
   type ChainHead,
   decodeAck,
+  decodeReceipt,
   encodeAck,
+  encodeReceipt,
   type ReceiptStore,
   type StoredReceipt,
   verifyReceiptChain,
@@ -78,7 +80,13 @@ describe('createPostgresStore', () => {
     expect(heads.map((h) => h.seq)).toEqual([0, 0, 0, 0])
     await Promise.all(stores.map((s) => s.close()))
     const { rows } = await admin.query(`SELECT version FROM "${schema}".migrations`)
-    expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }])
+    expect(rows).toEqual([
+      { version: 1 },
+      { version: 2 },
+      { version: 3 },
+      { version: 4 },
+      { version: 5 },
+    ])
   })
 
   test('a schema migrated by a newer version is refused', async () => {
@@ -93,7 +101,7 @@ describe('createPostgresStore', () => {
     expect(error).toBeInstanceOf(StoreError)
     expect(error).toMatchObject({
       code: 'SCHEMA_TOO_NEW',
-      shortMessage: 'Database schema version 7 is newer than this @rma/store supports (4).',
+      shortMessage: 'Database schema version 7 is newer than this @rma/store supports (5).',
     })
     await store.close()
   })
@@ -310,6 +318,60 @@ describe('createPostgresStore', () => {
     expect((await store.head({ assetId: testAssetId, meter: m, user: bob })).seq).toBe(1)
     expect((await append('x3', bob)).receipt.seq).toBe(2)
     await store.close()
+  })
+
+  test('a version 4 schema is migrated to version 5: tag-4 receipts gain zero cacheWriteTokens, priceTable and attestation, keep their hash, and chains continue', async () => {
+    const schema = freshSchema()
+    const s = `"${schema}"`
+    await migratePostgres(admin, schema, postgresMigrations.slice(0, 4))
+    const meter = randomWallet()
+    const m = meter.address as Address
+    const user = randomHex(20)
+    const sign = receiptSigner({ meter, user, amount: 9n })
+    const first = await sign({ seq: 0, hash: zeroHash, cumulativeAmount: 0n })
+    const second = await sign({ seq: 1, hash: first.hash, cumulativeAmount: 9n })
+    for (const [id, { receipt, hash }] of Object.entries({ first, second }))
+      await admin.query(
+        `INSERT INTO ${s}.receipts (id, hash, asset_id, meter, "user", seq, timestamp, receipt, cumulative_amount)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          id,
+          hash,
+          testAssetId,
+          m.toLowerCase(),
+          user.toLowerCase(),
+          receipt.seq,
+          receipt.timestamp,
+          legacyReceiptEncoding(receipt, 4),
+          receipt.cumulativeAmount.toString(),
+        ],
+      )
+    await admin.query(
+      `INSERT INTO ${s}.chain_heads (asset_id, meter, "user", seq, hash, cumulative_amount) VALUES ($1, $2, $3, 2, $4, 18)`,
+      [testAssetId, m.toLowerCase(), user.toLowerCase(), second.hash],
+    )
+
+    const store = createPostgresStore({ connectionString, schema })
+    for (const [id, { receipt, hash }] of Object.entries({ first, second })) {
+      const stored = await store.get(id)
+      expect(stored?.hash).toBe(hash)
+      expect(stored?.receipt).toEqual(decodeReceipt(encodeReceipt(receipt)))
+      expect(stored?.receipt).toMatchObject({
+        cacheWriteTokens: 0,
+        priceTable: zeroHash,
+        attestation: zeroHash,
+      })
+    }
+    const chain = { assetId: testAssetId, meter: m, user }
+    const third = await store.append({ ...chain, id: 'third', sign })
+    expect([third.receipt.seq, third.receipt.prev, third.receipt.cumulativeAmount]).toEqual([
+      3,
+      second.hash,
+      27n,
+    ])
+    await store.close()
+    const { rows } = await admin.query<{ receipt: string }>(`SELECT receipt FROM ${s}.receipts`)
+    expect(rows.map((r) => Buffer.from(r.receipt, 'base64url')[0])).toEqual([6, 6, 6])
   })
 
   test('a version 2 schema is migrated to version 3: cumulative amounts back-filled per chain, rows and acks rewritten, chains continue', async () => {

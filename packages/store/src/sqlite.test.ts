@@ -73,6 +73,7 @@ describe('createSqliteStore', () => {
       { version: 2 },
       { version: 3 },
       { version: 4 },
+      { version: 5 },
     ])
     db.close()
   })
@@ -233,7 +234,7 @@ describe('createSqliteStore', () => {
     expect(error).toBeInstanceOf(StoreError)
     expect(error).toMatchObject({
       code: 'SCHEMA_TOO_NEW',
-      shortMessage: 'Database schema version 99 is newer than this @rma/store supports (4).',
+      shortMessage: 'Database schema version 99 is newer than this @rma/store supports (5).',
     })
   })
 
@@ -376,7 +377,69 @@ describe('createSqliteStore', () => {
     await store.close()
   })
 
-  test('a version 1 database is migrated to version 4 and its chains continue', async () => {
+  test('a version 4 file is migrated to version 5: tag-4 receipts gain zero cacheWriteTokens, priceTable and attestation, keep their hash, and chains continue', async () => {
+    const path = join(root, 'v4.db')
+    const meter = randomWallet()
+    const user = randomHex(20)
+    const m = meter.address as Address
+    const sign = receiptSigner({ meter, user, amount: 9n })
+    const first = await sign({ seq: 0, hash: zeroHash, cumulativeAmount: 0n })
+    const second = await sign({ seq: 1, hash: first.hash, cumulativeAmount: 9n })
+    const db = new Database(path)
+    db.pragma('journal_mode = WAL')
+    migrateSqlite(db, sqliteMigrations.slice(0, 4))
+    const insert = db.prepare(
+      `INSERT INTO receipts (id, hash, asset_id, meter, "user", seq, timestamp, epoch, receipt, cumulative_amount)
+       VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+    )
+    for (const [id, { receipt, hash }] of Object.entries({ first, second })) {
+      const tag4 = legacyReceiptEncoding(receipt, 4)
+      expect(Buffer.from(tag4, 'base64url')[0]).toBe(4)
+      insert.run(
+        id,
+        hash,
+        testAssetId,
+        m.toLowerCase(),
+        user.toLowerCase(),
+        receipt.seq,
+        receipt.timestamp,
+        tag4,
+        receipt.cumulativeAmount.toString(),
+      )
+    }
+    db.close()
+
+    const store = createSqliteStore({ path })
+    for (const [id, { receipt, hash }] of Object.entries({ first, second })) {
+      const stored = await store.get(id)
+      expect(stored?.hash).toBe(hash)
+      expect(stored?.receipt).toEqual(decodeReceipt(encodeReceipt(receipt)))
+      expect(stored?.receipt).toMatchObject({
+        cacheWriteTokens: 0,
+        priceTable: zeroHash,
+        attestation: zeroHash,
+      })
+    }
+    const chain = { assetId: testAssetId, meter: m, user }
+    expect(await store.head(chain)).toEqual({ seq: 2, hash: second.hash, cumulativeAmount: 18n })
+    const third = await store.append({ ...chain, id: 'third', sign })
+    expect([third.receipt.seq, third.receipt.prev, third.receipt.cumulativeAmount]).toEqual([
+      3,
+      second.hash,
+      27n,
+    ])
+    await store.close()
+    const check = new Database(path, { readonly: true })
+    const tags = check
+      .prepare('SELECT receipt FROM receipts')
+      .pluck()
+      .all()
+      .map((r) => Buffer.from(r as string, 'base64url')[0])
+    expect(tags).toEqual([6, 6, 6])
+    check.close()
+  })
+
+  test('a version 1 database is migrated to version 5 and its chains continue', async () => {
     const path = join(root, 'v1.db')
     const meter = randomWallet()
     const user = randomHex(20)
@@ -408,6 +471,7 @@ describe('createSqliteStore', () => {
       { version: 2 },
       { version: 3 },
       { version: 4 },
+      { version: 5 },
     ])
     expect(
       check
@@ -557,7 +621,7 @@ describe('createSqliteStore fails closed: writes refuse with STORE_UNAVAILABLE, 
     }
     expect(refused).toMatchObject({ code: 'STORE_UNAVAILABLE' })
     expect((refused as StoreError).shortMessage).toMatch(
-      /is read-only \(mode 444\), and its schema \(version 2\) must be migrated to version 4 first\.$/,
+      /is read-only \(mode 444\), and its schema \(version 2\) must be migrated to version 5 first\.$/,
     )
     // Writable again: the chain continues where it was, nothing was lost or skipped.
     const again = createSqliteStore({ path })

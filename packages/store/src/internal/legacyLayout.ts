@@ -1,13 +1,19 @@
 import { InvalidEncodingError } from '@rma/core'
 
-// Receipts and acks stored before schema v4 (SQLite) / v3 (PostgreSQL) have the layout without
-// `cumulativeAmount` (tags 1 and 3). The migration rewrites them to the current layout (tags 4
-// and 5) with the running total inserted, so every stored row decodes. Their signatures were made
-// over the old layout and stay as they were: such a receipt keeps its stored hash (its id, prev
-// link and tree leaf) but no longer verifies against the current schema. Settle before upgrading.
+// Receipts stored in an older layout are rewritten to the current one when a store migrates, so
+// every stored row decodes:
+// - tag 1 (before SQLite v4 / PostgreSQL v3): no `cumulativeAmount`; the migration inserts the
+//   chain's running total;
+// - tag 4 (before SQLite v5 / PostgreSQL v5): no `cacheWriteTokens`, `priceTable`,
+//   `attestation`; the migration inserts zeros (no cache writes, no committed table, no
+//   attestation digest), which is what those receipts meant.
+// Acks: tag 3 (no `cumulativeAmount`) becomes tag 5. Signatures were made over the old layout
+// and stay as they were: such a receipt keeps its stored hash (its id, prev link and tree leaf)
+// but no longer verifies against the current schema. Settle before upgrading.
 
-const LEGACY_RECEIPT_TAG = 1
-const RECEIPT_TAG = 4
+const V1_RECEIPT_TAG = 1
+const V4_RECEIPT_TAG = 4
+const RECEIPT_TAG = 6
 const LEGACY_ACK_TAG = 3
 const ACK_TAG = 5
 const SIGNATURE_BYTES = 65
@@ -23,25 +29,27 @@ function uint256Bytes(value: bigint): Buffer {
 }
 
 function legacyError(what: string): InvalidEncodingError {
-  return new InvalidEncodingError(`Stored ${what} has neither the current nor the v3 layout.`)
+  return new InvalidEncodingError(`Stored ${what} has neither the current nor an older layout.`)
 }
 
 /**
- * Rewrites a receipt stored in the layout without `cumulativeAmount` into the current one,
- * given the chain's running total before it. Returns its amount and the new encoding; a
- * receipt already in the current layout comes back unchanged (with its own amounts).
+ * Rewrites a receipt stored in an older layout (tag 1 or 4) into the current one, given the
+ * chain's running total before it (used by tag 1 only). Returns its amount, running total and
+ * the new encoding; a receipt already in the current layout comes back unchanged.
  */
 export function upgradeLegacyReceipt(
   encoded: string,
   previousCumulative: bigint,
 ): { encoded: string; amount: bigint; cumulativeAmount: bigint } {
   const bytes = Buffer.from(encoded, 'base64url')
-  const current = bytes[0] === RECEIPT_TAG
-  if (!current && bytes[0] !== LEGACY_RECEIPT_TAG) throw legacyError('receipt')
+  const tag = bytes[0]
+  if (tag !== RECEIPT_TAG && tag !== V4_RECEIPT_TAG && tag !== V1_RECEIPT_TAG)
+    throw legacyError('receipt')
   let offset = MODEL_OFFSET
   if (bytes.length < offset + 2) throw legacyError('receipt')
   offset += 2 + bytes.readUInt16BE(offset) // model
-  offset += 4 * 8 + 1 // token counts, usageSource
+  const cachedEnd = offset + 2 * 8 // inputTokens, cachedInputTokens
+  offset = cachedEnd + (tag === RECEIPT_TAG ? 8 : 0) + 2 * 8 + 1 // (cacheWrite), output, reasoning, usageSource
   const readUint256 = () => {
     const length = bytes[offset]
     if (length === undefined || length > 32 || offset + 1 + length > bytes.length)
@@ -54,14 +62,18 @@ export function upgradeLegacyReceipt(
     return value
   }
   const amount = readUint256()
-  if (current) return { encoded, amount, cumulativeAmount: readUint256() }
-  if (bytes.length !== offset + 8 + SIGNATURE_BYTES) throw legacyError('receipt')
-  const cumulativeAmount = previousCumulative + amount
+  const cumulativeAmount = tag === V1_RECEIPT_TAG ? previousCumulative + amount : readUint256()
+  if (tag === RECEIPT_TAG) return { encoded, amount, cumulativeAmount }
+  const amountsEnd = offset
+  if (bytes.length !== amountsEnd + 8 + SIGNATURE_BYTES) throw legacyError('receipt')
   const upgraded = Buffer.concat([
     Buffer.of(RECEIPT_TAG),
-    bytes.subarray(1, offset),
-    uint256Bytes(cumulativeAmount),
-    bytes.subarray(offset),
+    bytes.subarray(1, cachedEnd),
+    Buffer.alloc(8), // cacheWriteTokens
+    bytes.subarray(cachedEnd, amountsEnd), // output, reasoning, usageSource, amount (, total)
+    tag === V1_RECEIPT_TAG ? uint256Bytes(cumulativeAmount) : Buffer.alloc(0),
+    Buffer.alloc(64), // priceTable, attestation
+    bytes.subarray(amountsEnd), // timestamp, signature
   ])
   return { encoded: upgraded.toString('base64url'), amount, cumulativeAmount }
 }

@@ -197,6 +197,33 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX chain_heads_user ON ${s}.chain_heads ("user");
     `,
   },
+  {
+    version: 5,
+    // Receipts carry `cacheWriteTokens`, `priceTable` and `attestation` (issue #15). Rows in the
+    // tag-4 layout are rewritten to the current one with those fields zero (see
+    // legacyLayout.ts); no column changes.
+    name: 'receipts carry cacheWriteTokens, priceTable and attestation',
+    up: () => '',
+    async backfill(client, s) {
+      const { rows } = await client.query<{ id: string; receipt: string }>(
+        `SELECT id, receipt FROM ${s}.receipts`,
+      )
+      const ids: string[] = []
+      const encoded: string[] = []
+      for (const row of rows) {
+        const upgraded = upgradeLegacyReceipt(row.receipt, 0n).encoded
+        if (upgraded === row.receipt) continue
+        ids.push(row.id)
+        encoded.push(upgraded)
+      }
+      if (ids.length > 0)
+        await client.query(
+          `UPDATE ${s}.receipts r SET receipt = u.receipt
+           FROM unnest($1::text[], $2::text[]) AS u(id, receipt) WHERE r.id = u.id`,
+          [ids, encoded],
+        )
+    },
+  },
 ]
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
@@ -242,7 +269,8 @@ export async function migratePostgres(
     if (current > latest) throw schemaTooNewError(current, latest)
     for (const migration of migrations) {
       if (migration.version <= current) continue
-      await client.query(migration.up(s))
+      const sql = migration.up(s)
+      if (sql) await client.query(sql)
       await migration.backfill?.(client, s)
       await client.query(`INSERT INTO ${s}.migrations (version, name) VALUES ($1, $2)`, [
         migration.version,

@@ -164,6 +164,24 @@ export const sqliteMigrations: readonly Migration[] = [
         updateAck.run(upgradeLegacyAck(a.ack, BigInt(a.total)), a.asset_id, a.meter, a.user)
     },
   },
+  {
+    version: 5,
+    // Receipts carry `cacheWriteTokens`, `priceTable` and `attestation` (issue #15). Rows in the
+    // tag-4 layout are rewritten to the current one with those fields zero (see
+    // legacyLayout.ts); no column changes.
+    name: 'receipts carry cacheWriteTokens, priceTable and attestation',
+    up: '',
+    backfill(db) {
+      const rows = db
+        .prepare<[], { id: string; receipt: string }>('SELECT id, receipt FROM receipts')
+        .all()
+      const update = db.prepare<[string, string]>('UPDATE receipts SET receipt = ? WHERE id = ?')
+      for (const row of rows) {
+        const { encoded } = upgradeLegacyReceipt(row.receipt, 0n)
+        if (encoded !== row.receipt) update.run(encoded, row.id)
+      }
+    },
+  },
 ]
 
 /**

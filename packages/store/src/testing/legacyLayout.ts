@@ -1,21 +1,30 @@
 import { encodeAck, encodeReceipt, type SignedReceiptAck, type SignedUsageReceipt } from '@rma/core'
 
-// The layouts stored before cumulative amounts (tags 1 and 3): what an older @rma/store wrote,
-// for migration tests. The signature is kept as it is.
+// The layouts older stores held, for migration tests: tag 1 (before cumulative amounts) and
+// tag 4 (before cacheWriteTokens, priceTable, attestation). The signature is kept as it is.
 
 const MODEL_OFFSET = 1 + 32 + 20 + 20 + 8 + 32 + 32 + 32
 
-/** A receipt encoded as a store before schema v4 (SQLite) / v3 (PostgreSQL) held it. */
-export function legacyReceiptEncoding(receipt: SignedUsageReceipt): string {
+/**
+ * A receipt encoded as an older store held it: tag 1 (before schema v4 SQLite / v3
+ * PostgreSQL) by default, or tag 4 (before v5 / v5). The receipt's `cacheWriteTokens`,
+ * `priceTable` and `attestation` are dropped (a migration brings them back as zeros).
+ */
+export function legacyReceiptEncoding(receipt: SignedUsageReceipt, tag: 1 | 4 = 1): string {
   const bytes = Buffer.from(encodeReceipt(receipt), 'base64url')
   let offset = MODEL_OFFSET
-  offset += 2 + bytes.readUInt16BE(offset) + 4 * 8 + 1
+  offset += 2 + bytes.readUInt16BE(offset)
+  const cachedEnd = offset + 16
+  const usageStart = cachedEnd + 8 // after cacheWriteTokens
+  offset = usageStart + 16 + 1
   offset += 1 + bytes[offset]! // amount
+  const amountEnd = offset
   const cumulativeEnd = offset + 1 + bytes[offset]!
   return Buffer.concat([
-    Buffer.of(1),
-    bytes.subarray(1, offset),
-    bytes.subarray(cumulativeEnd),
+    Buffer.of(tag),
+    bytes.subarray(1, cachedEnd),
+    bytes.subarray(usageStart, tag === 1 ? amountEnd : cumulativeEnd),
+    bytes.subarray(cumulativeEnd + 64), // timestamp, signature
   ]).toString('base64url')
 }
 

@@ -8,6 +8,7 @@ import {
   type SignedReceiptAck,
   signAck,
   signReceipt,
+  zeroHash,
 } from '@rma/core'
 import { Wallet } from 'ethers'
 
@@ -37,6 +38,11 @@ export type ReceiptSignerOptions = {
   /** Unix seconds; the current time by default. */
   timestamp?: number
   amount?: bigint
+  /** The receipt's `priceTable` root; zero by default. */
+  priceTable?: Hex
+  /** The receipt's `attestation` digest; zero by default. */
+  attestation?: Hex
+  cacheWriteTokens?: number
 }
 
 /**
@@ -57,11 +63,14 @@ export function receiptSigner(options: ReceiptSignerOptions): AppendReceiptParam
       model: 'gpt-4o-mini',
       inputTokens: 1200,
       cachedInputTokens: 200,
+      cacheWriteTokens: options.cacheWriteTokens ?? 0,
       outputTokens: 300,
       reasoningTokens: 0,
       usageSource: 'reported' as const,
       amount,
       cumulativeAmount: head.cumulativeAmount + amount,
+      priceTable: options.priceTable ?? zeroHash,
+      attestation: options.attestation ?? zeroHash,
       timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
     }
     const signed = await signReceipt({ receipt, signer: meter, domain: testDomain })
