@@ -1,8 +1,6 @@
 import type { Hex, UsageReceipt } from '@rma/core'
 import { usageSourceCode } from './usageSourceCode.js'
 
-const zero32 = `0x${'00'.repeat(32)}` as Hex
-
 /** A receipt as the settlement contract's `Receipt` tuple (the fraud proofs' argument). */
 export type ReceiptStruct = {
   assetId: Hex
@@ -26,9 +24,8 @@ export type ReceiptStruct = {
   timestamp: bigint
 }
 
-/** A receipt of @rma/core, with the fields a receipt gains for fraud proofs (0 / zero bytes when absent). */
-export type ReceiptInput = UsageReceipt &
-  Partial<{ cacheWriteTokens: number; priceTable: Hex; attestation: Hex }>
+/** A usage receipt of @rma/core (signed or not). */
+export type ReceiptInput = UsageReceipt
 
 /**
  * Turns a @rma/core usage receipt into the `Receipt` tuple of `proveEquivocation`,
@@ -49,14 +46,14 @@ export function toReceiptStruct(receipt: ReceiptInput): ReceiptStruct {
     model: receipt.model,
     inputTokens: BigInt(receipt.inputTokens),
     cachedInputTokens: BigInt(receipt.cachedInputTokens),
-    cacheWriteTokens: BigInt(receipt.cacheWriteTokens ?? 0),
+    cacheWriteTokens: BigInt(receipt.cacheWriteTokens),
     outputTokens: BigInt(receipt.outputTokens),
     reasoningTokens: BigInt(receipt.reasoningTokens),
     usageSource: usageSourceCode(receipt.usageSource),
     amount: receipt.amount,
     cumulativeAmount: receipt.cumulativeAmount,
-    priceTable: receipt.priceTable ?? zero32,
-    attestation: receipt.attestation ?? zero32,
+    priceTable: receipt.priceTable,
+    attestation: receipt.attestation,
     timestamp: BigInt(receipt.timestamp),
   }
 }

@@ -14,7 +14,14 @@ export type SupporterModel = {
   accrued: bigint
   /** Rewards paid out so far. */
   claimed: bigint
+  /** How many of the asset's slashes are applied to this supporter. */
+  slashIndex: number
+  /** What slashes took from its stake. */
+  slashed: bigint
 }
+
+/** One slash of the stake: active and unbonding scaled by num / den (floored) at accumulator `rps`, after settle `epoch`. */
+export type SlashModel = { num: bigint; den: bigint; epoch: bigint; rps: bigint }
 
 export type RoleTotals = { issuer: bigint; supporters: bigint; users: bigint; protocol: bigint }
 
@@ -48,6 +55,12 @@ export class SettlementModel {
   readonly supporters: SupporterModel[]
   /** What each account received from this asset (rewards, rebates, withdrawals), as sent. */
   readonly paidTo: bigint[]
+  /** The issuer bond, what fraud proofs took in all, the slashes, and the units of rounding a slash gave the protocol. */
+  bond = 0n
+  totalSlashed = 0n
+  frozen = false
+  readonly slashes: SlashModel[] = []
+  slashDust = 0n
 
   constructor(
     readonly shares: RevenueShares,
@@ -67,6 +80,8 @@ export class SettlementModel {
       rewardPerStakePaid: 0n,
       accrued: 0n,
       claimed: 0n,
+      slashIndex: 0,
+      slashed: 0n,
     }))
     this.paidTo = Array.from({ length: accounts }, () => 0n)
   }
@@ -79,7 +94,7 @@ export class SettlementModel {
   /** The supporter brought up to date, without changing the model. */
   synced(i: number): SupporterModel {
     const s = { ...this.supporters[i]! }
-    if (s.pending !== 0n && this.epoch >= s.pendingEpoch) {
+    const activate = () => {
       const at = this.activation.get(s.pendingEpoch)!
       s.accrued += (s.active * (at - s.rewardPerStakePaid)) / REWARD_SCALE
       s.rewardPerStakePaid = at
@@ -87,6 +102,19 @@ export class SettlementModel {
       s.pending = 0n
       s.pendingEpoch = 0n
     }
+    // Slashes since the last update, in order: stake activated by then was at risk.
+    for (; s.slashIndex < this.slashes.length; s.slashIndex++) {
+      const slash = this.slashes[s.slashIndex]!
+      if (s.pending !== 0n && slash.epoch >= s.pendingEpoch) activate()
+      s.accrued += (s.active * (slash.rps - s.rewardPerStakePaid)) / REWARD_SCALE
+      s.rewardPerStakePaid = slash.rps
+      const active = (s.active * slash.num) / slash.den
+      const unbonding = (s.unbonding * slash.num) / slash.den
+      s.slashed += s.active - active + s.unbonding - unbonding
+      s.active = active
+      s.unbonding = unbonding
+    }
+    if (s.pending !== 0n && this.epoch >= s.pendingEpoch) activate()
     s.accrued += (s.active * (this.rewardPerStake - s.rewardPerStakePaid)) / REWARD_SCALE
     s.rewardPerStakePaid = this.rewardPerStake
     return s
@@ -184,12 +212,13 @@ export class SettlementModel {
   }
 
   withdrawError(i: number, blockTimestamp: bigint): string | null {
-    const s = this.supporters[i]!
+    const s = this.synced(i)
     if (s.unbonding === 0n) return 'NothingToWithdraw'
     return blockTimestamp < s.unbondingEnd ? 'StillUnbonding' : null
   }
 
   withdraw(i: number): bigint {
+    this.sync(i)
     const s = this.supporters[i]!
     const amount = s.unbonding
     s.unbonding = 0n
@@ -242,9 +271,41 @@ export class SettlementModel {
     return amount
   }
 
+  /**
+   * A proven fraud with compensation `c`: c + max(c, minBond / 10) taken from the bond, then
+   * from active and unbonding stake pro rata (totals floored; the unit a double floor can take
+   * beyond the need goes to the protocol). Returns what the user and the challenger get.
+   */
+  fraud(c: bigint, minBond: bigint): { toUser: bigint; toChallenger: bigint } {
+    const due = c + (c > minBond / 10n ? c : minBond / 10n)
+    const fromBond = smaller(due, this.bond)
+    this.bond -= fromBond
+    let fromStake = 0n
+    const wanted = due - fromBond
+    const total = this.totalStake + this.totalUnbonding
+    if (wanted !== 0n && total !== 0n) {
+      fromStake = smaller(wanted, total)
+      const num = total - fromStake
+      const active = (this.totalStake * num) / total
+      const unbonding = (this.totalUnbonding * num) / total
+      this.slashes.push({ num, den: total, epoch: this.epoch, rps: this.rewardPerStake })
+      const dust = this.totalStake - active + this.totalUnbonding - unbonding - fromStake
+      this.funded.protocol += dust
+      this.slashDust += dust
+      this.totalStake = active
+      this.totalUnbonding = unbonding
+    }
+    const taken = fromBond + fromStake
+    this.totalSlashed += taken
+    this.frozen = true
+    const toUser = smaller(taken, c)
+    return { toUser, toChallenger: taken - toUser }
+  }
+
   /** Everything the contract owes for this asset: its `ledgerOf`. */
   owed(): bigint {
     return (
+      this.bond +
       this.totalStake +
       this.pendingStake +
       this.totalUnbonding +

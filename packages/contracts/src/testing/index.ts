@@ -3,6 +3,7 @@ export {
   deploySettlementFixture,
   type SettlementFixture,
 } from './deploySettlementFixture.js'
+export { type FraudGas, measureFraudGas } from './measureFraudGas.js'
 export {
   type MeasurePrepaidGasParameters,
   measurePrepaidGas,
