@@ -58,8 +58,11 @@ export type LedgerExport = {
     receivedAt: number
   }[]
   acks: string[]
-  /** The request attestations this user signed (compact encoding). */
-  attestations: string[]
+  /**
+   * The request attestations this user signed (compact encoding): the evidence of an overcharge.
+   * Optional for readers: exports of older clients have none.
+   */
+  attestations?: string[]
   rejected: {
     id: string | null
     requestId: string | null

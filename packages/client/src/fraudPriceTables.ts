@@ -1,4 +1,6 @@
 import {
+  BaseError,
+  createPriceTableRoots,
   createPriceTableTree,
   type FraudPriceTable,
   type PriceTable,
@@ -8,10 +10,9 @@ import {
 
 /**
  * The committed price tables the receipts name (`priceTable`) that the client's own price table
- * rebuilds: the tree of a table holds only prices, so the tree at any time equals the tree at
- * the latest price change before it, and trying every price change (and each receipt's time)
- * finds every root the table ever had. Roots it cannot rebuild are left out (a mispricing
- * against them cannot be proven from this table).
+ * rebuilds: the tree of each version of `prices` (`createPriceTableRoots`, the meter's own rule)
+ * whose root a receipt names. Roots it cannot rebuild are left out (a mispricing against them
+ * cannot be proven from this table); so is everything for a table that cannot be committed.
  *
  * @example
  * const priceTables = fraudPriceTables(config.prices, evidence.receipts)
@@ -25,18 +26,13 @@ export function fraudPriceTables(
   for (const { priceTable } of receipts)
     if (typeof priceTable === 'string' && priceTable !== zeroHash)
       wanted.add(priceTable.toLowerCase())
-  const found = new Map<string, FraudPriceTable>()
   if (wanted.size === 0) return []
-  const times = new Set<number>(receipts.map((r) => r.timestamp))
-  for (const versions of prices.models.values())
-    for (const { effectiveFrom } of versions) times.add(effectiveFrom)
-  for (const at of [...times].sort((a, b) => a - b)) {
-    if (found.size === wanted.size) break
-    try {
-      const tree = createPriceTableTree(prices, { at })
-      const root = tree.root.toLowerCase()
-      if (wanted.has(root) && !found.has(root)) found.set(root, tree)
-    } catch {}
+  try {
+    return createPriceTableRoots(prices)
+      .versions.filter(({ root }) => wanted.has(root.toLowerCase()))
+      .map(({ effectiveFrom }) => createPriceTableTree(prices, { at: effectiveFrom }))
+  } catch (error) {
+    if (error instanceof BaseError) return []
+    throw error
   }
-  return [...found.values()]
 }
