@@ -29,16 +29,18 @@ import {
   type Fraud,
   findFraud,
   type Hex,
+  hashAttestation,
   priceTokens,
   type RmaDomain,
   type SignedUsageReceipt,
   signAttestation,
   signReceipt,
+  verifyReceipt,
   zeroHash,
 } from '@rma/core'
 import { createMeteredApp, type MeteredApp } from '@rma/express/testing'
 import { createSqliteStore } from '@rma/store'
-import { Contract, type ContractTransactionResponse, MaxUint256, Wallet } from 'ethers'
+import { Contract, type ContractTransactionResponse, MaxUint256, Signature, Wallet } from 'ethers'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createDishonestMeter, type DishonestMeter } from '../fixtures/dishonestMeter.js'
@@ -610,6 +612,55 @@ describe('fraud proofs against a dishonest meter', () => {
       sent: false,
     })
     expect(await books()).toEqual(before)
+  })
+  test('a receipt signed in another encoding the client accepts (EIP-2098 compact) is still provable: the proof sends it canonical', async () => {
+    const chainNow = (await anvil.provider.getBlock('latest'))!.timestamp
+    const attestation = await signAttestation({
+      signer: user,
+      domain,
+      attestation: {
+        assetId: fx.assetId as Hex,
+        user: user.address.toLowerCase() as Address,
+        requestHash: `0x${'42'.repeat(32)}`,
+        nonce: 42n,
+        expiry: chainNow + 60,
+        maxAmount: 100n,
+      },
+    })
+    const signed = await signReceipt({
+      signer: new Wallet(fx.meter.privateKey),
+      domain,
+      receipt: {
+        ...receiptOf(frauds.overcharge),
+        seq: 9,
+        requestHash: attestation.requestHash,
+        attestation: hashAttestation(attestation, domain),
+        amount: 150n,
+        cumulativeAmount: 150n,
+        timestamp: chainNow,
+      },
+    })
+    const compact = {
+      ...signed,
+      signature: Signature.from(signed.signature).compactSerialized as Hex,
+    }
+    expect(compact.signature).toHaveLength(2 + 128)
+    expect(verifyReceipt({ receipt: compact, domain })).toBe(true)
+    const [fraud] = findFraud({ domain, receipts: [compact], attestations: [attestation] })
+    expect(fraud).toMatchObject({ kind: 'overcharge', compensation: 50n })
+    const before = await books()
+    const result = await proveFraud({
+      fraud: fraud!,
+      signer: challenger,
+      settlement: fx.settlementAddress as Address,
+    })
+    // B = max(50, minBond / 10 = 100), both from the bond posted back at resume.
+    expect(result).toMatchObject({ kind: 'overcharge', compensation: 50n, bounty: 100n })
+    const after = await books()
+    expect(after.bond).toBe(before.bond - 150n)
+    expect(after.balances[0]! - before.balances[0]!).toBe(50n)
+    expect(after.balances[1]! - before.balances[1]!).toBe(100n)
+    expect(after.balances[3]).toBe(after.owed)
   })
 })
 

@@ -6,7 +6,7 @@ import {
   toReceiptStruct,
 } from '@rma/contracts'
 import { type Address, type Fraud, fraudKinds, type Hex } from '@rma/core'
-import { Contract, Interface, type Signer } from 'ethers'
+import { Contract, Interface, Signature, type Signer } from 'ethers'
 import { FraudProofRejectedError, InvalidClientOptionsError } from './errors.js'
 
 export type ProveFraudParameters = {
@@ -97,9 +97,9 @@ function callOf(fraud: Fraud): { method: string; args: unknown[] } {
         method: 'proveEquivocation',
         args: [
           toReceiptStruct(fraud.a),
-          fraud.a.signature,
+          canonical(fraud.a.signature),
           toReceiptStruct(fraud.b),
-          fraud.b.signature,
+          canonical(fraud.b.signature),
         ],
       }
     case 'overcharge':
@@ -107,9 +107,9 @@ function callOf(fraud: Fraud): { method: string; args: unknown[] } {
         method: 'proveOvercharge',
         args: [
           toReceiptStruct(fraud.receipt),
-          fraud.receipt.signature,
+          canonical(fraud.receipt.signature),
           toAttestationStruct(fraud.attestation),
-          fraud.attestation.signature,
+          canonical(fraud.attestation.signature),
         ],
       }
     case 'mispricing':
@@ -117,11 +117,24 @@ function callOf(fraud: Fraud): { method: string; args: unknown[] } {
         method: 'proveMispricing',
         args: [
           toReceiptStruct(fraud.receipt),
-          fraud.receipt.signature,
+          canonical(fraud.receipt.signature),
           toPriceEntryStruct(fraud.entry),
           fraud.proof,
         ],
       }
+  }
+}
+
+/**
+ * The 65-byte r ‖ s ‖ v (v 27 or 28) form the contract takes of a signature the client accepted
+ * in another (64-byte EIP-2098 compact, or an EIP-155 v): a meter cannot make its receipts
+ * unprovable by its choice of encoding. A signature ethers cannot parse is passed as it is.
+ */
+function canonical(signature: Hex): Hex {
+  try {
+    return Signature.from(signature).serialized as Hex
+  } catch {
+    return signature
   }
 }
 

@@ -218,7 +218,7 @@ describe('findFraud', () => {
     expect(second).toMatchObject({ entry: entry('gpt-4o') })
   })
 
-  test('no mispricing for an undercharge, an unknown table, an unpriced model or impossible tokens', async () => {
+  test('no mispricing for an undercharge, an unknown table or an unpriced model', async () => {
     const under = await receipt({ seq: 1, amount: honestPrice - 1n })
     const unknownTable = await receipt({
       seq: 2,
@@ -226,18 +226,24 @@ describe('findFraud', () => {
       priceTable: requestHash(5),
     })
     const unpriced = await receipt({ seq: 3, model: 'gpt-5', amount: 10n ** 9n })
-    const impossible = await receipt({
-      seq: 4,
-      cachedInputTokens: 1300,
-      amount: honestPrice + 9n,
-    })
     expect(
-      findFraud({
-        domain,
-        receipts: [under, unknownTable, unpriced, impossible],
-        priceTables: [tree],
-      }),
+      findFraud({ domain, receipts: [under, unknownTable, unpriced], priceTables: [tree] }),
     ).toEqual([])
+  })
+
+  test('impossible token counts (cached > input, reasoning > output) cannot hide a mispricing', async () => {
+    // Every listed token is priced; the impossible remainder counts as 0, as on chain.
+    const counts = {
+      inputTokens: 100,
+      cachedInputTokens: 1300,
+      outputTokens: 10,
+      reasoningTokens: 50,
+    }
+    const floor = (1300n * 1_250_000n + 50n * 10_000_000n + 999_999n) / 1_000_000n
+    const impossible = await receipt({ seq: 4, ...counts, amount: floor + 9n })
+    expect(findFraud({ domain, receipts: [impossible], priceTables: [tree] })).toMatchObject([
+      { kind: 'mispricing', price: floor, compensation: 9n },
+    ])
   })
 
   test('a receipt both over the cap and mispriced is listed as both (the contract pays it once)', async () => {

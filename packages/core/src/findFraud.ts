@@ -3,7 +3,7 @@ import { hashAttestation } from './hashAttestation.js'
 import { hashReceipt } from './hashReceipt.js'
 import { snapshotBase } from './internal/resolvePrice.js'
 import type { PriceEntry } from './priceEntryOf.js'
-import { checkUsage, priceTokens } from './priceUsage.js'
+import { priceTokens } from './priceUsage.js'
 import type { Hex, RmaDomain, SignedRequestAttestation, SignedUsageReceipt } from './types.js'
 import { verifyAttestation } from './verifyAttestation.js'
 import { verifyReceipt } from './verifyReceipt.js'
@@ -80,9 +80,10 @@ export type Fraud =
  *   exceeds `priceTokens(leaf, receipt)`; compensation the excess. Undercharges are not fraud.
  *
  * A receipt can be both an overcharge and a mispricing: both are listed, but the contract pays
- * each receipt once (prove the larger compensation). Receipts with a bad signature, and receipts
- * whose token counts are inconsistent (cached + cacheWrite > input, reasoning > output), prove
- * nothing and are skipped. The result is sorted: equivocations, overcharges, mispricings.
+ * each receipt once (prove the larger compensation). Receipts with a bad signature prove nothing
+ * and are skipped; token counts a meter signed inconsistent (cached + cacheWrite > input,
+ * reasoning > output) are priced as the contract prices them (see `priceTokens`). The result
+ * is sorted: equivocations, overcharges, mispricings.
  *
  * @example
  * const frauds = findFraud({ domain, receipts, attestations, priceTables: [tree] })
@@ -184,7 +185,7 @@ function mispricings(receipts: readonly Hashed[], tables: readonly FraudPriceTab
   const frauds: Fraud[] = []
   for (const { receipt, hash } of receipts) {
     const table = byRoot.get(receipt.priceTable.toLowerCase())
-    if (!table || !consistent(receipt)) continue
+    if (!table) continue
     // The contract takes the exact name or the snapshot base: whichever prices lower proves more.
     let best: { entry: PriceEntry; price: bigint } | undefined
     for (const name of new Set([receipt.model, snapshotBase(receipt.model)])) {
@@ -205,15 +206,6 @@ function mispricings(receipts: readonly Hashed[], tables: readonly FraudPriceTab
     })
   }
   return frauds
-}
-
-function consistent(receipt: SignedUsageReceipt): boolean {
-  try {
-    checkUsage(receipt)
-    return true
-  } catch {
-    return false
-  }
 }
 
 function same(a: string, b: string): boolean {
