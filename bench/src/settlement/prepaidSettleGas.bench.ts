@@ -11,6 +11,7 @@ import {
   type StoredReceipt,
   signAck,
   signReceipt,
+  zeroHash,
 } from '@rma/core'
 import { createSettler } from '@rma/settlement'
 import { createMemoryStore } from '@rma/store'
@@ -171,6 +172,9 @@ async function meterChain(
             usageSource: 'reported',
             amount,
             cumulativeAmount: expectedCumulativeAmount(head.cumulativeAmount, amount),
+            cacheWriteTokens: 0,
+            priceTable: zeroHash,
+            attestation: zeroHash,
             timestamp: 1_700_000_000,
           },
         })

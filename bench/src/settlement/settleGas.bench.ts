@@ -11,6 +11,7 @@ import {
   type ReceiptStore,
   type RmaDomain,
   signReceipt,
+  zeroHash,
 } from '@rma/core'
 import { createSettler } from '@rma/settlement'
 import { createMemoryStore } from '@rma/store'
@@ -225,6 +226,9 @@ async function meterReceipts(
               usageSource: 'reported',
               amount: 2_750n,
               cumulativeAmount: head.cumulativeAmount + 2_750n,
+              cacheWriteTokens: 0,
+              priceTable: zeroHash,
+              attestation: zeroHash,
               timestamp: 1_700_000_000,
             },
           })

@@ -20,6 +20,8 @@ export type ClientConfig = {
   maxAmountPerCall: bigint
   /** With the provider's prices, each receipt's amount is re-priced and must match. */
   prices?: PriceTable
+  /** Whether the asset committed a price-table root on chain (receipts naming another are refused). */
+  priceTableCommitted?: (root: Hex) => boolean | Promise<boolean>
 }
 
 /** One call to make: a prompt, as JSON or as a stream. */
@@ -53,6 +55,7 @@ export function createRmaOpenAI(config: ClientConfig) {
     meters: config.meters,
     maxAmountPerCall: config.maxAmountPerCall,
     prices: config.prices,
+    ...(config.priceTableCommitted ? { priceTableCommitted: config.priceTableCommitted } : {}),
   })
 }
 

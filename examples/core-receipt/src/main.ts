@@ -9,6 +9,7 @@ import {
   allocateProRata,
   createDomain,
   createPriceTable,
+  createPriceTableRoots,
   createRebateTree,
   createReceiptsTree,
   decodeReceipt,
@@ -66,6 +67,7 @@ const calls = [
   { user: 1, usage: { prompt_tokens: 640, completion_tokens: 64 } },
 ]
 
+const priceTables = createPriceTableRoots(prices)
 const heads = new Map<string, { seq: number; hash: Hex; cumulativeAmount: bigint }>()
 const delivered: SignedUsageReceipt[] = []
 for (const [i, call] of calls.entries()) {
@@ -73,7 +75,8 @@ for (const [i, call] of calls.entries()) {
   // Meter: price the reported usage and sign the next receipt of this (meter, user) chain.
   const usage = parseOpenAIUsage(call.usage)
   const head = heads.get(user.address) ?? { seq: 0, hash: zeroHash, cumulativeAmount: 0n }
-  const amount = priceUsage(prices, 'gpt-4o-mini-2024-07-18', usage)
+  const now = Math.floor(Date.now() / 1000)
+  const amount = priceUsage(prices, 'gpt-4o-mini-2024-07-18', usage, { at: now })
   const receipt = await signReceipt({
     signer: meter,
     domain,
@@ -87,11 +90,16 @@ for (const [i, call] of calls.entries()) {
       responseHash: keccak256(toUtf8Bytes(`response ${i}`)) as Hex,
       model: 'gpt-4o-mini-2024-07-18',
       ...usage,
+      cacheWriteTokens: usage.cacheWriteTokens ?? 0,
       usageSource: 'reported',
       amount,
       // The chain's running total: what the user's ack of this receipt will vouch for.
       cumulativeAmount: expectedCumulativeAmount(head.cumulativeAmount, amount),
-      timestamp: Math.floor(Date.now() / 1000),
+      // The root of the price-table version it was priced with (what the asset commits on
+      // chain), and the digest of the user's attestation (none here: zero).
+      priceTable: priceTables.rootAt(now),
+      attestation: zeroHash,
+      timestamp: now,
     },
   })
   heads.set(user.address, {

@@ -1,6 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { rmaSettlementAbi } from '@rma/contracts'
 import { type Anvil, startAnvil } from '@rma/contracts/testing'
 import type { Address, RevenueShares } from '@rma/core'
 import {
@@ -24,7 +25,7 @@ import {
   supporterStatus,
   unstakeAndWithdraw,
 } from '@rma/example-supporter'
-import { createSettlementClient } from '@rma/settlement'
+import { commitPriceTable, createSettlementClient, readPriceTableCommitment } from '@rma/settlement'
 import { createSqliteStore } from '@rma/store'
 import { type Check, checkReport } from './checkReport.js'
 import { type DemoAsset, deployDemoAsset } from './deployDemoAsset.js'
@@ -207,6 +208,36 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
         })
     if (job) cleanup.add(() => job.stop())
 
+    // The issuer commits the price table's root before the meter serves (when the contract has
+    // price tables): receipts name it, and a mispricing proof checks them against it.
+    const hasPriceTables = (rmaSettlementAbi as readonly { name?: string }[]).some(
+      (item) => item.name === 'commitPriceTable',
+    )
+    if (hasPriceTables) {
+      const { root, tree } = await commitPriceTable({
+        signer: issuer,
+        contract: settlementContract,
+        assetId,
+        table: defaultPrices,
+        effectiveFrom: 0,
+        uri: `file://${join(dir, 'prices.json')}`,
+      })
+      // Published where the URI says: OpenZeppelin's standard-v1 dump, every entry and node.
+      await writeFile(join(dir, 'prices.json'), JSON.stringify(tree.dump(), null, 2))
+      log(`▸ issuer commits the price table: root ${root} (${tree.entries.length} entries)`)
+    } else log('  (this RMASettlement has no price tables: receipts name an uncommitted root)')
+    const priceTableCommitted = hasPriceTables
+      ? async (root: `0x${string}`) =>
+          (
+            await readPriceTableCommitment({
+              runner: issuer,
+              contract: settlementContract,
+              assetId,
+              root,
+            })
+          ).version !== 0n
+      : undefined
+
     const provider: Provider = await startProvider({
       port: 0,
       assetId,
@@ -217,6 +248,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       ...(job
         ? { proofs: job.settlement.proofFor }
         : { rpcUrl: anvil.url, prepaid: { maxUnacked: 16 } }),
+      ...(hasPriceTables ? { rpcUrl: anvil.url, requireCommittedPrices: true } : {}),
       logReceipts: false,
       logger: { info: (m) => log(`  [provider] ${m}`), warn: (m) => log(`  [provider] ${m}`) },
     })
@@ -232,6 +264,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
         meters: [provider.meterAddress],
         maxAmountPerCall: tUSD / 10n,
         prices: defaultPrices,
+        ...(priceTableCommitted ? { priceTableCommitted } : {}),
       }),
     )
 

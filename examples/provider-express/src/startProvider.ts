@@ -73,6 +73,8 @@ export type ProviderConfig = {
   prepaid?: RmaMeterOptions['prepaid']
   /** JSON-RPC URL of the settlement chain (the meter's on-chain checks and prepaid balances). */
   rpcUrl?: string
+  /** Serve only with a price table the asset committed on chain (`rmaMeter`'s option); needs `rpcUrl`. */
+  requireCommittedPrices?: boolean
   logger?: Logger
   /** Log a line per signed receipt (default true). */
   logReceipts?: boolean
@@ -146,6 +148,7 @@ export async function startProvider(config: ProviderConfig): Promise<Provider> {
       ...(config.upstream ? {} : { defaultMaxOutputTokens: 4096 }),
       ...(config.rpcUrl ? { rpcUrl: config.rpcUrl } : {}),
       ...(config.prepaid ? { prepaid: config.prepaid } : {}),
+      ...(config.requireCommittedPrices ? { requireCommittedPrices: true } : {}),
       logger: { warn: (m) => logger.warn(m), error: (m) => logger.warn(m) },
     })
     if (config.logReceipts !== false)

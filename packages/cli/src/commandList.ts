@@ -1,4 +1,5 @@
 import type { Command } from './Command.js'
+import { assetCommitPricesCommand } from './commands/assetCommitPrices.js'
 import { assetRegisterCommand } from './commands/assetRegister.js'
 import { assetSetMeterCommand } from './commands/assetSetMeter.js'
 import { assetSetSettlerCommand } from './commands/assetSetSettler.js'
@@ -32,6 +33,7 @@ export const commandList: readonly Command[] = [
   assetRegisterCommand,
   assetSetMeterCommand,
   assetSetSettlerCommand,
+  assetCommitPricesCommand,
   stakeCommand,
   unstakeCommand,
   withdrawCommand,

@@ -18,6 +18,10 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { authenticate } from './authenticate.js'
 import { canonicalPath } from './canonicalPath.js'
 import { checkMeterOnChain } from './checkMeterOnChain.js'
+import {
+  createPriceTableCommitments,
+  type PriceTableCommitments,
+} from './checkPriceTableCommitted.js'
 import { clientGone } from './clientGone.js'
 import { closeUnreadBody } from './closeUnreadBody.js'
 import { type BodyWorkerPool, createBodyWorkerPool } from './createBodyWorkerPool.js'
@@ -110,6 +114,14 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
       : createLargeBodyBudget({ fraction: config.largeBodyBudget })
   const pool =
     config.largeBodyWorkers === false ? undefined : createBodyWorkerPool(config.largeBodyWorkers)
+  const commitments =
+    config.requireCommittedPrices && config.rpcUrl !== undefined
+      ? createPriceTableCommitments({
+          rpcUrl: config.rpcUrl,
+          settlementContract: config.domain.verifyingContract,
+          assetId: config.assetId,
+        })
+      : undefined
   const ready = config.signer().then(async ({ address }) => {
     if (config.rpcUrl === undefined) return
     await checkMeterOnChain({
@@ -119,6 +131,8 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
       assetId: config.assetId,
       meter: address,
     })
+    // A meter that would sign receipts no one could check against the chain does not start.
+    if (commitments) await checkPricesInForce(config, commitments)
   })
   let failed: MeterError | undefined
   let isReady = false
@@ -158,6 +172,8 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
     try {
       if (!isReady) await ready.catch(() => undefined)
       if (failed) throw failed
+      // Before anything is read or claimed: a refused call uses no nonce and gets no receipt.
+      if (commitments) await checkPricesInForce(config, commitments)
       context = await begin(config, req, endpoint, budget, pool, coverage, (admitted) => {
         ticket = admitted
       })
@@ -383,6 +399,13 @@ async function begin(
   }
   Object.defineProperty(context, 'body', { enumerable: true, get: body })
   return context
+}
+
+/** The version in force now must be committed (`requireCommittedPrices`). */
+function checkPricesInForce(config: MeterConfig, commitments: PriceTableCommitments) {
+  const now = config.now()
+  const version = config.priceTables.versions.findLast((v) => v.effectiveFrom <= now)
+  return version ? commitments.check(version.root, version.effectiveFrom) : undefined
 }
 
 function clientGoneError(): MeterError {

@@ -3,6 +3,7 @@ import {
   allocateProRata,
   createDomain,
   createRebateTree,
+  decodeReceipt,
   type Hex,
   hashReceipt,
   type StoredReceipt,
@@ -45,6 +46,9 @@ async function chain(user: Address, amounts: bigint[], signer = meter): Promise<
         usageSource: 'reported',
         amount,
         cumulativeAmount,
+        cacheWriteTokens: 0,
+        priceTable: `0x${'77'.repeat(32)}`,
+        attestation: `0x${'88'.repeat(32)}`,
         timestamp: 1,
       },
     })
@@ -75,6 +79,13 @@ describe('buildBatch', () => {
     const { file, included, issues } = buildBatch({ ...base, epoch: 2, receipts })
     expect(issues).toEqual([])
     expect(included).toHaveLength(3)
+    // the batch file carries each receipt whole: its price-table root and attestation digest too
+    for (const r of file.receipts)
+      expect(decodeReceipt(r.encoded)).toMatchObject({
+        cacheWriteTokens: 0,
+        priceTable: `0x${'77'.repeat(32)}`,
+        attestation: `0x${'88'.repeat(32)}`,
+      })
     expect(file.revenue).toBe('1341')
     const split = splitRevenue(1341n, shares)
     expect(file.split).toEqual({

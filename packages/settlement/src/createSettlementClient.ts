@@ -1,7 +1,8 @@
 import { getSettlementContract } from '@rma/contracts'
-import type { Address } from '@rma/core'
+import type { Address, PriceTable } from '@rma/core'
 import type { Signer } from 'ethers'
 import { claimRebates } from './claimRebates.js'
+import { commitPriceTable } from './commitPriceTable.js'
 import { createRebateProver, type RebateProverOptions } from './createRebateProver.js'
 import { createSettler, type SettlerOptions } from './createSettler.js'
 import { readPayouts } from './readPayouts.js'
@@ -59,6 +60,24 @@ export function createSettlementClient(options: SettlementClientOptions) {
         () => contract.connect(claimOptions.signer ?? options.signer).claimIssuer(assetId),
         confirmations,
       ),
+
+    /**
+     * Commits the version of `table` in force at `effectiveFrom` for this asset (the signer
+     * must be its issuer, or pass one); resolves with the root receipts will carry.
+     */
+    commitPriceTable: (
+      table: PriceTable,
+      commit: { effectiveFrom: number; uri: string; signer?: Signer },
+    ) =>
+      commitPriceTable({
+        signer: commit.signer ?? options.signer,
+        contract: options.contract,
+        assetId,
+        table,
+        effectiveFrom: commit.effectiveFrom,
+        uri: commit.uri,
+        confirmations,
+      }),
 
     /** Per role: funded by this asset's settlements, claimed, and still claimable. */
     payouts: () => readPayouts(contract, assetId),

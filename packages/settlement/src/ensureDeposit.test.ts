@@ -15,6 +15,7 @@ import {
   type Hex,
   hashReceipt,
   signReceipt,
+  zeroHash,
 } from '@rma/core'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
@@ -132,6 +133,9 @@ describe('createSettler paying from its deposit', () => {
               usageSource: 'reported',
               amount,
               cumulativeAmount: expectedCumulativeAmount(head.cumulativeAmount, amount),
+              cacheWriteTokens: 0,
+              priceTable: zeroHash,
+              attestation: zeroHash,
               timestamp: 1_700_000_000,
             },
           })

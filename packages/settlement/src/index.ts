@@ -16,6 +16,13 @@ export {
   type ClaimRebatesReturnType,
   claimRebates,
 } from './claimRebates.js'
+export {
+  type CommitPriceTableParameters,
+  type CommitPriceTableReturnType,
+  commitPriceTable,
+  priceTableAbi,
+  readPriceTableCommitment,
+} from './commitPriceTable.js'
 export { createBatchFileHandler } from './createBatchFileHandler.js'
 export {
   createPrepaidRound,

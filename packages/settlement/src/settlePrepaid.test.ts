@@ -17,6 +17,7 @@ import {
   type StoredReceipt,
   signAck,
   signReceipt,
+  zeroHash,
 } from '@rma/core'
 import { createMemoryStore } from '@rma/store'
 import type { Wallet } from 'ethers'
@@ -84,6 +85,9 @@ async function meter(
               usageSource: 'reported',
               amount,
               cumulativeAmount: expectedCumulativeAmount(head.cumulativeAmount, amount),
+              cacheWriteTokens: 0,
+              priceTable: zeroHash,
+              attestation: zeroHash,
               timestamp: 1_700_000_000,
             },
           })
