@@ -25,7 +25,8 @@ test('settle is flat in the batch size and within its ceilings; claims too', asy
   expect(Math.max(...settles) - Math.min(...settles)).toBeLessThan(64)
   // Paid from a deposit, a batch skips the token transfer and its two balance reads, and the
   // deposit sits in a slot settle writes anyway.
-  expect(Number(gas.settleFromDeposit)).toBeLessThanOrEqual(74_000)
+  // 74.5k, was 74k: the same 500-run optimizer costs this path ~240 gas.
+  expect(Number(gas.settleFromDeposit)).toBeLessThanOrEqual(74_500)
   expect(Number(gas.settleFromDeposit) / 10_000).toBeLessThanOrEqual(10)
   // A top-up shared by 24 batches (the client's default) keeps the average within 80k.
   expect(Number(gas.settleFromDeposit + gas.depositTopUp / 24n)).toBeLessThanOrEqual(80_000)
