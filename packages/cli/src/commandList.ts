@@ -9,6 +9,7 @@ import { claimCommand } from './commands/claim.js'
 import { deployCommand } from './commands/deploy.js'
 import { depositCommand } from './commands/deposit.js'
 import { doctorCommand } from './commands/doctor.js'
+import { proveCommand } from './commands/prove.js'
 import { serveCommand } from './commands/serve.js'
 import { settleCommand } from './commands/settle.js'
 import { stakeCommand } from './commands/stake.js'
@@ -41,4 +42,5 @@ export const commandList: readonly Command[] = [
   withdrawBalanceCommand,
   balanceCommand,
   settleCommand,
+  proveCommand,
 ]

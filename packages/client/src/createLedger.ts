@@ -3,11 +3,13 @@ import {
   type ChainRef,
   chainKey,
   decodeAck,
+  decodeAttestation,
   decodeReceipt,
   expectedCumulativeAmount,
   type Hex,
   hashReceipt,
   type RmaDomain,
+  type SignedRequestAttestation,
   type SignedUsageReceipt,
   zeroHash,
 } from '@rma/core'
@@ -29,6 +31,18 @@ export type ReceiptLedger = {
   totals(): LedgerTotals
   /** Everything needed in a dispute, JSON-safe: receipts (encoded), acks (encoded), rejections. */
   exportJSON(): LedgerExport
+  /**
+   * What a fraud proof can be built from: every meter-signed receipt received (accepted, or
+   * refused by a check: a refused receipt is evidence too) and every attestation this user
+   * signed, decoded. Signatures are not checked here (`findFraud` checks them).
+   */
+  evidence(): LedgerEvidence
+}
+
+/** The user's evidence in a ledger (see {@link ReceiptLedger.evidence}). */
+export type LedgerEvidence = {
+  receipts: SignedUsageReceipt[]
+  attestations: SignedRequestAttestation[]
 }
 
 /** The JSON form of a ledger (`ledger.exportJSON()`); every receipt and ack is its compact encoding. */
@@ -44,6 +58,11 @@ export type LedgerExport = {
     receivedAt: number
   }[]
   acks: string[]
+  /**
+   * The request attestations this user signed (compact encoding): the evidence of an overcharge.
+   * Optional for readers: exports of older clients have none.
+   */
+  attestations?: string[]
   rejected: {
     id: string | null
     requestId: string | null
@@ -101,6 +120,8 @@ export type Ledger = ReceiptLedger & {
   accept(record: ReceiptRecord, origin: string | undefined): void
   reject(record: RejectedRecord, chain?: ChainState): void
   addAck(encoded: string, chain: ChainState, seq: number): void
+  /** Keeps a request attestation this user signed (the evidence of an overcharge). */
+  addAttestation(encoded: string): void
   /** Resolves once every entry appended so far is written to the store. */
   flushed(): Promise<void>
   /** Holes left in chains that had deferred gaps, once no call is in flight. */
@@ -123,6 +144,7 @@ export function createLedger(parameters: {
   const byKey = new Map<string, ReceiptRecord>()
   const rejected: RejectedRecord[] = []
   const acks: string[] = []
+  const attestations: string[] = []
   const chains = new Map<string, ChainState>()
   const deferred = new Set<ChainState>()
 
@@ -202,6 +224,7 @@ export function createLedger(parameters: {
           receivedAt: r.receivedAt,
         })),
         acks: [...acks],
+        attestations: [...attestations],
         rejected: rejected.map((r) => ({
           id: r.id ?? null,
           requestId: r.requestId ?? null,
@@ -211,6 +234,22 @@ export function createLedger(parameters: {
           at: r.at,
         })),
       }
+    },
+    evidence() {
+      const receipts: SignedUsageReceipt[] = accepted.map((r) => r.receipt)
+      for (const { encoded } of rejected) {
+        if (encoded === undefined) continue
+        try {
+          receipts.push(decodeReceipt(encoded))
+        } catch {}
+      }
+      const signed: SignedRequestAttestation[] = []
+      for (const encoded of attestations) {
+        try {
+          signed.push(decodeAttestation(encoded))
+        } catch {}
+      }
+      return { receipts, attestations: signed }
     },
     chain({ assetId, meter, user }) {
       return chains.get(chainKey(assetId, meter, user))
@@ -325,6 +364,10 @@ export function createLedger(parameters: {
       chain.ackedSeq = Math.max(chain.ackedSeq, seq)
       persist({ type: 'ack', encoded, at: Date.now() })
     },
+    addAttestation(encoded) {
+      attestations.push(encoded)
+      persist({ type: 'attestation', encoded, at: Date.now() })
+    },
     async flushed() {
       await writes
     },
@@ -382,6 +425,8 @@ export function createLedger(parameters: {
           acks.push(entry.encoded)
           const chain = chainOf(ack)
           chain.ackedSeq = Math.max(chain.ackedSeq, ack.seq)
+        } else if (entry.type === 'attestation') {
+          attestations.push(entry.encoded)
         }
       } catch (error) {
         onError(asError(error))

@@ -1,6 +1,9 @@
 import type { ReceiptChecks } from './types.js'
 
-/** One line of the ledger's log: an accepted receipt, a rejected one, or an ack this user signed. */
+/**
+ * One line of the ledger's log: an accepted receipt, a rejected one, or an ack or a request
+ * attestation this user signed.
+ */
 export type LedgerEntry =
   | {
       type: 'receipt'
@@ -23,6 +26,8 @@ export type LedgerEntry =
       at: number
     }
   | { type: 'ack'; encoded: string; at: number }
+  /** A request attestation this user signed: the evidence of an overcharge proof. */
+  | { type: 'attestation'; encoded: string; at: number }
 
 /**
  * Where the client's receipt ledger lives: an append-only log of JSON-safe entries, replayed by

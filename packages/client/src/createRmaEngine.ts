@@ -5,13 +5,19 @@ import {
   encodeAck,
   encodeAttestation,
   endpointOf,
+  type Fraud,
+  type FraudPriceTable,
+  findFraud,
+  type Hex,
   hashAttestation,
   hashBytes,
+  hashReceipt,
   type RmaDomain,
+  type SignedUsageReceipt,
   signAck,
   signAttestation,
 } from '@rma/core'
-import type { ContractTransactionReceipt } from 'ethers'
+import type { ContractTransactionReceipt, Signer } from 'ethers'
 import { EventEmitter } from 'eventemitter3'
 import { authenticateReceipt } from './authenticateReceipt.js'
 import { type CallFacts, checkReceiptContent } from './checkReceiptContent.js'
@@ -21,19 +27,43 @@ import { createPrepaidAccount } from './createPrepaidAccount.js'
 import {
   ChainMismatchError,
   InvalidClientOptionsError,
+  NothingToProveError,
   PriceTableNotCommittedError,
   ReceiptError,
   type ReceiptErrorContext,
   ReceiptMalformedError,
   ReceiptMissingError,
 } from './errors.js'
+import { fraudPriceTables } from './fraudPriceTables.js'
 import { getReceipt } from './getReceipt.js'
+import { type ProveFraudReturnType, proveFraud } from './proveFraud.js'
 import {
   type ClientConfig,
   type RmaClientOptions,
   resolveClientConfig,
 } from './resolveClientConfig.js'
+import { selectFraud } from './selectFraud.js'
 import type { Observation, PrepaidBalance, ReceiptRecord, RmaClientEvents } from './types.js'
+
+/**
+ * What `rma.prove()` proves: a fraud from `rma.frauds()`, a receipt (or its ledger record, call
+ * id or hash) whose fraud the ledger's evidence shows, or two receipts of one seq.
+ */
+export type ProveTarget =
+  | Fraud
+  | ReceiptRecord
+  | SignedUsageReceipt
+  | string
+  | readonly [SignedUsageReceipt, SignedUsageReceipt]
+
+export type ProveOptions = {
+  /** Sends the proof and receives the bounty (default: the client's signer, connected to a provider). */
+  signer?: Signer
+  /** The settlement contract (default: the client's `settlementContract`). */
+  settlement?: Address
+  /** Committed price tables to prove mispricing against, beyond those the client's `prices` rebuild. */
+  priceTables?: readonly FraudPriceTable[]
+}
 
 /** The RMA side of a wrapped client: `client.rma`. */
 export type RmaClient = {
@@ -70,6 +100,19 @@ export type RmaClient = {
   requestWithdrawal(amount: bigint): Promise<ContractTransactionReceipt>
   /** Withdraws the requested amount once the delay has passed. */
   withdraw(): Promise<ContractTransactionReceipt>
+  /**
+   * The frauds the ledger's evidence proves (`findFraud` of `@rma/core` over every receipt
+   * received, accepted or refused, every attestation this user signed, and the committed price
+   * tables the client's `prices` rebuild).
+   */
+  frauds(options?: { priceTables?: readonly FraudPriceTable[] }): Promise<Fraud[]>
+  /**
+   * Proves a fraud on the settlement contract in one transaction and returns what its
+   * `FraudProven` event paid: `{ txHash, kind, compensation, bounty }`. Given a receipt, proves
+   * the fraud of it that pays most. Throws `NothingToProveError` when there is none and
+   * `FraudProofRejectedError` when the contract would refuse it (both send nothing).
+   */
+  prove(target: ProveTarget, options?: ProveOptions): Promise<ProveFraudReturnType>
 }
 
 /** A metered call in flight. */
@@ -396,6 +439,49 @@ export function createRmaEngine(
     deposit: (amount) => account.deposit(amount),
     requestWithdrawal: (amount) => account.requestWithdrawal(amount),
     withdraw: () => account.withdraw(),
+    frauds: (fraudOptions = {}) => frauds(fraudOptions.priceTables),
+    async prove(target, proveOptions = {}) {
+      const fraud = await fraudOf(target, proveOptions.priceTables)
+      return proveFraud({
+        fraud,
+        signer: proveOptions.signer ?? config.signer,
+        settlement: proveOptions.settlement ?? config.domain.verifyingContract,
+      })
+    },
+  }
+
+  async function frauds(extra: readonly FraudPriceTable[] = []): Promise<Fraud[]> {
+    await ledger.ready
+    await ledger.flushed()
+    const { receipts, attestations } = ledger.evidence()
+    return findFraud({
+      domain: config.domain,
+      receipts,
+      attestations,
+      priceTables: [...fraudPriceTables(config.prices, receipts), ...extra],
+    })
+  }
+
+  async function fraudOf(
+    target: ProveTarget,
+    extra: readonly FraudPriceTable[] | undefined,
+  ): Promise<Fraud> {
+    if (Array.isArray(target)) {
+      const [fraud] = findFraud({ domain: config.domain, receipts: target })
+      if (fraud?.kind !== 'equivocation')
+        throw new NothingToProveError({
+          details:
+            'The two receipts are not both validly signed receipts of one (asset, meter, user, seq) with different hashes.',
+        })
+      return fraud
+    }
+    if (typeof target === 'object' && 'kind' in target && typeof target.kind === 'string')
+      return target as Fraud
+    let hash: Hex
+    if (typeof target === 'string') hash = ledger.get(target)?.hash ?? (target as Hex)
+    else if ('receipt' in target && 'hash' in target) hash = target.hash
+    else hash = hashReceipt(target as SignedUsageReceipt, config.domain)
+    return selectFraud(await frauds(extra), hash)
   }
 
   return {
@@ -418,7 +504,10 @@ export function createRmaEngine(
           maxAmount: config.maxAmountPerCall,
         },
       })
-      const headers: Record<string, string> = { 'rma-attestation': encodeAttestation(attestation) }
+      const encodedAttestation = encodeAttestation(attestation)
+      // Kept before the call is sent: if the meter charges more than it allows, this is the proof.
+      ledger.addAttestation(encodedAttestation)
+      const headers: Record<string, string> = { 'rma-attestation': encodedAttestation }
       if (config.ackMode === 'next-call') {
         for (const chain of ledger.chains()) {
           if (!unacked(chain) || !ackDue(chain) || chain.origin !== url.origin) continue

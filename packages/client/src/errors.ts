@@ -321,3 +321,46 @@ export class InvalidClientOptionsError extends BaseError {
     super(shortMessage, { code: 'INVALID_CLIENT_OPTIONS', details })
   }
 }
+
+/** `rma.prove()` found no fraud the settlement contract would accept in what it was given. */
+export class NothingToProveError extends BaseError {
+  override name = 'NothingToProveError'
+  constructor({ details }: { details: string }) {
+    super('There is no provable fraud in this evidence; no transaction was sent.', {
+      code: 'NOTHING_TO_PROVE',
+      details,
+    })
+  }
+}
+
+/**
+ * The settlement contract refuses the fraud proof (already proven, too old, a meter it never
+ * authorised, a price table it has no commit of …): found by a dry run, so no transaction was
+ * sent (`sent: true` when it passed the dry run but reverted when mined, e.g. another proof of
+ * the same fraud got in first). `reason` is the contract's custom error name (`AlreadyProven`, `ReceiptTooOld`, …) when
+ * it gave one.
+ */
+export class FraudProofRejectedError extends BaseError {
+  override name = 'FraudProofRejectedError'
+  readonly reason: string | undefined
+  /** A transaction was sent and reverted (another proof of the same fraud got in first). */
+  readonly sent: boolean
+  constructor({
+    reason,
+    details,
+    sent = false,
+    cause,
+  }: {
+    reason?: string | undefined
+    details: string
+    sent?: boolean
+    cause?: unknown
+  }) {
+    super(
+      `The settlement contract refuses this fraud proof${reason ? ` (${reason})` : ''}${sent ? '' : '; no transaction was sent'}.`,
+      { code: 'FRAUD_PROOF_REJECTED', details, cause },
+    )
+    this.reason = reason
+    this.sent = sent
+  }
+}

@@ -1,7 +1,7 @@
 export { authenticateReceipt } from './authenticateReceipt.js'
 export { type CallFacts, checkReceiptContent } from './checkReceiptContent.js'
 export { createFileLedgerStore } from './createFileLedgerStore.js'
-export type { LedgerExport, ReceiptLedger } from './createLedger.js'
+export type { LedgerEvidence, LedgerExport, ReceiptLedger } from './createLedger.js'
 export {
   createMemoryLedgerStore,
   type LedgerEntry,
@@ -12,7 +12,7 @@ export {
   createPrepaidAccount,
   type PrepaidAccount,
 } from './createPrepaidAccount.js'
-export type { RmaClient } from './createRmaEngine.js'
+export type { ProveOptions, ProveTarget, RmaClient } from './createRmaEngine.js'
 export { createRmaFetch, type RmaFetch } from './createRmaFetch.js'
 export {
   createSseReceiptFilter,
@@ -24,7 +24,9 @@ export {
   AttestationMismatchError,
   ChainMismatchError,
   type ChainMismatchKind,
+  FraudProofRejectedError,
   InvalidClientOptionsError,
+  NothingToProveError,
   PriceMismatchError,
   PriceTableMismatchError,
   PriceTableNotCommittedError,
@@ -41,15 +43,23 @@ export {
   UntrustedMeterError,
   UsageMismatchError,
 } from './errors.js'
+export { fraudPriceTables } from './fraudPriceTables.js'
 export { getReceipt } from './getReceipt.js'
 export { getRMA } from './getRMA.js'
 export { isMeteredCall } from './isMeteredCall.js'
+export { parseLedgerEvidence } from './parseLedgerEvidence.js'
+export {
+  type ProveFraudParameters,
+  type ProveFraudReturnType,
+  proveFraud,
+} from './proveFraud.js'
 export type {
   PrepaidClientOptions,
   RmaClientOptions,
   TrustedMeters,
 } from './resolveClientConfig.js'
 export { type AxiosLike, rmaAxios } from './rmaAxios.js'
+export { selectFraud } from './selectFraud.js'
 export type {
   InsufficientBalanceEvent,
   LedgerTotals,

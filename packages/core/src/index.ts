@@ -57,6 +57,13 @@ export {
   assertCumulativeAmount,
   expectedCumulativeAmount,
 } from './expectedCumulativeAmount.js'
+export {
+  type FindFraudParameters,
+  type Fraud,
+  type FraudPriceTable,
+  findFraud,
+  fraudKinds,
+} from './findFraud.js'
 export { hashAck } from './hashAck.js'
 export { hashAttestation } from './hashAttestation.js'
 export { type HashBackend, hashBackend, readyHashBackend } from './hashBackend.js'

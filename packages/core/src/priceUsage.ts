@@ -39,7 +39,10 @@ export function priceUsage(
  * (out − reasoning)·output + reasoning·reasoning) / 1e6)`. Every amount the meter charges or
  * bounds in advance comes from here, so the two can never disagree; the settlement contract's
  * mispricing proof applies the same rule (cross-checked by test). `cacheWriteTokens` absent
- * counts as 0.
+ * counts as 0. Counts that break cached + cacheWrite ≤ input or reasoning ≤ output (which
+ * {@link priceUsage} refuses, but a dishonest meter may sign) price their uncached input or
+ * plain output as 0, as the contract's `priceOf` does: every listed token is still priced, so
+ * such counts never lower the price a meter is held to.
  *
  * @example
  * const amount = priceTokens(resolveModelPrice(table, 'gpt-4o-mini', now), usage)
@@ -47,11 +50,13 @@ export function priceUsage(
 export function priceTokens(price: ModelPrice, usage: Usage): bigint {
   const { inputTokens, cachedInputTokens, outputTokens, reasoningTokens } = usage
   const cacheWriteTokens = usage.cacheWriteTokens ?? 0
+  const uncached = inputTokens - cachedInputTokens - cacheWriteTokens
+  const plainOutput = outputTokens - reasoningTokens
   const exact =
-    BigInt(inputTokens - cachedInputTokens - cacheWriteTokens) * price.input +
+    BigInt(Math.max(uncached, 0)) * price.input +
     BigInt(cachedInputTokens) * price.cachedInput +
     BigInt(cacheWriteTokens) * price.cacheWrite +
-    BigInt(outputTokens - reasoningTokens) * price.output +
+    BigInt(Math.max(plainOutput, 0)) * price.output +
     BigInt(reasoningTokens) * price.reasoning
   return (exact + PER - 1n) / PER
 }
