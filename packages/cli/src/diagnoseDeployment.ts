@@ -375,26 +375,40 @@ export async function diagnoseDeployment(context: CommandContext): Promise<Docto
               },
     )
 
-    // Price table: the contract has none yet.
-    const priceFunctions = rmaSettlementAbi
-      .filter(
-        (item) => item.type === 'function' && /price/i.test((item as { name?: string }).name ?? ''),
-      )
-      .map((item) => (item as { name: string }).name)
-    add(
-      priceFunctions.length === 0
-        ? {
-            name: 'price table committed',
-            status: 'n/a',
-            detail:
-              'this RMASettlement has no on-chain price table; prices live in the provider (RMA_PRICES)',
-          }
-        : {
-            name: 'price table committed',
-            status: 'skip',
-            detail: `the contract has ${priceFunctions.join(', ')}, which this rma does not read yet`,
-          },
+    // Price table: what the asset committed on chain (the roots its meters may price with,
+    // and what a mispricing proof is checked against).
+    const hasPriceTables = rmaSettlementAbi.some(
+      (item) => item.type === 'event' && (item as { name?: string }).name === 'PriceTableCommitted',
     )
+    if (!hasPriceTables)
+      add({
+        name: 'price table committed',
+        status: 'n/a',
+        detail:
+          'this RMASettlement has no on-chain price table; prices live in the provider (RMA_PRICES)',
+      })
+    else {
+      const committed = (await contract.queryFilter(
+        contract.filters.PriceTableCommitted!(assetId),
+        parseInteger(options['from-block'], '--from-block', 0, 0),
+      )) as EventLog[]
+      const latest = committed.at(-1)
+      add(
+        latest
+          ? {
+              name: 'price table committed',
+              status: 'pass',
+              detail: `${committed.length} version(s); latest v${latest.args.version} root ${latest.args.root} effective from unix ${latest.args.effectiveFrom}, published at ${latest.args.uri}`,
+            }
+          : {
+              name: 'price table committed',
+              status: 'warn',
+              detail:
+                'no price table committed: a meter with requireCommittedPrices refuses to serve, clients that check commitment refuse its receipts, and no mispricing can be proven',
+              fix: "the issuer commits the meter's table: rma asset commit-prices <prices.json> --uri <url>",
+            },
+      )
+    }
 
     // Batch files.
     const fromBlock = parseInteger(options['from-block'], '--from-block', 0, 0)

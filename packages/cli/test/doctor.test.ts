@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { type Address, createDomain, type Hex } from '@rma/core'
+import { prices as meterPrices } from '@rma/express/testing'
 import { createSqliteStore } from '@rma/store'
 import { appendReceipts } from '@rma/store/testing'
 import { Wallet } from 'ethers'
@@ -28,6 +29,27 @@ const check = (report: DoctorReport, name: string) => report.checks.find((c) => 
 beforeAll(async () => {
   d = await startDeployment()
   expect((await runRma(['stake', '1000000'], d.env)).code).toBe(0)
+  // The issuer commits the meter's price table (the doctor reports the latest version).
+  const prices = join(d.dir, 'prices.json')
+  const models = Object.fromEntries(
+    [...meterPrices.models].map(([name, versions]) => [
+      name,
+      versions.map((v) => ({
+        effectiveFrom: v.effectiveFrom,
+        input: String(v.input),
+        cachedInput: String(v.cachedInput),
+        cacheWrite: String(v.cacheWrite),
+        output: String(v.output),
+        reasoning: String(v.reasoning),
+      })),
+    ]),
+  )
+  await writeFile(prices, JSON.stringify({ models }))
+  const committed = await runRma(
+    ['asset', 'commit-prices', prices, '--uri', 'http://127.0.0.1/prices.json'],
+    d.env,
+  )
+  expect(committed.code, committed.stderr).toBe(0)
   await d.call(d.users[0]!, 2)
   expect((await runRma(['settle', '--once'], d.env)).code).toBe(0)
   blackhole = createServer(() => {})
@@ -79,7 +101,7 @@ afterAll(async () => {
 })
 
 describe('rma doctor on a healthy demo-like deployment', () => {
-  test('every check passes; the price table is reported not applicable', async () => {
+  test('every check passes, the committed price table included', async () => {
     const { code, report } = await doctor(d.env)
     expect(report.checks.filter((c) => c.status !== 'pass' && c.status !== 'n/a')).toEqual([])
     expect(code).toBe(0)
@@ -98,7 +120,10 @@ describe('rma doctor on a healthy demo-like deployment', () => {
       'price table committed',
       'batch files',
     ])
-    expect(check(report, 'price table committed')).toMatchObject({ status: 'n/a' })
+    expect(check(report, 'price table committed')).toMatchObject({ status: 'pass' })
+    expect(check(report, 'price table committed')?.detail).toMatch(
+      /^1 version\(s\); latest v1 root 0x[0-9a-f]{64} effective from unix \d+, published at http:\/\/127.0.0.1\/prices.json$/,
+    )
     expect(check(report, 'batch files')?.detail).toContain(
       '1 of 1 batch file(s) reachable and matching',
     )
