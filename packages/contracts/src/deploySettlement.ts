@@ -13,6 +13,12 @@ export type DeploySettlementParameters = {
    * settle before the money can leave.
    */
   withdrawalDelay?: number | bigint
+  /**
+   * The shortest challenge window (seconds) an asset may choose, and every new asset's window
+   * (0 to 7 days, default 0: postpaid batches are claimable at once unless the issuer sets a
+   * window; fixed for the contract's life).
+   */
+  minChallengeWindow?: number | bigint
 }
 
 export type DeploySettlementReturnType = {
@@ -29,7 +35,7 @@ export const defaultWithdrawalDelay = 24 * 3600
  * Deploys `RMASettlement` and waits for the deployment to be mined.
  *
  * @example
- * const { address, contract } = await deploySettlement(deployer, { owner: treasury.address, withdrawalDelay: 6 * 3600 })
+ * const { address, contract } = await deploySettlement(deployer, { owner: treasury.address, withdrawalDelay: 6 * 3600, minChallengeWindow: 3600 })
  */
 export async function deploySettlement(
   signer: Signer,
@@ -37,7 +43,11 @@ export async function deploySettlement(
 ): Promise<DeploySettlementReturnType> {
   const owner = parameters.owner ?? (await signer.getAddress())
   const factory = new ContractFactory(rmaSettlementAbi, rmaSettlementBytecode, signer)
-  const deployed = await factory.deploy(owner, parameters.withdrawalDelay ?? defaultWithdrawalDelay)
+  const deployed = await factory.deploy(
+    owner,
+    parameters.withdrawalDelay ?? defaultWithdrawalDelay,
+    parameters.minChallengeWindow ?? 0,
+  )
   const receipt = await deployed.deploymentTransaction()?.wait()
   if (!receipt) throw new Error('The settlement contract deployment was not mined.')
   const address = await deployed.getAddress()

@@ -41,6 +41,7 @@ export { storedRebateRoot } from './storedRebateRoot.js'
 export { toVoucher, type VoucherAck } from './toVoucher.js'
 export type {
   AssetView,
+  BatchStateView,
   EpochRebatesView,
   PendingStakeView,
   PrepaidBalanceView,

@@ -134,6 +134,16 @@ function describeError(name: string, args: Result, who: (address: unknown) => st
         : 'this asset is settled in postpaid mode; settle it with settle (batches) or register another asset for prepaid vouchers'
     case 'WithdrawalLocked':
       return `the withdrawal can be made from ${new Date(Number(args[0]) * 1000).toISOString()} (unix ${args[0]})`
+    case 'InvalidChallengeWindow':
+      return 'the challenge window must be between the deployment’s minimum and 7 days'
+    case 'EpochPending':
+      return `the batch is in its challenge window: it can be released (and claimed) from ${new Date(Number(args[0]) * 1000).toISOString()} (unix ${args[0]}), after every earlier pending batch`
+    case 'EpochVetoed':
+      return `the batch of epoch ${args[0]} was vetoed by a fraud proof: its rebates are never claimable`
+    case 'NotPending':
+      return `epoch ${args[0]} has no pending batch (not settled yet, already released or vetoed)`
+    case 'TooManyPending':
+      return `15 batches are pending and the oldest is releasable only from unix ${args[0]}: settle less often or wait`
     case 'OwnableUnauthorizedAccount':
       return `only the contract owner may do this, not ${who(args[0])}`
     case 'OwnableInvalidOwner':
