@@ -1,5 +1,6 @@
 import type { Command } from './Command.js'
 import { assetRegisterCommand } from './commands/assetRegister.js'
+import { assetSetChallengeWindowCommand } from './commands/assetSetChallengeWindow.js'
 import { assetSetMeterCommand } from './commands/assetSetMeter.js'
 import { assetSetSettlerCommand } from './commands/assetSetSettler.js'
 import { auditCommand } from './commands/audit.js'
@@ -31,6 +32,7 @@ export const commandList: readonly Command[] = [
   assetRegisterCommand,
   assetSetMeterCommand,
   assetSetSettlerCommand,
+  assetSetChallengeWindowCommand,
   stakeCommand,
   unstakeCommand,
   withdrawCommand,

@@ -68,11 +68,14 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// @notice The bound of a voucher's cumulative amount (2^192 - 1 base units): a chain's
     /// settled seq and cumulative amount share one slot.
     uint256 public constant MAX_CUMULATIVE = type(uint192).max;
-    /// @notice The longest challenge window an asset may choose (see {setChallengeWindow}).
-    uint64 public constant MAX_CHALLENGE_WINDOW = 7 days;
-    /// @notice How many postpaid batches of one asset may be pending at once: a settle that
-    /// would exceed it, with the oldest not yet due, reverts `TooManyPending(releasableAt)`.
-    uint256 public constant MAX_PENDING_BATCHES = 15;
+    /// @dev The longest challenge window an asset may choose (see {setChallengeWindow}). Not a
+    /// public getter: each selector sorted before `settle`'s costs every settle 22 gas of
+    /// dispatch. The TypeScript package exports it (`maxChallengeWindow`).
+    uint64 private constant MAX_CHALLENGE_WINDOW = 7 days;
+    /// @dev How many postpaid batches of one asset may be pending at once: a settle that would
+    /// exceed it, with the oldest not yet due, reverts `TooManyPending(releasableAt)`
+    /// (`maxPendingBatches` in the TypeScript package).
+    uint256 private constant MAX_PENDING_BATCHES = 15;
     /// @dev `Asset.pendingWindow`: the challenge window in its low 20 bits (7 days < 2^20 s),
     /// the number of pending batches in its top 4 (at most 15).
     uint256 private constant WINDOW_MASK = (1 << 20) - 1;
@@ -81,7 +84,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// next 64; the top bit is always set so a record slot, once written, is never zero again
     /// (a rewrite costs 2,900 gas instead of 22,100).
     uint256 private constant RECORD_USED = 1 << 255;
-    /// @dev `_epochRebates` of a vetoed batch: no root (claims fail), never zero.
+    /// @dev `_epochRebates` of a vetoed batch: no root (claims revert `InvalidProof`), never zero.
     uint256 private constant VETOED = 1;
     /// @dev secp256k1n / 2: a larger `s` is the malleable twin of a valid signature.
     uint256 private constant HALF_ORDER =
@@ -414,8 +417,6 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// @notice The epoch's batch is pending until `releasableAt` (and every earlier pending
     /// batch's release).
     error EpochPending(uint64 releasableAt);
-    /// @notice The epoch's batch was vetoed: its rebates are never claimable.
-    error EpochVetoed(uint64 epoch);
     /// @notice The epoch has no pending batch (never settled, released or vetoed).
     error NotPending(uint64 epoch);
     /// @notice `MAX_PENDING_BATCHES` are pending and the oldest is not due before `releasableAt`.
@@ -642,6 +643,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         // users' vouchers pay. (A first settle needs no flag: a settled epoch without the
         // prepaid flag is postpaid.)
         if (a.prepaid) revert SettlementModeMismatch(MODE_PREPAID);
+        // The same slot: zero unless the asset has a challenge window or pending batches.
+        bool pending = a.pendingWindow != 0;
 
         uint256 received;
         if (revenue != 0) {
@@ -658,26 +661,25 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
 
         (uint256 issuer, uint256 supporters, uint256 users, uint256 protocol) = _split(a, received);
 
-        // Slot 2, read above: zero unless the asset has a challenge window or pending batches.
-        uint256 pendingWindow = a.pendingWindow;
-        bool pending = pendingWindow != 0;
-        // A pending batch credits nothing now ({release} credits its split) and posts its
-        // rebate root with no funding (its claims revert `EpochPending`).
-        if (pending) _recordPending(assetId, a, next, received, pendingWindow);
-        _closeEpoch(a, next, pending ? 0 : issuer, pending ? 0 : supporters);
-        if (users != 0) {
-            if (users > AMOUNT_MASK) revert AmountTooLarge(AMOUNT_MASK);
-            if (bytes20(rebateRoot) == bytes20(0)) revert MissingRebateRoot();
-            uint256 funded = pending ? 0 : users;
-            unchecked {
-                a.rebatesFunded += uint96(funded);
+        if (!pending) {
+            _closeEpoch(a, next, issuer, supporters);
+            if (users != 0) {
+                if (users > AMOUNT_MASK) revert AmountTooLarge(AMOUNT_MASK);
+                if (bytes20(rebateRoot) == bytes20(0)) revert MissingRebateRoot();
+                unchecked {
+                    a.rebatesFunded += uint96(users);
+                }
+                _epochRebates[assetId][next] = (uint256(rebateRoot) & ~AMOUNT_MASK) | users;
             }
-            _epochRebates[assetId][next] = (uint256(rebateRoot) & ~AMOUNT_MASK) | funded;
+            unchecked {
+                if (protocol != 0) a.protocolFunded += uint112(protocol);
+            }
+        } else {
+            // A challenge window or pending batches: this batch pends ({release} credits it).
+            _settlePending(assetId, a, next, received, users, rebateRoot);
         }
-        unchecked {
-            if (protocol != 0 && !pending) a.protocolFunded += uint112(protocol);
-        }
-        // Pending stake activates as at any settle: epochs stay the time at risk.
+        // Pending stake activates at every settle (epochs are the time at risk); a pending
+        // batch's supporters' share is credited at its release.
         _creditSupporters(assetId, a, next, pending ? 0 : supporters);
 
         emit Settled(
@@ -724,7 +726,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// @notice A settled batch's state: 0 not settled, 1 pending (credited and claimable at its
     /// {release}, not before `releasableAt`; `revenue` is what it paid in), 2 released (or
     /// settled without a window, prepaid settlements included), 3 vetoed.
-    function batchStateOf(bytes32 assetId, uint64 epoch)
+    function epochStateOf(bytes32 assetId, uint64 epoch)
         external
         view
         returns (uint8 state, uint64 releasableAt, uint256 revenue)
@@ -1378,14 +1380,17 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// @dev {settle} of an asset with a challenge window or pending batches: releases the
     /// oldest pending batch if it is due, then records this one as pending in one rewritten
     /// record slot (its revenue, and `releasableAt`: now plus the window, neither chosen by the
-    /// settler).
-    function _recordPending(
+    /// settler) and posts its rebate root with no funding (claims revert `EpochPending`). Pending
+    /// stake activates as at any settle: epochs stay the time at risk.
+    function _settlePending(
         bytes32 assetId,
         Asset storage a,
         uint256 next,
         uint256 received,
-        uint256 word
+        uint256 users,
+        bytes32 rebateRoot
     ) private {
+        uint256 word = a.pendingWindow;
         uint256 count = word >> COUNT_SHIFT;
         mapping(uint256 => uint256) storage records = _batchRecords[assetId];
         if (count != 0) {
@@ -1398,6 +1403,12 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             } else if (count == MAX_PENDING_BATCHES) {
                 revert TooManyPending(uint64(at));
             }
+        }
+        a.epoch = uint32(next);
+        if (users != 0) {
+            if (users > AMOUNT_MASK) revert AmountTooLarge(AMOUNT_MASK);
+            if (bytes20(rebateRoot) == bytes20(0)) revert MissingRebateRoot();
+            _epochRebates[assetId][next] = uint256(rebateRoot) & ~AMOUNT_MASK;
         }
         uint256 window = word & WINDOW_MASK;
         records[next % MAX_PENDING_BATCHES] =
@@ -1421,7 +1432,12 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         unchecked {
             if (protocol != 0) a.protocolFunded += uint112(protocol);
         }
-        _creditShare(assetId, a, epoch, supporters, false);
+        // Credit without activating pending stake: stake activates at settles only (epochs are
+        // the time at risk), so the flag is lowered around the credit.
+        bool hasPending = a.hasPending;
+        if (hasPending) a.hasPending = false;
+        _creditSupporters(assetId, a, epoch, supporters);
+        if (hasPending) a.hasPending = true;
         emit BatchReleased(assetId, uint64(epoch), revenue);
     }
 
@@ -1473,31 +1489,13 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     function _creditSupporters(bytes32 assetId, Asset storage a, uint256 epoch, uint256 share)
         private
     {
-        bool hasPending = a.hasPending;
-        (uint256 rps, uint256 total) = _creditShare(assetId, a, epoch, share, hasPending);
-        if (hasPending) {
-            _activation[assetId][epoch] = rps;
-            a.totalStake = uint96(total + a.pendingStake);
-            a.pendingStake = 0;
-            a.hasPending = false;
-        }
-    }
-
-    /// @dev The credit part of {_creditSupporters}: returns the accumulator and the active
-    /// stake (zeros when there is nothing to credit and, per `hasPending`, nothing to activate).
-    function _creditShare(
-        bytes32 assetId,
-        Asset storage a,
-        uint256 epoch,
-        uint256 share,
-        bool hasPending
-    ) private returns (uint256 rps, uint256 total) {
         bool hasHeld = a.hasHeld;
-        if (share == 0 && !hasHeld && !hasPending) return (0, 0);
+        bool hasPending = a.hasPending;
+        if (share == 0 && !hasHeld && !hasPending) return;
         uint256 held = hasHeld ? a.held : 0;
         uint256 distributable = share + held;
-        rps = a.rewardPerStake;
-        total = a.totalStake;
+        uint256 rps = a.rewardPerStake;
+        uint256 total = a.totalStake;
         uint256 credit = distributable < total ? distributable : total;
         if (credit != 0) {
             // credit <= total, so rps grows by at most REWARD_SCALE per epoch: 2^160 / 1e36 is
@@ -1512,6 +1510,12 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             // Rewriting an unchanged flag still costs a warm write.
             if ((rest != 0) != hasHeld) a.hasHeld = rest != 0;
             emit SupportersShareHeld(assetId, uint64(epoch), rest);
+        }
+        if (hasPending) {
+            _activation[assetId][epoch] = rps;
+            a.totalStake = uint96(total + a.pendingStake);
+            a.pendingStake = 0;
+            a.hasPending = false;
         }
     }
 
@@ -1589,7 +1593,6 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint256 packed = rebates[epoch];
         bytes32 root = _rebateRootOf(user, amount, proof);
         if (packed == 0 || bytes20(root) != bytes20(bytes32(packed))) {
-            if (packed == VETOED) revert EpochVetoed(epoch);
             revert InvalidProof();
         }
         mapping(uint256 => uint256) storage bits = _rebateBits[assetId][user];

@@ -15,6 +15,7 @@ import {
   useSettlementFixture,
 } from '../test/helpers.js'
 import { deploySettlement } from './deploySettlement.js'
+import { maxChallengeWindow, maxPendingBatches } from './maxChallengeWindow.js'
 import { registerAsset } from './registerAsset.js'
 
 const shares = { issuerBps: 5000, supportersBps: 2500, usersBps: 1500, protocolBps: 1000 }
@@ -71,10 +72,10 @@ describe('setting the window', () => {
   test('only the issuer sets it, within [minChallengeWindow, 7 days]; a new asset starts at the minimum', async () => {
     const { settlement, assetId, issuer, settler, owner, tokenAddress } = ctx.fx
     expect(await settlement.challengeWindowOf(assetId)).toBe(0n)
-    expect(await settlement.MAX_CHALLENGE_WINDOW()).toBe(7n * 24n * 3600n)
+    expect(maxChallengeWindow).toBe(7 * 24 * 3600)
     await expectRevert(settlement.connect(settler).setChallengeWindow(assetId, HOUR), 'NotIssuer')
     await expectRevert(
-      settlement.connect(issuer).setChallengeWindow(assetId, 7 * 24 * HOUR + 1),
+      settlement.connect(issuer).setChallengeWindow(assetId, maxChallengeWindow + 1),
       'InvalidChallengeWindow',
     )
     const set = await mined(settlement.connect(issuer).setChallengeWindow(assetId, 7 * 24 * HOUR))
@@ -130,7 +131,7 @@ describe('a pending batch', () => {
     expect(argsOf(eventsOf(settlement, receipt, 'Settled')[0]).revenue).toBe(revenue)
     const pending = await books()
     expect(pending).toEqual({ ...before, ledger: before.ledger + revenue })
-    const state = await settlement.batchStateOf(assetId, 1)
+    const state = await settlement.epochStateOf(assetId, 1)
     expect([state.state, state.releasableAt, state.revenue]).toEqual([
       PENDING,
       settledAt + 3600n,
@@ -172,7 +173,7 @@ describe('a pending batch', () => {
       epoch: 1n,
       revenue,
     })
-    expect((await settlement.batchStateOf(assetId, 1)).state).toBe(RELEASED)
+    expect((await settlement.epochStateOf(assetId, 1)).state).toBe(RELEASED)
     await expectRevert(settlement.release(assetId, 1), 'NotPending', [1n])
 
     // The books now equal the twin's, which credited at its settle.
@@ -198,14 +199,14 @@ describe('a pending batch', () => {
     const { tree } = await settleEpoch(1, 5_000_000n)
     // Not due: the next settle leaves it pending.
     await settleEpoch(2, 7_000_000n)
-    expect((await settlement.batchStateOf(assetId, 1)).state).toBe(PENDING)
-    expect((await settlement.batchStateOf(assetId, 2)).state).toBe(PENDING)
+    expect((await settlement.epochStateOf(assetId, 1)).state).toBe(PENDING)
+    expect((await settlement.epochStateOf(assetId, 2)).state).toBe(PENDING)
     await ctx.anvil.increaseTime(HOUR)
     const { receipt } = await settleEpoch(3, 1_000_000n)
     expect(eventsOf(settlement, receipt, 'BatchReleased').map((e) => e.args.epoch)).toEqual([1n])
-    expect((await settlement.batchStateOf(assetId, 1)).state).toBe(RELEASED)
-    expect((await settlement.batchStateOf(assetId, 2)).state).toBe(PENDING)
-    expect((await settlement.batchStateOf(assetId, 3)).state).toBe(PENDING)
+    expect((await settlement.epochStateOf(assetId, 1)).state).toBe(RELEASED)
+    expect((await settlement.epochStateOf(assetId, 2)).state).toBe(PENDING)
+    expect((await settlement.epochStateOf(assetId, 3)).state).toBe(PENDING)
     expect((await settlement.getAsset(assetId)).issuerOwed).toBe(5_000_000n / 2n)
     await mined(settlement.claimRebate(...claimArgs(assetId, 1, tree, alice.address as Address)))
     // release(epoch) releases every earlier pending batch first, each only once due.
@@ -218,7 +219,7 @@ describe('a pending batch', () => {
     const { settlement, assetId, settler, issuer } = ctx.fx
     await setWindow(6 * HOUR)
     await settleEpoch(1, 9_000_000n)
-    const { releasableAt } = await settlement.batchStateOf(assetId, 1)
+    const { releasableAt } = await settlement.epochStateOf(assetId, 1)
     await expectRevert(settlement.connect(settler).release(assetId, 1), 'EpochPending', [
       releasableAt,
     ])
@@ -231,10 +232,10 @@ describe('a pending batch', () => {
     // Even the issuer's shorter window applies to later batches only: batch 1 keeps its time,
     // and a later batch with no window waits for it (batches are released in order).
     await mined(settlement.connect(issuer).setChallengeWindow(assetId, 0))
-    expect((await settlement.batchStateOf(assetId, 1)).releasableAt).toBe(releasableAt)
+    expect((await settlement.epochStateOf(assetId, 1)).releasableAt).toBe(releasableAt)
     const { receipt } = await settleEpoch(5, 1_000_000n)
     expect(eventsOf(settlement, receipt, 'BatchReleased')).toEqual([])
-    expect((await settlement.batchStateOf(assetId, 5)).state).toBe(PENDING)
+    expect((await settlement.epochStateOf(assetId, 5)).state).toBe(PENDING)
     await expectRevert(settlement.release(assetId, 5), 'EpochPending', [releasableAt])
     expect((await settlement.getAsset(assetId)).issuerOwed).toBe(0n)
     await ctx.anvil.increaseTime(6 * HOUR)
@@ -249,15 +250,14 @@ describe('a pending batch', () => {
     // Nothing pending and no window: back to crediting at settle.
     const { receipt: immediate } = await settleEpoch(6, 2_000_000n)
     expect(eventsOf(settlement, immediate, 'BatchReleased')).toEqual([])
-    expect((await settlement.batchStateOf(assetId, 6)).state).toBe(RELEASED)
+    expect((await settlement.epochStateOf(assetId, 6)).state).toBe(RELEASED)
   })
 
   test('at most 15 batches pend: the 16th settle reverts TooManyPending until the oldest is due', async () => {
     const { settlement, assetId, settler } = ctx.fx
     await setWindow(HOUR)
-    expect(await settlement.MAX_PENDING_BATCHES()).toBe(15n)
-    for (let epoch = 1; epoch <= 15; epoch++) await settleEpoch(epoch, 1_000n)
-    const { releasableAt } = await settlement.batchStateOf(assetId, 1)
+    for (let epoch = 1; epoch <= maxPendingBatches; epoch++) await settleEpoch(epoch, 1_000n)
+    const { releasableAt } = await settlement.epochStateOf(assetId, 1)
     await expectRevert(
       settlement.connect(settler).settle(...settleArgs(assetId, 16, 1_000n, treeOf(1_000n).root)),
       'TooManyPending',
@@ -305,8 +305,8 @@ test('window 0 is unchanged: credited and claimable at the settle, reported rele
   const { alice } = users()
   const { tree, receipt } = await settleEpoch(1, 1_000_000n)
   expect(eventsOf(settlement, receipt, 'BatchReleased')).toEqual([])
-  expect((await settlement.batchStateOf(assetId, 1)).state).toBe(RELEASED)
-  expect((await settlement.batchStateOf(assetId, 2)).state).toBe(0n)
+  expect((await settlement.epochStateOf(assetId, 1)).state).toBe(RELEASED)
+  expect((await settlement.epochStateOf(assetId, 2)).state).toBe(0n)
   expect((await settlement.getAsset(assetId)).issuerOwed).toBe(500_000n)
   await mined(settlement.claimRebate(...claimArgs(assetId, 1, tree, alice.address as Address)))
   await expectRevert(settlement.release(assetId, 1), 'NotPending', [1n])

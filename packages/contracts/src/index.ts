@@ -27,6 +27,7 @@ export {
   type TestTokenKind,
   testTokenAbiOf,
 } from './getTestTokenContract.js'
+export { maxChallengeWindow, maxPendingBatches } from './maxChallengeWindow.js'
 export {
   type ParseSettlementErrorOptions,
   parseSettlementError,
@@ -41,8 +42,8 @@ export { storedRebateRoot } from './storedRebateRoot.js'
 export { toVoucher, type VoucherAck } from './toVoucher.js'
 export type {
   AssetView,
-  BatchStateView,
   EpochRebatesView,
+  EpochStateView,
   PendingStakeView,
   PrepaidBalanceView,
   RebateClaim,

@@ -138,8 +138,6 @@ function describeError(name: string, args: Result, who: (address: unknown) => st
       return 'the challenge window must be between the deployment’s minimum and 7 days'
     case 'EpochPending':
       return `the batch is in its challenge window: it can be released (and claimed) from ${new Date(Number(args[0]) * 1000).toISOString()} (unix ${args[0]}), after every earlier pending batch`
-    case 'EpochVetoed':
-      return `the batch of epoch ${args[0]} was vetoed by a fraud proof: its rebates are never claimable`
     case 'NotPending':
       return `epoch ${args[0]} has no pending batch (not settled yet, already released or vetoed)`
     case 'TooManyPending':

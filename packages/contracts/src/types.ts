@@ -96,8 +96,8 @@ export type Voucher = {
   vs: BytesLike
 }
 
-/** `batchStateOf(assetId, epoch)`: 0n not settled, 1n pending, 2n released, 3n vetoed. */
-export type BatchStateView = [state: bigint, releasableAt: bigint, revenue: bigint] & {
+/** `epochStateOf(assetId, epoch)`: 0n not settled, 1n pending, 2n released, 3n vetoed. */
+export type EpochStateView = [state: bigint, releasableAt: bigint, revenue: bigint] & {
   /** 0n not settled, 1n pending, 2n released (or settled without a window, prepaid too), 3n vetoed. */
   state: bigint
   /** Pending only: Unix seconds from which `release` may credit it (after every earlier one). */
@@ -140,8 +140,6 @@ export interface RmaSettlementContract extends BaseContract {
   MAX_WITHDRAWAL_DELAY: View<[], bigint>
   RECEIPT_ACK_TYPEHASH: View<[], string>
   withdrawalDelay: View<[], bigint>
-  MAX_CHALLENGE_WINDOW: View<[], bigint>
-  MAX_PENDING_BATCHES: View<[], bigint>
   /** The shortest challenge window, fixed at deployment; every new asset starts with it. */
   minChallengeWindow: View<[], bigint>
   owner: View<[], string>
@@ -189,7 +187,7 @@ export interface RmaSettlementContract extends BaseContract {
   /** Anyone: credits the pending batches up to `epoch`, oldest first, each once due. */
   release: Send<[assetId: BytesLike, epoch: BigNumberish]>
   challengeWindowOf: View<[assetId: BytesLike], bigint>
-  batchStateOf: View<[assetId: BytesLike, epoch: BigNumberish], BatchStateView>
+  epochStateOf: View<[assetId: BytesLike, epoch: BigNumberish], EpochStateView>
   deposit: Send<[assetId: BytesLike, amount: BigNumberish]>
   withdrawDeposit: Send<[assetId: BytesLike, amount: BigNumberish]>
   depositOf: View<[assetId: BytesLike, settler: AddressLike], bigint>
