@@ -25,6 +25,12 @@ export type DeploySettlementParameters = {
    * of settlement contracts); default: deploy a new one.
    */
   fraudVerifier?: string
+  /**
+   * The shortest challenge window (seconds) an asset may choose, and every new asset's window
+   * (0 to 7 days, default 0: postpaid batches are claimable at once unless the issuer sets a
+   * window; fixed for the contract's life).
+   */
+  minChallengeWindow?: number | bigint
 }
 
 export type DeploySettlementReturnType = {
@@ -47,7 +53,7 @@ export const defaultProofWindow = 24 * 3600
  * for the deployments to be mined.
  *
  * @example
- * const { address, contract } = await deploySettlement(deployer, { owner: treasury.address, withdrawalDelay: 6 * 3600 })
+ * const { address, contract } = await deploySettlement(deployer, { owner: treasury.address, withdrawalDelay: 6 * 3600, minChallengeWindow: 3600 })
  */
 export async function deploySettlement(
   signer: Signer,
@@ -72,6 +78,7 @@ export async function deploySettlement(
     parameters.withdrawalDelay ?? defaultWithdrawalDelay,
     parameters.proofWindow ?? defaultProofWindow,
     fraudVerifierAddress,
+    parameters.minChallengeWindow ?? 0,
   )
   const receipt = await deployed.deploymentTransaction()?.wait()
   if (!receipt) throw new Error('The settlement contract deployment was not mined.')

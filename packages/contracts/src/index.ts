@@ -29,6 +29,7 @@ export {
   type TestTokenKind,
   testTokenAbiOf,
 } from './getTestTokenContract.js'
+export { maxChallengeWindow, maxPendingBatches } from './maxChallengeWindow.js'
 export {
   type ParseSettlementErrorOptions,
   parseSettlementError,
@@ -51,6 +52,7 @@ export { toVoucher, type VoucherAck } from './toVoucher.js'
 export type {
   AssetView,
   EpochRebatesView,
+  EpochStateView,
   PendingStakeView,
   PrepaidBalanceView,
   RebateClaim,
