@@ -10,6 +10,24 @@ import {
     Attestation, Finding, PriceEntry, Receipt, RMAFraudVerifier
 } from "./RMAFraudVerifier.sol";
 
+import {RMAPenalty} from "./RMAPenalty.sol";
+
+// Constants {RMAPenalty} shares (file level, so the library reads the same ones).
+
+/// @dev How many postpaid batches of one asset may be pending at once: a settle that would
+/// exceed it, with the oldest not yet due, reverts `TooManyPending(releasableAt)`
+/// (`maxPendingBatches` in the TypeScript package).
+uint256 constant MAX_PENDING_BATCHES = 15;
+/// @dev `Asset.pendingWindow`: the challenge window in its low 20 bits (7 days < 2^20 s),
+/// the number of pending batches in its top 4 (at most 15).
+uint256 constant WINDOW_MASK = (1 << 20) - 1;
+uint256 constant COUNT_SHIFT = 20;
+/// @dev `Asset.status` bit of an asset frozen by a proven fraud (bit 0, prepaid, is the
+/// contract's `PREPAID`).
+uint8 constant FROZEN = 2;
+/// @dev `_epochRebates` of a vetoed batch: no root (claims revert `InvalidProof`), never zero.
+uint256 constant VETOED = 1;
+
 /// @title RMA settlement: one contract, many model assets.
 /// @notice Each asset settles batches of usage receipts. A batch's revenue is pulled from the
 /// asset's settler (or taken from its deposit) and split among four roles exactly like
@@ -57,7 +75,6 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     uint8 private constant MODE_PREPAID = 2;
     /// @dev `Asset.status` bits.
     uint8 private constant PREPAID = 1;
-    uint8 private constant FROZEN = 2;
 
     /// @notice The EIP-712 type of a user's ack of a receipt: signed, it is a voucher for
     /// `cumulativeAmount`, everything the user owes this asset's meter on this chain.
@@ -78,20 +95,10 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// public getter: each selector sorted before `settle`'s costs every settle 22 gas of
     /// dispatch. The TypeScript package exports it (`maxChallengeWindow`).
     uint64 private constant MAX_CHALLENGE_WINDOW = 7 days;
-    /// @dev How many postpaid batches of one asset may be pending at once: a settle that would
-    /// exceed it, with the oldest not yet due, reverts `TooManyPending(releasableAt)`
-    /// (`maxPendingBatches` in the TypeScript package).
-    uint256 private constant MAX_PENDING_BATCHES = 15;
-    /// @dev `Asset.pendingWindow`: the challenge window in its low 20 bits (7 days < 2^20 s),
-    /// the number of pending batches in its top 4 (at most 15).
-    uint256 private constant WINDOW_MASK = (1 << 20) - 1;
-    uint256 private constant COUNT_SHIFT = 20;
     /// @dev A pending batch's record: its revenue in the low 112 bits, its `releasableAt` in the
     /// next 64; the top bit is always set so a record slot, once written, is never zero again
     /// (a rewrite costs 2,900 gas instead of 22,100).
     uint256 private constant RECORD_USED = 1 << 255;
-    /// @dev `_epochRebates` of a vetoed batch: no root (claims revert `InvalidProof`), never zero.
-    uint256 private constant VETOED = 1;
     /// @dev secp256k1n / 2: a larger `s` is the malleable twin of a valid signature.
     uint256 private constant HALF_ORDER =
         0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
@@ -1187,11 +1194,11 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         // One mode per asset: a voucher's running total includes the chain's receipts a
         // postpaid batch already paid, so an asset settled postpaid refuses vouchers.
         uint8 status = a.status;
-        if (status & FROZEN != 0) revert AssetFrozen();
         if (status & PREPAID == 0) {
             if (a.epoch != 0) revert SettlementModeMismatch(MODE_POSTPAID);
             a.status = status | PREPAID;
         }
+        if (status & FROZEN != 0) revert AssetFrozen();
         address token = a.token;
         (uint256 debited, uint256 rebated, uint256 settled) =
             _applyVouchers(assetId, _prepaid[token], a.usersBps, vouchers);
@@ -1326,80 +1333,23 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         // Never taken (kind is 1 to 3); a recursive function is not inlined, so the three
         // entry points share this body instead of carrying a copy each (EIP-170 size limit).
         if (kind == 0) return _prove(FRAUD_EQUIVOCATION);
-        (bool ok, bytes memory ret) = address(fraudVerifier).staticcall(msg.data);
-        if (!ok) {
-            assembly ("memory-safe") {
-                revert(add(ret, 0x20), mload(ret))
-            }
-        }
-        Finding memory f = abi.decode(ret, (Finding));
-        bytes32 assetId = f.assetId;
-        address meter = f.meter;
-        if (!_everMeter[assetId][meter]) revert MeterNotAuthorised();
-        if (uint256(f.timestamp) + proofWindow < block.timestamp) revert ReceiptTooOld();
-        if (kind == FRAUD_MISPRICING && _priceTables[assetId][f.priceTable] == 0) {
-            revert PriceTableNotCommitted();
-        }
-        bytes32 position = keccak256(abi.encode(assetId, meter, f.user, f.seq));
-        if (_proven[position]) revert AlreadyProven();
-        _proven[position] = true;
-
-        Asset storage a = _assets[assetId];
-        address token = a.token;
-        (uint256 toUser, uint256 toChallenger) = _penalise(assetId, a, token, f.compensation);
-        if (_meters[assetId][meter]) _setMeter(assetId, meter, false);
-        a.status |= FROZEN;
-        _vetoPending(assetId);
-        emit FraudProven(
-            assetId, meter, f.user, kind, f.receiptHash, toUser, toChallenger, msg.sender
+        // All of it runs in the linked library, on this contract's storage (EIP-170 size limit).
+        RMAPenalty.prove(
+            _assets,
+            _risk,
+            _slashes,
+            _meters,
+            _everMeter,
+            _batchRecords,
+            _epochRebates,
+            _priceTables,
+            _minBond,
+            _proven,
+            address(fraudVerifier),
+            proofWindow,
+            msg.data,
+            kind
         );
-        if (toUser != 0) IERC20(token).safeTransfer(f.user, toUser);
-        if (toChallenger != 0) IERC20(token).safeTransfer(msg.sender, toChallenger);
-    }
-
-    /// @dev Takes C + B from the bond, then the stake; returns what the user and the
-    /// challenger get (the user first).
-    function _penalise(bytes32 assetId, Asset storage a, address token, uint256 compensation)
-        private
-        returns (uint256 toUser, uint256 toChallenger)
-    {
-        if (compensation > MAX_AMOUNT) compensation = MAX_AMOUNT;
-        uint256 minimumBounty = _minBond[token] / 10;
-        uint256 due = compensation + (compensation > minimumBounty ? compensation : minimumBounty);
-        Risk storage k = _risk[assetId];
-        uint256 bond = k.bond;
-        uint256 fromBond = due < bond ? due : bond;
-        k.bond = uint112(bond - fromBond);
-        uint256 taken = fromBond + _slashStake(assetId, a, due - fromBond);
-        k.totalSlashed = uint112(k.totalSlashed + taken);
-        toUser = taken < compensation ? taken : compensation;
-        toChallenger = taken - toUser;
-    }
-
-    /// @dev Takes up to `wanted` from the active and unbonding stake pro rata: the totals are
-    /// scaled by (T - x) / T (rounded down) and the slash is recorded for {_synced} to apply
-    /// to each supporter the same way (each rounded down, so their sum never exceeds the
-    /// totals). Rounding the two totals down can take 1 unit more than x: it goes to the
-    /// protocol's owed amount.
-    function _slashStake(bytes32 assetId, Asset storage a, uint256 wanted)
-        private
-        returns (uint256 taken)
-    {
-        uint256 active = a.totalStake;
-        uint256 unbonding = a.totalUnbonding;
-        uint256 total = active + unbonding;
-        if (wanted == 0 || total == 0) return 0;
-        taken = wanted < total ? wanted : total;
-        uint256 num = total - taken;
-        uint256 activeLeft = active * num / total;
-        uint256 unbondingLeft = unbonding * num / total;
-        a.totalStake = uint96(activeLeft);
-        a.totalUnbonding = uint96(unbondingLeft);
-        _slashes[assetId].push(Slash(uint96(num), uint96(total), a.epoch, a.rewardPerStake));
-        uint256 dust = active - activeLeft + unbonding - unbondingLeft - taken;
-        unchecked {
-            if (dust != 0) a.protocolFunded += uint112(dust);
-        }
     }
 
     /// @notice Lifts a fraud freeze. Only the issuer, with the bond back at `minBondOf(token)`.
@@ -1695,24 +1645,11 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         );
     }
 
-    /// @dev Also keeps the fraud books: every meter ever authorised (its receipts stay provable
-    /// after it is revoked), how many are authorised now and when the last was revoked (the
-    /// bond's exit rule).
+    /// @dev See `RMAPenalty.setMeter` (one rule for {setMeter} and fraud revocations).
     function _setMeter(bytes32 assetId, address meter, bool allowed) private {
-        if (meter == address(0)) revert ZeroAddress();
-        mapping(address => bool) storage meters = _meters[assetId];
-        if (meters[meter] != allowed) {
-            Risk storage k = _risk[assetId];
-            if (allowed) {
-                ++k.meters;
-                _everMeter[assetId][meter] = true;
-            } else {
-                --k.meters;
-                k.lastRevocation = uint64(block.timestamp);
-            }
-            meters[meter] = allowed;
-        }
-        emit MeterSet(assetId, meter, allowed);
+        RMAPenalty.setMeter(
+            assetId, _meters[assetId], _everMeter[assetId], _risk[assetId], meter, allowed
+        );
     }
 
     /// @dev Pulls `amount` from the caller and returns what arrived (a fee-on-transfer token
@@ -1824,30 +1761,6 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         _creditSupporters(assetId, a, epoch, supporters);
         if (hasPending) a.hasPending = true;
         emit BatchReleased(assetId, uint64(epoch), revenue);
-    }
-
-    /// @dev Vetoes every pending batch of the asset (called when a fraud is proven against it):
-    /// each one's revenue goes back to the current settler's deposit (so a corrected batch can
-    /// be settled once the asset resumes) and its rebate root never becomes claimable. Its
-    /// epoch stays used. Never reverts: past the deposit bound (2^112 - 1) the excess is left
-    /// to {skim}.
-    function _vetoPending(bytes32 assetId) private {
-        Asset storage a = _assets[assetId];
-        uint256 word = a.pendingWindow;
-        uint256 count = word >> COUNT_SHIFT;
-        if (count == 0) return;
-        uint256 last = a.epoch;
-        mapping(uint256 => uint256) storage records = _batchRecords[assetId];
-        uint256 refund;
-        for (uint256 e = last + 1 - count; e <= last; ++e) {
-            uint256 revenue = uint112(records[e % MAX_PENDING_BATCHES]);
-            refund += revenue;
-            _epochRebates[assetId][e] = VETOED;
-            emit BatchVetoed(assetId, uint64(e), revenue);
-        }
-        uint256 room = MAX_AMOUNT - a.otherDeposits - a.settlerDeposit;
-        a.settlerDeposit += uint112(refund < room ? refund : room);
-        a.pendingWindow = uint24(word & WINDOW_MASK);
     }
 
     /// @dev Writes every record slot of the asset once (a marker), so each settle with a window
