@@ -15,7 +15,7 @@ import {
 } from '@rma/core'
 import { createSettler } from '@rma/settlement'
 import { createMemoryStore } from '@rma/store'
-import { Wallet } from 'ethers'
+import { keccak256, toUtf8Bytes, Wallet } from 'ethers'
 import { defineBench } from '../lib/defineBench.js'
 import { figure } from '../lib/figure.js'
 
@@ -34,6 +34,10 @@ import { figure } from '../lib/figure.js'
  *   figure is its settle plus 1/24 of a top-up at its size, the share it pays of the top-up.
  * - Labelled apart: the settle that releases a supporters' share held while stake was pending
  *   (epoch 2), a top-up, and the same batches paid by `transferFrom` (`depositBatches: 0`).
+ * - With a challenge window (1 hour, a second asset): 2 × 24 batches of 100 receipts, the
+ *   window passing between batches, so each round first sends the `release` of the previous
+ *   batch (measured apart) and then a settle that leaves its batch pending; and batches settled
+ *   while the previous one is still in its window (the settle reads the oldest pending record).
  */
 export default defineBench(async ({ log }) => {
   const depositBatches = 24
@@ -106,6 +110,65 @@ export default defineBench(async ({ log }) => {
     const pulled = [await batch(100, puller), await batch(100, puller)]
     const all = [first, release, ...steady, ...sized, ...pulled]
 
+    // A challenge window: a fresh fixture (its own asset and contract) on the same node.
+    const window = 3600
+    const wfx = await deploySettlementFixture(anvil, {
+      challengeWindow: window,
+      salt: keccak256(toUtf8Bytes('rma:windowed-asset')),
+    })
+    // Its own store: receipts are hashed under the other contract's domain.
+    const wstore = createMemoryStore()
+    await (await wfx.settlement.connect(wfx.others[0]!).stake(wfx.assetId, 10n ** 12n)).wait()
+    await (await wfx.token.connect(wfx.settler).approve(wfx.settlementAddress, 0n)).wait()
+    const wdomain = createDomain({
+      chainId: 31337,
+      verifyingContract: wfx.settlementAddress as Address,
+    })
+    const wsettler = createSettler({
+      store: wstore,
+      signer: wfx.settler,
+      contract: wfx.settlementAddress as Address,
+      assetId: wfx.assetId as Hex,
+      batchDir: dir,
+      batchBaseUri: 'https://batches.example/rma',
+      depositBatches,
+    })
+    const releases: bigint[] = []
+    wsettler.events.on('batch:released', (e) => releases.push(e.gasUsed))
+    const wbatch = async (): Promise<Batch> => {
+      await meterReceipts(wstore, {
+        domain: wdomain,
+        assetId: wfx.assetId as Hex,
+        meter: wfx.meter as unknown as Wallet,
+        count: 100,
+        users: 100,
+      })
+      const result = await wsettler.settleOnce()
+      if (result.status !== 'settled') throw new Error('The windowed batch did not settle.')
+      return {
+        receipts: 100,
+        settle: result.gasUsed,
+        approve: result.approveGasUsed,
+        deposit: result.depositGasUsed,
+      }
+    }
+    // Warm-up as above (first settle, held share), the window passing after each.
+    for (let i = 0; i < 2; i++) {
+      await wbatch()
+      await anvil.increaseTime(window)
+    }
+    const wsteady: Batch[] = []
+    for (let i = 0; i < 2 * depositBatches; i++) {
+      wsteady.push(await wbatch())
+      await anvil.increaseTime(window)
+    }
+    const wsteadyTotal = wsteady.reduce((t, b) => t + total(b), 0n)
+    const steadyReleases = releases.slice(-2 * depositBatches)
+    // Batches settled while the previous one is still in its window.
+    await wbatch()
+    const overlapping = [await wbatch(), await wbatch()]
+    await wstore.close()
+
     const gas = (
       name: string,
       value: bigint,
@@ -148,6 +211,35 @@ export default defineBench(async ({ log }) => {
             approve: Number(b.approve),
           },
         ),
+      ),
+      gas(
+        'settle with a 1-hour challenge window through the client, steady-state average per batch incl. top-ups (the batch pends)',
+        wsteadyTotal / BigInt(wsteady.length),
+        80_000,
+        {
+          batches: wsteady.length,
+          settleGas: [...new Set(wsteady.map((b) => Number(b.settle)))],
+          topUps: wsteady.filter((b) => b.deposit > 0n).length,
+          windowZeroAverage: Number(steadyTotal / BigInt(steady.length)),
+          note: 'the previous batch was released by the client just before (figure below)',
+        },
+      ),
+      gas(
+        'release of one due batch (sent by the client before its next settle)',
+        steadyReleases.reduce((t, g) => t + g, 0n) / BigInt(Math.max(steadyReleases.length, 1)),
+        null,
+        { releases: steadyReleases.length, releaseGas: [...new Set(steadyReleases.map(Number))] },
+      ),
+      gas(
+        'settle with a window while the previous batch is still pending (not due), through the client, incl. its share of a top-up',
+        overlapping.reduce((t, b) => t + b.settle, 0n) / BigInt(overlapping.length) +
+          topUp / BigInt(depositBatches),
+        80_000,
+        {
+          settleGas: overlapping.map((b) => Number(b.settle)),
+          topUpShare: Number(topUp / BigInt(depositBatches)),
+          note: 'settling more often than the window: each settle reads the oldest pending record (a cold read, 2,100 gas) to release it when due',
+        },
       ),
       gas('deposit top-up gas (once per 24 batches by default)', topUp, null, {
         note: 'deposit(assetId, amount): a measured pull under the standing allowance',

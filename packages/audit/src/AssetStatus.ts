@@ -43,6 +43,15 @@ export type EpochStatus = {
   rebatesClaimed: Amount
   /** Prepaid only: vouchers submitted and applied (null for postpaid epochs). */
   vouchers: { submitted: number; settled: number } | null
+  /**
+   * `released`: its split is credited (at once without a challenge window; prepaid epochs
+   * always). `pending`: in its challenge window, nothing of it credited or claimable yet.
+   * `vetoed`: a fraud proof vetoed it; its revenue went back to the settler's deposit and its
+   * rebates are never claimable. Only released epochs count as paid.
+   */
+  state: 'released' | 'pending' | 'vetoed'
+  /** Pending only: Unix seconds from which it can be released (null otherwise). */
+  releasableAt: number | null
 }
 
 /** One user's prepaid balance of the asset's token and what this asset's vouchers did to it. */
@@ -120,10 +129,15 @@ export type AssetStatus = {
     meters: Address[]
     /** The last settled epoch (0 before the first). */
     epoch: number
+    /** Seconds a postpaid batch settled now stays pending before its release (0: none). */
+    challengeWindow: number
   }
   epochs: EpochStatus[]
-  /** Σ over every epoch, postpaid and prepaid (receipts: of the epochs whose count is known). */
-  totals: { revenue: Amount; receiptCount: number }
+  /**
+   * Σ over every released epoch, postpaid and prepaid (receipts: of the epochs whose count is
+   * known); pending and vetoed epochs' revenue apart, never counted as paid.
+   */
+  totals: { revenue: Amount; receiptCount: number; pendingRevenue: Amount; vetoedRevenue: Amount }
   stake: {
     active: Amount
     pending: Amount

@@ -204,6 +204,8 @@ const script = String.raw`
      ['Shares', 'issuer ' + pct(a.shares.issuerBps) + ', supporters ' + pct(a.shares.supportersBps) + ', users ' + pct(a.shares.usersBps) + ', protocol ' + pct(a.shares.protocolBps)],
      ['Unbonding delay', (a.unbondingDelay / 86400).toFixed(2).replace(/\.00$/, '') + ' days'],
      ['Epochs settled', String(a.epoch)], ['Revenue', fmt(st.totals.revenue) + ' in ' + fmt(st.totals.receiptCount) + ' receipts'],
+     ['Challenge window', a.challengeWindow ? (a.challengeWindow / 3600).toFixed(2).replace(/\.00$/, '') + ' hours' : 'none (credited at settlement)'],
+     ['Pending (in its challenge window, not paid yet)', fmt(st.totals.pendingRevenue)],
      ['Settlers\' deposits', fmt(st.deposits)], ['Read at block', String(st.block)]].forEach(function (row) {
       dl.appendChild(h('dt', { text: row[0] })); dl.appendChild(h('dd', { class: /^0x/.test(row[1]) ? 'mono' : null, text: row[1] }));
     });
@@ -220,6 +222,12 @@ const script = String.raw`
         var receipts = e.receiptCount === null ? h('td', { 'data-value': '', text: 'unknown' }) : h('td', { 'data-value': String(e.receiptCount), text: fmt(e.receiptCount) });
         return h('tr', {}, [h('td', { text: String(e.epoch) }), h('td', { 'data-value': e.kind, text: e.kind }), amountCell(e.revenue), receipts, h('td', { class: 'addr' }, [link])]);
       })));
+    // Batches in their challenge window (or vetoed) are settled but not paid: say so apart.
+    var unpaid = st.epochs.filter(function (e) { return e.state !== 'released'; });
+    if (unpaid.length) rev.appendChild(h('ul', { id: 'pending-epochs' }, unpaid.map(function (e) {
+      var when = e.state === 'pending' ? 'pending: credited and claimable from ' + new Date(e.releasableAt * 1000).toISOString().replace('.000Z', 'Z') : 'vetoed by a fraud proof: never paid, revenue returned to the settler';
+      return h('li', { 'data-epoch': String(e.epoch), 'data-state': e.state, text: 'Epoch ' + e.epoch + ' (' + fmt(e.revenue) + '): ' + when });
+    })));
 
     var split = document.getElementById('split');
     split.replaceChildren(

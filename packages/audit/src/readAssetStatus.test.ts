@@ -51,7 +51,13 @@ test('reads every figure the chain holds, JSON-safe, and consistent with the rec
     unbondingDelay: chain.fx.unbondingDelay,
     meters: [chain.fx.meter.address.toLowerCase()],
     epoch: 3,
+    challengeWindow: 0,
   })
+  expect(status.epochs.map((e) => [e.state, e.releasableAt])).toEqual([
+    ['released', null],
+    ['released', null],
+    ['released', null],
+  ])
   expect(status.epochs.map((e) => e.epoch)).toEqual([1, 2, 3])
   const total = { issuer: 0n, supporters: 0n, users: 0n, protocol: 0n }
   for (const [i, e] of status.epochs.entries()) {
@@ -72,6 +78,8 @@ test('reads every figure the chain holds, JSON-safe, and consistent with the rec
   expect(status.totals).toEqual({
     revenue: String(revenues.reduce((x, y) => x + y, 0n)),
     receiptCount: 6,
+    pendingRevenue: '0',
+    vetoedRevenue: '0',
   })
   for (const role of ['issuer', 'supporters', 'users', 'protocol'] as const)
     expect(status.roles[role].funded).toBe(String(total[role]))

@@ -36,6 +36,12 @@ export async function readAssetStatus(parameters: ReadAssetStatusParameters): Pr
 }
 
 const zeroAddress = /^0x0{40}$/i
+/** `epochStateOf`'s state codes (0, not settled, never occurs for a settled epoch). */
+const batchStates: Record<number, EpochStatus['state']> = {
+  1: 'pending',
+  2: 'released',
+  3: 'vetoed',
+}
 
 /** The status from a reader and the asset's events (shared with the audit, which reads them once). */
 export async function collectAssetStatus(
@@ -122,8 +128,14 @@ export async function collectAssetStatus(
         },
         rebatesClaimed: String(e.usersAmount),
         vouchers: { submitted: Number(e.vouchers), settled: Number(e.settledVouchers) },
+        state: 'released' as const,
+        releasableAt: null,
       }
-    const rebates = await reader.view('epochRebates', [reader.assetId, epoch])
+    const [rebates, batch] = await Promise.all([
+      reader.view('epochRebates', [reader.assetId, epoch]),
+      reader.view('epochStateOf', [reader.assetId, epoch]),
+    ])
+    const state = batchStates[Number(batch.state)] ?? 'released'
     return {
       epoch,
       kind: 'postpaid' as const,
@@ -143,9 +155,15 @@ export async function collectAssetStatus(
         users: String(e.usersAmount),
         protocol: String(e.protocolAmount),
       },
-      // The epoch funded its users' share; the chain keeps what is still unclaimed of it.
-      rebatesClaimed: String((e.usersAmount as bigint) - (rebates.remaining as bigint)),
+      // The epoch funded its users' share; the chain keeps what is still unclaimed of it (a
+      // pending or vetoed epoch funded nothing yet: none of it was claimed).
+      rebatesClaimed:
+        state === 'released'
+          ? String((e.usersAmount as bigint) - (rebates.remaining as bigint))
+          : '0',
       vouchers: null,
+      state,
+      releasableAt: state === 'pending' ? Number(batch.releasableAt) : null,
     }
   })
 
@@ -225,11 +243,16 @@ export async function collectAssetStatus(
       unbondingDelay: Number(a.unbondingDelay),
       meters: [...meters.entries()].filter(([, on]) => on).map(([m]) => m as Address),
       epoch: Number(a.epoch),
+      challengeWindow: Number((await reader.view('challengeWindowOf', [reader.assetId]))[0]),
     },
     epochs,
     totals: {
-      revenue: String(epochs.reduce((sum, e) => sum + BigInt(e.revenue), 0n)),
-      receiptCount: epochs.reduce((sum, e) => sum + (e.receiptCount ?? 0), 0),
+      revenue: revenueOf(epochs, 'released'),
+      receiptCount: epochs
+        .filter((e) => e.state === 'released')
+        .reduce((sum, e) => sum + (e.receiptCount ?? 0), 0),
+      pendingRevenue: revenueOf(epochs, 'pending'),
+      vetoedRevenue: revenueOf(epochs, 'vetoed'),
     },
     stake: {
       active: String(a.totalStake),
@@ -254,6 +277,12 @@ export async function collectAssetStatus(
       users: prepaidUsers,
     },
   }
+}
+
+function revenueOf(epochs: readonly EpochStatus[], state: EpochStatus['state']): string {
+  return String(
+    epochs.filter((e) => e.state === state).reduce((sum, e) => sum + BigInt(e.revenue), 0n),
+  )
 }
 
 /** Per user across the prepaid epochs: Σ debits, Σ rebates, vouchers applied; per epoch its receipts. */

@@ -1,6 +1,7 @@
 import type { Command } from './Command.js'
 import { assetCommitPricesCommand } from './commands/assetCommitPrices.js'
 import { assetRegisterCommand } from './commands/assetRegister.js'
+import { assetSetChallengeWindowCommand } from './commands/assetSetChallengeWindow.js'
 import { assetSetMeterCommand } from './commands/assetSetMeter.js'
 import { assetSetSettlerCommand } from './commands/assetSetSettler.js'
 import { auditCommand } from './commands/audit.js'
@@ -34,6 +35,7 @@ export const commandList: readonly Command[] = [
   assetSetMeterCommand,
   assetSetSettlerCommand,
   assetCommitPricesCommand,
+  assetSetChallengeWindowCommand,
   stakeCommand,
   unstakeCommand,
   withdrawCommand,

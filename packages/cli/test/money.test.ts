@@ -237,4 +237,42 @@ describe('money-moving commands on anvil', () => {
     expect(JSON.parse(run.stdout)).toEqual(JSON.parse(JSON.stringify(status)))
     expect(status.epochs).toHaveLength(2)
   })
+
+  test('asset set-challenge-window: only the issuer; a later batch is pending in status until a round after the window releases it', async () => {
+    const { settlement, assetId } = d.fx
+    const refused = await runRma(['asset', 'set-challenge-window', '2h'], {
+      ...d.env,
+      RMA_ISSUER_PRIVATE_KEY: d.stranger.privateKey,
+    })
+    expect(refused.code).not.toBe(0)
+    expectOneLineError(refused.stderr)
+    expect(lastLine(refused.stderr)).toContain("only the asset's issuer may do this")
+    expect(await settlement.challengeWindowOf(assetId)).toBe(0n)
+    await expect(
+      runRma(['asset', 'set-challenge-window', '8d'], d.env).then((r) => r.code),
+    ).resolves.not.toBe(0)
+
+    const set = await runRma(['asset', 'set-challenge-window', '2h', '--json'], d.env)
+    expect(set.code).toBe(0)
+    expect(json(set.stdout)).toMatchObject({ ok: true, challengeWindow: 7200, previous: 0 })
+    expect(await settlement.challengeWindowOf(assetId)).toBe(7200n)
+
+    await d.call(d.users[0]!, 2)
+    const settled = json((await runRma(['settle', '--once', '--json'], d.env)).stdout)
+    expect(settled).toMatchObject({ ok: true, status: 'settled', epoch: 3 })
+    const text = await runRma(['status'], d.env)
+    expect(text.stdout).toMatch(/epoch 3 \(postpaid, pending until \d{4}-\d\d-\d\dT/)
+    expect(text.stdout).toContain(`pending ${settled.revenue} (challenge window, not paid yet)`)
+    const status = JSON.parse((await runRma(['status', '--json'], d.env)).stdout)
+    expect(status.epochs[2]).toMatchObject({ epoch: 3, state: 'pending' })
+    expect(status.totals.pendingRevenue).toBe(settled.revenue)
+    const owed = (await settlement.getAsset(assetId)).issuerOwed
+
+    // After the window, the next round (idle: nothing to settle) releases it.
+    await d.anvil.increaseTime(7200)
+    const idle = await runRma(['settle', '--once', '--json'], d.env)
+    expect(json(idle.stdout)).toMatchObject({ ok: true, status: 'idle' })
+    expect((await settlement.epochStateOf(assetId, 3)).state).toBe(2n)
+    expect((await settlement.getAsset(assetId)).issuerOwed).toBeGreaterThan(owed)
+  })
 })

@@ -17,23 +17,38 @@ export const compilerSettings = {
 export const contractSources = [
   'RMASettlement.sol',
   'RMAFraudVerifier.sol',
+  'RMAPenalty.sol',
   'TestToken.sol',
   'FeeOnTransferToken.sol',
   'RebasingToken.sol',
   'PhantomPermitToken.sol',
 ] as const
 
+/**
+ * Where the creation bytecode holds a placeholder for a linked library's address, by source
+ * file and library name (solc's `evm.bytecode.linkReferences`; `start` and `length` in bytes).
+ */
+export type LinkReferences = Record<
+  string,
+  Record<string, readonly { start: number; length: number }[]>
+>
+
 export type CompiledContract = {
   name: string
   abi: readonly unknown[]
+  /** Creation bytecode; `__$…$__` placeholders where `linkReferences` says (link before deploying). */
   bytecode: `0x${string}`
+  linkReferences: LinkReferences
 }
 
 type SolcOutput = {
   errors?: { severity: 'error' | 'warning' | 'info'; formattedMessage: string }[]
   contracts?: Record<
     string,
-    Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>
+    Record<
+      string,
+      { abi: unknown[]; evm: { bytecode: { object: string; linkReferences: LinkReferences } } }
+    >
   >
 }
 
@@ -60,7 +75,9 @@ export function compileContracts(): { solcVersion: string; contracts: CompiledCo
     sources,
     settings: {
       ...compilerSettings,
-      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+      outputSelection: {
+        '*': { '*': ['abi', 'evm.bytecode.object', 'evm.bytecode.linkReferences'] },
+      },
     },
   }
   const output = JSON.parse(
@@ -76,6 +93,7 @@ export function compileContracts(): { solcVersion: string; contracts: CompiledCo
       name,
       abi: compiled.abi,
       bytecode: `0x${compiled.evm.bytecode.object}` as const,
+      linkReferences: compiled.evm.bytecode.linkReferences ?? {},
     }
   })
   return { solcVersion: solc.version(), contracts }
@@ -117,5 +135,17 @@ export function artifactSource(contract: CompiledContract, solcVersion: string):
     ' */',
     `export const ${name}Bytecode = '${contract.bytecode}' as const`,
     '',
+    ...(Object.keys(contract.linkReferences).length === 0
+      ? []
+      : [
+          `/**`,
+          ` * Where \`${name}Bytecode\` holds each linked library's address placeholder (bytes).`,
+          ' *',
+          ' * @example',
+          ` * linkBytecode(${name}Bytecode, ${name}LinkReferences, { RMAPenalty: address })`,
+          ' */',
+          `export const ${name}LinkReferences = ${JSON.stringify(contract.linkReferences, null, 2)} as const`,
+          '',
+        ]),
   ].join('\n')
 }

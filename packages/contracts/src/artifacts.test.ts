@@ -9,7 +9,12 @@ import {
   phantomPermitTokenBytecode,
 } from './artifacts/PhantomPermitToken.js'
 import { rebasingTokenAbi, rebasingTokenBytecode } from './artifacts/RebasingToken.js'
-import { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
+import { rmaPenaltyAbi, rmaPenaltyBytecode } from './artifacts/RMAPenalty.js'
+import {
+  rmaSettlementAbi,
+  rmaSettlementBytecode,
+  rmaSettlementLinkReferences,
+} from './artifacts/RMASettlement.js'
 import { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'
 
 // solc-js compiles the contracts again (a few seconds): the committed artifacts must be exactly
@@ -19,6 +24,9 @@ test('the committed artifacts equal a fresh compile of contracts/', () => {
   const fresh = Object.fromEntries(contracts.map((c) => [c.name, c]))
   expect(rmaSettlementAbi).toEqual(fresh.RMASettlement?.abi)
   expect(rmaSettlementBytecode).toBe(fresh.RMASettlement?.bytecode)
+  expect(rmaSettlementLinkReferences).toEqual(fresh.RMASettlement?.linkReferences)
+  expect(rmaPenaltyAbi).toEqual(fresh.RMAPenalty?.abi)
+  expect(rmaPenaltyBytecode).toBe(fresh.RMAPenalty?.bytecode)
   expect(testTokenAbi).toEqual(fresh.TestToken?.abi)
   expect(testTokenBytecode).toBe(fresh.TestToken?.bytecode)
   expect(feeOnTransferTokenAbi).toEqual(fresh.FeeOnTransferToken?.abi)

@@ -25,6 +25,21 @@ describe('deploySettlement', () => {
     expect(await contract.MAX_UNBONDING_DELAY()).toBe(365n * 24n * 3600n)
   })
 
+  test('deploys the RMAPenalty library, links it, and reuses a given one', async () => {
+    const [deployer] = anvil.accounts
+    const first = await deploySettlement(deployer!)
+    const library = first.penaltyLibraryAddress.slice(2).toLowerCase()
+    expect((await anvil.provider.getCode(first.penaltyLibraryAddress)).length).toBeGreaterThan(2)
+    expect(await anvil.provider.getCode(first.address)).toContain(library)
+    const second = await deploySettlement(deployer!, {
+      penaltyLibrary: first.penaltyLibraryAddress,
+      fraudVerifier: first.fraudVerifierAddress,
+    })
+    expect(second.penaltyLibraryAddress).toBe(first.penaltyLibraryAddress)
+    expect(await anvil.provider.getCode(second.address)).toContain(library)
+    expect(await second.contract.fraudVerifier()).toBe(first.fraudVerifierAddress)
+  })
+
   test('takes another owner', async () => {
     const [deployer, treasury] = anvil.accounts
     const { address } = await deploySettlement(deployer!, { owner: treasury!.address })

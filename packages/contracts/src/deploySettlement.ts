@@ -1,7 +1,13 @@
 import { ContractFactory, type ContractTransactionReceipt, type Signer } from 'ethers'
 import { rmaFraudVerifierAbi, rmaFraudVerifierBytecode } from './artifacts/RMAFraudVerifier.js'
-import { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
+import { rmaPenaltyBytecode } from './artifacts/RMAPenalty.js'
+import {
+  rmaSettlementAbi,
+  rmaSettlementBytecode,
+  rmaSettlementLinkReferences,
+} from './artifacts/RMASettlement.js'
 import { getSettlementContract } from './getSettlementContract.js'
+import { linkBytecode } from './linkBytecode.js'
 import type { RmaSettlementContract } from './types.js'
 
 export type DeploySettlementParameters = {
@@ -25,6 +31,17 @@ export type DeploySettlementParameters = {
    * of settlement contracts); default: deploy a new one.
    */
   fraudVerifier?: string
+  /**
+   * The address of an already deployed `RMAPenalty` library (stateless, linked into the
+   * settlement bytecode and run by DELEGATECALL; shareable); default: deploy a new one.
+   */
+  penaltyLibrary?: string
+  /**
+   * The shortest challenge window (seconds) an asset may choose, and every new asset's window
+   * (0 to 7 days, default 0: postpaid batches are claimable at once unless the issuer sets a
+   * window; fixed for the contract's life).
+   */
+  minChallengeWindow?: number | bigint
 }
 
 export type DeploySettlementReturnType = {
@@ -34,6 +51,8 @@ export type DeploySettlementReturnType = {
   receipt: ContractTransactionReceipt
   /** The fraud verifier the contract calls (its immutable `fraudVerifier`). */
   fraudVerifierAddress: string
+  /** The `RMAPenalty` library linked into the contract (runs its fraud proofs' penalties). */
+  penaltyLibraryAddress: string
 }
 
 /** The prepaid withdrawal delay `deploySettlement` uses unless told: 1 day. */
@@ -43,11 +62,12 @@ export const defaultWithdrawalDelay = 24 * 3600
 export const defaultProofWindow = 24 * 3600
 
 /**
- * Deploys `RMASettlement` (and, unless given one, the `RMAFraudVerifier` it calls) and waits
- * for the deployments to be mined.
+ * Deploys `RMASettlement` (and, unless given them, the `RMAFraudVerifier` it calls and the
+ * `RMAPenalty` library linked into it: the contract alone would exceed EIP-170's 24,576
+ * bytes) and waits for the deployments to be mined.
  *
  * @example
- * const { address, contract } = await deploySettlement(deployer, { owner: treasury.address, withdrawalDelay: 6 * 3600 })
+ * const { address, contract } = await deploySettlement(deployer, { owner: treasury.address, withdrawalDelay: 6 * 3600, minChallengeWindow: 3600 })
  */
 export async function deploySettlement(
   signer: Signer,
@@ -66,12 +86,24 @@ export async function deploySettlement(
       throw new Error('The fraud verifier deployment was not mined.')
     fraudVerifierAddress = await verifier.getAddress()
   }
-  const factory = new ContractFactory(rmaSettlementAbi, rmaSettlementBytecode, signer)
+  let penaltyLibraryAddress = parameters.penaltyLibrary
+  if (!penaltyLibraryAddress) {
+    // An empty ABI: the library's functions take storage references (not callable directly).
+    const library = await new ContractFactory([], rmaPenaltyBytecode, signer).deploy()
+    if (!(await library.deploymentTransaction()?.wait()))
+      throw new Error('The penalty library deployment was not mined.')
+    penaltyLibraryAddress = await library.getAddress()
+  }
+  const bytecode = linkBytecode(rmaSettlementBytecode, rmaSettlementLinkReferences, {
+    RMAPenalty: penaltyLibraryAddress,
+  })
+  const factory = new ContractFactory(rmaSettlementAbi, bytecode, signer)
   const deployed = await factory.deploy(
     owner,
     parameters.withdrawalDelay ?? defaultWithdrawalDelay,
     parameters.proofWindow ?? defaultProofWindow,
     fraudVerifierAddress,
+    parameters.minChallengeWindow ?? 0,
   )
   const receipt = await deployed.deploymentTransaction()?.wait()
   if (!receipt) throw new Error('The settlement contract deployment was not mined.')
@@ -81,5 +113,6 @@ export async function deploySettlement(
     contract: getSettlementContract(address, signer),
     receipt,
     fraudVerifierAddress,
+    penaltyLibraryAddress,
   }
 }

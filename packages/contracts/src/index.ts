@@ -8,7 +8,12 @@ export {
 } from './artifacts/PhantomPermitToken.js'
 export { rebasingTokenAbi, rebasingTokenBytecode } from './artifacts/RebasingToken.js'
 export { rmaFraudVerifierAbi, rmaFraudVerifierBytecode } from './artifacts/RMAFraudVerifier.js'
-export { rmaSettlementAbi, rmaSettlementBytecode } from './artifacts/RMASettlement.js'
+export { rmaPenaltyAbi, rmaPenaltyBytecode } from './artifacts/RMAPenalty.js'
+export {
+  rmaSettlementAbi,
+  rmaSettlementBytecode,
+  rmaSettlementLinkReferences,
+} from './artifacts/RMASettlement.js'
 export { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'
 export { assetIdOf } from './assetIdOf.js'
 export {
@@ -29,6 +34,8 @@ export {
   type TestTokenKind,
   testTokenAbiOf,
 } from './getTestTokenContract.js'
+export { type LinkBytecodeErrorType, type LinkReferences, linkBytecode } from './linkBytecode.js'
+export { maxChallengeWindow, maxPendingBatches } from './maxChallengeWindow.js'
 export {
   type ParseSettlementErrorOptions,
   parseSettlementError,
@@ -51,6 +58,7 @@ export { toVoucher, type VoucherAck } from './toVoucher.js'
 export type {
   AssetView,
   EpochRebatesView,
+  EpochStateView,
   PendingStakeView,
   PrepaidBalanceView,
   RebateClaim,

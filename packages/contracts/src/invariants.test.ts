@@ -253,6 +253,31 @@ const operation = fc.oneof(
       ),
     }),
   },
+  // Challenge windows: an issuer sets one (or back to none), time passes, anyone releases.
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('setWindow' as const),
+      asset,
+      seconds: fc.constantFrom(0, 3600, 7200),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('timeTravel' as const),
+      asset,
+      seconds: fc.constantFrom(1800, 3700),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('release' as const),
+      asset,
+      back: fc.integer({ min: 0, max: 3 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('claimIssuer' as const), asset }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('claimProtocol' as const), asset }) },
 )
@@ -385,6 +410,10 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
     return who === ACTORS ? assets[i]!.settler : actors[who]!
   }
 
+  async function latestTime(): Promise<bigint> {
+    return BigInt((await ctx.anvil.provider.getBlock('latest'))!.timestamp)
+  }
+
   async function reverts(sent: Promise<unknown>, name: string): Promise<'reverted'> {
     await expectRevert(sent, name)
     return 'reverted'
@@ -451,15 +480,21 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
         const tree = epochTree(
           [...leaves].map(([i, v]) => [account(op.asset, i).address as Address, v]),
         )
+        // Whether the settle releases the oldest pending batch depends on the block's time:
+        // skip a step whose release time is within a few seconds of now (wall-clock drift).
+        const latest = await latestTime()
+        if (model.pending.some((b) => b.releasableAt > latest && b.releasableAt - latest < 30n))
+          return
         // Sent by the current settler (an actor after setSettler), whose wallet pays a pull.
-        await mined(
-          as(account(op.asset, model.settler)).settle(
-            ...settleArgs(a.id, model.epoch + 1n, op.revenue, tree.root),
-          ),
+        const sent = as(account(op.asset, model.settler)).settle(
+          ...settleArgs(a.id, model.epoch + 1n, op.revenue, tree.root),
         )
+        const full = model.settleError(latest + 1n)
+        if (full) return reverts(sent, full)
+        const receipt = await mined(sent)
         if (!fromDeposit && model.settler < ACTORS) state.sent[model.settler]![t]! += op.revenue
         state.modes[op.asset] = 1
-        model.settle(op.revenue, leaves)
+        model.settle(op.revenue, leaves, BigInt((await receipt.getBlock()).timestamp))
         state.trees.set(`${op.asset}:${model.epoch}`, tree)
         return
       }
@@ -508,6 +543,31 @@ test('random sequences over 3 assets (2 sharing a token, 1 fee-on-transfer) keep
         await mined(issuer.resume(a.id))
         model.frozen = false
         await mined(issuer.setMeter(a.id, ctx.fx.meter.address, true))
+        return
+      }
+      case 'setWindow': {
+        await mined(as(a.issuer).setChallengeWindow(a.id, op.seconds))
+        model.window = BigInt(op.seconds)
+        return
+      }
+      case 'timeTravel': {
+        await ctx.anvil.increaseTime(op.seconds)
+        return
+      }
+      case 'release': {
+        // One of the first pending batches (releasing every earlier one with it), or an epoch
+        // with nothing pending.
+        const pending = model.pending
+        const target =
+          pending.length === 0 ? model.epoch : pending[Math.min(op.back, pending.length - 1)]!.epoch
+        const upTo = pending.filter((b) => b.epoch <= target)
+        const latest = await latestTime()
+        if (upTo.some((b) => b.releasableAt > latest && b.releasableAt - latest < 30n)) return
+        const sent = as(actors[op.back]!).release(a.id, target)
+        if (upTo.length === 0) return reverts(sent, 'NotPending')
+        if (upTo.some((b) => b.releasableAt > latest)) return reverts(sent, 'EpochPending')
+        await mined(sent)
+        for (const _ of upTo) model.releaseOldest()
         return
       }
       case 'claimRewards': {

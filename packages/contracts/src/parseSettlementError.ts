@@ -179,6 +179,14 @@ function describeError(name: string, args: Result, who: (address: unknown) => st
       return "the price entry's model is neither the receipt's model nor its snapshot base"
     case 'NotFraud':
       return 'the receipt is honest on this count: nothing to prove'
+    case 'InvalidChallengeWindow':
+      return 'the challenge window must be between the deployment’s minimum and 7 days'
+    case 'EpochPending':
+      return `the batch is in its challenge window: it can be released (and claimed) from ${new Date(Number(args[0]) * 1000).toISOString()} (unix ${args[0]}), after every earlier pending batch`
+    case 'NotPending':
+      return `epoch ${args[0]} has no pending batch (not settled yet, already released or vetoed)`
+    case 'TooManyPending':
+      return `15 batches are pending and the oldest is releasable only from unix ${args[0]}: settle less often or wait`
     case 'OwnableUnauthorizedAccount':
       return `only the contract owner may do this, not ${who(args[0])}`
     case 'OwnableInvalidOwner':

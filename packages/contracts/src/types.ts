@@ -49,7 +49,7 @@ export type AssetView = {
   protocolClaimed: bigint
   /** Settlers' deposits for future batches. */
   deposits: bigint
-  /** Everything the asset owes: stake, every role's owed amount and the deposits. */
+  /** Everything the asset owes: stake, every role's owed amount, the deposits and pending batches' revenue. */
   ledger: bigint
 }
 
@@ -94,6 +94,16 @@ export type Voucher = {
   cumulativeAmount: BigNumberish
   r: BytesLike
   vs: BytesLike
+}
+
+/** `epochStateOf(assetId, epoch)`: 0n not settled, 1n pending, 2n released, 3n vetoed. */
+export type EpochStateView = [state: bigint, releasableAt: bigint, revenue: bigint] & {
+  /** 0n not settled, 1n pending, 2n released (or settled without a window, prepaid too), 3n vetoed. */
+  state: bigint
+  /** Pending only: Unix seconds from which `release` may credit it (after every earlier one). */
+  releasableAt: bigint
+  /** Pending only: the revenue it paid in, credited (split) at its release. */
+  revenue: bigint
 }
 
 /** `prepaidBalance(token, user)`. */
@@ -152,6 +162,8 @@ export interface RmaSettlementContract extends BaseContract {
   MAX_WITHDRAWAL_DELAY: View<[], bigint>
   RECEIPT_ACK_TYPEHASH: View<[], string>
   withdrawalDelay: View<[], bigint>
+  /** The shortest challenge window, fixed at deployment; every new asset starts with it. */
+  minChallengeWindow: View<[], bigint>
   owner: View<[], string>
   transferOwnership: Send<[newOwner: AddressLike]>
   /** Always reverts `OwnerRequired`: the owner receives protocol fees. */
@@ -192,6 +204,12 @@ export interface RmaSettlementContract extends BaseContract {
       batchHash: BytesLike,
     ]
   >
+  /** Issuer only: the window (seconds) of batches settled from now on. */
+  setChallengeWindow: Send<[assetId: BytesLike, challengeWindow: BigNumberish]>
+  /** Anyone: credits the pending batches up to `epoch`, oldest first, each once due. */
+  release: Send<[assetId: BytesLike, epoch: BigNumberish]>
+  challengeWindowOf: View<[assetId: BytesLike], bigint>
+  epochStateOf: View<[assetId: BytesLike, epoch: BigNumberish], EpochStateView>
   deposit: Send<[assetId: BytesLike, amount: BigNumberish]>
   withdrawDeposit: Send<[assetId: BytesLike, amount: BigNumberish]>
   depositOf: View<[assetId: BytesLike, settler: AddressLike], bigint>

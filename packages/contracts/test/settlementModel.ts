@@ -26,7 +26,16 @@ export type SlashModel = { num: bigint; den: bigint; epoch: bigint; rps: bigint 
 export type RoleTotals = { issuer: bigint; supporters: bigint; users: bigint; protocol: bigint }
 
 /** One epoch's rebates: its funding, its tree's leaves (by account index) and what was paid. */
-export type EpochModel = { funded: bigint; leaves: Map<number, bigint>; claimed: bigint }
+export type EpochModel = {
+  funded: bigint
+  leaves: Map<number, bigint>
+  claimed: bigint
+  /** In its challenge window: claims revert `EpochPending`, nothing funded yet. */
+  pending?: boolean
+}
+
+/** A postpaid batch in its challenge window: what arrived and when it can be released. */
+export type PendingBatchModel = { epoch: bigint; received: bigint; releasableAt: bigint }
 
 /**
  * A reference model of one asset of the settlement contract in plain bigint math, written
@@ -50,8 +59,12 @@ export class SettlementModel {
   readonly epochs = new Map<bigint, EpochModel>()
   readonly funded: RoleTotals = { issuer: 0n, supporters: 0n, users: 0n, protocol: 0n }
   readonly claimed: RoleTotals = { issuer: 0n, supporters: 0n, users: 0n, protocol: 0n }
-  /** Revenue credited (what arrived) over every settle. */
+  /** Revenue credited (what arrived) over every settle and release. */
   revenue = 0n
+  /** The challenge window of batches settled from now on (seconds). */
+  window = 0n
+  /** Batches in their challenge window, oldest first (released in this order). */
+  readonly pending: PendingBatchModel[] = []
   readonly supporters: SupporterModel[]
   /** What each account received from this asset (rewards, rebates, withdrawals), as sent. */
   readonly paidTo: bigint[]
@@ -128,14 +141,27 @@ export class SettlementModel {
     return this.synced(i).accrued
   }
 
-  /** Settles the next epoch; `leaves` is its rebate tree. Returns what was credited. */
-  settle(revenue: bigint, leaves: Map<number, bigint>): bigint {
+  /**
+   * Settles the next epoch at block time `now`; `leaves` is its rebate tree. With a window (or
+   * batches pending) it first releases the oldest pending batch if due, then leaves this one
+   * pending. Returns what arrived.
+   */
+  settle(revenue: bigint, leaves: Map<number, bigint>, now = 0n): bigint {
     let received = 0n
     if (revenue !== 0n) {
       if (this.deposits[this.settler]! >= revenue) {
         this.deposits[this.settler]! -= revenue
         received = revenue
       } else received = this.arrives(revenue)
+    }
+    if (this.window !== 0n || this.pending.length !== 0) {
+      if (this.pending.length !== 0 && this.pending[0]!.releasableAt <= now) this.releaseOldest()
+      this.epoch += 1n
+      this.pending.push({ epoch: this.epoch, received, releasableAt: now + this.window })
+      if ((received * BigInt(this.shares.usersBps)) / 10_000n !== 0n)
+        this.epochs.set(this.epoch, { funded: 0n, leaves, claimed: 0n, pending: true })
+      this.creditSupporters(0n)
+      return received
     }
     const split = splitRevenue(received, this.shares)
     this.epoch += 1n
@@ -167,17 +193,44 @@ export class SettlementModel {
     return rebates
   }
 
+  /** Why a settle at `now` would revert for lack of room: the oldest pending batch is not due. */
+  settleError(now: bigint): string | null {
+    const oldest = this.pending[0]
+    return this.pending.length === 15 && oldest!.releasableAt > now ? 'TooManyPending' : null
+  }
+
+  /** Credits the oldest pending batch's split as a settle without a window would have. */
+  releaseOldest(): bigint {
+    const batch = this.pending.shift()!
+    const split = splitRevenue(batch.received, this.shares)
+    this.revenue += batch.received
+    for (const role of ['issuer', 'supporters', 'users', 'protocol'] as const)
+      this.funded[role] += split[role]
+    const e = this.epochs.get(batch.epoch)
+    if (e) {
+      e.funded = split.users
+      e.pending = false
+    }
+    this.creditShare(split.supporters)
+    return batch.epoch
+  }
+
   /** The supporters' share of a settle: credited up to the active stake, the rest held. */
   private creditSupporters(share: bigint) {
-    const distributable = share + this.held
-    const credit = smaller(distributable, this.totalStake)
-    if (credit !== 0n) this.rewardPerStake += (credit * REWARD_SCALE) / this.totalStake
-    this.held = distributable - credit
+    this.creditShare(share)
     if (this.pendingStake !== 0n) {
       this.activation.set(this.epoch, this.rewardPerStake)
       this.totalStake += this.pendingStake
       this.pendingStake = 0n
     }
+  }
+
+  /** The credit part of a settle's supporters' share (a release activates no stake). */
+  private creditShare(share: bigint) {
+    const distributable = share + this.held
+    const credit = smaller(distributable, this.totalStake)
+    if (credit !== 0n) this.rewardPerStake += (credit * REWARD_SCALE) / this.totalStake
+    this.held = distributable - credit
   }
 
   /** Stakes `amount` (what arrives of it); returns the amount credited. */
@@ -246,7 +299,8 @@ export class SettlementModel {
     if (!e || amount === undefined) return 'InvalidProof'
     if (claimedBits.has(`${epoch}:${i}`)) return 'RebateAlreadyClaimed'
     if (amount === 0n) return 'NothingToClaim'
-    return e.claimed + amount > e.funded ? 'RebatesExceedFunded' : null
+    if (e.claimed + amount <= e.funded) return null
+    return e.pending ? 'EpochPending' : 'RebatesExceedFunded'
   }
 
   claimRebate(i: number, epoch: bigint, claimedBits: Set<string>): bigint {
@@ -298,8 +352,21 @@ export class SettlementModel {
     const taken = fromBond + fromStake
     this.totalSlashed += taken
     this.frozen = true
+    this.vetoPending()
     const toUser = smaller(taken, c)
     return { toUser, toChallenger: taken - toUser }
+  }
+
+  /**
+   * A proven fraud vetoes every pending batch: its revenue goes back to the settler's deposit
+   * and its rebates never become claimable.
+   */
+  vetoPending() {
+    for (const batch of this.pending) {
+      this.deposits[this.settler]! += batch.received
+      this.epochs.delete(batch.epoch)
+    }
+    this.pending.length = 0
   }
 
   /** Everything the contract owes for this asset: its `ledgerOf`. */
@@ -313,7 +380,8 @@ export class SettlementModel {
       (this.funded.issuer - this.claimed.issuer) +
       (this.funded.supporters - this.claimed.supporters) +
       (this.funded.users - this.claimed.users) +
-      (this.funded.protocol - this.claimed.protocol)
+      (this.funded.protocol - this.claimed.protocol) +
+      this.pending.reduce((sum, b) => sum + b.received, 0n)
     )
   }
 }

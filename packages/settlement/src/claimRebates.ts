@@ -23,7 +23,9 @@ export type ClaimRebatesReturnType = {
 /**
  * Claims every listed epoch's rebate of one user in one `claimRebates` transaction; the tokens
  * go to the user whoever sends it. Throws `SettlementError('NOTHING_TO_CLAIM')` for an empty
- * proof and `SettlementError('TX_REVERTED')` with the decoded reason when the chain refuses.
+ * proof, `SettlementError('EPOCH_PENDING')` when an epoch is still in its challenge window
+ * (`revert.reason` says from when it can be claimed) and `SettlementError('TX_REVERTED')` with
+ * the decoded reason when the chain refuses.
  *
  * @example
  * const proof = await prover.proofFor(user)
@@ -50,8 +52,9 @@ export async function claimRebates(
     }
   } catch (error) {
     const revert = decodeRevert(error)
+    // A batch still in its challenge window: the claim can succeed later, unlike a refusal.
     throw new SettlementError(
-      'TX_REVERTED',
+      revert?.name === 'EpochPending' ? 'EPOCH_PENDING' : 'TX_REVERTED',
       `claimRebates for ${proof.user} was refused${revert ? `: ${revert.reason}` : ''}.`,
       { cause: error, revert },
     )

@@ -81,8 +81,8 @@ export function createRebateProver(options: RebateProverOptions) {
 
   return {
     /**
-     * The user's unclaimed rebates of every confirmed epoch, with proofs, or undefined when
-     * nothing is left to claim. Throws `SettlementError('PROOF_INDEX')` when an index is
+     * The user's unclaimed rebates of every confirmed and released epoch (not in a challenge
+     * window, not vetoed), with proofs, or undefined when nothing is left to claim. Throws `SettlementError('PROOF_INDEX')` when an index is
      * missing.
      */
     async proofFor(user: Address): Promise<RebateProof | undefined> {
@@ -95,7 +95,13 @@ export function createRebateProver(options: RebateProverOptions) {
       const claimed = await Promise.all(
         candidates.map((c) => call(() => contract.rebateClaimed(assetId, c.epoch, user))),
       )
-      const claims = candidates.filter((_, i) => !claimed[i])
+      const unclaimed = candidates.filter((_, i) => !claimed[i])
+      // Only released epochs pay: a pending one (challenge window) would make the whole
+      // claimRebates revert EpochPending, and a vetoed one never pays.
+      const states = await Promise.all(
+        unclaimed.map((c) => call(() => contract.epochStateOf(assetId, c.epoch))),
+      )
+      const claims = unclaimed.filter((_, i) => states[i]!.state === 2n)
       if (claims.length === 0) return undefined
       return {
         user: user.toLowerCase() as Address,

@@ -26,6 +26,7 @@ import { SettlementError } from './errors.js'
 import { createProofIndex, writeProofIndex } from './proofIndex.js'
 import { type AssetState, readAsset } from './readAsset.js'
 import { readRecordedBatch } from './readRecordedBatch.js'
+import { releaseDueBatches } from './releaseDueBatches.js'
 import { resolveBatchBaseUri } from './resolveBatchBaseUri.js'
 import { type RetryOptions, withRetry } from './withRetry.js'
 
@@ -39,6 +40,11 @@ export type SettlerEvents = {
   /** Another settler on the same store recorded this epoch first; this one resumes its batch. */
   'batch:lost': (event: { epoch: number }) => void
   'batch:submitted': (event: { epoch: number; txHash: Hex }) => void
+  /**
+   * Postpaid batches whose challenge window had passed were released (credited, their rebates
+   * claimable) before this round's settle, in one `release` transaction.
+   */
+  'batch:released': (event: { epochs: number[]; txHash: Hex; gasUsed: bigint }) => void
   /**
    * Prepaid mode: a voucher left out of a settlement, by the settler before sending (a check
    * the contract would fail) or by the contract (`VoucherSkipped`). Reported once per chain,
@@ -247,6 +253,7 @@ export function createSettler(options: SettlerOptions) {
         'CHAIN_MISMATCH',
         `The store's last batch is epoch ${recorded.epoch}, the chain's ${state.epoch}.`,
       )
+    await releaseDue()
     const { receipts, trustedMeters } = await settleable()
     if (receipts.length === 0 || receipts.length < (settleOptions.minReceipts ?? 1))
       return { status: 'idle', unsettled: receipts.length }
@@ -308,6 +315,35 @@ export function createSettler(options: SettlerOptions) {
       batchUri: record.batchUri,
     })
     return send(record, false, paid)
+  }
+
+  /**
+   * Releases the asset's due pending batches (a challenge window passed) before settling, so
+   * a settle never carries more than its own batch; a refusal is reported and the round goes on
+   * (the settle releases the oldest due batch itself).
+   */
+  async function releaseDue(): Promise<void> {
+    try {
+      const result = await releaseDueBatches({
+        contract,
+        assetId,
+        confirmations,
+        nonce: pendingNonce,
+      })
+      if (result.status === 'released')
+        events.emit('batch:released', {
+          epochs: result.epochs,
+          txHash: result.txHash,
+          gasUsed: result.gasUsed,
+        })
+    } catch (error) {
+      events.emit(
+        'error',
+        error instanceof SettlementError
+          ? error
+          : new SettlementError('TX_REVERTED', 'Releasing due batches failed.', { cause: error }),
+      )
+    }
   }
 
   /** A recorded batch: confirm it if the chain has it, else send it again. */

@@ -11,6 +11,7 @@ export type SettlementErrorCode =
   | 'BATCH_FILE'
   | 'PROOF_INDEX'
   | 'NOTHING_TO_CLAIM'
+  | 'EPOCH_PENDING'
   | 'UNKNOWN_ASSET'
 
 /** A revert decoded from its data: the custom error's name and a sentence a newcomer can act on. */

@@ -67,8 +67,19 @@ export {
   writeProofIndex,
 } from './proofIndex.js'
 export { type AssetState, readAsset } from './readAsset.js'
-export { type Payouts, type RolePayout, readPayouts } from './readPayouts.js'
+export {
+  type Payouts,
+  type PendingPayouts,
+  type RolePayout,
+  readPayouts,
+} from './readPayouts.js'
+export { type PendingBatch, readPendingBatches } from './readPendingBatches.js'
 export { readRecordedBatch } from './readRecordedBatch.js'
+export {
+  type ReleaseDueBatchesParameters,
+  type ReleaseDueBatchesReturnType,
+  releaseDueBatches,
+} from './releaseDueBatches.js'
 export { resolveBatchBaseUri } from './resolveBatchBaseUri.js'
 export { sendClaim } from './sendClaim.js'
 export { isTransient, type RetryOptions, withRetry } from './withRetry.js'

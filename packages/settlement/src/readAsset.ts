@@ -10,10 +10,12 @@ export type AssetState = {
   shares: RevenueShares
   /** The last settled epoch (0 before the first settlement). */
   epoch: number
+  /** Seconds a postpaid batch settled now stays pending before its release (0: credited at once). */
+  challengeWindow: number
 }
 
 /**
- * Reads an asset with one `getAsset` call. Throws `SettlementError('UNKNOWN_ASSET')` for an
+ * Reads an asset with a `getAsset` and a `challengeWindowOf` call. Throws `SettlementError('UNKNOWN_ASSET')` for an
  * asset that was never registered.
  *
  * @example
@@ -23,7 +25,10 @@ export async function readAsset(
   contract: RmaSettlementContract,
   assetId: Hex,
 ): Promise<AssetState> {
-  const v = await contract.getAsset(assetId)
+  const [v, challengeWindow] = await Promise.all([
+    contract.getAsset(assetId),
+    contract.challengeWindowOf(assetId),
+  ])
   const issuer = String(v.issuer) as Address
   if (/^0x0{40}$/.test(issuer))
     throw new SettlementError('UNKNOWN_ASSET', `Asset ${assetId} is not registered.`)
@@ -38,5 +43,6 @@ export async function readAsset(
       protocolBps: Number(v.protocolBps),
     },
     epoch: Number(v.epoch),
+    challengeWindow: Number(challengeWindow),
   }
 }

@@ -2,6 +2,7 @@ import { readAssetStatus } from '@rma/audit'
 import { auditParameters } from '../auditParameters.js'
 import type { Command } from '../Command.js'
 import { assetOptions } from '../chainOptions.js'
+import { formatDuration } from '../formatDuration.js'
 
 export const statusCommand: Command = {
   name: 'status',
@@ -25,10 +26,10 @@ export const statusCommand: Command = {
       `asset ${status.assetId} on chain ${status.chainId}, contract ${status.contract} (block ${status.block})`,
       `issuer ${status.asset.issuer}, settler ${status.asset.settler}, token ${status.asset.token}`,
       `shares issuer ${status.asset.shares.issuerBps} · supporters ${status.asset.shares.supportersBps} · users ${status.asset.shares.usersBps} · protocol ${status.asset.shares.protocolBps} bps; meters ${status.asset.meters.join(', ') || 'none'}`,
-      `${status.epochs.length} epoch(s), ${status.totals.receiptCount} receipts, revenue ${status.totals.revenue}`,
+      `${status.epochs.length} epoch(s), ${status.totals.receiptCount} receipts, revenue ${status.totals.revenue}${status.totals.pendingRevenue !== '0' ? `, pending ${status.totals.pendingRevenue} (challenge window, not paid yet)` : ''}${status.totals.vetoedRevenue !== '0' ? `, vetoed ${status.totals.vetoedRevenue}` : ''}; challenge window ${status.asset.challengeWindow ? formatDuration(status.asset.challengeWindow) : 'none'}`,
       ...status.epochs.map(
         (e) =>
-          `  epoch ${e.epoch} (${e.kind}): revenue ${e.revenue} (${e.receiptCount ?? '?'} receipts) → issuer ${e.split.issuer}, supporters ${e.split.supporters}, users ${e.split.users}, protocol ${e.split.protocol}; ${e.vouchers ? `${e.vouchers.settled} of ${e.vouchers.submitted} voucher(s) applied` : `batch ${e.batchUri}`}`,
+          `  epoch ${e.epoch} (${e.kind}${e.state === 'pending' ? `, pending until ${new Date((e.releasableAt ?? 0) * 1000).toISOString()}` : e.state === 'vetoed' ? ', vetoed' : ''}): revenue ${e.revenue} (${e.receiptCount ?? '?'} receipts) → issuer ${e.split.issuer}, supporters ${e.split.supporters}, users ${e.split.users}, protocol ${e.split.protocol}; ${e.vouchers ? `${e.vouchers.settled} of ${e.vouchers.submitted} voucher(s) applied` : `batch ${e.batchUri}`}`,
       ),
       `stake: ${status.stake.active} active, ${status.stake.pending} pending, ${status.stake.unbonding} unbonding, ${status.stake.held} held for supporters`,
       ...status.stake.supporters.map(

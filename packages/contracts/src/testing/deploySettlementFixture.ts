@@ -20,6 +20,10 @@ export type DeploySettlementFixtureParameters = {
   mint?: bigint
   /** Token decimals (default 6). */
   decimals?: number
+  /** The deployment's `minChallengeWindow` in seconds (default 0). */
+  minChallengeWindow?: number
+  /** The asset's challenge window in seconds, set by its issuer (default: the minimum). */
+  challengeWindow?: number
 }
 
 /** A settlement contract with one registered asset, on a running anvil. */
@@ -66,6 +70,8 @@ export async function deploySettlementFixture(
     tokenKind = 'plain',
     mint = 10n ** 15n,
     decimals = 6,
+    minChallengeWindow = 0,
+    challengeWindow,
   } = parameters
   const [owner, issuer, settler, meter, ...others] = anvil.accounts
   if (!owner || !issuer || !settler || !meter)
@@ -74,7 +80,9 @@ export async function deploySettlementFixture(
     decimals,
     kind: tokenKind,
   })
-  const { contract: settlement, address: settlementAddress } = await deploySettlement(owner)
+  const { contract: settlement, address: settlementAddress } = await deploySettlement(owner, {
+    minChallengeWindow,
+  })
   const { assetId } = await registerAsset(settlement.connect(issuer), {
     salt,
     token: tokenAddress,
@@ -83,6 +91,8 @@ export async function deploySettlementFixture(
     unbondingDelay,
     meters: [meter.address],
   })
+  if (challengeWindow !== undefined)
+    await (await settlement.connect(issuer).setChallengeWindow(assetId, challengeWindow)).wait()
   // Send everything first and wait once: anvil mines each transaction as it arrives.
   const pending = []
   for (const wallet of [settler, ...others]) {
