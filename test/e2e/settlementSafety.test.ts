@@ -251,6 +251,18 @@ describe('I2: payouts of two assets in one token', () => {
 
     const first = await readPayouts(fx.settlement, fx.assetId as Hex)
     const other = await readPayouts(fx.settlement, secondId)
+    // No challenge window, no fraud: nothing pending, no bond, nothing slashed, one meter each.
+    const noPending = {
+      batches: 0,
+      epochs: [],
+      revenue: 0n,
+      issuer: 0n,
+      supporters: 0n,
+      users: 0n,
+      protocol: 0n,
+      nextReleasableAt: null,
+    }
+    const noRisk = { bond: 0n, frozen: false, totalSlashed: 0n, meters: 1, supporters: [] }
     // Asset 1: 3,000 at 50/30/15/5; asset 2: 3,885 at 60/20/10/10 (the issuer takes the dust).
     expect(first).toEqual({
       epoch: 1,
@@ -258,6 +270,8 @@ describe('I2: payouts of two assets in one token', () => {
       supporters: { funded: 900n, claimed: 0n, claimable: 900n },
       users: { funded: 450n, claimed: 0n, claimable: 450n },
       protocol: { funded: 150n, claimed: 150n, claimable: 0n },
+      pending: noPending,
+      risk: noRisk,
     })
     expect(other).toEqual({
       epoch: 1,
@@ -265,6 +279,8 @@ describe('I2: payouts of two assets in one token', () => {
       supporters: { funded: 777n, claimed: 0n, claimable: 777n },
       users: { funded: 388n, claimed: 0n, claimable: 388n },
       protocol: { funded: 388n, claimed: 0n, claimable: 388n },
+      pending: noPending,
+      risk: noRisk,
     })
   })
 })

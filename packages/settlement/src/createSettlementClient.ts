@@ -5,7 +5,7 @@ import { claimRebates } from './claimRebates.js'
 import { commitPriceTable } from './commitPriceTable.js'
 import { createRebateProver, type RebateProverOptions } from './createRebateProver.js'
 import { createSettler, type SettlerOptions } from './createSettler.js'
-import { readPayouts } from './readPayouts.js'
+import { type ReadPayoutsOptions, readPayouts } from './readPayouts.js'
 import { sendClaim } from './sendClaim.js'
 
 export type SettlementClientOptions = SettlerOptions & Pick<RebateProverOptions, 'cacheSize'>
@@ -79,7 +79,11 @@ export function createSettlementClient(options: SettlementClientOptions) {
         confirmations,
       }),
 
-    /** Per role: funded by this asset's settlements, claimed, and still claimable. */
-    payouts: () => readPayouts(contract, assetId),
+    /**
+     * Per role: funded by this asset's settlements, claimed, and still claimable; and the
+     * asset's risk (bond, frozen, slashed), with each supporter in `supporters` at risk.
+     */
+    payouts: (payoutsOptions: ReadPayoutsOptions = {}) =>
+      readPayouts(contract, assetId, payoutsOptions),
   }
 }

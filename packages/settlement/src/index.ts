@@ -68,10 +68,13 @@ export {
 } from './proofIndex.js'
 export { type AssetState, readAsset } from './readAsset.js'
 export {
+  type AssetRisk,
   type Payouts,
   type PendingPayouts,
+  type ReadPayoutsOptions,
   type RolePayout,
   readPayouts,
+  type SupporterRisk,
 } from './readPayouts.js'
 export { type PendingBatch, readPendingBatches } from './readPendingBatches.js'
 export { readRecordedBatch } from './readRecordedBatch.js'

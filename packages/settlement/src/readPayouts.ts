@@ -1,5 +1,5 @@
 import type { RmaSettlementContract } from '@rma/contracts'
-import { type Hex, splitRevenue } from '@rma/core'
+import { type Address, type Hex, splitRevenue } from '@rma/core'
 import { SettlementError } from './errors.js'
 import { readPendingBatches } from './readPendingBatches.js'
 
@@ -20,6 +20,43 @@ export type Payouts = {
    * leaves this list without ever reaching them (its revenue goes back to the settler).
    */
   pending: PendingPayouts
+  /** What fraud proofs can take and took: the issuer bond, the freeze, and each supporter asked about. */
+  risk: AssetRisk
+}
+
+/** The asset's fraud risk (`riskOf`), in base units. */
+export type AssetRisk = {
+  /** The issuer bond (0 if none): fraud proofs take from it first. */
+  bond: bigint
+  /** Whether a proven fraud froze the asset (settlements revert until the issuer resumes it). */
+  frozen: boolean
+  /** Everything fraud proofs took from the bond and the stake so far. */
+  totalSlashed: bigint
+  /** Meters authorised now. */
+  meters: number
+  /** One entry per supporter passed in `options.supporters`, in that order. */
+  supporters: SupporterRisk[]
+}
+
+/** One supporter's stake at risk, slashes and rewards (`stakeAtRiskOf`, `claimableRewards`). */
+export type SupporterRisk = {
+  supporter: Address
+  /** Active stake: earns rewards, slashable. */
+  active: bigint
+  /** Stake waiting out the unbonding delay: still slashable. */
+  unbonding: bigint
+  /** `active + unbonding`: what a fraud proof can slash now (pending stake is not at risk). */
+  atRisk: bigint
+  /** What fraud proofs took from this supporter's stake so far. */
+  slashed: bigint
+  /** Rewards it can claim now. */
+  claimableRewards: bigint
+}
+
+/** What `readPayouts` reads beyond the roles. */
+export type ReadPayoutsOptions = {
+  /** Supporters whose stake at risk, slashes and rewards to report in `risk.supporters`. */
+  supporters?: readonly Address[]
 }
 
 /** The split of the pending batches' revenue, by role, and when the oldest can be released. */
@@ -40,13 +77,21 @@ export type PendingPayouts = {
  * Reads one asset's payouts per role from its own books on chain (`getAsset`): what its
  * settlements funded, what was claimed, and what is still claimable. The protocol's figures
  * are this asset's fees, not the token's total across assets. Batches still in their challenge
- * window are reported apart (`pending`), split as their release will credit them.
+ * window are reported apart (`pending`), split as their release will credit them. `risk` is
+ * the asset's fraud risk: its issuer bond, frozen flag and total slashed, and for each supporter
+ * in `options.supporters` its stake at risk, what slashes took from it and its claimable rewards.
  *
  * @example
  * const { users } = await readPayouts(getSettlementContract(address, provider), assetId)
  * users.claimable // rebates funded and not yet claimed
+ * const { risk } = await readPayouts(contract, assetId, { supporters: [alice] })
+ * risk.supporters[0].atRisk // alice's active + unbonding stake
  */
-export async function readPayouts(contract: RmaSettlementContract, assetId: Hex): Promise<Payouts> {
+export async function readPayouts(
+  contract: RmaSettlementContract,
+  assetId: Hex,
+  options: ReadPayoutsOptions = {},
+): Promise<Payouts> {
   const v = await contract.getAsset(assetId)
   if (/^0x0{40}$/.test(String(v.issuer)))
     throw new SettlementError('UNKNOWN_ASSET', `Asset ${assetId} is not registered.`)
@@ -81,6 +126,23 @@ export async function readPayouts(contract: RmaSettlementContract, assetId: Hex)
     pending.users += split.users
     pending.protocol += split.protocol
   }
+  const [bond, frozen, totalSlashed, meters] = await contract.riskOf(assetId)
+  const supporters = await Promise.all(
+    (options.supporters ?? []).map(async (supporter): Promise<SupporterRisk> => {
+      const [[active, unbonding, slashed], claimableRewards] = await Promise.all([
+        contract.stakeAtRiskOf(assetId, supporter),
+        contract.claimableRewards(assetId, supporter),
+      ])
+      return {
+        supporter,
+        active,
+        unbonding,
+        atRisk: active + unbonding,
+        slashed,
+        claimableRewards,
+      }
+    }),
+  )
   return {
     epoch: Number(v.epoch),
     issuer: role(v.issuerFunded, v.issuerClaimed),
@@ -88,5 +150,6 @@ export async function readPayouts(contract: RmaSettlementContract, assetId: Hex)
     users: role(v.rebatesFunded, v.rebatesClaimed),
     protocol: role(v.protocolFunded, v.protocolClaimed),
     pending,
+    risk: { bond, frozen, totalSlashed, meters: Number(meters), supporters },
   }
 }
