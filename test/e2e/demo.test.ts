@@ -152,6 +152,14 @@ test('pnpm demo -- --json: one JSON object on stdout, sums matching the chain', 
     gasPerSettle: number
     checks: { ok: boolean }[]
     mode: string
+    risk: { bond: string; frozen: boolean; totalSlashed: string }
+    supporters: {
+      staked: string
+      withdrawn: string
+      atRisk: string
+      slashed: string
+      rewards: { claimed: string; claimable: string }
+    }[]
     prepaid: {
       providerPaidIn: string
       users: {
@@ -189,6 +197,17 @@ test('pnpm demo -- --json: one JSON object on stdout, sums matching the chain', 
   const dust = BigInt(report.roles.supporters!) - BigInt(report.claimed.supporters!)
   expect(dust >= 0n && dust < 2n).toBe(true)
   expect(report.gasPerSettle).toBeGreaterThan(0)
+  // Risk and yield: no fraud, so no bond taken and nothing slashed; what is still staked is at
+  // risk in full, and the supporters' claimed rewards are the supporters' claimed share.
+  expect(report.risk).toEqual({ bond: '0', frozen: false, totalSlashed: '0' })
+  expect(report.supporters).toHaveLength(2)
+  for (const s of report.supporters) {
+    expect(s.slashed).toBe('0')
+    expect(BigInt(s.atRisk)).toBe(BigInt(s.staked) - BigInt(s.withdrawn))
+  }
+  expect(report.supporters.reduce((t, s) => t + BigInt(s.rewards.claimed), 0n)).toBe(
+    BigInt(report.claimed.supporters!),
+  )
   expect(report.checks.every((c) => c.ok)).toBe(true)
   // Progress went to stderr.
   expect(stderr).toContain('epoch 2 settled')

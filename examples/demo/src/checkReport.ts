@@ -209,5 +209,19 @@ export function checkReport(
       .map((s) => `staked ${s.staked}, withdrew ${s.withdrawn}, active ${s.active}`)
       .join('; '),
   )
+  check(
+    'honest meter: nothing slashed, the asset not frozen; each stake still staked is at risk in full',
+    !chain.risk.frozen &&
+      chain.risk.totalSlashed === 0n &&
+      facts.stakes.every((stake) => {
+        const s = chain.supporters.find(
+          (x) => x.address.toLowerCase() === stake.address.toLowerCase(),
+        )
+        return s?.slashed === 0n && s.atRisk === (stake.exited ? 0n : stake.amount)
+      }),
+    `bond ${chain.risk.bond}, slashed ${chain.risk.totalSlashed}; ${chain.supporters
+      .map((s) => `at risk ${s.atRisk}, slashed ${s.slashed}`)
+      .join('; ')}`,
+  )
   return checks
 }

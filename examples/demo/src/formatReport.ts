@@ -59,7 +59,15 @@ export function demoJSON(result: DemoResult) {
       claimed: s.claimed.toString(),
       withdrawn: s.withdrawn.toString(),
       active: s.active.toString(),
+      atRisk: s.atRisk.toString(),
+      slashed: s.slashed.toString(),
+      rewards: { claimed: s.claimed.toString(), claimable: s.claimable.toString() },
     })),
+    risk: {
+      bond: chain.risk.bond.toString(),
+      frozen: chain.risk.frozen,
+      totalSlashed: chain.risk.totalSlashed.toString(),
+    },
     users: chain.users.map((u) => ({
       address: u.address,
       calls: facts.callsPerUser.get(u.address.toLowerCase()) ?? 0,
@@ -136,8 +144,9 @@ export function formatReport(result: DemoResult): string {
     '',
     ...chain.supporters.map(
       (s, i) =>
-        `  supporter ${i + 1} ${short(s.address)}  stake ${fmtToken(s.staked)} ${result.asset.symbol}, rewards claimed ${n(s.claimed)}, ${s.withdrawn > 0n ? `withdrew ${fmtToken(s.withdrawn)} ${result.asset.symbol} after the 7-day delay` : 'still staked'}`,
+        `  supporter ${i + 1} ${short(s.address)}  stake ${fmtToken(s.staked)} ${result.asset.symbol}, rewards claimed ${n(s.claimed)} (claimable ${n(s.claimable)}), at risk ${fmtToken(s.atRisk)} ${result.asset.symbol}, slashed ${n(s.slashed)}, ${s.withdrawn > 0n ? `withdrew ${fmtToken(s.withdrawn)} ${result.asset.symbol} after the 7-day delay` : 'still staked'}`,
     ),
+    `  issuer      bond ${fmtToken(chain.risk.bond)} ${result.asset.symbol}, ${chain.risk.frozen ? 'FROZEN by a proven fraud' : 'not frozen'}, slashed ${n(chain.risk.totalSlashed)} in all (no fraud proven: an honest meter is never slashable)`,
     ...chain.users.map((u, i) => {
       const key = u.address.toLowerCase()
       const spent = facts.spend.reduce((t, e) => t + (e.get(key) ?? 0n), 0n)

@@ -1,5 +1,6 @@
 import type { RmaSettlementContract, TestTokenContract } from '@rma/contracts'
 import type { Address, Hex, RevenueShares } from '@rma/core'
+import { type AssetRisk, readPayouts } from '@rma/settlement'
 import { type EventLog, type Provider, ZeroAddress } from 'ethers'
 
 export type Roles<T = bigint> = { issuer: T; supporters: T; users: T; protocol: T }
@@ -62,7 +63,13 @@ export type ChainReport = {
     claimed: bigint
     claimable: bigint
     received: bigint
+    /** `active + unbonding` (`stakeAtRiskOf`): what a fraud proof could slash now. */
+    atRisk: bigint
+    /** What fraud proofs took from its stake (`stakeAtRiskOf`). */
+    slashed: bigint
   }[]
+  /** The asset's fraud risk as `readPayouts` reports it: bond, frozen, slashed, per supporter. */
+  risk: AssetRisk
   users: { address: Address; claimed: bigint; received: bigint }[]
   /** The settlement contract's token balance, and what it must cover. */
   contractBalance: bigint
@@ -194,8 +201,9 @@ export async function readChainReport(p: ReadChainReportParameters): Promise<Cha
   const staked = await events('Staked', assetId)
   const withdrawn = await events('Withdrawn', assetId)
 
+  const { risk } = await readPayouts(settlement, assetId, { supporters: p.supporters })
   const supporters = []
-  for (const address of p.supporters) {
+  for (const [i, address] of p.supporters.entries()) {
     const [position, claimable, balance, mint] = await Promise.all([
       settlement.stakeOf(assetId, address),
       settlement.claimableRewards(assetId, address),
@@ -214,6 +222,8 @@ export async function readChainReport(p: ReadChainReportParameters): Promise<Cha
       claimable,
       // balance = minted − staked + withdrawn + rewards received
       received: balance - mint + stakedAmount - withdrawnAmount,
+      atRisk: risk.supporters[i]?.atRisk ?? 0n,
+      slashed: risk.supporters[i]?.slashed ?? 0n,
     })
   }
   const users = []
@@ -283,6 +293,7 @@ export async function readChainReport(p: ReadChainReportParameters): Promise<Cha
       protocol: (await token.balanceOf(p.owner)) - (await minted(p.owner)),
     },
     supporters,
+    risk,
     users,
     contractBalance: await token.balanceOf(settlementAddress),
     totalStake: asset.totalStake,
