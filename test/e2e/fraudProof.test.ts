@@ -35,10 +35,12 @@ import {
   type SignedUsageReceipt,
   signAttestation,
   signReceipt,
+  splitRevenue,
   verifyReceipt,
   zeroHash,
 } from '@rma/core'
 import { createMeteredApp, type MeteredApp } from '@rma/express/testing'
+import { type Payouts, readPayouts } from '@rma/settlement'
 import { createSqliteStore } from '@rma/store'
 import { Contract, type ContractTransactionResponse, MaxUint256, Signature, Wallet } from 'ethers'
 import OpenAI from 'openai'
@@ -248,7 +250,40 @@ async function books() {
       fx.assetId,
       fx.meter.address,
     )) as boolean,
+    /** What `payouts()` reports of the same books: bond, freeze, slashes, per supporter. */
+    payouts: await readPayouts(fx.settlement, fx.assetId as Hex, {
+      supporters: [...supporters, late].map((s) => s.address as Address),
+    }),
   }
+}
+
+/**
+ * `readPayouts` reports the proof exactly as the model says: the bond down by what it took, the
+ * total slashed up by C + B, each supporter's stake at risk and slashed total as computed, the
+ * late supporter's pending stake not at risk, and no supporter's claimable rewards touched.
+ */
+function expectRiskReported(
+  before: { payouts: Payouts },
+  after: { payouts: Payouts },
+  expected: ReturnType<typeof expectedSlash>,
+) {
+  const [was, now] = [before.payouts.risk, after.payouts.risk]
+  expect(now.bond).toBe(expected.bond)
+  expect(was.bond - now.bond).toBe(smaller(expected.toUser + expected.toChallenger, was.bond))
+  expect(now.frozen).toBe(true)
+  expect(now.totalSlashed - was.totalSlashed).toBe(expected.toUser + expected.toChallenger)
+  expect(now.supporters.map((s) => s.supporter)).toEqual(
+    [...supporters, late].map((s) => s.address),
+  )
+  for (const [i, s] of now.supporters.entries()) {
+    const model = expected.stakes[i]!
+    expect(s.atRisk).toBe(model.active + model.unbonding)
+    expect(s.slashed - was.supporters[i]!.slashed).toBe(
+      was.supporters[i]!.atRisk - model.active - model.unbonding,
+    )
+    expect(s.claimableRewards).toBe(was.supporters[i]!.claimableRewards)
+  }
+  expect(now.supporters[2]).toMatchObject({ atRisk: 0n, slashed: 0n })
 }
 
 /**
@@ -473,6 +508,7 @@ describe('fraud proofs against a dishonest meter', () => {
     expect(after.stakes.map(({ active, unbonding }) => ({ active, unbonding }))).toEqual(
       expected.stakes,
     )
+    expectRiskReported(before, after, expected)
     // The user is both the harmed user and the challenger.
     expect(after.balances[0]! - before.balances[0]!).toBe(1_000n)
     expect(before.balances[3]! - after.balances[3]!).toBe(1_000n)
@@ -522,6 +558,7 @@ describe('fraud proofs against a dishonest meter', () => {
       })
       const after = await books()
       expect(after.bond).toBe(0n)
+      expectRiskReported(before, after, expected)
       expect(after.stakes.map(({ active, unbonding }) => ({ active, unbonding }))).toEqual(
         expected.stakes,
       )
@@ -598,6 +635,39 @@ describe('fraud proofs against a dishonest meter', () => {
     await settleEpoch()
     const after = await books()
     expect(after).toMatchObject({ bond: minBond, frozen: false, meterAuthorised: false })
+    expect(after.payouts.risk).toMatchObject({ bond: minBond, frozen: false })
+
+    // Yield after the slashes: a settle's supporters' share goes to the stake left, pro rata
+    // (the contract's accumulator replayed: floor(S × 1e36 / total stake) per unit, floored;
+    // S is below the total stake, so the one-per-unit-per-epoch cap does not hold any back),
+    // and `payouts()` reports each supporter's claimable rewards grown by exactly that.
+    const revenue = 20_000n
+    const share = splitRevenue(revenue, fx.shares).supporters
+    await mined(settlementAs(fx.settler).getFunction('deposit')(fx.assetId, revenue))
+    const { totalStake } = await fx.settlement.getAsset(fx.assetId)
+    expect(share).toBeLessThan(totalStake)
+    epoch++
+    await mined(
+      settlementAs(fx.settler).getFunction('settle')(
+        fx.assetId,
+        epoch,
+        revenue,
+        zeroHash,
+        // The users' share needs a rebate root; no one claims from it here.
+        `0x${'11'.repeat(32)}`,
+        1n,
+        '',
+        zeroHash,
+      ),
+    )
+    const paid = (await books()).payouts
+    const perUnit = (share * 10n ** 36n) / totalStake
+    expect(paid.supporters.funded - after.payouts.supporters.funded).toBe(share)
+    for (const [i, s] of paid.risk.supporters.entries()) {
+      const was = after.payouts.risk.supporters[i]!
+      expect(was.active).toBeGreaterThan(0n)
+      expect(s.claimableRewards - was.claimableRewards).toBe((was.active * perUnit) / 10n ** 36n)
+    }
   })
 
   test('a fraud older than the proof window can no longer be proven', async () => {
