@@ -14,18 +14,22 @@ import { InvalidAllocationError } from './errors.js'
  */
 export function allocateProRata(total: bigint, weights: readonly bigint[]): bigint[] {
   if (typeof total !== 'bigint' || total < 0n)
-    throw new InvalidAllocationError(`Total must be a non-negative bigint, got ${String(total)}.`)
+    throw new InvalidAllocationError({
+      shortMessage: `Total must be a non-negative bigint, got ${String(total)}.`,
+    })
   let sum = 0n
   for (const weight of weights) {
     if (typeof weight !== 'bigint' || weight < 0n)
-      throw new InvalidAllocationError(
-        `Weights must be non-negative bigints, got ${String(weight)}.`,
-      )
+      throw new InvalidAllocationError({
+        shortMessage: `Weights must be non-negative bigints, got ${String(weight)}.`,
+      })
     sum += weight
   }
   if (sum === 0n) {
     if (total === 0n) return weights.map(() => 0n)
-    throw new InvalidAllocationError(`Cannot allocate ${total} over zero total weight.`)
+    throw new InvalidAllocationError({
+      shortMessage: `Cannot allocate ${total} over zero total weight.`,
+    })
   }
   const parts = new Array<bigint>(weights.length)
   const remainders = new Array<bigint>(weights.length)

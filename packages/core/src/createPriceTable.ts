@@ -60,21 +60,23 @@ export function createPriceTable(parameters: CreatePriceTableParameters): PriceT
       ? definition
       : [{ ...(definition as ModelPriceInput), effectiveFrom: 0 }]
     if (list.length === 0)
-      throw new InvalidPriceTableError(`Model "${model}" has no price version.`)
+      throw new InvalidPriceTableError({ shortMessage: `Model "${model}" has no price version.` })
     const versions = list
       .map((v) => toVersion(model, v))
       .sort((a, b) => a.effectiveFrom - b.effectiveFrom)
     for (let i = 1; i < versions.length; i++)
       if (versions[i]!.effectiveFrom === versions[i - 1]!.effectiveFrom)
-        throw new InvalidPriceTableError(
-          `Model "${model}" has two prices effective from ${versions[i]!.effectiveFrom}.`,
-        )
+        throw new InvalidPriceTableError({
+          shortMessage: `Model "${model}" has two prices effective from ${versions[i]!.effectiveFrom}.`,
+        })
     models.set(model, versions)
   }
   const aliases = new Map<string, string>()
   for (const [alias, target] of Object.entries(parameters.aliases ?? {})) {
     if (!models.has(target))
-      throw new InvalidPriceTableError(`Alias "${alias}" points to unpriced model "${target}".`)
+      throw new InvalidPriceTableError({
+        shortMessage: `Alias "${alias}" points to unpriced model "${target}".`,
+      })
     aliases.set(alias, target)
   }
   return { models, aliases }
@@ -82,7 +84,9 @@ export function createPriceTable(parameters: CreatePriceTableParameters): PriceT
 
 function toVersion(model: string, v: PriceVersionInput): PriceVersion {
   if (!Number.isSafeInteger(v.effectiveFrom) || v.effectiveFrom < 0)
-    throw new InvalidPriceTableError(`Model "${model}": effectiveFrom must be unix seconds.`)
+    throw new InvalidPriceTableError({
+      shortMessage: `Model "${model}": effectiveFrom must be unix seconds.`,
+    })
   const input = toAmount(model, 'input', v.input)
   const output = toAmount(model, 'output', v.output)
   return {
@@ -103,8 +107,8 @@ function toAmount(model: string, field: string, value: unknown): bigint {
     (typeof value === 'string' && /^\d+$/.test(value))
   const amount = ok ? BigInt(value as bigint) : -1n
   if (amount < 0n)
-    throw new InvalidPriceTableError(
-      `Model "${model}": ${field} price must be a non-negative integer of base units, got ${String(value)}.`,
-    )
+    throw new InvalidPriceTableError({
+      shortMessage: `Model "${model}": ${field} price must be a non-negative integer of base units, got ${String(value)}.`,
+    })
   return amount
 }

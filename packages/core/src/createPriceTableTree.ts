@@ -57,14 +57,14 @@ export function createPriceTableTree(
   const { at } = parameters
   const effectiveFrom = Number.isSafeInteger(at) ? priceTableVersionAt(table, at) : undefined
   if (effectiveFrom === undefined)
-    throw new InvalidPriceTableError(
-      `No price is in force at ${String(at)}: a price-table tree needs at least one priced model (use a unix time at or after the earliest effectiveFrom).`,
-    )
+    throw new InvalidPriceTableError({
+      shortMessage: `No price is in force at ${String(at)}: a price-table tree needs at least one priced model (use a unix time at or after the earliest effectiveFrom).`,
+    })
   for (const alias of table.aliases.keys())
     if (table.models.has(alias))
-      throw new InvalidPriceTableError(
-        `Alias "${alias}" is also a priced model: a name has one leaf. Remove the alias or rename it.`,
-      )
+      throw new InvalidPriceTableError({
+        shortMessage: `Alias "${alias}" is also a priced model: a name has one leaf. Remove the alias or rename it.`,
+      })
   const byName = new Map<string, PriceEntry>()
   for (const name of [...table.models.keys(), ...table.aliases.keys()]) {
     const resolved = resolvePrice(table, name, at)
@@ -75,9 +75,9 @@ export function createPriceTableTree(
     const base = snapshotBase(entry.model)
     const baseEntry = base === entry.model ? undefined : byName.get(base)
     if (baseEntry && !samePrices(entry, baseEntry))
-      throw new InvalidPriceTableError(
-        `Snapshot "${entry.model}" and its base "${base}" have different prices: a mispricing proof may use the base entry for a snapshot, so both must price alike. Give them the same prices, or rename the snapshot (no -YYYY-MM-DD / -NNNN suffix).`,
-      )
+      throw new InvalidPriceTableError({
+        shortMessage: `Snapshot "${entry.model}" and its base "${base}" have different prices: a mispricing proof may use the base entry for a snapshot, so both must price alike. Give them the same prices, or rename the snapshot (no -YYYY-MM-DD / -NNNN suffix).`,
+      })
   }
   const entries = [...byName.values()].sort((a, b) =>
     a.model < b.model ? -1 : a.model > b.model ? 1 : 0,
@@ -88,7 +88,7 @@ export function createPriceTableTree(
   ])
   const entryOf = (model: string) => {
     const found = byName.get(model)
-    if (!found) throw new LeafNotFoundError(model)
+    if (!found) throw new LeafNotFoundError({ leaf: model })
     return found
   }
   return {

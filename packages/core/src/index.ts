@@ -39,15 +39,18 @@ export {
   encodeReceipt,
 } from './encoding.js'
 export { type Endpoint, endpointOf } from './endpointOf.js'
+export type { CoreErrorType } from './CoreErrorType.js'
 export {
   BaseError,
+  type BaseErrorParameters,
   CumulativeAmountMismatchError,
+  DuplicateLeafError,
+  EmptyTreeError,
   InvalidAllocationError,
   InvalidEncodingError,
   InvalidFieldError,
   InvalidPriceTableError,
   InvalidSharesError,
-  InvalidTreeError,
   InvalidUsageError,
   LeafNotFoundError,
   SignerMismatchError,

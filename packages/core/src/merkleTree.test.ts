@@ -2,7 +2,12 @@ import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import { getAddress } from 'ethers'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { InvalidFieldError, InvalidTreeError, LeafNotFoundError } from './errors.js'
+import {
+  DuplicateLeafError,
+  EmptyTreeError,
+  InvalidFieldError,
+  LeafNotFoundError,
+} from './errors.js'
 import {
   createRebateTree,
   createReceiptsTree,
@@ -238,7 +243,7 @@ describe('edge cases', () => {
   test('an empty tree throws EMPTY_TREE', () => {
     for (const create of [() => createReceiptsTree([]), () => createRebateTree([])]) {
       const error = thrown(create)
-      expect(error).toBeInstanceOf(InvalidTreeError)
+      expect(error).toBeInstanceOf(EmptyTreeError)
       expect(error).toMatchObject({
         code: 'EMPTY_TREE',
         message: 'A Merkle tree needs at least one leaf.',
@@ -255,7 +260,7 @@ describe('edge cases', () => {
         { user: upper, cumulativeAmount: 2n },
       ]),
     )
-    expect(error).toBeInstanceOf(InvalidTreeError)
+    expect(error).toBeInstanceOf(DuplicateLeafError)
     expect(error).toMatchObject({
       code: 'DUPLICATE_LEAF',
       message: `User ${upper} appears twice in the rebate tree.`,

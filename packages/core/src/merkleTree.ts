@@ -1,4 +1,9 @@
-import { InvalidFieldError, InvalidTreeError, LeafNotFoundError } from './errors.js'
+import {
+  DuplicateLeafError,
+  EmptyTreeError,
+  InvalidFieldError,
+  LeafNotFoundError,
+} from './errors.js'
 import { toHex, writeHex } from './internal/bytes.js'
 import { keccak, keccakHex } from './internal/keccak.js'
 import { buildTree, processProof, proofOf } from './internal/merkle.js'
@@ -56,10 +61,9 @@ export function createRebateTree(entries: readonly RebateEntry[]): MerkleTree<Re
   for (const entry of entries) {
     const key = entry.user.toLowerCase()
     if (byUser.has(key))
-      throw new InvalidTreeError(
-        `User ${entry.user} appears twice in the rebate tree.`,
-        'DUPLICATE_LEAF',
-      )
+      throw new DuplicateLeafError({
+        shortMessage: `User ${entry.user} appears twice in the rebate tree.`,
+      })
     byUser.set(key, entry)
   }
   const tree = createTree(
@@ -72,7 +76,7 @@ export function createRebateTree(entries: readonly RebateEntry[]): MerkleTree<Re
     ...tree,
     entry(user) {
       const found = byUser.get(user.toLowerCase())
-      if (!found) throw new LeafNotFoundError(user)
+      if (!found) throw new LeafNotFoundError({ leaf: user })
       return found
     },
   }
@@ -151,7 +155,7 @@ export function createTree<V>(
   encode: (value: V) => string[],
 ): MerkleTree<V> {
   if (values.length === 0)
-    throw new InvalidTreeError('A Merkle tree needs at least one leaf.', 'EMPTY_TREE')
+    throw new EmptyTreeError({ shortMessage: 'A Merkle tree needs at least one leaf.' })
   const leaves = values.map((value, valueIndex) => ({ hex: leafOf(value), valueIndex }))
   const bytes = new Map(leaves.map((l) => [l.hex, Buffer.from(l.hex.slice(2), 'hex')]))
   leaves.sort((a, b) => Buffer.compare(bytes.get(a.hex)!, bytes.get(b.hex)!))
@@ -170,7 +174,7 @@ export function createTree<V>(
     getProof(value) {
       const hex = leafOf(value)
       const index = treeIndex.get(hex)
-      if (index === undefined) throw new LeafNotFoundError(hex)
+      if (index === undefined) throw new LeafNotFoundError({ leaf: hex })
       return proofOf(tree, index)
     },
     dump() {

@@ -26,17 +26,19 @@ export type AnthropicUsage = Usage & { cacheWriteTokens: number }
  */
 export function parseAnthropicUsage(usage: unknown): AnthropicUsage {
   if (typeof usage !== 'object' || usage === null || Array.isArray(usage))
-    throw new InvalidUsageError(
-      'Usage must be an object.',
-      `Received ${usage === null ? 'null' : Array.isArray(usage) ? 'an array' : typeof usage}.`,
-    )
+    throw new InvalidUsageError({
+      shortMessage: 'Usage must be an object.',
+      details: `Received ${usage === null ? 'null' : Array.isArray(usage) ? 'an array' : typeof usage}.`,
+    })
   const u = usage as Record<string, unknown>
   const input = count(u, 'input_tokens', true)
   const cacheRead = count(u, 'cache_read_input_tokens')
   const cacheWrite = count(u, 'cache_creation_input_tokens')
   const inputTokens = input + cacheRead + cacheWrite
   if (!Number.isSafeInteger(inputTokens))
-    throw new InvalidUsageError('Usage input tokens exceed the safe integer range.')
+    throw new InvalidUsageError({
+      shortMessage: 'Usage input tokens exceed the safe integer range.',
+    })
   return {
     inputTokens,
     cachedInputTokens: cacheRead,
@@ -49,13 +51,13 @@ export function parseAnthropicUsage(usage: unknown): AnthropicUsage {
 function count(u: Record<string, unknown>, key: string, required = false): number {
   const value = u[key]
   if (value === undefined || value === null) {
-    if (required) throw new InvalidUsageError(`Usage has no "${key}".`)
+    if (required) throw new InvalidUsageError({ shortMessage: `Usage has no "${key}".` })
     return 0
   }
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw new InvalidUsageError(
-      `Usage "${key}" must be a non-negative integer.`,
-      `Received ${typeof value === 'number' ? String(value) : typeof value}.`,
-    )
+    throw new InvalidUsageError({
+      shortMessage: `Usage "${key}" must be a non-negative integer.`,
+      details: `Received ${typeof value === 'number' ? String(value) : typeof value}.`,
+    })
   return value
 }

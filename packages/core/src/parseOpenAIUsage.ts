@@ -18,10 +18,10 @@ import type { Usage } from './types.js'
  */
 export function parseOpenAIUsage(usage: unknown): Usage {
   if (typeof usage !== 'object' || usage === null)
-    throw new InvalidUsageError(
-      'Usage must be an object.',
-      `Received ${usage === null ? 'null' : typeof usage}.`,
-    )
+    throw new InvalidUsageError({
+      shortMessage: 'Usage must be an object.',
+      details: `Received ${usage === null ? 'null' : typeof usage}.`,
+    })
   const u = usage as Record<string, unknown>
   const responses = 'input_tokens' in u
   const parsed: Usage = {
@@ -37,9 +37,9 @@ export function parseOpenAIUsage(usage: unknown): Usage {
     ),
   }
   if (parsed.cachedInputTokens > parsed.inputTokens)
-    throw new InvalidUsageError('Cached input tokens exceed input tokens.')
+    throw new InvalidUsageError({ shortMessage: 'Cached input tokens exceed input tokens.' })
   if (parsed.reasoningTokens > parsed.outputTokens)
-    throw new InvalidUsageError('Reasoning tokens exceed output tokens.')
+    throw new InvalidUsageError({ shortMessage: 'Reasoning tokens exceed output tokens.' })
   return parsed
 }
 
@@ -51,14 +51,14 @@ function detail(u: Record<string, unknown>, key: string): Record<string, unknown
 function count(u: Record<string, unknown>, key: string, required = false): number {
   const value = u[key]
   if (value === undefined || value === null) {
-    if (required) throw new InvalidUsageError(`Usage has no "${key}".`)
+    if (required) throw new InvalidUsageError({ shortMessage: `Usage has no "${key}".` })
     return 0
   }
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw new InvalidUsageError(
-      `Usage "${key}" must be a non-negative integer.`,
-      `Received ${show(value)}.`,
-    )
+    throw new InvalidUsageError({
+      shortMessage: `Usage "${key}" must be a non-negative integer.`,
+      details: `Received ${show(value)}.`,
+    })
   return value
 }
 

@@ -81,10 +81,10 @@ export function resolveModelPrice(table: PriceTable, model: string, at: number):
  */
 export function checkUsage(usage: Usage): Usage {
   if (typeof usage !== 'object' || usage === null)
-    throw new InvalidUsageError(
-      'Usage must be an object.',
-      `Received ${usage === null ? 'null' : typeof usage}.`,
-    )
+    throw new InvalidUsageError({
+      shortMessage: 'Usage must be an object.',
+      details: `Received ${usage === null ? 'null' : typeof usage}.`,
+    })
   for (const key of [
     'inputTokens',
     'cachedInputTokens',
@@ -95,25 +95,25 @@ export function checkUsage(usage: Usage): Usage {
     const raw: unknown = usage[key]
     const value = raw === undefined && key === 'cacheWriteTokens' ? 0 : raw
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-      throw new InvalidUsageError(
-        `Usage field "${key}" must be a non-negative integer.`,
-        `Received ${String(value)}.`,
-      )
+      throw new InvalidUsageError({
+        shortMessage: `Usage field "${key}" must be a non-negative integer.`,
+        details: `Received ${String(value)}.`,
+      })
   }
   if (usage.cachedInputTokens > usage.inputTokens)
-    throw new InvalidUsageError(
-      'Cached input tokens exceed input tokens.',
-      'Cached tokens are part of input tokens.',
-    )
+    throw new InvalidUsageError({
+      shortMessage: 'Cached input tokens exceed input tokens.',
+      details: 'Cached tokens are part of input tokens.',
+    })
   if (usage.cachedInputTokens + (usage.cacheWriteTokens ?? 0) > usage.inputTokens)
-    throw new InvalidUsageError(
-      'Cached and cache-write tokens exceed input tokens.',
-      'Cache reads and cache writes are disjoint parts of input tokens.',
-    )
+    throw new InvalidUsageError({
+      shortMessage: 'Cached and cache-write tokens exceed input tokens.',
+      details: 'Cache reads and cache writes are disjoint parts of input tokens.',
+    })
   if (usage.reasoningTokens > usage.outputTokens)
-    throw new InvalidUsageError(
-      'Reasoning tokens exceed output tokens.',
-      'Reasoning tokens are part of output tokens.',
-    )
+    throw new InvalidUsageError({
+      shortMessage: 'Reasoning tokens exceed output tokens.',
+      details: 'Reasoning tokens are part of output tokens.',
+    })
   return usage
 }

@@ -25,7 +25,9 @@ export type RevenueSplit = { issuer: bigint; supporters: bigint; users: bigint; 
 export function splitRevenue(revenue: bigint, shares: RevenueShares): RevenueSplit {
   assertShares(shares)
   if (typeof revenue !== 'bigint' || revenue < 0n)
-    throw new InvalidSharesError(`Revenue must be a non-negative bigint, got ${String(revenue)}.`)
+    throw new InvalidSharesError({
+      shortMessage: `Revenue must be a non-negative bigint, got ${String(revenue)}.`,
+    })
   const part = (bps: number) => (revenue * BigInt(bps)) / BigInt(BPS)
   const supporters = part(shares.supportersBps)
   const users = part(shares.usersBps)
@@ -43,7 +45,10 @@ export function splitRevenue(revenue: bigint, shares: RevenueShares): RevenueSpl
 export function assertShares(shares: RevenueShares): void {
   const values = [shares.issuerBps, shares.supportersBps, shares.usersBps, shares.protocolBps]
   if (values.some((v) => !Number.isInteger(v) || v < 0 || v > BPS))
-    throw new InvalidSharesError('Each share must be an integer between 0 and 10000 bps.')
+    throw new InvalidSharesError({
+      shortMessage: 'Each share must be an integer between 0 and 10000 bps.',
+    })
   const sum = values.reduce((a, b) => a + b, 0)
-  if (sum !== BPS) throw new InvalidSharesError(`Shares sum to ${sum} bps, not ${BPS}.`)
+  if (sum !== BPS)
+    throw new InvalidSharesError({ shortMessage: `Shares sum to ${sum} bps, not ${BPS}.` })
 }

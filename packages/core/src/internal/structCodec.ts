@@ -47,28 +47,32 @@ export function decodeStruct<T extends object>(
   input: unknown,
 ): Signed<T> {
   if (typeof input !== 'string' || input.length === 0)
-    throw new InvalidEncodingError(`${schema.primaryType} encoding must be a non-empty string.`)
+    throw new InvalidEncodingError({
+      shortMessage: `${schema.primaryType} encoding must be a non-empty string.`,
+    })
   if (input.length > MAX_ENCODED_LENGTH)
-    throw new InvalidEncodingError(
-      `${schema.primaryType} encoding is too long.`,
-      `At most ${MAX_ENCODED_LENGTH} characters are accepted, received ${input.length}.`,
-    )
+    throw new InvalidEncodingError({
+      shortMessage: `${schema.primaryType} encoding is too long.`,
+      details: `At most ${MAX_ENCODED_LENGTH} characters are accepted, received ${input.length}.`,
+    })
   if (!base64url.test(input))
-    throw new InvalidEncodingError(`${schema.primaryType} encoding is not base64url.`)
+    throw new InvalidEncodingError({
+      shortMessage: `${schema.primaryType} encoding is not base64url.`,
+    })
   const decoded = Buffer.from(input, 'base64url')
   // Buffer ignores a dangling last character and non-zero spare bits: without this check,
   // several header values would decode to the same object.
   if (decoded.toString('base64url') !== input)
-    throw new InvalidEncodingError(
-      `${schema.primaryType} encoding is not canonical base64url.`,
-      'Spare bits must be zero and no character may be left over.',
-    )
+    throw new InvalidEncodingError({
+      shortMessage: `${schema.primaryType} encoding is not canonical base64url.`,
+      details: 'Spare bits must be zero and no character may be left over.',
+    })
   const bytes = new Uint8Array(decoded)
   if (bytes[0] !== tag)
-    throw new InvalidEncodingError(
-      `Not an encoded ${schema.primaryType}.`,
-      `Expected tag ${tag}, found ${bytes[0]}.`,
-    )
+    throw new InvalidEncodingError({
+      shortMessage: `Not an encoded ${schema.primaryType}.`,
+      details: `Expected tag ${tag}, found ${bytes[0]}.`,
+    })
   const reader = { bytes, offset: 1, name: '' }
   const out: Record<string, unknown> = {}
   for (const { name, kind } of schema.fields) {
@@ -78,10 +82,10 @@ export function decodeStruct<T extends object>(
   reader.name = 'signature'
   out.signature = toHex(take(reader, SIGNATURE_BYTES, schema.primaryType))
   if (reader.offset !== bytes.length)
-    throw new InvalidEncodingError(
-      `${schema.primaryType} encoding has trailing bytes.`,
-      `${bytes.length - reader.offset} bytes after the signature.`,
-    )
+    throw new InvalidEncodingError({
+      shortMessage: `${schema.primaryType} encoding has trailing bytes.`,
+      details: `${bytes.length - reader.offset} bytes after the signature.`,
+    })
   return out as Signed<T>
 }
 
@@ -124,10 +128,10 @@ type Reader = { bytes: Uint8Array; offset: number; name: string }
 
 function take(reader: Reader, size: number, type: string): Uint8Array {
   if (reader.offset + size > reader.bytes.length)
-    throw new InvalidEncodingError(
-      `${type} encoding is truncated.`,
-      `Field "${reader.name}" needs ${size} more bytes.`,
-    )
+    throw new InvalidEncodingError({
+      shortMessage: `${type} encoding is truncated.`,
+      details: `Field "${reader.name}" needs ${size} more bytes.`,
+    })
   const out = reader.bytes.subarray(reader.offset, reader.offset + size)
   reader.offset += size
   return out
@@ -135,7 +139,10 @@ function take(reader: Reader, size: number, type: string): Uint8Array {
 
 function decodeField(reader: Reader, kind: FieldKind, type: string): unknown {
   const invalid = (why: string) =>
-    new InvalidEncodingError(`${type} field "${reader.name}" is invalid.`, why)
+    new InvalidEncodingError({
+      shortMessage: `${type} field "${reader.name}" is invalid.`,
+      details: why,
+    })
   switch (kind) {
     case 'bytes32':
       return toHex(take(reader, 32, type))

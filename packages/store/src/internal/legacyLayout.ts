@@ -29,7 +29,9 @@ function uint256Bytes(value: bigint): Buffer {
 }
 
 function legacyError(what: string): InvalidEncodingError {
-  return new InvalidEncodingError(`Stored ${what} has neither the current nor an older layout.`)
+  return new InvalidEncodingError({
+    shortMessage: `Stored ${what} has neither the current nor an older layout.`,
+  })
 }
 
 /**
