@@ -16,4 +16,19 @@ export {
   createSqliteStore,
   type GroupCommitInfo,
 } from './createSqliteStore.js'
-export { StoreError, type StoreErrorCode } from './errors.js'
+export {
+  AckUnknownReceiptError,
+  ChainResetError,
+  DuplicateReceiptIdError,
+  InvalidReceiptError,
+  InvalidStoreOptionsError,
+  ReceiptConflictError,
+  SchemaTooNewError,
+  StoreClosedError,
+  StoreError,
+  type StoreErrorCode,
+  StoreUnavailableError,
+  UnknownReceiptError,
+  WriterFailedError,
+} from './errors.js'
+export type { StoreErrorType } from './StoreErrorType.js'

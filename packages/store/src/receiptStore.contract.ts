@@ -297,7 +297,7 @@ export function describeReceiptStore(
             sign: (head) => sign({ ...head, cumulativeAmount: head.cumulativeAmount + skew }),
           })
           .catch((e: unknown) => e)
-        expect(error).toMatchObject({ name: 'StoreError', code: 'INVALID_RECEIPT' })
+        expect(error).toMatchObject({ name: 'InvalidReceiptError', code: 'INVALID_RECEIPT' })
         expect(await store.get(id)).toBeUndefined()
       }
       const second = await append(store, 'second', user)

@@ -25,7 +25,7 @@ import {
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, test } from 'vitest'
 import { createSqliteStore, type GroupCommitInfo, sqliteWriterOf } from './createSqliteStore.js'
-import { StoreError } from './errors.js'
+import { StoreError, WriterFailedError } from './errors.js'
 import {
   appendOnePerChain,
   expectChainsContinuous,
@@ -388,7 +388,7 @@ describe('createSqliteStore', () => {
     writer.send = (call, _onReply, onFailure) =>
       send(
         call,
-        () => onFailure(new StoreError('WRITER_FAILED', 'stopped before replying')),
+        () => onFailure(new WriterFailedError({ shortMessage: 'stopped before replying' })),
         onFailure,
       )
     const results = await Promise.allSettled(

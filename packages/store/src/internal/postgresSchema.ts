@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg'
-import { StoreError } from '../errors.js'
+import { InvalidStoreOptionsError } from '../errors.js'
 import { upgradeLegacyAck, upgradeLegacyReceipt } from './legacyLayout.js'
 import { withTransaction } from './postgresTransaction.js'
 import { schemaTooNewError } from './storeErrors.js'
@@ -231,7 +231,8 @@ const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 /** The schema name as a quoted SQL identifier; names that would need escaping are refused. */
 export function quoteSchema(schema: string): string {
   if (!identifier.test(schema))
-    throw new StoreError('INVALID_OPTIONS', `Invalid PostgreSQL schema name "${schema}".`, {
+    throw new InvalidStoreOptionsError({
+      shortMessage: `Invalid PostgreSQL schema name "${schema}".`,
       details: 'Use letters, digits and underscores (at most 63), not starting with a digit.',
     })
   return `"${schema}"`

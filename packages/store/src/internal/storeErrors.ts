@@ -1,10 +1,23 @@
 import type { ChainHead } from '@rma/core'
-import { StoreError } from '../errors.js'
+import {
+  AckUnknownReceiptError,
+  ChainResetError,
+  DuplicateReceiptIdError,
+  InvalidReceiptError,
+  ReceiptConflictError,
+  SchemaTooNewError,
+  StoreClosedError,
+  StoreError,
+  StoreUnavailableError,
+  UnknownReceiptError,
+  WriterFailedError,
+} from '../errors.js'
 
 // One constructor per failure, shared by the adapters so that every store words an error alike.
 
 export function duplicateIdError(id: string): StoreError {
-  return new StoreError('DUPLICATE_RECEIPT_ID', `Receipt id "${id}" is already taken.`, {
+  return new DuplicateReceiptIdError({
+    shortMessage: `Receipt id "${id}" is already taken.`,
     details: 'Give every call its own id (for example a random UUID).',
   })
 }
@@ -13,18 +26,15 @@ export function seqTakenError(
   chain: { assetId: string; meter: string; user: string },
   seq: number,
 ): StoreError {
-  return new StoreError(
-    'RECEIPT_CONFLICT',
-    `Chain ${chain.assetId}/${chain.meter}/${chain.user} already has a receipt with seq ${seq}.`,
-    {
-      details:
-        'Another writer appends to this chain: give each meter process its own key, or share one PostgreSQL store.',
-    },
-  )
+  return new ReceiptConflictError({
+    shortMessage: `Chain ${chain.assetId}/${chain.meter}/${chain.user} already has a receipt with seq ${seq}.`,
+    details:
+      'Another writer appends to this chain: give each meter process its own key, or share one PostgreSQL store.',
+  })
 }
 
 export function hashTakenError(hash: string): StoreError {
-  return new StoreError('RECEIPT_CONFLICT', `Receipt ${hash} is already stored.`)
+  return new ReceiptConflictError({ shortMessage: `Receipt ${hash} is already stored.` })
 }
 
 export function invalidReceiptError(
@@ -40,37 +50,35 @@ export function invalidReceiptError(
     cumulativeAmount?: unknown
   },
 ): StoreError {
-  return new StoreError(
-    'INVALID_RECEIPT',
-    `Signed receipt does not extend the chain head (seq ${head.seq}).`,
-    {
-      details:
-        `Expected asset ${expected.assetId}, meter ${expected.meter}, user ${expected.user}, seq ${head.seq + 1}, prev ${head.hash}, cumulativeAmount ${head.cumulativeAmount} + amount; ` +
-        `received asset ${String(received.assetId)}, meter ${String(received.meter)}, user ${String(received.user)}, seq ${String(received.seq)}, prev ${String(received.prev)}, amount ${String(received.amount)}, cumulativeAmount ${String(received.cumulativeAmount)}.`,
-    },
-  )
+  return new InvalidReceiptError({
+    shortMessage: `Signed receipt does not extend the chain head (seq ${head.seq}).`,
+    details:
+      `Expected asset ${expected.assetId}, meter ${expected.meter}, user ${expected.user}, seq ${head.seq + 1}, prev ${head.hash}, cumulativeAmount ${head.cumulativeAmount} + amount; ` +
+      `received asset ${String(received.assetId)}, meter ${String(received.meter)}, user ${String(received.user)}, seq ${String(received.seq)}, prev ${String(received.prev)}, amount ${String(received.amount)}, cumulativeAmount ${String(received.cumulativeAmount)}.`,
+  })
 }
 
 export function invalidHashError(hash: unknown): StoreError {
-  return new StoreError('INVALID_RECEIPT', 'Signed receipt hash is not 32 bytes of hex.', {
+  return new InvalidReceiptError({
+    shortMessage: 'Signed receipt hash is not 32 bytes of hex.',
     details: `Return the receipt's EIP-712 hash (hashReceipt) from sign; received ${String(hash)}.`,
   })
 }
 
 export function chainResetError(id: string): StoreError {
-  return new StoreError(
-    'CHAIN_RESET',
-    `Receipt "${id}" was dropped: an earlier receipt of its chain failed to store.`,
-    { details: 'Retry the call; the chain continues from its last stored receipt.' },
-  )
+  return new ChainResetError({
+    shortMessage: `Receipt "${id}" was dropped: an earlier receipt of its chain failed to store.`,
+    details: 'Retry the call; the chain continues from its last stored receipt.',
+  })
 }
 
 export function closedError(): StoreError {
-  return new StoreError('STORE_CLOSED', 'The receipt store is closed.')
+  return new StoreClosedError({ shortMessage: 'The receipt store is closed.' })
 }
 
 export function writerFailedError(cause: unknown): StoreError {
-  return new StoreError('WRITER_FAILED', 'The SQLite writer thread stopped.', {
+  return new WriterFailedError({
+    shortMessage: 'The SQLite writer thread stopped.',
     details:
       'Writes that were waiting for it may or may not have been stored, and the store accepts no more writes: close it and open a new one.',
     cause,
@@ -78,31 +86,24 @@ export function writerFailedError(cause: unknown): StoreError {
 }
 
 export function schemaTooNewError(found: number, supported: number): StoreError {
-  return new StoreError(
-    'SCHEMA_TOO_NEW',
-    `Database schema version ${found} is newer than this @rma/store supports (${supported}).`,
-    { details: 'Upgrade @rma/store, or point the store at another database.' },
-  )
+  return new SchemaTooNewError({
+    shortMessage: `Database schema version ${found} is newer than this @rma/store supports (${supported}).`,
+    details: 'Upgrade @rma/store, or point the store at another database.',
+  })
 }
 
 export function unknownReceiptError(hash: string, assetId: string, epoch: number): StoreError {
-  return new StoreError(
-    'UNKNOWN_RECEIPT',
-    `Receipt ${hash} is not a receipt of asset ${assetId}.`,
-    {
-      details: `Nothing was marked settled in epoch ${epoch}.`,
-    },
-  )
+  return new UnknownReceiptError({
+    shortMessage: `Receipt ${hash} is not a receipt of asset ${assetId}.`,
+    details: `Nothing was marked settled in epoch ${epoch}.`,
+  })
 }
 
 export function settledElsewhereError(hash: string, other: number, epoch: number): StoreError {
-  return new StoreError(
-    'RECEIPT_CONFLICT',
-    `Receipt ${hash} is already settled in epoch ${other}.`,
-    {
-      details: `Nothing was marked settled in epoch ${epoch}.`,
-    },
-  )
+  return new ReceiptConflictError({
+    shortMessage: `Receipt ${hash} is already settled in epoch ${other}.`,
+    details: `Nothing was marked settled in epoch ${epoch}.`,
+  })
 }
 
 export function ackUnknownReceiptError(ack: {
@@ -113,30 +114,26 @@ export function ackUnknownReceiptError(ack: {
   receiptHash: string
   cumulativeAmount: bigint
 }): StoreError {
-  return new StoreError(
-    'ACK_UNKNOWN_RECEIPT',
-    `The ack names no stored receipt (seq ${ack.seq} of chain ${ack.assetId.toLowerCase()}/${ack.meter.toLowerCase()}/${ack.user.toLowerCase()}).`,
-    {
-      details: `No stored receipt has hash ${ack.receiptHash.toLowerCase()} with that asset, meter, user, seq and cumulativeAmount ${ack.cumulativeAmount}; nothing was stored.`,
-    },
-  )
+  return new AckUnknownReceiptError({
+    shortMessage: `The ack names no stored receipt (seq ${ack.seq} of chain ${ack.assetId.toLowerCase()}/${ack.meter.toLowerCase()}/${ack.user.toLowerCase()}).`,
+    details: `No stored receipt has hash ${ack.receiptHash.toLowerCase()} with that asset, meter, user, seq and cumulativeAmount ${ack.cumulativeAmount}; nothing was stored.`,
+  })
 }
 
 export function unavailableError(reason: string, cause?: unknown): StoreError {
-  return new StoreError('STORE_UNAVAILABLE', `The receipt store cannot write: ${reason}`, {
+  return new StoreUnavailableError({
+    shortMessage: `The receipt store cannot write: ${reason}`,
     details: 'Paid calls must not be served until it can (nothing is delivered without a receipt).',
     cause,
   })
 }
 
 export function unknownOutcomeError(cause: unknown): StoreError {
-  return new StoreError(
-    'STORE_UNAVAILABLE',
-    'The receipt store cannot write: the connection failed during the commit and the receipt could not be read back.',
-    {
-      details:
-        'The receipt may or may not be stored; do not deliver the response. It is found by its id once the database is reachable.',
-      cause,
-    },
-  )
+  return new StoreUnavailableError({
+    shortMessage:
+      'The receipt store cannot write: the connection failed during the commit and the receipt could not be read back.',
+    details:
+      'The receipt may or may not be stored; do not deliver the response. It is found by its id once the database is reachable.',
+    cause,
+  })
 }
