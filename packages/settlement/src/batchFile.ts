@@ -14,7 +14,7 @@ import {
   type RmaDomain,
   zeroHash,
 } from '@rma/core'
-import { SettlementError } from './errors.js'
+import { BatchFileError, SettlementError } from './errors.js'
 
 /** One user's rebate of one epoch: its part of that epoch's users' share, pro rata to spend. */
 export type RebateLine = { user: Address; amount: string }
@@ -126,7 +126,7 @@ export async function readBatchFile(
   try {
     bytes = await readFile(path)
   } catch (cause) {
-    throw new SettlementError('BATCH_FILE', `Batch file ${path} cannot be read.`, { cause })
+    throw new BatchFileError({ shortMessage: `Batch file ${path} cannot be read.`, cause })
   }
   return parseBatchFile(bytes, path, expected)
 }
@@ -144,7 +144,8 @@ export function parseBatchFile(
   expected: BatchFileExpectation,
 ): BatchFile {
   const fail = (why: string) =>
-    new SettlementError('BATCH_FILE', `Batch file ${source} does not match the chain.`, {
+    new BatchFileError({
+      shortMessage: `Batch file ${source} does not match the chain.`,
       details: why,
     })
   if (expected.batchHash && hashBytes(bytes) !== expected.batchHash.toLowerCase())
@@ -153,7 +154,7 @@ export function parseBatchFile(
   try {
     file = JSON.parse(Buffer.from(bytes).toString('utf8')) as BatchFile
   } catch (cause) {
-    throw new SettlementError('BATCH_FILE', `Batch file ${source} is not JSON.`, { cause })
+    throw new BatchFileError({ shortMessage: `Batch file ${source} is not JSON.`, cause })
   }
   if (file?.version !== 2) throw fail(`Version ${String(file?.version)} is not 2.`)
   const hashes = file.receipts.map((r) => hashReceipt(decodeReceipt(r.encoded), expected.domain))

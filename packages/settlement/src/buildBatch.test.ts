@@ -14,7 +14,7 @@ import {
 import { Wallet } from 'ethers'
 import { describe, expect, test } from 'vitest'
 import { buildBatch } from './buildBatch.js'
-import { SettlementError } from './errors.js'
+import { InvalidBatchReceiptsError } from './errors.js'
 
 const domain = createDomain({ chainId: 31337, verifyingContract: `0x${'5e'.repeat(20)}` })
 const assetId = `0x${'a1'.repeat(32)}` as Hex
@@ -138,6 +138,8 @@ describe('buildBatch', () => {
 
   test('throws a typed error when nothing verifies', async () => {
     const bad = await chain(Wallet.createRandom().address as Address, [20n], Wallet.createRandom())
-    expect(() => buildBatch({ ...base, epoch: 1, receipts: bad })).toThrow(SettlementError)
+    expect(() => buildBatch({ ...base, epoch: 1, receipts: bad })).toThrow(
+      InvalidBatchReceiptsError,
+    )
   })
 })

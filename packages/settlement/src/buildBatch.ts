@@ -15,7 +15,7 @@ import {
   zeroHash,
 } from '@rma/core'
 import { type BatchFile, epochRebateTree, type RebateLine, splitToStrings } from './batchFile.js'
-import { SettlementError } from './errors.js'
+import { InvalidBatchReceiptsError } from './errors.js'
 
 export type BuildBatchParameters = {
   assetId: Hex
@@ -67,7 +67,8 @@ export function buildBatch(parameters: BuildBatchParameters): BuildBatchReturnTy
     (r) => !bad.has(chainKey(r.receipt.assetId, r.receipt.meter, r.receipt.user)),
   )
   if (included.length === 0)
-    throw new SettlementError('INVALID_RECEIPTS', 'No receipt chain verified; nothing to settle.', {
+    throw new InvalidBatchReceiptsError({
+      shortMessage: 'No receipt chain verified; nothing to settle.',
       details: verified.issues.map((i) => i.type).join(', '),
     })
 

@@ -2,7 +2,7 @@ import type { RmaSettlementContract } from '@rma/contracts'
 import type { Hex } from '@rma/core'
 import type { RebateProof } from './createRebateProver.js'
 import { decodeRevert } from './decodeRevert.js'
-import { SettlementError } from './errors.js'
+import { EpochPendingError, NothingToClaimError, TransactionRevertedError } from './errors.js'
 
 export type ClaimRebatesParameters = {
   /** The settlement contract, connected to the signer that sends (anyone may send for a user). */
@@ -36,7 +36,7 @@ export async function claimRebates(
 ): Promise<ClaimRebatesReturnType> {
   const { contract, assetId, proof } = parameters
   if (!proof || proof.claims.length === 0)
-    throw new SettlementError('NOTHING_TO_CLAIM', 'There is no unclaimed rebate to claim.')
+    throw new NothingToClaimError({ shortMessage: 'There is no unclaimed rebate to claim.' })
   try {
     const tx = await contract.claimRebates(
       assetId,
@@ -53,10 +53,13 @@ export async function claimRebates(
   } catch (error) {
     const revert = decodeRevert(error)
     // A batch still in its challenge window: the claim can succeed later, unlike a refusal.
-    throw new SettlementError(
-      revert?.name === 'EpochPending' ? 'EPOCH_PENDING' : 'TX_REVERTED',
-      `claimRebates for ${proof.user} was refused${revert ? `: ${revert.reason}` : ''}.`,
-      { cause: error, revert },
-    )
+    const failure = {
+      shortMessage: `claimRebates for ${proof.user} was refused${revert ? `: ${revert.reason}` : ''}.`,
+      cause: error,
+      revert,
+    }
+    throw revert?.name === 'EpochPending'
+      ? new EpochPendingError(failure)
+      : new TransactionRevertedError(failure)
   }
 }

@@ -6,7 +6,7 @@ import {
   type PriceTableTree,
 } from '@rma/core'
 import { Contract, type ContractRunner, type Signer } from 'ethers'
-import { SettlementError } from './errors.js'
+import { InvalidSettlementOptionsError, SettlementError } from './errors.js'
 import { sendClaim } from './sendClaim.js'
 
 /**
@@ -55,18 +55,19 @@ export async function commitPriceTable(
 ): Promise<CommitPriceTableReturnType> {
   const { signer, contract, assetId, table, effectiveFrom, uri } = parameters
   if (!Number.isSafeInteger(effectiveFrom) || effectiveFrom < 0)
-    throw new SettlementError('INVALID_OPTIONS', '`effectiveFrom` must be unix seconds.')
+    throw new InvalidSettlementOptionsError({
+      shortMessage: '`effectiveFrom` must be unix seconds.',
+    })
   if (typeof uri !== 'string')
-    throw new SettlementError(
-      'INVALID_OPTIONS',
-      '`uri` must be a string (where the table is published).',
-    )
+    throw new InvalidSettlementOptionsError({
+      shortMessage: '`uri` must be a string (where the table is published).',
+    })
   let tree: PriceTableTree
   try {
     tree = createPriceTableTree(table, { at: effectiveFrom })
   } catch (error) {
     if (error instanceof BaseError)
-      throw new SettlementError('INVALID_OPTIONS', error.shortMessage, { cause: error })
+      throw new InvalidSettlementOptionsError({ shortMessage: error.shortMessage, cause: error })
     throw error
   }
   const settlement = priceTableContract(contract, signer)

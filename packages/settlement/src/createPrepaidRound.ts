@@ -13,7 +13,7 @@ import {
 import { type ContractTransactionReceipt, getAddress } from 'ethers'
 import type { EventEmitter } from 'eventemitter3'
 import type { SettlerEvents } from './createSettler.js'
-import { SettlementError } from './errors.js'
+import { InvalidBatchReceiptsError, SettlementError, TransactionRevertedError } from './errors.js'
 
 /**
  * Why a voucher was not settled: the contract's `VoucherSkipped` reasons, and
@@ -269,10 +269,9 @@ export function createPrepaidRound(ctx: PrepaidRoundContext) {
       throw await ctx.refused(error)
     }
     if (mined?.status !== 1)
-      throw new SettlementError(
-        'TX_REVERTED',
-        `settlePrepaid(${vouchers.length} vouchers) reverted.`,
-      )
+      throw new TransactionRevertedError({
+        shortMessage: `settlePrepaid(${vouchers.length} vouchers) reverted.`,
+      })
     let epoch = 0
     let debited = 0n
     let settledVouchers = 0
@@ -336,11 +335,11 @@ export function createPrepaidRound(ctx: PrepaidRoundContext) {
     } catch (error) {
       ctx.events.emit(
         'error',
-        new SettlementError(
-          'INVALID_RECEIPTS',
-          `${receipts.length} receipt(s) settled by a voucher could not be assigned to epoch ${epoch}.`,
-          { cause: error, details: 'Another settler on this store may have assigned them first.' },
-        ),
+        new InvalidBatchReceiptsError({
+          shortMessage: `${receipts.length} receipt(s) settled by a voucher could not be assigned to epoch ${epoch}.`,
+          cause: error,
+          details: 'Another settler on this store may have assigned them first.',
+        }),
       )
     }
   }

@@ -22,7 +22,14 @@ import {
 import { decodeRevert } from './decodeRevert.js'
 import { ensureAllowance } from './ensureAllowance.js'
 import { ensureDeposit } from './ensureDeposit.js'
-import { SettlementError } from './errors.js'
+import {
+  BatchChainMismatchError,
+  InvalidBatchReceiptsError,
+  InvalidSettlementOptionsError,
+  SettleRefusedError,
+  SettlementError,
+  TransactionRevertedError,
+} from './errors.js'
 import { createProofIndex, writeProofIndex } from './proofIndex.js'
 import { type AssetState, readAsset } from './readAsset.js'
 import { readRecordedBatch } from './readRecordedBatch.js'
@@ -164,20 +171,17 @@ export function createSettler(options: SettlerOptions) {
   const { store, signer, assetId } = options
   const mode = options.mode ?? 'postpaid'
   if (mode !== 'postpaid' && mode !== 'prepaid')
-    throw new SettlementError(
-      'INVALID_OPTIONS',
-      `mode must be 'postpaid' or 'prepaid', not ${String(mode)}.`,
-    )
+    throw new InvalidSettlementOptionsError({
+      shortMessage: `mode must be 'postpaid' or 'prepaid', not ${String(mode)}.`,
+    })
   const batchBaseUri = resolveBatchBaseUri(options)
   if (mode === 'postpaid' && !/^[a-z][a-z0-9+.-]*:/i.test(batchBaseUri))
-    throw new SettlementError(
-      'INVALID_OPTIONS',
-      'batchBaseUri or publicUrl is required: the public URL where batchDir is served.',
-      {
-        details:
-          "Batch URIs go on chain for auditors and users; a path on the settler's disk helps no one. Pass the provider's publicUrl (rmaRouter serves batchDir at /rma/batches with its `batches` option) or the URL of any static host holding batchDir.",
-      },
-    )
+    throw new InvalidSettlementOptionsError({
+      shortMessage:
+        'batchBaseUri or publicUrl is required: the public URL where batchDir is served.',
+      details:
+        "Batch URIs go on chain for auditors and users; a path on the settler's disk helps no one. Pass the provider's publicUrl (rmaRouter serves batchDir at /rma/batches with its `batches` option) or the URL of any static host holding batchDir.",
+    })
   const contract = getSettlementContract(options.contract, signer)
   const batchDir = options.batchDir ?? './.rma/batches'
   const baseUri = batchBaseUri.replace(/\/+$/, '')
@@ -185,10 +189,9 @@ export function createSettler(options: SettlerOptions) {
   const maxReceipts = options.maxReceipts ?? 100_000
   const depositBatches = options.depositBatches ?? 24
   if (!Number.isInteger(depositBatches) || depositBatches < 0)
-    throw new SettlementError(
-      'INVALID_OPTIONS',
-      `depositBatches must be a whole number of batches (0 pulls each batch), not ${depositBatches}.`,
-    )
+    throw new InvalidSettlementOptionsError({
+      shortMessage: `depositBatches must be a whole number of batches (0 pulls each batch), not ${depositBatches}.`,
+    })
   const retry = options.retry ?? {}
   const backoffBase = options.refusalBackoff?.baseMs ?? 30_000
   const backoffMax = options.refusalBackoff?.maxMs ?? 15 * 60_000
@@ -241,18 +244,16 @@ export function createSettler(options: SettlerOptions) {
           ? recorded
           : await store.getBatch(assetId, state.epoch + 1)
       if (!next)
-        throw new SettlementError(
-          'CHAIN_MISMATCH',
-          `The store has no batch of epoch ${state.epoch + 1}, the next one the chain expects.`,
-        )
+        throw new BatchChainMismatchError({
+          shortMessage: `The store has no batch of epoch ${state.epoch + 1}, the next one the chain expects.`,
+        })
       return resume(next, state)
     }
     if (recorded && recorded.status !== 'confirmed') return resume(recorded, state)
     if (recorded && recorded.epoch !== state.epoch)
-      throw new SettlementError(
-        'CHAIN_MISMATCH',
-        `The store's last batch is epoch ${recorded.epoch}, the chain's ${state.epoch}.`,
-      )
+      throw new BatchChainMismatchError({
+        shortMessage: `The store's last batch is epoch ${recorded.epoch}, the chain's ${state.epoch}.`,
+      })
     await releaseDue()
     const { receipts, trustedMeters } = await settleable()
     if (receipts.length === 0 || receipts.length < (settleOptions.minReceipts ?? 1))
@@ -273,11 +274,10 @@ export function createSettler(options: SettlerOptions) {
     if (built.issues.length > 0)
       events.emit(
         'error',
-        new SettlementError(
-          'INVALID_RECEIPTS',
-          `${built.issues.length} receipt chain issue(s); those chains stay unsettled.`,
-          { details: JSON.stringify(built.issues.map((i) => i.type)) },
-        ),
+        new InvalidBatchReceiptsError({
+          shortMessage: `${built.issues.length} receipt chain issue(s); those chains stay unsettled.`,
+          details: JSON.stringify(built.issues.map((i) => i.type)),
+        }),
       )
     // Content-addressed: a settler that loses the race below never replaces the winner's file.
     const { batchHash } = await writeBatchFile(batchDir, built.file)
@@ -303,7 +303,7 @@ export function createSettler(options: SettlerOptions) {
       events.emit('batch:lost', { epoch })
       const winner = await store.getBatch(assetId, epoch)
       if (!winner)
-        throw new SettlementError('CHAIN_MISMATCH', `The batch of epoch ${epoch} vanished.`)
+        throw new BatchChainMismatchError({ shortMessage: `The batch of epoch ${epoch} vanished.` })
       return resume(winner, await asset())
     }
     await writeProofIndex(batchDir, createProofIndex(built.file, batchHash))
@@ -341,7 +341,10 @@ export function createSettler(options: SettlerOptions) {
         'error',
         error instanceof SettlementError
           ? error
-          : new SettlementError('TX_REVERTED', 'Releasing due batches failed.', { cause: error }),
+          : new TransactionRevertedError({
+              shortMessage: 'Releasing due batches failed.',
+              cause: error,
+            }),
       )
     }
   }
@@ -355,17 +358,15 @@ export function createSettler(options: SettlerOptions) {
         settled.receiptsRoot !== record.receiptsRoot.toLowerCase() ||
         settled.rebateRoot !== record.rebateRoot.toLowerCase()
       )
-        throw new SettlementError(
-          'CHAIN_MISMATCH',
-          `Epoch ${record.epoch} on chain is not the recorded batch.`,
-        )
+        throw new BatchChainMismatchError({
+          shortMessage: `Epoch ${record.epoch} on chain is not the recorded batch.`,
+        })
       return confirm(record, settled.txHash, true, unpaid)
     }
     if (state.epoch !== record.epoch - 1)
-      throw new SettlementError(
-        'CHAIN_MISMATCH',
-        `Recorded epoch ${record.epoch} does not follow the chain's ${state.epoch}.`,
-      )
+      throw new BatchChainMismatchError({
+        shortMessage: `Recorded epoch ${record.epoch} does not follow the chain's ${state.epoch}.`,
+      })
     const file = await readRecordedBatch(record, { batchDir, domain: await getDomain() })
     // The crash (or the race) may have come between recording the batch and assigning its
     // receipts, or before its proof index was written; both are idempotent.
@@ -446,20 +447,15 @@ export function createSettler(options: SettlerOptions) {
     if (error instanceof SettlementError) return error
     const revert = decodeRevert(error, { [await signer.getAddress()]: 'the settler' })
     if (!revert)
-      return new SettlementError('TX_REVERTED', `${label} failed.`, {
-        cause: error,
-      })
+      return new TransactionRevertedError({ shortMessage: `${label} failed.`, cause: error })
     const count = (refusal?.count ?? 0) + 1
     const wait = Math.min(backoffBase * 2 ** (count - 1), backoffMax)
-    const refusedError = new SettlementError(
-      'SETTLE_REFUSED',
-      `${label} was refused: ${revert.reason}.`,
-      {
-        details: `${revert.name}; retried after ${Math.round(wait / 1000)} s, without sending until the chain would accept it.`,
-        revert,
-        cause: error,
-      },
-    )
+    const refusedError = new SettleRefusedError({
+      shortMessage: `${label} was refused: ${revert.reason}.`,
+      details: `${revert.name}; retried after ${Math.round(wait / 1000)} s, without sending until the chain would accept it.`,
+      revert,
+      cause: error,
+    })
     refusal = { until: Date.now() + wait, count, error: refusedError }
     return refusedError
   }
@@ -482,13 +478,16 @@ export function createSettler(options: SettlerOptions) {
     const mined = await call(() => tx.wait(confirmations)).catch(async (error: unknown) => {
       const now = await asset()
       if (now.epoch >= record.epoch) return null
-      throw new SettlementError('TX_REVERTED', `settle(epoch ${record.epoch}) reverted.`, {
+      throw new TransactionRevertedError({
+        shortMessage: `settle(epoch ${record.epoch}) reverted.`,
         cause: error,
       })
     })
     if (mined === null) return resume(submitted, await asset())
     if (mined?.status !== 1)
-      throw new SettlementError('TX_REVERTED', `settle(epoch ${record.epoch}) reverted.`)
+      throw new TransactionRevertedError({
+        shortMessage: `settle(epoch ${record.epoch}) reverted.`,
+      })
     return confirm(submitted, tx.hash as Hex, recovered, paid, mined.gasUsed)
   }
 
@@ -585,11 +584,10 @@ export function createSettler(options: SettlerOptions) {
         if (skipped > 0)
           events.emit(
             'error',
-            new SettlementError(
-              'INVALID_RECEIPTS',
-              `${skipped} unsettled receipt(s) of meters the contract does not trust are left out.`,
-              { details: meters.filter((m) => !trust.get(m)).join(', ') },
-            ),
+            new InvalidBatchReceiptsError({
+              shortMessage: `${skipped} unsettled receipt(s) of meters the contract does not trust are left out.`,
+              details: meters.filter((m) => !trust.get(m)).join(', '),
+            }),
           )
         leftOut = skipped
         return {

@@ -58,7 +58,25 @@ export {
   type EnsureDepositReturnType,
   ensureDeposit,
 } from './ensureDeposit.js'
-export { type DecodedRevert, SettlementError, type SettlementErrorCode } from './errors.js'
+export {
+  type DecodedRevert,
+  BatchChainMismatchError,
+  BatchFileError,
+  EpochPendingError,
+  InvalidBatchReceiptsError,
+  InvalidSettlementOptionsError,
+  NothingToClaimError,
+  ProofIndexError,
+  RpcUnavailableError,
+  SettleRefusedError,
+  SettlementError,
+  TransactionDroppedError,
+  TransactionRevertedError,
+  UnknownAssetError,
+  type SettlementErrorCode,
+  type SettlementErrorParameters,
+} from './errors.js'
+export type { SettlementErrorType } from './SettlementErrorType.js'
 export {
   createProofIndex,
   type ProofIndex,

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Hex } from '@rma/core'
 import { type BatchFile, epochRebateTree, writeAtomically } from './batchFile.js'
-import { SettlementError } from './errors.js'
+import { ProofIndexError, SettlementError } from './errors.js'
 
 /**
  * Every rebate proof of one epoch, computed once when the batch is built, so serving a proof
@@ -80,20 +80,19 @@ export async function readProofIndex(
   try {
     index = JSON.parse(await readFile(path, 'utf8')) as ProofIndex
   } catch (cause) {
-    throw new SettlementError(
-      'PROOF_INDEX',
-      `The proof index of epoch ${expected.epoch} cannot be read.`,
-      { details: path, cause },
-    )
+    throw new ProofIndexError({
+      shortMessage: `The proof index of epoch ${expected.epoch} cannot be read.`,
+      details: path,
+      cause,
+    })
   }
   if (
     index.version !== 1 ||
     index.epoch !== expected.epoch ||
     (expected.rebateRoot && index.rebateRoot !== expected.rebateRoot.toLowerCase())
   )
-    throw new SettlementError(
-      'PROOF_INDEX',
-      `The proof index at ${path} is not the one of epoch ${expected.epoch}.`,
-    )
+    throw new ProofIndexError({
+      shortMessage: `The proof index at ${path} is not the one of epoch ${expected.epoch}.`,
+    })
   return index
 }

@@ -1,6 +1,6 @@
 import type { RmaSettlementContract } from '@rma/contracts'
 import type { Address, Hex, RevenueShares } from '@rma/core'
-import { SettlementError } from './errors.js'
+import { SettlementError, UnknownAssetError } from './errors.js'
 
 /** What the settlement client needs to know of an asset, read from the contract. */
 export type AssetState = {
@@ -31,7 +31,7 @@ export async function readAsset(
   ])
   const issuer = String(v.issuer) as Address
   if (/^0x0{40}$/.test(issuer))
-    throw new SettlementError('UNKNOWN_ASSET', `Asset ${assetId} is not registered.`)
+    throw new UnknownAssetError({ shortMessage: `Asset ${assetId} is not registered.` })
   return {
     token: String(v.token) as Address,
     settler: String(v.settler) as Address,

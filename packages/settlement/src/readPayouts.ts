@@ -1,6 +1,6 @@
 import type { RmaSettlementContract } from '@rma/contracts'
 import { type Address, type Hex, splitRevenue } from '@rma/core'
-import { SettlementError } from './errors.js'
+import { UnknownAssetError } from './errors.js'
 import { readPendingBatches } from './readPendingBatches.js'
 
 /** One role's figures in base units: funded by settlements, paid out, and owed. */
@@ -94,7 +94,7 @@ export async function readPayouts(
 ): Promise<Payouts> {
   const v = await contract.getAsset(assetId)
   if (/^0x0{40}$/.test(String(v.issuer)))
-    throw new SettlementError('UNKNOWN_ASSET', `Asset ${assetId} is not registered.`)
+    throw new UnknownAssetError({ shortMessage: `Asset ${assetId} is not registered.` })
   const role = (funded: bigint, claimed: bigint): RolePayout => ({
     funded,
     claimed,

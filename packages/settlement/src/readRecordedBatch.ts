@@ -7,7 +7,7 @@ import {
   readBatchFile,
   writeAtomically,
 } from './batchFile.js'
-import { SettlementError } from './errors.js'
+import { BatchFileError } from './errors.js'
 
 /**
  * The batch file of a recorded batch, checked against the record (hash and roots). Read from
@@ -34,15 +34,15 @@ export async function readRecordedBatch(
   )
   if (local || !/^https?:\/\//i.test(record.batchUri)) return readBatchFile(path, expected)
   const response = await (options.fetch ?? fetch)(record.batchUri).catch((cause: unknown) => {
-    throw new SettlementError('BATCH_FILE', `Batch file ${record.batchUri} cannot be fetched.`, {
+    throw new BatchFileError({
+      shortMessage: `Batch file ${record.batchUri} cannot be fetched.`,
       cause,
     })
   })
   if (!response.ok)
-    throw new SettlementError(
-      'BATCH_FILE',
-      `Batch file ${record.batchUri} answered HTTP ${response.status}.`,
-    )
+    throw new BatchFileError({
+      shortMessage: `Batch file ${record.batchUri} answered HTTP ${response.status}.`,
+    })
   const bytes = new Uint8Array(await response.arrayBuffer())
   const file = parseBatchFile(bytes, record.batchUri, expected)
   await writeAtomically(path, Buffer.from(bytes))

@@ -1,7 +1,7 @@
 import type { RmaSettlementContract } from '@rma/contracts'
 import type { Hex } from '@rma/core'
 import { decodeRevert } from './decodeRevert.js'
-import { SettlementError } from './errors.js'
+import { SettlementError, TransactionRevertedError } from './errors.js'
 import { readPendingBatches } from './readPendingBatches.js'
 
 export type ReleaseDueBatchesParameters = {
@@ -54,10 +54,10 @@ export async function releaseDueBatches(
     }
   } catch (error) {
     const revert = decodeRevert(error)
-    throw new SettlementError(
-      'TX_REVERTED',
-      `release(epoch ${last}) was refused${revert ? `: ${revert.reason}` : ''}.`,
-      { cause: error, revert },
-    )
+    throw new TransactionRevertedError({
+      shortMessage: `release(epoch ${last}) was refused${revert ? `: ${revert.reason}` : ''}.`,
+      cause: error,
+      revert,
+    })
   }
 }

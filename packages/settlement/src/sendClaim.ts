@@ -1,7 +1,7 @@
 import type { Hex } from '@rma/core'
 import type { ContractTransactionResponse } from 'ethers'
 import { decodeRevert } from './decodeRevert.js'
-import { SettlementError } from './errors.js'
+import { SettlementError, TransactionRevertedError } from './errors.js'
 
 /**
  * Sends one claim transaction (`claimRewards`, `claimIssuer`, `claimProtocol`) and waits for
@@ -21,13 +21,10 @@ export async function sendClaim(
     return { txHash: tx.hash as Hex, gasUsed: receipt?.gasUsed ?? 0n }
   } catch (error) {
     const revert = decodeRevert(error)
-    throw new SettlementError(
-      'TX_REVERTED',
-      `${what} was refused${revert ? `: ${revert.reason}` : ''}.`,
-      {
-        cause: error,
-        revert,
-      },
-    )
+    throw new TransactionRevertedError({
+      shortMessage: `${what} was refused${revert ? `: ${revert.reason}` : ''}.`,
+      cause: error,
+      revert,
+    })
   }
 }

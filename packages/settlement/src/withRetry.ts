@@ -1,4 +1,4 @@
-import { SettlementError } from './errors.js'
+import { RpcUnavailableError, SettlementError } from './errors.js'
 
 export type RetryOptions = {
   /** Attempts in all, the first included (default 5). */
@@ -25,11 +25,10 @@ export async function withRetry<T>(step: () => Promise<T>, options: RetryOptions
     } catch (error) {
       if (!isTransient(error)) throw error
       if (attempt >= attempts)
-        throw new SettlementError(
-          'RPC_UNAVAILABLE',
-          `The chain did not answer after ${attempts} attempts.`,
-          { cause: error },
-        )
+        throw new RpcUnavailableError({
+          shortMessage: `The chain did not answer after ${attempts} attempts.`,
+          cause: error,
+        })
       await new Promise((resolve) => setTimeout(resolve, base * 2 ** (attempt - 1)))
     }
   }
