@@ -1,4 +1,11 @@
-import { AuditError } from './errors.js'
+import {
+  AuditAbortedError,
+  AuditError,
+  InvalidAuditOptionsError,
+  RpcFailedError,
+  RpcTimeoutError,
+  RpcUnreachableError,
+} from './errors.js'
 
 /** A minimal JSON-RPC client: one POST per request, each bounded by a timeout. */
 export type RpcClient = {
@@ -28,10 +35,9 @@ export function createRpcClient(parameters: CreateRpcClientParameters): RpcClien
   const { url, timeoutMs = 15_000, signal } = parameters
   const doFetch = parameters.fetch ?? fetch
   if (!/^https?:\/\/[^\s]+$/i.test(url))
-    throw new AuditError(
-      'INVALID_OPTIONS',
-      `The RPC URL "${url}" is not an http(s) URL: pass the node's JSON-RPC endpoint, e.g. --rpc http://127.0.0.1:8545.`,
-    )
+    throw new InvalidAuditOptionsError({
+      shortMessage: `The RPC URL "${url}" is not an http(s) URL: pass the node's JSON-RPC endpoint, e.g. --rpc http://127.0.0.1:8545.`,
+    })
   let id = 0
   return {
     url,
@@ -49,53 +55,47 @@ export function createRpcClient(parameters: CreateRpcClientParameters): RpcClien
         })
         if (!response.ok) {
           await response.body?.cancel().catch(() => {})
-          throw new AuditError(
-            'RPC_ERROR',
-            `The RPC at ${url} answered HTTP ${response.status} to ${method}: check --rpc points at a JSON-RPC endpoint.`,
-          )
+          throw new RpcFailedError({
+            shortMessage: `The RPC at ${url} answered HTTP ${response.status} to ${method}: check --rpc points at a JSON-RPC endpoint.`,
+          })
         }
         body = (await response.json()) as typeof body
       } catch (error) {
         if (error instanceof AuditError) throw error
         if (signal?.aborted) throw aborted(signal)
         if (timeout.aborted)
-          throw new AuditError(
-            'RPC_TIMEOUT',
-            `The RPC at ${url} did not answer ${method} within ${timeoutMs / 1000} s: check --rpc and that the node is up.`,
-            { cause: error },
-          )
+          throw new RpcTimeoutError({
+            shortMessage: `The RPC at ${url} did not answer ${method} within ${timeoutMs / 1000} s: check --rpc and that the node is up.`,
+            cause: error,
+          })
         if (error instanceof SyntaxError)
-          throw new AuditError(
-            'RPC_ERROR',
-            `The RPC at ${url} did not answer JSON: check --rpc points at a JSON-RPC endpoint.`,
-            { cause: error },
-          )
-        throw new AuditError(
-          'RPC_UNREACHABLE',
-          `The RPC at ${url} cannot be reached (${causeOf(error)}): start the node or fix --rpc.`,
-          { cause: error },
-        )
+          throw new RpcFailedError({
+            shortMessage: `The RPC at ${url} did not answer JSON: check --rpc points at a JSON-RPC endpoint.`,
+            cause: error,
+          })
+        throw new RpcUnreachableError({
+          shortMessage: `The RPC at ${url} cannot be reached (${causeOf(error)}): start the node or fix --rpc.`,
+          cause: error,
+        })
       }
       if (body?.error)
         throw Object.assign(
-          new AuditError(
-            'RPC_ERROR',
-            `The RPC at ${url} refused ${method}: ${body.error.message ?? 'unknown error'}.`,
-          ),
+          new RpcFailedError({
+            shortMessage: `The RPC at ${url} refused ${method}: ${body.error.message ?? 'unknown error'}.`,
+          }),
           { data: body.error.data },
         )
       if (!body || !('result' in body))
-        throw new AuditError(
-          'RPC_ERROR',
-          `The RPC at ${url} gave no result for ${method}: check --rpc points at a JSON-RPC endpoint.`,
-        )
+        throw new RpcFailedError({
+          shortMessage: `The RPC at ${url} gave no result for ${method}: check --rpc points at a JSON-RPC endpoint.`,
+        })
       return body.result as T
     },
   }
 }
 
 function aborted(signal: AbortSignal): AuditError {
-  return new AuditError('ABORTED', 'The audit was aborted.', { cause: signal.reason })
+  return new AuditAbortedError({ shortMessage: 'The audit was aborted.', cause: signal.reason })
 }
 
 function causeOf(error: unknown): string {

@@ -19,7 +19,16 @@ import { checkLedger } from './checkLedger.js'
 import { checkPrepaid } from './checkPrepaid.js'
 import { createMeterHistory, type MeterHistory } from './createMeterHistory.js'
 import { derivePrepaidUsers } from './derivePrepaidUsers.js'
-import { AuditError } from './errors.js'
+import {
+  AuditAbortedError,
+  AuditError,
+  BatchHashMismatchError,
+  BatchTimeoutError,
+  BatchTooLargeError,
+  BatchUnavailableError,
+  InvalidAuditOptionsError,
+  InvalidBatchError,
+} from './errors.js'
 import {
   defaultBatchTimeoutMs,
   defaultMaxBatchBytes,
@@ -93,10 +102,9 @@ export async function deriveAudit(parameters: AuditAssetParameters): Promise<Der
   const settledLogs = new Map<number, AssetEvent>()
   for (const e of events) if (e.name === 'Settled') settledLogs.set(Number(e.args.epoch), e)
   if (status.epochs.length !== status.asset.epoch)
-    throw new AuditError(
-      'INVALID_OPTIONS',
-      `Only ${status.epochs.length} of ${status.asset.epoch} settlements were found from block ${parameters.fromBlock ?? 0}: lower the first block read (fromBlock) to the contract's deployment.`,
-    )
+    throw new InvalidAuditOptionsError({
+      shortMessage: `Only ${status.epochs.length} of ${status.asset.epoch} settlements were found from block ${parameters.fromBlock ?? 0}: lower the first block read (fromBlock) to the contract's deployment.`,
+    })
 
   const prepaidUsers = derivePrepaidUsers(prepaidBatches, BigInt(status.asset.shares.usersBps))
   const fetchOne = boundedFetch(parameters)
@@ -217,11 +225,10 @@ function boundedFetch(parameters: AuditAssetParameters) {
         () =>
           reject(
             parameters.signal?.aborted
-              ? new AuditError('ABORTED', 'The audit was aborted.')
-              : new AuditError(
-                  'BATCH_TIMEOUT',
-                  `Batch file ${uri} did not arrive within ${timeoutMs / 1000} s: check its host, or raise the timeout.`,
-                ),
+              ? new AuditAbortedError({ shortMessage: 'The audit was aborted.' })
+              : new BatchTimeoutError({
+                  shortMessage: `Batch file ${uri} did not arrive within ${timeoutMs / 1000} s: check its host, or raise the timeout.`,
+                }),
           ),
         { once: true },
       ),
@@ -229,18 +236,16 @@ function boundedFetch(parameters: AuditAssetParameters) {
     const bytes = await Promise.race([custom(uri, { signal, maxBytes }), timedOut]).catch(
       (error: unknown) => {
         if (error instanceof AuditError) throw error
-        throw new AuditError(
-          'BATCH_UNAVAILABLE',
-          `Batch file ${uri} cannot be fetched (${(error as Error)?.message ?? String(error)}): check the fetchBatch given and the file's host.`,
-          { cause: error },
-        )
+        throw new BatchUnavailableError({
+          shortMessage: `Batch file ${uri} cannot be fetched (${(error as Error)?.message ?? String(error)}): check the fetchBatch given and the file's host.`,
+          cause: error,
+        })
       },
     )
     if (bytes.byteLength > maxBytes)
-      throw new AuditError(
-        'BATCH_TOO_LARGE',
-        `Batch file ${uri} is larger than ${maxBytes} bytes: raise the size limit if the batch is genuinely that big.`,
-      )
+      throw new BatchTooLargeError({
+        shortMessage: `Batch file ${uri} is larger than ${maxBytes} bytes: raise the size limit if the batch is genuinely that big.`,
+      })
     return bytes
   }
 }
@@ -262,10 +267,9 @@ async function loadBatch(
     } catch {
       readable = false
     }
-    throw new AuditError(
-      'BATCH_HASH_MISMATCH',
-      `Batch file of epoch ${epoch.epoch} at ${epoch.batchUri} hashes to ${hash}, not the ${epoch.batchHash} committed on chain${readable ? '' : ' (and is not whole JSON: truncated or corrupted)'}: the file was changed after settlement.`,
-    )
+    throw new BatchHashMismatchError({
+      shortMessage: `Batch file of epoch ${epoch.epoch} at ${epoch.batchUri} hashes to ${hash}, not the ${epoch.batchHash} committed on chain${readable ? '' : ' (and is not whole JSON: truncated or corrupted)'}: the file was changed after settlement.`,
+    })
   }
   const batch = parseBatch(bytes, { uri, domain })
   const mismatch =
@@ -279,10 +283,9 @@ async function loadBatch(
             ? `chain ${batch.chainId}`
             : null
   if (mismatch)
-    throw new AuditError(
-      'BATCH_INVALID',
-      `Batch file of epoch ${epoch.epoch} at ${epoch.batchUri} is the file of ${mismatch}: the settler committed another batch's file.`,
-    )
+    throw new InvalidBatchError({
+      shortMessage: `Batch file of epoch ${epoch.epoch} at ${epoch.batchUri} is the file of ${mismatch}: the settler committed another batch's file.`,
+    })
   return batch
 }
 

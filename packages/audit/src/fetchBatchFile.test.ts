@@ -79,7 +79,7 @@ test('fetches http(s) (following redirects) and file URIs', async () => {
 
 test('a missing file: HTTP 404 and no such file', async () => {
   await expect(fetchBatchFile(`${base}/gone.json`)).rejects.toMatchObject({
-    name: 'AuditError',
+    name: 'BatchMissingError',
     code: 'BATCH_MISSING',
     shortMessage: `Batch file ${base}/gone.json is missing (HTTP 404): the settler must publish it at the URI it committed on chain.`,
   })

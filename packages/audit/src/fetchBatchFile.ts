@@ -1,6 +1,15 @@
 import { open } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { AuditError } from './errors.js'
+import {
+  AuditAbortedError,
+  AuditError,
+  BatchMissingError,
+  BatchTimeoutError,
+  BatchTooLargeError,
+  BatchTruncatedError,
+  BatchUnavailableError,
+  UnsupportedUriError,
+} from './errors.js'
 
 /** Fetches a batch file's bytes; `auditAsset` and the explorer take one to reach other schemes. */
 export type FetchBatch = (
@@ -46,23 +55,20 @@ export async function fetchBatchFile(
   } catch (error) {
     if (error instanceof AuditError) throw error
     if (options.signal?.aborted)
-      throw new AuditError('ABORTED', 'The audit was aborted.', { cause: error })
+      throw new AuditAbortedError({ shortMessage: 'The audit was aborted.', cause: error })
     if (timeout.aborted)
-      throw new AuditError(
-        'BATCH_TIMEOUT',
-        `Batch file ${uri} did not arrive within ${timeoutMs / 1000} s: check its host, or raise the timeout.`,
-        { cause: error },
-      )
-    throw new AuditError(
-      'BATCH_UNAVAILABLE',
-      `Batch file ${uri} cannot be fetched (${causeOf(error)}): check that its host is up and reachable.`,
-      { cause: error },
-    )
+      throw new BatchTimeoutError({
+        shortMessage: `Batch file ${uri} did not arrive within ${timeoutMs / 1000} s: check its host, or raise the timeout.`,
+        cause: error,
+      })
+    throw new BatchUnavailableError({
+      shortMessage: `Batch file ${uri} cannot be fetched (${causeOf(error)}): check that its host is up and reachable.`,
+      cause: error,
+    })
   }
-  throw new AuditError(
-    'UNSUPPORTED_URI',
-    `Batch file ${uri} has a URI scheme (${scheme ?? 'none'}) the audit cannot fetch: publish batch files over https:// (or pass fetchBatch for this scheme).`,
-  )
+  throw new UnsupportedUriError({
+    shortMessage: `Batch file ${uri} has a URI scheme (${scheme ?? 'none'}) the audit cannot fetch: publish batch files over https:// (or pass fetchBatch for this scheme).`,
+  })
 }
 
 async function fetchHttp(
@@ -75,14 +81,12 @@ async function fetchHttp(
   if (!response.ok) {
     await response.body?.cancel().catch(() => {})
     if (response.status === 404 || response.status === 410)
-      throw new AuditError(
-        'BATCH_MISSING',
-        `Batch file ${uri} is missing (HTTP ${response.status}): the settler must publish it at the URI it committed on chain.`,
-      )
-    throw new AuditError(
-      'BATCH_UNAVAILABLE',
-      `Batch file ${uri} answered HTTP ${response.status}: check its host, then audit again.`,
-    )
+      throw new BatchMissingError({
+        shortMessage: `Batch file ${uri} is missing (HTTP ${response.status}): the settler must publish it at the URI it committed on chain.`,
+      })
+    throw new BatchUnavailableError({
+      shortMessage: `Batch file ${uri} answered HTTP ${response.status}: check its host, then audit again.`,
+    })
   }
   const announced = Number(response.headers.get('content-length') ?? Number.NaN)
   if (announced > maxBytes) {
@@ -99,11 +103,10 @@ async function fetchHttp(
         chunk = await reader.read()
       } catch (error) {
         if (!signal.aborted && Number.isFinite(announced) && size < announced)
-          throw new AuditError(
-            'BATCH_TRUNCATED',
-            `Batch file ${uri} stopped after ${size} of ${announced} bytes: its host cut the transfer; audit again or fix the host.`,
-            { cause: error },
-          )
+          throw new BatchTruncatedError({
+            shortMessage: `Batch file ${uri} stopped after ${size} of ${announced} bytes: its host cut the transfer; audit again or fix the host.`,
+            cause: error,
+          })
         throw error
       }
       if (chunk.done) break
@@ -116,10 +119,9 @@ async function fetchHttp(
     }
   }
   if (Number.isFinite(announced) && size < announced)
-    throw new AuditError(
-      'BATCH_TRUNCATED',
-      `Batch file ${uri} stopped after ${size} of ${announced} bytes: its host cut the transfer; audit again or fix the host.`,
-    )
+    throw new BatchTruncatedError({
+      shortMessage: `Batch file ${uri} stopped after ${size} of ${announced} bytes: its host cut the transfer; audit again or fix the host.`,
+    })
   return concat(chunks, size)
 }
 
@@ -128,31 +130,28 @@ async function readLocal(uri: string, maxBytes: number, signal: AbortSignal): Pr
   try {
     path = fileURLToPath(uri)
   } catch (cause) {
-    throw new AuditError(
-      'UNSUPPORTED_URI',
-      `Batch file ${uri} is not a local file URL: use file:///absolute/path or https://.`,
-      { cause },
-    )
+    throw new UnsupportedUriError({
+      shortMessage: `Batch file ${uri} is not a local file URL: use file:///absolute/path or https://.`,
+      cause,
+    })
   }
   let handle: Awaited<ReturnType<typeof open>>
   try {
     handle = await open(path, 'r')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new AuditError(
-        'BATCH_MISSING',
-        `Batch file ${uri} is missing (no such file): the settler must keep it at the URI it committed on chain.`,
-        { cause: error },
-      )
+      throw new BatchMissingError({
+        shortMessage: `Batch file ${uri} is missing (no such file): the settler must keep it at the URI it committed on chain.`,
+        cause: error,
+      })
     throw error
   }
   try {
     const stat = await handle.stat()
     if (!stat.isFile())
-      throw new AuditError(
-        'BATCH_MISSING',
-        `Batch file ${uri} is not a regular file: the URI must name the batch file itself.`,
-      )
+      throw new BatchMissingError({
+        shortMessage: `Batch file ${uri} is not a regular file: the URI must name the batch file itself.`,
+      })
     if (stat.size > maxBytes) throw tooLarge(uri, maxBytes)
     const bytes = await handle.readFile({ signal })
     if (bytes.byteLength > maxBytes) throw tooLarge(uri, maxBytes)
@@ -163,10 +162,9 @@ async function readLocal(uri: string, maxBytes: number, signal: AbortSignal): Pr
 }
 
 function tooLarge(uri: string, maxBytes: number): AuditError {
-  return new AuditError(
-    'BATCH_TOO_LARGE',
-    `Batch file ${uri} is larger than ${maxBytes} bytes: raise the size limit if the batch is genuinely that big.`,
-  )
+  return new BatchTooLargeError({
+    shortMessage: `Batch file ${uri} is larger than ${maxBytes} bytes: raise the size limit if the batch is genuinely that big.`,
+  })
 }
 
 function concat(chunks: Uint8Array[], size: number): Uint8Array {

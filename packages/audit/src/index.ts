@@ -18,7 +18,29 @@ export {
   type CreateExplorerHandlerOptions,
   createExplorerHandler,
 } from './createExplorerHandler.js'
-export { AuditError, type AuditErrorCode } from './errors.js'
+export {
+  AuditAbortedError,
+  AuditError,
+  type AuditErrorCode,
+  BatchHashMismatchError,
+  BatchMissingError,
+  BatchTimeoutError,
+  BatchTooLargeError,
+  BatchTruncatedError,
+  BatchUnavailableError,
+  InvalidAuditOptionsError,
+  InvalidBatchError,
+  InvalidLedgerError,
+  NoContractError,
+  NotSettlementContractError,
+  RpcFailedError,
+  RpcTimeoutError,
+  RpcUnreachableError,
+  UnregisteredAssetError,
+  UnsupportedUriError,
+  WrongChainError,
+} from './errors.js'
+export type { AuditErrorType } from './AuditErrorType.js'
 export { type FetchBatch, type FetchBatchFileOptions, fetchBatchFile } from './fetchBatchFile.js'
 export type { ChainParameters } from './openSettlement.js'
 export type { AuditLedger } from './parseLedger.js'

@@ -2,7 +2,15 @@ import { rmaSettlementAbi } from '@rma/contracts'
 import type { Address, Hex } from '@rma/core'
 import { Interface, type LogDescription, type Result } from 'ethers'
 import { createRpcClient, type RpcClient } from './createRpcClient.js'
-import { AuditError } from './errors.js'
+import {
+  AuditError,
+  InvalidAuditOptionsError,
+  NoContractError,
+  NotSettlementContractError,
+  RpcFailedError,
+  UnregisteredAssetError,
+  WrongChainError,
+} from './errors.js'
 
 /** Where to read one asset: the options every reader of `@rma/audit` takes. */
 export type ChainParameters = {
@@ -87,33 +95,29 @@ const assetEvents = [
 export async function openSettlement(parameters: ChainParameters): Promise<SettlementReader> {
   const { rpcUrl, signal } = parameters
   if (!/^0x[0-9a-fA-F]{40}$/.test(parameters.contract ?? ''))
-    throw new AuditError(
-      'INVALID_OPTIONS',
-      `The contract "${parameters.contract}" is not an address: pass the RMASettlement address (0x and 40 hex digits).`,
-    )
+    throw new InvalidAuditOptionsError({
+      shortMessage: `The contract "${parameters.contract}" is not an address: pass the RMASettlement address (0x and 40 hex digits).`,
+    })
   if (!/^0x[0-9a-fA-F]{64}$/.test(parameters.assetId ?? ''))
-    throw new AuditError(
-      'INVALID_OPTIONS',
-      `The asset id "${parameters.assetId}" is not a bytes32: pass the asset's id (0x and 64 hex digits).`,
-    )
+    throw new InvalidAuditOptionsError({
+      shortMessage: `The asset id "${parameters.assetId}" is not a bytes32: pass the asset's id (0x and 64 hex digits).`,
+    })
   const contract = parameters.contract.toLowerCase() as Address
   const assetId = parameters.assetId.toLowerCase() as Hex
   const rpc = createRpcClient({ url: rpcUrl, timeoutMs: parameters.rpcTimeoutMs, signal })
 
   const chainId = Number(BigInt(await rpc.request<string>('eth_chainId', [])))
   if (parameters.chainId !== undefined && BigInt(parameters.chainId) !== BigInt(chainId))
-    throw new AuditError(
-      'WRONG_CHAIN',
-      `The RPC at ${rpcUrl} serves chain ${chainId}, not chain ${parameters.chainId}: point --rpc at a node of chain ${parameters.chainId} or fix the chain id.`,
-    )
+    throw new WrongChainError({
+      shortMessage: `The RPC at ${rpcUrl} serves chain ${chainId}, not chain ${parameters.chainId}: point --rpc at a node of chain ${parameters.chainId} or fix the chain id.`,
+    })
   const blockTag = await rpc.request<string>('eth_blockNumber', [])
   const block = Number(BigInt(blockTag))
   const code = await rpc.request<string>('eth_getCode', [contract, blockTag])
   if (!code || code === '0x')
-    throw new AuditError(
-      'NO_CONTRACT',
-      `No contract is deployed at ${contract} on chain ${chainId}: check the contract address and that --rpc is the chain it was deployed on.`,
-    )
+    throw new NoContractError({
+      shortMessage: `No contract is deployed at ${contract} on chain ${chainId}: check the contract address and that --rpc is the chain it was deployed on.`,
+    })
 
   const view = async (name: string, args: readonly unknown[]): Promise<Result> => {
     const data = abi.encodeFunctionData(name, args)
@@ -126,17 +130,15 @@ export async function openSettlement(parameters: ChainParameters): Promise<Settl
     asset = (await view('getAsset', [assetId]))[0] as Result
   } catch (error) {
     if (error instanceof AuditError && error.code !== 'RPC_ERROR') throw error
-    throw new AuditError(
-      'NOT_SETTLEMENT',
-      `The contract at ${contract} does not answer getAsset as RMASettlement does: check the contract address.`,
-      { cause: error },
-    )
+    throw new NotSettlementContractError({
+      shortMessage: `The contract at ${contract} does not answer getAsset as RMASettlement does: check the contract address.`,
+      cause: error,
+    })
   }
   if (/^0x0{40}$/i.test(String(asset.issuer)))
-    throw new AuditError(
-      'UNKNOWN_ASSET',
-      `Asset ${assetId} is not registered on ${contract}: check the asset id, or register it first (rma asset register).`,
-    )
+    throw new UnregisteredAssetError({
+      shortMessage: `Asset ${assetId} is not registered on ${contract}: check the asset id, or register it first (rma asset register).`,
+    })
 
   const timestamps = new Map<number, Promise<number>>()
   return {
@@ -171,10 +173,9 @@ export async function openSettlement(parameters: ChainParameters): Promise<Settl
         ]),
       ])
       if (!tx || !receipt)
-        throw new AuditError(
-          'RPC_ERROR',
-          `The RPC at ${rpcUrl} does not return transaction ${hash} (a prepaid settlement): use a node that serves old transactions and receipts (an archive or full node).`,
-        )
+        throw new RpcFailedError({
+          shortMessage: `The RPC at ${rpcUrl} does not return transaction ${hash} (a prepaid settlement): use a node that serves old transactions and receipts (an archive or full node).`,
+        })
       const logs = receipt.logs
         .filter((log) => log.address.toLowerCase() === contract)
         .map(decodeLog)

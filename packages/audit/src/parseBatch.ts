@@ -6,7 +6,7 @@ import {
   type RmaDomain,
   type SignedUsageReceipt,
 } from '@rma/core'
-import { AuditError } from './errors.js'
+import { AuditError, InvalidBatchError } from './errors.js'
 
 /** One receipt of a batch file, decoded, with the hash the audit computed itself. */
 export type BatchReceipt = {
@@ -42,11 +42,10 @@ export function parseBatch(
   context: { uri: string; domain: RmaDomain },
 ): BatchContents {
   const invalid = (why: string, cause?: unknown) =>
-    new AuditError(
-      'BATCH_INVALID',
-      `Batch file ${context.uri} is not a valid batch file (${why}): the settler committed a file auditors cannot read.`,
-      { cause },
-    )
+    new InvalidBatchError({
+      shortMessage: `Batch file ${context.uri} is not a valid batch file (${why}): the settler committed a file auditors cannot read.`,
+      cause,
+    })
   let file: unknown
   try {
     file = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))

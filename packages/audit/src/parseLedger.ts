@@ -6,7 +6,7 @@ import {
   type SignedUsageReceipt,
   verifyReceipt,
 } from '@rma/core'
-import { AuditError } from './errors.js'
+import { AuditError, InvalidLedgerError } from './errors.js'
 
 /**
  * A user's exported receipts: `client.rma.ledger.exportJSON()` of `@rma/client`
@@ -37,10 +37,9 @@ export function parseLedger(
   context: { domain: RmaDomain; assetId: string },
 ): LedgerReceipt[] {
   const invalid = (why: string) =>
-    new AuditError(
-      'INVALID_LEDGER',
-      `The ledger is not a usable rma.ledger/1 export (${why}): pass the JSON of client.rma.ledger.exportJSON().`,
-    )
+    new InvalidLedgerError({
+      shortMessage: `The ledger is not a usable rma.ledger/1 export (${why}): pass the JSON of client.rma.ledger.exportJSON().`,
+    })
   let ledger = input
   if (typeof ledger === 'string')
     try {
@@ -57,10 +56,9 @@ export function parseLedger(
     String(l.domain.verifyingContract).toLowerCase() !==
       context.domain.verifyingContract.toLowerCase()
   )
-    throw new AuditError(
-      'INVALID_LEDGER',
-      `The ledger was exported for chain ${l.domain?.chainId} and contract ${l.domain?.verifyingContract}, not this one: export the ledger of the client configured for this contract.`,
-    )
+    throw new InvalidLedgerError({
+      shortMessage: `The ledger was exported for chain ${l.domain?.chainId} and contract ${l.domain?.verifyingContract}, not this one: export the ledger of the client configured for this contract.`,
+    })
   const encoded = [
     ...l.receipts.map((r) => r?.encoded),
     ...(Array.isArray(l.rejected) ? l.rejected.map((r) => r?.encoded) : []),

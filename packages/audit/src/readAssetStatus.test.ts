@@ -145,7 +145,7 @@ test('an unreachable RPC', async () => {
   await expect(
     readAssetStatus({ ...params(), rpcUrl: `http://127.0.0.1:${port}` }),
   ).rejects.toMatchObject({
-    name: 'AuditError',
+    name: 'RpcUnreachableError',
     code: 'RPC_UNREACHABLE',
     shortMessage: `The RPC at http://127.0.0.1:${port} cannot be reached (ECONNREFUSED): start the node or fix --rpc.`,
   })
