@@ -68,10 +68,10 @@ export function createPrepaidAccount(parameters: CreatePrepaidAccountParameters)
   const provider = (): Provider => {
     const found = parameters.provider ?? config.signer.provider
     if (!found)
-      throw new InvalidClientOptionsError(
-        'Prepaid balances need a chain provider.',
-        'Connect the signer to a provider, or pass `prepaid: { provider }`.',
-      )
+      throw new InvalidClientOptionsError({
+        shortMessage: 'Prepaid balances need a chain provider.',
+        details: 'Connect the signer to a provider, or pass `prepaid: { provider }`.',
+      })
     return found
   }
   const settlement = (runner: ContractRunner) =>
@@ -172,7 +172,9 @@ export function createPrepaidAccount(parameters: CreatePrepaidAccountParameters)
 
     async deposit(amount) {
       if (typeof amount !== 'bigint' || amount <= 0n)
-        throw new InvalidClientOptionsError('A deposit must be a positive bigint of base units.')
+        throw new InvalidClientOptionsError({
+          shortMessage: 'A deposit must be a positive bigint of base units.',
+        })
       const [{ token }, user] = await Promise.all([assetInfo(), config.user()])
       const erc20 = new Contract(token, tokenAbi, config.signer)
       const allowance = (await erc20.getFunction('allowance')(user, settlementAddress)) as bigint
@@ -183,9 +185,10 @@ export function createPrepaidAccount(parameters: CreatePrepaidAccountParameters)
 
     async requestWithdrawal(amount) {
       if (typeof amount !== 'bigint' || amount < 0n)
-        throw new InvalidClientOptionsError(
-          'A withdrawal request must be a non-negative bigint of base units (0 cancels).',
-        )
+        throw new InvalidClientOptionsError({
+          shortMessage:
+            'A withdrawal request must be a non-negative bigint of base units (0 cancels).',
+        })
       const { token } = await assetInfo()
       return send('withdrawal request', (c) => c.getFunction('requestWithdrawal')(token, amount))
     },

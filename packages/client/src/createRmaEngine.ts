@@ -29,6 +29,7 @@ import {
   InvalidClientOptionsError,
   NothingToProveError,
   PriceTableNotCommittedError,
+  ReceiptCheckFailedError,
   ReceiptError,
   type ReceiptErrorContext,
   ReceiptMalformedError,
@@ -374,11 +375,11 @@ export function createRmaEngine(
       const error =
         cause instanceof ReceiptError
           ? cause
-          : new ReceiptError(
-              'The receipt could not be checked.',
-              { code: 'RECEIPT_CHECK_FAILED', cause },
-              { ...context(), encoded: typeof encoded === 'string' ? encoded : undefined },
-            )
+          : new ReceiptCheckFailedError({
+              ...context(),
+              encoded: typeof encoded === 'string' ? encoded : undefined,
+              cause,
+            })
       ledger.reject(rejection(error, call.receiptId, call.requestId), chain)
       events.emit('mismatch', error)
       finish(call, error)
@@ -399,10 +400,10 @@ export function createRmaEngine(
       if (known) return known
       const base = fetchOptions.baseURL ?? options.rmaBaseURL ?? extra.defaultURL
       if (!base)
-        throw new InvalidClientOptionsError(
-          'fetchReceipt needs a base URL.',
-          'Pass { baseURL } or set `rmaBaseURL`.',
-        )
+        throw new InvalidClientOptionsError({
+          shortMessage: 'fetchReceipt needs a base URL.',
+          details: 'Pass { baseURL } or set `rmaBaseURL`.',
+        })
       const url = new URL(base)
       const encoded = await fetchEncoded(url, id, false)
       if (encoded === undefined) throw new ReceiptMissingError({ receiptId: id })

@@ -1,4 +1,22 @@
-import { BaseError, type SignedUsageReceipt } from '@rma/core'
+import { BaseError, type BaseErrorParameters, type SignedUsageReceipt } from '@rma/core'
+
+/** The stable codes of the {@link ReceiptError} family, one per subclass. */
+export type ReceiptErrorCode =
+  | 'RECEIPT_MISSING'
+  | 'RECEIPT_MALFORMED'
+  | 'RECEIPT_SIGNATURE_INVALID'
+  | 'UNTRUSTED_METER'
+  | 'RECEIPT_BINDING_MISMATCH'
+  | 'REQUEST_HASH_MISMATCH'
+  | 'ATTESTATION_MISMATCH'
+  | 'PRICE_TABLE_MISMATCH'
+  | 'PRICE_TABLE_NOT_COMMITTED'
+  | 'RESPONSE_HASH_MISMATCH'
+  | 'USAGE_MISMATCH'
+  | 'PRICE_MISMATCH'
+  | 'SPEND_CAP_EXCEEDED'
+  | 'CHAIN_MISMATCH'
+  | 'RECEIPT_CHECK_FAILED'
 
 /** Where a failed check happened: the ids of the call, for support tickets and disputes. */
 export type ReceiptErrorContext = {
@@ -20,75 +38,93 @@ export type ReceiptErrorContext = {
  * @example
  * client.rma.events.on('mismatch', (error) => report(error.code, error.receiptId, error.encoded))
  */
-export class ReceiptError extends BaseError {
+export abstract class ReceiptError extends BaseError {
   override name = 'ReceiptError'
+  declare readonly code: ReceiptErrorCode
   readonly requestId: string | undefined
   readonly receiptId: string | undefined
   readonly encoded: string | undefined
   readonly receipt: SignedUsageReceipt | undefined
 
-  constructor(
-    shortMessage: string,
-    options: { code: string; details?: string | undefined; cause?: unknown },
-    context: ReceiptErrorContext = {},
+  protected constructor(
+    code: ReceiptErrorCode,
+    {
+      shortMessage,
+      details,
+      cause,
+      requestId,
+      receiptId,
+      encoded,
+      receipt,
+    }: BaseErrorParameters & ReceiptErrorContext,
   ) {
-    super(shortMessage, options)
-    this.requestId = context.requestId
-    this.receiptId = context.receiptId
-    this.encoded = context.encoded
-    this.receipt = context.receipt
+    super(shortMessage, { code, details, cause })
+    this.requestId = requestId
+    this.receiptId = receiptId
+    this.encoded = encoded
+    this.receipt = receipt
+  }
+}
+
+/** A receipt check threw something that is not a `ReceiptError` (a bug, an I/O failure): kept as `cause`. */
+export class ReceiptCheckFailedError extends ReceiptError {
+  override name = 'ReceiptCheckFailedError'
+  declare readonly code: 'RECEIPT_CHECK_FAILED'
+  constructor(context: ReceiptErrorContext & { cause: unknown }) {
+    super('RECEIPT_CHECK_FAILED', { ...context, shortMessage: 'The receipt could not be checked.' })
   }
 }
 
 /** A metered call succeeded but no receipt arrived (header, inline frame or `/rma/receipts`). */
 export class ReceiptMissingError extends ReceiptError {
   override name = 'ReceiptMissingError'
+  declare readonly code: 'RECEIPT_MISSING'
   constructor(context: ReceiptErrorContext & { details?: string }) {
-    super(
-      'The meter sent no receipt for a metered call.',
-      { code: 'RECEIPT_MISSING', details: context.details },
-      context,
-    )
+    super('RECEIPT_MISSING', {
+      ...context,
+      shortMessage: 'The meter sent no receipt for a metered call.',
+      details: context.details,
+    })
   }
 }
 
 /** The receipt (header, frame or fetched JSON) could not be decoded. */
 export class ReceiptMalformedError extends ReceiptError {
   override name = 'ReceiptMalformedError'
+  declare readonly code: 'RECEIPT_MALFORMED'
   constructor(context: ReceiptErrorContext & { cause?: unknown; details?: string }) {
-    super(
-      'The receipt could not be decoded.',
-      { code: 'RECEIPT_MALFORMED', details: context.details, cause: context.cause },
-      context,
-    )
+    super('RECEIPT_MALFORMED', {
+      ...context,
+      shortMessage: 'The receipt could not be decoded.',
+      details: context.details,
+      cause: context.cause,
+    })
   }
 }
 
 /** The receipt's signature does not recover to the meter it names. */
 export class ReceiptSignatureError extends ReceiptError {
   override name = 'ReceiptSignatureError'
+  declare readonly code: 'RECEIPT_SIGNATURE_INVALID'
   constructor(context: ReceiptErrorContext) {
-    super(
-      'The receipt is not signed by the meter it names.',
-      { code: 'RECEIPT_SIGNATURE_INVALID' },
-      context,
-    )
+    super('RECEIPT_SIGNATURE_INVALID', {
+      ...context,
+      shortMessage: 'The receipt is not signed by the meter it names.',
+    })
   }
 }
 
 /** The receipt is signed by a meter that is not in the trusted set (`meters`). */
 export class UntrustedMeterError extends ReceiptError {
   override name = 'UntrustedMeterError'
+  declare readonly code: 'UNTRUSTED_METER'
   readonly meter: string
   constructor(context: ReceiptErrorContext & { meter: string }) {
-    super(
-      `Meter ${context.meter} is not trusted.`,
-      {
-        code: 'UNTRUSTED_METER',
-        details: 'Add the meter to `meters` if the asset authorises it on chain.',
-      },
-      context,
-    )
+    super('UNTRUSTED_METER', {
+      ...context,
+      shortMessage: `Meter ${context.meter} is not trusted.`,
+      details: 'Add the meter to `meters` if the asset authorises it on chain.',
+    })
     this.meter = context.meter
   }
 }
@@ -96,6 +132,7 @@ export class UntrustedMeterError extends ReceiptError {
 /** The receipt is for another asset or user, or was signed outside the call's time window. */
 export class ReceiptBindingError extends ReceiptError {
   override name = 'ReceiptBindingError'
+  declare readonly code: 'RECEIPT_BINDING_MISMATCH'
   readonly field: 'assetId' | 'user' | 'timestamp'
   constructor(
     context: ReceiptErrorContext & {
@@ -104,11 +141,10 @@ export class ReceiptBindingError extends ReceiptError {
       actual: string
     },
   ) {
-    super(
-      `The receipt's ${context.field} is ${context.actual}, expected ${context.expected}.`,
-      { code: 'RECEIPT_BINDING_MISMATCH' },
-      context,
-    )
+    super('RECEIPT_BINDING_MISMATCH', {
+      ...context,
+      shortMessage: `The receipt's ${context.field} is ${context.actual}, expected ${context.expected}.`,
+    })
     this.field = context.field
   }
 }
@@ -116,15 +152,13 @@ export class ReceiptBindingError extends ReceiptError {
 /** The receipt's `requestHash` is not the hash of the request body this client sent. */
 export class RequestHashMismatchError extends ReceiptError {
   override name = 'RequestHashMismatchError'
+  declare readonly code: 'REQUEST_HASH_MISMATCH'
   constructor(context: ReceiptErrorContext & { expected: string; actual: string }) {
-    super(
-      'The receipt is for another request.',
-      {
-        code: 'REQUEST_HASH_MISMATCH',
-        details: `Sent body hash ${context.expected}, receipt names ${context.actual}.`,
-      },
-      context,
-    )
+    super('REQUEST_HASH_MISMATCH', {
+      ...context,
+      shortMessage: 'The receipt is for another request.',
+      details: `Sent body hash ${context.expected}, receipt names ${context.actual}.`,
+    })
   }
 }
 
@@ -135,17 +169,15 @@ export class RequestHashMismatchError extends ReceiptError {
  */
 export class AttestationMismatchError extends ReceiptError {
   override name = 'AttestationMismatchError'
+  declare readonly code: 'ATTESTATION_MISMATCH'
   readonly expected: string
   readonly actual: string
   constructor(context: ReceiptErrorContext & { expected: string; actual: string }) {
-    super(
-      'The receipt answers another attestation.',
-      {
-        code: 'ATTESTATION_MISMATCH',
-        details: `Sent attestation digest ${context.expected}, receipt names ${context.actual}.`,
-      },
-      context,
-    )
+    super('ATTESTATION_MISMATCH', {
+      ...context,
+      shortMessage: 'The receipt answers another attestation.',
+      details: `Sent attestation digest ${context.expected}, receipt names ${context.actual}.`,
+    })
     this.expected = context.expected
     this.actual = context.actual
   }
@@ -157,17 +189,15 @@ export class AttestationMismatchError extends ReceiptError {
  */
 export class PriceTableMismatchError extends ReceiptError {
   override name = 'PriceTableMismatchError'
+  declare readonly code: 'PRICE_TABLE_MISMATCH'
   readonly expected: string
   readonly actual: string
   constructor(context: ReceiptErrorContext & { expected: string; actual: string }) {
-    super(
-      'The receipt was priced with another price table.',
-      {
-        code: 'PRICE_TABLE_MISMATCH',
-        details: `The price table in force at the receipt's timestamp has root ${context.expected}, the receipt names ${context.actual}.`,
-      },
-      context,
-    )
+    super('PRICE_TABLE_MISMATCH', {
+      ...context,
+      shortMessage: 'The receipt was priced with another price table.',
+      details: `The price table in force at the receipt's timestamp has root ${context.expected}, the receipt names ${context.actual}.`,
+    })
     this.expected = context.expected
     this.actual = context.actual
   }
@@ -176,17 +206,15 @@ export class PriceTableMismatchError extends ReceiptError {
 /** The receipt's `priceTable` is a root the asset has not committed on chain (`priceTableCommitted`). */
 export class PriceTableNotCommittedError extends ReceiptError {
   override name = 'PriceTableNotCommittedError'
+  declare readonly code: 'PRICE_TABLE_NOT_COMMITTED'
   readonly root: string
   constructor(context: ReceiptErrorContext & { root: string }) {
-    super(
-      `The receipt's price table ${context.root} is not committed for the asset.`,
-      {
-        code: 'PRICE_TABLE_NOT_COMMITTED',
-        details:
-          'A receipt priced with an uncommitted table cannot be checked on chain (no mispricing proof): the issuer must commit it first.',
-      },
-      context,
-    )
+    super('PRICE_TABLE_NOT_COMMITTED', {
+      ...context,
+      shortMessage: `The receipt's price table ${context.root} is not committed for the asset.`,
+      details:
+        'A receipt priced with an uncommitted table cannot be checked on chain (no mispricing proof): the issuer must commit it first.',
+    })
     this.root = context.root
   }
 }
@@ -194,21 +222,20 @@ export class PriceTableNotCommittedError extends ReceiptError {
 /** The receipt's `responseHash` is not the hash of the response bytes this client received. */
 export class ResponseHashMismatchError extends ReceiptError {
   override name = 'ResponseHashMismatchError'
+  declare readonly code: 'RESPONSE_HASH_MISMATCH'
   constructor(context: ReceiptErrorContext & { expected: string; actual: string }) {
-    super(
-      'The receipt is for another response.',
-      {
-        code: 'RESPONSE_HASH_MISMATCH',
-        details: `Received bytes hash to ${context.expected}, receipt names ${context.actual}.`,
-      },
-      context,
-    )
+    super('RESPONSE_HASH_MISMATCH', {
+      ...context,
+      shortMessage: 'The receipt is for another response.',
+      details: `Received bytes hash to ${context.expected}, receipt names ${context.actual}.`,
+    })
   }
 }
 
 /** The receipt's usage or model differs from what the response itself reported. */
 export class UsageMismatchError extends ReceiptError {
   override name = 'UsageMismatchError'
+  declare readonly code: 'USAGE_MISMATCH'
   readonly field: string
   readonly expected: string | number
   readonly actual: string | number
@@ -219,11 +246,10 @@ export class UsageMismatchError extends ReceiptError {
       actual: string | number
     },
   ) {
-    super(
-      `The receipt's ${context.field} is ${context.actual}, the response reported ${context.expected}.`,
-      { code: 'USAGE_MISMATCH' },
-      context,
-    )
+    super('USAGE_MISMATCH', {
+      ...context,
+      shortMessage: `The receipt's ${context.field} is ${context.actual}, the response reported ${context.expected}.`,
+    })
     this.field = context.field
     this.expected = context.expected
     this.actual = context.actual
@@ -233,6 +259,7 @@ export class UsageMismatchError extends ReceiptError {
 /** The receipt's amount is not the price table's price of its usage (capped at the spend cap). */
 export class PriceMismatchError extends ReceiptError {
   override name = 'PriceMismatchError'
+  declare readonly code: 'PRICE_MISMATCH'
   readonly expected: bigint | undefined
   readonly actual: bigint
   constructor(
@@ -242,13 +269,14 @@ export class PriceMismatchError extends ReceiptError {
       details?: string
     },
   ) {
-    super(
-      context.expected === undefined
-        ? `The receipt charges ${context.actual} for a model the price table does not price.`
-        : `The receipt charges ${context.actual}, the price table says ${context.expected}.`,
-      { code: 'PRICE_MISMATCH', details: context.details },
-      context,
-    )
+    super('PRICE_MISMATCH', {
+      ...context,
+      shortMessage:
+        context.expected === undefined
+          ? `The receipt charges ${context.actual} for a model the price table does not price.`
+          : `The receipt charges ${context.actual}, the price table says ${context.expected}.`,
+      details: context.details,
+    })
     this.expected = context.expected
     this.actual = context.actual
   }
@@ -257,12 +285,12 @@ export class PriceMismatchError extends ReceiptError {
 /** The receipt charges more than the attestation's spend cap (`maxAmountPerCall`). */
 export class SpendCapExceededError extends ReceiptError {
   override name = 'SpendCapExceededError'
+  declare readonly code: 'SPEND_CAP_EXCEEDED'
   constructor(context: ReceiptErrorContext & { cap: bigint; actual: bigint }) {
-    super(
-      `The receipt charges ${context.actual}, above the spend cap ${context.cap}.`,
-      { code: 'SPEND_CAP_EXCEEDED' },
-      context,
-    )
+    super('SPEND_CAP_EXCEEDED', {
+      ...context,
+      shortMessage: `The receipt charges ${context.actual}, above the spend cap ${context.cap}.`,
+    })
   }
 }
 
@@ -279,6 +307,7 @@ export type ChainMismatchKind = 'gap' | 'fork' | 'brokenLink' | 'duplicate' | 'c
  */
 export class ChainMismatchError extends ReceiptError {
   override name = 'ChainMismatchError'
+  declare readonly code: 'CHAIN_MISMATCH'
   readonly kind: ChainMismatchKind
   readonly seq: number
   /** For a fork: the other receipt with the same seq, encoded. */
@@ -291,11 +320,11 @@ export class ChainMismatchError extends ReceiptError {
       conflicting?: string
     },
   ) {
-    super(
-      `Receipt chain ${context.kind} at seq ${context.seq}.`,
-      { code: 'CHAIN_MISMATCH', details: context.details },
-      context,
-    )
+    super('CHAIN_MISMATCH', {
+      ...context,
+      shortMessage: `Receipt chain ${context.kind} at seq ${context.seq}.`,
+      details: context.details,
+    })
     this.kind = context.kind
     this.seq = context.seq
     this.conflicting = context.conflicting
@@ -305,11 +334,13 @@ export class ChainMismatchError extends ReceiptError {
 /** `getReceipt()` was given something this package did not send (or that had no metered body). */
 export class UnknownCallError extends BaseError {
   override name = 'UnknownCallError'
-  constructor() {
+  declare readonly code: 'UNKNOWN_CALL'
+  constructor({ cause }: { cause?: unknown } = {}) {
     super('This response was not made through withRMA, createRmaFetch or rmaAxios.', {
       code: 'UNKNOWN_CALL',
       details:
         'Pass the Response from `.withResponse()` / `.asResponse()`, the Stream of a streaming call, or an axios response; only metered calls (POST to chat/completions, completions, responses, embeddings by default) have receipts.',
+      cause,
     })
   }
 }
@@ -317,14 +348,16 @@ export class UnknownCallError extends BaseError {
 /** The options given to `withRMA`, `createRmaFetch` or `rmaAxios` are incomplete or invalid. */
 export class InvalidClientOptionsError extends BaseError {
   override name = 'InvalidClientOptionsError'
-  constructor(shortMessage: string, details?: string) {
-    super(shortMessage, { code: 'INVALID_CLIENT_OPTIONS', details })
+  declare readonly code: 'INVALID_CLIENT_OPTIONS'
+  constructor({ shortMessage, details, cause }: BaseErrorParameters) {
+    super(shortMessage, { code: 'INVALID_CLIENT_OPTIONS', details, cause })
   }
 }
 
 /** `rma.prove()` found no fraud the settlement contract would accept in what it was given. */
 export class NothingToProveError extends BaseError {
   override name = 'NothingToProveError'
+  declare readonly code: 'NOTHING_TO_PROVE'
   constructor({ details }: { details: string }) {
     super('There is no provable fraud in this evidence; no transaction was sent.', {
       code: 'NOTHING_TO_PROVE',
@@ -342,6 +375,7 @@ export class NothingToProveError extends BaseError {
  */
 export class FraudProofRejectedError extends BaseError {
   override name = 'FraudProofRejectedError'
+  declare readonly code: 'FRAUD_PROOF_REJECTED'
   readonly reason: string | undefined
   /** A transaction was sent and reverted (another proof of the same fraud got in first). */
   readonly sent: boolean

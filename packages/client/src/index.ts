@@ -31,7 +31,9 @@ export {
   PriceTableMismatchError,
   PriceTableNotCommittedError,
   ReceiptBindingError,
+  ReceiptCheckFailedError,
   ReceiptError,
+  type ReceiptErrorCode,
   type ReceiptErrorContext,
   ReceiptMalformedError,
   ReceiptMissingError,
@@ -43,6 +45,7 @@ export {
   UntrustedMeterError,
   UsageMismatchError,
 } from './errors.js'
+export type { ClientErrorType } from './ClientErrorType.js'
 export { fraudPriceTables } from './fraudPriceTables.js'
 export { getReceipt } from './getReceipt.js'
 export { getRMA } from './getRMA.js'

@@ -66,10 +66,11 @@ export function parseLedgerEvidence(text: string): LedgerEvidence & { domain?: R
     else if (entry?.type === 'attestation') addAttestation(entry.encoded)
   }
   if (lines === 0)
-    throw new InvalidClientOptionsError(
-      'This is not a ledger.',
-      'Pass the JSON of client.rma.ledger.exportJSON() (rma.ledger/1) or a createFileLedgerStore file.',
-    )
+    throw new InvalidClientOptionsError({
+      shortMessage: 'This is not a ledger.',
+      details:
+        'Pass the JSON of client.rma.ledger.exportJSON() (rma.ledger/1) or a createFileLedgerStore file.',
+    })
   return { receipts, attestations }
 }
 

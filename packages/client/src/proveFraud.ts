@@ -51,10 +51,10 @@ const kindOf = Object.fromEntries(Object.entries(fraudKinds).map(([k, v]) => [v,
 export async function proveFraud(parameters: ProveFraudParameters): Promise<ProveFraudReturnType> {
   const { fraud, signer, settlement } = parameters
   if (!signer.provider)
-    throw new InvalidClientOptionsError(
-      'Proving a fraud needs a signer connected to a provider.',
-      'Pass `{ signer }` connected to the chain of the settlement contract.',
-    )
+    throw new InvalidClientOptionsError({
+      shortMessage: 'Proving a fraud needs a signer connected to a provider.',
+      details: 'Pass `{ signer }` connected to the chain of the settlement contract.',
+    })
   const contract = new Contract(settlement, rmaSettlementAbi, signer)
   const { method, args } = callOf(fraud)
   const call = contract.getFunction(method)

@@ -132,38 +132,46 @@ export type ClientConfig = {
 export function resolveClientConfig(options: RmaClientOptions): ClientConfig {
   const { signer, assetId, settlementContract, maxAmountPerCall } = options
   if (!signer || typeof signer.signTypedData !== 'function')
-    throw new InvalidClientOptionsError('`signer` must be an ethers v6 Signer (the API user).')
+    throw new InvalidClientOptionsError({
+      shortMessage: '`signer` must be an ethers v6 Signer (the API user).',
+    })
   if (typeof assetId !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(assetId))
-    throw new InvalidClientOptionsError('`assetId` must be a 0x-prefixed bytes32.')
+    throw new InvalidClientOptionsError({
+      shortMessage: '`assetId` must be a 0x-prefixed bytes32.',
+    })
   if (typeof settlementContract !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(settlementContract))
-    throw new InvalidClientOptionsError('`settlementContract` must be an address.')
+    throw new InvalidClientOptionsError({
+      shortMessage: '`settlementContract` must be an address.',
+    })
   if (typeof maxAmountPerCall !== 'bigint' || maxAmountPerCall < 0n)
-    throw new InvalidClientOptionsError(
-      '`maxAmountPerCall` must be a non-negative bigint.',
-      'It is the spend cap of each call, in payment-token base units.',
-    )
+    throw new InvalidClientOptionsError({
+      shortMessage: '`maxAmountPerCall` must be a non-negative bigint.',
+      details: 'It is the spend cap of each call, in payment-token base units.',
+    })
   const ttl = options.attestationTtl ?? 60
   if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > 600)
-    throw new InvalidClientOptionsError('`attestationTtl` must be 1 to 600 seconds.')
+    throw new InvalidClientOptionsError({
+      shortMessage: '`attestationTtl` must be 1 to 600 seconds.',
+    })
   if (options.meters === undefined)
-    throw new InvalidClientOptionsError(
-      '`meters` is required: the meter addresses trusted to sign receipts.',
-    )
+    throw new InvalidClientOptionsError({
+      shortMessage: '`meters` is required: the meter addresses trusted to sign receipts.',
+    })
   let priceTables: PriceTableRoots | undefined
   try {
     priceTables = options.prices ? createPriceTableRoots(options.prices) : undefined
   } catch (error) {
     if (error instanceof BaseError)
-      throw new InvalidClientOptionsError(`\`prices\`: ${error.shortMessage}`)
+      throw new InvalidClientOptionsError({ shortMessage: `\`prices\`: ${error.shortMessage}` })
     throw error
   }
   if (
     options.priceTableCommitted !== undefined &&
     typeof options.priceTableCommitted !== 'function'
   )
-    throw new InvalidClientOptionsError(
-      '`priceTableCommitted` must be a function of a price-table root.',
-    )
+    throw new InvalidClientOptionsError({
+      shortMessage: '`priceTableCommitted` must be a function of a price-table root.',
+    })
   const fetchImpl = options.fetch ?? globalThis.fetch
   let address: Promise<Address> | undefined
   return {
