@@ -15,15 +15,24 @@ export function auditParameters(context: CommandContext): ChainParameters {
   const need = (name: string, env: string, what: string) => {
     const value = o[name]
     if (typeof value !== 'string' || value === '')
-      throw new CliError('CONFIG', `--${name} or ${env} is not set: it must be ${what}.`)
+      throw new CliError({
+        code: 'CONFIG',
+        shortMessage: `--${name} or ${env} is not set: it must be ${what}.`,
+      })
     return value
   }
   const chainId = o['chain-id']
   if (chainId !== undefined && !/^\d+$/.test(String(chainId)))
-    throw new CliError('CONFIG', '--chain-id or RMA_CHAIN_ID must be a decimal chain id.')
+    throw new CliError({
+      code: 'CONFIG',
+      shortMessage: '--chain-id or RMA_CHAIN_ID must be a decimal chain id.',
+    })
   const rpcUrl = need('rpc', 'RMA_RPC_URL', "the chain's JSON-RPC URL")
   if (!/^https?:\/\//i.test(rpcUrl))
-    throw new CliError('CONFIG', '--rpc or RMA_RPC_URL must be an http(s) JSON-RPC URL.')
+    throw new CliError({
+      code: 'CONFIG',
+      shortMessage: '--rpc or RMA_RPC_URL must be an http(s) JSON-RPC URL.',
+    })
   return {
     rpcUrl,
     contract: need('contract', 'RMA_SETTLEMENT_CONTRACT', 'the RMASettlement address'),

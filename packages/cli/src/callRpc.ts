@@ -26,32 +26,32 @@ export async function callRpc<T = string>(
     })
   } catch (error) {
     if ((error as Error)?.name === 'TimeoutError')
-      throw new CliError(
-        'TIMEOUT',
-        `The RPC at ${where} did not answer within ${timeoutMs / 1000} s: check that the node is up and RMA_RPC_URL (or --rpc), or raise --timeout.`,
-        { cause: error },
-      )
+      throw new CliError({
+        code: 'TIMEOUT',
+        shortMessage: `The RPC at ${where} did not answer within ${timeoutMs / 1000} s: check that the node is up and RMA_RPC_URL (or --rpc), or raise --timeout.`,
+        cause: error,
+      })
     const reason = (error as { cause?: { code?: string } })?.cause?.code ?? 'no answer'
-    throw new CliError(
-      'UNREACHABLE',
-      `Cannot reach the RPC at ${where} (${reason}): start the node or fix RMA_RPC_URL (or --rpc).`,
-      { cause: error },
-    )
+    throw new CliError({
+      code: 'UNREACHABLE',
+      shortMessage: `Cannot reach the RPC at ${where} (${reason}): start the node or fix RMA_RPC_URL (or --rpc).`,
+      cause: error,
+    })
   }
   let body: { result?: T; error?: { message?: string } }
   try {
     body = (await response.json()) as typeof body
   } catch (error) {
-    throw new CliError(
-      'UNREACHABLE',
-      `The RPC at ${where} answered HTTP ${response.status} without JSON-RPC: RMA_RPC_URL (or --rpc) must be a JSON-RPC endpoint.`,
-      { cause: error },
-    )
+    throw new CliError({
+      code: 'UNREACHABLE',
+      shortMessage: `The RPC at ${where} answered HTTP ${response.status} without JSON-RPC: RMA_RPC_URL (or --rpc) must be a JSON-RPC endpoint.`,
+      cause: error,
+    })
   }
   if (body.error || body.result === undefined)
-    throw new CliError(
-      'UNREACHABLE',
-      `The RPC at ${where} refused ${method} (${String(body.error?.message ?? 'no result').slice(0, 120)}): check RMA_RPC_URL (or --rpc).`,
-    )
+    throw new CliError({
+      code: 'UNREACHABLE',
+      shortMessage: `The RPC at ${where} refused ${method} (${String(body.error?.message ?? 'no result').slice(0, 120)}): check RMA_RPC_URL (or --rpc).`,
+    })
   return body.result
 }

@@ -71,14 +71,17 @@ export async function connectChain(
     : undefined
   const expected = options['chain-id']
   if (expected !== undefined && !/^\d+$/.test(String(expected)))
-    throw new CliError('CONFIG', '--chain-id or RMA_CHAIN_ID must be a decimal chain id.')
+    throw new CliError({
+      code: 'CONFIG',
+      shortMessage: '--chain-id or RMA_CHAIN_ID must be a decimal chain id.',
+    })
 
   const chainId = BigInt(await callRpc(rpcUrl, 'eth_chainId', [], timeoutMs))
   if (expected !== undefined && BigInt(String(expected)) !== chainId)
-    throw new CliError(
-      'WRONG_CHAIN',
-      `The RPC at ${redactUrl(rpcUrl)} serves chain ${chainId}, not ${expected}: point RMA_RPC_URL at a node of chain ${expected}, or set RMA_CHAIN_ID=${chainId} if that is the chain you meant.`,
-    )
+    throw new CliError({
+      code: 'WRONG_CHAIN',
+      shortMessage: `The RPC at ${redactUrl(rpcUrl)} serves chain ${chainId}, not ${expected}: point RMA_RPC_URL at a node of chain ${expected}, or set RMA_CHAIN_ID=${chainId} if that is the chain you meant.`,
+    })
   const provider = createProvider(rpcUrl, chainId, timeoutMs)
   const contract = getSettlementContract(contractAddress, provider)
   const chain: Chain = { rpcUrl, chainId, provider, contractAddress, contract }
@@ -86,10 +89,10 @@ export async function connectChain(
 
   const code = await provider.getCode(contractAddress)
   if (code === '0x')
-    throw new CliError(
-      'NO_CONTRACT',
-      `No contract at ${contractAddress} on chain ${chainId}: fix RMA_SETTLEMENT_CONTRACT (or --contract), check that RMA_RPC_URL is the chain it was deployed on, or deploy one with \`rma deploy\`.`,
-    )
+    throw new CliError({
+      code: 'NO_CONTRACT',
+      shortMessage: `No contract at ${contractAddress} on chain ${chainId}: fix RMA_SETTLEMENT_CONTRACT (or --contract), check that RMA_RPC_URL is the chain it was deployed on, or deploy one with \`rma deploy\`.`,
+    })
   if (!assetId) return chain
   let asset: AssetChain['asset']
   try {
@@ -100,17 +103,17 @@ export async function connectChain(
       (error as { code?: string })?.code !== 'BAD_DATA'
     )
       throw error
-    throw new CliError(
-      'NO_CONTRACT',
-      `The contract at ${contractAddress} is not an RMASettlement (getAsset fails): fix RMA_SETTLEMENT_CONTRACT (or --contract).`,
-      { cause: error },
-    )
+    throw new CliError({
+      code: 'NO_CONTRACT',
+      shortMessage: `The contract at ${contractAddress} is not an RMASettlement (getAsset fails): fix RMA_SETTLEMENT_CONTRACT (or --contract).`,
+      cause: error,
+    })
   }
   if (/^0x0{40}$/i.test(String(asset.issuer)))
-    throw new CliError(
-      'UNKNOWN_ASSET',
-      `Asset ${assetId} is not registered on ${contractAddress}: fix RMA_ASSET_ID (or --asset), or register it with \`rma asset register\`.`,
-    )
+    throw new CliError({
+      code: 'UNKNOWN_ASSET',
+      shortMessage: `Asset ${assetId} is not registered on ${contractAddress}: fix RMA_ASSET_ID (or --asset), or register it with \`rma asset register\`.`,
+    })
   return { ...chain, assetId, asset }
 }
 

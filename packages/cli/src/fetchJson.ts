@@ -17,43 +17,39 @@ export async function fetchJson<T>(
     response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' })
   } catch (error) {
     if ((error as Error)?.name === 'TimeoutError')
-      throw new CliError(
-        'TIMEOUT',
-        `${url} did not answer within ${timeoutMs / 1000} s: check that the server is up, or raise --timeout.`,
-        { cause: error },
-      )
-    const reason = (error as { cause?: { code?: string } })?.cause?.code ?? 'no answer'
-    throw new CliError(
-      'UNREACHABLE',
-      `Cannot reach ${url} (${reason}): check that the server is up and the URL.`,
-      {
+      throw new CliError({
+        code: 'TIMEOUT',
+        shortMessage: `${url} did not answer within ${timeoutMs / 1000} s: check that the server is up, or raise --timeout.`,
         cause: error,
-      },
-    )
+      })
+    const reason = (error as { cause?: { code?: string } })?.cause?.code ?? 'no answer'
+    throw new CliError({
+      code: 'UNREACHABLE',
+      shortMessage: `Cannot reach ${url} (${reason}): check that the server is up and the URL.`,
+      cause: error,
+    })
   }
   if (response.status === 404 && options.notFound) {
     await response.body?.cancel().catch(() => {})
-    throw new CliError(
-      'REFUSED',
-      options.notFound.replace(/^./, (c) => c.toUpperCase()),
-    )
+    throw new CliError({
+      code: 'REFUSED',
+      shortMessage: options.notFound.replace(/^./, (c) => c.toUpperCase()),
+    })
   }
   if (!response.ok && !options.acceptStatus?.includes(response.status)) {
     await response.body?.cancel().catch(() => {})
-    throw new CliError(
-      'UNREACHABLE',
-      `${url} answered HTTP ${response.status}: check the URL and the server's logs.`,
-    )
+    throw new CliError({
+      code: 'UNREACHABLE',
+      shortMessage: `${url} answered HTTP ${response.status}: check the URL and the server's logs.`,
+    })
   }
   try {
     return (await response.json()) as T
   } catch (error) {
-    throw new CliError(
-      'UNREACHABLE',
-      `${url} did not answer JSON: check the URL (it must be the provider's).`,
-      {
-        cause: error,
-      },
-    )
+    throw new CliError({
+      code: 'UNREACHABLE',
+      shortMessage: `${url} did not answer JSON: check the URL (it must be the provider's).`,
+      cause: error,
+    })
   }
 }

@@ -1,4 +1,5 @@
-export { CliError, type CliErrorCode } from './CliError.js'
+export { CliError, type CliErrorCode, type CliErrorParameters } from './CliError.js'
+export type { CliErrorType } from './CliErrorType.js'
 export type { Command, CommandContext, CommandOption } from './Command.js'
 export { commandList } from './commandList.js'
 export type { DoctorCheck, DoctorReport } from './DoctorCheck.js'

@@ -31,32 +31,35 @@ export async function loadKey(
   const keystore = env[`${prefix}_KEYSTORE`]
   if (keystore) {
     const json = await readFile(resolve(options.cwd, keystore), 'utf8').catch(() => {
-      throw new CliError('CONFIG', `${prefix}_KEYSTORE: cannot read ${keystore}: check the path.`)
+      throw new CliError({
+        code: 'CONFIG',
+        shortMessage: `${prefix}_KEYSTORE: cannot read ${keystore}: check the path.`,
+      })
     })
     try {
       return await Wallet.fromEncryptedJson(json, env[`${prefix}_KEYSTORE_PASSWORD`] ?? '')
     } catch {
-      throw new CliError(
-        'CONFIG',
-        `${prefix}_KEYSTORE could not be decrypted with ${prefix}_KEYSTORE_PASSWORD: check the password (and that the file is a keystore).`,
-      )
+      throw new CliError({
+        code: 'CONFIG',
+        shortMessage: `${prefix}_KEYSTORE could not be decrypted with ${prefix}_KEYSTORE_PASSWORD: check the password (and that the file is a keystore).`,
+      })
     }
   }
   const key = env[`${prefix}_PRIVATE_KEY`]
   if (!key) {
     if (options.required === false) return undefined
-    throw new CliError(
-      'CONFIG',
-      `No key: set ${prefix}_KEYSTORE (+ ${prefix}_KEYSTORE_PASSWORD) or ${prefix}_PRIVATE_KEY to ${options.role}.`,
-    )
+    throw new CliError({
+      code: 'CONFIG',
+      shortMessage: `No key: set ${prefix}_KEYSTORE (+ ${prefix}_KEYSTORE_PASSWORD) or ${prefix}_PRIVATE_KEY to ${options.role}.`,
+    })
   }
   try {
     return new Wallet(key)
   } catch {
     // No cause: the parser's error could quote the key.
-    throw new CliError(
-      'CONFIG',
-      `${prefix}_PRIVATE_KEY is not a valid private key (32 bytes of hex).`,
-    )
+    throw new CliError({
+      code: 'CONFIG',
+      shortMessage: `${prefix}_PRIVATE_KEY is not a valid private key (32 bytes of hex).`,
+    })
   }
 }

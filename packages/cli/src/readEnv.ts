@@ -19,8 +19,9 @@ export function requireValue(
   const value = options[name]
   const where = env ? `--${name} or ${env}` : `--${name}`
   if (typeof value !== 'string' || value === '')
-    throw new CliError('CONFIG', `${where} is not set: it must be ${what}.`)
-  if (!pattern.test(value)) throw new CliError('CONFIG', `${where} must be ${what}.`)
+    throw new CliError({ code: 'CONFIG', shortMessage: `${where} is not set: it must be ${what}.` })
+  if (!pattern.test(value))
+    throw new CliError({ code: 'CONFIG', shortMessage: `${where} must be ${what}.` })
   return value
 }
 
@@ -33,15 +34,15 @@ export function requireValue(
  */
 export function parseAmount(value: string | undefined, name: string): bigint {
   if (value === undefined || value === '')
-    throw new CliError(
-      'USAGE',
-      `The ${name} is missing: give it in base units of the payment token.`,
-    )
+    throw new CliError({
+      code: 'USAGE',
+      shortMessage: `The ${name} is missing: give it in base units of the payment token.`,
+    })
   if (!/^\d+$/.test(value))
-    throw new CliError(
-      'USAGE',
-      `The ${name} "${value}" is not an integer: amounts are base units (1.5 of a 6-decimal token is 1500000).`,
-    )
+    throw new CliError({
+      code: 'USAGE',
+      shortMessage: `The ${name} "${value}" is not an integer: amounts are base units (1.5 of a 6-decimal token is 1500000).`,
+    })
   return BigInt(value)
 }
 
@@ -55,6 +56,9 @@ export function parseInteger(value: unknown, name: string, fallback: number, min
   if (value === undefined || value === '') return fallback
   const parsed = Number(value)
   if (!Number.isSafeInteger(parsed) || parsed < min)
-    throw new CliError('USAGE', `${name} must be an integer of at least ${min}.`)
+    throw new CliError({
+      code: 'USAGE',
+      shortMessage: `${name} must be an integer of at least ${min}.`,
+    })
   return parsed
 }

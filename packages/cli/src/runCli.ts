@@ -98,10 +98,10 @@ export async function runCli(
     })
   } catch (error) {
     return fail(
-      new CliError(
-        'USAGE',
-        `${(error as Error).message.split('\n')[0]?.replace(/\.$/, '')}: see \`rma ${command.name} --help\`.`,
-      ),
+      new CliError({
+        code: 'USAGE',
+        shortMessage: `${(error as Error).message.split('\n')[0]?.replace(/\.$/, '')}: see \`rma ${command.name} --help\`.`,
+      }),
     )
   }
   if (parsed.values.help) {

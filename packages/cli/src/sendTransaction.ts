@@ -37,18 +37,18 @@ export async function sendTransaction(
     })
     if (receipt) {
       if (receipt.status !== 1)
-        throw new CliError(
-          'REFUSED',
-          `${label}: transaction ${tx.hash} reverted on chain: run the command again to see the reason.`,
-        )
+        throw new CliError({
+          code: 'REFUSED',
+          shortMessage: `${label}: transaction ${tx.hash} reverted on chain: run the command again to see the reason.`,
+        })
       context.progress(`${label}: mined in block ${receipt.blockNumber}`)
       return receipt
     }
     if (Date.now() > deadline)
-      throw new CliError(
-        'TIMEOUT',
-        `${label}: transaction ${tx.hash} was not mined within ${timeoutMs / 1000} s: it may still be; look it up before sending again.`,
-      )
+      throw new CliError({
+        code: 'TIMEOUT',
+        shortMessage: `${label}: transaction ${tx.hash} was not mined within ${timeoutMs / 1000} s: it may still be; look it up before sending again.`,
+      })
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
 }

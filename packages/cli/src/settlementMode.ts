@@ -24,8 +24,8 @@ export function readSettlementMode(options: Record<string, unknown>): Settlement
   const value = options.mode
   if (value === undefined || value === '') return 'postpaid'
   if (value === 'postpaid' || value === 'prepaid') return value
-  throw new CliError(
-    'USAGE',
-    `--mode or RMA_SETTLEMENT_MODE must be postpaid or prepaid, not "${String(value)}".`,
-  )
+  throw new CliError({
+    code: 'USAGE',
+    shortMessage: `--mode or RMA_SETTLEMENT_MODE must be postpaid or prepaid, not "${String(value)}".`,
+  })
 }

@@ -30,22 +30,24 @@ export function toCliError(error: unknown, names: Record<string, string> = {}): 
   if (error instanceof CliError) return error
   const reverted = parseSettlementError(error, { names })
   if (reverted)
-    return new CliError(
-      'REFUSED',
-      `The settlement contract refused: ${reverted.message} (${reverted.name}).`,
-      {
-        cause: error,
-      },
-    )
+    return new CliError({
+      code: 'REFUSED',
+      shortMessage: `The settlement contract refused: ${reverted.message} (${reverted.name}).`,
+      cause: error,
+    })
   if (error instanceof AuditError)
-    return new CliError(auditCodes[error.code] ?? 'FAILED', error.shortMessage, { cause: error })
+    return new CliError({
+      code: auditCodes[error.code] ?? 'FAILED',
+      shortMessage: error.shortMessage,
+      cause: error,
+    })
   if (error instanceof SettlementError) {
     if (error.revert)
-      return new CliError(
-        'REFUSED',
-        `The settlement contract refused: ${error.revert.reason} (${error.revert.name}).`,
-        { cause: error },
-      )
+      return new CliError({
+        code: 'REFUSED',
+        shortMessage: `The settlement contract refused: ${error.revert.reason} (${error.revert.name}).`,
+        cause: error,
+      })
     const code: CliErrorCode =
       error.code === 'RPC_UNAVAILABLE'
         ? 'UNREACHABLE'
@@ -54,47 +56,64 @@ export function toCliError(error: unknown, names: Record<string, string> = {}): 
           : error.code === 'INVALID_OPTIONS'
             ? 'USAGE'
             : 'FAILED'
-    return new CliError(code, sentence(error.shortMessage, error.details), { cause: error })
+    return new CliError({
+      code: code,
+      shortMessage: sentence(error.shortMessage, error.details),
+      cause: error,
+    })
   }
   const ethersCode = (error as { code?: unknown } | null)?.code
   switch (ethersCode) {
     case 'TIMEOUT':
-      return new CliError(
-        'TIMEOUT',
-        'The RPC did not answer in time: check that the node is up and RMA_RPC_URL, or raise --timeout.',
-        { cause: error },
-      )
+      return new CliError({
+        code: 'TIMEOUT',
+        shortMessage:
+          'The RPC did not answer in time: check that the node is up and RMA_RPC_URL, or raise --timeout.',
+        cause: error,
+      })
     case 'NETWORK_ERROR':
     case 'SERVER_ERROR':
-      return new CliError(
-        'UNREACHABLE',
-        'The RPC failed to answer: check that the node is up and RMA_RPC_URL points at it.',
-        { cause: error },
-      )
+      return new CliError({
+        code: 'UNREACHABLE',
+        shortMessage:
+          'The RPC failed to answer: check that the node is up and RMA_RPC_URL points at it.',
+        cause: error,
+      })
     case 'INSUFFICIENT_FUNDS':
-      return new CliError(
-        'REFUSED',
-        "The key's account cannot pay for gas: send it some of the chain's native coin.",
-        { cause: error },
-      )
+      return new CliError({
+        code: 'REFUSED',
+        shortMessage:
+          "The key's account cannot pay for gas: send it some of the chain's native coin.",
+        cause: error,
+      })
     case 'NONCE_EXPIRED':
     case 'REPLACEMENT_UNDERPRICED':
-      return new CliError(
-        'REFUSED',
-        'Another transaction from this key took its nonce: wait for it to be mined, then run the command again.',
-        { cause: error },
-      )
+      return new CliError({
+        code: 'REFUSED',
+        shortMessage:
+          'Another transaction from this key took its nonce: wait for it to be mined, then run the command again.',
+        cause: error,
+      })
     case 'CALL_EXCEPTION':
-      return new CliError(
-        'REFUSED',
-        'The chain refused the transaction without a reason it could decode: check the contract address and the arguments.',
-        { cause: error },
-      )
+      return new CliError({
+        code: 'REFUSED',
+        shortMessage:
+          'The chain refused the transaction without a reason it could decode: check the contract address and the arguments.',
+        cause: error,
+      })
   }
   if (error instanceof BaseError)
-    return new CliError('FAILED', sentence(error.shortMessage, error.details), { cause: error })
+    return new CliError({
+      code: 'FAILED',
+      shortMessage: sentence(error.shortMessage, error.details),
+      cause: error,
+    })
   const message = error instanceof Error ? error.message : String(error)
-  return new CliError('FAILED', message.split('\n')[0] ?? 'Unknown error.', { cause: error })
+  return new CliError({
+    code: 'FAILED',
+    shortMessage: message.split('\n')[0] ?? 'Unknown error.',
+    cause: error,
+  })
 }
 
 function sentence(short: string, details: string | undefined): string {

@@ -46,16 +46,17 @@ export const assetCommitPricesCommand: Command = {
   async run(context) {
     const path = context.args[0]
     if (!path)
-      throw new CliError(
-        'USAGE',
-        'The price table file is required: rma asset commit-prices <prices.json> --uri <url>.',
-      )
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage:
+          'The price table file is required: rma asset commit-prices <prices.json> --uri <url>.',
+      })
     const uri = context.options.uri
     if (typeof uri !== 'string' || uri === '')
-      throw new CliError(
-        'USAGE',
-        '--uri is required: the URL where the full price table is published.',
-      )
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage: '--uri is required: the URL where the full price table is published.',
+      })
     const table = await readTable(resolve(context.cwd, path), path)
     const now = Math.floor(Date.now() / 1000)
     const effectiveFrom = parseInteger(
@@ -68,7 +69,8 @@ export const assetCommitPricesCommand: Command = {
     try {
       tree = createPriceTableTree(table, { at: effectiveFrom })
     } catch (error) {
-      if (error instanceof BaseError) throw new CliError('CONFIG', `${path}: ${error.shortMessage}`)
+      if (error instanceof BaseError)
+        throw new CliError({ code: 'CONFIG', shortMessage: `${path}: ${error.shortMessage}` })
       throw error
     }
     const wallet = await loadKey(context.env, 'RMA_ISSUER', {
@@ -107,24 +109,28 @@ export const assetCommitPricesCommand: Command = {
 
 async function readTable(file: string, shown: string): Promise<PriceTable> {
   const text = await readFile(file, 'utf8').catch(() => {
-    throw new CliError('CONFIG', `Cannot read ${shown}: check the path.`)
+    throw new CliError({ code: 'CONFIG', shortMessage: `Cannot read ${shown}: check the path.` })
   })
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch {
-    throw new CliError(
-      'CONFIG',
-      `${shown} is not JSON: write {"models": {"gpt-4o": {"input": "2500000", "output": "10000000"}}}.`,
-    )
+    throw new CliError({
+      code: 'CONFIG',
+      shortMessage: `${shown} is not JSON: write {"models": {"gpt-4o": {"input": "2500000", "output": "10000000"}}}.`,
+    })
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json))
-    throw new CliError('CONFIG', `${shown} must be a JSON object of models (or {"models": ...}).`)
+    throw new CliError({
+      code: 'CONFIG',
+      shortMessage: `${shown} must be a JSON object of models (or {"models": ...}).`,
+    })
   const parameters = ('models' in json ? json : { models: json }) as CreatePriceTableParameters
   try {
     return createPriceTable(parameters)
   } catch (error) {
-    if (error instanceof BaseError) throw new CliError('CONFIG', `${shown}: ${error.shortMessage}`)
+    if (error instanceof BaseError)
+      throw new CliError({ code: 'CONFIG', shortMessage: `${shown}: ${error.shortMessage}` })
     throw error
   }
 }

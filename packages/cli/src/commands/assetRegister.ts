@@ -66,14 +66,21 @@ export const assetRegisterCommand: Command = {
     const o = context.options
     const salt = typeof o.salt === 'string' && o.salt !== '' ? o.salt : undefined
     if (!salt)
-      throw new CliError('USAGE', '--salt is required: a name for the asset (hashed) or a bytes32.')
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage: '--salt is required: a name for the asset (hashed) or a bytes32.',
+      })
     const saltBytes = isHexString(salt, 32) ? salt : id(salt)
     for (const name of ['token', 'settler'] as const)
       if (typeof o[name] !== 'string' || !address.test(o[name] as string))
-        throw new CliError('USAGE', `--${name} is required: an address (0x and 40 hex digits).`)
+        throw new CliError({
+          code: 'USAGE',
+          shortMessage: `--${name} is required: an address (0x and 40 hex digits).`,
+        })
     const meters = (o.meter as string[] | undefined) ?? []
     for (const m of meters)
-      if (!address.test(m)) throw new CliError('USAGE', `--meter ${m} is not an address.`)
+      if (!address.test(m))
+        throw new CliError({ code: 'USAGE', shortMessage: `--meter ${m} is not an address.` })
     const shares = {
       issuerBps: parseInteger(o['issuer-bps'], '--issuer-bps', -1, 0),
       supportersBps: parseInteger(o['supporters-bps'], '--supporters-bps', -1, 0),
@@ -82,18 +89,18 @@ export const assetRegisterCommand: Command = {
     }
     for (const [name, value] of Object.entries(shares))
       if (value < 0)
-        throw new CliError(
-          'USAGE',
-          `--${name.replace('Bps', '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}-bps is required.`,
-        )
+        throw new CliError({
+          code: 'USAGE',
+          shortMessage: `--${name.replace('Bps', '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}-bps is required.`,
+        })
     try {
       assertShares(shares)
     } catch (error) {
-      throw new CliError(
-        'USAGE',
-        `The shares add up to ${shares.issuerBps + shares.supportersBps + shares.usersBps + shares.protocolBps} bps: they must add up to 10000.`,
-        { cause: error },
-      )
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage: `The shares add up to ${shares.issuerBps + shares.supportersBps + shares.usersBps + shares.protocolBps} bps: they must add up to 10000.`,
+        cause: error,
+      })
     }
     const unbonding = parseDuration(String(o.unbonding ?? '7d'), '--unbonding')
     const wallet = await loadKey(context.env, 'RMA_ISSUER', {

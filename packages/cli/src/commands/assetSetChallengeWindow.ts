@@ -17,10 +17,11 @@ export const assetSetChallengeWindowCommand: Command = {
   async run(context) {
     const value = context.args[0]
     if (!value)
-      throw new CliError(
-        'USAGE',
-        'The window is required: rma asset set-challenge-window <duration> (e.g. 6h).',
-      )
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage:
+          'The window is required: rma asset set-challenge-window <duration> (e.g. 6h).',
+      })
     const seconds = parseDuration(value, 'The window')
     const wallet = await loadKey(context.env, 'RMA_ISSUER', {
       role: "the issuer's key",

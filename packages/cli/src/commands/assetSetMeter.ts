@@ -18,7 +18,10 @@ export const assetSetMeterCommand: Command = {
   async run(context) {
     const meter = context.args[0]
     if (!meter || !/^0x[0-9a-fA-F]{40}$/.test(meter))
-      throw new CliError('USAGE', "The meter's address is required: rma asset set-meter <address>.")
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage: "The meter's address is required: rma asset set-meter <address>.",
+      })
     const allowed = context.options.revoke !== true
     const wallet = await loadKey(context.env, 'RMA_ISSUER', {
       role: "the issuer's key",

@@ -15,10 +15,10 @@ export const assetSetSettlerCommand: Command = {
   async run(context) {
     const settler = context.args[0]
     if (!settler || !/^0x[0-9a-fA-F]{40}$/.test(settler))
-      throw new CliError(
-        'USAGE',
-        "The settler's address is required: rma asset set-settler <address>.",
-      )
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage: "The settler's address is required: rma asset set-settler <address>.",
+      })
     const wallet = await loadKey(context.env, 'RMA_ISSUER', {
       role: "the issuer's key",
       cwd: context.cwd,

@@ -45,7 +45,10 @@ export const auditCommand: Command = {
       ledgerPath === undefined
         ? undefined
         : await readFile(resolve(context.cwd, ledgerPath), 'utf8').catch(() => {
-            throw new CliError('CONFIG', `--ledger: cannot read ${ledgerPath}: check the path.`)
+            throw new CliError({
+              code: 'CONFIG',
+              shortMessage: `--ledger: cannot read ${ledgerPath}: check the path.`,
+            })
           })
     context.progress('reading the chain and fetching every batch file')
     const report = await auditAsset({

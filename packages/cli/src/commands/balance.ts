@@ -20,7 +20,10 @@ export const balanceCommand: Command = {
   async run(context) {
     const given = context.args[0]
     if (given !== undefined && !isAddress(given))
-      throw new CliError('USAGE', `The address must be 0x and 40 hex digits, not "${given}".`)
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage: `The address must be 0x and 40 hex digits, not "${given}".`,
+      })
     const user = given
       ? getAddress(given)
       : (

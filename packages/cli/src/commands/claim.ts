@@ -49,10 +49,10 @@ export const claimCommand: Command = {
   async run(context) {
     const role = (context.options.as ?? 'supporter') as Role
     if (!(role in roles))
-      throw new CliError(
-        'USAGE',
-        `--as must be supporter, user, issuer or protocol, not "${role}".`,
-      )
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage: `--as must be supporter, user, issuer or protocol, not "${role}".`,
+      })
     const { prefix, key } = roles[role]
     const wallet = await loadKey(context.env, prefix, { role: key, cwd: context.cwd })
     const chain = await connectChain(context, { asset: true })
@@ -123,10 +123,11 @@ async function claimUserRebates<T>(
 ): Promise<T> {
   const provider = providerUrlOf(context.options, context.env)
   if (!provider)
-    throw new CliError(
-      'CONFIG',
-      "--provider or RMA_PROVIDER_URL is not set: it must be the provider's URL (its /rma/proofs/:user serves the proofs).",
-    )
+    throw new CliError({
+      code: 'CONFIG',
+      shortMessage:
+        "--provider or RMA_PROVIDER_URL is not set: it must be the provider's URL (its /rma/proofs/:user serves the proofs).",
+    })
   const url = `${provider}/rma/proofs/${user}`
   const served = await fetchJson<{ claims?: { epoch: number; amount: string; proof: Hex[] }[] }>(
     url,
@@ -139,15 +140,18 @@ async function claimUserRebates<T>(
     proof: c.proof,
   }))
   if (claims.length === 0)
-    throw new CliError('REFUSED', `No unclaimed rebate for ${user}: nothing to claim.`)
+    throw new CliError({
+      code: 'REFUSED',
+      shortMessage: `No unclaimed rebate for ${user}: nothing to claim.`,
+    })
   // The provider is not trusted: each proof must lead to the root the chain stores.
   for (const claim of claims) {
     const { root } = await chain.contract.epochRebates(chain.assetId, claim.epoch)
     if (!verifyRebateProof({ storedRoot: root, user, amount: claim.amount, proof: claim.proof }))
-      throw new CliError(
-        'FAILED',
-        `The provider's proof for epoch ${claim.epoch} does not match that epoch's rebate root on chain: nothing was sent; report it (rma audit checks the batch files).`,
-      )
+      throw new CliError({
+        code: 'FAILED',
+        shortMessage: `The provider's proof for epoch ${claim.epoch} does not match that epoch's rebate root on chain: nothing was sent; report it (rma audit checks the batch files).`,
+      })
   }
   return send(claims)
 }

@@ -27,7 +27,10 @@ export const deployCommand: Command = {
   async run(context) {
     const owner = context.options.owner
     if (owner !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(String(owner)))
-      throw new CliError('USAGE', '--owner must be an address (0x and 40 hex digits).')
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage: '--owner must be an address (0x and 40 hex digits).',
+      })
     const wallet = await loadKey(context.env, 'RMA_DEPLOYER', {
       role: 'the deploying key (gas only)',
       cwd: context.cwd,

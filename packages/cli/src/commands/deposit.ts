@@ -30,16 +30,16 @@ export const depositCommand: Command = {
   async run(context) {
     const amount = parseAmount(context.args[0], 'amount to deposit')
     if (amount === 0n)
-      throw new CliError(
-        'USAGE',
-        'The amount to deposit is 0: give a positive amount in base units.',
-      )
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage: 'The amount to deposit is 0: give a positive amount in base units.',
+      })
     const target = context.options.for as string | undefined
     if (target !== undefined && !isAddress(target))
-      throw new CliError(
-        'USAGE',
-        `--for must be an address (0x and 40 hex digits), not "${target}".`,
-      )
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage: `--for must be an address (0x and 40 hex digits), not "${target}".`,
+      })
     const wallet = await loadKey(context.env, 'RMA_USER', {
       role: "the paying user's key",
       cwd: context.cwd,
@@ -53,10 +53,10 @@ export const depositCommand: Command = {
       const token = erc20(tokenAddress, signer)
       const held = await token.balanceOf(signer.address)
       if (held < amount)
-        throw new CliError(
-          'REFUSED',
-          `${signer.address} holds ${held} of the payment token ${tokenAddress}, less than ${amount}: nothing was sent; fund it, or deposit at most ${held}.`,
-        )
+        throw new CliError({
+          code: 'REFUSED',
+          shortMessage: `${signer.address} holds ${held} of the payment token ${tokenAddress}, less than ${amount}: nothing was sent; fund it, or deposit at most ${held}.`,
+        })
       const allowance = await token.allowance(signer.address, chain.contractAddress)
       if (allowance < amount)
         await sendTransaction(

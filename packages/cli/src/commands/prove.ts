@@ -62,15 +62,24 @@ export const proveCommand: Command = {
   async run(context) {
     const ledgerPath = context.options.ledger as string | undefined
     if (!ledgerPath)
-      throw new CliError('USAGE', "The user's ledger is required: rma prove --ledger <file>.")
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage: "The user's ledger is required: rma prove --ledger <file>.",
+      })
     const text = await readFile(resolve(context.cwd, ledgerPath), 'utf8').catch(() => {
-      throw new CliError('CONFIG', `--ledger: cannot read ${ledgerPath}: check the path.`)
+      throw new CliError({
+        code: 'CONFIG',
+        shortMessage: `--ledger: cannot read ${ledgerPath}: check the path.`,
+      })
     })
     const evidence = (() => {
       try {
         return parseLedgerEvidence(text)
       } catch (error) {
-        throw new CliError('USAGE', `--ledger: ${ledgerPath} ${oneLine(error)}`)
+        throw new CliError({
+          code: 'USAGE',
+          shortMessage: `--ledger: ${ledgerPath} ${oneLine(error)}`,
+        })
       }
     })()
     const prices = await readPrices(context.cwd, context.options.prices as string | undefined)
@@ -84,10 +93,10 @@ export const proveCommand: Command = {
       (evidence.domain.chainId !== domain.chainId ||
         evidence.domain.verifyingContract.toLowerCase() !== domain.verifyingContract.toLowerCase())
     )
-      throw new CliError(
-        'WRONG_CHAIN',
-        `The ledger is for contract ${evidence.domain.verifyingContract} on chain ${evidence.domain.chainId}, not ${domain.verifyingContract} on chain ${domain.chainId}: point --rpc and --contract at the ledger's.`,
-      )
+      throw new CliError({
+        code: 'WRONG_CHAIN',
+        shortMessage: `The ledger is for contract ${evidence.domain.verifyingContract} on chain ${evidence.domain.chainId}, not ${domain.verifyingContract} on chain ${domain.chainId}: point --rpc and --contract at the ledger's.`,
+      })
     const frauds = findFraud({
       domain,
       receipts: evidence.receipts,
@@ -115,11 +124,17 @@ export const proveCommand: Command = {
       chosen = target ? [selectFraud(frauds, target as Hex)] : dedupe(frauds)
     } catch (error) {
       if (error instanceof NothingToProveError)
-        throw new CliError('REFUSED', `Receipt ${target} proves no fraud; nothing was sent.`)
+        throw new CliError({
+          code: 'REFUSED',
+          shortMessage: `Receipt ${target} proves no fraud; nothing was sent.`,
+        })
       throw error
     }
     if (chosen.length === 0)
-      throw new CliError('REFUSED', 'The ledger proves no fraud; nothing was sent.')
+      throw new CliError({
+        code: 'REFUSED',
+        shortMessage: 'The ledger proves no fraud; nothing was sent.',
+      })
     const wallet = await loadKey(context.env, 'RMA_CHALLENGER', {
       role: "the challenger's key",
       cwd: context.cwd,
@@ -135,11 +150,11 @@ export const proveCommand: Command = {
       } catch (error) {
         if (!(error instanceof FraudProofRejectedError)) throw error
         if (chosen.length === 1)
-          throw new CliError(
-            'REFUSED',
-            `The contract refuses the ${d.kind} proof of seq ${d.seq} (${error.reason ?? 'reverted'})${error.sent ? '' : '; nothing was sent'}.`,
-            { cause: error },
-          )
+          throw new CliError({
+            code: 'REFUSED',
+            shortMessage: `The contract refuses the ${d.kind} proof of seq ${d.seq} (${error.reason ?? 'reverted'})${error.sent ? '' : '; nothing was sent'}.`,
+            cause: error,
+          })
         results.push({ ...d, ok: false, reason: error.reason ?? 'reverted' })
       }
     }
@@ -193,15 +208,18 @@ function stringify(proven: Awaited<ReturnType<typeof proveFraud>>) {
 async function readPrices(cwd: string, path: string | undefined): Promise<PriceTable | undefined> {
   if (!path) return undefined
   const text = await readFile(resolve(cwd, path), 'utf8').catch(() => {
-    throw new CliError('CONFIG', `--prices: cannot read ${path}: check the path.`)
+    throw new CliError({
+      code: 'CONFIG',
+      shortMessage: `--prices: cannot read ${path}: check the path.`,
+    })
   })
   try {
     return createPriceTable(JSON.parse(text) as CreatePriceTableParameters)
   } catch (error) {
-    throw new CliError(
-      'USAGE',
-      `--prices: ${path} is not a price table ({ "models": { "<model>": { "input": "<base units per 1M>", "output": "…" } } }): ${oneLine(error)}`,
-    )
+    throw new CliError({
+      code: 'USAGE',
+      shortMessage: `--prices: ${path} is not a price table ({ "models": { "<model>": { "input": "<base units per 1M>", "output": "…" } } }): ${oneLine(error)}`,
+    })
   }
 }
 

@@ -63,10 +63,10 @@ export const serveCommand: Command = {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
         reject(
-          new CliError(
-            'CONFIG',
-            `Cannot listen on ${host}:${port} (${error.code ?? error.message}): pick another --port or --host.`,
-          ),
+          new CliError({
+            code: 'CONFIG',
+            shortMessage: `Cannot listen on ${host}:${port} (${error.code ?? error.message}): pick another --port or --host.`,
+          }),
         ),
       )
       server.listen(port, host, resolve)

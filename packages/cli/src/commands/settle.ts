@@ -81,20 +81,22 @@ export const settleCommand: Command = {
   async run(context) {
     const o = context.options
     if (o.once !== true)
-      throw new CliError(
-        'USAGE',
-        'rma settle runs one round: pass --once (the loop is the settlement job, examples/settlement-job).',
-      )
+      throw new CliError({
+        code: 'USAGE',
+        shortMessage:
+          'rma settle runs one round: pass --once (the loop is the settlement job, examples/settlement-job).',
+      })
     const mode = readSettlementMode(o)
     const batchBaseUri = resolveBatchBaseUri({
       batchBaseUri: o['batch-base-uri'] as string | undefined,
       publicUrl: o['public-url'] as string | undefined,
     })
     if (mode === 'postpaid' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(batchBaseUri))
-      throw new CliError(
-        'CONFIG',
-        "No public URL for batch files: set RMA_PUBLIC_URL (the provider's URL, whose rmaRouter serves /rma/batches) or RMA_BATCH_BASE_URI (any static host serving the batch directory).",
-      )
+      throw new CliError({
+        code: 'CONFIG',
+        shortMessage:
+          "No public URL for batch files: set RMA_PUBLIC_URL (the provider's URL, whose rmaRouter serves /rma/batches) or RMA_BATCH_BASE_URI (any static host serving the batch directory).",
+      })
     const minReceipts = parseInteger(o['min-receipts'], '--min-receipts', 1, 1)
     const confirmations = parseInteger(o.confirmations, '--confirmations', 1, 1)
     const wallet = await loadKey(context.env, 'RMA_SETTLER', {
@@ -104,10 +106,10 @@ export const settleCommand: Command = {
     const chain = await connectChain(context, { asset: true })
     const signer = wallet.connect(chain.provider)
     if (signer.address.toLowerCase() !== String(chain.asset.settler).toLowerCase())
-      throw new CliError(
-        'REFUSED',
-        `The key in RMA_SETTLER_* is ${signer.address}, not the asset's settler ${chain.asset.settler}: use the settler's key, or make this account the settler with \`rma asset set-settler\`.`,
-      )
+      throw new CliError({
+        code: 'REFUSED',
+        shortMessage: `The key in RMA_SETTLER_* is ${signer.address}, not the asset's settler ${chain.asset.settler}: use the settler's key, or make this account the settler with \`rma asset set-settler\`.`,
+      })
     const store = openStore(
       context.cwd,
       o.db as string | undefined,
@@ -220,9 +222,9 @@ function openStore(
   if (databaseUrl) return createPostgresStore({ connectionString: databaseUrl })
   const path = resolve(cwd, db ?? '.rma/receipts.db')
   if (!existsSync(path))
-    throw new CliError(
-      'CONFIG',
-      `No receipt store at ${path}: set RMA_DB (or --db) to the provider's SQLite file, or RMA_DATABASE_URL to its PostgreSQL database.`,
-    )
+    throw new CliError({
+      code: 'CONFIG',
+      shortMessage: `No receipt store at ${path}: set RMA_DB (or --db) to the provider's SQLite file, or RMA_DATABASE_URL to its PostgreSQL database.`,
+    })
   return createSqliteStore({ path })
 }

@@ -25,10 +25,10 @@ export const unstakeCommand: Command = {
         ? (await chain.contract.stakeOf(chain.assetId, signer.address)).active
         : parseAmount(context.args[0], 'amount to unstake')
     if (amount === 0n)
-      throw new CliError(
-        'REFUSED',
-        `${signer.address} has no active stake on this asset: nothing to unstake (pending stake activates at the next settlement).`,
-      )
+      throw new CliError({
+        code: 'REFUSED',
+        shortMessage: `${signer.address} has no active stake on this asset: nothing to unstake (pending stake activates at the next settlement).`,
+      })
     const receipt = await sendTransaction(
       context,
       chain.provider,

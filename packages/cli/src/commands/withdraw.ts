@@ -21,10 +21,10 @@ export const withdrawCommand: Command = {
     const signer = wallet.connect(chain.provider)
     const position = await chain.contract.stakeOf(chain.assetId, signer.address)
     if (position.unbonding === 0n)
-      throw new CliError(
-        'REFUSED',
-        `${signer.address} has nothing unbonding on this asset: request it first with \`rma unstake\`.`,
-      )
+      throw new CliError({
+        code: 'REFUSED',
+        shortMessage: `${signer.address} has nothing unbonding on this asset: request it first with \`rma unstake\`.`,
+      })
     const receipt = await sendTransaction(
       context,
       chain.provider,

@@ -73,10 +73,10 @@ export const withdrawBalanceCommand: Command = {
       }
       const before = await chain.contract.prepaidBalance(token, signer.address)
       if (before.withdrawalRequested === 0n)
-        throw new CliError(
-          'REFUSED',
-          `${signer.address} has no withdrawal requested: request one first with \`rma withdraw-balance --request <amount>\`.`,
-        )
+        throw new CliError({
+          code: 'REFUSED',
+          shortMessage: `${signer.address} has no withdrawal requested: request one first with \`rma withdraw-balance --request <amount>\`.`,
+        })
       const wallet0 = await erc20(token, chain.provider).balanceOf(signer.address)
       let receipt: Awaited<ReturnType<typeof sendTransaction>>
       try {
@@ -126,9 +126,9 @@ async function explainLocked(
   if (reverted?.name !== 'WithdrawalLocked') return error
   const at = BigInt(reverted.args[0])
   const left = at - (await readChainTime(provider))
-  return new CliError(
-    'REFUSED',
-    `The withdrawal is still locked for ${formatDuration(left)} (until ${new Date(Number(at) * 1000).toISOString()}, chain time): run \`rma withdraw-balance\` again then; nothing was sent (WithdrawalLocked).`,
-    { cause: error },
-  )
+  return new CliError({
+    code: 'REFUSED',
+    shortMessage: `The withdrawal is still locked for ${formatDuration(left)} (until ${new Date(Number(at) * 1000).toISOString()}, chain time): run \`rma withdraw-balance\` again then; nothing was sent (WithdrawalLocked).`,
+    cause: error,
+  })
 }
