@@ -6,6 +6,7 @@ import { BaseError } from '@rma/core'
  */
 export class InvalidDecimalError extends BaseError {
   override name = 'InvalidDecimalError'
+  declare readonly code: 'INVALID_DECIMAL'
   readonly field: string
   constructor({
     field,
@@ -23,6 +24,7 @@ export class InvalidDecimalError extends BaseError {
 /** `decimals` is not the payment token's number of decimals (an integer from 0 to 255). */
 export class InvalidDecimalsError extends BaseError {
   override name = 'InvalidDecimalsError'
+  declare readonly code: 'INVALID_DECIMALS'
   constructor({ value }: { value: unknown }) {
     super('decimals must be an integer from 0 to 255.', {
       code: 'INVALID_DECIMALS',
@@ -34,6 +36,7 @@ export class InvalidDecimalsError extends BaseError {
 /** A provider id is not in the catalog snapshot. */
 export class UnknownProviderError extends BaseError {
   override name = 'UnknownProviderError'
+  declare readonly code: 'UNKNOWN_PROVIDER'
   readonly provider: string
   constructor({ provider, known }: { provider: string; known: readonly string[] }) {
     super(`Provider "${provider}" is not in the price catalog.`, {
@@ -47,6 +50,7 @@ export class UnknownProviderError extends BaseError {
 /** A model name asked for by `models` matches no model of the selected catalog providers. */
 export class UnknownCatalogModelError extends BaseError {
   override name = 'UnknownCatalogModelError'
+  declare readonly code: 'UNKNOWN_CATALOG_MODEL'
   readonly model: string
   constructor({ model, providers }: { model: string; providers: readonly string[] }) {
     super(`Model "${model}" is not in the price catalog.`, {
@@ -66,6 +70,7 @@ function describe(value: unknown): string {
 /** A catalog snapshot holds a value the price table cannot use (a bad date, say). */
 export class InvalidCatalogError extends BaseError {
   override name = 'InvalidCatalogError'
+  declare readonly code: 'INVALID_CATALOG'
   constructor({ model, reason, cause }: { model: string; reason: string; cause?: unknown }) {
     super(`Catalog model "${model}" cannot be priced: ${reason.replace(/\.$/, '')}.`, {
       code: 'INVALID_CATALOG',

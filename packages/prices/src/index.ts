@@ -25,6 +25,7 @@ export {
   UnknownCatalogModelError,
   UnknownProviderError,
 } from './errors.js'
+export type { PricesErrorType } from './PricesErrorType.js'
 export {
   type FindCatalogModelParameters,
   type FindCatalogModelReturnType,
@@ -34,10 +35,3 @@ export { matchesCatalogName } from './matchesCatalogName.js'
 export { type Decimal, parseDecimal } from './parseDecimal.js'
 export { type UsdToBaseUnitsParameters, usdToBaseUnits } from './usdToBaseUnits.js'
 
-/** Every error `@rma/prices` throws (besides core's). */
-export type PricesErrorType =
-  | import('./errors.js').InvalidCatalogError
-  | import('./errors.js').InvalidDecimalError
-  | import('./errors.js').InvalidDecimalsError
-  | import('./errors.js').UnknownCatalogModelError
-  | import('./errors.js').UnknownProviderError
