@@ -6,6 +6,7 @@ import {
   rmaSettlementBytecode,
   rmaSettlementLinkReferences,
 } from './artifacts/RMASettlement.js'
+import { TransactionNotMinedError } from './errors.js'
 import { getSettlementContract } from './getSettlementContract.js'
 import { linkBytecode } from './linkBytecode.js'
 import type { RmaSettlementContract } from './types.js'
@@ -83,7 +84,7 @@ export async function deploySettlement(
     )
     const verifier = await verifierFactory.deploy()
     if (!(await verifier.deploymentTransaction()?.wait()))
-      throw new Error('The fraud verifier deployment was not mined.')
+      throw new TransactionNotMinedError({ transaction: 'fraud verifier deployment' })
     fraudVerifierAddress = await verifier.getAddress()
   }
   let penaltyLibraryAddress = parameters.penaltyLibrary
@@ -91,7 +92,7 @@ export async function deploySettlement(
     // An empty ABI: the library's functions take storage references (not callable directly).
     const library = await new ContractFactory([], rmaPenaltyBytecode, signer).deploy()
     if (!(await library.deploymentTransaction()?.wait()))
-      throw new Error('The penalty library deployment was not mined.')
+      throw new TransactionNotMinedError({ transaction: 'penalty library deployment' })
     penaltyLibraryAddress = await library.getAddress()
   }
   const bytecode = linkBytecode(rmaSettlementBytecode, rmaSettlementLinkReferences, {
@@ -106,7 +107,8 @@ export async function deploySettlement(
     parameters.minChallengeWindow ?? 0,
   )
   const receipt = await deployed.deploymentTransaction()?.wait()
-  if (!receipt) throw new Error('The settlement contract deployment was not mined.')
+  if (!receipt)
+    throw new TransactionNotMinedError({ transaction: 'settlement contract deployment' })
   const address = await deployed.getAddress()
   return {
     address,

@@ -3,6 +3,7 @@ import { feeOnTransferTokenBytecode } from './artifacts/FeeOnTransferToken.js'
 import { phantomPermitTokenBytecode } from './artifacts/PhantomPermitToken.js'
 import { rebasingTokenBytecode } from './artifacts/RebasingToken.js'
 import { testTokenBytecode } from './artifacts/TestToken.js'
+import { TransactionNotMinedError } from './errors.js'
 import { getTestTokenContract, type TestTokenKind, testTokenAbiOf } from './getTestTokenContract.js'
 import type { TestTokenContract } from './types.js'
 
@@ -53,7 +54,7 @@ export async function deployTestToken(
     ? factory.deploy(name, symbol, decimals)
     : factory.deploy())
   const receipt = await deployed.deploymentTransaction()?.wait()
-  if (!receipt) throw new Error('The test token deployment was not mined.')
+  if (!receipt) throw new TransactionNotMinedError({ transaction: 'test token deployment' })
   const address = await deployed.getAddress()
   return { address, contract: getTestTokenContract(address, signer, kind), receipt }
 }

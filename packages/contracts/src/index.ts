@@ -16,6 +16,7 @@ export {
 } from './artifacts/RMASettlement.js'
 export { testTokenAbi, testTokenBytecode } from './artifacts/TestToken.js'
 export { assetIdOf } from './assetIdOf.js'
+export type { ContractsErrorType } from './ContractsErrorType.js'
 export {
   type DeploySettlementParameters,
   type DeploySettlementReturnType,
@@ -28,6 +29,11 @@ export {
   type DeployTestTokenReturnType,
   deployTestToken,
 } from './deployTestToken.js'
+export {
+  MissingLibraryAddressError,
+  TransactionNotMinedError,
+  UnknownUsageSourceError,
+} from './errors.js'
 export { getSettlementContract } from './getSettlementContract.js'
 export {
   getTestTokenContract,

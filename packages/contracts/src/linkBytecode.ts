@@ -1,4 +1,5 @@
 import { getAddress } from 'ethers'
+import { MissingLibraryAddressError } from './errors.js'
 
 /** Where creation bytecode holds library address placeholders (solc's `linkReferences`). */
 export type LinkReferences = {
@@ -7,7 +8,8 @@ export type LinkReferences = {
   }
 }
 
-export type LinkBytecodeErrorType = Error & { code: 'MISSING_LIBRARY_ADDRESS' }
+/** What `linkBytecode` throws. */
+export type LinkBytecodeErrorType = MissingLibraryAddressError
 
 /**
  * Writes each linked library's address over its placeholders in creation bytecode (what
@@ -27,11 +29,7 @@ export function linkBytecode(
     for (const [library, references] of Object.entries(libraries)) {
       const address = addresses[library]
       if (!address) {
-        const error = new Error(
-          `No address given for the linked library ${library}.`,
-        ) as LinkBytecodeErrorType
-        error.code = 'MISSING_LIBRARY_ADDRESS'
-        throw error
+        throw new MissingLibraryAddressError({ library })
       }
       const hex = getAddress(address).slice(2).toLowerCase()
       for (const { start, length } of references) {

@@ -1,6 +1,7 @@
 import { assertShares, type RevenueShares } from '@rma/core'
 import type { ContractTransactionReceipt } from 'ethers'
 import { assetIdOf } from './assetIdOf.js'
+import { TransactionNotMinedError } from './errors.js'
 import type { RmaSettlementContract } from './types.js'
 
 export type RegisterAssetParameters = Omit<RevenueShares, 'protocolBps'> & {
@@ -65,6 +66,6 @@ export async function registerAsset(
     [...meters],
   )
   const receipt = await tx.wait()
-  if (!receipt) throw new Error('The registerAsset transaction was not mined.')
+  if (!receipt) throw new TransactionNotMinedError({ transaction: 'registerAsset transaction' })
   return { assetId: assetIdOf(receipt.from, salt), issuer: receipt.from, receipt }
 }
