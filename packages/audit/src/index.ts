@@ -7,6 +7,7 @@ export type {
   SupporterStatus,
   UserClaimStatus,
 } from './AssetStatus.js'
+export type { AuditErrorType } from './AuditErrorType.js'
 export type {
   AuditReport,
   Discrepancy,
@@ -40,7 +41,6 @@ export {
   UnsupportedUriError,
   WrongChainError,
 } from './errors.js'
-export type { AuditErrorType } from './AuditErrorType.js'
 export { type FetchBatch, type FetchBatchFileOptions, fetchBatchFile } from './fetchBatchFile.js'
 export type { ChainParameters } from './openSettlement.js'
 export type { AuditLedger } from './parseLedger.js'

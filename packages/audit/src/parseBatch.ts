@@ -6,7 +6,7 @@ import {
   type RmaDomain,
   type SignedUsageReceipt,
 } from '@rma/core'
-import { AuditError, InvalidBatchError } from './errors.js'
+import { InvalidBatchError } from './errors.js'
 
 /** One receipt of a batch file, decoded, with the hash the audit computed itself. */
 export type BatchReceipt = {
@@ -32,7 +32,7 @@ export type BatchContents = {
  * Reads a batch file (format version 2, `docs/protocol.md`) from bytes already checked against
  * the on-chain hash, validating each field it uses, decoding every receipt and hashing it
  * under `domain`. Written apart from the settlement client's reader on purpose: the audit must
- * not share the code it checks. Throws `AuditError('BATCH_INVALID')`.
+ * not share the code it checks. Throws `InvalidBatchError` (`BATCH_INVALID`).
  *
  * @example
  * const batch = parseBatch(bytes, { uri, domain })

@@ -6,7 +6,7 @@ import {
   type SignedUsageReceipt,
   verifyReceipt,
 } from '@rma/core'
-import { AuditError, InvalidLedgerError } from './errors.js'
+import { InvalidLedgerError } from './errors.js'
 
 /**
  * A user's exported receipts: `client.rma.ledger.exportJSON()` of `@rma/client`
@@ -26,7 +26,7 @@ export type LedgerReceipt = { receipt: SignedUsageReceipt; hash: Hex }
 /**
  * Reads a ledger export (an object or its JSON text) and keeps the receipts of `assetId`
  * validly signed by their meter: a receipt the meter did not sign proves nothing against it.
- * Throws `AuditError('INVALID_LEDGER')` for anything that is not an `rma.ledger/1` export of
+ * Throws `InvalidLedgerError` (`INVALID_LEDGER`) for anything that is not an `rma.ledger/1` export of
  * this contract and chain.
  *
  * @example

@@ -1,4 +1,5 @@
 export { authenticateReceipt } from './authenticateReceipt.js'
+export type { ClientErrorType } from './ClientErrorType.js'
 export { type CallFacts, checkReceiptContent } from './checkReceiptContent.js'
 export { createFileLedgerStore } from './createFileLedgerStore.js'
 export type { LedgerEvidence, LedgerExport, ReceiptLedger } from './createLedger.js'
@@ -45,7 +46,6 @@ export {
   UntrustedMeterError,
   UsageMismatchError,
 } from './errors.js'
-export type { ClientErrorType } from './ClientErrorType.js'
 export { fraudPriceTables } from './fraudPriceTables.js'
 export { getReceipt } from './getReceipt.js'
 export { getRMA } from './getRMA.js'

@@ -1,4 +1,5 @@
 export { allocateProRata } from './allocateProRata.js'
+export type { CoreErrorType } from './CoreErrorType.js'
 export { canonicalPath } from './canonicalPath.js'
 export { chainKey } from './chainKey.js'
 export {
@@ -39,7 +40,6 @@ export {
   encodeReceipt,
 } from './encoding.js'
 export { type Endpoint, endpointOf } from './endpointOf.js'
-export type { CoreErrorType } from './CoreErrorType.js'
 export {
   BaseError,
   type BaseErrorParameters,

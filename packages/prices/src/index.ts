@@ -25,13 +25,12 @@ export {
   UnknownCatalogModelError,
   UnknownProviderError,
 } from './errors.js'
-export type { PricesErrorType } from './PricesErrorType.js'
 export {
   type FindCatalogModelParameters,
   type FindCatalogModelReturnType,
   findCatalogModel,
 } from './findCatalogModel.js'
 export { matchesCatalogName } from './matchesCatalogName.js'
+export type { PricesErrorType } from './PricesErrorType.js'
 export { type Decimal, parseDecimal } from './parseDecimal.js'
 export { type UsdToBaseUnitsParameters, usdToBaseUnits } from './usdToBaseUnits.js'
-

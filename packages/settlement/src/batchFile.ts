@@ -14,7 +14,7 @@ import {
   type RmaDomain,
   zeroHash,
 } from '@rma/core'
-import { BatchFileError, SettlementError } from './errors.js'
+import { BatchFileError } from './errors.js'
 
 /** One user's rebate of one epoch: its part of that epoch's users' share, pro rata to spend. */
 export type RebateLine = { user: Address; amount: string }
@@ -113,7 +113,7 @@ export type BatchFileExpectation = {
 /**
  * Reads a batch file and checks it against what the chain committed: its hash, and both roots
  * rebuilt from its own receipts and rebates (every receipt is decoded and re-hashed).
- * Throws `SettlementError('BATCH_FILE')` on any difference.
+ * Throws `BatchFileError` (`BATCH_FILE`) on any difference.
  *
  * @example
  * const file = await readBatchFile(path, { domain, batchHash, receiptsRoot, rebateRoot })

@@ -22,9 +22,9 @@ export type ClaimRebatesReturnType = {
 
 /**
  * Claims every listed epoch's rebate of one user in one `claimRebates` transaction; the tokens
- * go to the user whoever sends it. Throws `SettlementError('NOTHING_TO_CLAIM')` for an empty
- * proof, `SettlementError('EPOCH_PENDING')` when an epoch is still in its challenge window
- * (`revert.reason` says from when it can be claimed) and `SettlementError('TX_REVERTED')` with
+ * go to the user whoever sends it. Throws `NothingToClaimError` (`NOTHING_TO_CLAIM`) for an empty
+ * proof, `EpochPendingError` (`EPOCH_PENDING`) when an epoch is still in its challenge window
+ * (`revert.reason` says from when it can be claimed) and `TransactionRevertedError` (`TX_REVERTED`) with
  * the decoded reason when the chain refuses.
  *
  * @example

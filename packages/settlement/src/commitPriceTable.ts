@@ -6,7 +6,7 @@ import {
   type PriceTableTree,
 } from '@rma/core'
 import { Contract, type ContractRunner, type Signer } from 'ethers'
-import { InvalidSettlementOptionsError, SettlementError } from './errors.js'
+import { InvalidSettlementOptionsError } from './errors.js'
 import { sendClaim } from './sendClaim.js'
 
 /**

@@ -13,7 +13,11 @@ import {
 import { type ContractTransactionReceipt, getAddress } from 'ethers'
 import type { EventEmitter } from 'eventemitter3'
 import type { SettlerEvents } from './createSettler.js'
-import { InvalidBatchReceiptsError, SettlementError, TransactionRevertedError } from './errors.js'
+import {
+  InvalidBatchReceiptsError,
+  type SettlementError,
+  TransactionRevertedError,
+} from './errors.js'
 
 /**
  * Why a voucher was not settled: the contract's `VoucherSkipped` reasons, and

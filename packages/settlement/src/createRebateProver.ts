@@ -82,7 +82,7 @@ export function createRebateProver(options: RebateProverOptions) {
   return {
     /**
      * The user's unclaimed rebates of every confirmed and released epoch (not in a challenge
-     * window, not vetoed), with proofs, or undefined when nothing is left to claim. Throws `SettlementError('PROOF_INDEX')` when an index is
+     * window, not vetoed), with proofs, or undefined when nothing is left to claim. Throws `ProofIndexError` (`PROOF_INDEX`) when an index is
      * missing.
      */
     async proofFor(user: Address): Promise<RebateProof | undefined> {

@@ -26,8 +26,8 @@ import {
   BatchChainMismatchError,
   InvalidBatchReceiptsError,
   InvalidSettlementOptionsError,
-  SettleRefusedError,
   SettlementError,
+  SettleRefusedError,
   TransactionRevertedError,
 } from './errors.js'
 import { createProofIndex, writeProofIndex } from './proofIndex.js'

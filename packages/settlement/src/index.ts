@@ -59,24 +59,23 @@ export {
   ensureDeposit,
 } from './ensureDeposit.js'
 export {
-  type DecodedRevert,
   BatchChainMismatchError,
   BatchFileError,
+  type DecodedRevert,
   EpochPendingError,
   InvalidBatchReceiptsError,
   InvalidSettlementOptionsError,
   NothingToClaimError,
   ProofIndexError,
   RpcUnavailableError,
-  SettleRefusedError,
   SettlementError,
+  type SettlementErrorCode,
+  type SettlementErrorParameters,
+  SettleRefusedError,
   TransactionDroppedError,
   TransactionRevertedError,
   UnknownAssetError,
-  type SettlementErrorCode,
-  type SettlementErrorParameters,
 } from './errors.js'
-export type { SettlementErrorType } from './SettlementErrorType.js'
 export {
   createProofIndex,
   type ProofIndex,
@@ -102,5 +101,6 @@ export {
   releaseDueBatches,
 } from './releaseDueBatches.js'
 export { resolveBatchBaseUri } from './resolveBatchBaseUri.js'
+export type { SettlementErrorType } from './SettlementErrorType.js'
 export { sendClaim } from './sendClaim.js'
 export { isTransient, type RetryOptions, withRetry } from './withRetry.js'

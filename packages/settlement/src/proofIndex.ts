@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Hex } from '@rma/core'
 import { type BatchFile, epochRebateTree, writeAtomically } from './batchFile.js'
-import { ProofIndexError, SettlementError } from './errors.js'
+import { ProofIndexError } from './errors.js'
 
 /**
  * Every rebate proof of one epoch, computed once when the batch is built, so serving a proof
@@ -66,7 +66,7 @@ export async function writeProofIndex(directory: string, index: ProofIndex): Pro
 }
 
 /**
- * Reads a proof index; throws `SettlementError('PROOF_INDEX')` when it is missing, unreadable
+ * Reads a proof index; throws `ProofIndexError` (`PROOF_INDEX`) when it is missing, unreadable
  * or belongs to another batch.
  *
  * @example

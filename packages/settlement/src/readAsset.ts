@@ -1,6 +1,6 @@
 import type { RmaSettlementContract } from '@rma/contracts'
 import type { Address, Hex, RevenueShares } from '@rma/core'
-import { SettlementError, UnknownAssetError } from './errors.js'
+import { UnknownAssetError } from './errors.js'
 
 /** What the settlement client needs to know of an asset, read from the contract. */
 export type AssetState = {
@@ -15,7 +15,7 @@ export type AssetState = {
 }
 
 /**
- * Reads an asset with a `getAsset` and a `challengeWindowOf` call. Throws `SettlementError('UNKNOWN_ASSET')` for an
+ * Reads an asset with a `getAsset` and a `challengeWindowOf` call. Throws `UnknownAssetError` (`UNKNOWN_ASSET`) for an
  * asset that was never registered.
  *
  * @example

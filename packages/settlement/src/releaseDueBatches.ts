@@ -1,7 +1,7 @@
 import type { RmaSettlementContract } from '@rma/contracts'
 import type { Hex } from '@rma/core'
 import { decodeRevert } from './decodeRevert.js'
-import { SettlementError, TransactionRevertedError } from './errors.js'
+import { TransactionRevertedError } from './errors.js'
 import { readPendingBatches } from './readPendingBatches.js'
 
 export type ReleaseDueBatchesParameters = {
@@ -20,7 +20,7 @@ export type ReleaseDueBatchesReturnType =
 /**
  * Releases, in one `release` transaction, every pending batch of the asset whose challenge
  * window has passed by the latest block's time (oldest first: a batch waits for every earlier
- * one). Sends nothing when none is due. A refusal becomes `SettlementError('TX_REVERTED')`
+ * one). Sends nothing when none is due. A refusal becomes `TransactionRevertedError` (`TX_REVERTED`)
  * with the decoded reason.
  *
  * @example

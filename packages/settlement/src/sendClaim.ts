@@ -1,11 +1,11 @@
 import type { Hex } from '@rma/core'
 import type { ContractTransactionResponse } from 'ethers'
 import { decodeRevert } from './decodeRevert.js'
-import { SettlementError, TransactionRevertedError } from './errors.js'
+import { TransactionRevertedError } from './errors.js'
 
 /**
  * Sends one claim transaction (`claimRewards`, `claimIssuer`, `claimProtocol`) and waits for
- * it; a refusal becomes `SettlementError('TX_REVERTED')` with the decoded reason.
+ * it; a refusal becomes `TransactionRevertedError` (`TX_REVERTED`) with the decoded reason.
  *
  * @example
  * await sendClaim('claimIssuer', () => settlement.connect(issuer).claimIssuer(assetId))

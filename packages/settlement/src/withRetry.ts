@@ -1,4 +1,4 @@
-import { RpcUnavailableError, SettlementError } from './errors.js'
+import { RpcUnavailableError } from './errors.js'
 
 export type RetryOptions = {
   /** Attempts in all, the first included (default 5). */
@@ -11,7 +11,7 @@ export type RetryOptions = {
  * Runs an RPC step again with exponential backoff while it fails for a reason that can pass
  * (connection refused or reset, timeout, nonce race, dropped transaction); a revert or a bad
  * argument fails at once. After the last attempt the error is a typed
- * `SettlementError('RPC_UNAVAILABLE')` keeping the cause.
+ * `RpcUnavailableError` (`RPC_UNAVAILABLE`) keeping the cause.
  *
  * @example
  * const epoch = await withRetry(() => contract.getAsset(assetId), { attempts: 5 })

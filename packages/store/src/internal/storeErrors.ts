@@ -7,7 +7,7 @@ import {
   ReceiptConflictError,
   SchemaTooNewError,
   StoreClosedError,
-  StoreError,
+  type StoreError,
   StoreUnavailableError,
   UnknownReceiptError,
   WriterFailedError,
