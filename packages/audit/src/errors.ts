@@ -69,7 +69,7 @@ export class RpcTimeoutError extends AuditError {
   }
 }
 
-/** The RPC answered with an error. */
+/** The RPC answered with an error, something other than JSON, or no result. */
 export class RpcFailedError extends AuditError {
   override name = 'RpcFailedError'
   declare readonly code: 'RPC_ERROR'
@@ -159,7 +159,7 @@ export class BatchTruncatedError extends AuditError {
   }
 }
 
-/** A batch file does not hash to the batch hash recorded on chain. */
+/** A batch file does not hash to the batch hash committed on chain: it changed after settlement. */
 export class BatchHashMismatchError extends AuditError {
   override name = 'BatchHashMismatchError'
   declare readonly code: 'BATCH_HASH_MISMATCH'
@@ -168,7 +168,7 @@ export class BatchHashMismatchError extends AuditError {
   }
 }
 
-/** A batch file is not a valid batch. */
+/** A batch file is not a valid batch file, or is the file of another batch. */
 export class InvalidBatchError extends AuditError {
   override name = 'InvalidBatchError'
   declare readonly code: 'BATCH_INVALID'

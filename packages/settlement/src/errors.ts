@@ -91,7 +91,10 @@ export class BatchChainMismatchError extends SettlementError {
   }
 }
 
-/** No receipt of a batch could be verified, or a receipt breaks its chain: nothing is settled. */
+/**
+ * Receipts are left out of a batch or cannot be used: no chain verified, chains with issues,
+ * receipts of meters the contract does not trust, voucher receipts no epoch can take.
+ */
 export class InvalidBatchReceiptsError extends SettlementError {
   override name = 'InvalidBatchReceiptsError'
   declare readonly code: 'INVALID_RECEIPTS'
