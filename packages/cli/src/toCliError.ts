@@ -57,7 +57,7 @@ export function toCliError(error: unknown, names: Record<string, string> = {}): 
             ? 'USAGE'
             : 'FAILED'
     return new CliError({
-      code: code,
+      code,
       shortMessage: sentence(error.shortMessage, error.details),
       cause: error,
     })
