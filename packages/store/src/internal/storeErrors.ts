@@ -7,7 +7,6 @@ import {
   ReceiptConflictError,
   SchemaTooNewError,
   StoreClosedError,
-  type StoreError,
   StoreUnavailableError,
   UnknownReceiptError,
   WriterFailedError,
@@ -15,7 +14,7 @@ import {
 
 // One constructor per failure, shared by the adapters so that every store words an error alike.
 
-export function duplicateIdError(id: string): StoreError {
+export function duplicateIdError(id: string): DuplicateReceiptIdError {
   return new DuplicateReceiptIdError({
     shortMessage: `Receipt id "${id}" is already taken.`,
     details: 'Give every call its own id (for example a random UUID).',
@@ -25,7 +24,7 @@ export function duplicateIdError(id: string): StoreError {
 export function seqTakenError(
   chain: { assetId: string; meter: string; user: string },
   seq: number,
-): StoreError {
+): ReceiptConflictError {
   return new ReceiptConflictError({
     shortMessage: `Chain ${chain.assetId}/${chain.meter}/${chain.user} already has a receipt with seq ${seq}.`,
     details:
@@ -33,7 +32,7 @@ export function seqTakenError(
   })
 }
 
-export function hashTakenError(hash: string): StoreError {
+export function hashTakenError(hash: string): ReceiptConflictError {
   return new ReceiptConflictError({ shortMessage: `Receipt ${hash} is already stored.` })
 }
 
@@ -49,7 +48,7 @@ export function invalidReceiptError(
     amount?: unknown
     cumulativeAmount?: unknown
   },
-): StoreError {
+): InvalidReceiptError {
   return new InvalidReceiptError({
     shortMessage: `Signed receipt does not extend the chain head (seq ${head.seq}).`,
     details:
@@ -58,25 +57,25 @@ export function invalidReceiptError(
   })
 }
 
-export function invalidHashError(hash: unknown): StoreError {
+export function invalidHashError(hash: unknown): InvalidReceiptError {
   return new InvalidReceiptError({
     shortMessage: 'Signed receipt hash is not 32 bytes of hex.',
     details: `Return the receipt's EIP-712 hash (hashReceipt) from sign; received ${String(hash)}.`,
   })
 }
 
-export function chainResetError(id: string): StoreError {
+export function chainResetError(id: string): ChainResetError {
   return new ChainResetError({
     shortMessage: `Receipt "${id}" was dropped: an earlier receipt of its chain failed to store.`,
     details: 'Retry the call; the chain continues from its last stored receipt.',
   })
 }
 
-export function closedError(): StoreError {
+export function closedError(): StoreClosedError {
   return new StoreClosedError({ shortMessage: 'The receipt store is closed.' })
 }
 
-export function writerFailedError(cause: unknown): StoreError {
+export function writerFailedError(cause: unknown): WriterFailedError {
   return new WriterFailedError({
     shortMessage: 'The SQLite writer thread stopped.',
     details:
@@ -85,21 +84,29 @@ export function writerFailedError(cause: unknown): StoreError {
   })
 }
 
-export function schemaTooNewError(found: number, supported: number): StoreError {
+export function schemaTooNewError(found: number, supported: number): SchemaTooNewError {
   return new SchemaTooNewError({
     shortMessage: `Database schema version ${found} is newer than this @rma/store supports (${supported}).`,
     details: 'Upgrade @rma/store, or point the store at another database.',
   })
 }
 
-export function unknownReceiptError(hash: string, assetId: string, epoch: number): StoreError {
+export function unknownReceiptError(
+  hash: string,
+  assetId: string,
+  epoch: number,
+): UnknownReceiptError {
   return new UnknownReceiptError({
     shortMessage: `Receipt ${hash} is not a receipt of asset ${assetId}.`,
     details: `Nothing was marked settled in epoch ${epoch}.`,
   })
 }
 
-export function settledElsewhereError(hash: string, other: number, epoch: number): StoreError {
+export function settledElsewhereError(
+  hash: string,
+  other: number,
+  epoch: number,
+): ReceiptConflictError {
   return new ReceiptConflictError({
     shortMessage: `Receipt ${hash} is already settled in epoch ${other}.`,
     details: `Nothing was marked settled in epoch ${epoch}.`,
@@ -113,14 +120,14 @@ export function ackUnknownReceiptError(ack: {
   seq: number
   receiptHash: string
   cumulativeAmount: bigint
-}): StoreError {
+}): AckUnknownReceiptError {
   return new AckUnknownReceiptError({
     shortMessage: `The ack names no stored receipt (seq ${ack.seq} of chain ${ack.assetId.toLowerCase()}/${ack.meter.toLowerCase()}/${ack.user.toLowerCase()}).`,
     details: `No stored receipt has hash ${ack.receiptHash.toLowerCase()} with that asset, meter, user, seq and cumulativeAmount ${ack.cumulativeAmount}; nothing was stored.`,
   })
 }
 
-export function unavailableError(reason: string, cause?: unknown): StoreError {
+export function unavailableError(reason: string, cause?: unknown): StoreUnavailableError {
   return new StoreUnavailableError({
     shortMessage: `The receipt store cannot write: ${reason}`,
     details: 'Paid calls must not be served until it can (nothing is delivered without a receipt).',
@@ -128,7 +135,7 @@ export function unavailableError(reason: string, cause?: unknown): StoreError {
   })
 }
 
-export function unknownOutcomeError(cause: unknown): StoreError {
+export function unknownOutcomeError(cause: unknown): StoreUnavailableError {
   return new StoreUnavailableError({
     shortMessage:
       'The receipt store cannot write: the connection failed during the commit and the receipt could not be read back.',
