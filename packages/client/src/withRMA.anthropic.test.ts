@@ -15,6 +15,7 @@ import { getRMA } from './getRMA.js'
 import { createTamperProxy, type Tamper } from './testing/createTamperProxy.js'
 import { clientOptions, createUser } from './testing/createTestClient.js'
 import { forgeReceipt, replaceInlineReceipt } from './testing/forgeReceipt.js'
+import { rewriteReceiptHeader } from './testing/rewriteReceiptHeader.js'
 import {
   type AnthropicApp,
   anthropicBilled,
@@ -82,7 +83,12 @@ function billedAmount(price: {
   return (exact + 999_999n) / 1_000_000n
 }
 
-const sonnet = { input: 3_000_000n, cachedInput: 300_000n, cacheWrite: 3_750_000n, output: 15_000_000n }
+const sonnet = {
+  input: 3_000_000n,
+  cachedInput: 300_000n,
+  cacheWrite: 3_750_000n,
+  output: 15_000_000n,
+}
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []
@@ -188,10 +194,10 @@ describe('withRMA(new Anthropic()): the official SDK, attested and checked', () 
     const other = await startAnthropicApp({ prices: table })
     closers.push(other.close)
     const user = createUser()
-    const claude = withRMA(
-      new Anthropic({ baseURL: other.url, apiKey: 'unused', maxRetries: 0 }),
-      { ...clientOptions(other, user), prices: table },
-    )
+    const claude = withRMA(new Anthropic({ baseURL: other.url, apiKey: 'unused', maxRetries: 0 }), {
+      ...clientOptions(other, user),
+      prices: table,
+    })
     const { response } = await claude.messages.create(request).withResponse()
     const record = await getReceipt(response)
     expect(record.receipt.amount).toBe(billedAmount(cheap))
@@ -214,14 +220,6 @@ describe('a dishonest meter is refused, and nothing is acked or kept', () => {
     return { claude, mismatches, acks }
   }
 
-  const onHeader =
-    (rewrite: (encoded: string) => string): Tamper['json'] =>
-    ({ headers }) => {
-      const encoded = headers.get('rma-receipt')
-      if (encoded) headers.set('rma-receipt', rewrite(encoded))
-      return undefined
-    }
-
   /** The price of `usage` (receipt semantics) at the Sonnet rates: what a lie would charge. */
   const priceOf = (usage: typeof anthropicBilled) => {
     const exact =
@@ -237,11 +235,18 @@ describe('a dishonest meter is refused, and nothing is acked or kept', () => {
     const lie = { ...anthropicBilled, cachedInputTokens: 0 }
     expect(priceOf(lie)).toBeGreaterThan(billedAmount(sonnet))
     const { claude, mismatches } = await hostile({
-      json: onHeader((encoded) =>
-        forgeReceipt(encoded, { cachedInputTokens: 0, amount: priceOf(lie), cumulativeAmount: priceOf(lie) }, meter(), domain()),
+      json: rewriteReceiptHeader((encoded) =>
+        forgeReceipt(
+          encoded,
+          { cachedInputTokens: 0, amount: priceOf(lie), cumulativeAmount: priceOf(lie) },
+          meter(),
+          domain(),
+        ),
       ),
     })
-    const error = (await claude.messages.create(request).catch((e: unknown) => e)) as UsageMismatchError
+    const error = (await claude.messages
+      .create(request)
+      .catch((e: unknown) => e)) as UsageMismatchError
     expect(error).toBeInstanceOf(UsageMismatchError)
     expect(error.code).toBe('USAGE_MISMATCH')
     expect(error.shortMessage).toBe(
@@ -284,11 +289,13 @@ describe('a dishonest meter is refused, and nothing is acked or kept', () => {
   test('the usage right but cache reads charged at the input price (an overcharge): PRICE_MISMATCH', async () => {
     const over = priceOf({ ...anthropicBilled, cachedInputTokens: 0 })
     const { claude } = await hostile({
-      json: onHeader((encoded) =>
+      json: rewriteReceiptHeader((encoded) =>
         forgeReceipt(encoded, { amount: over, cumulativeAmount: over }, meter(), domain()),
       ),
     })
-    const error = (await claude.messages.create(request).catch((e: unknown) => e)) as PriceMismatchError
+    const error = (await claude.messages
+      .create(request)
+      .catch((e: unknown) => e)) as PriceMismatchError
     expect(error).toBeInstanceOf(PriceMismatchError)
     expect(error.code).toBe('PRICE_MISMATCH')
     expect(error.expected).toBe(9309n)
@@ -314,7 +321,9 @@ describe('a dishonest meter is refused, and nothing is acked or kept', () => {
   })
 
   test('a real meter running another price table (cache writes at 2x input): PRICE_TABLE_MISMATCH', async () => {
-    const dear = createPriceTable({ models: { 'claude-sonnet-4-5': { ...sonnet, cacheWrite: 6_000_000n } } })
+    const dear = createPriceTable({
+      models: { 'claude-sonnet-4-5': { ...sonnet, cacheWrite: 6_000_000n } },
+    })
     const other = await startAnthropicApp({ prices: dear })
     closers.push(other.close)
     const claude = withRMA(
@@ -323,13 +332,15 @@ describe('a dishonest meter is refused, and nothing is acked or kept', () => {
     )
     const error = await claude.messages.create(request).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(PriceTableMismatchError)
-    expect((error as PriceTableMismatchError).receipt?.amount).toBe(billedAmount({ ...sonnet, cacheWrite: 6_000_000n }))
+    expect((error as PriceTableMismatchError).receipt?.amount).toBe(
+      billedAmount({ ...sonnet, cacheWrite: 6_000_000n }),
+    )
     expect(claude.rma.ledger.list()).toEqual([])
   })
 
   test('a receipt tampered in transit (amount lowered, signature kept): RECEIPT_SIGNATURE_INVALID', async () => {
     const { claude } = await hostile({
-      json: onHeader((encoded) => {
+      json: rewriteReceiptHeader((encoded) => {
         const receipt = decodeReceipt(encoded)
         return encodeReceipt({ ...receipt, cacheWriteTokens: 0, amount: receipt.amount - 1n })
       }),
