@@ -19,6 +19,9 @@ import {
   startAnthropicApp,
 } from './testing/startAnthropicApp.js'
 
+/** Generous: real servers and signatures on a shared, loaded 2-core machine. */
+const timeout = 60_000
+
 // The Vercel AI SDK recipe: `createOpenAI` / `createAnthropic` take a `fetch`; hand them the RMA
 // fetch and every call is attested, its receipt checked and kept in `rmaFetch.rma.ledger`.
 
@@ -32,15 +35,15 @@ beforeAll(async () => {
   removeStore = sqlite.remove
   openaiApp = await createMeteredApp({ store: sqlite.store, meterKey })
   anthropicApp = await startAnthropicApp({ meterKey })
-})
+}, timeout)
 afterEach(async () => {
   for (const close of closers.splice(0)) await close()
-})
+}, timeout)
 afterAll(async () => {
   await openaiApp.close()
   await removeStore()
   await anthropicApp.close()
-})
+}, timeout)
 
 /** What the fake OpenAI upstream reports for every call, in receipt fields. */
 const openaiBilled = {
@@ -85,7 +88,7 @@ async function expectReceipts(
 
 const words = 'word0 word1 word2 word3 word4 word5 word6 word7 '
 
-describe('Vercel AI SDK + @ai-sdk/openai with the RMA fetch', () => {
+describe('Vercel AI SDK + @ai-sdk/openai with the RMA fetch', { timeout }, () => {
   const amount = priceUsage(prices, 'gpt-4o-mini', openaiBilled)
 
   test('generateText and streamText on Chat Completions: the text, and one verified receipt per call', async () => {
@@ -121,7 +124,7 @@ describe('Vercel AI SDK + @ai-sdk/openai with the RMA fetch', () => {
   })
 })
 
-describe('Vercel AI SDK + @ai-sdk/anthropic with the RMA fetch', () => {
+describe('Vercel AI SDK + @ai-sdk/anthropic with the RMA fetch', { timeout }, () => {
   test('generateText and streamText: the text, the AI SDK’s usage equal to the receipt’s, cache reads and writes billed exactly', async () => {
     const { rmaFetch, anthropic } = anthropicProvider()
     const generated = await generateText({
@@ -154,7 +157,7 @@ describe('Vercel AI SDK + @ai-sdk/anthropic with the RMA fetch', () => {
   })
 })
 
-describe('a dishonest meter fails the AI SDK call, and nothing is kept', () => {
+describe('a dishonest meter fails the AI SDK call, and nothing is kept', { timeout }, () => {
   const domain = () => openaiApp.meter.config.domain
   const meter = () => new Wallet(meterKey)
 

@@ -17,11 +17,14 @@ import {
   startAnthropicApp,
 } from './testing/startAnthropicApp.js'
 
+/** Generous: real servers and signatures on a shared, loaded 2-core machine. */
+const timeout = 60_000
+
 let app: AnthropicApp
 beforeAll(async () => {
   app = await startAnthropicApp()
-})
-afterAll(() => app.close())
+}, timeout)
+afterAll(() => app.close(), timeout)
 
 function claude(overrides: Parameters<typeof clientOptions>[2] = {}) {
   const user = createUser()
@@ -41,7 +44,9 @@ const request = {
   messages: [{ role: 'user' as const, content: 'Hello' }],
 }
 
-describe('Anthropic Messages through the meter, with the official @anthropic-ai/sdk', () => {
+describe('Anthropic Messages through the meter, with the official @anthropic-ai/sdk', {
+  timeout,
+}, () => {
   test('JSON: the SDK object is the upstream body; the receipt bills cache reads and writes exactly', async () => {
     const { user, anthropic } = claude()
     const { data: message, response } = await anthropic.messages.create(request).withResponse()

@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { createPriceTable, decodeReceipt, encodeReceipt, verifyReceipt } from '@rma/core'
-import { fakeAnthropicModel, fakeAnthropicUsage } from '@rma/express/testing'
+import { fakeAnthropicModel, fakeAnthropicStream, fakeAnthropicUsage } from '@rma/express/testing'
 import { Wallet } from 'ethers'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import {
@@ -24,16 +24,19 @@ import {
 } from './testing/startAnthropicApp.js'
 import { withRMA } from './withRMA.js'
 
+/** Generous: real servers and signatures on a shared, loaded 2-core machine. */
+const timeout = 60_000
+
 const meterKey = Wallet.createRandom().privateKey
 let app: AnthropicApp
 const closers: (() => Promise<void>)[] = []
 beforeAll(async () => {
   app = await startAnthropicApp({ meterKey })
-})
+}, timeout)
 afterEach(async () => {
   for (const close of closers.splice(0)) await close()
-})
-afterAll(() => app.close())
+}, timeout)
+afterAll(() => app.close(), timeout)
 
 const request = {
   model: 'claude-sonnet-4-5',
@@ -96,7 +99,7 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return out
 }
 
-describe('withRMA(new Anthropic()): the official SDK, attested and checked', () => {
+describe('withRMA(new Anthropic()): the official SDK, attested and checked', { timeout }, () => {
   test('messages.create: the Message deep-equals the unwrapped SDK’s; the receipt bills what Anthropic reported', async () => {
     const { user, claude } = wrapped()
     const expected = await direct().messages.create(request)
@@ -154,6 +157,14 @@ describe('withRMA(new Anthropic()): the official SDK, attested and checked', () 
     expect(record.receipt.amount).toBe(billedAmount(sonnet))
   })
 
+  test('.asResponse() of a stream: the bytes Anthropic sent, exactly, with the receipt frame removed', async () => {
+    const { claude } = wrapped()
+    const response = await claude.messages.create({ ...request, stream: true }).asResponse()
+    expect(await response.text()).toBe(fakeAnthropicStream())
+    const record = await getReceipt(response)
+    expect(record.receipt).toMatchObject(anthropicBilled)
+  })
+
   test('messages.stream(): the same events and an equal finalMessage(); its receipt billed exactly', async () => {
     const { claude } = wrapped()
     const reference = direct().messages.stream(request)
@@ -164,11 +175,8 @@ describe('withRMA(new Anthropic()): the official SDK, attested and checked', () 
     expect(events).toEqual(expectedEvents)
     const final = await stream.finalMessage()
     expect(final).toEqual(expectedFinal)
-    expect(final.usage).toEqual({
-      ...fakeAnthropicUsage,
-      // The SDK's accumulated usage: message_start's, updated by message_delta's counts.
-      cache_creation: fakeAnthropicUsage.cache_creation,
-    })
+    // The SDK's accumulated usage (message_start's, updated by message_delta's) is what was billed.
+    expect(final.usage).toEqual(fakeAnthropicUsage)
     const { response } = await stream.withResponse()
     const record = await getReceipt(response)
     expect(record.receipt).toMatchObject(anthropicBilled)
@@ -205,7 +213,7 @@ describe('withRMA(new Anthropic()): the official SDK, attested and checked', () 
   })
 })
 
-describe('a dishonest meter is refused, and nothing is acked or kept', () => {
+describe('a dishonest meter is refused, and nothing is acked or kept', { timeout }, () => {
   const meter = () => new Wallet(meterKey)
   const domain = () => app.meter.config.domain
 
