@@ -14,6 +14,7 @@ import {
   type AnthropicApp,
   anthropicBilled as billed,
   anthropicPrices as prices,
+  anthropicRequest as request,
   startAnthropicApp,
 } from './testing/startAnthropicApp.js'
 
@@ -33,15 +34,6 @@ function claude(overrides: Parameters<typeof clientOptions>[2] = {}) {
     user,
     anthropic: new Anthropic({ baseURL: app.url, apiKey: 'unused', fetch, maxRetries: 0 }),
   }
-}
-
-const request = {
-  model: 'claude-sonnet-4-5',
-  max_tokens: 1024,
-  system: [
-    { type: 'text' as const, text: 'Be brief.', cache_control: { type: 'ephemeral' as const } },
-  ],
-  messages: [{ role: 'user' as const, content: 'Hello' }],
 }
 
 describe('Anthropic Messages through the meter, with the official @anthropic-ai/sdk', {

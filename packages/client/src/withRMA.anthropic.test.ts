@@ -20,6 +20,7 @@ import {
   type AnthropicApp,
   anthropicBilled,
   anthropicPrices,
+  anthropicRequest as request,
   startAnthropicApp,
 } from './testing/startAnthropicApp.js'
 import { withRMA } from './withRMA.js'
@@ -37,15 +38,6 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close()
 }, timeout)
 afterAll(() => app.close(), timeout)
-
-const request = {
-  model: 'claude-sonnet-4-5',
-  max_tokens: 1024,
-  system: [
-    { type: 'text' as const, text: 'Be brief.', cache_control: { type: 'ephemeral' as const } },
-  ],
-  messages: [{ role: 'user' as const, content: 'What is the weather in Paris?' }],
-}
 
 /** The official SDK straight to the fake Anthropic API: what the wrapper must not change. */
 const direct = () =>

@@ -40,6 +40,16 @@ export const anthropicBilled = {
   reasoningTokens: 0,
 }
 
+/** A Messages request with a cache breakpoint on its system prompt, as the tests send it. */
+export const anthropicRequest = {
+  model: 'claude-sonnet-4-5',
+  max_tokens: 1024,
+  system: [
+    { type: 'text' as const, text: 'Be brief.', cache_control: { type: 'ephemeral' as const } },
+  ],
+  messages: [{ role: 'user' as const, content: 'What is the weather in Paris?' }],
+}
+
 /** A SQLite receipt store in a fresh temporary directory, and how to remove it. */
 export function createTempSqliteStore(): { store: ReceiptStore; remove(): Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), 'rma-client-'))
