@@ -1,59 +1,31 @@
 import Anthropic from '@anthropic-ai/sdk'
-import { createPriceTable, priceCall, verifyReceipt } from '@rma/core'
+import { priceCall, verifyReceipt } from '@rma/core'
 import {
-  createFakeAnthropicUpstream,
-  createMeteredApp,
-  type FakeAnthropicUpstream,
   fakeAnthropicMessage,
   fakeAnthropicModel,
   fakeAnthropicStream,
   fakeAnthropicUsage,
-  type MeteredApp,
 } from '@rma/express/testing'
-import { createMemoryStore } from '@rma/store'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createRmaFetch } from './createRmaFetch.js'
 import { getReceipt } from './getReceipt.js'
 import { clientOptions, createUser } from './testing/createTestClient.js'
+import {
+  type AnthropicApp,
+  anthropicBilled as billed,
+  anthropicPrices as prices,
+  anthropicRequest as request,
+  startAnthropicApp,
+} from './testing/startAnthropicApp.js'
 
-/** Claude Sonnet 4.5 list prices in 6-decimal base units per 1M tokens (writes 1.25x, reads 0.1x). */
-const prices = createPriceTable({
-  models: {
-    'claude-sonnet-4-5': {
-      input: 3_000_000n,
-      cachedInput: 300_000n,
-      cacheWrite: 3_750_000n,
-      output: 15_000_000n,
-    },
-  },
-})
+/** Generous: real servers and signatures on a shared, loaded 2-core machine. */
+const timeout = 60_000
 
-/** What Anthropic billed, in the receipt's OpenAI semantics. */
-const billed = {
-  inputTokens:
-    fakeAnthropicUsage.input_tokens +
-    fakeAnthropicUsage.cache_read_input_tokens +
-    fakeAnthropicUsage.cache_creation_input_tokens,
-  cachedInputTokens: fakeAnthropicUsage.cache_read_input_tokens,
-  cacheWriteTokens: fakeAnthropicUsage.cache_creation_input_tokens,
-  outputTokens: fakeAnthropicUsage.output_tokens,
-  reasoningTokens: 0,
-}
-
-let upstream: FakeAnthropicUpstream
-let app: MeteredApp
+let app: AnthropicApp
 beforeAll(async () => {
-  upstream = await createFakeAnthropicUpstream()
-  app = await createMeteredApp({
-    store: createMemoryStore(),
-    meter: { prices },
-    proxy: { upstream: `${upstream.url}/v1` },
-  })
-})
-afterAll(async () => {
-  await app.close()
-  await upstream.close()
-})
+  app = await startAnthropicApp()
+}, timeout)
+afterAll(() => app.close(), timeout)
 
 function claude(overrides: Parameters<typeof clientOptions>[2] = {}) {
   const user = createUser()
@@ -64,22 +36,15 @@ function claude(overrides: Parameters<typeof clientOptions>[2] = {}) {
   }
 }
 
-const request = {
-  model: 'claude-sonnet-4-5',
-  max_tokens: 1024,
-  system: [
-    { type: 'text' as const, text: 'Be brief.', cache_control: { type: 'ephemeral' as const } },
-  ],
-  messages: [{ role: 'user' as const, content: 'Hello' }],
-}
-
-describe('Anthropic Messages through the meter, with the official @anthropic-ai/sdk', () => {
+describe('Anthropic Messages through the meter, with the official @anthropic-ai/sdk', {
+  timeout,
+}, () => {
   test('JSON: the SDK object is the upstream body; the receipt bills cache reads and writes exactly', async () => {
     const { user, anthropic } = claude()
     const { data: message, response } = await anthropic.messages.create(request).withResponse()
     expect(message).toEqual(fakeAnthropicMessage())
     // The provider's key went upstream as Anthropic wants it; the caller's never did.
-    const sent = upstream.requests.at(-1)
+    const sent = app.anthropic.requests.at(-1)
     expect(sent?.headers['x-api-key']).toBe('sk-upstream')
     expect(sent?.headers.authorization).toBeUndefined()
     expect(sent?.headers['anthropic-version']).toMatch(/^\d{4}-\d{2}-\d{2}$/)
@@ -139,7 +104,7 @@ describe('Anthropic Messages through the meter, with the official @anthropic-ai/
   })
 
   test('worst case from max_tokens: a cap below it is refused (402) before anything goes upstream', async () => {
-    const requests = upstream.requests.length
+    const requests = app.anthropic.requests.length
     const { anthropic } = claude({ maxAmountPerCall: 1000n })
     const error = await anthropic.messages.create(request).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(Anthropic.APIError)
@@ -147,11 +112,11 @@ describe('Anthropic Messages through the meter, with the official @anthropic-ai/
     expect(JSON.stringify((error as InstanceType<typeof Anthropic.APIError>).error)).toContain(
       'rma_insufficient_max_amount',
     )
-    expect(upstream.requests.length).toBe(requests)
+    expect(app.anthropic.requests.length).toBe(requests)
   })
 
   test('a request without max_tokens is refused (400 rma_max_tokens_required): no default bound applies', async () => {
-    const requests = upstream.requests.length
+    const requests = app.anthropic.requests.length
     const { anthropic } = claude()
     const { max_tokens: _, ...unbounded } = request
     const error = await anthropic.messages
@@ -161,6 +126,6 @@ describe('Anthropic Messages through the meter, with the official @anthropic-ai/
     expect(JSON.stringify((error as InstanceType<typeof Anthropic.APIError>).error)).toContain(
       'rma_max_tokens_required',
     )
-    expect(upstream.requests.length).toBe(requests)
+    expect(app.anthropic.requests.length).toBe(requests)
   })
 })

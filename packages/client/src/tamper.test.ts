@@ -22,6 +22,7 @@ import {
   startMeteredApp,
 } from './testing/createTestClient.js'
 import { forgeReceipt, replaceInlineReceipt } from './testing/forgeReceipt.js'
+import { rewriteReceiptHeader } from './testing/rewriteReceiptHeader.js'
 
 let app: MeteredApp
 const meterKey = Wallet.createRandom().privateKey
@@ -47,19 +48,12 @@ async function hostile(tamper: Tamper, mode: 'throw' | 'event' = 'throw') {
   return { client, mismatches }
 }
 
-/** Rewrites the `rma-receipt` header of JSON responses. */
-const onHeader =
-  (rewrite: (encoded: string) => string): Tamper['json'] =>
-  ({ headers }) => {
-    const encoded = headers.get('rma-receipt')
-    if (encoded) headers.set('rma-receipt', rewrite(encoded))
-    return undefined
-  }
-
 describe('a dishonest server is caught', () => {
   test('forged usage (more output tokens than the response reported): UsageMismatchError', async () => {
     const { client, mismatches } = await hostile({
-      json: onHeader((encoded) => forgeReceipt(encoded, { outputTokens: 480 }, meter(), domain())),
+      json: rewriteReceiptHeader((encoded) =>
+        forgeReceipt(encoded, { outputTokens: 480 }, meter(), domain()),
+      ),
     })
     const failure = client.chat.completions.create(chat)
     await expect(failure).rejects.toBeInstanceOf(UsageMismatchError)
@@ -77,7 +71,7 @@ describe('a dishonest server is caught', () => {
   test('forged usage in event mode: the call succeeds and `mismatch` is emitted', async () => {
     const { client, mismatches } = await hostile(
       {
-        json: onHeader((encoded) =>
+        json: rewriteReceiptHeader((encoded) =>
           forgeReceipt(encoded, { inputTokens: 99_999 }, meter(), domain()),
         ),
       },
@@ -111,7 +105,7 @@ describe('a dishonest server is caught', () => {
 
   test('an inflated amount (against the price table): PriceMismatchError', async () => {
     const { client } = await hostile({
-      json: onHeader((encoded) => {
+      json: rewriteReceiptHeader((encoded) => {
         return forgeReceipt(encoded, { amount: 10n ** 6n }, meter(), domain())
       }),
     })
@@ -139,7 +133,7 @@ describe('a dishonest server is caught', () => {
     let calls = 0
     const { client } = await hostile({
       // The meter's own key re-signs the second receipt as seq 1 again: equivocation.
-      json: onHeader((encoded) =>
+      json: rewriteReceiptHeader((encoded) =>
         ++calls === 1
           ? encoded
           : forgeReceipt(encoded, { seq: 1, prev: `0x${'00'.repeat(32)}` }, meter(), domain()),
@@ -163,7 +157,7 @@ describe('a dishonest server is caught', () => {
     const proxy = await createTamperProxy(app.url, {
       // The meter's own key re-signs the second receipt claiming 1,000 more in total than the
       // two receipts charged: price, usage and links are right, the running total is not.
-      json: onHeader((encoded) =>
+      json: rewriteReceiptHeader((encoded) =>
         ++calls === 2
           ? forgeReceipt(
               encoded,
@@ -206,7 +200,7 @@ describe('a dishonest server is caught', () => {
 
   test('a first receipt whose cumulativeAmount is not its own amount is refused', async () => {
     const { client } = await hostile({
-      json: onHeader((encoded) =>
+      json: rewriteReceiptHeader((encoded) =>
         forgeReceipt(
           encoded,
           { cumulativeAmount: decodeReceipt(encoded).amount + 1n },
@@ -227,7 +221,7 @@ describe('a dishonest server is caught', () => {
     let calls = 0
     const { client } = await hostile(
       {
-        json: onHeader((encoded) => {
+        json: rewriteReceiptHeader((encoded) => {
           calls++
           if (calls === 2) return forgeReceipt(encoded, { seq: 3 }, meter(), domain())
           if (calls === 3)
@@ -253,7 +247,7 @@ describe('a dishonest server is caught', () => {
   test('a receipt signed by an unknown key: UntrustedMeterError; naming the trusted meter: ReceiptSignatureError', async () => {
     const stranger = Wallet.createRandom() as unknown as Wallet
     const { client } = await hostile({
-      json: onHeader((encoded) =>
+      json: rewriteReceiptHeader((encoded) =>
         forgeReceipt(encoded, { meter: stranger.address as `0x${string}` }, stranger, domain()),
       ),
     })
@@ -262,7 +256,7 @@ describe('a dishonest server is caught', () => {
     expect((untrusted as UntrustedMeterError).meter).toBe(stranger.address.toLowerCase())
 
     const { client: second } = await hostile({
-      json: onHeader((encoded) => forgeReceipt(encoded, {}, stranger, domain())),
+      json: rewriteReceiptHeader((encoded) => forgeReceipt(encoded, {}, stranger, domain())),
     })
     const forged = await second.chat.completions.create(chat).catch((e: unknown) => e)
     expect(forged).toBeInstanceOf(ReceiptSignatureError)

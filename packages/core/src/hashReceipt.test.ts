@@ -180,5 +180,6 @@ describe('hashAttestation, hashAck, hashBatch', () => {
       }),
       { numRuns: 300 },
     )
-  })
+    // A generous bound: 300 runs through three hashers take seconds on a loaded 2-core machine.
+  }, 120_000)
 })

@@ -13,7 +13,15 @@ export type Tamper = {
   stream?: (response: { headers: Headers; text: string }) => Promise<string> | string
 }
 
-const forwarded = ['content-type', 'rma-attestation', 'rma-receipt', 'rma-ack', 'accept']
+const forwarded = [
+  'content-type',
+  'rma-attestation',
+  'rma-receipt',
+  'rma-ack',
+  'accept',
+  'anthropic-version',
+  'anthropic-beta',
+]
 const dropped = new Set([
   'content-length',
   'transfer-encoding',

@@ -1,6 +1,8 @@
 /**
  * Anthropic Messages responses byte for byte as the API sends them (compact JSON, `event:`
- * before `data:`, LF line ends, a `ping` with its space), for golden tests of the usage rules.
+ * before `data:`, LF line ends, a `ping` with its space): the one source of the golden tests of
+ * the usage rules here and of the fake Anthropic upstream of `@rma/express/testing` (through
+ * the `@rma/core/testing` subpath).
  */
 
 const frame = (event: string, data: string) => `event: ${event}\ndata: ${data}\n\n`
@@ -99,21 +101,28 @@ export const anthropicOverloadedStream = [
   ),
 ].join('')
 
-/** A non-streamed Messages response with cache reads and writes. */
+/**
+ * The usage Anthropic bills {@link anthropicCachedMessage} and {@link anthropicCachedStream}
+ * with, as it reports it: 3 uncached input tokens, 2,044 written to the prompt cache, 1,000 read
+ * from it, 89 output tokens.
+ */
+export const anthropicCachedRawUsage = {
+  input_tokens: 3,
+  cache_creation_input_tokens: 2044,
+  cache_read_input_tokens: 1000,
+  cache_creation: { ephemeral_5m_input_tokens: 2044, ephemeral_1h_input_tokens: 0 },
+  output_tokens: 89,
+  service_tier: 'standard',
+}
+
+/** A non-streamed Messages response with cache reads and writes (the stream's text, as JSON). */
 export const anthropicCachedMessage = {
   id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
   type: 'message',
   role: 'assistant',
   model: anthropicModel,
-  content: [{ type: 'text', text: 'Hello!' }],
+  content: [{ type: 'text', text: 'Hello wörld 🚀' }],
   stop_reason: 'end_turn',
   stop_sequence: null,
-  usage: {
-    input_tokens: 3,
-    cache_creation_input_tokens: 2044,
-    cache_read_input_tokens: 1000,
-    cache_creation: { ephemeral_5m_input_tokens: 2044, ephemeral_1h_input_tokens: 0 },
-    output_tokens: 89,
-    service_tier: 'standard',
-  },
+  usage: anthropicCachedRawUsage,
 }

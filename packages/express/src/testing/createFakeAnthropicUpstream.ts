@@ -1,6 +1,12 @@
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import {
+  anthropicCachedMessage,
+  anthropicCachedRawUsage,
+  anthropicCachedStream,
+  anthropicModel,
+} from '@rma/core/testing'
 
 /** What the fake Anthropic API received and how to stop it. */
 export type FakeAnthropicUpstream = {
@@ -12,99 +18,27 @@ export type FakeAnthropicUpstream = {
 }
 
 /** The model the fake answers as (a dated snapshot, as the API reports). */
-export const fakeAnthropicModel = 'claude-sonnet-4-5-20250929'
+export const fakeAnthropicModel = anthropicModel
 
 /**
  * The usage the fake bills every call with, as Anthropic reports it: 3 uncached input tokens,
  * 2,044 written to the prompt cache, 1,000 read from it, 89 output tokens.
  */
-export const fakeAnthropicUsage = {
-  input_tokens: 3,
-  cache_creation_input_tokens: 2044,
-  cache_read_input_tokens: 1000,
-  cache_creation: { ephemeral_5m_input_tokens: 2044, ephemeral_1h_input_tokens: 0 },
-  output_tokens: 89,
-  service_tier: 'standard',
-}
+export const fakeAnthropicUsage = anthropicCachedRawUsage
 
-const frame = (event: string, data: string) => `event: ${event}\ndata: ${data}\n\n`
-
-/** The JSON body of a non-streamed answer, as the Messages API returns it. */
+/** The JSON body of a non-streamed answer, as the Messages API returns it (a fresh copy). */
 export function fakeAnthropicMessage(): Record<string, unknown> {
-  return {
-    id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
-    type: 'message',
-    role: 'assistant',
-    model: fakeAnthropicModel,
-    content: [{ type: 'text', text: 'Hello wörld 🚀' }],
-    stop_reason: 'end_turn',
-    stop_sequence: null,
-    usage: fakeAnthropicUsage,
-  }
+  return structuredClone(anthropicCachedMessage)
 }
 
 /**
  * The bytes of a streamed answer exactly as the Messages API sends them: `message_start` with
  * the input counts (and `output_tokens: 1`), a text block, a `ping` (with its space), a tool-use
- * block with `input_json_delta`, `message_delta` with the cumulative usage, `message_stop`.
+ * block with `input_json_delta`, `message_delta` with the cumulative usage, `message_stop`
+ * (`anthropicCachedStream` of `@rma/core/testing`, the golden stream of the usage rules).
  */
 export function fakeAnthropicStream(): string {
-  const { output_tokens: _, ...startUsage } = fakeAnthropicUsage
-  return [
-    frame(
-      'message_start',
-      JSON.stringify({
-        type: 'message_start',
-        message: {
-          id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
-          type: 'message',
-          role: 'assistant',
-          model: fakeAnthropicModel,
-          content: [],
-          stop_reason: null,
-          stop_sequence: null,
-          usage: { ...startUsage, output_tokens: 1 },
-        },
-      }),
-    ),
-    frame(
-      'content_block_start',
-      '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}',
-    ),
-    frame('ping', '{"type": "ping"}'),
-    frame(
-      'content_block_delta',
-      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}',
-    ),
-    frame(
-      'content_block_delta',
-      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" wörld 🚀"}}',
-    ),
-    frame('content_block_stop', '{"type":"content_block_stop","index":0}'),
-    frame(
-      'content_block_start',
-      '{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01T1x1fJ34qAmk2tNTrN7Up6","name":"get_weather","input":{}}}',
-    ),
-    frame(
-      'content_block_delta',
-      '{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\\"location\\": \\"Paris\\"}"}}',
-    ),
-    frame('content_block_stop', '{"type":"content_block_stop","index":1}'),
-    frame(
-      'message_delta',
-      JSON.stringify({
-        type: 'message_delta',
-        delta: { stop_reason: 'tool_use', stop_sequence: null },
-        usage: {
-          input_tokens: fakeAnthropicUsage.input_tokens,
-          cache_creation_input_tokens: fakeAnthropicUsage.cache_creation_input_tokens,
-          cache_read_input_tokens: fakeAnthropicUsage.cache_read_input_tokens,
-          output_tokens: fakeAnthropicUsage.output_tokens,
-        },
-      }),
-    ),
-    frame('message_stop', '{"type":"message_stop"}'),
-  ].join('')
+  return anthropicCachedStream
 }
 
 /**

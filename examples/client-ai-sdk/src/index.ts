@@ -1,0 +1,5 @@
+export {
+  type CreateRmaProvidersParameters,
+  type CreateRmaProvidersReturnType,
+  createRmaProviders,
+} from './createRmaProviders.js'

@@ -1,0 +1,10 @@
+// `@rma/core/testing`: fixtures other packages' tests share (no test-runner dependency).
+export {
+  anthropicBasicStream,
+  anthropicCachedMessage,
+  anthropicCachedRawUsage,
+  anthropicCachedStream,
+  anthropicCachedUsage,
+  anthropicModel,
+  anthropicOverloadedStream,
+} from './anthropicStreams.js'
