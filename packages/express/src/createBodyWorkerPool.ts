@@ -3,9 +3,8 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Hex } from '@rma/core'
-import { MeterError } from './errors.js'
+import { MeterError, type RequestFields, requestFieldNames } from '@rma/meter'
 import type { BodyJob, BodyJobResult, BodyWorkerData } from './internal/bodyWorkerProtocol.js'
-import { type RequestFields, requestFieldNames } from './requestFields.js'
 
 export type BodyWorkerPoolOptions = {
   /** Threads at most (default: half the CPUs, at least 1, at most 4). */

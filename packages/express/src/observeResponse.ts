@@ -1,7 +1,7 @@
 import { createFrameBoundaryScanner } from '@rma/core'
+import { MeterError } from '@rma/meter'
 import type { Response } from 'express'
 import { markObserved, streamErrorOf } from './endStreamWithError.js'
-import { MeterError } from './errors.js'
 
 /**
  * Why a stream is over: its success terminator arrived (`complete`), or the handler ended it

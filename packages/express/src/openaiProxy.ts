@@ -1,13 +1,16 @@
 import { canonicalPath, createSseParser, createStreamObserver } from '@rma/core'
+import {
+  createIncludeUsageStripper,
+  defaultProxyRoutes,
+  MeterError,
+  resolveProxyRoute,
+} from '@rma/meter'
 import type { Request, RequestHandler, Response } from 'express'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { clientGone } from './clientGone.js'
 import { endStreamWithError } from './endStreamWithError.js'
-import { MeterError } from './errors.js'
 import { readRawBody } from './readRawBody.js'
-import { defaultProxyRoutes, resolveProxyRoute } from './resolveProxyRoute.js'
 import { sendError } from './sendError.js'
-import { createIncludeUsageStripper } from './sse/createIncludeUsageStripper.js'
 
 export type OpenAIProxyOptions = {
   /** Base URL of an OpenAI-compatible API, including its version path: `https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`. */

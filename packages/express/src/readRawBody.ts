@@ -1,7 +1,7 @@
 import { createBytesHasher, type Hex, hashBytes } from '@rma/core'
+import { MeterError } from '@rma/meter'
 import type { Request } from 'express'
 import { closeUnreadBody } from './closeUnreadBody.js'
-import { MeterError } from './errors.js'
 
 export type ReadRawBodyOptions = {
   /** Largest body accepted, in bytes. */

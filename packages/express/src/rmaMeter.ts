@@ -9,55 +9,48 @@ import {
   hashBytes,
   type ModelPrice,
   resolveModelPrice,
-  type StoredReceipt,
   UnknownModelError,
-  type Usage,
   verifyAck,
   zeroHash,
 } from '@rma/core'
+import type { RmaRequestContext } from '@rma/meter'
+import {
+  authenticate,
+  checkMeterOnChain,
+  createLargeBodyBudget,
+  createMeteredCall,
+  createMeterHooks,
+  createMeterMetrics,
+  createPrepaidCoverage,
+  createPriceTableCommitments,
+  ensureStoreWritable,
+  type LargeBodyBudget,
+  type LargeBodyTicket,
+  loadTokenizer,
+  type MeterConfig,
+  MeterError,
+  type MeterEvents,
+  type MeterMetrics,
+  type MeterOptions,
+  type PrepaidCoverage,
+  type PriceTableCommitments,
+  type RequestFields,
+  requestFields,
+  resolveMeterConfig,
+  storeCall,
+  worstCasePrice,
+} from '@rma/meter'
 import { EventEmitter } from 'eventemitter3'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { authenticate } from './authenticate.js'
-import { checkMeterOnChain } from './checkMeterOnChain.js'
-import {
-  createPriceTableCommitments,
-  type PriceTableCommitments,
-} from './checkPriceTableCommitted.js'
 import { clientGone } from './clientGone.js'
 import { closeUnreadBody } from './closeUnreadBody.js'
 import { type BodyWorkerPool, createBodyWorkerPool } from './createBodyWorkerPool.js'
-import {
-  createLargeBodyBudget,
-  type LargeBodyBudget,
-  type LargeBodyTicket,
-} from './createLargeBodyBudget.js'
-import { createMeterHooks } from './createMeterHooks.js'
-import { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
-import { createPrepaidCoverage, type PrepaidCoverage } from './createPrepaidCoverage.js'
-import { ensureStoreWritable } from './ensureStoreWritable.js'
-import { MeterError } from './errors.js'
 import { observeResponse } from './observeResponse.js'
 import { readRawBody } from './readRawBody.js'
-import { type RequestFields, requestFields } from './requestFields.js'
-import { type MeterConfig, type RmaMeterOptions, resolveMeterConfig } from './resolveMeterConfig.js'
 import { sendError } from './sendError.js'
-import { storeCall } from './storeCall.js'
-import type { RmaRequestContext } from './types.js'
-import { loadTokenizer } from './usage/estimateUsage.js'
-import { worstCasePrice } from './worstCasePrice.js'
 
-export type MeterEvents = {
-  /** A receipt was signed and stored (before it is delivered). */
-  receipt: (event: { stored: StoredReceipt; endpoint: Endpoint; capped: boolean }) => void
-  /** Usage had to be estimated: the upstream reported none, or the client left early. */
-  estimate: (event: {
-    id: string
-    reason: 'missing-usage' | 'client-aborted'
-    usage: Usage
-  }) => void
-  /** Something failed after the request was accepted (the response itself may still succeed). */
-  error: (error: Error, context: { id?: string }) => void
-}
+/** The options of `rmaMeter()`: `identify` receives Express's `req`. */
+export type RmaMeterOptions = MeterOptions<Request>
 
 /** The middleware, with its resolved config, events and metrics. */
 export type RmaMeter = RequestHandler & {
@@ -188,9 +181,11 @@ export function rmaMeter(options: RmaMeterOptions): RmaMeter {
     req.rma = context
     if (ticket) res.once('close', ticket.release)
     observeResponse(res, context.id, createMeterHooks(config, context, events, metrics))
-    if (!(await ensureStoreWritable(config.store, res))) {
+    try {
+      await ensureStoreWritable(config.store)
+    } catch (error) {
       void context.prepaid?.release().catch(() => undefined)
-      return
+      return sendError(res, error)
     }
     next()
   }
@@ -226,6 +221,7 @@ async function begin(
   const now = config.now()
   const { user, maxAmount, attestation } = await authenticate({
     req,
+    request: req,
     assetId: config.assetId,
     domain: config.domain,
     identify: config.identify,
@@ -382,13 +378,13 @@ async function begin(
       throw error
     }
   }
-  const context: RmaRequestContext = {
+  return createMeteredCall({
     id: randomUUID(),
     endpoint,
     user: user.toLowerCase() as `0x${string}`,
     requestHash,
     rawBody,
-    body: {},
+    body,
     fields,
     stream: fields.stream === true,
     inline: req.get('rma-receipt') === 'inline',
@@ -396,9 +392,7 @@ async function begin(
     attestationDigest: attestation ? hashAttestation(attestation, config.domain) : zeroHash,
     startedAt,
     prepaid,
-  }
-  Object.defineProperty(context, 'body', { enumerable: true, get: body })
-  return context
+  })
 }
 
 /** The version in force now must be committed (`requireCommittedPrices`). */

@@ -1,12 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type Address, BaseError, decodeAck, type Hex, verifyAck } from '@rma/core'
+import { authorizeReceiptRead, isOperator, MeterError, receiptToJSON, storeCall } from '@rma/meter'
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
-import { authorizeReceiptRead, isOperator } from './authorizeReceiptRead.js'
-import { MeterError } from './errors.js'
-import { receiptToJSON } from './receiptToJSON.js'
 import type { RmaMeter } from './rmaMeter.js'
 import { sendError } from './sendError.js'
-import { storeCall } from './storeCall.js'
 
 export type RmaRouterOptions = {
   /** The meter whose store, domain and metrics the routes serve. */

@@ -1,5 +1,5 @@
+import { MeterError } from '@rma/meter'
 import type { Response } from 'express'
-import { MeterError } from './errors.js'
 
 /**
  * Answers with an error in OpenAI's JSON shape; anything that is not a {@link MeterError}

@@ -4,37 +4,27 @@ import type { AddressInfo } from 'node:net'
 import {
   type Address,
   createDomain,
-  createPriceTable,
   encodeAttestation,
   type Hex,
   hashBytes,
   type ReceiptStore,
   signAttestation,
 } from '@rma/core'
+import {
+  assetId,
+  chainId,
+  createFakeUpstream,
+  type FakeUpstream,
+  prices,
+  settlementContract,
+} from '@rma/meter/testing'
 import { Wallet } from 'ethers'
 import express from 'express'
 import { type OpenAIProxyOptions, openaiProxy } from '../openaiProxy.js'
-import type { RmaMeterOptions } from '../resolveMeterConfig.js'
-import { type RmaMeter, rmaMeter } from '../rmaMeter.js'
+import { type RmaMeter, type RmaMeterOptions, rmaMeter } from '../rmaMeter.js'
 import { type RmaRouterOptions, rmaRouter } from '../rmaRouter.js'
-import { createFakeUpstream, type FakeUpstream } from './createFakeUpstream.js'
 
-export const assetId = `0x${'a5'.repeat(32)}` as Hex
-export const settlementContract = `0x${'5e'.repeat(20)}` as Address
-export const chainId = 31337
-/** USDC-like 6-decimal prices per 1M tokens. */
-export const prices = createPriceTable({
-  models: {
-    'gpt-4o-mini': { input: 150_000n, cachedInput: 75_000n, output: 600_000n, reasoning: 600_000n },
-    'text-embedding-3-small': { input: 20_000n, output: 0n },
-    slow: { input: 150_000n, output: 600_000n },
-    'no-usage': { input: 150_000n, output: 600_000n },
-    'bad-sse': { input: 150_000n, output: 600_000n },
-    'bad-json': { input: 150_000n, output: 600_000n },
-    'fail-429': { input: 1n, output: 1n },
-    'fail-500': { input: 1n, output: 1n },
-  },
-})
+export { assetId, chainId, prices, settlementContract } from '@rma/meter/testing'
 
 export type MeteredApp = {
   url: string

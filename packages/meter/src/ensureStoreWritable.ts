@@ -1,7 +1,5 @@
 import type { ReceiptStore } from '@rma/core'
-import type { Response } from 'express'
 import { MeterError } from './errors.js'
-import { sendError } from './sendError.js'
 
 /**
  * How long a successful `checkWritable()` answers for every call that asks (milliseconds).
@@ -15,14 +13,13 @@ const checks = new WeakMap<ReceiptStore, Check>()
 
 /**
  * Checks that the store can durably write before a paid call is forwarded upstream; when it
- * cannot, answers 503 `rma_store_unavailable` in OpenAI's error shape and resolves false
- * (nothing is forwarded: a response the meter could not record would only be withheld later).
+ * cannot, rejects with 503 `rma_store_unavailable` (nothing is forwarded: a response the meter
+ * could not record would only be withheld later).
  *
  * @example
- * if (!(await ensureStoreWritable(config.store, res))) return
- * next()
+ * await ensureStoreWritable(config.store)
  */
-export async function ensureStoreWritable(store: ReceiptStore, res: Response): Promise<boolean> {
+export async function ensureStoreWritable(store: ReceiptStore): Promise<void> {
   const now = performance.now()
   let check = checks.get(store)
   if (!check || now - check.at > reuseSuccessMs) {
@@ -36,19 +33,13 @@ export async function ensureStoreWritable(store: ReceiptStore, res: Response): P
   }
   try {
     await check.result
-    return true
   } catch (error) {
-    sendError(
-      res,
-      new MeterError({
-        status: 503,
-        type: 'server_error',
-        code: 'rma_store_unavailable',
-        message:
-          'The meter cannot store receipts right now, so it serves no paid call. Retry later.',
-        cause: error,
-      }),
-    )
-    return false
+    throw new MeterError({
+      status: 503,
+      type: 'server_error',
+      code: 'rma_store_unavailable',
+      message: 'The meter cannot store receipts right now, so it serves no paid call. Retry later.',
+      cause: error,
+    })
   }
 }

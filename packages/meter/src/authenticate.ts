@@ -6,16 +6,26 @@ import {
   type SignedRequestAttestation,
   verifyAttestation,
 } from '@rma/core'
-import type { Request } from 'express'
 import { MeterError } from './errors.js'
+import type { HeaderSource } from './HeaderSource.js'
 
-export type Identify = (req: Request) => Address | undefined | Promise<Address | undefined>
+/**
+ * Custodial mode: maps a request without an attestation (an API key, a session) to the user
+ * who pays. It receives the adapter's own request object: the web `Request` for `meter.fetch`,
+ * Express's `req` for `rmaMeter()`. Only headers are available (the body is not read yet).
+ */
+export type Identify<R = Request> = (
+  request: R,
+) => Address | undefined | Promise<Address | undefined>
 
 export type AuthenticateParameters = {
-  req: Request
+  /** The request's headers (an Express `req`, a web `Headers`). */
+  req: HeaderSource
+  /** What `identify` is called with (default `req`): the adapter's own request. */
+  request?: unknown
   assetId: `0x${string}`
   domain: RmaDomain
-  identify: Identify | undefined
+  identify: Identify<never> | undefined
   now: number
   maxAttestationTtl: number
   clockSkew: number
@@ -45,9 +55,11 @@ export async function authenticate(
   parameters: AuthenticateParameters,
 ): Promise<AuthenticateReturnType> {
   const { req, assetId, domain, identify, now } = parameters
-  const header = req.get('rma-attestation')
+  const header = req.get('rma-attestation') ?? undefined
   if (header === undefined) {
-    const user = identify ? await identify(req) : undefined
+    const user = identify
+      ? await (identify as Identify<unknown>)(parameters.request ?? req)
+      : undefined
     if (user) return { user, maxAmount: undefined, attestation: undefined }
     throw fail(
       401,

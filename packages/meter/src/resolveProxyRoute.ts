@@ -1,5 +1,4 @@
 import { canonicalPath } from '@rma/core'
-import type { Request } from 'express'
 import { MeterError } from './errors.js'
 
 /**
@@ -16,6 +15,15 @@ export const defaultProxyRoutes: readonly string[] = [
   // Anthropic Messages (an upstream of `https://api.anthropic.com/v1`; `x-api-key` auth).
   '/messages',
 ]
+
+/** What `resolveProxyRoute` reads of a request: an Express `req` is one. */
+export type ProxyRouteRequest = {
+  /** The request target: path and query (`req.url`), or a whole URL. */
+  url: string
+  method: string
+  /** The meter's call, when the meter admitted this request. */
+  rma?: unknown
+}
 
 export type ResolveProxyRouteParameters = {
   /** Upstream-relative canonical paths allowed upstream (`/chat/completions`, …). */
@@ -35,7 +43,10 @@ export type ResolveProxyRouteParameters = {
  * @example
  * resolveProxyRoute(req, { routes: new Set(defaultProxyRoutes), unmetered: 'refuse' }) // '/chat/completions'
  */
-export function resolveProxyRoute(req: Request, parameters: ResolveProxyRouteParameters): string {
+export function resolveProxyRoute(
+  req: ProxyRouteRequest,
+  parameters: ResolveProxyRouteParameters,
+): string {
   const canonical = canonicalPath(req.url)
   if (canonical === undefined)
     throw new MeterError({

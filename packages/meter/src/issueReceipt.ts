@@ -8,8 +8,8 @@ import {
   type Usage,
   type UsageSource,
 } from '@rma/core'
+import type { RmaRequestContext } from './RmaRequestContext.js'
 import type { MeterConfig } from './resolveMeterConfig.js'
-import type { RmaRequestContext } from './types.js'
 
 export type IssueReceiptParameters = {
   config: MeterConfig

@@ -1,7 +1,7 @@
 import { type Address, hashBytes } from '@rma/core'
-import type { Request } from 'express'
 import { authenticate } from './authenticate.js'
 import { MeterError } from './errors.js'
+import type { HeaderSource } from './HeaderSource.js'
 import type { MeterConfig } from './resolveMeterConfig.js'
 
 /**
@@ -23,7 +23,10 @@ export const receiptListRequestHash = hashBytes('GET /rma/receipts')
 export const maxReadAttestationTtl = 60
 
 export type AuthorizeReceiptReadParameters = {
-  req: Request
+  /** The request's headers (an Express `req`, a web `Headers`). */
+  req: HeaderSource
+  /** What the meter's `identify` is called with (default `req`): the adapter's own request. */
+  request?: unknown
   config: MeterConfig
   /** The user whose receipts are asked for. */
   user: Address
@@ -46,7 +49,7 @@ export async function authorizeReceiptRead(
 ): Promise<void> {
   const { req, config, user, operatorToken } = parameters
   if (operatorToken !== undefined && isOperator(req, operatorToken)) return
-  if (req.get('rma-attestation') === undefined && !config.identify)
+  if ((req.get('rma-attestation') ?? undefined) === undefined && !config.identify)
     throw new MeterError({
       status: 401,
       type: 'authentication_error',
@@ -57,6 +60,7 @@ export async function authorizeReceiptRead(
     })
   const reader = await authenticate({
     req,
+    request: parameters.request,
     assetId: config.assetId,
     domain: config.domain,
     identify: config.identify,
@@ -91,7 +95,7 @@ export async function authorizeReceiptRead(
  * @example
  * if (isOperator(req, operatorToken)) listAnyUser()
  */
-export function isOperator(req: Request, token: string): boolean {
+export function isOperator(req: HeaderSource, token: string): boolean {
   const header = req.get('authorization') ?? ''
   const expected = `Bearer ${token}`
   if (header.length !== expected.length) return false

@@ -7,7 +7,7 @@ import {
   signAttestation,
 } from '@rma/core'
 import type { Wallet } from 'ethers'
-import { assetId, chainId, settlementContract } from './createMeteredApp.js'
+import { assetId, chainId, settlementContract } from './testAsset.js'
 
 let nonce = 1n << 40n
 

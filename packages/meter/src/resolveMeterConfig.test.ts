@@ -3,7 +3,7 @@ import { Wallet } from 'ethers'
 import { describe, expect, test } from 'vitest'
 import { MeterError } from './errors.js'
 import { resolveMeterConfig } from './resolveMeterConfig.js'
-import { assetId, chainId, prices, settlementContract } from './testing/createMeteredApp.js'
+import { assetId, chainId, prices, settlementContract } from './testing/testAsset.js'
 
 const base = {
   assetId,

@@ -24,7 +24,11 @@ export type MeterLogger = {
   error?(message: string, data?: object): void
 }
 
-export type RmaMeterOptions = MeterKeySource & {
+/**
+ * The options of a meter (`createMeter`, Express's `rmaMeter`). `R` is the request object the
+ * adapter hands to `identify`: the web `Request` for `meter.fetch`, Express's `req` for `rmaMeter`.
+ */
+export type MeterOptions<R = Request> = MeterKeySource & {
   /** The model asset this app's calls pay into. */
   assetId: Hex
   /** Chain and settlement contract: the EIP-712 domain of every receipt. */
@@ -35,7 +39,7 @@ export type RmaMeterOptions = MeterKeySource & {
   /** Where receipts go before they are delivered (`@rma/store`). */
   store: ReceiptStore
   /** Custodial mode: map an API key or session to a user address when no attestation is sent. */
-  identify?: Identify
+  identify?: Identify<R>
   /**
    * Which requests are metered, and as which endpoint; `path` is the request's
    * `canonicalPath` (lower case, decoded once, dots and slashes resolved). Default:
@@ -145,7 +149,8 @@ export type MeterConfig = {
   priceTables: PriceTableRoots
   requireCommittedPrices: boolean
   store: ReceiptStore
-  identify: Identify | undefined
+  /** Called with the adapter's own request object (see {@link MeterOptions}). */
+  identify: Identify<never> | undefined
   route: (path: string, method: string) => Endpoint | undefined
   unknownModel: 'reject' | 'free'
   maxAttestationTtl: number
@@ -177,7 +182,7 @@ const defaultRoute = (path: string, method: string): Endpoint | undefined =>
  * @example
  * const config = resolveMeterConfig({ assetId, chainId: 8453, settlementContract, prices, store })
  */
-export function resolveMeterConfig(options: RmaMeterOptions): MeterConfig {
+export function resolveMeterConfig<R = Request>(options: MeterOptions<R>): MeterConfig {
   if (!/^0x[0-9a-fA-F]{64}$/.test(options.assetId ?? ''))
     throw optionError('`assetId` must be 32 bytes of 0x-hex.')
   if (!/^0x[0-9a-fA-F]{40}$/.test(options.settlementContract ?? ''))
@@ -259,7 +264,7 @@ export function resolveMeterConfig(options: RmaMeterOptions): MeterConfig {
   }
 }
 
-function resolvePrepaid(options: RmaMeterOptions): PrepaidConfig | undefined {
+function resolvePrepaid(options: MeterOptions<never>): PrepaidConfig | undefined {
   if (options.prepaid === undefined) return undefined
   const prepaid = options.prepaid === true ? {} : options.prepaid
   if (typeof prepaid !== 'object' || prepaid === null)

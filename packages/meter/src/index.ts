@@ -1,0 +1,87 @@
+// The framework-free meter. Protocol rules live in @rma/core (shared with @rma/client).
+export {
+  type AuthenticateParameters,
+  type AuthenticateReturnType,
+  authenticate,
+  type Identify,
+} from './authenticate.js'
+export {
+  type AuthorizeReceiptReadParameters,
+  authorizeReceiptRead,
+  isOperator,
+  maxReadAttestationTtl,
+  receiptListRequestHash,
+} from './authorizeReceiptRead.js'
+export { type CheckMeterOnChainParameters, checkMeterOnChain } from './checkMeterOnChain.js'
+export {
+  createPriceTableCommitments,
+  type PriceTableCommitments,
+} from './checkPriceTableCommitted.js'
+export {
+  createLargeBodyBudget,
+  type LargeBodyBudget,
+  type LargeBodyTicket,
+} from './createLargeBodyBudget.js'
+export { type CreateMeteredCallParameters, createMeteredCall } from './createMeteredCall.js'
+export { createMeterHooks } from './createMeterHooks.js'
+export { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
+export {
+  type CreatePrepaidCoverageParameters,
+  createPrepaidCoverage,
+  type PrepaidConfig,
+  type PrepaidCoverage,
+  type PrepaidHold,
+} from './createPrepaidCoverage.js'
+export { ensureStoreWritable } from './ensureStoreWritable.js'
+export {
+  InsufficientBalanceError,
+  MeterError,
+  type OpenAIErrorBody,
+  type OpenAIErrorType,
+} from './errors.js'
+export type { HeaderSource } from './HeaderSource.js'
+export { type IssueReceiptParameters, issueReceipt } from './issueReceipt.js'
+export { loadMeterSigner, loadMeterSignerSync, type MeterKeySource } from './loadMeterSigner.js'
+export type { MeterEvents } from './MeterEvents.js'
+export type { MeteredCall } from './MeteredCall.js'
+export { outputTextOf } from './outputTextOf.js'
+export type {
+  BodyEnding,
+  ResponseHooks,
+  StreamEnding,
+  StreamEndReason,
+} from './ResponseHooks.js'
+export type { RmaRequestContext } from './RmaRequestContext.js'
+export {
+  type PrepaidState,
+  type ReadPrepaidStateParameters,
+  readAssetToken,
+  readPrepaidState,
+} from './readPrepaidState.js'
+export { type ReceiptJSON, receiptToJSON } from './receiptToJSON.js'
+export { type RequestFields, requestFieldNames, requestFields } from './requestFields.js'
+export {
+  type MeterConfig,
+  type MeterLogger,
+  type MeterOptions,
+  type PrepaidOptions,
+  resolveMeterConfig,
+} from './resolveMeterConfig.js'
+export {
+  defaultProxyRoutes,
+  type ProxyRouteRequest,
+  type ResolveProxyRouteParameters,
+  resolveProxyRoute,
+} from './resolveProxyRoute.js'
+export {
+  createIncludeUsageStripper,
+  type IncludeUsageStripper,
+} from './sse/createIncludeUsageStripper.js'
+export { sseErrorFrame } from './sse/sseErrorFrame.js'
+export { storeCall } from './storeCall.js'
+export { estimateUsage, loadTokenizer } from './usage/estimateUsage.js'
+export {
+  type WorstCasePriceParameters,
+  type WorstCasePriceReturnType,
+  worstCasePrice,
+} from './worstCasePrice.js'

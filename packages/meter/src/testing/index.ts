@@ -1,0 +1,11 @@
+export { type AttestWithParameters, attestWith } from './attestWith.js'
+export {
+  createFakeAnthropicUpstream,
+  type FakeAnthropicUpstream,
+  fakeAnthropicMessage,
+  fakeAnthropicModel,
+  fakeAnthropicStream,
+  fakeAnthropicUsage,
+} from './createFakeAnthropicUpstream.js'
+export { createFakeUpstream, type FakeUpstream, fakeUsage } from './createFakeUpstream.js'
+export { assetId, chainId, prices, settlementContract } from './testAsset.js'
