@@ -1,3 +1,5 @@
+import Anthropic from '@anthropic-ai/sdk'
+import { createRmaFetch, getReceipt, type RmaClientOptions, withRMA } from '@rma/client'
 import {
   type Address,
   decodeAttestation,
@@ -7,8 +9,17 @@ import {
   hashBytes,
   type Usage,
 } from '@rma/core'
-import { attestWith, fakeAnthropicModel, fakeAnthropicUsage, fakeUsage } from '@rma/express/testing'
+import {
+  assetId,
+  attestWith,
+  chainId,
+  fakeAnthropicModel,
+  fakeAnthropicUsage,
+  fakeUsage,
+  settlementContract,
+} from '@rma/meter/testing'
 import { Wallet } from 'ethers'
+import OpenAI from 'openai'
 import { expect } from 'vitest'
 import type { ConformanceCase } from './ConformanceCase.js'
 import { createBreakableStore } from './createBreakableStore.js'
@@ -162,6 +173,23 @@ const bypassPaths = [
   '/v1/chat\\completions',
   '/v1/images/generations',
 ]
+
+/** `@rma/client` options trusting `meter`'s receipts, checked against the servers' prices. */
+const clientOptions = (
+  context: ConformanceContext,
+  user: Wallet,
+  meter: Address,
+): RmaClientOptions => ({
+  signer: user,
+  assetId,
+  chainId,
+  settlementContract,
+  meters: [meter],
+  maxAmountPerCall: 10n ** 9n,
+  prices: context.prices,
+})
+
+const allMatched = { usage: 'matched', response: 'matched', price: 'matched' }
 
 /**
  * The metering cases every adapter passes: each meters one call through the adapter's real
@@ -394,6 +422,59 @@ export const cases: ConformanceCase[] = [
       expect(answer.text.endsWith('event: message_stop\ndata: {"type":"message_stop"}\n\n')).toBe(
         true,
       )
+    },
+  },
+  {
+    name: 'the official openai SDK wrapped by withRMA: JSON and stream receipts pass every @rma/client check',
+    async run(context) {
+      const user = newUser()
+      const openai = withRMA(
+        new OpenAI({ baseURL: `${context.openai.url}/v1`, apiKey: 'unused', maxRetries: 0 }),
+        clientOptions(context, user, context.openai.meter),
+      )
+      const request = {
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user' as const, content: 'Hi' }],
+        max_tokens: 256,
+      }
+      const { data, response } = await openai.chat.completions.create(request).withResponse()
+      expect(data.choices[0]?.message.content).toBe('Hello there, how can I help?')
+      expect((await getReceipt(response)).checks).toEqual(allMatched)
+      const stream = await openai.chat.completions.create({ ...request, stream: true })
+      let text = ''
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
+      expect(text).toBe('word0 word1 word2 word3 word4 word5 word6 word7 ')
+      const record = await getReceipt(stream)
+      // The meter asked the upstream for usage and removed it: the client cannot compare it.
+      expect(record.checks).toEqual({ ...allMatched, usage: 'unreported' })
+      expect(record.receipt.seq).toBe(2)
+      expect(await storedFor(context, user)).toHaveLength(2)
+    },
+  },
+  {
+    name: 'the official @anthropic-ai/sdk through createRmaFetch: the stream and its receipt pass every @rma/client check',
+    async run(context) {
+      const user = newUser()
+      const anthropic = new Anthropic({
+        baseURL: context.anthropic.url,
+        apiKey: 'unused',
+        fetch: createRmaFetch(clientOptions(context, user, context.anthropic.meter)),
+        maxRetries: 0,
+      })
+      const { data: stream, response } = await anthropic.messages
+        .create({
+          model: 'claude-sonnet-4-5',
+          max_tokens: 1024,
+          messages: [{ role: 'user', content: 'Hello' }],
+          stream: true,
+        })
+        .withResponse()
+      const types: string[] = []
+      for await (const event of stream) types.push(event.type)
+      expect(types.at(-1)).toBe('message_stop')
+      const record = await getReceipt(response)
+      expect(record.checks).toEqual(allMatched)
+      expect(record.receipt.amount).toBe(9309n)
     },
   },
   {

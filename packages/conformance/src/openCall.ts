@@ -1,5 +1,5 @@
 import { type IncomingMessage, request } from 'node:http'
-import { attestWith } from '@rma/express/testing'
+import { attestWith } from '@rma/meter/testing'
 import type { PostCallParameters } from './postCall.js'
 
 /** An answer whose body is still arriving. */

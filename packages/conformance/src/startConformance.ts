@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createDomain, type PriceTable, type ReceiptStore, type RmaDomain } from '@rma/core'
+import {
+  type Address,
+  createDomain,
+  type PriceTable,
+  type ReceiptStore,
+  type RmaDomain,
+} from '@rma/core'
 import {
   assetId,
   chainId,
@@ -10,7 +16,7 @@ import {
   type FakeAnthropicUpstream,
   type FakeUpstream,
   settlementContract,
-} from '@rma/express/testing'
+} from '@rma/meter/testing'
 import { createSqliteStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import type { ConformanceAdapter, ConformanceServer } from './ConformanceAdapter.js'
@@ -20,17 +26,20 @@ import { conformancePrices } from './conformancePrices.js'
 export type ConformanceContext = {
   adapter: ConformanceAdapter
   /** The adapter's server in front of the fake OpenAI upstream, on a real SQLite store. */
-  openai: ConformanceServer & { store: ReceiptStore; upstream: FakeUpstream }
+  openai: StartedServer & { store: ReceiptStore; upstream: FakeUpstream }
   /** The adapter's server in front of the fake Anthropic upstream, on its own SQLite store. */
-  anthropic: ConformanceServer & { store: ReceiptStore; upstream: FakeAnthropicUpstream }
+  anthropic: StartedServer & { store: ReceiptStore; upstream: FakeAnthropicUpstream }
   domain: RmaDomain
   prices: PriceTable
   /** A new SQLite store in this run's directory (closed with the context). */
   sqliteStore(): ReceiptStore
   /** Another server of the adapter in front of the fake OpenAI upstream, e.g. on a store that fails. */
-  start(options: { store: ReceiptStore }): Promise<ConformanceServer>
+  start(options: { store: ReceiptStore }): Promise<StartedServer>
   close(): Promise<void>
 }
+
+/** A started server and the address of its meter key (what clients trust receipts from). */
+export type StartedServer = ConformanceServer & { meter: Address }
 
 /**
  * Starts the fake upstreams and two servers of `adapter` (one per upstream), each with a real
@@ -49,6 +58,7 @@ export async function startConformance(adapter: ConformanceAdapter): Promise<Con
     return store
   }
   const serve = async (store: ReceiptStore, upstream: string) => {
+    const signer = Wallet.createRandom()
     const server = await adapter.start({
       meter: {
         assetId,
@@ -56,12 +66,12 @@ export async function startConformance(adapter: ConformanceAdapter): Promise<Con
         settlementContract,
         prices: conformancePrices,
         store,
-        signer: Wallet.createRandom().privateKey,
+        signer: signer.privateKey,
       },
       proxy: { upstream: `${upstream}/v1`, apiKey: 'sk-upstream' },
     })
     servers.push(server)
-    return server
+    return { ...server, meter: signer.address as Address }
   }
   const upstream = await createFakeUpstream({ chunks: 8 })
   const anthropicUpstream = await createFakeAnthropicUpstream()
