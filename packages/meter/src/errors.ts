@@ -32,6 +32,8 @@ export class MeterError extends BaseError {
   override name = 'MeterError'
   readonly status: number
   readonly type: OpenAIErrorType
+  /** Response headers that go with the answer (`retry-after` of a 429). */
+  readonly headers: Readonly<Record<string, string>> | undefined
 
   constructor(parameters: {
     status: number
@@ -40,6 +42,7 @@ export class MeterError extends BaseError {
     message: string
     details?: string
     cause?: unknown
+    headers?: Record<string, string>
   }) {
     super(parameters.message, {
       code: parameters.code,
@@ -48,6 +51,7 @@ export class MeterError extends BaseError {
     })
     this.status = parameters.status
     this.type = parameters.type
+    this.headers = parameters.headers
   }
 
   /** The OpenAI-shaped JSON body of this error. */
@@ -107,4 +111,22 @@ export class InsufficientBalanceError extends MeterError {
       } as OpenAIErrorBody['error'],
     }
   }
+}
+
+/**
+ * Any failure as the {@link MeterError} a client is answered with: a MeterError as it is,
+ * anything else a 500 that does not leak its message.
+ *
+ * @example
+ * const answer = toMeterError(error).toJSON()
+ */
+export function toMeterError(error: unknown): MeterError {
+  if (error instanceof MeterError) return error
+  return new MeterError({
+    status: 500,
+    type: 'server_error',
+    code: 'rma_internal_error',
+    message: 'The meter failed to process the request.',
+    cause: error,
+  })
 }

@@ -1,4 +1,5 @@
 // The framework-free meter. Protocol rules live in @rma/core (shared with @rma/client).
+export { type AdmitCallParameters, admitCall } from './admitCall.js'
 export {
   type AuthenticateParameters,
   type AuthenticateReturnType,
@@ -12,6 +13,7 @@ export {
   maxReadAttestationTtl,
   receiptListRequestHash,
 } from './authorizeReceiptRead.js'
+export { bodyErrors } from './bodyErrors.js'
 export { type CheckMeterOnChainParameters, checkMeterOnChain } from './checkMeterOnChain.js'
 export {
   createPriceTableCommitments,
@@ -22,6 +24,7 @@ export {
   type LargeBodyBudget,
   type LargeBodyTicket,
 } from './createLargeBodyBudget.js'
+export { type CreateMeterAdapterOptions, createMeter } from './createMeter.js'
 export { type CreateMeteredCallParameters, createMeteredCall } from './createMeteredCall.js'
 export { createMeterHooks } from './createMeterHooks.js'
 export { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
@@ -32,18 +35,30 @@ export {
   type PrepaidCoverage,
   type PrepaidHold,
 } from './createPrepaidCoverage.js'
+export {
+  type BodyDelivery,
+  createResponseGate,
+  type ResponseGate,
+  type StreamStep,
+} from './createResponseGate.js'
 export { ensureStoreWritable } from './ensureStoreWritable.js'
 export {
   InsufficientBalanceError,
   MeterError,
   type OpenAIErrorBody,
   type OpenAIErrorType,
+  toMeterError,
 } from './errors.js'
 export type { HeaderSource } from './HeaderSource.js'
+export type { BodyRead, BodyReadLimits, IncomingCall } from './IncomingCall.js'
+export { invalidPathError } from './invalidPathError.js'
 export { type IssueReceiptParameters, issueReceipt } from './issueReceipt.js'
+export type { LargeBodyProcessor, ProcessedBody } from './LargeBodyProcessor.js'
 export { loadMeterSigner, loadMeterSignerSync, type MeterKeySource } from './loadMeterSigner.js'
+export type { AdmittedCall, Meter } from './Meter.js'
 export type { MeterEvents } from './MeterEvents.js'
 export type { MeteredCall } from './MeteredCall.js'
+export type { MeteredHandler } from './MeteredHandler.js'
 export { outputTextOf } from './outputTextOf.js'
 export type {
   BodyEnding,

@@ -1,5 +1,6 @@
 import { canonicalPath } from '@rma/core'
 import { MeterError } from './errors.js'
+import { invalidPathError } from './invalidPathError.js'
 
 /**
  * What `openaiProxy` forwards by default: the routes the meter prices, nothing else.
@@ -48,13 +49,7 @@ export function resolveProxyRoute(
   parameters: ResolveProxyRouteParameters,
 ): string {
   const canonical = canonicalPath(req.url)
-  if (canonical === undefined)
-    throw new MeterError({
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'rma_invalid_path',
-      message: `Invalid URL (${req.method}): the path has encoded slashes, backslashes, dots or \`;\` parameters.`,
-    })
+  if (canonical === undefined) throw invalidPathError(req.method)
   const path = canonical.replace(/^\/v1(?=\/|$)/, '') || '/'
   if (!parameters.routes.has(path))
     throw new MeterError({
