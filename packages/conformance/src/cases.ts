@@ -22,7 +22,7 @@ import { Wallet } from 'ethers'
 import OpenAI from 'openai'
 import { expect } from 'vitest'
 import type { ConformanceCase } from './ConformanceCase.js'
-import { createBreakableStore } from './createBreakableStore.js'
+import { type BreakableStore, createBreakableStore } from './createBreakableStore.js'
 import { expectReceipt } from './expectReceipt.js'
 import { expectRefused } from './expectRefused.js'
 import { openCall } from './openCall.js'
@@ -159,6 +159,33 @@ async function storedEventually(context: ConformanceContext, user: Wallet, count
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
   return storedFor(context, user)
+}
+
+/**
+ * One call (an inline-receipt stream when `stream`) to a new server of the adapter whose SQLite
+ * store fails as `failure` says: the answer, how many calls reached the upstream, and what the
+ * store holds for the caller once it works again.
+ */
+async function callOnBrokenStore(
+  context: ConformanceContext,
+  failure: Partial<BreakableStore['state']>,
+  stream = false,
+) {
+  const store = createBreakableStore(context.sqliteStore())
+  const server = await context.start({ store })
+  const user = newUser()
+  Object.assign(store.state, failure)
+  const from = context.openai.upstream.requests.length
+  const answer = await postCall({
+    url: server.url,
+    path: '/v1/chat/completions',
+    body: chat(stream ? { stream } : {}),
+    user,
+    headers: stream ? { 'rma-receipt': 'inline' } : {},
+  })
+  const forwarded = context.openai.upstream.requests.length - from
+  Object.assign(store.state, { writable: true, appends: true })
+  return { answer, forwarded, stored: await store.listByUser({ user: user.address as Address }) }
 }
 
 const bypassPaths = [
@@ -701,66 +728,33 @@ export const cases: ConformanceCase[] = [
   {
     name: 'attack: a store that cannot write refuses the call (503) before anything is forwarded',
     async run(context) {
-      const store = createBreakableStore(context.sqliteStore())
-      const server = await context.start({ store })
-      const user = newUser()
-      store.state.writable = false
-      const forwarded = context.openai.upstream.requests.length
-      const answer = await postCall({
-        url: server.url,
-        path: '/v1/chat/completions',
-        body: chat(),
-        user,
-      })
+      const { answer, forwarded, stored } = await callOnBrokenStore(context, { writable: false })
       expectRefused(answer, { status: 503, code: 'rma_store_unavailable' })
-      expect(context.openai.upstream.requests.length).toBe(forwarded)
-      store.state.writable = true
-      expect(await store.listByUser({ user: user.address as Address })).toEqual([])
+      expect(forwarded).toBe(0)
+      expect(stored).toEqual([])
     },
   },
   {
     name: 'attack: a store failing mid-call (JSON): 503 instead of the body, no receipt',
     async run(context) {
-      const store = createBreakableStore(context.sqliteStore())
-      const server = await context.start({ store })
-      const user = newUser()
-      store.state.appends = false
-      const forwarded = context.openai.upstream.requests.length
-      const answer = await postCall({
-        url: server.url,
-        path: '/v1/chat/completions',
-        body: chat(),
-        user,
-      })
+      const { answer, forwarded, stored } = await callOnBrokenStore(context, { appends: false })
       expectRefused(answer, { status: 503, code: 'rma_store_unavailable' })
       expect(answer.headers.get('rma-receipt-status')).toBeNull()
       expect(answer.text).not.toContain('Hello there')
-      expect(context.openai.upstream.requests.length).toBe(forwarded + 1)
-      store.state.appends = true
-      expect(await store.listByUser({ user: user.address as Address })).toEqual([])
+      expect(forwarded).toBe(1)
+      expect(stored).toEqual([])
     },
   },
   {
     name: 'attack: a store failing mid-call (stream): no terminator, no receipt frame, an SSE error',
     async run(context) {
-      const store = createBreakableStore(context.sqliteStore())
-      const server = await context.start({ store })
-      const user = newUser()
-      store.state.appends = false
-      const answer = await postCall({
-        url: server.url,
-        path: '/v1/chat/completions',
-        body: chat({ stream: true }),
-        user,
-        headers: { 'rma-receipt': 'inline' },
-      })
+      const { answer, stored } = await callOnBrokenStore(context, { appends: false }, true)
       expect(answer.status).toBe(200)
       expect(answer.text).not.toContain('[DONE]')
       expect(answer.text).not.toContain('rma.receipt')
       expect(answer.text).toContain('event: error\ndata: {"error":{')
       expect(answer.text).toContain('rma_store_unavailable')
-      store.state.appends = true
-      expect(await store.listByUser({ user: user.address as Address })).toEqual([])
+      expect(stored).toEqual([])
     },
   },
 ]
