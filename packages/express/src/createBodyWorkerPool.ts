@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { Hex } from '@rma/core'
 import { MeterError, type ProcessedBody, type RequestFields, requestFieldNames } from '@rma/meter'
 import type { BodyJob, BodyJobResult, BodyWorkerData } from './internal/bodyWorkerProtocol.js'
 

@@ -1,4 +1,4 @@
-import { createBytesHasher, type Hex, hashBytes } from '@rma/core'
+import { createBytesHasher, hashBytes } from '@rma/core'
 import { type BodyRead, type BodyReadLimits, bodyErrors, MeterError } from '@rma/meter'
 import type { Request } from 'express'
 import { closeUnreadBody } from './closeUnreadBody.js'

@@ -29,6 +29,12 @@ export { type CreateMeteredCallParameters, createMeteredCall } from './createMet
 export { createMeterHooks } from './createMeterHooks.js'
 export { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
 export {
+  createOpenAIProxy,
+  type OpenAIProxy,
+  type OpenAIProxyOptions,
+  type ProxyRequest,
+} from './createOpenAIProxy.js'
+export {
   type CreatePrepaidCoverageParameters,
   createPrepaidCoverage,
   type PrepaidConfig,
@@ -42,6 +48,7 @@ export {
   type StreamStep,
 } from './createResponseGate.js'
 export { ensureStoreWritable } from './ensureStoreWritable.js'
+export { errorResponse } from './errorResponse.js'
 export {
   InsufficientBalanceError,
   MeterError,
@@ -59,6 +66,7 @@ export type { AdmittedCall, Meter } from './Meter.js'
 export type { MeterEvents } from './MeterEvents.js'
 export type { MeteredCall } from './MeteredCall.js'
 export type { MeteredHandler } from './MeteredHandler.js'
+export { meterFetch } from './meterFetch.js'
 export { outputTextOf } from './outputTextOf.js'
 export type {
   BodyEnding,
@@ -67,6 +75,7 @@ export type {
   StreamEndReason,
 } from './ResponseHooks.js'
 export type { RmaRequestContext } from './RmaRequestContext.js'
+export { readBodyStream } from './readBodyStream.js'
 export {
   type PrepaidState,
   type ReadPrepaidStateParameters,
