@@ -1,9 +1,10 @@
-import type { OpenAIProxyOptions, RmaMeterOptions } from '@rma/express'
+import type { OpenAIProxyOptions } from '@rma/express'
+import type { MeterOptions } from '@rma/meter'
 
 /** What a conformance server is built from: the meter's options and the proxy's. */
 export type ConformanceServerOptions = {
-  /** The meter (store, signer, prices, domain): the same for every adapter. */
-  meter: RmaMeterOptions
+  /** The meter (store, signer, prices, domain): the same for every adapter, no custodial `identify`. */
+  meter: Omit<MeterOptions, 'identify'>
   /** The OpenAI-compatible proxy in front of one fake upstream. */
   proxy: OpenAIProxyOptions
 }

@@ -1,0 +1,2 @@
+export type { RmaEnv } from './RmaEnv.js'
+export { rmaMeter } from './rmaMeter.js'

@@ -1,0 +1,2 @@
+export type { RouteHandler } from './RouteHandler.js'
+export { withRmaMeter } from './withRmaMeter.js'
