@@ -1,5 +1,4 @@
-import type { OpenAIProxyOptions } from '@rma/express'
-import type { MeterOptions } from '@rma/meter'
+import type { MeterOptions, OpenAIProxyOptions } from '@rma/meter'
 
 /** What a conformance server is built from: the meter's options and the proxy's. */
 export type ConformanceServerOptions = {

@@ -26,7 +26,7 @@ import { type BreakableStore, createBreakableStore } from './createBreakableStor
 import { expectReceipt } from './expectReceipt.js'
 import { expectRefused } from './expectRefused.js'
 import { openCall } from './openCall.js'
-import { postCall } from './postCall.js'
+import { type CallAnswer, postCall } from './postCall.js'
 import type { ConformanceContext } from './startConformance.js'
 import { upstreamBytes } from './upstreamBytes.js'
 
@@ -140,7 +140,7 @@ async function expectMetered(
 async function expectNothingGiven(
   context: ConformanceContext,
   user: Wallet,
-  send: () => Promise<import('./postCall.js').CallAnswer>,
+  send: () => Promise<CallAnswer>,
   expected: { status?: number; code?: string } = {},
 ) {
   const forwarded = context.openai.upstream.requests.length
@@ -149,6 +149,19 @@ async function expectNothingGiven(
   expect(context.openai.upstream.requests.length).toBe(forwarded)
   expect(await storedFor(context, user)).toEqual([])
   return answer
+}
+
+/**
+ * Not served: refused by the meter, or by the framework before the application (its router's
+ * 404 for a path it does not route, its HTTP layer's 400 for a target it cannot parse): no
+ * receipt, no upstream content, no stack trace. The meter's own refusals are pinned in OpenAI's
+ * shape by the other attacks.
+ */
+function expectNotServed(answer: CallAnswer, path: string) {
+  expect(answer.status, path).toBeGreaterThanOrEqual(400)
+  expect(answer.headers.get('rma-receipt'), path).toBeNull()
+  expect(answer.text, path).not.toContain('chatcmpl')
+  expect(answer.text, path).not.toMatch(/at .*\.(ts|js):\d+/)
 }
 
 /** Waits (bounded) until the server stored `count` receipts for `user`. */
@@ -340,7 +353,7 @@ export const cases: ConformanceCase[] = [
     },
   },
   {
-    name: 'chat stream, rma-receipt: inline: the upstream bytes, then the receipt frame; the same receipt at /rma/receipts/:id',
+    name: 'chat stream, rma-receipt: inline: the upstream bytes, then the receipt frame',
     async run(context) {
       const user = newUser()
       const body = chat({ stream: true })
@@ -376,9 +389,31 @@ export const cases: ConformanceCase[] = [
         usage: openaiUsage,
         delivered: Buffer.from(stream!),
       })
-      const served = await fetch(`${context.openai.url}/rma/receipts/${id}`)
-      expect(served.status).toBe(200)
-      expect(((await served.json()) as { encoded: string }).encoded).toBe(inline.receipt)
+    },
+  },
+  {
+    name: 'the /rma routes serve the stored receipt by call id and by hash, and the health of the store',
+    async run(context) {
+      const user = newUser()
+      const answer = await postCall({
+        url: context.openai.url,
+        path: '/v1/chat/completions',
+        body: chat({ stream: true }),
+        user,
+      })
+      const id = answer.headers.get('rma-receipt-id')
+      const stored = await context.openai.store.get(id ?? '')
+      expect(stored).toBeDefined()
+      for (const key of [id, stored!.hash]) {
+        const served = await fetch(`${context.openai.url}/rma/receipts/${key}`)
+        expect(served.status).toBe(200)
+        const json = (await served.json()) as { id: string; encoded: string }
+        expect(json.id).toBe(id)
+        expect(decodeReceipt(json.encoded)).toEqual(stored!.receipt)
+      }
+      const health = await fetch(`${context.openai.url}/rma/health`)
+      expect(health.status).toBe(200)
+      expect(await health.json()).toMatchObject({ ok: true, meter: context.openai.meter })
     },
   },
   {
@@ -694,11 +729,17 @@ export const cases: ConformanceCase[] = [
   {
     name: 'attack: an unsigned call is refused on every spelling of a path',
     async run(context) {
-      for (const path of [...bypassPaths, '/v1/chat/completions']) {
-        const user = newUser()
-        await expectNothingGiven(context, user, () =>
-          postCall({ url: context.openai.url, path, body: chat(), attestation: null }),
-        )
+      const user = newUser()
+      const send = (path: string) =>
+        postCall({ url: context.openai.url, path, body: chat(), attestation: null })
+      await expectNothingGiven(context, user, () => send('/v1/chat/completions'), {
+        status: 401,
+        code: 'rma_attestation_missing',
+      })
+      for (const path of bypassPaths) {
+        const forwarded = context.openai.upstream.requests.length
+        expectNotServed(await send(path), path)
+        expect(context.openai.upstream.requests.length, path).toBe(forwarded)
       }
     },
   },
@@ -716,7 +757,7 @@ export const cases: ConformanceCase[] = [
           expect(stored.map((s) => s.receipt)).toEqual([receipt])
           expect(sent.map((r) => r.path)).toEqual(['/v1/chat/completions'])
         } else {
-          expectRefused(answer)
+          expectNotServed(answer, path)
           expect(sent, path).toEqual([])
           expect(stored, path).toEqual([])
         }

@@ -1,5 +1,6 @@
 import type { Meter, MeteredHandler } from '@rma/meter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { closeUnreadBody } from './closeUnreadBody.js'
 import { toWebRequest } from './toWebRequest.js'
 
 /**
@@ -24,6 +25,7 @@ export function meteredHandler(
     const response = await meter.fetch(toWebRequest(request.raw, controller.signal), handler, {
       signal: controller.signal,
     })
+    closeUnreadBody(request.raw, reply.raw)
     return reply.send(response)
   }
 }

@@ -1,2 +1,3 @@
+export { openaiProxy } from './openaiProxy.js'
 export type { RmaEnv } from './RmaEnv.js'
 export { rmaMeter } from './rmaMeter.js'

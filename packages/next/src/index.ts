@@ -1,2 +1,3 @@
+export { openaiProxyRoute } from './openaiProxyRoute.js'
 export type { RouteHandler } from './RouteHandler.js'
 export { withRmaMeter } from './withRmaMeter.js'
