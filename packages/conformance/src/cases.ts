@@ -540,6 +540,19 @@ export const cases: ConformanceCase[] = [
     },
   },
   {
+    name: 'a 2 MiB prompt: the exact bytes hashed and forwarded, metered like any call',
+    async run(context) {
+      await expectMetered(context, {
+        path: '/v1/chat/completions',
+        body: chat({ messages: [{ role: 'user', content: 'lorem ipsum '.repeat(180_000) }] }),
+        usage: openaiUsage,
+      })
+      expect(context.openai.upstream.requests.at(-1)?.body).toEqual(
+        context.openai.upstream.requests.at(-2)?.body,
+      )
+    },
+  },
+  {
     name: 'client abort mid-stream: the upstream is cancelled, a partial receipt for what was delivered',
     async run(context) {
       const user = newUser()
@@ -644,6 +657,23 @@ export const cases: ConformanceCase[] = [
       const forwarded = context.openai.upstream.requests.length
       expectRefused(await send(), { status: 401, code: 'rma_attestation_replayed' })
       expect(context.openai.upstream.requests.length).toBe(forwarded)
+      expect(await storedFor(context, user)).toHaveLength(1)
+    },
+  },
+  {
+    name: 'attack: eight concurrent sends of one attestation: exactly one served and charged',
+    async run(context) {
+      const user = newUser()
+      const body = chat()
+      const attestation = await attestWith(user, { body })
+      const forwarded = context.openai.upstream.requests.length
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          postCall({ url: context.openai.url, path: '/v1/chat/completions', body, attestation }),
+        ),
+      )
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 401, 401, 401, 401, 401, 401, 401])
+      expect(context.openai.upstream.requests.length).toBe(forwarded + 1)
       expect(await storedFor(context, user)).toHaveLength(1)
     },
   },
