@@ -47,6 +47,14 @@ export {
   type ResponseGate,
   type StreamStep,
 } from './createResponseGate.js'
+export {
+  createRmaRouteHandler,
+  type RebateProofLike,
+  type RmaRouteAnswer,
+  type RmaRouteOptions,
+  type RmaRouteRequest,
+} from './createRmaRouteHandler.js'
+export { type CreateRmaRoutesOptions, createRmaRoutes } from './createRmaRoutes.js'
 export { ensureStoreWritable } from './ensureStoreWritable.js'
 export { errorResponse } from './errorResponse.js'
 export {
