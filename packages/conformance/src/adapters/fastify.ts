@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net'
-import { keepRawBodies, openaiProxy } from '@rma/fastify'
+import { rmaMeterPlugin } from '@rma/fastify'
 import { createMeter } from '@rma/meter'
 import Fastify from 'fastify'
 import type { ConformanceAdapter } from '../ConformanceAdapter.js'
@@ -9,11 +9,7 @@ export const fastify: ConformanceAdapter = {
   name: 'fastify',
   async start({ meter: meterOptions, proxy }) {
     const app = Fastify()
-    const meter = createMeter(meterOptions)
-    await app.register(async (metered) => {
-      keepRawBodies(metered)
-      metered.post('/v1/*', openaiProxy(meter, proxy))
-    })
+    await app.register(rmaMeterPlugin, { meter: createMeter(meterOptions), proxy })
     await app.listen({ port: 0, host: '127.0.0.1' })
     return {
       url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,

@@ -3,7 +3,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
 import { createMeter } from '@rma/meter'
-import { openaiProxyRoute } from '@rma/next'
+import { openaiProxyRoute, rmaRoutesRoute } from '@rma/next'
 import type { ConformanceAdapter } from '../ConformanceAdapter.js'
 import { closeServer } from '../closeServer.js'
 
@@ -18,9 +18,11 @@ export const next: ConformanceAdapter = {
   name: 'next',
   async start({ meter: meterOptions, proxy }) {
     const meter = createMeter(meterOptions)
+    const rma = rmaRoutesRoute({ meter })
     const POST = openaiProxyRoute(meter, proxy)
     const server = createServer(
       getRequestListener((request) => {
+        if (new URL(request.url).pathname.startsWith('/rma/')) return rma(request)
         if (request.method === 'POST') return POST(request)
         return new Response(null, { status: 405 })
       }),
