@@ -4,9 +4,11 @@ import {
   type Address,
   decodeAttestation,
   decodeReceipt,
+  encodeAck,
   encodeAttestation,
   hashAttestation,
   hashBytes,
+  signAck,
   type Usage,
 } from '@rma/core'
 import {
@@ -417,6 +419,48 @@ export const cases: ConformanceCase[] = [
     },
   },
   {
+    name: "POST /rma/acks records the user's ack of its receipt (JSON body); attack: an ack signed by another key is refused and not recorded",
+    async run(context) {
+      const user = newUser()
+      const answer = await postCall({
+        url: context.openai.url,
+        path: '/v1/chat/completions',
+        body: chat(),
+        user,
+      })
+      const stored = (await context.openai.store.get(answer.headers.get('rma-receipt-id') ?? ''))!
+      const ack = {
+        assetId,
+        user: user.address as Address,
+        meter: context.openai.meter,
+        seq: stored.receipt.seq,
+        receiptHash: stored.hash,
+        cumulativeAmount: stored.receipt.cumulativeAmount,
+      }
+      const chain = { assetId, meter: context.openai.meter, user: user.address as Address }
+      const sendAck = (signed: Awaited<ReturnType<typeof signAck>>) =>
+        fetch(`${context.openai.url}/rma/acks`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ ack: encodeAck(signed) }),
+        })
+      // The attacker signs the user's ack with its own key (signAck signs only its own user's).
+      const attacker = newUser()
+      const attackerSigned = await signAck({
+        ack: { ...ack, user: attacker.address as Address },
+        signer: attacker,
+        domain: context.domain,
+      })
+      const forged = await sendAck({ ...attackerSigned, user: ack.user })
+      expect(forged.status).toBe(401)
+      expect(await forged.json()).toMatchObject({ error: { code: 'rma_ack_invalid' } })
+      expect(await context.openai.store.latestAck(chain)).toBeUndefined()
+      const accepted = await sendAck(await signAck({ ack, signer: user, domain: context.domain }))
+      expect(accepted.status).toBe(201)
+      expect((await context.openai.store.latestAck(chain))?.receiptHash).toBe(stored.hash)
+    },
+  },
+  {
     name: 'the terminator arrives only once the receipt is durable',
     async run(context) {
       const user = newUser()
@@ -624,12 +668,8 @@ export const cases: ConformanceCase[] = [
         body: chat({ model: 'fail-500' }),
         user,
       })
-      expect(answer.status).toBe(500)
-      // The HTML page is only quoted inside an OpenAI error. (@rma/express still labels this
-      // JSON with the upstream's `text/html` content-type: reported on issue #17.)
-      expect(JSON.parse(answer.text)).toMatchObject({
-        error: { type: 'upstream_error', code: 'upstream_500', param: null },
-      })
+      expectRefused(answer, { status: 500, code: 'upstream_500' })
+      expect(JSON.parse(answer.text)).toMatchObject({ error: { type: 'upstream_error' } })
       expect(answer.headers.get('rma-receipt')).toBeNull()
       expect(await storedFor(context, user)).toEqual([])
     },
