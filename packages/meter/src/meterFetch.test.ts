@@ -121,6 +121,11 @@ function expectReceipt(receipt: SignedUsageReceipt, usage: Usage) {
   expect(receipt.amount).toBe(priceUsage(prices, 'gpt-4o-mini', usage))
 }
 
+/** The `code` of an OpenAI-shaped error answer. */
+async function codeOf(res: Response): Promise<string> {
+  return ((await res.json()) as { error: { code: string } }).error.code
+}
+
 async function receiptCount() {
   return (await sqlite.listByUser({ user: user.address as Hex, limit: 10_000 })).length
 }
@@ -251,9 +256,7 @@ describe('meter.fetch refusals: nothing forwarded, nothing charged', () => {
     const header = await attestWith(user, { body: JSON.stringify({ ...chat, model: 'x' }) })
     const res = await post('/v1/chat/completions', { 'rma-attestation': header })
     expect(res.status).toBe(400)
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
-      'rma_request_hash_mismatch',
-    )
+    expect(await codeOf(res)).toBe('rma_request_hash_mismatch')
     expect(upstream.requests.length).toBe(before)
   })
 
@@ -268,9 +271,7 @@ describe('meter.fetch refusals: nothing forwarded, nothing charged', () => {
     const count = await receiptCount()
     const replay = await post('/v1/chat/completions', { 'rma-attestation': header }, body)
     expect(replay.status).toBe(401)
-    expect(((await replay.json()) as { error: { code: string } }).error.code).toBe(
-      'rma_attestation_replayed',
-    )
+    expect(await codeOf(replay)).toBe('rma_attestation_replayed')
     expect(upstream.requests.length).toBe(before)
     expect(await receiptCount()).toBe(count)
   })
@@ -284,9 +285,7 @@ describe('meter.fetch refusals: nothing forwarded, nothing charged', () => {
       body,
     )
     expect(res.status).toBe(402)
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
-      'rma_insufficient_max_amount',
-    )
+    expect(await codeOf(res)).toBe('rma_insufficient_max_amount')
     expect(upstream.requests.length).toBe(before)
   })
 
@@ -299,7 +298,7 @@ describe('meter.fetch refusals: nothing forwarded, nothing charged', () => {
       body,
     )
     expect(res.status).toBe(400)
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('rma_invalid_path')
+    expect(await codeOf(res)).toBe('rma_invalid_path')
     expect(upstream.requests.length).toBe(before)
   })
 
@@ -307,17 +306,13 @@ describe('meter.fetch refusals: nothing forwarded, nothing charged', () => {
     const before = upstream.requests.length
     const res = await fetch(`${served.url}/v1/models`)
     expect(res.status).toBe(404)
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
-      'rma_route_not_allowed',
-    )
+    expect(await codeOf(res)).toBe('rma_route_not_allowed')
     const unmetered = await fetch(`${served.url}/v1/chat/completions`, {
       method: 'PUT',
       body: JSON.stringify(chat),
     })
     expect(unmetered.status).toBe(500)
-    expect(((await unmetered.json()) as { error: { code: string } }).error.code).toBe(
-      'rma_unmetered_call',
-    )
+    expect(await codeOf(unmetered)).toBe('rma_unmetered_call')
     expect(upstream.requests.length).toBe(before)
   })
 
@@ -329,9 +324,7 @@ describe('meter.fetch refusals: nothing forwarded, nothing charged', () => {
       body,
     )
     expect(res.status).toBe(400)
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
-      'rma_model_not_priced',
-    )
+    expect(await codeOf(res)).toBe('rma_model_not_priced')
   })
 })
 

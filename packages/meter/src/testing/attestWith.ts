@@ -19,7 +19,7 @@ export type AttestWithParameters = {
   expiry?: number
   maxAmount?: bigint
   assetId?: Hex
-  chainId?: number
+  chainId?: number | bigint
   settlementContract?: Address
 }
 

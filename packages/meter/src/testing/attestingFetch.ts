@@ -1,15 +1,6 @@
-import {
-  type Address,
-  createDomain,
-  encodeAttestation,
-  type Hex,
-  hashBytes,
-  signAttestation,
-} from '@rma/core'
+import type { Address, Hex } from '@rma/core'
 import type { Wallet } from 'ethers'
-import { assetId, chainId, settlementContract } from './testAsset.js'
-
-let nonce = 0n
+import { attestWith } from './attestWith.js'
 
 /** Which asset and domain an attestation is for (default: this module's test constants). */
 export type AttestTarget = {
@@ -24,27 +15,8 @@ export type AttestTarget = {
  * @example
  * const header = await attest(user, JSON.stringify(body))
  */
-export async function attest(
-  user: Wallet,
-  body: string,
-  target: AttestTarget = {},
-): Promise<string> {
-  const attestation = await signAttestation({
-    signer: user,
-    domain: createDomain({
-      chainId: target.chainId ?? chainId,
-      verifyingContract: target.settlementContract ?? settlementContract,
-    }),
-    attestation: {
-      assetId: target.assetId ?? assetId,
-      user: user.address as Address,
-      requestHash: hashBytes(body),
-      nonce: ++nonce,
-      expiry: Math.floor(Date.now() / 1000) + 60,
-      maxAmount: 10n ** 12n,
-    },
-  })
-  return encodeAttestation(attestation)
+export function attest(user: Wallet, body: string, target: AttestTarget = {}): Promise<string> {
+  return attestWith(user, { body, ...target })
 }
 
 /**
