@@ -2,26 +2,15 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { Hex } from '@rma/core'
-import { MeterError } from './errors.js'
+import { MeterError, type ProcessedBody, type RequestFields, requestFieldNames } from '@rma/meter'
 import type { BodyJob, BodyJobResult, BodyWorkerData } from './internal/bodyWorkerProtocol.js'
-import { type RequestFields, requestFieldNames } from './requestFields.js'
 
 export type BodyWorkerPoolOptions = {
   /** Threads at most (default: half the CPUs, at least 1, at most 4). */
   size?: number
 }
 
-/** A large body, hashed and parsed off the server thread. */
-export type ProcessedBody = {
-  /** The exact bytes, as read (the same buffer, handed back by the thread). */
-  raw: Buffer
-  hash: Hex
-  /** Its {@link requestFieldNames} members, or undefined when it is not a JSON object. */
-  fields: RequestFields | undefined
-  /** Milliseconds the thread spent on it. */
-  busyMs: number
-}
+export type { ProcessedBody }
 
 export type BodyWorkerPool = {
   /**

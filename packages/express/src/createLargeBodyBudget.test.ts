@@ -1,9 +1,9 @@
 import type { ClaimNonceParameters, ReceiptStore } from '@rma/core'
+import { createLargeBodyBudget } from '@rma/meter'
+import { attestWith } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { createLargeBodyBudget } from './createLargeBodyBudget.js'
-import { attestWith } from './testing/attestWith.js'
 import { createMeteredApp, type MeteredApp } from './testing/createMeteredApp.js'
 
 describe('createLargeBodyBudget: the share of recent time spent on large bodies', () => {

@@ -1,6 +1,6 @@
+import type { MeterError } from '@rma/meter'
+import { sseErrorFrame } from '@rma/meter'
 import type { Response } from 'express'
-import type { MeterError } from './errors.js'
-import { sseErrorFrame } from './sse/sseErrorFrame.js'
 
 const observed = new WeakSet<Response>()
 const failures = new WeakMap<Response, MeterError>()

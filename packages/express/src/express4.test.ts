@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { decodeReceipt, verifyReceipt } from '@rma/core'
+import { createFakeUpstream, type FakeUpstream, fakeUsage } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import express4 from 'express4'
@@ -8,7 +9,6 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import { openaiProxy } from './openaiProxy.js'
 import { type RmaMeter, rmaMeter } from './rmaMeter.js'
 import { rmaRouter } from './rmaRouter.js'
-import { createFakeUpstream, type FakeUpstream, fakeUsage } from './testing/createFakeUpstream.js'
 import {
   assetId,
   attestingFetch,

@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { type AppendReceiptParameters, BaseError, type Hex } from '@rma/core'
+import { createFakeUpstream, type FakeUpstream } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import express from 'express'
@@ -8,7 +9,6 @@ import OpenAI, { APIError } from 'openai'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { rmaMeter } from './rmaMeter.js'
 import { rmaRouter } from './rmaRouter.js'
-import { createFakeUpstream, type FakeUpstream } from './testing/createFakeUpstream.js'
 import {
   assetId,
   attestingFetch,

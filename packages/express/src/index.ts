@@ -1,4 +1,5 @@
-// Protocol rules live in @rma/core (shared with @rma/client); re-exported for existing imports.
+// Protocol rules live in @rma/core (shared with @rma/client), the framework-free meter in
+// @rma/meter; both re-exported for existing imports. This package is the Express adapter.
 export {
   canonicalPath,
   createSseParser,
@@ -9,60 +10,54 @@ export {
 export {
   type AuthenticateParameters,
   type AuthenticateReturnType,
-  authenticate,
-  type Identify,
-} from './authenticate.js'
-export {
   type AuthorizeReceiptReadParameters,
+  authenticate,
   authorizeReceiptRead,
-  maxReadAttestationTtl,
-  receiptListRequestHash,
-} from './authorizeReceiptRead.js'
-export { type CheckMeterOnChainParameters, checkMeterOnChain } from './checkMeterOnChain.js'
-export { clientGone } from './clientGone.js'
-export { createMeterMetrics, type MeterMetrics } from './createMeterMetrics.js'
-export {
+  type CheckMeterOnChainParameters,
   type CreatePrepaidCoverageParameters,
+  checkMeterOnChain,
+  createMeterMetrics,
   createPrepaidCoverage,
+  defaultProxyRoutes,
+  estimateUsage,
+  type Identify,
+  InsufficientBalanceError,
+  loadMeterSigner,
+  loadMeterSignerSync,
+  loadTokenizer,
+  type MeterConfig,
+  MeterError,
+  type MeterEvents,
+  type MeterKeySource,
+  type MeterLogger,
+  type MeterMetrics,
+  maxReadAttestationTtl,
+  type OpenAIErrorBody,
+  type OpenAIErrorType,
   type PrepaidConfig,
   type PrepaidCoverage,
   type PrepaidHold,
-} from './createPrepaidCoverage.js'
-export { endStreamWithError } from './endStreamWithError.js'
-export {
-  InsufficientBalanceError,
-  MeterError,
-  type OpenAIErrorBody,
-  type OpenAIErrorType,
-} from './errors.js'
-export { loadMeterSigner, loadMeterSignerSync, type MeterKeySource } from './loadMeterSigner.js'
-export { type OpenAIProxyOptions, openaiProxy } from './openaiProxy.js'
-export {
+  type PrepaidOptions,
   type PrepaidState,
   type ReadPrepaidStateParameters,
+  type ReceiptJSON,
+  type RequestFields,
+  type ResolveProxyRouteParameters,
   readAssetToken,
   readPrepaidState,
-} from './readPrepaidState.js'
-export { type ReceiptJSON, receiptToJSON } from './receiptToJSON.js'
-export { type RequestFields, requestFieldNames, requestFields } from './requestFields.js'
-export {
-  type MeterConfig,
-  type MeterLogger,
-  type PrepaidOptions,
-  type RmaMeterOptions,
+  receiptListRequestHash,
+  receiptToJSON,
+  requestFieldNames,
+  requestFields,
   resolveMeterConfig,
-} from './resolveMeterConfig.js'
-export {
-  defaultProxyRoutes,
-  type ResolveProxyRouteParameters,
   resolveProxyRoute,
-} from './resolveProxyRoute.js'
-export { type MeterEvents, type RmaMeter, rmaMeter } from './rmaMeter.js'
-export { type RebateProofLike, type RmaRouterOptions, rmaRouter } from './rmaRouter.js'
-export type { RmaRequestContext } from './types.js'
-export { estimateUsage, loadTokenizer } from './usage/estimateUsage.js'
-export {
   type WorstCasePriceParameters,
   type WorstCasePriceReturnType,
   worstCasePrice,
-} from './worstCasePrice.js'
+} from '@rma/meter'
+export { clientGone } from './clientGone.js'
+export { endStreamWithError } from './endStreamWithError.js'
+export { type OpenAIProxyOptions, openaiProxy } from './openaiProxy.js'
+export { type RmaMeter, type RmaMeterOptions, rmaMeter } from './rmaMeter.js'
+export { type RebateProofLike, type RmaRouterOptions, rmaRouter } from './rmaRouter.js'
+export type { RmaRequestContext } from './types.js'

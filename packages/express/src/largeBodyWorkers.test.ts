@@ -1,12 +1,12 @@
 import { type IncomingMessage, request } from 'node:http'
 import { type Address, type ClaimNonceParameters, hashBytes, type ReceiptStore } from '@rma/core'
+import { MeterError } from '@rma/meter'
+import { attestWith } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createBodyWorkerPool } from './createBodyWorkerPool.js'
-import { MeterError } from './errors.js'
 import { bodyWorkerPoolOf } from './rmaMeter.js'
-import { attestWith } from './testing/attestWith.js'
 import { createMeteredApp, type MeteredApp } from './testing/createMeteredApp.js'
 
 const KiB = 1024

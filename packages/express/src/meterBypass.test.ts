@@ -1,14 +1,13 @@
 import { once } from 'node:events'
 import { request } from 'node:http'
 import { canonicalPath, decodeReceipt } from '@rma/core'
+import { attestWith, createFakeUpstream, fakeUsage } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { openaiProxy } from './openaiProxy.js'
 import { rmaMeter } from './rmaMeter.js'
-import { attestWith } from './testing/attestWith.js'
-import { createFakeUpstream, fakeUsage } from './testing/createFakeUpstream.js'
 import {
   assetId,
   chainId,

@@ -1,10 +1,10 @@
 import { once } from 'node:events'
 import { type IncomingMessage, request } from 'node:http'
 import type { ClaimNonceParameters, ReceiptStore } from '@rma/core'
+import { attestWith } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { attestWith } from './testing/attestWith.js'
 import { createMeteredApp, type MeteredApp } from './testing/createMeteredApp.js'
 
 let app: MeteredApp

@@ -1,10 +1,10 @@
 import { decodeReceipt } from '@rma/core'
+import { worstCasePrice } from '@rma/meter'
+import { attestWith } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { attestWith } from './testing/attestWith.js'
 import { createMeteredApp, type MeteredApp, prices } from './testing/createMeteredApp.js'
-import { worstCasePrice } from './worstCasePrice.js'
 
 let app: MeteredApp
 let strict: MeteredApp

@@ -1,9 +1,8 @@
 import type { ClaimNonceParameters, ReceiptStore } from '@rma/core'
+import { attestWith, createFakeUpstream, type FakeUpstream } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import { afterEach, describe, expect, test } from 'vitest'
-import { attestWith } from './testing/attestWith.js'
-import { createFakeUpstream, type FakeUpstream } from './testing/createFakeUpstream.js'
 import { createMeteredApp, type MeteredApp } from './testing/createMeteredApp.js'
 
 const user = Wallet.createRandom() as unknown as Wallet

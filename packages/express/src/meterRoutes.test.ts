@@ -7,12 +7,12 @@ import {
   type ReceiptStore,
   signAck,
 } from '@rma/core'
+import type { ReceiptJSON } from '@rma/meter'
+import { receiptListRequestHash } from '@rma/meter'
+import { attestWith } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { receiptListRequestHash } from './authorizeReceiptRead.js'
-import type { ReceiptJSON } from './receiptToJSON.js'
-import { attestWith } from './testing/attestWith.js'
 import { createMeteredApp, type MeteredApp } from './testing/createMeteredApp.js'
 
 let app: MeteredApp

@@ -1,12 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { MeterError } from '@rma/meter'
+import { attestWith } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { encryptKeystoreJsonSync, Wallet } from 'ethers'
 import { describe, expect, test } from 'vitest'
-import { MeterError } from './errors.js'
 import { rmaMeter } from './rmaMeter.js'
-import { attestWith } from './testing/attestWith.js'
 import {
   assetId,
   chainId,

@@ -1,14 +1,13 @@
 import { once } from 'node:events'
 import { decodeReceipt, type Hex, verifyReceipt } from '@rma/core'
+import type { ReceiptJSON } from '@rma/meter'
+import { receiptListRequestHash } from '@rma/meter'
+import { attestWith, fakeUsage } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { receiptListRequestHash } from './authorizeReceiptRead.js'
 import { openaiProxy } from './openaiProxy.js'
-import type { ReceiptJSON } from './receiptToJSON.js'
-import { attestWith } from './testing/attestWith.js'
-import { fakeUsage } from './testing/createFakeUpstream.js'
 import {
   attest,
   attestingFetch,

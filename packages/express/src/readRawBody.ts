@@ -1,27 +1,10 @@
-import { createBytesHasher, type Hex, hashBytes } from '@rma/core'
+import { createBytesHasher, hashBytes } from '@rma/core'
+import { type BodyRead, type BodyReadLimits, bodyErrors, MeterError } from '@rma/meter'
 import type { Request } from 'express'
 import { closeUnreadBody } from './closeUnreadBody.js'
-import { MeterError } from './errors.js'
 
-export type ReadRawBodyOptions = {
-  /** Largest body accepted, in bytes. */
-  limit: number
-  /** Longest time the whole body may take to arrive, in milliseconds. */
-  timeoutMs: number
-  /**
-   * A body larger than this (by `content-length`, or once that many bytes arrived) must be
-   * admitted by `admitLarge` first, which throws the refusal; the rest is then not read.
-   */
-  largeBytes?: number
-  admitLarge?: () => void
-  /** Called once the read is over (read or refused) with the server-thread time it took. */
-  onBusy?: (ms: number) => void
-  /**
-   * A body over `largeBytes` is not hashed here (`hash` is then undefined): the caller hashes
-   * it off the server thread. Default false.
-   */
-  skipLargeHash?: boolean
-}
+/** The limits of a read (`BodyReadLimits` of @rma/meter). */
+export type ReadRawBodyOptions = BodyReadLimits
 
 /**
  * Reads the request body bytes exactly as sent (the attestation signs their hash) and hashes
@@ -34,10 +17,7 @@ export type ReadRawBodyOptions = {
  * @example
  * const { raw, hash } = await readRawBody(req, { limit: 10 * 1024 * 1024, timeoutMs: 30_000 })
  */
-export async function readRawBody(
-  req: Request,
-  options: ReadRawBodyOptions,
-): Promise<{ raw: Buffer; hash: Hex | undefined; busyMs: number }> {
+export async function readRawBody(req: Request, options: ReadRawBodyOptions): Promise<BodyRead> {
   const { limit, timeoutMs, largeBytes = Number.POSITIVE_INFINITY, admitLarge } = options
   const state = req as Request & { _body?: boolean; rawBody?: unknown }
   if (Buffer.isBuffer(state.rawBody))
@@ -51,7 +31,7 @@ export async function readRawBody(
       details: 'Mount rmaMeter() before express.json() or any other body parser.',
     })
   const declared = Number(req.headers['content-length'])
-  if (Number.isFinite(declared) && declared > limit) throw refuse(req, tooLarge(limit))
+  if (Number.isFinite(declared) && declared > limit) throw refuse(req, bodyErrors.tooLarge(limit))
   let admitted = false
   if (admitLarge && Number.isFinite(declared) && declared > largeBytes) {
     try {
@@ -89,7 +69,7 @@ export async function readRawBody(
     const onData = (chunk: Buffer) => {
       const t0 = performance.now()
       size += chunk.length
-      if (size > limit) return finish(tooLarge(limit))
+      if (size > limit) return finish(bodyErrors.tooLarge(limit))
       if (!admitted && admitLarge && size > largeBytes) {
         admitted = true
         try {
@@ -105,27 +85,8 @@ export async function readRawBody(
       busyMs += performance.now() - t0
     }
     const onEnd = () => finish(undefined)
-    const onClose = () =>
-      finish(
-        new MeterError({
-          status: 400,
-          type: 'invalid_request_error',
-          code: 'rma_body_aborted',
-          message: 'The request body ended before it was complete.',
-        }),
-      )
-    const timer = setTimeout(
-      () =>
-        finish(
-          new MeterError({
-            status: 408,
-            type: 'invalid_request_error',
-            code: 'rma_body_timeout',
-            message: `The request body did not arrive within ${timeoutMs} ms.`,
-          }),
-        ),
-      timeoutMs,
-    )
+    const onClose = () => finish(bodyErrors.aborted())
+    const timer = setTimeout(() => finish(bodyErrors.timeout(timeoutMs)), timeoutMs)
     req.on('data', onData)
     req.on('end', onEnd)
     req.on('error', onClose)
@@ -134,15 +95,6 @@ export async function readRawBody(
   state.rawBody = raw
   state._body = true
   return { raw, hash: hasher?.hex(), busyMs }
-}
-
-function tooLarge(limit: number): MeterError {
-  return new MeterError({
-    status: 413,
-    type: 'invalid_request_error',
-    code: 'rma_body_too_large',
-    message: `Request body exceeds ${limit} bytes.`,
-  })
 }
 
 /** The rest of a refused body is not read: the answer closes the connection. */

@@ -7,12 +7,12 @@ import {
   verifyReceipt,
   zeroHash,
 } from '@rma/core'
+import { MeterError } from '@rma/meter'
+import { attestWith } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import { describe, expect, test } from 'vitest'
-import { MeterError } from './errors.js'
 import { rmaMeter } from './rmaMeter.js'
-import { attestWith } from './testing/attestWith.js'
 import {
   assetId,
   chainId,

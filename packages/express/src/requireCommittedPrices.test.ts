@@ -2,11 +2,11 @@ import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createPriceTable, createPriceTableTree, type Hex } from '@rma/core'
+import { MeterError } from '@rma/meter'
+import { attestWith } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { AbiCoder, Interface, Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { MeterError } from './errors.js'
-import { attestWith } from './testing/attestWith.js'
 import { createMeteredApp } from './testing/createMeteredApp.js'
 
 // A JSON-RPC endpoint on 127.0.0.1 standing in for the settlement contract's views until the

@@ -7,13 +7,13 @@ import {
   verifyReceipt,
   verifyReceiptChain,
 } from '@rma/core'
+import type { ReceiptJSON } from '@rma/meter'
+import { fakeUsage } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import { keccak256 } from 'js-sha3'
 import OpenAI, { type APIError } from 'openai'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import type { ReceiptJSON } from './receiptToJSON.js'
-import { fakeUsage } from './testing/createFakeUpstream.js'
 import {
   attestingFetch,
   createMeteredApp,

@@ -8,13 +8,13 @@ import {
   type Usage,
   verifyReceipt,
 } from '@rma/core'
+import { createFakeUpstream, type FakeUpstream, fakeUsage } from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import express from 'express'
 import OpenAI, { APIError } from 'openai'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { rmaMeter } from './rmaMeter.js'
-import { createFakeUpstream, type FakeUpstream, fakeUsage } from './testing/createFakeUpstream.js'
 import {
   assetId,
   attestingFetch,

@@ -1,40 +1,30 @@
 import { once } from 'node:events'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { ReceiptStore } from '@rma/core'
 import {
-  type Address,
-  createDomain,
-  createPriceTable,
-  encodeAttestation,
-  type Hex,
-  hashBytes,
-  type ReceiptStore,
-  signAttestation,
-} from '@rma/core'
+  assetId,
+  chainId,
+  createFakeUpstream,
+  type FakeUpstream,
+  prices,
+  settlementContract,
+} from '@rma/meter/testing'
 import { Wallet } from 'ethers'
 import express from 'express'
 import { type OpenAIProxyOptions, openaiProxy } from '../openaiProxy.js'
-import type { RmaMeterOptions } from '../resolveMeterConfig.js'
-import { type RmaMeter, rmaMeter } from '../rmaMeter.js'
+import { type RmaMeter, type RmaMeterOptions, rmaMeter } from '../rmaMeter.js'
 import { type RmaRouterOptions, rmaRouter } from '../rmaRouter.js'
-import { createFakeUpstream, type FakeUpstream } from './createFakeUpstream.js'
 
-export const assetId = `0x${'a5'.repeat(32)}` as Hex
-export const settlementContract = `0x${'5e'.repeat(20)}` as Address
-export const chainId = 31337
-/** USDC-like 6-decimal prices per 1M tokens. */
-export const prices = createPriceTable({
-  models: {
-    'gpt-4o-mini': { input: 150_000n, cachedInput: 75_000n, output: 600_000n, reasoning: 600_000n },
-    'text-embedding-3-small': { input: 20_000n, output: 0n },
-    slow: { input: 150_000n, output: 600_000n },
-    'no-usage': { input: 150_000n, output: 600_000n },
-    'bad-sse': { input: 150_000n, output: 600_000n },
-    'bad-json': { input: 150_000n, output: 600_000n },
-    'fail-429': { input: 1n, output: 1n },
-    'fail-500': { input: 1n, output: 1n },
-  },
-})
+export {
+  type AttestTarget,
+  assetId,
+  attest,
+  attestingFetch,
+  chainId,
+  prices,
+  settlementContract,
+} from '@rma/meter/testing'
 
 export type MeteredApp = {
   url: string
@@ -96,64 +86,5 @@ export async function createMeteredApp(options: {
       await new Promise((resolve) => server.close(resolve))
       if (!options.upstream) await upstream.close()
     },
-  }
-}
-
-let nonce = 0n
-
-/** Which asset and domain an attestation is for (default: this module's test constants). */
-export type AttestTarget = {
-  assetId?: Hex
-  chainId?: number | bigint
-  settlementContract?: Address
-}
-
-/**
- * The `rma-attestation` header value for `body` signed by `user`, as @rma/client makes it.
- *
- * @example
- * const header = await attest(user, JSON.stringify(body))
- */
-export async function attest(
-  user: Wallet,
-  body: string,
-  target: AttestTarget = {},
-): Promise<string> {
-  const attestation = await signAttestation({
-    signer: user,
-    domain: createDomain({
-      chainId: target.chainId ?? chainId,
-      verifyingContract: target.settlementContract ?? settlementContract,
-    }),
-    attestation: {
-      assetId: target.assetId ?? assetId,
-      user: user.address as Address,
-      requestHash: hashBytes(body),
-      nonce: ++nonce,
-      expiry: Math.floor(Date.now() / 1000) + 60,
-      maxAmount: 10n ** 12n,
-    },
-  })
-  return encodeAttestation(attestation)
-}
-
-/**
- * A fetch that attests every request as `user`: signs keccak256 of the exact body bytes and
- * sends the `rma-attestation` header.
- *
- * @example
- * const client = new OpenAI({ baseURL: `${app.url}/v1`, apiKey: 'x', fetch: attestingFetch(user) })
- */
-export function attestingFetch(
-  user: Wallet,
-  extra: Record<string, string> = {},
-  target: AttestTarget = {},
-): typeof fetch {
-  return async (input, init = {}) => {
-    const headers = new Headers(init.headers)
-    const body = typeof init.body === 'string' ? init.body : ''
-    headers.set('rma-attestation', await attest(user, body, target))
-    for (const [name, value] of Object.entries(extra)) headers.set(name, value)
-    return fetch(input, { ...init, headers })
   }
 }

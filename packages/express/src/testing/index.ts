@@ -1,13 +1,17 @@
-export { type AttestWithParameters, attestWith } from './attestWith.js'
+// The framework-free helpers live in @rma/meter/testing; re-exported for existing imports.
 export {
+  type AttestWithParameters,
+  attestWith,
   createFakeAnthropicUpstream,
+  createFakeUpstream,
   type FakeAnthropicUpstream,
+  type FakeUpstream,
   fakeAnthropicMessage,
   fakeAnthropicModel,
   fakeAnthropicStream,
   fakeAnthropicUsage,
-} from './createFakeAnthropicUpstream.js'
-export { createFakeUpstream, type FakeUpstream, fakeUsage } from './createFakeUpstream.js'
+  fakeUsage,
+} from '@rma/meter/testing'
 export {
   type AttestTarget,
   assetId,

@@ -1,0 +1,4 @@
+import { next } from './adapters/next.js'
+import { runConformance } from './runConformance.js'
+
+runConformance(next)

@@ -1,0 +1,6 @@
+export { keepRawBodies } from './keepRawBodies.js'
+export { meteredHandler } from './meteredHandler.js'
+export { openaiProxy } from './openaiProxy.js'
+export type { RmaMeterPluginOptions } from './RmaMeterPluginOptions.js'
+export { rmaMeterPlugin } from './rmaMeterPlugin.js'
+export { toWebRequest } from './toWebRequest.js'
