@@ -2,7 +2,14 @@ import { performance } from 'node:perf_hooks'
 import { parentPort } from 'node:worker_threads'
 import { createFakeUpstream } from '@rma/express/testing'
 import { Pool } from 'undici'
-import { type LoadRequest, type LoadResult, modelLatencyMs, type ToWorker } from './loadProtocol.js'
+import { createPacedUpstream } from './createPacedUpstream.js'
+import {
+  type LoadRequest,
+  type LoadResult,
+  modelFrameGapMs,
+  modelLatencyMs,
+  type ToWorker,
+} from './loadProtocol.js'
 
 // A worker thread with its own event loop: the fake OpenAI upstream and a closed-loop load
 // generator. The servers under test run on the main thread, so their event loop does nothing
@@ -12,8 +19,11 @@ const port = parentPort
 if (!port) throw new Error('loadWorker.ts runs as a worker thread')
 
 const upstream = await createFakeUpstream()
-// The same upstream answering like a model would, after a time to first token.
-const modelUpstream = await createFakeUpstream({ latencyMs: modelLatencyMs })
+// The same answers paced like a model's: a time to first token, then SSE frames apart.
+const modelUpstream = await createPacedUpstream(upstream.url, {
+  latencyMs: modelLatencyMs,
+  frameGapMs: modelFrameGapMs,
+})
 const pools = new Map<string, Pool>()
 
 function poolFor(origin: string, connections: number): Pool {
@@ -82,9 +92,14 @@ async function run(request: LoadRequest): Promise<LoadResult> {
     bytes = size
   }
 
+  let ranOut = false
   const virtualUser = async () => {
     for (;;) {
-      if (next >= limit || performance.now() >= deadline) return
+      if (performance.now() >= deadline) return
+      if (next >= limit) {
+        ranOut ||= limit < (request.maxRequests ?? Number.POSITIVE_INFINITY)
+        return
+      }
       await one(next++)
     }
   }
@@ -94,7 +109,6 @@ async function run(request: LoadRequest): Promise<LoadResult> {
   const elu = performance.eventLoopUtilization(eluBefore)
   // The fake upstream keeps every request it saw; a benchmark sends tens of thousands.
   upstream.requests.length = 0
-  modelUpstream.requests.length = 0
   return {
     completed: latencyMs.length,
     elapsedMs,
@@ -106,6 +120,7 @@ async function run(request: LoadRequest): Promise<LoadResult> {
     lastBodyBytes: bytes,
     workerCpuMs: (cpu.user + cpu.system) / 1000,
     workerEventLoopUtilization: elu.utilization,
+    headersRanOut: ranOut,
   }
 }
 
