@@ -10,5 +10,14 @@
 export type ServerKind = 'metered' | 'unmetered' | 'passthrough' | 'portkey'
 
 /** What a server child process is asked over IPC, and what it answers. */
-export type ToServer = { type: 'stored'; users: string[] } | { type: 'close' }
-export type FromServer = { type: 'ready'; url: string } | { type: 'stored'; receipts: number }
+export type ToServer =
+  | { type: 'stored'; users: string[] }
+  /** Starts the V8 CPU profiler on the server's main thread (`node:inspector`). */
+  | { type: 'profileStart' }
+  /** Stops it and writes the `.cpuprofile` JSON to `path`. */
+  | { type: 'profileStop'; path: string }
+  | { type: 'close' }
+export type FromServer =
+  | { type: 'ready'; url: string }
+  | { type: 'stored'; receipts: number }
+  | { type: 'profiled' }

@@ -1,6 +1,7 @@
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, request as httpRequest, type Server } from 'node:http'
+import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -89,10 +90,28 @@ if (kind === 'metered') {
   send({ type: 'ready', url })
 } else throw new Error(`serverProcess: unknown kind ${kind}`)
 
+let profiler: Session | undefined
+
 process.on('message', (message: ToServer) => {
   if (message.type === 'stored')
     void stored(message.users).then((receipts) => send({ type: 'stored', receipts }))
-  else if (message.type === 'close')
+  else if (message.type === 'profileStart') {
+    // Only the window asked for, on this (the serving) thread: not startup, not the load's
+    // warm-up. The SQLite writer thread's CPU is in the process figures, not in this profile.
+    profiler = new Session()
+    profiler.connect()
+    void profiler
+      .post('Profiler.enable')
+      .then(() => profiler!.post('Profiler.start'))
+      .then(() => send({ type: 'profiled' }))
+  } else if (message.type === 'profileStop') {
+    const session = profiler!
+    void session.post('Profiler.stop').then(({ profile }) => {
+      writeFileSync(message.path, JSON.stringify(profile))
+      session.disconnect()
+      send({ type: 'profiled' })
+    })
+  } else if (message.type === 'close')
     // Exits on its own (not killed), so a `--cpu-prof` profile is written.
     void close().then(() => process.exit(0))
 })

@@ -16,6 +16,8 @@ export type ServerProcess = {
   headers: Record<string, string>
   /** Metered only: receipts stored on the chains of these users. */
   storedReceipts(users: string[]): Promise<number>
+  /** Own servers only: profiles the main thread from now until `stop` (see serverProcess.ts). */
+  profile?(): Promise<{ stop(path: string): Promise<void> }>
   close(): Promise<void>
 }
 
@@ -66,6 +68,10 @@ async function startOwn(kind: ServerKind, upstreamUrl: string, execArgv: string[
     async storedReceipts(users: string[]) {
       const answer = await ask({ type: 'stored', users })
       return answer.type === 'stored' ? answer.receipts : 0
+    },
+    async profile() {
+      await ask({ type: 'profileStart' })
+      return { stop: async (path: string) => void (await ask({ type: 'profileStop', path })) }
     },
     async close() {
       child.removeAllListeners('exit')
