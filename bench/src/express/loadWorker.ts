@@ -24,15 +24,15 @@ const modelUpstream = await createPacedUpstream(upstream.url, {
   latencyMs: modelLatencyMs,
   frameGapMs: modelFrameGapMs,
 })
-const pools = new Map<string, Pool>()
+const pools = new Set<Pool>()
 
-function poolFor(origin: string, connections: number): Pool {
-  const key = `${origin} ${connections}`
-  let pool = pools.get(key)
-  if (!pool) {
-    pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 })
-    pools.set(key, pool)
-  }
+/**
+ * A pool of its own per run, closed at its end: no connection sits idle between runs, where a
+ * server's keep-alive timeout could close it as the next run reuses it (a reset POST).
+ */
+function newPool(origin: string, connections: number): Pool {
+  const pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 })
+  pools.add(pool)
   return pool
 }
 
@@ -42,7 +42,7 @@ function poolFor(origin: string, connections: number): Pool {
  * is timed: total latency, time to the response head, time to the first body chunk.
  */
 async function run(request: LoadRequest): Promise<LoadResult> {
-  const pool = poolFor(request.origin, request.concurrency)
+  const pool = newPool(request.origin, request.concurrency)
   const { perRequestHeader, commonHeaders, body, path, expectHeader, expectBytes } = request
   const limit = Math.min(
     request.maxRequests ?? Number.POSITIVE_INFINITY,
@@ -103,7 +103,12 @@ async function run(request: LoadRequest): Promise<LoadResult> {
       await one(next++)
     }
   }
-  await Promise.all(Array.from({ length: request.concurrency }, virtualUser))
+  try {
+    await Promise.all(Array.from({ length: request.concurrency }, virtualUser))
+  } finally {
+    pools.delete(pool)
+    void pool.close()
+  }
   const elapsedMs = performance.now() - started
   const cpu = process.threadCpuUsage(cpuBefore)
   const elu = performance.eventLoopUtilization(eluBefore)

@@ -142,7 +142,9 @@ async function runScenario(
     const server = group[kind]!
     const r = await request(kind, ms, maxRequests)
     const before = server.cpuMs()
-    const result = await load.run(r)
+    const result = await load.run(r).catch((error: unknown) => {
+      throw new Error(`${scenario.label}, ${kind}: ${String(error)}`)
+    })
     const serverCpuMs = server.cpuMs() - before
     assertClean(`${scenario.label}, ${kind}`, result)
     if (kind === 'metered') context.onMetered(result.completed)

@@ -18,7 +18,8 @@ export type ProfileEntry = { name: string; where: string; selfMs: number; share:
 /**
  * The functions of a V8 `.cpuprofile` (from `node --cpu-prof`) by self time, merged by name
  * and place (every call site of one function is one entry); idle and GC kept as V8 names them
- * (`(idle)`, `(garbage collector)`, `(program)`).
+ * (`(idle)`, `(garbage collector)`, `(program)`). The inspector session that took the profile
+ * (`node:inspector`) is left out.
  */
 export function summariseCpuProfile(path: string): {
   totalMs: number
@@ -36,6 +37,8 @@ export function summariseCpuProfile(path: string): {
   let totalUs = 0
   for (const [id, us] of selfUs) {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame
+    // The profiler's own session (`node:inspector`), not the server's work.
+    if (url === 'node:inspector') continue
     totalUs += us
     const where = url ? `${shorten(url)}:${lineNumber + 1}` : ''
     const name = functionName || '(anonymous)'
