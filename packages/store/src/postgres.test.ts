@@ -821,7 +821,7 @@ describe('createPostgresStore failure policy (the group-commit engine): nothing 
     await proxy.close()
   })
 
-  test('a group failing while other groups commit (pipelined): appends acknowledged before stay stored, nothing not durable is acknowledged, only the faulty receipt is refused, chains continue', async () => {
+  test('pipelined groups: while one group waits on a locked chain head, others commit and are acknowledged; a group PostgreSQL refuses refuses only its faulty receipt; nothing not durable is acknowledged, nothing acknowledged is lost, chains continue', async () => {
     const pool = new pg.Pool({ connectionString })
     const schema = freshSchema()
     const store = createPostgresStore({ pool, schema })
@@ -840,13 +840,18 @@ describe('createPostgresStore failure policy (the group-commit engine): nothing 
       `CREATE TRIGGER refuse_one BEFORE INSERT ON "${schema}".receipts
        FOR EACH ROW EXECUTE FUNCTION "${schema}".refuse_one()`,
     )
-    let checkedOut = 0
-    let mostCheckedOut = 0
-    pool.on('acquire', () => {
-      mostCheckedOut = Math.max(mostCheckedOut, ++checkedOut)
-    })
-    pool.on('release', () => {
-      checkedOut--
+    // A transaction of its own holds user 0's chain head row: the group with user 0's next
+    // receipt waits on it, in flight. Groups without that chain must commit meanwhile.
+    const locker = await admin.connect()
+    await locker.query('BEGIN')
+    await locker.query(`SELECT 1 FROM "${schema}".chain_heads WHERE "user" = $1 FOR UPDATE`, [
+      users[0]!.toLowerCase(),
+    ])
+    let locked = true
+    const resolvedWhileLocked: string[] = []
+    let firstResolved!: () => void
+    const oneResolved = new Promise<void>((resolve) => {
+      firstResolved = resolve
     })
     // Each acknowledged append's row, read on another connection the moment it resolves.
     const seenAtAck: Promise<[string, string | undefined, string]>[] = []
@@ -855,17 +860,28 @@ describe('createPostgresStore failure policy (the group-commit engine): nothing 
       users,
       perChain: 3,
       prefix: 'pipe',
-      onResolved: (id, stored) =>
+      onResolved: (id, stored) => {
+        if (locked) resolvedWhileLocked.push(id)
+        firstResolved()
         seenAtAck.push(
           admin
             .query<{ hash: string }>(`SELECT hash FROM "${schema}".receipts WHERE id = $1`, [id])
             .then(({ rows }) => [id, rows[0]?.hash, stored.hash]),
-        ),
+        )
+      },
     })
+    await oneResolved
+    locked = false
+    await locker.query('ROLLBACK')
+    locker.release()
     const results = await burst.results
+    // Appends were acknowledged while another group was in flight, held by the lock; that group
+    // then committed as it was (its receipt was signed once, not retried).
+    expect(resolvedWhileLocked.length).toBeGreaterThan(0)
+    expect(resolvedWhileLocked.some((id) => id.startsWith('pipe-0-'))).toBe(false)
+    expect(burst.heads.get('pipe-0-0')!.length).toBe(1)
     for (const [id, seen, hash] of await Promise.all(seenAtAck))
       expect([id, seen]).toEqual([id, hash])
-    expect(mostCheckedOut).toBeGreaterThan(1)
     const durable = await durableIn(schema)
     expectOnlyResolvedStored(burst, results, durable)
     // Only the faulty receipt is refused; the receipts signed on top of it are signed again.
@@ -880,7 +896,7 @@ describe('createPostgresStore failure policy (the group-commit engine): nothing 
     )
     await store.close()
     await pool.end()
-  })
+  }, 60_000)
 
   test('PostgreSQL unreachable while a group commits: its appends reject STORE_UNAVAILABLE (outcome unknown), none is stored, and the chains continue from their stored heads', async () => {
     const { proxy, pool, schema, store, meter, users } = await warmStore({
