@@ -4,6 +4,9 @@
  */
 export const modelLatencyMs = 20
 
+/** How far apart that upstream sends its SSE frames, like a model emitting tokens. */
+export const modelFrameGapMs = 2
+
 /** One closed-loop load run, as the main thread asks the load worker for it. */
 export type LoadRequest = {
   /** `http://127.0.0.1:port` of the server under test. */
@@ -40,9 +43,11 @@ export type LoadResult = {
   failures: string[]
   failureCount: number
   lastBodyBytes: number
-  /** CPU time of the worker thread (load generator and fake upstream) during the run. */
+  /** CPU time of the worker thread (load generator and fake upstreams) during the run. */
   workerCpuMs: number
   workerEventLoopUtilization: number
+  /** Requests not sent because the per-request headers (attestations) ran out. */
+  headersRanOut: boolean
 }
 
 export type ToWorker = { type: 'run'; id: number; request: LoadRequest } | { type: 'close' }

@@ -2,7 +2,14 @@ import { performance } from 'node:perf_hooks'
 import { parentPort } from 'node:worker_threads'
 import { createFakeUpstream } from '@rma/express/testing'
 import { Pool } from 'undici'
-import { type LoadRequest, type LoadResult, modelLatencyMs, type ToWorker } from './loadProtocol.js'
+import { createPacedUpstream } from './createPacedUpstream.js'
+import {
+  type LoadRequest,
+  type LoadResult,
+  modelFrameGapMs,
+  modelLatencyMs,
+  type ToWorker,
+} from './loadProtocol.js'
 
 // A worker thread with its own event loop: the fake OpenAI upstream and a closed-loop load
 // generator. The servers under test run on the main thread, so their event loop does nothing
@@ -12,17 +19,20 @@ const port = parentPort
 if (!port) throw new Error('loadWorker.ts runs as a worker thread')
 
 const upstream = await createFakeUpstream()
-// The same upstream answering like a model would, after a time to first token.
-const modelUpstream = await createFakeUpstream({ latencyMs: modelLatencyMs })
-const pools = new Map<string, Pool>()
+// The same answers paced like a model's: a time to first token, then SSE frames apart.
+const modelUpstream = await createPacedUpstream(upstream.url, {
+  latencyMs: modelLatencyMs,
+  frameGapMs: modelFrameGapMs,
+})
+const pools = new Set<Pool>()
 
-function poolFor(origin: string, connections: number): Pool {
-  const key = `${origin} ${connections}`
-  let pool = pools.get(key)
-  if (!pool) {
-    pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 })
-    pools.set(key, pool)
-  }
+/**
+ * A pool of its own per run, closed at its end: no connection sits idle between runs, where a
+ * server's keep-alive timeout could close it as the next run reuses it (a reset POST).
+ */
+function newPool(origin: string, connections: number): Pool {
+  const pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 })
+  pools.add(pool)
   return pool
 }
 
@@ -32,7 +42,7 @@ function poolFor(origin: string, connections: number): Pool {
  * is timed: total latency, time to the response head, time to the first body chunk.
  */
 async function run(request: LoadRequest): Promise<LoadResult> {
-  const pool = poolFor(request.origin, request.concurrency)
+  const pool = newPool(request.origin, request.concurrency)
   const { perRequestHeader, commonHeaders, body, path, expectHeader, expectBytes } = request
   const limit = Math.min(
     request.maxRequests ?? Number.POSITIVE_INFINITY,
@@ -82,19 +92,28 @@ async function run(request: LoadRequest): Promise<LoadResult> {
     bytes = size
   }
 
+  let ranOut = false
   const virtualUser = async () => {
     for (;;) {
-      if (next >= limit || performance.now() >= deadline) return
+      if (performance.now() >= deadline) return
+      if (next >= limit) {
+        ranOut ||= limit < (request.maxRequests ?? Number.POSITIVE_INFINITY)
+        return
+      }
       await one(next++)
     }
   }
-  await Promise.all(Array.from({ length: request.concurrency }, virtualUser))
+  try {
+    await Promise.all(Array.from({ length: request.concurrency }, virtualUser))
+  } finally {
+    pools.delete(pool)
+    void pool.close()
+  }
   const elapsedMs = performance.now() - started
   const cpu = process.threadCpuUsage(cpuBefore)
   const elu = performance.eventLoopUtilization(eluBefore)
   // The fake upstream keeps every request it saw; a benchmark sends tens of thousands.
   upstream.requests.length = 0
-  modelUpstream.requests.length = 0
   return {
     completed: latencyMs.length,
     elapsedMs,
@@ -106,6 +125,7 @@ async function run(request: LoadRequest): Promise<LoadResult> {
     lastBodyBytes: bytes,
     workerCpuMs: (cpu.user + cpu.system) / 1000,
     workerEventLoopUtilization: elu.utilization,
+    headersRanOut: ranOut,
   }
 }
 

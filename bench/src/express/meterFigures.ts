@@ -1,143 +1,167 @@
-import { type Figure, figure } from '../lib/figure.js'
-import { ratioFigure } from '../lib/ratioFigure.js'
-import { ratioOf } from '../lib/ratioOf.js'
-import type { RequiredWork } from './measureRequiredWork.js'
-import { custodialScenario, type Scenario } from './meterScenarios.js'
-import { type Side, type summarise, taskStatsOf } from './summariseRuns.js'
+import type { Figure } from '../lib/figure.js'
+import { pairedFigure } from '../lib/pairedFigure.js'
+import type { Scenario } from './meterScenarios.js'
+import type { ServerKind } from './serverKinds.js'
+import {
+  cpuPerCallMs,
+  firstChunkP50Of,
+  p50Of,
+  perRound,
+  type SideRun,
+  sideSummary,
+  throughputOf,
+} from './summariseRuns.js'
 
-export function scenarioFigures(
-  scenario: Scenario,
-  s: ReturnType<typeof summarise>,
-  rounds: number,
-  sqliteGroupCommits: Record<string, number>,
-): Figure[] {
-  const label = scenario.label
-  const custodial = custodialScenario(scenario)
-  // The issue's targets are for the fast upstream; against the model-like one, information.
-  const judged = scenario.app !== 'model'
-  const auth = custodial
-    ? 'custodial identify(req), no attestation'
-    : 'fresh rma-attestation per request (ecrecover)'
-  const sides = (pick: (x: Side) => number) => ({
-    candidate: round3(pick(s.candidate)),
-    baseline: round3(pick(s.baseline)),
-  })
-  const common = {
-    concurrency: scenario.concurrency,
-    rounds,
-    auth,
-    requestsPerRound: { candidate: s.candidate.requests, baseline: s.baseline.requests },
-    p50Ms: sides((x) => x.p50),
-    p99Ms: sides((x) => x.p99),
-    serverCpuMsPerRequest: sides((x) => x.serverCpuMsPerRequest),
-    serverCpuMsAddedPerRequest: round3(s.serverCpuMsAdded),
-    workerCpuMsPerRequest: sides((x) => x.workerCpuMsPerRequest),
-    serverEventLoopUtilization: sides((x) => x.serverElu),
-    workerEventLoopUtilization: sides((x) => x.workerElu),
-    sqliteGroupCommits,
-  }
-  const baselineLatency = (name: string, value: number) =>
-    `unmetered express.json() + openaiProxy, ${name} ${fmt(value)} ms`
-  const out: Figure[] = [
-    ratioFigure({
-      name: `metered proxy throughput (${label})`,
-      candidate: taskStatsOf(s.candidate),
-      baseline: taskStatsOf(s.baseline),
-      baselineLabel: 'unmetered express.json() + openaiProxy, same upstream',
-      opName: 'requests',
-      target: judged ? 0.85 : null,
-      detail: common,
-    }),
-    figure({
-      name: `meter p50 latency added (${label})`,
-      value: round3(s.p50Added),
-      unit: 'ms',
-      baseline: baselineLatency('p50', s.baseline.p50),
-      better: 'lower',
-      target: judged ? 1 : null,
-      detail: common,
-    }),
-  ]
-  if (!custodial)
-    out.push(
-      figure({
-        name: `meter p99 latency added (${label})`,
-        value: round3(s.p99Added),
-        unit: 'ms',
-        baseline: baselineLatency('p99', s.baseline.p99),
-        better: 'lower',
-        target: null,
-        detail: { concurrency: scenario.concurrency, rounds, p99Ms: sides((x) => x.p99) },
-      }),
-    )
-  if (scenario.stream && !custodial)
-    out.push(
-      figure({
-        name: `meter p50 time to first byte added (${label})`,
-        value: round3(s.firstChunkP50Added),
-        unit: 'ms',
-        baseline: baselineLatency('first body byte p50', s.baseline.firstChunkP50),
-        better: 'lower',
-        target: judged ? 1 : null,
-        detail: {
-          concurrency: scenario.concurrency,
-          rounds,
-          measuredTo: 'the first chunk of the response body (the first SSE bytes)',
-          firstChunkP50Ms: sides((x) => x.firstChunkP50),
-          responseHeadP50Ms: sides((x) => x.headP50),
-        },
-      }),
-    )
-  return out
-}
-
-export function round3(value: number): number {
-  return Math.round(value * 1000) / 1000
-}
-
-export function fmt(value: number): string {
-  return value.toFixed(value < 10 ? 3 : 1)
+const described: Record<ServerKind, string> = {
+  metered: 'rmaMeter + rmaRouter + openaiProxy (SQLite, fsync)',
+  unmetered: 'unmetered express.json() + openaiProxy',
+  passthrough: 'minimal node:http pass-through',
+  portkey: "Portkey's gateway (@portkey-ai/gateway)",
 }
 
 /**
- * The best throughput ratio a meter doing the required work could reach in this scenario,
- * from costs measured in this run (informational). At 1 in flight the steps are in sequence
- * with the answer: verify the attestation (not for custodial calls), sign the receipt, wait for
- * its SQLite commit; the ceiling is the unmetered mean request time over that time plus them.
- * At 64 in flight the server thread is the bottleneck (event-loop utilisation near 1 on both
- * sides): the ceiling is the unmetered server CPU per request over that CPU plus verify and
- * sign, for a meter that signs and verifies on the server thread, as rmaMeter does.
+ * The figures of one scenario, each a ratio or a difference of two servers measured in the
+ * same rounds (the median over rounds, with the rounds' spread):
+ * - metered / Portkey throughput (fast upstream, c>1; target 1.0) and metered / unmetered
+ *   throughput (target 0.9 against the model-like upstream, informational otherwise);
+ * - at c=1 only, p50 latency added over unmetered, for metered (target 0.5 ms) and Portkey, and
+ *   metered's minus Portkey's (target 0.35 ms);
+ * - where the pass-through runs (c=64), server CPU per call of the whole process: metered /
+ *   unmetered (target 1.3), unmetered / pass-through (target 1.5), Portkey / unmetered.
  */
-export function ceilingFigure(
+export function scenarioFigures(
   scenario: Scenario,
-  s: ReturnType<typeof summarise>,
-  required: RequiredWork,
-  commitMs: number,
-): Figure {
-  const verifyMs = custodialScenario(scenario) ? 0 : required.verifyMs
-  const serial = scenario.concurrency === 1
-  const baselineMs = serial ? 1000 / s.baseline.throughput : s.baseline.serverCpuMsPerRequest
-  const addedMs = verifyMs + required.signMs + (serial ? commitMs : 0)
-  const ceiling = baselineMs / (baselineMs + addedMs)
-  // As the throughput figure computes it: the median of the paired rounds' ratios.
-  const measured = ratioOf(taskStatsOf(s.candidate), taskStatsOf(s.baseline))
-  return figure({
-    name: `metered proxy throughput ceiling (${scenario.label})`,
-    value: round3(ceiling),
-    unit: 'x',
-    baseline: serial
-      ? `unmetered mean request time ${fmt(baselineMs)} ms, plus verify, sign and commit`
-      : `unmetered server CPU ${fmt(baselineMs)} ms per request, plus verify and sign`,
-    better: 'higher',
-    target: null,
-    detail: {
-      bound: serial ? 'latency of the steps in sequence' : 'CPU of the server thread',
-      baselineMs: round3(baselineMs),
-      verifyAttestationMs: round3(verifyMs),
-      signReceiptMs: round3(required.signMs),
-      sqliteCommitMs: serial ? round3(commitMs) : null,
-      measuredRatio: round3(measured),
-      measuredShareOfCeiling: round3(measured / ceiling),
-    },
-  })
+  runs: Partial<Record<ServerKind, SideRun[]>>,
+  rounds: number,
+): Figure[] {
+  const label = scenario.label
+  const has = (kind: ServerKind) => scenario.sides.includes(kind)
+  const metered = runs.metered!
+  const unmetered = runs.unmetered!
+  const detail = {
+    concurrency: scenario.concurrency,
+    rounds,
+    sides: Object.fromEntries(
+      Object.entries(runs).map(([kind, sideRuns]) => [kind, sideSummary(sideRuns)]),
+    ),
+  }
+  const ratio = (a: SideRun[], b: SideRun[], f: (r: SideRun) => number) =>
+    perRound(a, b, (x, y) => f(x) / f(y))
+  const added = (a: SideRun[], f: (r: SideRun) => number) =>
+    perRound(a, unmetered, (x, y) => f(x) - f(y))
+  const out: Figure[] = []
+
+  if (has('portkey') && scenario.concurrency > 1)
+    out.push(
+      pairedFigure({
+        name: `metered / Portkey throughput (${label})`,
+        perRound: ratio(metered, runs.portkey!, throughputOf),
+        unit: 'x',
+        baseline: `${described.portkey}, same upstream and load`,
+        better: 'higher',
+        target: 1,
+        detail,
+      }),
+    )
+  out.push(
+    pairedFigure({
+      name: `metered / unmetered throughput (${label})`,
+      perRound: ratio(metered, unmetered, throughputOf),
+      unit: 'x',
+      baseline: described.unmetered,
+      better: 'higher',
+      target: scenario.upstream === 'model' ? 0.9 : null,
+      detail,
+    }),
+  )
+
+  // Latency is judged at 1 in flight only: at 16 or 64 it restates the throughput (queueing).
+  if (scenario.concurrency === 1) {
+    const to = scenario.stream ? 'to the last byte' : ''
+    const meteredAdded = added(metered, p50Of)
+    out.push(
+      pairedFigure({
+        name: `meter p50 latency added ${to} (${label})`.replace('  ', ' '),
+        perRound: meteredAdded,
+        unit: 'ms',
+        baseline: described.unmetered,
+        better: 'lower',
+        target: 0.5,
+        detail,
+      }),
+    )
+    if (has('portkey')) {
+      const portkeyAdded = added(runs.portkey!, p50Of)
+      out.push(
+        pairedFigure({
+          name: `Portkey p50 latency added ${to} (${label})`.replace('  ', ' '),
+          perRound: portkeyAdded,
+          unit: 'ms',
+          baseline: described.unmetered,
+          better: 'lower',
+          target: null,
+          detail,
+        }),
+        pairedFigure({
+          name: `meter p50 latency added minus Portkey's (${label})`,
+          perRound: meteredAdded.map((m, i) => m - portkeyAdded[i]!),
+          unit: 'ms',
+          baseline: 'Portkey p50 latency added over unmetered, same rounds',
+          better: 'lower',
+          target: 0.35,
+          detail,
+        }),
+      )
+    }
+    if (scenario.stream)
+      for (const kind of ['metered', 'portkey'] as const)
+        if (has(kind))
+          out.push(
+            pairedFigure({
+              name: `${kind === 'metered' ? 'meter' : 'Portkey'} p50 time to first byte added (${label})`,
+              perRound: added(runs[kind]!, firstChunkP50Of),
+              unit: 'ms',
+              baseline: `${described.unmetered}, first body chunk`,
+              better: 'lower',
+              target: null,
+              detail,
+            }),
+          )
+  }
+
+  if (has('passthrough')) {
+    out.push(
+      pairedFigure({
+        name: `server CPU per call, metered / unmetered (${label})`,
+        perRound: ratio(metered, unmetered, cpuPerCallMs),
+        unit: 'x',
+        baseline: `${described.unmetered}, whole process CPU per call`,
+        better: 'lower',
+        target: 1.3,
+        detail,
+      }),
+      pairedFigure({
+        name: `server CPU per call, unmetered openaiProxy / node:http pass-through (${label})`,
+        perRound: ratio(unmetered, runs.passthrough!, cpuPerCallMs),
+        unit: 'x',
+        baseline: `${described.passthrough}, whole process CPU per call`,
+        better: 'lower',
+        target: 1.5,
+        detail,
+      }),
+    )
+    if (has('portkey'))
+      out.push(
+        pairedFigure({
+          name: `server CPU per call, Portkey / unmetered (${label})`,
+          perRound: ratio(runs.portkey!, unmetered, cpuPerCallMs),
+          unit: 'x',
+          baseline: `${described.unmetered}, whole process CPU per call`,
+          better: 'lower',
+          target: null,
+          detail,
+        }),
+      )
+  }
+  return out
 }

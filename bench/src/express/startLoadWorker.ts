@@ -1,24 +1,17 @@
-import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import type { FromWorker, LoadRequest, LoadResult } from './loadProtocol.js'
-
-export type ServerLoadResult = LoadResult & {
-  /** CPU time of this (the servers') thread during the run. */
-  serverCpuMs: number
-  serverEventLoopUtilization: number
-}
 
 export type LoadWorker = {
   /** The fake OpenAI upstream the worker serves, for the proxies under test. */
   upstreamUrl: string
-  /** The same upstream answering after `modelLatencyMs`, like a model. */
+  /** The same answers paced like a model's (`modelLatencyMs`, `modelFrameGapMs`). */
   modelUpstreamUrl: string
-  /** Runs one load run; this thread's CPU and event-loop use are measured around it. */
-  run(request: LoadRequest): Promise<ServerLoadResult>
+  /** Runs one closed-loop load run against a server. */
+  run(request: LoadRequest): Promise<LoadResult>
   close(): Promise<void>
 }
 
-/** Starts `loadWorker.ts` on its own thread and waits for its upstream to listen. */
+/** Starts `loadWorker.ts` on its own thread and waits for its upstreams to listen. */
 export async function startLoadWorker(): Promise<LoadWorker> {
   const worker = new Worker(new URL('./loadWorker.ts', import.meta.url))
   const pending = new Map<
@@ -49,21 +42,12 @@ export async function startLoadWorker(): Promise<LoadWorker> {
   return {
     upstreamUrl: urls.upstreamUrl,
     modelUpstreamUrl: urls.modelUpstreamUrl,
-    async run(request) {
+    run(request) {
       const id = nextId++
-      const cpuBefore = process.threadCpuUsage()
-      const eluBefore = performance.eventLoopUtilization()
-      const result = await new Promise<LoadResult>((resolve, reject) => {
+      return new Promise<LoadResult>((resolve, reject) => {
         pending.set(id, { resolve, reject })
         worker.postMessage({ type: 'run', id, request })
       })
-      const cpu = process.threadCpuUsage(cpuBefore)
-      const elu = performance.eventLoopUtilization(eluBefore)
-      return {
-        ...result,
-        serverCpuMs: (cpu.user + cpu.system) / 1000,
-        serverEventLoopUtilization: elu.utilization,
-      }
     },
     async close() {
       await new Promise<void>((resolve) => {

@@ -1,12 +1,16 @@
 import type { Figure } from './figure.js'
 
-/** The figures as an aligned text table: name, value, target, pass (`info` without a target). */
+/**
+ * The figures as an aligned text table: name, value, the spread of its rounds (min–max, for a
+ * figure of paired rounds), target, pass (`info` without a target).
+ */
 export function formatTable(figures: readonly Figure[]): string {
   const rows = [
-    ['figure', 'value', 'target', 'pass'],
+    ['figure', 'value', 'rounds min–max', 'target', 'pass'],
     ...figures.map((f) => [
       f.name,
       `${format(f.value)} ${f.unit}`,
+      spreadOf(f),
       f.target === null
         ? '-'
         : `${f.better === 'higher' ? '>=' : '<='} ${format(f.target)} ${f.unit}`,
@@ -26,4 +30,10 @@ export function formatTable(figures: readonly Figure[]): string {
 
 function format(value: number): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: 3 })
+}
+
+function spreadOf(f: Figure): string {
+  const spread = f.detail?.spread
+  if (!Array.isArray(spread) || spread.length !== 2) return '-'
+  return `${format(spread[0] as number)}–${format(spread[1] as number)}`
 }

@@ -36,6 +36,7 @@ export function ratioFigure(parameters: RatioFigureParameters): Figure {
     detail: {
       candidateOpsPerSecond: Math.round(candidate.opsPerSecond),
       baselineOpsPerSecond: Math.round(baseline.opsPerSecond),
+      spread: spreadOf(candidate, baseline),
       candidateRounds: candidate.rounds.map(Math.round),
       baselineRounds: baseline.rounds.map(Math.round),
       ...parameters.detail,
@@ -43,4 +44,11 @@ export function ratioFigure(parameters: RatioFigureParameters): Figure {
   })
   // `pass` was decided on the exact ratio; the rounding is for reading only.
   return { ...built, value: Math.round(built.value * 1000) / 1000 }
+}
+
+/** The smallest and largest per-round ratio, rounded for reading. */
+function spreadOf(candidate: TaskStats, baseline: TaskStats): [number, number] {
+  const ratios = candidate.rounds.map((rate, i) => rate / baseline.rounds[i]!)
+  const round = (x: number) => Math.round(x * 1000) / 1000
+  return [round(Math.min(...ratios)), round(Math.max(...ratios))]
 }

@@ -203,7 +203,7 @@ export default defineBench(async ({ quick, log }) => {
           baseline: stats.baseline!,
           baselineLabel,
           opName: 'receipts',
-          target: 0.8,
+          target: 0.6,
           detail: {
             candidate: `createPostgresStore (its own pg.Pool, default size), schema ${schema} on ${connectionString}: ${users} concurrent appends, group commit (one statement per group)`,
             concurrentAppends: users,

@@ -428,7 +428,15 @@ export function createPostgresStore(options: CreatePostgresStoreOptions): Receip
     }
   }
 
-  const engine = createGroupCommitEngine({ readHead, commit: commitGroup, readBack, appendLocked })
+  // Groups on distinct chains commit on several pooled connections at once; PostgreSQL flushes
+  // their WAL together.
+  const engine = createGroupCommitEngine({
+    readHead,
+    commit: commitGroup,
+    readBack,
+    appendLocked,
+    groupsInFlight: 4,
+  })
 
   return {
     append(parameters) {

@@ -26,9 +26,16 @@ export type Burst = {
  */
 export function startBurst(
   store: ReceiptStore,
-  options: { meter: Wallet; users: readonly Address[]; perChain: number; prefix: string },
+  options: {
+    meter: Wallet
+    users: readonly Address[]
+    perChain: number
+    prefix: string
+    /** Called the moment an append resolves (to check, then, that its receipt is durable). */
+    onResolved?: (id: string, stored: StoredReceipt) => void
+  },
 ): Burst {
-  const { meter, users, perChain, prefix } = options
+  const { meter, users, perChain, prefix, onResolved } = options
   const heads = new Map<string, ChainHead[]>()
   const ids: string[] = []
   const pending: Promise<StoredReceipt>[] = []
@@ -38,18 +45,22 @@ export function startBurst(
       const id = `${prefix}-${u}-${n}`
       ids.push(id)
       heads.set(id, [])
-      pending.push(
-        store.append({
-          assetId: testAssetId,
-          id,
-          meter: meter.address as Address,
-          user,
-          sign: (head) => {
-            heads.get(id)!.push(head)
-            return signers[u]!(head)
-          },
-        }),
-      )
+      const appended = store.append({
+        assetId: testAssetId,
+        id,
+        meter: meter.address as Address,
+        user,
+        sign: (head) => {
+          heads.get(id)!.push(head)
+          return signers[u]!(head)
+        },
+      })
+      if (onResolved)
+        appended.then(
+          (stored) => onResolved(id, stored),
+          () => {},
+        )
+      pending.push(appended)
     })
   return { results: Promise.allSettled(pending), ids, heads }
 }

@@ -821,6 +821,83 @@ describe('createPostgresStore failure policy (the group-commit engine): nothing 
     await proxy.close()
   })
 
+  test('pipelined groups: while one group waits on a locked chain head, others commit and are acknowledged; a group PostgreSQL refuses refuses only its faulty receipt; nothing not durable is acknowledged, nothing acknowledged is lost, chains continue', async () => {
+    const pool = new pg.Pool({ connectionString })
+    const schema = freshSchema()
+    const store = createPostgresStore({ pool, schema })
+    const meter = randomWallet()
+    // More chains than one event-loop turn signs, so several groups are in flight at once.
+    const users = Array.from({ length: 48 }, () => randomHex(20))
+    const warm = await appendOnePerChain(store, { meter, users, prefix: 'warm' })
+    // One receipt of the burst fails in PostgreSQL itself (its group's statement is refused).
+    const faulty = 'pipe-7-1'
+    await admin.query(
+      `CREATE FUNCTION "${schema}".refuse_one() RETURNS trigger AS $$ BEGIN
+         IF NEW.id = '${faulty}' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW;
+       END $$ LANGUAGE plpgsql`,
+    )
+    await admin.query(
+      `CREATE TRIGGER refuse_one BEFORE INSERT ON "${schema}".receipts
+       FOR EACH ROW EXECUTE FUNCTION "${schema}".refuse_one()`,
+    )
+    // A transaction of its own holds user 0's chain head row: the group with user 0's next
+    // receipt waits on it, in flight. Groups without that chain must commit meanwhile.
+    const locker = await admin.connect()
+    await locker.query('BEGIN')
+    await locker.query(`SELECT 1 FROM "${schema}".chain_heads WHERE "user" = $1 FOR UPDATE`, [
+      users[0]!.toLowerCase(),
+    ])
+    let locked = true
+    const resolvedWhileLocked: string[] = []
+    let firstResolved!: () => void
+    const oneResolved = new Promise<void>((resolve) => {
+      firstResolved = resolve
+    })
+    // Each acknowledged append's row, read on another connection the moment it resolves.
+    const seenAtAck: Promise<[string, string | undefined, string]>[] = []
+    const burst = startBurst(store, {
+      meter,
+      users,
+      perChain: 3,
+      prefix: 'pipe',
+      onResolved: (id, stored) => {
+        if (locked) resolvedWhileLocked.push(id)
+        firstResolved()
+        seenAtAck.push(
+          admin
+            .query<{ hash: string }>(`SELECT hash FROM "${schema}".receipts WHERE id = $1`, [id])
+            .then(({ rows }) => [id, rows[0]?.hash, stored.hash]),
+        )
+      },
+    })
+    await oneResolved
+    locked = false
+    await locker.query('ROLLBACK')
+    locker.release()
+    const results = await burst.results
+    // Appends were acknowledged while another group was in flight, held by the lock; that group
+    // then committed as it was (its receipt was signed once, not retried).
+    expect(resolvedWhileLocked.length).toBeGreaterThan(0)
+    expect(resolvedWhileLocked.some((id) => id.startsWith('pipe-0-'))).toBe(false)
+    expect(burst.heads.get('pipe-0-0')!.length).toBe(1)
+    for (const [id, seen, hash] of await Promise.all(seenAtAck))
+      expect([id, seen]).toEqual([id, hash])
+    const durable = await durableIn(schema)
+    expectOnlyResolvedStored(burst, results, durable)
+    // Only the faulty receipt is refused; the receipts signed on top of it are signed again.
+    const refused = results.flatMap((r, i) => (r.status === 'rejected' ? [burst.ids[i]] : []))
+    expect(refused).toEqual([faulty])
+    for (const stored of warm) expect(durable.get(stored.id)).toBe(stored.hash)
+    expectChainsContinuous(
+      await chainsIn(schema),
+      meter.address as Address,
+      users,
+      new Map(users.map((user, u) => [user, u === 7 ? 3 : 4])),
+    )
+    await store.close()
+    await pool.end()
+  }, 60_000)
+
   test('PostgreSQL unreachable while a group commits: its appends reject STORE_UNAVAILABLE (outcome unknown), none is stored, and the chains continue from their stored heads', async () => {
     const { proxy, pool, schema, store, meter, users } = await warmStore({
       readBackTimeoutMs: 300,

@@ -63,6 +63,13 @@ export type GroupCommitAdapter = {
   ): Promise<{ stored: true } | { error: unknown; maybeCommitted: boolean }>
   /** Why no write can be made at all now (a writer thread that stopped), checked before signing. */
   refusal?(): unknown
+  /**
+   * Groups the adapter may have in flight at once (default 1). Above 1, a group is sent while
+   * earlier ones commit (pipelined), never with a receipt whose chain has one in flight: such a
+   * receipt waits for that group's outcome, so a chain's receipts reach the store in order and
+   * a failed group takes nothing of a later one with it.
+   */
+  groupsInFlight?: number
 }
 
 /** The appends of a store, grouped into commits. */
@@ -90,6 +97,8 @@ type Chain = {
   contended: boolean
   /** Appends using the chain; it leaves the cache only when none does. */
   pending: number
+  /** Receipts of the chain in groups sent and not settled yet: its next ones wait for them. */
+  committing: number
   /** Signed receipts whose outcome is not known yet. */
   inFlight: number
   /** Resolved when `inFlight` drops to 0: the head is re-read only then. */
@@ -117,8 +126,10 @@ type Queued = {
  *
  * - Appends of one chain sign one after another, each on the head the previous one produced,
  *   without waiting for its commit. Receipts signed in one event-loop turn (at most
- *   {@link signsPerTurn} sign callbacks start per turn) are committed together; one group is
- *   committed at a time, and receipts signed meanwhile form the next.
+ *   {@link signsPerTurn} sign callbacks start per turn) are committed together. Up to
+ *   `adapter.groupsInFlight` groups (default 1) commit at a time, and receipts signed meanwhile
+ *   form the next groups; a receipt whose chain has one in a group in flight waits for that
+ *   group's outcome, so a chain's receipts reach the store in order.
  * - An append resolves only once its receipt is durable, and never rejects for a stored one.
  * - **Failure policy.** An append whose receipt failed on its own (a duplicate id, a hash or seq
  *   taken, its own statement failing alone) rejects with that error. Every other append of a
@@ -140,13 +151,12 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
   const reservedIds = new Set<string>()
   let queue: Queued[] = []
   const alone: Queued[] = []
-  /** A group is being committed: the next one waits for it. */
-  let committing = false
-  // At each turn end, what was signed goes to the store (now if no group is being committed,
-  // else when the previous group is done).
-  const turns = createTurns(signsPerTurn, () => {
-    if (!committing) send()
-  })
+  const groupsInFlight = Math.max(1, adapter.groupsInFlight ?? 1)
+  /** Groups sent and not settled yet: at most `groupsInFlight`; the next one waits. */
+  let committing = 0
+  // At each turn end, what was signed goes to the store (now if fewer than `groupsInFlight`
+  // groups are being committed, else when one of them is done).
+  const turns = createTurns(signsPerTurn, send)
 
   function chainFor(key: string, ref: LowerChain): Chain {
     // Map order is insertion order: eviction drops the idle chains loaded longest ago.
@@ -160,6 +170,7 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
         brokenBy: undefined,
         contended: false,
         pending: 0,
+        committing: 0,
         inFlight: 0,
         idle: [],
       })
@@ -222,20 +233,46 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
       })
   }
 
-  /** Sends the next group: a retried append alone, else everything signed since the last. */
+  /** Sends groups while fewer than `groupsInFlight` are being committed. */
   function send(): void {
+    while (committing < groupsInFlight) {
+      const group = nextGroup()
+      if (!group) return
+      commitGroup(group)
+    }
+  }
+
+  /**
+   * The next group: a retried append alone, else everything signed since the last group whose
+   * chain has no receipt in a group in flight (the others wait in the queue, in order).
+   */
+  function nextGroup(): Queued[] | undefined {
+    while (alone.length > 0) {
+      const item = alone.shift()!
+      // A receipt of its chain failed while this one waited: it was signed on top of it.
+      if (item.generation !== item.chain.generation) signedOnFailed(item)
+      else return [item]
+    }
     const group: Queued[] = []
-    while (group.length === 0 && (alone.length > 0 || queue.length > 0)) {
-      const candidates = alone.length > 0 ? [alone.shift()!] : queue
-      if (candidates === queue) queue = []
-      for (const item of candidates) {
-        // A receipt of its chain failed while this one waited: it was signed on top of it.
-        if (item.generation !== item.chain.generation) signedOnFailed(item)
-        else group.push(item)
+    const held: Queued[] = []
+    const taken = new Set<Chain>()
+    const candidates = queue
+    queue = held
+    for (const item of candidates) {
+      const { chain } = item
+      if (item.generation !== chain.generation) signedOnFailed(item)
+      else if (chain.committing > 0 && !taken.has(chain)) held.push(item)
+      else {
+        taken.add(chain)
+        group.push(item)
       }
     }
-    if (group.length === 0) return
-    committing = true
+    return group.length > 0 ? group : undefined
+  }
+
+  function commitGroup(group: Queued[]): void {
+    committing++
+    for (const item of group) item.chain.committing++
     adapter
       .commit(group.map(({ row, base, chain }) => ({ row, base, chain: chain.ref })))
       .catch((error: unknown): CommitResult => ({ error, maybeCommitted: true }))
@@ -244,9 +281,10 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
         for (const item of group) item.reject(error)
       })
       .finally(() => {
-        committing = false
-        // Receipts signed while this group committed: the next group.
-        if (alone.length > 0 || queue.length > 0) send()
+        committing--
+        for (const item of group) item.chain.committing--
+        // Receipts signed while this group committed, or held for it: the next groups.
+        send()
       })
   }
 
