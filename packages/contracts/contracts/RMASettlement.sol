@@ -778,7 +778,13 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         bytes32 batchHash
     ) external nonReentrant {
         Asset storage a = _assets[assetId];
-        if (a.settler != msg.sender) revert NotSettler();
+        // Slot 0 once: the settler (low 160 bits) and the challenge window (top 32).
+        uint256 slot0;
+        assembly ("memory-safe") {
+            slot0 := sload(a.slot)
+        }
+        if (address(uint160(slot0)) != msg.sender) revert NotSettler();
+        uint256 window = slot0 >> 224;
         uint256 next = uint256(a.epoch) + 1;
         if (epoch != next) revert BadEpoch(uint64(next));
         // One mode per asset: a batch of an asset settled prepaid would pay receipts its
@@ -787,8 +793,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint8 status = a.status;
         if (status & PREPAID != 0) revert SettlementModeMismatch(MODE_PREPAID);
         if (status & FROZEN != 0) revert AssetFrozen();
-        // Slots 2 and 0, read anyway: a challenge window or pending batches.
-        bool pending = status >> COUNT_SHIFT != 0 || a.challengeWindow != 0;
+        // A challenge window or pending batches.
+        bool pending = window != 0 || status >> COUNT_SHIFT != 0;
 
         uint256 received;
         if (revenue != 0) {
@@ -820,7 +826,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             }
         } else {
             // A challenge window or pending batches: this batch pends ({release} credits it).
-            _settlePending(assetId, a, next, received, users, rebateRoot);
+            _settlePending(assetId, a, next, received, users, rebateRoot, window);
         }
         // Pending stake activates at every settle (epochs are the time at risk); a pending
         // batch's supporters' share is credited at its release.
@@ -1743,22 +1749,23 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint256 next,
         uint256 received,
         uint256 users,
-        bytes32 rebateRoot
+        bytes32 rebateRoot,
+        uint256 window
     ) private {
         uint256 count = a.status >> COUNT_SHIFT;
         mapping(uint256 => uint256) storage records = _batchRecords[assetId];
+        // The oldest pending batch's due time, from slot 2: its record is read only to release
+        // it.
+        uint256 headDue = a.headDue;
         if (count != 0) {
-            // The oldest pending batch's due time, from slot 2: its record is read only to
-            // release it.
-            uint256 at = a.headDue;
-            if (block.timestamp >= at) {
+            if (block.timestamp >= headDue) {
                 uint256 head = next - count;
                 _release(assetId, a, head, records[head % MAX_PENDING_BATCHES]);
                 if (--count != 0) {
-                    a.headDue = uint32(records[(head + 1) % MAX_PENDING_BATCHES] >> 112);
+                    headDue = uint64(records[(head + 1) % MAX_PENDING_BATCHES] >> 112);
                 }
             } else if (count == MAX_PENDING_BATCHES) {
-                revert TooManyPending(uint64(at));
+                revert TooManyPending(uint64(headDue));
             }
         }
         a.epoch = uint32(next);
@@ -1767,13 +1774,23 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             if (bytes20(rebateRoot) == bytes20(0)) revert MissingRebateRoot();
             _epochRebates[assetId][next] = uint256(rebateRoot) & ~AMOUNT_MASK;
         }
-        uint256 due = block.timestamp + a.challengeWindow;
+        uint256 due = block.timestamp + window;
         // The copy in slot 2 has 32 bits: never truncated (until 2106 no settle reverts here).
         if (due > type(uint32).max) revert AmountTooLarge(type(uint32).max);
         records[next % MAX_PENDING_BATCHES] = RECORD_USED | due << 112 | received;
-        if (count == 0) a.headDue = uint32(due);
-        // Re-read: a release may have changed a flag.
-        a.status = uint8((a.status & FLAGS) | (count + 1) << COUNT_SHIFT);
+        if (count == 0) headDue = due;
+        // The pending count (status bits 4-7, slot bits 220-223) and `headDue` (bits 224-255)
+        // in one write of slot 2; re-read, as a release may have changed a flag.
+        assembly ("memory-safe") {
+            let slot := add(a.slot, 2)
+            sstore(
+                slot,
+                or(
+                    and(sload(slot), sub(shl(220, 1), 1)),
+                    or(shl(220, add(count, 1)), shl(224, headDue))
+                )
+            )
+        }
     }
 
     /// @dev Credits a pending batch's split, as {settle} does without a window, and funds its

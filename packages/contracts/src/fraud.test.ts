@@ -407,7 +407,11 @@ describe('the stake slash record: one slot, bounds enforced', () => {
     const risk1 = mapSlot(assetId, RISK_SLOT) + 1n
     const word = BigInt(await provider.getStorage(settlementAddress, risk1))
     const full = word | (0xffffffffn << 128n)
-    await provider.send('anvil_setStorageAt', [settlementAddress, toBeHex(risk1), toBeHex(full, 32)])
+    await provider.send('anvil_setStorageAt', [
+      settlementAddress,
+      toBeHex(risk1),
+      toBeHex(full, 32),
+    ])
     const { r, sigR, att, sigAtt } = await overcharge(1_600n, 100n)
     const before = await snapshot(people().user.address, challenger.address)
     const error = await settlement
