@@ -7,8 +7,10 @@ import { figure } from '../lib/figure.js'
  * local anvil node (`gasUsed`: the 21,000 base and the calldata of a whole receipt included).
  * Each proof forwards its calldata to the stateless RMAFraudVerifier (EIP-712 hashing,
  * ecrecover, Merkle proof, price rule), then pays the user and the challenger, revokes the
- * meter and freezes the asset. A penalty above the bond also records a stake slash (two fresh
- * slots). Counts, not ratios: gas is deterministic. Target: 200k per proof.
+ * meter and freezes the asset. A penalty above the bond also records a stake slash (one fresh
+ * slot; its count and rounding unit go into the risk slot the revocation writes anyway, and the
+ * accumulator of the slash's epoch is written by the issuer's `resume`). Counts, not ratios: gas
+ * is deterministic. Target: 200k per proof.
  */
 export default defineBench(async ({ log }) => {
   const anvil = await startAnvil({ accounts: 10 })
@@ -48,9 +50,15 @@ export default defineBench(async ({ log }) => {
         'proveOvercharge gas, penalty above the bond (stake slashed)',
         gas.proveOverchargeWithStakeSlash,
         200_000,
-        'bond emptied, the rest slashed from active and unbonding stake pro rata (records one slash: two fresh slots)',
+        'bond emptied, the rest slashed from active and unbonding stake pro rata (records one slash: one fresh slot)',
       ),
       count('resume gas', gas.resume, null, 'the issuer lifts a freeze with the bond restored'),
+      count(
+        'resume gas after a stake slash',
+        gas.resumeAfterStakeSlash,
+        null,
+        'also records the accumulator the epoch of the slash ends with (one fresh slot)',
+      ),
     ]
   } finally {
     await anvil.stop()

@@ -5,7 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Finding} from "./RMAFraudVerifier.sol";
 import {
-    COUNT_SHIFT, FROZEN, MAX_PENDING_BATCHES, RMASettlement, VETOED, WINDOW_MASK
+    COUNT_SHIFT, FLAGS, FROZEN, MAX_PENDING_BATCHES, RMASettlement, SLASHED, VETOED
 } from "./RMASettlement.sol";
 
 /// @title The penalty of a proven fraud, for {RMASettlement}.
@@ -34,7 +34,7 @@ library RMAPenalty {
     function prove(
         mapping(bytes32 => RMASettlement.Asset) storage assets,
         mapping(bytes32 => RMASettlement.Risk) storage risks,
-        mapping(bytes32 => RMASettlement.Slash[]) storage slashes,
+        mapping(bytes32 => mapping(uint256 => RMASettlement.Slash)) storage slashes,
         mapping(bytes32 => mapping(address => bool)) storage meters,
         mapping(bytes32 => mapping(address => bool)) storage everMeter,
         mapping(bytes32 => mapping(uint256 => uint256)) storage batchRecords,
@@ -115,7 +115,7 @@ library RMAPenalty {
     function _penalise(
         RMASettlement.Asset storage a,
         RMASettlement.Risk storage k,
-        RMASettlement.Slash[] storage slashes,
+        mapping(uint256 => RMASettlement.Slash) storage slashes,
         uint256 compensation,
         uint256 minBond
     ) private returns (uint256 toUser, uint256 toChallenger) {
@@ -125,7 +125,7 @@ library RMAPenalty {
         uint256 bond = k.bond;
         uint256 fromBond = due < bond ? due : bond;
         k.bond = uint112(bond - fromBond);
-        uint256 taken = fromBond + _slashStake(a, slashes, due - fromBond);
+        uint256 taken = fromBond + _slashStake(a, k, slashes, due - fromBond);
         k.totalSlashed = uint112(k.totalSlashed + taken);
         toUser = taken < compensation ? taken : compensation;
         toChallenger = taken - toUser;
@@ -135,10 +135,13 @@ library RMAPenalty {
     /// scaled by (T - x) / T (rounded down) and the slash is recorded for the settlement
     /// contract's `_synced` to apply to each supporter the same way (each rounded down, so
     /// their sum never exceeds the totals). Rounding the two totals down can take 1 unit more
-    /// than x: it goes to the protocol's owed amount.
+    /// than x: it goes to the protocol's owed amount (`Risk.slashDust`, which the settlement
+    /// contract adds to `protocolFunded` wherever it reads it). The record is one slot and the count lives
+    /// in the risk slot the meter's revocation writes (see `RMASettlement.Slash` and `Risk`).
     function _slashStake(
         RMASettlement.Asset storage a,
-        RMASettlement.Slash[] storage slashes,
+        RMASettlement.Risk storage k,
+        mapping(uint256 => RMASettlement.Slash) storage slashes,
         uint256 wanted
     ) private returns (uint256 taken) {
         uint256 active = a.totalStake;
@@ -151,11 +154,16 @@ library RMAPenalty {
         uint256 unbondingLeft = unbonding * num / total;
         a.totalStake = uint96(activeLeft);
         a.totalUnbonding = uint96(unbondingLeft);
-        slashes.push(RMASettlement.Slash(uint96(num), uint96(total), a.epoch, a.rewardPerStake));
+        // total < 2^96 by the stake bound ({RMASettlement-stake}); checked all the same, so a
+        // record can never be truncated.
+        if (total > type(uint96).max) revert RMASettlement.AmountTooLarge(type(uint96).max);
+        // Checked: the 2^32nd slash of an asset reverts instead of wrapping the count.
+        uint256 index = k.slashes++;
+        slashes[index] = RMASettlement.Slash(uint96(num), uint96(total), a.epoch);
+        a.status |= SLASHED;
+        // 0 or 1 (two floors of a split of x): at most one unit per slash, below 2^32.
         uint256 dust = active - activeLeft + unbonding - unbondingLeft - taken;
-        unchecked {
-            if (dust != 0) a.protocolFunded += uint112(dust);
-        }
+        if (dust != 0) k.slashDust += uint32(dust);
     }
 
     /// @dev Vetoes every pending batch of the asset: each one's revenue goes back to the
@@ -168,8 +176,8 @@ library RMAPenalty {
         mapping(uint256 => uint256) storage records,
         mapping(uint256 => uint256) storage epochRebates
     ) private {
-        uint256 word = a.pendingWindow;
-        uint256 count = word >> COUNT_SHIFT;
+        uint8 status = a.status;
+        uint256 count = status >> COUNT_SHIFT;
         if (count == 0) return;
         uint256 last = a.epoch;
         uint256 refund;
@@ -181,6 +189,6 @@ library RMAPenalty {
         }
         uint256 room = MAX_AMOUNT - a.otherDeposits - a.settlerDeposit;
         a.settlerDeposit += uint112(refund < room ? refund : room);
-        a.pendingWindow = uint24(word & WINDOW_MASK);
+        a.status = status & FLAGS;
     }
 }

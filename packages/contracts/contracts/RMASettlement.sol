@@ -18,13 +18,18 @@ import {RMAPenalty} from "./RMAPenalty.sol";
 /// exceed it, with the oldest not yet due, reverts `TooManyPending(releasableAt)`
 /// (`maxPendingBatches` in the TypeScript package).
 uint256 constant MAX_PENDING_BATCHES = 15;
-/// @dev `Asset.pendingWindow`: the challenge window in its low 20 bits (7 days < 2^20 s),
-/// the number of pending batches in its top 4 (at most 15).
-uint256 constant WINDOW_MASK = (1 << 20) - 1;
-uint256 constant COUNT_SHIFT = 20;
+/// @dev `Asset.status`: the number of pending batches in its top 4 bits (at most 15), its
+/// flags in the low 4.
+uint256 constant COUNT_SHIFT = 4;
+uint8 constant FLAGS = 15;
 /// @dev `Asset.status` bit of an asset frozen by a proven fraud (bit 0, prepaid, is the
 /// contract's `PREPAID`).
 uint8 constant FROZEN = 2;
+/// @dev `Asset.status` bit of an asset whose stake a fraud proof slashed in its current epoch:
+/// {resume} then records the epoch's final accumulator for the slash records (see `Slash`).
+uint8 constant SLASHED = 4;
+/// @dev `Asset.status` bit of an asset holding part of a supporters' share (`held`, slot 4).
+uint8 constant HELD = 8;
 /// @dev `_epochRebates` of a vetoed batch: no root (claims revert `InvalidProof`), never zero.
 uint256 constant VETOED = 1;
 
@@ -137,7 +142,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint16 supportersBps;
         uint16 usersBps;
         uint16 protocolBps;
-        uint32 unbondingDelay;
+        // The challenge window of the batches settled from now on (at most 7 days).
+        uint32 challengeWindow;
         // slot 1: read and written by settle
         uint32 epoch;
         uint112 issuerFunded;
@@ -146,14 +152,17 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint96 rebatesFunded;
         uint112 settlerDeposit;
         bool hasPending;
-        bool hasHeld;
         // Bit 0: it settles prepaid (settlePrepaid), set by its first settlement if that is
         // prepaid (an asset with a settled epoch and no flag settles postpaid); bit 1: frozen
-        // by a proven fraud (settle and settlePrepaid revert until the issuer resumes).
+        // by a proven fraud (settle and settlePrepaid revert until the issuer resumes); bit 2:
+        // its stake was slashed this epoch (`SLASHED`); bit 3: `held` is not zero (`HELD`).
+        // Top 4 bits: the number of pending batches (zero, with no window, keeps settle on its
+        // immediate path: see {settle}).
         uint8 status;
-        // The challenge window (low 20 bits) and the number of pending batches (top 4 bits):
-        // zero keeps settle on its immediate path (see {settle}).
-        uint24 pendingWindow;
+        // The oldest pending batch's `releasableAt` (a copy of its record's, valid while a
+        // batch is pending): a settle decides whether to release it without reading the
+        // record. 32 bits: a settle whose batch would be due after 2106 reverts.
+        uint32 headDue;
         // slot 3: the accumulator beside the active stake it divides by
         uint160 rewardPerStake;
         uint96 totalStake;
@@ -165,6 +174,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint96 rebatesClaimed;
         // slot 6
         address issuer;
+        uint32 unbondingDelay;
         // slot 7
         address pendingIssuer;
         // slot 8
@@ -310,27 +320,42 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
 
     // ------------------------------------------------ fraud proofs: storage
     /// @dev One asset's risk books. Slot 0: the issuer bond (part of the asset's ledger), what
-    /// fraud proofs took in all (bond and stake), how many meters are authorised now. Slot 1:
-    /// when a meter was last revoked and how many price tables were committed.
+    /// fraud proofs took in all (bond and stake), how many meters are authorised now. Slot 1
+    /// (written by a fraud proof anyway, when it revokes the meter): when a meter was last
+    /// revoked, how many price tables were committed, how many stake slashes were recorded
+    /// (`_slashes` indexes 0 to `slashes - 1`; checked, so the 2^32nd slash reverts, as a
+    /// supporter's `slashIndex` has 32 bits) and the slashes' rounding units, which go to the
+    /// protocol (at most 1 per slash, so below 2^32): the protocol's funded amount is
+    /// `protocolFunded + slashDust` wherever it is read (its claims count them as claimed).
     struct Risk {
         uint112 bond;
         uint112 totalSlashed;
         uint32 meters;
         uint64 lastRevocation;
         uint64 priceTables;
+        uint32 slashes;
+        uint32 slashDust;
     }
 
-    /// @dev One slash of an asset's stake: every supporter's active and unbonding stake is
-    /// scaled by `num / den` (rounded down), at accumulator value `rps`, after settle `epoch`.
+    /// @dev One slash of an asset's stake, in one slot: every supporter's active and unbonding
+    /// stake is scaled by `num / den` (rounded down) after settle `epoch`, at the accumulator
+    /// value the asset ends that epoch with. Bounds: `num <= den` = the active and unbonding
+    /// stake, below 2^96 (`MAX_STAKE`, enforced at {stake}); epochs are 32 bits. The accumulator
+    /// is not stored per slash: from a proof (which freezes the asset and vetoes its pending
+    /// batches) until the epoch ends, nothing can move it (settles revert until {resume}, and
+    /// nothing is left to release), so it is the asset's current one while `epoch` is the
+    /// asset's epoch and `_slashRps[epoch]` afterwards, which {resume} writes (the asset
+    /// cannot settle again before it).
     struct Slash {
         uint96 num;
         uint96 den;
         uint32 epoch;
-        uint160 rps;
     }
 
     mapping(bytes32 assetId => Risk) private _risk;
-    mapping(bytes32 assetId => Slash[]) private _slashes;
+    mapping(bytes32 assetId => mapping(uint256 index => Slash)) private _slashes;
+    /// @dev The accumulator an epoch with stake slashes ended with (see `Slash`).
+    mapping(bytes32 assetId => mapping(uint256 epoch => uint256)) private _slashRps;
     mapping(bytes32 assetId => mapping(address meter => bool)) private _everMeter;
     /// @dev A committed price table's version (high bits) and effectiveFrom (low 64 bits).
     mapping(bytes32 assetId => mapping(bytes32 root => uint256)) private _priceTables;
@@ -602,7 +627,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         // Its record slots are prepared by {setChallengeWindow} (until then a windowed settle
         // fills a fresh one).
         uint64 window = minChallengeWindow;
-        if (window != 0) a.pendingWindow = uint24(window);
+        if (window != 0) a.challengeWindow = uint32(window);
         ++_assetCount[token];
         emit AssetRegistered(
             assetId,
@@ -663,7 +688,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             revert InvalidChallengeWindow();
         }
         if (challengeWindow != 0) _prepareRecords(assetId);
-        a.pendingWindow = uint24((a.pendingWindow & ~WINDOW_MASK) | challengeWindow);
+        a.challengeWindow = uint32(challengeWindow);
         emit ChallengeWindowSet(assetId, challengeWindow);
     }
 
@@ -711,14 +736,14 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         v.heldForSupporters = a.held;
         v.issuerFunded = a.issuerFunded;
         v.issuerClaimed = a.issuerClaimed;
-        v.protocolFunded = a.protocolFunded;
+        v.protocolFunded = _protocolFunded(assetId, a);
         v.protocolClaimed = a.protocolClaimed;
         v.rebatesFunded = a.rebatesFunded;
         v.rebatesClaimed = a.rebatesClaimed;
         v.supportersFunded = a.supportersFunded;
         v.supportersClaimed = a.supportersClaimed;
         v.issuerOwed = _owed(a.issuerFunded, a.issuerClaimed);
-        v.protocolOwed = _owed(a.protocolFunded, a.protocolClaimed);
+        v.protocolOwed = _owed(uint112(v.protocolFunded), a.protocolClaimed);
         v.deposits = uint256(a.settlerDeposit) + a.otherDeposits;
         v.ledger = _ledger(assetId, a);
     }
@@ -753,7 +778,13 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         bytes32 batchHash
     ) external nonReentrant {
         Asset storage a = _assets[assetId];
-        if (a.settler != msg.sender) revert NotSettler();
+        // Slot 0 once: the settler (low 160 bits) and the challenge window (top 32).
+        uint256 slot0;
+        assembly ("memory-safe") {
+            slot0 := sload(a.slot)
+        }
+        if (address(uint160(slot0)) != msg.sender) revert NotSettler();
+        uint256 window = slot0 >> 224;
         uint256 next = uint256(a.epoch) + 1;
         if (epoch != next) revert BadEpoch(uint64(next));
         // One mode per asset: a batch of an asset settled prepaid would pay receipts its
@@ -762,8 +793,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint8 status = a.status;
         if (status & PREPAID != 0) revert SettlementModeMismatch(MODE_PREPAID);
         if (status & FROZEN != 0) revert AssetFrozen();
-        // The same slot: zero unless the asset has a challenge window or pending batches.
-        bool pending = a.pendingWindow != 0;
+        // A challenge window or pending batches.
+        bool pending = window != 0 || status >> COUNT_SHIFT != 0;
 
         uint256 received;
         if (revenue != 0) {
@@ -795,7 +826,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             }
         } else {
             // A challenge window or pending batches: this batch pends ({release} credits it).
-            _settlePending(assetId, a, next, received, users, rebateRoot);
+            _settlePending(assetId, a, next, received, users, rebateRoot, window);
         }
         // Pending stake activates at every settle (epochs are the time at risk); a pending
         // batch's supporters' share is credited at its release.
@@ -822,8 +853,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// root. Anyone may call.
     function release(bytes32 assetId, uint64 epoch) external nonReentrant {
         Asset storage a = _assets[assetId];
-        uint256 word = a.pendingWindow;
-        uint256 count = word >> COUNT_SHIFT;
+        uint256 count = a.status >> COUNT_SHIFT;
         uint256 last = a.epoch;
         uint256 head = last + 1 - count;
         if (epoch < head || epoch > last) revert NotPending(epoch);
@@ -834,12 +864,16 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             if (block.timestamp < at) revert EpochPending(uint64(at));
             _release(assetId, a, e, record);
         }
-        a.pendingWindow = uint24((word & WINDOW_MASK) | (count - (epoch + 1 - head)) << COUNT_SHIFT);
+        uint256 left = last - epoch;
+        // The next pending batch becomes the oldest: its due time moves into slot 2.
+        if (left != 0) a.headDue = uint32(records[(epoch + 1) % MAX_PENDING_BATCHES] >> 112);
+        // Re-read: a release may have changed a flag.
+        a.status = uint8((a.status & FLAGS) | left << COUNT_SHIFT);
     }
 
     /// @notice The challenge window (seconds) of the asset's batches settled from now on.
     function challengeWindowOf(bytes32 assetId) external view returns (uint64) {
-        return uint64(_assets[assetId].pendingWindow & WINDOW_MASK);
+        return _assets[assetId].challengeWindow;
     }
 
     /// @notice A settled batch's state: 0 not settled, 1 pending (credited and claimable at its
@@ -850,13 +884,9 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         view
         returns (uint8 state, uint64 releasableAt, uint256 revenue)
     {
-        Asset storage a = _assets[assetId];
-        uint256 last = a.epoch;
-        if (epoch == 0 || epoch > last) return (0, 0, 0);
-        if (epoch + (a.pendingWindow >> COUNT_SHIFT) > last) {
-            uint256 record = _batchRecords[assetId][epoch % MAX_PENDING_BATCHES];
-            return (1, uint64(record >> 112), uint112(record));
-        }
+        if (epoch == 0 || epoch > _assets[assetId].epoch) return (0, 0, 0);
+        uint256 record = _pendingRecord(assetId, epoch);
+        if (record != 0) return (1, uint64(record >> 112), uint112(record));
         return (_epochRebates[assetId][epoch] == VETOED ? 3 : 2, 0, 0);
     }
 
@@ -1082,7 +1112,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// @notice Pays the owner the protocol fees owed by one asset. Anyone may submit.
     function claimProtocol(bytes32 assetId) external nonReentrant {
         Asset storage a = _assets[assetId];
-        uint256 amount = _owed(a.protocolFunded, a.protocolClaimed);
+        // Funded includes the slashes' rounding units (see `Risk.slashDust`).
+        uint256 amount = _owed(_protocolFunded(assetId, a), a.protocolClaimed);
         if (amount == 0) revert NothingToClaim();
         unchecked {
             a.protocolClaimed += uint112(amount);
@@ -1293,7 +1324,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         bytes calldata,
         Receipt calldata,
         bytes calldata
-    ) external nonReentrant {
+    ) external {
         _prove(FRAUD_EQUIVOCATION);
     }
 
@@ -1305,7 +1336,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         bytes calldata,
         Attestation calldata,
         bytes calldata
-    ) external nonReentrant {
+    ) external {
         _prove(FRAUD_OVERCHARGE);
     }
 
@@ -1317,7 +1348,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         bytes calldata,
         PriceEntry calldata,
         bytes32[] calldata
-    ) external nonReentrant {
+    ) external {
         _prove(FRAUD_MISPRICING);
     }
 
@@ -1329,7 +1360,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     /// and unbonding stake pro rata (pending stake is not at risk yet); when both fall short
     /// the user is paid first. The meter is revoked, the asset frozen and its pending batches
     /// vetoed.
-    function _prove(uint8 kind) private {
+    function _prove(uint8 kind) private nonReentrant {
         // Never taken (kind is 1 to 3); a recursive function is not inlined, so the three
         // entry points share this body instead of carrying a copy each (EIP-170 size limit).
         if (kind == 0) return _prove(FRAUD_EQUIVOCATION);
@@ -1353,6 +1384,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Lifts a fraud freeze. Only the issuer, with the bond back at `minBondOf(token)`.
+    /// After a stake slash it also records the accumulator the epoch ends with (see `Slash`).
     function resume(bytes32 assetId) external {
         Asset storage a = _assets[assetId];
         if (a.issuer != msg.sender) revert NotIssuer();
@@ -1360,7 +1392,9 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         if (status & FROZEN == 0) revert NotFrozen();
         uint256 required = _minBond[a.token];
         if (_risk[assetId].bond < required) revert BondTooLow(required);
-        a.status = status & ~FROZEN;
+        // The asset can settle again: the accumulator of this epoch's slashes is final.
+        if (status & SLASHED != 0) _slashRps[assetId][a.epoch] = a.rewardPerStake;
+        a.status = status & ~(FROZEN | SLASHED);
         emit AssetResumed(assetId);
     }
 
@@ -1587,6 +1621,11 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     }
 
     function _skip(bytes32 assetId, Voucher calldata v, SkipReason reason) private {
+        // Never taken (a reason is one of five); a recursive function is not inlined, so the
+        // five skips share this body instead of carrying a copy each (EIP-170 size limit).
+        if (uint8(reason) > uint8(SkipReason.InsufficientBalance)) {
+            return _skip(assetId, v, SkipReason.NotNewer);
+        }
         emit VoucherSkipped(assetId, v.meter, v.user, v.seq, reason);
     }
 
@@ -1710,20 +1749,23 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         uint256 next,
         uint256 received,
         uint256 users,
-        bytes32 rebateRoot
+        bytes32 rebateRoot,
+        uint256 window
     ) private {
-        uint256 word = a.pendingWindow;
-        uint256 count = word >> COUNT_SHIFT;
+        uint256 count = a.status >> COUNT_SHIFT;
         mapping(uint256 => uint256) storage records = _batchRecords[assetId];
+        // The oldest pending batch's due time, from slot 2: its record is read only to release
+        // it.
+        uint256 headDue = a.headDue;
         if (count != 0) {
-            uint256 head = next - count;
-            uint256 record = records[head % MAX_PENDING_BATCHES];
-            uint256 at = uint64(record >> 112);
-            if (block.timestamp >= at) {
-                _release(assetId, a, head, record);
-                --count;
+            if (block.timestamp >= headDue) {
+                uint256 head = next - count;
+                _release(assetId, a, head, records[head % MAX_PENDING_BATCHES]);
+                if (--count != 0) {
+                    headDue = uint64(records[(head + 1) % MAX_PENDING_BATCHES] >> 112);
+                }
             } else if (count == MAX_PENDING_BATCHES) {
-                revert TooManyPending(uint64(at));
+                revert TooManyPending(uint64(headDue));
             }
         }
         a.epoch = uint32(next);
@@ -1732,10 +1774,23 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             if (bytes20(rebateRoot) == bytes20(0)) revert MissingRebateRoot();
             _epochRebates[assetId][next] = uint256(rebateRoot) & ~AMOUNT_MASK;
         }
-        uint256 window = word & WINDOW_MASK;
-        records[next % MAX_PENDING_BATCHES] =
-            RECORD_USED | (block.timestamp + window) << 112 | received;
-        a.pendingWindow = uint24(window | (count + 1) << COUNT_SHIFT);
+        uint256 due = block.timestamp + window;
+        // The copy in slot 2 has 32 bits: never truncated (until 2106 no settle reverts here).
+        if (due > type(uint32).max) revert AmountTooLarge(type(uint32).max);
+        records[next % MAX_PENDING_BATCHES] = RECORD_USED | due << 112 | received;
+        if (count == 0) headDue = due;
+        // The pending count (status bits 4-7, slot bits 220-223) and `headDue` (bits 224-255)
+        // in one write of slot 2; re-read, as a release may have changed a flag.
+        assembly ("memory-safe") {
+            let slot := add(a.slot, 2)
+            sstore(
+                slot,
+                or(
+                    and(sload(slot), sub(shl(220, 1), 1)),
+                    or(shl(220, add(count, 1)), shl(224, headDue))
+                )
+            )
+        }
     }
 
     /// @dev Credits a pending batch's split, as {settle} does without a window, and funds its
@@ -1773,12 +1828,13 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev When the asset's batch of `epoch` becomes releasable, or 0 if it is not pending.
-    function _pendingReleasableAt(bytes32 assetId, uint256 epoch) private view returns (uint256) {
+    /// @dev The record of the asset's batch of `epoch` (its revenue and `releasableAt`, never
+    /// zero), or 0 if it is not pending.
+    function _pendingRecord(bytes32 assetId, uint256 epoch) private view returns (uint256) {
         Asset storage a = _assets[assetId];
         uint256 last = a.epoch;
-        if (epoch > last || epoch + (a.pendingWindow >> COUNT_SHIFT) <= last) return 0;
-        return uint64(_batchRecords[assetId][epoch % MAX_PENDING_BATCHES] >> 112);
+        if (epoch > last || epoch + (a.status >> COUNT_SHIFT) <= last) return 0;
+        return _batchRecords[assetId][epoch % MAX_PENDING_BATCHES];
     }
 
     /// @dev Credits the supporters' share plus what was held, up to the active stake, through
@@ -1787,7 +1843,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
     function _creditSupporters(bytes32 assetId, Asset storage a, uint256 epoch, uint256 share)
         private
     {
-        bool hasHeld = a.hasHeld;
+        bool hasHeld = a.status & HELD != 0;
         bool hasPending = a.hasPending;
         if (share == 0 && !hasHeld && !hasPending) return;
         uint256 held = hasHeld ? a.held : 0;
@@ -1806,7 +1862,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             if (rest > MAX_AMOUNT) revert AmountTooLarge(MAX_AMOUNT);
             a.held = uint112(rest);
             // Rewriting an unchanged flag still costs a warm write.
-            if ((rest != 0) != hasHeld) a.hasHeld = rest != 0;
+            if ((rest != 0) != hasHeld) a.status ^= HELD;
             emit SupportersShareHeld(assetId, uint64(epoch), rest);
         }
         if (hasPending) {
@@ -1847,12 +1903,14 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         v.accrued = s.accrued;
         v.unbonding = s.unbonding;
         v.slashed = s.slashed;
-        Slash[] storage slashes = _slashes[assetId];
-        uint256 n = slashes.length;
+        mapping(uint256 => Slash) storage slashes = _slashes[assetId];
+        uint256 n = _risk[assetId].slashes;
+        uint256 epoch = a.epoch;
         for (uint256 i = s.slashIndex; i < n; ++i) {
             Slash storage slash = slashes[i];
-            if (v.pending != 0 && slash.epoch >= v.pendingEpoch) _activate(assetId, v);
-            uint256 at = slash.rps;
+            uint256 slashEpoch = slash.epoch;
+            if (v.pending != 0 && slashEpoch >= v.pendingEpoch) _activate(assetId, v);
+            uint256 at = slashEpoch == epoch ? a.rewardPerStake : _slashRps[assetId][slashEpoch];
             v.accrued += v.active * (at - v.paid) / REWARD_SCALE;
             v.paid = at;
             uint256 num = slash.num;
@@ -1864,7 +1922,7 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
             v.unbonding = unbonding;
         }
         v.slashIndex = n;
-        if (v.pending != 0 && a.epoch >= v.pendingEpoch) _activate(assetId, v);
+        if (v.pending != 0 && epoch >= v.pendingEpoch) _activate(assetId, v);
         uint256 rps = a.rewardPerStake;
         v.accrued += v.active * (rps - v.paid) / REWARD_SCALE;
         v.paid = rps;
@@ -1929,8 +1987,8 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         if (amount == 0) revert NothingToClaim();
         if (amount > packed & AMOUNT_MASK) {
             // A pending epoch's root is posted with no funding: say when it will have some.
-            uint256 at = _pendingReleasableAt(assetId, epoch);
-            if (at != 0) revert EpochPending(uint64(at));
+            uint256 record = _pendingRecord(assetId, epoch);
+            if (record != 0) revert EpochPending(uint64(record >> 112));
             revert RebatesExceedFunded(epoch);
         }
         bits[epoch >> 8] = word | bit;
@@ -1991,12 +2049,21 @@ contract RMASettlement is Ownable, ReentrancyGuardTransient {
         return uint256(_risk[assetId].bond) + a.totalStake + a.pendingStake + a.totalUnbonding
             + a.settlerDeposit + a.otherDeposits + _pendingRevenue(assetId, a)
             + _owed(a.issuerFunded, a.issuerClaimed) + _owed(a.supportersFunded, a.supportersClaimed)
-            + _owed96(a.rebatesFunded, a.rebatesClaimed) + _owed(a.protocolFunded, a.protocolClaimed);
+            + _owed96(a.rebatesFunded, a.rebatesClaimed)
+            + _owed(_protocolFunded(assetId, a), a.protocolClaimed);
+    }
+
+    /// @dev The protocol's funded counter with the stake slashes' rounding units (see
+    /// `Risk.slashDust`), modulo 2^112 like the counter.
+    function _protocolFunded(bytes32 assetId, Asset storage a) private view returns (uint112) {
+        unchecked {
+            return a.protocolFunded + _risk[assetId].slashDust;
+        }
     }
 
     /// @dev The revenue of the asset's pending batches (held until released or vetoed).
     function _pendingRevenue(bytes32 assetId, Asset storage a) private view returns (uint256 sum) {
-        uint256 count = a.pendingWindow >> COUNT_SHIFT;
+        uint256 count = a.status >> COUNT_SHIFT;
         uint256 last = a.epoch;
         mapping(uint256 => uint256) storage records = _batchRecords[assetId];
         for (uint256 e = last + 1 - count; e <= last; ++e) {

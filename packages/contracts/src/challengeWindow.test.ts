@@ -311,3 +311,58 @@ test('window 0 is unchanged: credited and claimable at the settle, reported rele
   await mined(settlement.claimRebate(...claimArgs(assetId, 1, tree, alice.address as Address)))
   await expectRevert(settlement.release(assetId, 1), 'NotPending', [1n])
 })
+
+describe('the oldest pending batch’s due time, copied into the asset’s slot 2', () => {
+  const releasedBy = (receipt: Awaited<ReturnType<typeof mined>>) =>
+    eventsOf(ctx.fx.settlement, receipt, 'BatchReleased').map((e) => e.args.epoch)
+
+  test('it follows the oldest batch through partial releases and shorter windows: a settle releases the oldest batch exactly when due', async () => {
+    const { settlement, assetId } = ctx.fx
+    await setWindow(HOUR)
+    await settleEpoch(1, 1_000_000n)
+    await setWindow(600)
+    await settleEpoch(2, 1_000_000n)
+    await ctx.anvil.increaseTime(600)
+    // Batch 2's time has passed, but batch 1 is the oldest and not due: nothing is released.
+    expect(releasedBy((await settleEpoch(3, 1_000_000n)).receipt)).toEqual([])
+    await ctx.anvil.increaseTime(HOUR)
+    // Every batch is due; releasing only the first makes batch 2 the oldest.
+    expect(releasedBy(await mined(settlement.release(assetId, 1)))).toEqual([1n])
+    expect(releasedBy((await settleEpoch(4, 1_000_000n)).receipt)).toEqual([2n])
+    expect(releasedBy((await settleEpoch(5, 1_000_000n)).receipt)).toEqual([3n])
+    // Batch 4, settled a moment ago with a 10-minute window, is the oldest now: not due.
+    expect(releasedBy((await settleEpoch(6, 1_000_000n)).receipt)).toEqual([])
+    for (const epoch of [4, 5, 6])
+      expect((await settlement.epochStateOf(assetId, epoch)).state).toBe(PENDING)
+    const { releasableAt } = await settlement.epochStateOf(assetId, 4)
+    await expectRevert(settlement.release(assetId, 4), 'EpochPending', [releasableAt])
+    await ctx.anvil.increaseTime(600)
+    expect(releasedBy((await settleEpoch(7, 1_000_000n)).receipt)).toEqual([4n])
+    // Releasing all but the newest makes it the oldest.
+    expect(releasedBy(await mined(settlement.release(assetId, 6)))).toEqual([5n, 6n])
+    await ctx.anvil.increaseTime(600)
+    expect(releasedBy((await settleEpoch(8, 1_000_000n)).receipt)).toEqual([7n])
+  })
+
+  // Moves the chain's clock to 2106: the last test of the file.
+  test('its 32 bits are never truncated: a settle whose batch would be due after 2106 reverts and moves nothing', async () => {
+    const { settlement, settlementAddress, token, assetId, settler } = ctx.fx
+    await setWindow(HOUR)
+    const last = 2n ** 32n - 1n
+    const provider = ctx.anvil.provider
+    await provider.send('evm_setNextBlockTimestamp', [Number(last) - HOUR])
+    await settleEpoch(1, 1_000_000n)
+    expect((await settlement.epochStateOf(assetId, 1)).releasableAt).toBe(last)
+    await provider.send('evm_setNextBlockTimestamp', [Number(last) - HOUR + 1])
+    const before = await token.balanceOf(settlementAddress)
+    await expectRevert(
+      settlement
+        .connect(settler)
+        .settle(...settleArgs(assetId, 2, 1_000_000n, treeOf(1_000_000n).root)),
+      'AmountTooLarge',
+      [last],
+    )
+    expect(await token.balanceOf(settlementAddress)).toBe(before)
+    expect((await settlement.getAsset(assetId)).epoch).toBe(1n)
+  })
+})

@@ -1,4 +1,13 @@
-import { Contract, keccak256, MaxUint256, Signature, toUtf8Bytes, type Wallet } from 'ethers'
+import {
+  AbiCoder,
+  Contract,
+  keccak256,
+  MaxUint256,
+  Signature,
+  toBeHex,
+  toUtf8Bytes,
+  type Wallet,
+} from 'ethers'
 import { describe, expect, test } from 'vitest'
 import {
   attestationDigest,
@@ -331,6 +340,91 @@ describe('proveOvercharge', () => {
       settlement.connect(user).proveOvercharge(proof.r, proof.sigR, proof.att, proof.sigAtt),
     )
     expect((await snapshot(user.address)).accounts[0]).toBe(before.accounts[0]! + 150n)
+  })
+})
+
+/** Storage of the settlement contract (slot numbers of `_risk` and `_slashes`, see the source). */
+const RISK_SLOT = 13n
+const SLASHES_SLOT = 14n
+const mapSlot = (key: string | bigint, slot: bigint) =>
+  BigInt(
+    keccak256(
+      AbiCoder.defaultAbiCoder().encode(
+        [typeof key === 'string' ? 'bytes32' : 'uint256', 'uint256'],
+        [key, slot],
+      ),
+    ),
+  )
+
+describe('the stake slash record: one slot, bounds enforced', () => {
+  test('stake at the bound (2^96 - 1): the record holds num, den and epoch exactly; supporters are scaled by them', async () => {
+    const { settlement, settlementAddress, token, assetId } = ctx.fx
+    const { alice } = people()
+    await bonded(0n)
+    const max = 2n ** 96n - 1n
+    await mined(token.mint(alice.address, max))
+    await mined(settlement.connect(alice).stake(assetId, max))
+    await settle(0n)
+    await mined(settlement.connect(alice).requestUnstake(assetId, 12_345n))
+    const { r, sigR, att, sigAtt } = await overcharge(1_600n, 100n) // C = B = 1,500: 3,000 slashed
+    await mined(settlement.connect(people().challenger).proveOvercharge(r, sigR, att, sigAtt))
+    const num = max - 3_000n
+    const provider = ctx.anvil.provider
+    const risk = mapSlot(assetId, RISK_SLOT)
+    // Slot 0 of the risk books: bond 0, totalSlashed 3,000, no meter left (the probe that the
+    // slot numbers are right); slot 1: one slash recorded, its rounding unit owed to the protocol.
+    expect(BigInt(await provider.getStorage(settlementAddress, risk))).toBe(3_000n << 112n)
+    const activeLeft = ((max - 12_345n) * num) / max
+    const unbondingLeft = (12_345n * num) / max
+    const dust = max - activeLeft - unbondingLeft - 3_000n
+    const risk1 = BigInt(await provider.getStorage(settlementAddress, risk + 1n))
+    expect([(risk1 >> 128n) & 0xffffffffn, risk1 >> 160n]).toEqual([1n, dust])
+    const record = BigInt(
+      await provider.getStorage(settlementAddress, mapSlot(0n, mapSlot(assetId, SLASHES_SLOT))),
+    )
+    expect(record).toBe(num | (max << 96n) | (1n << 192n))
+    expect([...(await settlement.stakeAtRiskOf(assetId, alice.address))]).toEqual([
+      activeLeft,
+      unbondingLeft,
+      max - activeLeft - unbondingLeft,
+    ])
+    const asset = await settlement.getAsset(assetId)
+    expect([asset.totalStake, asset.totalUnbonding, asset.protocolOwed]).toEqual([
+      activeLeft,
+      unbondingLeft,
+      dust,
+    ])
+    await expectBooksBalance()
+  })
+
+  test('the 2^32nd slash of an asset reverts (the count never wraps) and moves nothing', async () => {
+    const { settlement, settlementAddress, assetId } = ctx.fx
+    const { alice, challenger } = people()
+    await bonded(0n)
+    await mined(settlement.connect(alice).stake(assetId, 10_000n))
+    await settle(0n)
+    const provider = ctx.anvil.provider
+    const risk1 = mapSlot(assetId, RISK_SLOT) + 1n
+    const word = BigInt(await provider.getStorage(settlementAddress, risk1))
+    const full = word | (0xffffffffn << 128n)
+    await provider.send('anvil_setStorageAt', [
+      settlementAddress,
+      toBeHex(risk1),
+      toBeHex(full, 32),
+    ])
+    const { r, sigR, att, sigAtt } = await overcharge(1_600n, 100n)
+    const before = await snapshot(people().user.address, challenger.address)
+    const error = await settlement
+      .connect(challenger)
+      .proveOvercharge(r, sigR, att, sigAtt)
+      .then(
+        () => null,
+        (e: unknown) => e as { data?: string },
+      )
+    // Panic(0x11): checked arithmetic, not a silent wrap.
+    expect(error?.data).toBe(`0x4e487b71${'11'.padStart(64, '0')}`)
+    expect(await snapshot(people().user.address, challenger.address)).toEqual(before)
+    expect(BigInt(await provider.getStorage(settlementAddress, risk1))).toBe(full)
   })
 })
 

@@ -29,6 +29,11 @@ export type FraudGas = {
   proveMispricing: bigint
   /** The issuer's `resume` after restoring the bond. */
   resume: bigint
+  /**
+   * The issuer's `resume` after the stake-slashing proof: it also records the accumulator the
+   * epoch of the slash ends with (one fresh slot), which the proof itself no longer writes.
+   */
+  resumeAfterStakeSlash: bigint
 }
 
 /**
@@ -190,12 +195,14 @@ export async function measureFraudGas(anvil: Anvil): Promise<FraudGas> {
     )
     await wait(settlement.connect(supporters[0]!).requestUnstake(assetId, 1_000_000n))
     const proveOverchargeWithStakeSlash = await overcharge(1_000n + 2_000_000n)
+    const resumeAfterStakeSlash = await restore()
     return {
       proveOvercharge,
       proveOverchargeWithStakeSlash,
       proveEquivocation,
       proveMispricing,
       resume,
+      resumeAfterStakeSlash,
     }
   } finally {
     await anvil.revert(start)
