@@ -1,4 +1,4 @@
-import { createPriceTable, decodeReceipt, type Hex, verifyReceipt } from '@rma/core'
+import { decodeReceipt, type Hex, verifyReceipt } from '@rma/core'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -9,33 +9,14 @@ import { attestingFetch } from './testing/attestingFetch.js'
 import {
   createFakeAnthropicUpstream,
   type FakeAnthropicUpstream,
-  fakeAnthropicUsage,
+  fakeAnthropicBilled,
+  fakeAnthropicPrices,
 } from './testing/createFakeAnthropicUpstream.js'
 import { type ServedFetch, serveFetch } from './testing/serveFetch.js'
 import { assetId, chainId, settlementContract } from './testing/testAsset.js'
 
-/** Claude Sonnet 4.5 list prices in 6-decimal base units per 1M tokens (writes 1.25x, reads 0.1x). */
-const prices = createPriceTable({
-  models: {
-    'claude-sonnet-4-5': {
-      input: 3_000_000n,
-      cachedInput: 300_000n,
-      cacheWrite: 3_750_000n,
-      output: 15_000_000n,
-    },
-  },
-})
-
-/** What Anthropic billed, in the receipt's OpenAI semantics (cache reads and writes inside input). */
-const billed = {
-  inputTokens:
-    fakeAnthropicUsage.input_tokens +
-    fakeAnthropicUsage.cache_read_input_tokens +
-    fakeAnthropicUsage.cache_creation_input_tokens,
-  cachedInputTokens: fakeAnthropicUsage.cache_read_input_tokens,
-  cacheWriteTokens: fakeAnthropicUsage.cache_creation_input_tokens,
-  outputTokens: fakeAnthropicUsage.output_tokens,
-}
+const prices = fakeAnthropicPrices
+const billed = fakeAnthropicBilled
 
 let upstream: FakeAnthropicUpstream
 let meter: Meter
