@@ -1,11 +1,13 @@
 import Anthropic from '@anthropic-ai/sdk'
-import { createPriceTable, priceCall, verifyReceipt } from '@rma/core'
+import { priceCall, verifyReceipt } from '@rma/core'
 import {
   createFakeAnthropicUpstream,
   createMeteredApp,
   type FakeAnthropicUpstream,
+  fakeAnthropicBilled,
   fakeAnthropicMessage,
   fakeAnthropicModel,
+  fakeAnthropicPrices,
   fakeAnthropicStream,
   fakeAnthropicUsage,
   type MeteredApp,
@@ -16,29 +18,9 @@ import { createRmaFetch } from './createRmaFetch.js'
 import { getReceipt } from './getReceipt.js'
 import { clientOptions, createUser } from './testing/createTestClient.js'
 
-/** Claude Sonnet 4.5 list prices in 6-decimal base units per 1M tokens (writes 1.25x, reads 0.1x). */
-const prices = createPriceTable({
-  models: {
-    'claude-sonnet-4-5': {
-      input: 3_000_000n,
-      cachedInput: 300_000n,
-      cacheWrite: 3_750_000n,
-      output: 15_000_000n,
-    },
-  },
-})
-
+const prices = fakeAnthropicPrices
 /** What Anthropic billed, in the receipt's OpenAI semantics. */
-const billed = {
-  inputTokens:
-    fakeAnthropicUsage.input_tokens +
-    fakeAnthropicUsage.cache_read_input_tokens +
-    fakeAnthropicUsage.cache_creation_input_tokens,
-  cachedInputTokens: fakeAnthropicUsage.cache_read_input_tokens,
-  cacheWriteTokens: fakeAnthropicUsage.cache_creation_input_tokens,
-  outputTokens: fakeAnthropicUsage.output_tokens,
-  reasoningTokens: 0,
-}
+const billed = fakeAnthropicBilled
 
 let upstream: FakeAnthropicUpstream
 let app: MeteredApp
