@@ -15,8 +15,8 @@ import {
   assetId,
   attestWith,
   chainId,
+  fakeAnthropicBilled,
   fakeAnthropicModel,
-  fakeAnthropicUsage,
   fakeUsage,
   settlementContract,
 } from '@rma/meter/testing'
@@ -29,7 +29,7 @@ import { expectReceipt } from './expectReceipt.js'
 import { expectRefused } from './expectRefused.js'
 import { openCall } from './openCall.js'
 import { type CallAnswer, postCall } from './postCall.js'
-import type { ConformanceContext } from './startConformance.js'
+import type { ConformanceContext, StartedServer } from './startConformance.js'
 import { upstreamBytes } from './upstreamBytes.js'
 
 const newUser = () => Wallet.createRandom() as unknown as Wallet
@@ -41,18 +41,6 @@ const openaiUsage: Required<Usage> = {
   cacheWriteTokens: 0,
   outputTokens: fakeUsage.output,
   reasoningTokens: fakeUsage.reasoning,
-}
-
-/** What the fake Anthropic upstream bills, in the receipt's OpenAI semantics (cached ⊆ input). */
-const anthropicUsage: Required<Usage> = {
-  inputTokens:
-    fakeAnthropicUsage.input_tokens +
-    fakeAnthropicUsage.cache_read_input_tokens +
-    fakeAnthropicUsage.cache_creation_input_tokens,
-  cachedInputTokens: fakeAnthropicUsage.cache_read_input_tokens,
-  cacheWriteTokens: fakeAnthropicUsage.cache_creation_input_tokens,
-  outputTokens: fakeAnthropicUsage.output_tokens,
-  reasoningTokens: 0,
 }
 
 const chat = (extra: Record<string, unknown> = {}) =>
@@ -124,7 +112,7 @@ async function expectMetered(
     id,
     store: side.store,
     domain: context.domain,
-    prices: context.prices,
+    prices: side.prices,
     user,
     requestedModel: JSON.parse(call.body).model,
     usage: call.usage,
@@ -217,18 +205,14 @@ const bypassPaths = [
 ]
 
 /** `@rma/client` options trusting `meter`'s receipts, checked against the servers' prices. */
-const clientOptions = (
-  context: ConformanceContext,
-  user: Wallet,
-  meter: Address,
-): RmaClientOptions => ({
+const clientOptions = (server: StartedServer, user: Wallet): RmaClientOptions => ({
   signer: user,
   assetId,
   chainId,
   settlementContract,
-  meters: [meter],
+  meters: [server.meter],
   maxAmountPerCall: 10n ** 9n,
-  prices: context.prices,
+  prices: server.prices,
 })
 
 const allMatched = { usage: 'matched', response: 'matched', price: 'matched' }
@@ -258,7 +242,7 @@ export const cases: ConformanceCase[] = [
         id: answer.headers.get('rma-receipt-id'),
         store: context.openai.store,
         domain: context.domain,
-        prices: context.prices,
+        prices: context.openai.prices,
         user,
         requestedModel: 'gpt-4o-mini',
         usage: openaiUsage,
@@ -385,7 +369,7 @@ export const cases: ConformanceCase[] = [
         id,
         store: context.openai.store,
         domain: context.domain,
-        prices: context.prices,
+        prices: context.openai.prices,
         user,
         requestedModel: 'gpt-4o-mini',
         usage: openaiUsage,
@@ -505,7 +489,7 @@ export const cases: ConformanceCase[] = [
         path: '/v1/messages',
         body: claude(),
         headers: anthropicHeaders,
-        usage: anthropicUsage,
+        usage: fakeAnthropicBilled,
       })
       expect(receipt.model).toBe(fakeAnthropicModel)
       // 3 uncached at 3.00, 1,000 read at 0.30, 2,044 written at 3.75, 89 out at 15.00 per 1M.
@@ -521,7 +505,7 @@ export const cases: ConformanceCase[] = [
         path: '/v1/messages',
         body: claude({ stream: true }),
         headers: anthropicHeaders,
-        usage: anthropicUsage,
+        usage: fakeAnthropicBilled,
         stream: true,
       })
       expect(receipt.amount).toBe(9309n)
@@ -536,7 +520,7 @@ export const cases: ConformanceCase[] = [
       const user = newUser()
       const openai = withRMA(
         new OpenAI({ baseURL: `${context.openai.url}/v1`, apiKey: 'unused', maxRetries: 0 }),
-        clientOptions(context, user, context.openai.meter),
+        clientOptions(context.openai, user),
       )
       const request = {
         model: 'gpt-4o-mini',
@@ -564,7 +548,7 @@ export const cases: ConformanceCase[] = [
       const anthropic = new Anthropic({
         baseURL: context.anthropic.url,
         apiKey: 'unused',
-        fetch: createRmaFetch(clientOptions(context, user, context.anthropic.meter)),
+        fetch: createRmaFetch(clientOptions(context.anthropic, user)),
         maxRetries: 0,
       })
       const { data: stream, response } = await anthropic.messages
@@ -625,7 +609,7 @@ export const cases: ConformanceCase[] = [
         id: stored!.id,
         store: context.openai.store,
         domain: context.domain,
-        prices: context.prices,
+        prices: context.openai.prices,
         user,
         requestedModel: 'slow',
         usageSource: 'partial',

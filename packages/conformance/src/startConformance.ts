@@ -15,12 +15,13 @@ import {
   createFakeUpstream,
   type FakeAnthropicUpstream,
   type FakeUpstream,
+  fakeAnthropicPrices,
+  prices,
   settlementContract,
 } from '@rma/meter/testing'
 import { createSqliteStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import type { ConformanceAdapter, ConformanceServer } from './ConformanceAdapter.js'
-import { conformancePrices } from './conformancePrices.js'
 
 /** Everything a conformance case runs against, for one adapter. */
 export type ConformanceContext = {
@@ -30,7 +31,6 @@ export type ConformanceContext = {
   /** The adapter's server in front of the fake Anthropic upstream, on its own SQLite store. */
   anthropic: StartedServer & { store: ReceiptStore; upstream: FakeAnthropicUpstream }
   domain: RmaDomain
-  prices: PriceTable
   /** A new SQLite store in this run's directory (closed with the context). */
   sqliteStore(): ReceiptStore
   /** Another server of the adapter in front of the fake OpenAI upstream, e.g. on a store that fails. */
@@ -38,12 +38,16 @@ export type ConformanceContext = {
   close(): Promise<void>
 }
 
-/** A started server and the address of its meter key (what clients trust receipts from). */
-export type StartedServer = ConformanceServer & { meter: Address }
+/**
+ * A started server, the address of its meter key (what clients trust receipts from) and its
+ * price table (the fake upstream's models: `prices` or `fakeAnthropicPrices` of
+ * `@rma/meter/testing`).
+ */
+export type StartedServer = ConformanceServer & { meter: Address; prices: PriceTable }
 
 /**
  * Starts the fake upstreams and two servers of `adapter` (one per upstream), each with a real
- * SQLite store in a temporary directory and the same meter options.
+ * SQLite store in a temporary directory and the meter options of `@rma/meter/testing`.
  *
  * @example
  * const context = await startConformance(express5)
@@ -57,21 +61,21 @@ export async function startConformance(adapter: ConformanceAdapter): Promise<Con
     stores.push(store)
     return store
   }
-  const serve = async (store: ReceiptStore, upstream: string) => {
+  const serve = async (store: ReceiptStore, upstream: string, table = prices) => {
     const signer = Wallet.createRandom()
     const server = await adapter.start({
       meter: {
         assetId,
         chainId,
         settlementContract,
-        prices: conformancePrices,
+        prices: table,
         store,
         signer: signer.privateKey,
       },
       proxy: { upstream: `${upstream}/v1`, apiKey: 'sk-upstream' },
     })
     servers.push(server)
-    return { ...server, meter: signer.address as Address }
+    return { ...server, meter: signer.address as Address, prices: table }
   }
   const upstream = await createFakeUpstream({ chunks: 8 })
   const anthropicUpstream = await createFakeAnthropicUpstream()
@@ -85,12 +89,11 @@ export async function startConformance(adapter: ConformanceAdapter): Promise<Con
       upstream,
     },
     anthropic: {
-      ...(await serve(anthropicStore, anthropicUpstream.url)),
+      ...(await serve(anthropicStore, anthropicUpstream.url, fakeAnthropicPrices)),
       store: anthropicStore,
       upstream: anthropicUpstream,
     },
     domain: createDomain({ chainId, verifyingContract: settlementContract }),
-    prices: conformancePrices,
     sqliteStore,
     start: ({ store }) => serve(store, upstream.url),
     async close() {

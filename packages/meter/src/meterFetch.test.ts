@@ -66,14 +66,7 @@ beforeAll(async () => {
   sqlite = createSqliteStore({ path: join(dir, 'receipts.db') }) as typeof sqlite
   broken = breakable(sqlite)
   meterWallet = Wallet.createRandom() as unknown as Wallet
-  meter = createMeter({
-    assetId,
-    chainId,
-    settlementContract,
-    prices,
-    store: broken.store,
-    signer: meterWallet,
-  })
+  meter = testMeter({ store: broken.store })
   const proxy = createOpenAIProxy({ upstream: `${upstream.url}/v1`, apiKey: 'sk-upstream' })
   const routes = createRmaRoutes({ meter })
   served = await serveFetch(
@@ -87,6 +80,18 @@ afterAll(async () => {
   await sqlite.close()
   rmSync(dir, { recursive: true, force: true })
 })
+
+/** A meter of the test asset on the test meter key. */
+function testMeter(options: { store: ReceiptStore; unknownModel?: 'free' }): Meter {
+  return createMeter({
+    assetId,
+    chainId,
+    settlementContract,
+    prices,
+    signer: meterWallet,
+    ...options,
+  })
+}
 
 function sdk(extra: Record<string, string> = {}) {
   return new OpenAI({
@@ -186,14 +191,7 @@ describe('meter.fetch + createOpenAIProxy on a node:http server (web Request/Res
   })
 
   test('a handler that is not the proxy gets the call and the same body bytes; its JSON is metered', async () => {
-    const own = createMeter({
-      assetId,
-      chainId,
-      settlementContract,
-      prices,
-      store: sqlite,
-      signer: meterWallet,
-    })
+    const own = testMeter({ store: sqlite })
     const seen: { body: string; user?: string }[] = []
     const app = await serveFetch((request, { signal }) =>
       own.fetch(
@@ -432,16 +430,8 @@ describe('meter.fetch: client abort and a failing store', () => {
   })
 
   test('upstream reset mid-stream: the client gets an SSE error instead of [DONE], nothing is charged', async () => {
-    const free = createMeter({
-      assetId,
-      chainId,
-      settlementContract,
-      prices,
-      store: sqlite,
-      signer: meterWallet,
-      // The fake upstream's failure modes are models the table does not price.
-      unknownModel: 'free',
-    })
+    // The fake upstream's failure modes are models the table does not price.
+    const free = testMeter({ store: sqlite, unknownModel: 'free' })
     const proxy = createOpenAIProxy({ upstream: `${upstream.url}/v1` })
     const app = await serveFetch((request, { signal }) => free.fetch(request, proxy, { signal }))
     const before = await receiptCount()

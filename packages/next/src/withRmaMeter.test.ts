@@ -1,9 +1,14 @@
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { getRequestListener } from '@hono/node-server'
 import { decodeReceipt } from '@rma/core'
 import { createMeter } from '@rma/meter'
-import { assetId, attestWith, chainId, prices, settlementContract } from '@rma/meter/testing'
+import {
+  assetId,
+  attestWith,
+  chainId,
+  prices,
+  type ServedFetch,
+  serveFetch,
+  settlementContract,
+} from '@rma/meter/testing'
 import { createMemoryStore } from '@rma/store'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, expect, test } from 'vitest'
@@ -12,7 +17,7 @@ import { withRmaMeter } from './withRmaMeter.js'
 const user = Wallet.createRandom() as unknown as Wallet
 const body = JSON.stringify({ model: 'gpt-4o-mini', prompt: 'Hi', max_tokens: 4 })
 let handled = 0
-let server: Server
+let served: ServedFetch
 let url: string
 
 // app/v1/completions/route.ts, served as `next start` would: Node request in, web Request to
@@ -40,14 +45,10 @@ const POST = withRmaMeter(
 )
 
 beforeAll(async () => {
-  server = createServer(getRequestListener(POST)).listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/completions`
+  served = await serveFetch(POST)
+  url = `${served.url}/v1/completions`
 })
-afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
-})
+afterAll(() => served.close())
 
 test('withRmaMeter: an attested call reaches the route handler with its call and gets a receipt header', async () => {
   const res = await fetch(url, {

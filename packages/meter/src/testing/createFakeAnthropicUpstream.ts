@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { createPriceTable } from '@rma/core'
 import {
   anthropicCachedMessage,
   anthropicCachedRawUsage,
@@ -25,6 +26,30 @@ export const fakeAnthropicModel = anthropicModel
  * 2,044 written to the prompt cache, 1,000 read from it, 89 output tokens.
  */
 export const fakeAnthropicUsage = anthropicCachedRawUsage
+
+/** Claude Sonnet 4.5 list prices in 6-decimal base units per 1M tokens (writes 1.25x, reads 0.1x). */
+export const fakeAnthropicPrices = createPriceTable({
+  models: {
+    'claude-sonnet-4-5': {
+      input: 3_000_000n,
+      cachedInput: 300_000n,
+      cacheWrite: 3_750_000n,
+      output: 15_000_000n,
+    },
+  },
+})
+
+/** What the fake bills, in the receipt's OpenAI semantics (cache reads and writes inside input). */
+export const fakeAnthropicBilled = {
+  inputTokens:
+    fakeAnthropicUsage.input_tokens +
+    fakeAnthropicUsage.cache_read_input_tokens +
+    fakeAnthropicUsage.cache_creation_input_tokens,
+  cachedInputTokens: fakeAnthropicUsage.cache_read_input_tokens,
+  cacheWriteTokens: fakeAnthropicUsage.cache_creation_input_tokens,
+  outputTokens: fakeAnthropicUsage.output_tokens,
+  reasoningTokens: 0,
+}
 
 /** The JSON body of a non-streamed answer, as the Messages API returns it (a fresh copy). */
 export function fakeAnthropicMessage(): Record<string, unknown> {

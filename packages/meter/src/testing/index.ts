@@ -3,8 +3,10 @@ export { type AttestWithParameters, attestWith } from './attestWith.js'
 export {
   createFakeAnthropicUpstream,
   type FakeAnthropicUpstream,
+  fakeAnthropicBilled,
   fakeAnthropicMessage,
   fakeAnthropicModel,
+  fakeAnthropicPrices,
   fakeAnthropicStream,
   fakeAnthropicUsage,
 } from './createFakeAnthropicUpstream.js'
