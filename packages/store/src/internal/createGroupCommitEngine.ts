@@ -233,10 +233,14 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
       })
   }
 
-  /** Sends groups while fewer than `groupsInFlight` are being committed. */
+  /**
+   * Sends groups while fewer than `groupsInFlight` are being committed. Beside a group in
+   * flight, only a full turn's worth ({@link signsPerTurn} receipts) goes: smaller ones wait and
+   * grow, so pipelining never turns one group into several small ones.
+   */
   function send(): void {
     while (committing < groupsInFlight) {
-      const group = nextGroup()
+      const group = nextGroup(committing === 0 ? 1 : signsPerTurn)
       if (!group) return
       commitGroup(group)
     }
@@ -244,30 +248,35 @@ export function createGroupCommitEngine(adapter: GroupCommitAdapter): GroupCommi
 
   /**
    * The next group: a retried append alone, else everything signed since the last group whose
-   * chain has no receipt in a group in flight (the others wait in the queue, in order).
+   * chain has no receipt in a group in flight (the others wait in the queue, in order); none if
+   * that is fewer than `minSize` receipts.
    */
-  function nextGroup(): Queued[] | undefined {
+  function nextGroup(minSize: number): Queued[] | undefined {
     while (alone.length > 0) {
       const item = alone.shift()!
       // A receipt of its chain failed while this one waited: it was signed on top of it.
       if (item.generation !== item.chain.generation) signedOnFailed(item)
       else return [item]
     }
+    const fresh: Queued[] = []
+    for (const item of queue)
+      if (item.generation !== item.chain.generation) signedOnFailed(item)
+      else fresh.push(item)
+    queue = fresh
     const group: Queued[] = []
     const held: Queued[] = []
     const taken = new Set<Chain>()
-    const candidates = queue
-    queue = held
-    for (const item of candidates) {
+    for (const item of fresh) {
       const { chain } = item
-      if (item.generation !== chain.generation) signedOnFailed(item)
-      else if (chain.committing > 0 && !taken.has(chain)) held.push(item)
+      if (chain.committing > 0 && !taken.has(chain)) held.push(item)
       else {
         taken.add(chain)
         group.push(item)
       }
     }
-    return group.length > 0 ? group : undefined
+    if (group.length === 0 || group.length < minSize) return undefined
+    queue = held
+    return group
   }
 
   function commitGroup(group: Queued[]): void {
