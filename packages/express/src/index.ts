@@ -27,6 +27,7 @@ export {
   loadTokenizer,
   type MeterConfig,
   MeterError,
+  type MeterErrorType,
   type MeterEvents,
   type MeterKeySource,
   type MeterLogger,

@@ -1,7 +1,12 @@
 import { createBytesHasher, hashBytes } from '@rma/core'
-import { type BodyRead, type BodyReadLimits, bodyErrors, MeterError } from '@rma/meter'
+import {
+  type BodyRead,
+  type BodyReadLimits,
+  bodyErrors,
+  closeUnreadBody,
+  MeterError,
+} from '@rma/meter'
 import type { Request } from 'express'
-import { closeUnreadBody } from './closeUnreadBody.js'
 
 /** The limits of a read (`BodyReadLimits` of @rma/meter). */
 export type ReadRawBodyOptions = BodyReadLimits

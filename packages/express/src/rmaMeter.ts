@@ -1,7 +1,6 @@
-import { createMeter, type Meter, type MeterOptions } from '@rma/meter'
+import { closeUnreadBody, createMeter, type Meter, type MeterOptions } from '@rma/meter'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { clientGone } from './clientGone.js'
-import { closeUnreadBody } from './closeUnreadBody.js'
 import { type BodyWorkerPool, createBodyWorkerPool } from './createBodyWorkerPool.js'
 import { observeResponse } from './observeResponse.js'
 import { readRawBody } from './readRawBody.js'

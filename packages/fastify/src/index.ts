@@ -1,6 +1,6 @@
+export { toWebRequest } from '@rma/meter'
 export { keepRawBodies } from './keepRawBodies.js'
 export { meteredHandler } from './meteredHandler.js'
 export { openaiProxy } from './openaiProxy.js'
 export type { RmaMeterPluginOptions } from './RmaMeterPluginOptions.js'
 export { rmaMeterPlugin } from './rmaMeterPlugin.js'
-export { toWebRequest } from './toWebRequest.js'

@@ -1,7 +1,5 @@
-import type { Meter, MeteredHandler } from '@rma/meter'
+import { closeUnreadBody, type Meter, type MeteredHandler, toWebRequest } from '@rma/meter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { closeUnreadBody } from './closeUnreadBody.js'
-import { toWebRequest } from './toWebRequest.js'
 
 /**
  * A Fastify route handler metered by `meter.fetch`: `request.raw` becomes a web `Request`

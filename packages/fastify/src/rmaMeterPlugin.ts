@@ -1,9 +1,8 @@
-import { createRmaRoutes } from '@rma/meter'
+import { createRmaRoutes, toWebRequest } from '@rma/meter'
 import type { FastifyPluginAsync } from 'fastify'
 import { keepRawBodies } from './keepRawBodies.js'
 import { openaiProxy } from './openaiProxy.js'
 import type { RmaMeterPluginOptions } from './RmaMeterPluginOptions.js'
-import { toWebRequest } from './toWebRequest.js'
 
 /**
  * Fastify plugin serving the meter: the `/rma` routes (`createRmaRoutes` of `@rma/meter`) and,

@@ -19,6 +19,7 @@ export {
   createPriceTableCommitments,
   type PriceTableCommitments,
 } from './checkPriceTableCommitted.js'
+export { closeUnreadBody } from './closeUnreadBody.js'
 export {
   createLargeBodyBudget,
   type LargeBodyBudget,
@@ -71,6 +72,7 @@ export { type IssueReceiptParameters, issueReceipt } from './issueReceipt.js'
 export type { LargeBodyProcessor, ProcessedBody } from './LargeBodyProcessor.js'
 export { loadMeterSigner, loadMeterSignerSync, type MeterKeySource } from './loadMeterSigner.js'
 export type { AdmittedCall, Meter } from './Meter.js'
+export type { MeterErrorType } from './MeterErrorType.js'
 export type { MeterEvents } from './MeterEvents.js'
 export type { MeteredCall } from './MeteredCall.js'
 export type { MeteredHandler } from './MeteredHandler.js'
@@ -111,6 +113,7 @@ export {
 } from './sse/createIncludeUsageStripper.js'
 export { sseErrorFrame } from './sse/sseErrorFrame.js'
 export { storeCall } from './storeCall.js'
+export { toWebRequest } from './toWebRequest.js'
 export { estimateUsage, loadTokenizer } from './usage/estimateUsage.js'
 export {
   type WorstCasePriceParameters,

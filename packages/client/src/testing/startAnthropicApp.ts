@@ -1,44 +1,19 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createPriceTable, type PriceTable, type ReceiptStore } from '@rma/core'
+import type { PriceTable, ReceiptStore } from '@rma/core'
 import {
   createFakeAnthropicUpstream,
   createMeteredApp,
   type FakeAnthropicUpstream,
-  fakeAnthropicUsage,
+  fakeAnthropicBilled,
+  fakeAnthropicPrices,
   type MeteredApp,
 } from '@rma/express/testing'
 import { createSqliteStore } from '@rma/store'
 
-/** Claude Sonnet 4.5 list prices in 6-decimal base units per 1M tokens (writes 1.25x, reads 0.1x). */
-export const anthropicPrices = createPriceTable({
-  models: {
-    'claude-sonnet-4-5': {
-      input: 3_000_000n,
-      cachedInput: 300_000n,
-      cacheWrite: 3_750_000n,
-      output: 15_000_000n,
-    },
-  },
-})
-
-/**
- * What the fake Anthropic upstream bills every call with, in the receipt's OpenAI semantics:
- * Anthropic's `input_tokens` counts only the uncached input, so the receipt's `inputTokens` adds
- * the cache reads and writes back, and carries them as its `cachedInputTokens` and
- * `cacheWriteTokens` subsets.
- */
-export const anthropicBilled = {
-  inputTokens:
-    fakeAnthropicUsage.input_tokens +
-    fakeAnthropicUsage.cache_read_input_tokens +
-    fakeAnthropicUsage.cache_creation_input_tokens,
-  cachedInputTokens: fakeAnthropicUsage.cache_read_input_tokens,
-  cacheWriteTokens: fakeAnthropicUsage.cache_creation_input_tokens,
-  outputTokens: fakeAnthropicUsage.output_tokens,
-  reasoningTokens: 0,
-}
+/** Claude Sonnet 4.5 list prices (the fake upstream's model), and what the fake bills in the receipt's OpenAI semantics: `@rma/express/testing`'s. */
+export { fakeAnthropicBilled as anthropicBilled, fakeAnthropicPrices as anthropicPrices }
 
 /** A Messages request with a cache breakpoint on its system prompt, as the tests send it. */
 export const anthropicRequest = {
@@ -83,7 +58,7 @@ export async function startAnthropicApp(
   const app = await createMeteredApp({
     store: sqlite.store,
     meterKey: options.meterKey,
-    meter: { prices: options.prices ?? anthropicPrices },
+    meter: { prices: options.prices ?? fakeAnthropicPrices },
     proxy: { upstream: `${anthropic.url}/v1` },
   })
   return {

@@ -7,6 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
  * graceful close completes; a sender of 10 MiB bodies then costs the server reads, buffers
  * and garbage per connection.
  *
+ * The one rule for every Node adapter (`@rma/express`, `@rma/fastify`).
+ *
  * @example
  * closeUnreadBody(req, res)
  * sendError(res, error)
