@@ -238,7 +238,7 @@ export default defineBench(async ({ log }) => {
         {
           settleGas: overlapping.map((b) => Number(b.settle)),
           topUpShare: Number(topUp / BigInt(depositBatches)),
-          note: 'settling more often than the window: each settle reads the oldest pending record (a cold read, 2,100 gas) to release it when due',
+          note: 'settling more often than the window: the oldest pending batch’s due time is kept in the asset’s status slot (headDue), so a settle before it reads no record',
         },
       ),
       gas('deposit top-up gas (once per 24 batches by default)', topUp, null, {
